@@ -1,0 +1,38 @@
+# Two commands work on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: demo test test-pg lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/inspect-core db upgrade
+	$(BIN)/inspect-core demo load
+	$(BIN)/inspect-core serve --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/pytest -q
+
+test-pg: install
+	INSPECT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m db
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python bench/bench_registry_load.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

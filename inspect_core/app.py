@@ -1,0 +1,69 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from inspect_core import plugin_manager
+from inspect_core.auth.access import install_gate
+from inspect_core.auth.service import authenticate_request
+from inspect_core.config import Config, default_sqlite_url, normalise
+from inspect_core.db import db
+from inspect_core.errors import register_error_handlers
+
+
+def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Flask:
+    """Build the app: class defaults, then ``INSPECT_*`` variables, then ``config``.
+
+    ``plugins`` are extra plugin objects registered after the enabled entry points
+    (tests use it to load a misbehaving plugin).
+    """
+    app = Flask("inspect_core", instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("INSPECT")
+    if config:
+        app.config.update(config)
+    normalise(app.config)
+    if not app.config.get("DATABASE_URL"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
+
+    db.init_app(app, app.config["DATABASE_URL"])
+    plugin_manager.init_app(app, plugins)
+    _register_api(app)
+    register_error_handlers(app)  # after flask-smorest's, so ours win
+    install_gate(app, authenticate_request)
+
+    @app.after_request
+    def _security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    from inspect_core.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_api(app: Flask) -> None:
+    from inspect_core.auth.api import blp as auth_blp
+    from inspect_core.enterprises.api import blp as enterprises_blp
+    from inspect_core.inspectors.api import blp as inspectors_blp
+    from inspect_core.sectors_api import blp as sectors_blp
+
+    api = Api(app)
+    app.extensions["inspect_api"] = api
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
+    )
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    for blp in (auth_blp, enterprises_blp, inspectors_blp, sectors_blp):
+        api.register_blueprint(blp)

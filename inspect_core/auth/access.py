@@ -1,0 +1,161 @@
+"""Who may call what: a central role → permission table and a default-deny gate.
+
+Every view declares its access with :func:`require` or :func:`public`.  A
+``before_request`` hook refuses any endpoint that declares nothing (OWASP API5), and a
+test walks ``app.url_map`` to prove every route is marked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, request
+
+from inspect_core.errors import Forbidden, Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: role → permissions.  ``:own`` permissions are further narrowed by the service
+#: (an inspector acts only for their own badge and tasks).
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(
+        {
+            "enterprises:read",
+            "enterprises:write",
+            "inspectors:read",
+            "inspectors:write",
+            "conflicts:read",
+            "conflicts:write",
+            "sectors:read",
+            "users:read",
+            "users:write",
+        }
+    ),
+    "regulator": frozenset(
+        {
+            "enterprises:read",
+            "enterprises:write",
+            "inspectors:read",
+            "inspectors:write",
+            "conflicts:read",
+            "conflicts:write",
+            "sectors:read",
+        }
+    ),
+    "inspector": frozenset(
+        {"enterprises:read", "inspectors:read:own", "conflicts:write:own", "sectors:read"}
+    ),
+    "sector_admin": frozenset({"enterprises:read", "sectors:read"}),
+}
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    return ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def has_permission(user: Any, permission: str) -> bool:
+    return permission in permissions_of(user.role)
+
+
+def require(*permissions: str) -> Callable[[F], F]:
+    """Allow callers holding any of ``permissions``; 401 without a valid token, 403 otherwise."""
+
+    def decorate(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if not any(has_permission(user, p) for p in permissions):
+                raise Forbidden(
+                    f"role '{user.role}' may not do this (needs {' or '.join(permissions)})",
+                    message_zh="当前角色无权执行此操作",
+                )
+            return fn(*args, **kwargs)
+
+        wrapper._inspect_access = permissions  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def authenticated(fn: F) -> F:
+    """Any valid token, whatever the role."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current_user()
+        return fn(*args, **kwargs)
+
+    wrapper._inspect_access = (AUTHENTICATED,)  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
+
+
+def public(fn: F) -> F:
+    """No token needed (public disclosure, login, the spec)."""
+    fn._inspect_access = (PUBLIC,)  # type: ignore[attr-defined]
+    return fn
+
+
+def current_user() -> Any:
+    """The authenticated user of this request, or 401."""
+    user = g.get("user")
+    if user is None:
+        reason = g.get("auth_error") or "missing bearer token"
+        raise Unauthorized(reason, message_zh="未认证或令牌无效")
+    return user
+
+
+def optional_user() -> Any:
+    return g.get("user")
+
+
+def view_access(app: Flask, endpoint: str, method: str) -> tuple[str, ...] | None:
+    """The access marker of the handler serving ``endpoint`` for ``method``."""
+    view = app.view_functions.get(endpoint)
+    if view is None:
+        return None
+    marker = getattr(view, "_inspect_access", None)
+    if marker is not None:
+        return marker
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        handler = getattr(view_class, method.lower(), None)
+        if handler is None and method == "HEAD":
+            handler = getattr(view_class, "get", None)
+        return getattr(handler, "_inspect_access", None)
+    return None
+
+
+#: endpoints served by Flask or flask-smorest themselves, public by nature
+BUILTIN_PUBLIC_ENDPOINTS: frozenset[str] = frozenset(
+    {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui"}
+)
+
+
+def install_gate(app: Flask, authenticate: Callable[[], None]) -> None:
+    """Authenticate every request, then deny endpoints that declare no access."""
+
+    @app.before_request
+    def _gate() -> None:
+        authenticate()
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in BUILTIN_PUBLIC_ENDPOINTS:
+            return
+        if request.method == "OPTIONS":
+            return
+        if view_access(current_app, endpoint, request.method) is None:
+            raise Forbidden("endpoint declares no access rule; denied by default")
+
+
+def unmarked_endpoints(app: Flask) -> Iterable[tuple[str, str]]:
+    """(rule, method) pairs without an access marker; the url_map test wants none."""
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in BUILTIN_PUBLIC_ENDPOINTS:
+            continue
+        for method in sorted((rule.methods or set()) - {"OPTIONS", "HEAD"}):
+            if view_access(app, rule.endpoint, method) is None:
+                yield rule.rule, method

@@ -1,0 +1,151 @@
+"""Accounts: Argon2id password hashes, opaque revocable bearer tokens, user creation."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app, g, request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspect_core.auth.models import ROLES, ApiToken, User, UserRegion
+from inspect_core.db import db, utcnow
+from inspect_core.errors import Conflict, Unauthorized, Unprocessable
+from inspect_core.inspectors.models import Inspector
+
+TOKEN_PREFIX = "ic_"
+#: a hash verified when the username is unknown, so both paths cost the same time
+_DUMMY_HASH: str | None = None
+
+
+def hasher() -> PasswordHasher:
+    """Argon2id at the configured cost (OWASP minimum by default: m=19 MiB, t=2, p=1)."""
+    cfg = current_app.config
+    return PasswordHasher(
+        time_cost=int(cfg["ARGON2_TIME_COST"]),
+        memory_cost=int(cfg["ARGON2_MEMORY_COST"]),
+        parallelism=int(cfg["ARGON2_PARALLELISM"]),
+    )
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    badge: str | None = None,
+    regions: Sequence[str] = (),
+) -> User:
+    """Create an account; inspectors must be linked to an existing badge."""
+    errors: dict[str, list[str]] = {}
+    if role not in ROLES:
+        errors["role"] = [f"unknown role '{role}'; one of {', '.join(ROLES)}"]
+    if not username or len(username) > 64:
+        errors["username"] = ["1 to 64 characters"]
+    if len(password) < 8:
+        errors["password"] = ["at least 8 characters"]
+    if role == "inspector" and not badge:
+        errors["badge"] = ["an inspector account must be linked to an inspector badge"]
+    if badge and session.scalar(select(Inspector.id).where(Inspector.badge == badge)) is None:
+        errors["badge"] = [f"no inspector with badge '{badge}'"]
+    if errors:
+        raise Unprocessable("invalid user", errors)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user '{username}' exists", {"username": ["already taken"]})
+    user = User(
+        username=username,
+        password_hash=hasher().hash(password),
+        role=role,
+        inspector_badge=badge,
+        region_rows=[UserRegion(region=r) for r in dict.fromkeys(regions)],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, username: str, password: str) -> tuple[str, int]:
+    """Check the password and return ``(token, expires_in)``; one message for every failure."""
+    global _DUMMY_HASH
+    ph = hasher()
+    user = session.scalar(select(User).where(User.username == username))
+    failure = Unauthorized("invalid username or password", message_zh="用户名或密码错误")
+    if user is None or not user.active:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = ph.hash(secrets.token_hex(8))
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            ph.verify(_DUMMY_HASH, password)
+        raise failure
+    try:
+        ph.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        raise failure from None
+    if ph.check_needs_rehash(user.password_hash):
+        user.password_hash = ph.hash(password)
+    ttl = int(current_app.config["TOKEN_TTL_SECONDS"])
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_sha256=_sha256(token),
+            expires_at=utcnow() + dt.timedelta(seconds=ttl),
+        )
+    )
+    session.commit()
+    return token, ttl
+
+
+def revoke_token(session: Session, token: str) -> None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.commit()
+
+
+def revoke_all(session: Session, username: str) -> int:
+    """Revoke every live token of a user (lost phone, staff change); returns the count."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise Unprocessable("no such user", {"username": [f"no user '{username}'"]})
+    now = utcnow()
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for row in rows:
+        row.revoked_at = now
+    session.commit()
+    return len(rows)
+
+
+def authenticate_request() -> None:
+    """Resolve ``Authorization: Bearer`` into ``g.user``; remember why a token failed."""
+    g.user = None
+    header = request.headers.get("Authorization")
+    if not header:
+        return
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        g.auth_error = "Authorization header must be 'Bearer <token>'"
+        return
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token.strip())))
+    if row is None:
+        g.auth_error = "invalid token"
+    elif row.revoked_at is not None:
+        g.auth_error = "token revoked"
+    elif row.expires_at <= utcnow():
+        g.auth_error = "token expired"
+    elif not row.user.active:
+        g.auth_error = "account disabled"
+    else:
+        g.user = row.user
+        g.token = token.strip()

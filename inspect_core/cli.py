@@ -1,0 +1,195 @@
+"""``inspect-core``: the Flask CLI with the project's commands.
+
+The same commands work as ``flask --app inspect_core …``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from inspect_core import migrate
+from inspect_core.db import db
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(users_group)
+    app.cli.add_command(plugins_command)
+    app.cli.add_command(serve_command)
+    app.cli.add_command(simulate_command)
+    app.cli.add_command(demo_group)
+
+
+@click.group("db", help="Database schema (Alembic).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: head)."""
+    migrate.upgrade(db.engine, revision)
+    click.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION."""
+    migrate.downgrade(db.engine, revision)
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Exit 1 if the models and the migrated schema differ."""
+    diff = migrate.pending_diff(db.engine)
+    for item in diff:
+        click.echo(f"differs: {item}")
+    if diff:
+        sys.exit(1)
+    click.echo("models match the migrated schema")
+
+
+@click.group("users", help="Accounts.")
+def users_group() -> None:
+    pass
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "regulator", "inspector", "sector_admin"])
+)
+@click.option("--badge", help="inspector badge (required for role inspector)")
+@click.option("--region", "regions", multiple=True, help="scope to a region; repeatable")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_create(
+    username: str, role: str, badge: str | None, regions: tuple[str, ...], password: str
+) -> None:
+    """Create USERNAME with a role, optionally scoped to regions."""
+    from inspect_core.auth import service
+    from inspect_core.errors import ApiError
+
+    with db.new_session() as session:
+        try:
+            service.create_user(session, username, password, role, badge, regions)
+            session.commit()
+        except ApiError as exc:
+            raise click.ClickException(f"{exc.message}: {exc.errors}") from None
+    scope = ", ".join(regions) if regions else "district-wide"
+    click.echo(f"created {role} '{username}' ({scope})")
+
+
+@users_group.command("revoke-tokens")
+@click.argument("username")
+@with_appcontext
+def users_revoke(username: str) -> None:
+    """Revoke every live token of USERNAME."""
+    from inspect_core.auth import service
+    from inspect_core.errors import ApiError
+
+    with db.new_session() as session:
+        try:
+            count = service.revoke_all(session, username)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(f"revoked {count} token(s)")
+
+
+@click.command("plugins")
+@with_appcontext
+def plugins_command() -> None:
+    """List enabled plugins: name, version, hooks implemented."""
+    from inspect_core.plugin_manager import get_pm, plugin_infos, sector_owners
+
+    pm = get_pm()
+    owners = sector_owners(pm)
+    for info in plugin_infos(pm):
+        sectors = [code for code, (plugin, _) in owners.items() if plugin == info.name]
+        click.echo(f"{info.name} {info.version}  sectors: {', '.join(sectors) or '-'}")
+        click.echo(f"    hooks: {', '.join(info.hooks)}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Serve the API (threaded Werkzeug server; put gunicorn in front for production)."""
+    click.echo(
+        f"API docs: http://{host}:{port}/api/docs  spec: http://{host}:{port}/api/openapi.json"
+    )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@click.command("simulate")
+@click.option("--enterprises", "n_enterprises", default=2000, show_default=True, type=int)
+@click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=int)
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--batch", default=20000, show_default=True, type=int)
+@click.option("--quiet", is_flag=True, help="no progress bar")
+@with_appcontext
+def simulate_command(
+    n_enterprises: int, n_inspectors: int, seed: int, batch: int, quiet: bool
+) -> None:
+    """Fill the registries with a realistic simulated district."""
+    from inspect_core.simulate import simulate
+
+    stats = simulate(db.engine, n_enterprises, n_inspectors, seed, batch=batch, progress=not quiet)
+    click.echo(
+        f"inserted {stats.enterprises} enterprises and {stats.inspectors} inspectors "
+        f"in {stats.seconds:.2f} s "
+        f"({stats.enterprises / max(stats.seconds, 1e-9):,.0f} enterprises/s, {stats.method})"
+    )
+
+
+@click.group("demo", help="The demo district.")
+def demo_group() -> None:
+    pass
+
+
+@demo_group.command("load")
+@click.option("--enterprises", "n_enterprises", default=3000, show_default=True, type=int)
+@click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=int)
+@click.option("--seed", default=2026, show_default=True, type=int)
+@with_appcontext
+def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
+    """Load the demo district into an empty database and print the demo accounts."""
+    from inspect_core.demo import load_demo
+
+    loaded, accounts = load_demo(n_enterprises, n_inspectors, seed)
+    click.echo(
+        f"demo district loaded: {n_enterprises} enterprises, {n_inspectors} inspectors"
+        if loaded
+        else "demo district already present; nothing loaded"
+    )
+    click.echo("demo accounts (POST /api/v1/auth/token with username and password):")
+    for a in accounts:
+        extra = f" badge {a.badge}" if a.badge else ""
+        extra += f" regions {', '.join(a.regions)}" if a.regions else ""
+        click.echo(f"  {a.role:<13} {a.username:<10} {a.password}{extra}")
+
+
+def _factory() -> Flask:
+    from inspect_core.app import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    create_app=_factory, help="inspect-core: double-random spot checks and risk tiers."
+)
+
+
+def main() -> None:
+    cli(prog_name="inspect-core")

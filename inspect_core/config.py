@@ -1,0 +1,70 @@
+"""Configuration: class defaults, then ``INSPECT_*`` environment variables, then a test mapping.
+
+Values read from the environment go through Flask's ``from_prefixed_env``, which parses
+JSON where it can (``INSPECT_TOKEN_TTL_SECONDS=600`` is an int, ``INSPECT_PLUGINS='["food"]'``
+a list).  ``INSPECT_PLUGINS`` may also be a comma-separated string.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: sector catalogue: every sector code the registries accept, with its bilingual names.
+#: Sectors with a plugin get their rules from it; the others are judged by the generic schema.
+DEFAULT_SECTORS: dict[str, dict[str, str]] = {
+    "food": {"zh": "食品", "en": "Food"},
+    "drugs": {"zh": "药品", "en": "Drugs"},
+    "special_equipment": {"zh": "特种设备", "en": "Special equipment"},
+    "construction": {"zh": "建设工程", "en": "Construction projects"},
+    "hazardous_chemicals": {"zh": "危险化学品", "en": "Hazardous chemicals"},
+    "industrial_products": {"zh": "工业产品", "en": "Industrial products"},
+    "agricultural_products": {"zh": "食用农产品", "en": "Agricultural products"},
+}
+
+
+class Config:
+    """Defaults for a development install: embedded SQLite under ``instance/``."""
+
+    SECRET_KEY = "dev-only-change-me"
+    DATABASE_URL: str | None = None  # None → sqlite file under the instance folder
+    DATABASE_ECHO = False
+    TESTING = False
+
+    # API / OpenAPI (flask-smorest)
+    API_TITLE = "inspect-core"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    JSON_SORT_KEYS = False
+
+    # limits (OWASP API4)
+    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 500
+
+    # accounts
+    TOKEN_TTL_SECONDS = 8 * 3600
+    ARGON2_TIME_COST = 2
+    ARGON2_MEMORY_COST = 19 * 1024  # KiB: OWASP minimum for Argon2id
+    ARGON2_PARALLELISM = 1
+
+    # plugins: installed is not enabled
+    PLUGINS: list[str] | str = []  # the four sector plugins are enabled once they land
+    SECTORS: dict[str, dict[str, str]] = DEFAULT_SECTORS
+
+
+def default_sqlite_url(instance_path: str | Path) -> str:
+    """Where the embedded database lives when no URL is configured."""
+    path = Path(instance_path) / "inspect_core.sqlite3"
+    return f"sqlite:///{path}"
+
+
+def normalise(config: dict[str, Any]) -> None:
+    """Coerce values that may arrive as strings from the environment."""
+    plugins = config.get("PLUGINS")
+    if isinstance(plugins, str):
+        config["PLUGINS"] = [p.strip() for p in plugins.split(",") if p.strip()]

@@ -1,0 +1,148 @@
+"""Database plumbing: the declarative ``Base``, the engine and the per-request session.
+
+The session is a plain SQLAlchemy 2 ``Session`` created lazily per app context and
+closed on teardown.  Services own the transaction (``with db.begin():`` style is
+not used because the session runs with ``autobegin``; services call ``commit``).
+Tests may bind the session to an outer connection in a transaction and roll it back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware datetimes stored as UTC on every backend (SQLite drops tzinfo)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware one (UTC)")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """One metadata for every table, with a naming convention Alembic can diff."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+def utcnow() -> dt.datetime:
+    """Aware 'now' in UTC, the only clock models use."""
+    return dt.datetime.now(dt.UTC)
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """Engine with the per-backend settings the service relies on."""
+    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        # pysqlite's own transaction handling breaks SAVEPOINT and transactional DDL;
+        # SQLAlchemy's documented recipe: let SQLAlchemy emit BEGIN itself.
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+class Database:
+    """Flask extension holding the engine; sessions live on ``flask.g``."""
+
+    def init_app(self, app: Flask, url: str) -> None:
+        engine = make_engine(url, echo=bool(app.config.get("DATABASE_ECHO")))
+        app.extensions["inspect_db"] = {
+            "engine": engine,
+            "bind": engine,
+            "factory": sessionmaker(bind=engine, expire_on_commit=False),
+        }
+        app.teardown_appcontext(self._teardown)
+
+    @staticmethod
+    def _state(app: Flask | None = None) -> dict[str, Any]:
+        return (app or current_app).extensions["inspect_db"]
+
+    def engine_for(self, app: Flask | None = None) -> Engine:
+        return self._state(app)["engine"]
+
+    @property
+    def engine(self) -> Engine:
+        return self._state()["engine"]
+
+    @property
+    def session(self) -> Session:
+        """The app context's session, created on first use."""
+        if "inspect_session" not in g:
+            g.inspect_session = self._state()["factory"]()
+        return g.inspect_session
+
+    def bind_to(self, app: Flask, connection: Connection | Engine) -> None:
+        """Make new sessions use ``connection`` (tests: an outer transaction with savepoints)."""
+        state = self._state(app)
+        state["bind"] = connection
+        if isinstance(connection, Connection):
+            state["factory"] = sessionmaker(
+                bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+            )
+        else:
+            state["factory"] = sessionmaker(bind=connection, expire_on_commit=False)
+
+    @contextmanager
+    def new_session(self, app: Flask | None = None) -> Iterator[Session]:
+        """A session outside the request (CLI, jobs); closed at exit."""
+        session = self._state(app)["factory"]()
+        try:
+            yield session
+        finally:
+            session.close()
+
+    @staticmethod
+    def _teardown(_exc: BaseException | None) -> None:
+        session = g.pop("inspect_session", None)
+        if session is not None:
+            session.close()
+
+
+db = Database()

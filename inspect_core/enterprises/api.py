@@ -1,0 +1,65 @@
+"""``/api/v1/enterprises``: HTTP only; rules live in the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from inspect_core.auth.access import current_user, require
+from inspect_core.db import db
+from inspect_core.enterprises import service
+from inspect_core.enterprises.schemas import (
+    EnterpriseCreateSchema,
+    EnterpriseListArgsSchema,
+    EnterprisePageSchema,
+    EnterprisePatchSchema,
+    EnterpriseSchema,
+)
+
+blp = Blueprint(
+    "enterprises",
+    __name__,
+    url_prefix="/api/v1/enterprises",
+    description="Enterprise registry (检查对象名录库)",
+)
+
+
+@blp.route("")
+class EnterprisesView(MethodView):
+    @require("enterprises:read")
+    @blp.arguments(EnterpriseListArgsSchema, location="query")
+    @blp.response(200, EnterprisePageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List enterprises in your scope, filtered, keyset-paginated by ``cursor``."""
+        return service.list_page(db.session, current_user(), args)
+
+    @require("enterprises:write")
+    @blp.arguments(EnterpriseCreateSchema)
+    @blp.response(201, EnterpriseSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Register an enterprise; its USCC is checked against GB 32100."""
+        enterprise = service.create(db.session, current_user(), data)
+        return (
+            enterprise,
+            201,
+            {"Location": url_for("enterprises.EnterpriseView", uscc=enterprise.uscc)},
+        )
+
+
+@blp.route("/<string:uscc>")
+class EnterpriseView(MethodView):
+    @require("enterprises:read")
+    @blp.response(200, EnterpriseSchema)
+    def get(self, uscc: str) -> Any:
+        """One enterprise; 404 if it does not exist or is outside your scope."""
+        return service.get(db.session, current_user(), uscc)
+
+    @require("enterprises:write")
+    @blp.arguments(EnterprisePatchSchema)
+    @blp.response(200, EnterpriseSchema)
+    def patch(self, changes: dict[str, Any], uscc: str) -> Any:
+        """Change registry fields (not the USCC)."""
+        return service.update(db.session, current_user(), uscc, changes)

@@ -1,0 +1,70 @@
+"""Load and dump schemas for the enterprise registry (separate, against mass assignment)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from inspect_core.enterprises.models import STATUSES
+from inspect_core.pagination import PageArgsSchema, page_schema
+from inspect_core.validators import CleanString, USCCField, validate_sectors
+
+
+class LicenceSchema(Schema):
+    kind = CleanString(required=True, validate=validate.Length(max=60))
+    number = CleanString(required=True, validate=validate.Length(max=60))
+    expires_on = fields.Date(load_default=None)
+
+
+class EnterpriseCreateSchema(Schema):
+    uscc = USCCField(required=True, metadata={"example": "91110000600037341L"})
+    name = CleanString(required=True, validate=validate.Length(max=200))
+    sectors = fields.List(
+        fields.String(validate=validate.Length(max=40)),
+        required=True,
+        validate=validate_sectors,
+        metadata={"example": ["food"]},
+    )
+    region = CleanString(required=True, validate=validate.Length(max=64))
+    address = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=300))
+    status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
+    established_on = fields.Date(load_default=None)
+    licences = fields.List(fields.Nested(LicenceSchema), load_default=list)
+
+
+class EnterprisePatchSchema(Schema):
+    """Every field but the USCC may change; the USCC is the identity."""
+
+    name = CleanString(validate=validate.Length(max=200))
+    sectors = fields.List(
+        fields.String(validate=validate.Length(max=40)), validate=validate_sectors
+    )
+    region = CleanString(validate=validate.Length(max=64))
+    address = CleanString(allow_blank=True, validate=validate.Length(max=300))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    established_on = fields.Date(allow_none=True)
+    licences = fields.List(fields.Nested(LicenceSchema))
+
+
+class EnterpriseSchema(Schema):
+    uscc = fields.String()
+    name = fields.String()
+    sectors = fields.List(fields.String())
+    region = fields.String()
+    address = fields.String()
+    status = fields.String()
+    established_on = fields.Date(allow_none=True)
+    licences = fields.List(fields.Nested(LicenceSchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class EnterpriseListArgsSchema(PageArgsSchema):
+    sector = fields.String(validate=validate.Length(max=40))
+    region = fields.String(validate=validate.Length(max=64))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    q = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "name or USCC"}
+    )
+
+
+EnterprisePageSchema = page_schema(EnterpriseSchema, "EnterprisePage")

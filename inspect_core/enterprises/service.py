@@ -1,0 +1,111 @@
+"""Enterprise registry rules; owns the transaction of each write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.errors import Conflict, NotFound
+from inspect_core.pagination import decode_cursor, encode_cursor
+from inspect_core.scope import check_region_writable, region_clause
+from inspect_core.uscc import compact
+
+CURSOR_KIND = "enterprises:id"
+
+
+def _dump_licences(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {**lic, "expires_on": lic["expires_on"].isoformat() if lic.get("expires_on") else None}
+        for lic in licences
+    ]
+
+
+def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
+    check_region_writable(user, data["region"])
+    if session.scalar(select(Enterprise.id).where(Enterprise.uscc == data["uscc"])) is not None:
+        raise Conflict(
+            f"enterprise {data['uscc']} is already registered",
+            {"uscc": ["already registered"]},
+            message_zh="该统一社会信用代码已登记",
+        )
+    enterprise = Enterprise(
+        uscc=data["uscc"],
+        name=data["name"],
+        region=data["region"],
+        address=data.get("address", ""),
+        status=data.get("status", "active"),
+        established_on=data.get("established_on"),
+        licences=_dump_licences(data.get("licences", [])),
+        sector_rows=[EnterpriseSector(sector=s) for s in data["sectors"]],
+    )
+    session.add(enterprise)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent insert of the same USCC
+        session.rollback()
+        raise Conflict(
+            f"enterprise {data['uscc']} is already registered", {"uscc": ["already registered"]}
+        ) from None
+    return enterprise
+
+
+def get(session: Session, user: Any, uscc: str) -> Enterprise:
+    """The enterprise if it is in the user's scope; 404 otherwise (no existence leak)."""
+    enterprise = session.scalar(
+        select(Enterprise).where(
+            Enterprise.uscc == compact(uscc), region_clause(user, Enterprise.region)
+        )
+    )
+    if enterprise is None:
+        raise NotFound(f"no enterprise {uscc}", message_zh="未找到该企业")
+    return enterprise
+
+
+def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> Enterprise:
+    enterprise = get(session, user, uscc)
+    if "region" in changes:
+        check_region_writable(user, changes["region"])
+    for key in ("name", "region", "address", "status", "established_on"):
+        if key in changes:
+            setattr(enterprise, key, changes[key])
+    if "licences" in changes:
+        enterprise.licences = _dump_licences(changes["licences"])
+    if "sectors" in changes:
+        enterprise.sector_rows = [EnterpriseSector(sector=s) for s in changes["sectors"]]
+    session.commit()
+    return enterprise
+
+
+def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """One keyset page ordered by ``id``; rows inserted meanwhile land after the cursor."""
+    stmt = select(Enterprise).where(region_clause(user, Enterprise.region))
+    if args.get("sector"):
+        stmt = stmt.where(
+            exists().where(
+                EnterpriseSector.enterprise_id == Enterprise.id,
+                EnterpriseSector.sector == args["sector"],
+            )
+        )
+    if args.get("region"):
+        stmt = stmt.where(Enterprise.region == args["region"])
+    if args.get("status"):
+        stmt = stmt.where(Enterprise.status == args["status"])
+    if args.get("q"):
+        q = args["q"].strip()
+        stmt = stmt.where(
+            or_(
+                Enterprise.name.contains(q, autoescape=True),
+                Enterprise.uscc.startswith(compact(q), autoescape=True),
+            )
+        )
+    if args.get("cursor"):
+        (last_id,) = decode_cursor(CURSOR_KIND, args["cursor"])
+        stmt = stmt.where(Enterprise.id > int(last_id))
+    limit = args["limit"]
+    rows = list(session.scalars(stmt.order_by(Enterprise.id).limit(limit + 1)))
+    next_cursor = encode_cursor(CURSOR_KIND, [rows[limit - 1].id]) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": next_cursor}

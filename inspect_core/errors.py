@@ -1,0 +1,142 @@
+"""One error contract: every 4xx/5xx is ``{code, status, message, errors}``.
+
+Domain code raises :class:`ApiError` subclasses carrying the HTTP status, a message
+in English and zh-CN, and field-level ``errors`` (``{field: [reasons]}``).  One handler
+renders them, Werkzeug's HTTP errors and webargs' validation errors alike, and a 500
+never leaks a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A domain error with an HTTP status.  ``errors`` maps field → list of reasons."""
+
+    status_code = 400
+
+    def __init__(
+        self,
+        message: str,
+        errors: dict[str, Any] | None = None,
+        *,
+        message_zh: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.message_zh = message_zh
+        self.errors = errors or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class BadRequest(ApiError):
+    status_code = 400
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+
+
+class Forbidden(ApiError):
+    status_code = 403
+
+
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+
+
+def error_body(
+    status: int, message: str, errors: Any = None, message_zh: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    body: dict[str, Any] = {
+        "code": status,
+        "status": HTTPStatus(status).phrase,
+        "message": message,
+        "errors": errors or {},
+    }
+    if message_zh:
+        body["message_zh"] = message_zh
+    return body
+
+
+def _respond(status: int, body: dict[str, Any], headers: Any = None) -> ResponseReturnValue:
+    response = jsonify(body)
+    response.status_code = status
+    if headers:
+        for key, value in dict(headers).items():
+            if key.lower() != "content-type":
+                response.headers[key] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Route every exception through the one error shape."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> ResponseReturnValue:
+        return _respond(
+            exc.status_code, error_body(exc.status_code, exc.message, exc.errors, exc.message_zh)
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        data = getattr(exc, "data", None) or {}
+        errors = data.get("messages") or {}
+        # webargs puts errors under the location ("json", "query"); keep the field level
+        if isinstance(errors, dict) and len(errors) == 1:
+            ((loc, inner),) = errors.items()
+            if loc in {"json", "query", "form", "files", "headers", "view_args"} and isinstance(
+                inner, dict
+            ):
+                errors = inner
+        message = data.get("message") or _default_message(status, exc)
+        headers = None
+        try:
+            headers = exc.get_response().headers
+        except Exception:  # noqa: BLE001 - a broken response still deserves our shape
+            headers = None
+        if status == 413:
+            message = f"request body too large (limit {app.config.get('MAX_CONTENT_LENGTH')} bytes)"
+            errors = {"body": [message]}
+        return _respond(status, error_body(status, message, errors), _keep_headers(headers))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
+        log.exception("unhandled error")
+        return _respond(500, error_body(500, "internal error; it has been logged"))
+
+
+def _keep_headers(headers: Any) -> dict[str, str] | None:
+    if headers is None:
+        return None
+    kept = {k: v for k, v in headers.items() if k in {"Allow", "Retry-After", "WWW-Authenticate"}}
+    return kept or None
+
+
+def _default_message(status: int, exc: HTTPException) -> str:
+    if status == 400 and exc.description and "JSON" in str(exc.description):
+        return "malformed JSON body"
+    if status == 422:
+        return "the request's fields did not validate"
+    return exc.description or HTTPStatus(status).phrase

@@ -1,0 +1,116 @@
+"""The plugin contract: every hook a sector plugin may implement.
+
+Each hook is called with keyword arguments; an implementation may accept fewer
+of them than the spec lists, so arguments can be added later without breaking
+plugins (pluggy's rule, as in pytest's ``hookspec.py``).  Hooks that take a
+``sector`` argument are asked of every plugin; a plugin answers ``None`` for
+sectors it does not own, and ``firstresult`` hooks stop at the first answer.
+Each hook is documented in ``docs/plugin_hooks.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pluggy import HookspecMarker
+
+from inspect_core.plugin_api import (
+    ChecklistItem,
+    Judgement,
+    RiskFactor,
+    Sector,
+    TemplateColumn,
+)
+
+hookspec = HookspecMarker("inspect_core")
+
+
+@hookspec
+def inspect_sectors() -> Sequence[Sector]:
+    """Declare the sectors this plugin owns.
+
+    Fires when the plugin manager loads plugins, and whenever the sector list is
+    read.  Returns a sequence of :class:`Sector` (code, zh-CN and English names,
+    rulebook version).  All plugins' answers are collected; a sector code
+    declared twice is a configuration error.
+    """
+
+
+@hookspec(firstresult=True)
+def inspect_payload_schema(sector: str) -> Any:
+    """The marshmallow ``Schema`` class of a result payload for ``sector``.
+
+    Fires when a result is validated (JSON API and bulk import alike) and when
+    ``GET /api/v1/sectors/{code}`` renders the payload's JSON schema.  Returns a
+    ``marshmallow.Schema`` subclass, or ``None`` for sectors the plugin does not
+    own.  ``firstresult``.
+    """
+
+
+@hookspec(firstresult=True)
+def inspect_checklist(sector: str) -> Sequence[ChecklistItem] | None:
+    """The on-site checklist for ``sector``: items with bilingual text, key items marked.
+
+    Fires when the sector is described and when a checklist is printed for a
+    task.  ``firstresult``.
+    """
+
+
+@hookspec(firstresult=True)
+def inspect_judge(
+    sector: str, payload: Mapping[str, Any], context: Mapping[str, Any]
+) -> Judgement | None:
+    """Judge one result payload (already loaded by the sector's schema).
+
+    ``context`` carries ``recorded_on`` (a ``date``), the enterprise's ``uscc``
+    and ``sectors``, and the plugin's configuration (``config``, a mapping of
+    thresholds the district may override).  Returns a :class:`Judgement`: per
+    item pass/fail with the measured value, the limit, the rule and the
+    standard edition; the overall conclusion; findings with severity.  Raise
+    :class:`~inspect_core.plugin_api.RuleInputError` naming the payload field
+    when the payload cannot be judged.  Fires when a result is stored; the
+    plugin's name and version are stored with the answer.  ``firstresult``.
+    """
+
+
+@hookspec
+def inspect_risk_factors(
+    sector: str, results: Sequence[Mapping[str, Any]], as_of: dt.date
+) -> Sequence[RiskFactor] | None:
+    """Sector-specific risk factors for scoring one enterprise.
+
+    ``results`` are the enterprise's stored results in this sector recorded
+    before ``as_of`` (each a mapping with ``recorded_on``, ``payload`` and
+    ``judgement``); a plugin must not look at anything dated on or after
+    ``as_of``.  Returns :class:`RiskFactor` values, higher meaning riskier.
+    Fires when features are built for scoring.
+    """
+
+
+@hookspec(firstresult=True)
+def inspect_required_qualification(sector: str) -> str | None:
+    """The inspector qualification code a task in ``sector`` needs.
+
+    Fires when a plan is drawn and when a task is re-assigned.  ``firstresult``;
+    ``None`` from every plugin means the sector code itself is the qualification.
+    """
+
+
+@hookspec(firstresult=True)
+def inspect_template_columns(sector: str) -> Sequence[TemplateColumn] | None:
+    """Columns of the sector's Excel/CSV upload template, one row per result.
+
+    Fires when ``GET /api/v1/sectors/{code}/template.xlsx`` is built and when an
+    upload is parsed.  ``firstresult``.
+    """
+
+
+@hookspec(firstresult=True)
+def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """Turn one upload row (keyed by the template's English column names) into a
+    payload for the sector schema.
+
+    Fires once per row during a bulk import, before validation.  ``firstresult``.
+    """

@@ -1,0 +1,157 @@
+"""The only module a sector plugin imports.
+
+It re-exports the ``hookimpl`` marker and the small frozen dataclasses that hooks
+exchange with the core.  Plugins never import models, sessions or Flask: keeping
+this surface small is what lets a sector team ship a plugin without knowing the
+core's internals (the pattern of pluggy's eggsample and CKAN's toolkit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
+from pluggy import HookimplMarker
+
+hookimpl = HookimplMarker("inspect_core")
+
+Severity = Literal["critical", "major", "minor"]
+SEVERITIES: tuple[str, ...] = ("critical", "major", "minor")
+
+
+@dataclass(frozen=True)
+class Sector:
+    """A sector a plugin supervises: code, bilingual names, rulebook version."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    version: str
+    #: qualification code an inspector needs for this sector's tasks (defaults to ``code``)
+    qualification: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemJudgement:
+    """One checked item: what was measured, against what limit, under which rule."""
+
+    item: str
+    passed: bool
+    rule: str
+    standard: str
+    measured: str | None = None
+    limit: str | None = None
+    unit: str | None = None
+    message_zh: str = ""
+    message_en: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem found, with its severity and the legal or standard basis cited."""
+
+    code: str
+    severity: Severity
+    message_zh: str
+    message_en: str
+    basis: str = ""
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A plugin's verdict on one result payload.
+
+    ``conclusion`` is a machine code (e.g. ``pass``/``fail``/``rectify``); the
+    bilingual labels are for people.  ``passed`` is what KPIs count.
+    """
+
+    passed: bool
+    conclusion: str
+    conclusion_zh: str
+    conclusion_en: str
+    items: tuple[ItemJudgement, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class RiskFactor:
+    """A number a sector contributes to scoring, higher meaning riskier."""
+
+    name: str
+    value: float
+    description_zh: str = ""
+    description_en: str = ""
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """An on-site checklist line; ``key`` items (重点项) weigh more."""
+
+    code: str
+    text_zh: str
+    text_en: str
+    key: bool = False
+
+
+class RuleInputError(ValueError):
+    """Raised by a rule when the payload cannot be judged (unknown analyte,
+    unconvertible unit, too few concrete groups...).
+
+    ``field`` is a dotted path into the payload (``items.2.unit``) so the API can
+    answer a 422 that names the field.
+    """
+
+    def __init__(self, field: str, message: str, **context: Any) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.context = context
+
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    """A column of a sector's upload template (zh-CN header, English JSON name)."""
+
+    name: str
+    header_zh: str
+    example: Any = None
+    required: bool = True
+    notes: str = field(default="")
+
+
+__all__ = [
+    # marshmallow, re-exported so a plugin's payload schema needs no other import
+    "EXCLUDE",
+    "RAISE",
+    "Schema",
+    "ValidationError",
+    "fields",
+    "post_load",
+    "pre_load",
+    "validate",
+    "validates",
+    "validates_schema",
+    "SEVERITIES",
+    "ChecklistItem",
+    "Finding",
+    "ItemJudgement",
+    "Judgement",
+    "RiskFactor",
+    "RuleInputError",
+    "Sector",
+    "Severity",
+    "TemplateColumn",
+    "hookimpl",
+]

@@ -1,0 +1,121 @@
+"""One pluggy manager per app: hookspecs, then the *enabled* entry points.
+
+Installing a distribution that declares an ``inspect_core.plugins`` entry point does not
+enable it; only names listed in ``INSPECT_PLUGINS`` are loaded (CKAN's ``ckan.plugins``,
+tox's manager).  ``INSPECT_TRACE_PLUGINS=1`` logs every hook call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+from flask import Flask, current_app
+
+from inspect_core import hookspecs
+from inspect_core.plugin_api import Sector
+
+ENTRY_POINT_GROUP = "inspect_core.plugins"
+log = logging.getLogger(__name__)
+
+
+class PluginConfigError(RuntimeError):
+    """An enabled plugin that is not installed, fails to import, or clashes with another."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    distribution: str | None
+    hooks: tuple[str, ...]
+
+
+def available_entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def make_plugin_manager(enabled: Iterable[str], extra: Iterable[Any] = ()) -> pluggy.PluginManager:
+    """Build the manager: hookspecs, enabled entry points, then ``extra`` objects (tests)."""
+    pm = pluggy.PluginManager("inspect_core")
+    pm.add_hookspecs(hookspecs)
+    eps = available_entry_points()
+    for name in enabled:
+        ep = eps.get(name)
+        if ep is None:
+            raise PluginConfigError(
+                f"plugin '{name}' is enabled but not installed "
+                f"(installed: {', '.join(sorted(eps)) or 'none'})"
+            )
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken plugin must name itself
+            raise PluginConfigError(f"plugin '{name}' failed to import: {exc!r}") from exc
+        pm.register(plugin, name=name)
+    for plugin in extra:
+        pm.register(plugin)
+    pm.check_pending()
+    _check_sectors(pm)
+    if os.environ.get("INSPECT_TRACE_PLUGINS"):
+        pm.trace.root.setwriter(lambda msg: log.info("plugin trace: %s", msg.rstrip()))
+        pm.enable_tracing()
+    return pm
+
+
+def _check_sectors(pm: pluggy.PluginManager) -> None:
+    seen: dict[str, str] = {}
+    for impl in pm.hook.inspect_sectors.get_hookimpls():
+        for sector in impl.function() or ():
+            if not isinstance(sector, Sector):
+                raise PluginConfigError(
+                    f"plugin '{impl.plugin_name}' declared {sector!r}, not a plugin_api.Sector"
+                )
+            if sector.code in seen:
+                raise PluginConfigError(
+                    f"sector '{sector.code}' declared by both '{seen[sector.code]}' "
+                    f"and '{impl.plugin_name}'"
+                )
+            seen[sector.code] = impl.plugin_name
+
+
+def init_app(app: Flask, extra: Iterable[Any] = ()) -> None:
+    app.extensions["inspect_plugins"] = make_plugin_manager(app.config["PLUGINS"], extra)
+
+
+def get_pm(app: Flask | None = None) -> pluggy.PluginManager:
+    return (app or current_app).extensions["inspect_plugins"]
+
+
+def sector_owners(pm: pluggy.PluginManager) -> dict[str, tuple[str, Sector]]:
+    """sector code → (plugin name, declared Sector)."""
+    owners: dict[str, tuple[str, Sector]] = {}
+    for impl in pm.hook.inspect_sectors.get_hookimpls():
+        for sector in impl.function() or ():
+            owners[sector.code] = (impl.plugin_name, sector)
+    return owners
+
+
+def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """What ``inspect-core plugins`` lists: name, version, hooks implemented."""
+    dists = {dist_plugin: dist for dist_plugin, dist in pm.list_plugin_distinfo()}
+    infos = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda p: str(p[0])):
+        if plugin is None:
+            continue
+        hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
+        dist = dists.get(plugin)
+        version = getattr(plugin, "__version__", None) or (dist.version if dist else "?")
+        infos.append(
+            PluginInfo(
+                name=str(name),
+                version=str(version),
+                distribution=dist.project_name if dist else None,
+                hooks=hooks,
+            )
+        )
+    return infos

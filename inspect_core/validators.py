@@ -1,0 +1,50 @@
+"""Field validators shared by schemas (USCC, sector codes, plain text)."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+from inspect_core import uscc as uscc_mod
+from inspect_core.sectors import unknown_sectors
+
+
+class USCCField(fields.String):
+    """A USCC, normalised (full-width folded, upper-cased) and checked against GB 32100."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return uscc_mod.validate(text)
+        except uscc_mod.InvalidUSCC as exc:
+            raise ValidationError(f"invalid USCC: {exc.reason} / {exc.reason_zh}") from None
+
+
+class CleanString(fields.String):
+    """Trimmed, NFC-normalised text; blank is refused unless ``allow_blank``."""
+
+    def __init__(self, *args: Any, allow_blank: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allow_blank = allow_blank
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
+        text = text.strip()
+        if not text and not self.allow_blank:
+            raise ValidationError("must not be blank")
+        if any(unicodedata.category(ch) == "Cc" for ch in text):
+            raise ValidationError("must not contain control characters")
+        return text
+
+
+def validate_sectors(codes: list[str]) -> None:
+    """Every code must be in the sector catalogue (configured or declared by a plugin)."""
+    if not codes:
+        raise ValidationError("at least one sector code")
+    unknown = unknown_sectors(codes)
+    if unknown:
+        raise ValidationError(f"unknown sector code(s): {', '.join(unknown)}")
+    if len(set(codes)) != len(codes):
+        raise ValidationError("sector codes repeat")

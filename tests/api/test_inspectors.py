@@ -1,0 +1,92 @@
+"""Inspector registry and conflicts of interest."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from inspect_core.inspectors.models import ConflictOfInterest, Inspector
+from tests import factories
+
+
+@pytest.fixture
+def regulator(identity):
+    return identity("regulator")
+
+
+def test_create_read_patch_and_list_by_qualification(client, regulator):
+    body = factories.inspector(qualifications=["food", "special_equipment"])
+    created = client.post("/api/v1/inspectors", json=body, headers=regulator)
+    assert created.status_code == 201, created.json
+    assert created.headers["Location"].endswith(f"/api/v1/inspectors/{body['badge']}")
+    patched = client.patch(
+        f"/api/v1/inspectors/{body['badge']}",
+        json={"active": False, "qualifications": ["special_equipment"]},
+        headers=regulator,
+    )
+    assert patched.status_code == 200
+    assert patched.json["active"] is False
+    listed = client.get(
+        "/api/v1/inspectors?qualification=special_equipment&active=false&limit=500",
+        headers=regulator,
+    ).json["items"]
+    assert body["badge"] in {i["badge"] for i in listed}
+    food = client.get("/api/v1/inspectors?qualification=food&limit=500", headers=regulator)
+    assert body["badge"] not in {i["badge"] for i in food.json["items"]}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"badge": "has space"}, "badge"),
+        ({"qualifications": ["astrology"]}, "qualifications"),
+        ({"active": "maybe"}, "active"),
+        ({"salary": 1}, "salary"),
+    ],
+)
+def test_bad_inspector_fields_are_named(client, regulator, session, change, field):
+    before = session.scalar(select(func.count()).select_from(Inspector))
+    response = client.post(
+        "/api/v1/inspectors", json=factories.inspector(**change), headers=regulator
+    )
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+    assert session.scalar(select(func.count()).select_from(Inspector)) == before
+
+
+def test_duplicate_badge_is_409(client, regulator):
+    body = factories.inspector()
+    assert client.post("/api/v1/inspectors", json=body, headers=regulator).status_code == 201
+    assert client.post("/api/v1/inspectors", json=body, headers=regulator).status_code == 409
+
+
+def test_conflicts_declared_listed_and_not_duplicated(client, regulator, session):
+    ent = factories.enterprise()
+    insp = factories.inspector()
+    client.post("/api/v1/enterprises", json=ent, headers=regulator)
+    client.post("/api/v1/inspectors", json=insp, headers=regulator)
+    path = f"/api/v1/inspectors/{insp['badge']}/conflicts"
+    body = {"uscc": ent["uscc"], "reason": "近亲属在该企业任职"}
+    created = client.post(path, json=body, headers=regulator)
+    assert created.status_code == 201, created.json
+    assert created.json["uscc"] == ent["uscc"]
+    assert client.post(path, json=body, headers=regulator).status_code == 409
+    listed = client.get(path, headers=regulator).json["items"]
+    assert [c["uscc"] for c in listed] == [ent["uscc"]]
+    assert session.scalar(select(func.count()).select_from(ConflictOfInterest)) == 1
+
+
+def test_conflict_with_unregistered_or_invalid_enterprise(client, regulator):
+    insp = factories.inspector()
+    client.post("/api/v1/inspectors", json=insp, headers=regulator)
+    path = f"/api/v1/inspectors/{insp['badge']}/conflicts"
+    unknown = client.post(
+        path, json={"uscc": factories.uscc(), "reason": "亲属"}, headers=regulator
+    )
+    assert unknown.status_code == 422
+    assert "uscc" in unknown.json["errors"]
+    invalid = client.post(path, json={"uscc": "123", "reason": "亲属"}, headers=regulator)
+    assert invalid.status_code == 422
+    assert "uscc" in invalid.json["errors"]
+    no_reason = client.post(path, json={"uscc": factories.uscc()}, headers=regulator)
+    assert "reason" in no_reason.json["errors"]

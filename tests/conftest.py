@@ -1,0 +1,130 @@
+"""Shared fixtures.
+
+Sections: database (one migrated database per test session; each test inside an outer
+transaction rolled back at the end), application, identities.  The database is a
+temporary SQLite file unless ``INSPECT_TEST_DATABASE_URL`` names another (CI runs the
+suite a second time against PostgreSQL).  Tests that use the database are marked ``db``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine, text
+
+from inspect_core.app import create_app
+from inspect_core.db import db, make_engine
+from inspect_core.migrate import upgrade
+
+settings.register_profile("dev", max_examples=30, deadline=None)
+settings.register_profile(
+    "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+DB_FIXTURES = {"engine", "app", "client", "session", "identity"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that reaches the database, so CI can rerun them on PostgreSQL."""
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+# --- database --------------------------------------------------------------------------
+
+
+def reset_database(engine: Engine) -> None:
+    """Drop everything so migrations start from empty."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database under test: ``INSPECT_TEST_DATABASE_URL`` or a fresh SQLite file."""
+    url = os.environ.get("INSPECT_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    """Engine on a database migrated once, from empty to head, for the whole session."""
+    eng = make_engine(database_url)
+    reset_database(eng)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+# --- application -----------------------------------------------------------------------
+
+TEST_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret",
+    "ARGON2_TIME_COST": 1,
+    "ARGON2_MEMORY_COST": 8,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+@pytest.fixture
+def app(engine: Engine, database_url: str) -> Iterator[Flask]:
+    """An app whose sessions join an outer transaction that is rolled back after the test."""
+    application = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+    connection = engine.connect()
+    outer = connection.begin()
+    db.bind_to(application, connection)
+    yield application
+    outer.rollback()
+    connection.close()
+    db.engine_for(application).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Test client of :func:`app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Any]:
+    """A session in its own app context, in the same outer transaction as the requests."""
+    with app.app_context():
+        yield db.session
+
+
+# --- identities ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def identity(app: Flask, client: FlaskClient) -> Callable[..., dict[str, str]]:
+    """Create a user with a role (and regions/badge) and return auth headers for it."""
+    from inspect_core.auth import service
+
+    counter = iter(range(10_000))
+
+    def make(role: str, regions: tuple[str, ...] = (), badge: str | None = None) -> dict[str, str]:
+        username = f"{role}-{next(counter)}"
+        with app.app_context():
+            service.create_user(db.session, username, "correct horse", role, badge, regions)
+            db.session.commit()
+        response = client.post(
+            "/api/v1/auth/token", json={"username": username, "password": "correct horse"}
+        )
+        assert response.status_code == 200, response.json
+        return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+    return make

@@ -54,9 +54,13 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
 
 
 def _register_api(app: Flask) -> None:
+    from inspect_core.audit.api import blp as audit_blp
     from inspect_core.auth.api import blp as auth_blp
+    from inspect_core.disclosure.api import blp as disclosure_blp
     from inspect_core.enterprises.api import blp as enterprises_blp
     from inspect_core.inspectors.api import blp as inspectors_blp
+    from inspect_core.plans.api import blp as plans_blp
+    from inspect_core.results.api import blp as results_blp
     from inspect_core.sectors_api import blp as sectors_blp
 
     api = Api(app)
@@ -65,5 +69,14 @@ def _register_api(app: Flask) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )
     api.spec.options["security"] = [{"bearerAuth": []}]
-    for blp in (auth_blp, enterprises_blp, inspectors_blp, sectors_blp):
+    for blp in (
+        auth_blp,
+        enterprises_blp,
+        inspectors_blp,
+        sectors_blp,
+        plans_blp,
+        results_blp,
+        disclosure_blp,
+        audit_blp,
+    ):
         api.register_blueprint(blp)

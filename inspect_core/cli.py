@@ -6,6 +6,7 @@ The same commands work as ``flask --app inspect_core …``.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -22,6 +23,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(serve_command)
     app.cli.add_command(simulate_command)
     app.cli.add_command(demo_group)
+    app.cli.add_command(draws_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(calendar_group)
 
 
 @click.group("db", help="Database schema (Alembic).")
@@ -165,19 +169,102 @@ def demo_group() -> None:
 @with_appcontext
 def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
     """Load the demo district into an empty database and print the demo accounts."""
-    from inspect_core.demo import load_demo
+    from inspect_core.demo import load_demo, run_demo_loop
 
     loaded, accounts = load_demo(n_enterprises, n_inspectors, seed)
-    click.echo(
-        f"demo district loaded: {n_enterprises} enterprises, {n_inspectors} inspectors"
-        if loaded
-        else "demo district already present; nothing loaded"
-    )
+    if loaded:
+        click.echo(f"demo district loaded: {n_enterprises} enterprises, {n_inspectors} inspectors")
+        loop = run_demo_loop(seed)
+        click.echo(
+            f"spot check: plan {loop['plan']} drawn (draw {loop['draw']}, {loop['tasks']} tasks), "
+            f"{loop['results']} results recorded, {loop['disclosed']} disclosed at "
+            "/api/v1/public/results"
+        )
+    else:
+        click.echo("demo district already present; nothing loaded")
     click.echo("demo accounts (POST /api/v1/auth/token with username and password):")
     for a in accounts:
         extra = f" badge {a.badge}" if a.badge else ""
         extra += f" regions {', '.join(a.regions)}" if a.regions else ""
         click.echo(f"  {a.role:<13} {a.username:<10} {a.password}{extra}")
+
+
+@click.group("draws", help="Double-random draws.")
+def draws_group() -> None:
+    pass
+
+
+@draws_group.command("verify")
+@click.argument("draw_id", type=int)
+@with_appcontext
+def draws_verify(draw_id: int) -> None:
+    """Replay draw DRAW_ID from its stored snapshot and seed; exit 1 unless identical."""
+    import json
+
+    from inspect_core.errors import ApiError
+    from inspect_core.plans.service import verify_draw
+
+    with db.new_session() as session:
+        try:
+            report = verify_draw(session, draw_id)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if not report["identical"]:
+        sys.exit(1)
+
+
+@click.group("audit", help="The hash-chained audit log.")
+def audit_group() -> None:
+    pass
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Recompute the chain; exit 1 and name the first broken link if any."""
+    from inspect_core.audit.service import verify
+
+    with db.new_session() as session:
+        report = verify(session)
+    if report.ok:
+        click.echo(f"audit chain intact: {report.events} events, head {report.head}")
+        return
+    click.echo(
+        f"audit chain BROKEN at event {report.first_broken}: {report.problem} "
+        f"({report.events} events verified before it)"
+    )
+    sys.exit(1)
+
+
+@click.group("calendar", help="Working-day calendar for disclosure deadlines.")
+def calendar_group() -> None:
+    pass
+
+
+@calendar_group.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def calendar_load(path: str) -> None:
+    """Load a year's holidays: JSON {"year": Y, "holidays": [...], "workdays": [...]}."""
+    import datetime as dt
+    import json
+
+    from inspect_core.disclosure.service import load_calendar
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        year = int(data["year"])
+        holidays = [dt.date.fromisoformat(d) for d in data.get("holidays", [])]
+        workdays = [dt.date.fromisoformat(d) for d in data.get("workdays", [])]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    wrong = [d for d in holidays + workdays if d.year != year]
+    if wrong:
+        raise click.ClickException(f"{path}: {wrong[0]} is not in {year}")
+    with db.new_session() as session:
+        days = load_calendar(session, "cli", year, holidays, workdays)
+    click.echo(f"calendar {year}: {days} day(s) loaded")
 
 
 def _factory() -> Flask:

@@ -42,7 +42,8 @@ class Config:
     JSON_SORT_KEYS = False
 
     # limits (OWASP API4)
-    MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a result with a few base64 photos fits
+    ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 
@@ -53,7 +54,9 @@ class Config:
     ARGON2_PARALLELISM = 1
 
     # plugins: installed is not enabled
-    PLUGINS: list[str] | str = []  # the four sector plugins are enabled once they land
+    PLUGINS: list[str] | str = ["food", "drugs", "special_equipment", "construction"]
+    #: per-sector threshold overrides handed to the plugin as ``context["config"]``
+    PLUGIN_CONFIG: dict[str, dict[str, object]] = {}
     SECTORS: dict[str, dict[str, str]] = DEFAULT_SECTORS
 
 

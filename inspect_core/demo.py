@@ -14,6 +14,7 @@ from inspect_core.auth.models import User
 from inspect_core.auth.service import create_user
 from inspect_core.db import db
 from inspect_core.inspectors.models import Inspector
+from inspect_core.plans.models import Task
 from inspect_core.simulate import simulate
 
 
@@ -36,12 +37,106 @@ def demo_accounts(first_badge: str) -> list[DemoAccount]:
     ]
 
 
+@dataclass(frozen=True)
+class Actor:
+    """A service-layer caller for the demo's scripted steps (not a login)."""
+
+    username: str
+    role: str
+    id: int | None = None
+    inspector_badge: str | None = None
+    regions: tuple[str, ...] = ()
+
+
+def run_demo_loop(seed: int) -> dict[str, int]:
+    """Plan a rice-cadmium spot check, freeze the pool, draw it from a public value, record
+    results for about half the tasks, publish and disclose them: the whole loop once."""
+    import datetime as dt
+    import random
+
+    from inspect_core.disclosure.service import disclose_plan
+    from inspect_core.plans import service as plans
+    from inspect_core.results import service as results
+    from inspect_core.results.service import today_in_china
+
+    session = db.session
+    regulator = Actor("regulator", "regulator")
+    plan = plans.create_plan(
+        session,
+        regulator,
+        {
+            "title": "2026年大米及其制品镉含量专项抽查（演示）",
+            "issuing_unit": "重庆市九龙坡区市场监督管理局",
+            "sector": "food",
+            "check_items": [
+                {
+                    "code": "F-CD",
+                    "name_zh": "镉（以Cd计）",
+                    "name_en": "Cadmium (as Cd)",
+                    "key": True,
+                },
+                {"code": "F-PB", "name_zh": "铅（以Pb计）", "name_en": "Lead (as Pb)", "key": True},
+            ],
+            "scope_regions": [],
+            "scope_statuses": ["active"],
+            "ratios": {"A": "0.03", "B": "0.05", "C": "0.3", "D": "0.8"},
+            "inspectors_per_task": 2,
+            "due_date": today_in_china() + dt.timedelta(days=45),
+        },
+    )
+    snapshot = plans.freeze_pool(session, regulator, plan.id)
+    drawn, n_tasks = plans.run_draw(
+        session,
+        regulator,
+        plan.id,
+        {
+            "public_value": "3 1 7",
+            "public_source": "演示数据：模拟的公开开奖号码（真实抽取须填写彩票期号与开奖号码）",
+            "public_drawn_at": snapshot.frozen_at + dt.timedelta(seconds=1),
+        },
+    )
+    rng = random.Random(seed)
+    recorded = 0
+    tasks = session.scalars(select(Task).where(Task.draw_id == drawn.id).order_by(Task.id)).all()
+    today = today_in_china()
+    for task in tasks[: max(1, len(tasks) // 2)]:
+        badge = task.inspectors[0]
+        inspector = Actor(f"inspector-{badge}", "inspector", inspector_badge=badge)
+        value = rng.choice(["0.03", "0.06", "0.08", "0.11", "0.15", "0.19", "0.24", "0.31"])
+        failed = value in ("0.24", "0.31")
+        payload = {
+            "sample_no": f"DEMO-{task.id:05d}",
+            "food_name": "大米",
+            "food_category": "cereal.rice.milled",
+            "batch": today.strftime("%Y%m%d"),
+            "sampling_date": today.isoformat(),
+            "stage": "circulation",
+            "items": [
+                {"item": "Cd", "value": value, "unit": "mg/kg", "method": "GB 5009.15-2023"},
+                {"item": "Pb", "value": None, "qualifier": "ND", "lod": "0.02", "unit": "mg/kg"},
+            ],
+        }
+        results.record_result(
+            session, inspector, task.id,
+            {"sector": "food", "payload": payload, "inspected_on": today,
+             "conclusion_code": "corrected" if failed else "no_problem", "findings": [],
+             "attachments": []},
+            None,
+        )  # fmt: skip
+        recorded += 1
+    plans.update_plan(session, regulator, plan.id, {"status": "published"})
+    disclosed = disclose_plan(session, regulator, plan.id)
+    return {"plan": plan.id, "draw": drawn.id, "tasks": n_tasks, "results": recorded,
+            "disclosed": disclosed}  # fmt: skip
+
+
 def load_demo(n_enterprises: int, n_inspectors: int, seed: int) -> tuple[bool, list[DemoAccount]]:
     """Fill an empty database; returns (loaded_now, accounts)."""
     session = db.session
     if session.scalar(select(User.id).where(User.username == "admin")) is not None:
         badge = session.scalar(select(User.inspector_badge).where(User.username == "inspector"))
         return False, demo_accounts(badge or "")
+    session.rollback()  # end the read before the bulk load takes the write lock
     simulate(db.engine, n_enterprises, n_inspectors, seed, progress=False)
     badge = session.scalar(select(Inspector.badge).where(Inspector.active).order_by(Inspector.id))
     accounts = demo_accounts(badge or "")

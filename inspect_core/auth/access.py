@@ -19,35 +19,41 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: role → permissions.  ``:own`` permissions are further narrowed by the service
 #: (an inspector acts only for their own badge and tasks).
+_REGULATOR = frozenset(
+    {
+        "enterprises:read",
+        "enterprises:write",
+        "inspectors:read",
+        "inspectors:write",
+        "conflicts:read",
+        "conflicts:write",
+        "sectors:read",
+        "plans:read",
+        "plans:write",
+        "tasks:read",
+        "tasks:reassign",
+        "results:read",
+        "results:correct",
+        "disclosure:write",
+        "calendar:write",
+        "audit:read",
+    }
+)
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset(
-        {
-            "enterprises:read",
-            "enterprises:write",
-            "inspectors:read",
-            "inspectors:write",
-            "conflicts:read",
-            "conflicts:write",
-            "sectors:read",
-            "users:read",
-            "users:write",
-        }
-    ),
-    "regulator": frozenset(
-        {
-            "enterprises:read",
-            "enterprises:write",
-            "inspectors:read",
-            "inspectors:write",
-            "conflicts:read",
-            "conflicts:write",
-            "sectors:read",
-        }
-    ),
+    "admin": _REGULATOR | {"users:read", "users:write"},
+    "regulator": _REGULATOR,
     "inspector": frozenset(
-        {"enterprises:read", "inspectors:read:own", "conflicts:write:own", "sectors:read"}
+        {
+            "enterprises:read",
+            "inspectors:read:own",
+            "conflicts:write:own",
+            "sectors:read",
+            "tasks:read:own",
+            "results:write:own",
+            "results:read:own",
+        }
     ),
-    "sector_admin": frozenset({"enterprises:read", "sectors:read"}),
+    "sector_admin": frozenset({"enterprises:read", "sectors:read", "plans:read", "results:read"}),
 }
 
 PUBLIC = "public"

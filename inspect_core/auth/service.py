@@ -71,6 +71,16 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    from inspect_core.audit.service import record as audit
+
+    audit(
+        session,
+        None,
+        "user.create",
+        "user",
+        username,
+        {"role": role, "badge": badge, "regions": list(regions)},
+    )
     return user
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from inspect_core.audit.service import record as audit
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.errors import Conflict, NotFound
 from inspect_core.pagination import decode_cursor, encode_cursor
@@ -22,6 +23,12 @@ def _dump_licences(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {**lic, "expires_on": lic["expires_on"].isoformat() if lic.get("expires_on") else None}
         for lic in licences
     ]
+
+
+def _audit_view(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "licences"} | (
+        {"licences": _dump_licences(data["licences"])} if "licences" in data else {}
+    )
 
 
 def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
@@ -44,6 +51,8 @@ def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
     )
     session.add(enterprise)
     try:
+        session.flush()
+        audit(session, user, "enterprise.create", "enterprise", enterprise.uscc, _audit_view(data))
         session.commit()
     except IntegrityError:  # a concurrent insert of the same USCC
         session.rollback()
@@ -76,6 +85,7 @@ def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> E
         enterprise.licences = _dump_licences(changes["licences"])
     if "sectors" in changes:
         enterprise.sector_rows = [EnterpriseSector(sector=s) for s in changes["sectors"]]
+    audit(session, user, "enterprise.update", "enterprise", enterprise.uscc, _audit_view(changes))
     session.commit()
     return enterprise
 

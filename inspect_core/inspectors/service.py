@@ -8,6 +8,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from inspect_core.audit.service import record as audit
 from inspect_core.auth.access import has_permission
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -42,6 +43,8 @@ def create(session: Session, user: Any, data: dict[str, Any]) -> Inspector:
     )
     session.add(inspector)
     try:
+        session.flush()
+        audit(session, user, "inspector.create", "inspector", inspector.badge, data)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -70,6 +73,7 @@ def update(session: Session, user: Any, badge: str, changes: dict[str, Any]) -> 
         inspector.qualification_rows = [
             InspectorQualification(sector=s) for s in changes["qualifications"]
         ]
+    audit(session, user, "inspector.update", "inspector", inspector.badge, changes)
     session.commit()
     return inspector
 
@@ -139,6 +143,11 @@ def declare_conflict(
         enterprise=enterprise,
     )
     session.add(conflict)
+    session.flush()
+    audit(
+        session, user, "conflict.declare", "inspector", badge,
+        {"uscc": enterprise.uscc, "reason": data["reason"]},
+    )  # fmt: skip
     session.commit()
     return conflict
 

@@ -1,0 +1,105 @@
+"""Idempotency keys (Stripe's model, IETF draft-ietf-httpapi-idempotency-key-header).
+
+The first response to ``(user, key)`` is stored in the same transaction as the rows it
+created, so a retry either finds the whole effect and its response, or nothing.  A retry
+with the same key and the same body replays the response; a different body is a 422;
+a missing key where one is required is a 400.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from inspect_core.errors import BadRequest, Unprocessable
+from inspect_core.results.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+
+
+def request_key(required: bool) -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None:
+        if required:
+            raise BadRequest(
+                f"the {HEADER} header is required for this request",
+                {HEADER: ["missing; send a unique key (e.g. a UUID) and reuse it on retry"]},
+                message_zh="缺少幂等键",
+            )
+        return None
+    key = key.strip()
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise BadRequest("invalid idempotency key", {HEADER: ["1-255 printable characters"]})
+    return key
+
+
+def fingerprint(endpoint: str, body: Any) -> str:
+    canonical = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(f"{endpoint}\n{canonical}".encode()).hexdigest()
+
+
+def _existing(session: Session, user_id: int, key: str) -> IdempotencyRecord | None:
+    return session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key
+        )
+    )
+
+
+def _replay(record: IdempotencyRecord, digest: str) -> tuple[int, dict[str, Any], bool]:
+    if record.request_sha256 != digest:
+        raise Unprocessable(
+            "this idempotency key was used with a different request",
+            {HEADER: ["reused with a different body or endpoint; use a new key"]},
+            message_zh="幂等键已用于不同的请求",
+        )
+    return record.status_code, record.response, True
+
+
+def run(
+    session: Session,
+    user: Any,
+    key: str | None,
+    endpoint: str,
+    body: Any,
+    work: Callable[[], tuple[int, dict[str, Any]]],
+) -> tuple[int, dict[str, Any], bool]:
+    """Do ``work`` once per key; returns (status, body, replayed).
+
+    ``work`` adds rows to ``session`` without committing; this function stores the response
+    under the key and commits both together.
+    """
+    if key is None:
+        status, response = work()
+        session.commit()
+        return status, response, False
+    digest = fingerprint(endpoint, body)
+    record = _existing(session, user.id, key)
+    if record is not None:
+        return _replay(record, digest)
+    status, response = work()
+    session.add(
+        IdempotencyRecord(
+            user_id=user.id, key=key, endpoint=endpoint, request_sha256=digest,
+            status_code=status, response=response,
+        )
+    )  # fmt: skip
+    try:
+        session.commit()
+    except IntegrityError:
+        # a concurrent request with the same key committed first: replay it
+        session.rollback()
+        record = _existing(session, user.id, key)
+        if record is None:
+            raise
+        return _replay(record, digest)
+    return status, response, False

@@ -1,0 +1,191 @@
+"""Validate and judge a result payload through its sector plugin, containing plugin faults.
+
+Sector rules never live here: this module asks the plugin manager for the sector's schema
+and judgement, checks that what a plugin returns is well-formed (OWASP API10: treat plugin
+output like any untrusted input), and turns plugin faults into a clear error naming the
+plugin instead of a 500 or a half-stored result.  Sectors without a plugin use the generic
+checklist schema below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, validate
+
+from inspect_core.errors import ApiError, Unprocessable
+from inspect_core.plugin_api import (
+    SEVERITIES,
+    Finding,
+    ItemJudgement,
+    Judgement,
+    RuleInputError,
+)
+from inspect_core.plugin_manager import get_pm, sector_owners
+
+
+class PluginFault(ApiError):
+    """A plugin raised or returned malformed data; nothing is stored."""
+
+    status_code = 502
+
+
+class GenericCheckSchema(Schema):
+    item = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    passed = fields.Boolean(required=True)
+    severity = fields.String(validate=validate.OneOf(SEVERITIES), load_default="minor")
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class GenericPayloadSchema(Schema):
+    """For sectors without a plugin: a checklist of items passed or failed."""
+
+    checks = fields.List(
+        fields.Nested(GenericCheckSchema), required=True, validate=validate.Length(min=1)
+    )
+    notes = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    payload: dict[str, Any]
+    judgement: Judgement
+    plugin: str | None
+    plugin_version: str | None
+
+
+def _prefix(errors: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(errors, Mapping):
+        return {f"{prefix}.{key}": value for key, value in errors.items()}
+    return {prefix: errors}
+
+
+def payload_schema(sector: str) -> type[Schema]:
+    pm = get_pm()
+    try:
+        schema = pm.hook.inspect_payload_schema(sector=sector)
+    except Exception as exc:  # noqa: BLE001 - contained and named
+        raise _fault(sector, f"inspect_payload_schema raised {exc!r}") from exc
+    if schema is None:
+        return GenericPayloadSchema
+    if not (isinstance(schema, type) and issubclass(schema, Schema)):
+        raise _fault(sector, f"inspect_payload_schema returned {schema!r}, not a Schema class")
+    return schema
+
+
+def _plugin_of(sector: str) -> tuple[str | None, str | None]:
+    owner = sector_owners(get_pm()).get(sector)
+    if owner is None:
+        return None, None
+    name, declared = owner
+    return name, declared.version
+
+
+def _fault(sector: str, detail: str) -> PluginFault:
+    name, version = _plugin_of(sector)
+    return PluginFault(
+        f"sector plugin '{name or sector}' {version or ''} failed: {detail}".replace("  ", " "),
+        {"plugin": [name or sector]},
+        message_zh="行业插件出错，结果未保存",
+    )
+
+
+def _generic_judgement(payload: Mapping[str, Any]) -> Judgement:
+    failed = [c for c in payload["checks"] if not c["passed"]]
+    items = tuple(
+        ItemJudgement(
+            item=c["item"],
+            passed=c["passed"],
+            rule="checklist",
+            standard="",
+            message_zh=c["note"],
+            message_en=c["note"],
+        )
+        for c in payload["checks"]
+    )
+    findings = tuple(
+        Finding(
+            code=f"check.{i}", severity=c["severity"], message_zh=c["item"], message_en=c["item"]
+        )
+        for i, c in enumerate(failed)
+    )
+    return Judgement(
+        passed=not failed,
+        conclusion="pass" if not failed else "fail",
+        conclusion_zh="符合" if not failed else "不符合",
+        conclusion_en="conforms" if not failed else "does not conform",
+        items=items,
+        findings=findings,
+    )
+
+
+def check_judgement(sector: str, judgement: Any) -> Judgement:
+    """Refuse malformed plugin output before anything is stored."""
+    if not isinstance(judgement, Judgement):
+        raise _fault(sector, f"inspect_judge returned {type(judgement).__name__}, not a Judgement")
+    if not isinstance(judgement.passed, bool):
+        raise _fault(sector, "Judgement.passed is not a bool")
+    for item in judgement.items:
+        if not isinstance(item, ItemJudgement):
+            raise _fault(sector, f"an item is {type(item).__name__}, not an ItemJudgement")
+    for finding in judgement.findings:
+        if not isinstance(finding, Finding) or finding.severity not in SEVERITIES:
+            raise _fault(sector, f"malformed finding {finding!r}")
+    for text in (judgement.conclusion, judgement.conclusion_zh, judgement.conclusion_en):
+        if not isinstance(text, str) or not text:
+            raise _fault(sector, "the conclusion and its zh-CN/English labels must be non-empty")
+    return judgement
+
+
+def validate_and_judge(
+    sector: str, raw_payload: Any, context: Mapping[str, Any], field: str = "payload"
+) -> Judged:
+    """Load the payload with the sector's schema, then judge it; 422 names the payload field."""
+    schema_cls = payload_schema(sector)
+    try:
+        payload = schema_cls().load(raw_payload)
+    except ValidationError as exc:
+        raise Unprocessable(
+            "the payload does not fit the sector's schema", _prefix(exc.messages, field)
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - a plugin schema that crashes
+        raise _fault(sector, f"its payload schema raised {exc!r}") from exc
+    plugin, version = _plugin_of(sector)
+    config = current_app.config.get("PLUGIN_CONFIG", {}).get(sector, {})
+    if plugin is None:
+        return Judged(_jsonable(payload), _generic_judgement(payload), None, None)
+    try:
+        judgement = get_pm().hook.inspect_judge(
+            sector=sector, payload=payload, context={**context, "config": config}
+        )
+    except RuleInputError as exc:
+        raise Unprocessable(
+            f"the {sector} rules cannot judge this payload: {exc.message}",
+            {f"{field}.{exc.field}": [exc.message]},
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - contained and named
+        raise _fault(sector, f"inspect_judge raised {exc!r}") from exc
+    return Judged(_jsonable(payload), check_judgement(sector, judgement), plugin, version)
+
+
+def _jsonable(value: Any) -> Any:
+    """Decimals as strings, dates as ISO text: what JSON columns can hold exactly."""
+    from decimal import Decimal
+
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def judgement_json(judgement: Judgement) -> dict[str, Any]:
+    return _jsonable(dataclasses.asdict(judgement))

@@ -1,0 +1,227 @@
+"""Schemas for plans, pool snapshots, draws and tasks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from inspect_core.enterprises.models import STATUSES
+from inspect_core.pagination import PageArgsSchema, page_schema
+from inspect_core.plans.models import PLAN_STATUSES
+from inspect_core.validators import CleanString, validate_sectors
+
+TIERS = ("A", "B", "C", "D")
+
+
+class CheckItemSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,40}$"))
+    name_zh = CleanString(required=True, validate=validate.Length(max=200))
+    name_en = CleanString(required=True, validate=validate.Length(max=200))
+    key = fields.Boolean(load_default=False, metadata={"description": "重点检查事项 (no cap)"})
+
+
+class RatiosSchema(Schema):
+    """Sampling ratio per credit tier, 0–1 (a minimum: the draw rounds up)."""
+
+    A = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
+    B = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
+    C = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
+    D = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
+
+
+def _one_sector(code: str) -> None:
+    validate_sectors([code])
+
+
+class PlanCreateSchema(Schema):
+    title = CleanString(required=True, validate=validate.Length(max=200))
+    issuing_unit = CleanString(required=True, validate=validate.Length(max=200))
+    sector = fields.String(required=True, validate=_one_sector)
+    check_items = fields.List(
+        fields.Nested(CheckItemSchema), required=True, validate=validate.Length(min=1, max=200)
+    )
+    scope_regions = fields.List(
+        CleanString(validate=validate.Length(max=64)),
+        load_default=list,
+        metadata={"description": "empty = every region in your scope"},
+    )
+    scope_statuses = fields.List(
+        fields.String(validate=validate.OneOf(STATUSES)), load_default=lambda: ["active"]
+    )
+    ratios = fields.Nested(RatiosSchema, required=True)
+    inspectors_per_task = fields.Integer(load_default=2, validate=validate.Range(min=2, max=10))
+    due_date = fields.Date(required=True)
+
+    @validates_schema
+    def _checks(self, data: dict[str, Any], **_: Any) -> None:
+        codes = [item["code"] for item in data.get("check_items", [])]
+        if len(codes) != len(set(codes)):
+            raise ValidationError("check item codes repeat", "check_items")
+
+
+class PlanPatchSchema(Schema):
+    """Draft plans change freely; later only the status moves (drawn → published → closed)."""
+
+    title = CleanString(validate=validate.Length(max=200))
+    issuing_unit = CleanString(validate=validate.Length(max=200))
+    check_items = fields.List(fields.Nested(CheckItemSchema), validate=validate.Length(min=1))
+    scope_regions = fields.List(CleanString(validate=validate.Length(max=64)))
+    scope_statuses = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
+    ratios = fields.Nested(RatiosSchema)
+    inspectors_per_task = fields.Integer(validate=validate.Range(min=2, max=10))
+    due_date = fields.Date()
+    status = fields.String(validate=validate.OneOf(PLAN_STATUSES))
+
+
+class PlanSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    issuing_unit = fields.String()
+    sector = fields.String()
+    check_items = fields.List(fields.Nested(CheckItemSchema))
+    scope_regions = fields.List(fields.String())
+    scope_statuses = fields.List(fields.String())
+    ratios = fields.Dict(keys=fields.String(), values=fields.String())
+    inspectors_per_task = fields.Integer()
+    due_date = fields.Date()
+    status = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    published_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class PlanListArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(PLAN_STATUSES))
+    sector = fields.String(validate=validate.Length(max=40))
+
+
+class SnapshotSchema(Schema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    seq = fields.Integer()
+    pool_hash = fields.String()
+    algorithm_version = fields.String()
+    enterprises = fields.Integer()
+    inspectors = fields.Integer()
+    frozen_at = fields.DateTime()
+    frozen_by = fields.String()
+
+
+class DrawRequestSchema(Schema):
+    """Either a public value drawn after the pool was frozen, or an explicit test seed."""
+
+    public_value = CleanString(validate=validate.Length(max=200), metadata={"example": "527"})
+    public_source = CleanString(
+        validate=validate.Length(min=4, max=300),
+        metadata={"example": "中国福利彩票3D 第2026318期开奖号码"},
+    )
+    public_drawn_at = fields.AwareDateTime(
+        metadata={"description": "when the public value was drawn (after the pool was frozen)"}
+    )
+    seed = fields.Integer(
+        validate=validate.Range(min=0, max=2**128 - 1),
+        metadata={"description": "tests and simulations only; marks the draw as such"},
+    )
+    reason = CleanString(validate=validate.Length(min=4, max=2000))
+
+    @validates_schema
+    def _one_mode(self, data: dict[str, Any], **_: Any) -> None:
+        public = [k for k in ("public_value", "public_source", "public_drawn_at") if k in data]
+        if "seed" in data and public:
+            raise ValidationError("give either seed or the public value, not both", "seed")
+        if "seed" not in data and len(public) != 3:
+            missing = {
+                k: ["required unless an explicit test seed is given"]
+                for k in ("public_value", "public_source", "public_drawn_at")
+                if k not in data
+            }
+            raise ValidationError(missing)
+
+
+class TierCountSchema(Schema):
+    tier = fields.String()
+    ratio = fields.String(allow_none=True)
+    eligible = fields.Integer()
+    selected = fields.Integer()
+
+
+class DrawSchema(Schema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    seq = fields.Integer()
+    snapshot_id = fields.Integer()
+    seed = fields.String()
+    seed_kind = fields.String()
+    public_value = fields.String(allow_none=True)
+    public_source = fields.String(allow_none=True)
+    public_drawn_at = fields.DateTime(allow_none=True)
+    algorithm_version = fields.String()
+    pool_hash = fields.String()
+    params = fields.Dict()
+    tiers = fields.List(fields.Nested(TierCountSchema))
+    workload_cap = fields.Integer()
+    reason = fields.String(allow_none=True)
+    drawn_by = fields.String()
+    drawn_at = fields.DateTime()
+    tasks = fields.Integer(metadata={"description": "number of tasks created"})
+
+
+class VerifySchema(Schema):
+    identical = fields.Boolean(required=True)
+    draw_id = fields.Integer()
+    pool_hash_matches = fields.Boolean(allow_none=True)
+    algorithm_matches = fields.Boolean()
+    algorithm_version = fields.String()
+    error = fields.String(allow_none=True)
+    tasks = fields.Integer()
+    missing = fields.List(fields.String())
+    unexpected = fields.List(fields.String())
+    changed = fields.List(fields.String())
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    plan_id = fields.Integer()
+    draw_id = fields.Integer()
+    uscc = fields.Function(lambda t: t.enterprise.uscc)
+    enterprise_name = fields.Function(lambda t: t.enterprise.name)
+    region = fields.Function(lambda t: t.enterprise.region)
+    sector = fields.Function(lambda t: t.plan.sector)
+    inspectors = fields.List(fields.String())
+    due_date = fields.Date()
+    status = fields.String()
+    history = fields.Function(
+        lambda t: [
+            {
+                "badge": a.inspector.badge,
+                "how": a.how,
+                "assigned_at": a.assigned_at.isoformat(),
+                "released_at": a.released_at.isoformat() if a.released_at else None,
+                "release_reason": a.release_reason,
+            }
+            for a in t.assignments
+        ]
+    )
+
+
+class TaskListArgsSchema(PageArgsSchema):
+    plan = fields.Integer()
+    status = fields.String(validate=validate.OneOf(("open", "done", "superseded")))
+    badge = fields.String(validate=validate.Length(max=32))
+    region = fields.String(validate=validate.Length(max=64))
+
+
+class ReassignSchema(Schema):
+    badge = fields.String(required=True, metadata={"description": "the inspector leaving"})
+    reason = CleanString(required=True, validate=validate.Length(min=4, max=2000))
+
+
+PlanPageSchema = page_schema(PlanSchema, "PlanPage")
+TaskPageSchema = page_schema(TaskSchema, "TaskPage")
+
+
+def ratios_to_json(ratios: dict[str, Decimal]) -> dict[str, str]:
+    return {tier: str(ratios[tier]) for tier in TIERS}

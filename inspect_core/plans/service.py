@@ -1,0 +1,639 @@
+"""Plans, pool snapshots, draws, tasks and re-assignment; each write owns its transaction.
+
+The draw itself is the pure :mod:`inspect_core.plans.draw`; this module only gathers its
+inputs from the database, stores its outputs, and enforces the protocol that keeps anyone
+from choosing the seed: freeze and publish the pool first, then derive the seed from a public
+value drawn afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zlib
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from inspect_core.audit.service import record as audit
+from inspect_core.auth.access import has_permission
+from inspect_core.db import utcnow
+from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from inspect_core.inspectors.models import ConflictOfInterest, Inspector, InspectorQualification
+from inspect_core.pagination import decode_cursor, encode_cursor
+from inspect_core.plans import draw as drawlib
+from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
+from inspect_core.plans.schemas import ratios_to_json
+from inspect_core.scope import region_clause
+
+DEFAULT_TIER = "B"  # until an enterprise has a credit rating (DOMAIN.md §2: no history → B)
+
+
+# --- plans ---------------------------------------------------------------------------------
+
+
+def _check_plan_regions(user: Any, regions: list[str]) -> None:
+    if user.regions and (not regions or not set(regions) <= set(user.regions)):
+        raise Forbidden(
+            "a scoped user's plan must name regions within their scope",
+            {"scope_regions": [f"choose among: {', '.join(user.regions)}"]},
+            message_zh="计划范围超出本账号辖区",
+        )
+
+
+def create_plan(session: Session, user: Any, data: dict[str, Any]) -> Plan:
+    _check_plan_regions(user, data["scope_regions"])
+    plan = Plan(
+        title=data["title"],
+        issuing_unit=data["issuing_unit"],
+        sector=data["sector"],
+        check_items=data["check_items"],
+        scope_regions=sorted(set(data["scope_regions"])),
+        scope_statuses=sorted(set(data["scope_statuses"])),
+        ratios=ratios_to_json(data["ratios"]),
+        inspectors_per_task=data["inspectors_per_task"],
+        due_date=data["due_date"],
+        created_by=user.username,
+    )
+    session.add(plan)
+    session.flush()
+    audit(
+        session, user, "plan.create", "plan", plan.id, {"title": plan.title, "sector": plan.sector}
+    )
+    session.commit()
+    return plan
+
+
+def _plan_visible(user: Any, plan: Plan) -> bool:
+    return not user.regions or (
+        bool(plan.scope_regions) and set(plan.scope_regions) <= set(user.regions)
+    )
+
+
+def get_plan(session: Session, user: Any, plan_id: int, for_update: bool = False) -> Plan:
+    stmt = select(Plan).where(Plan.id == plan_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    plan = session.scalar(stmt)
+    if plan is None or not _plan_visible(user, plan):
+        raise NotFound(f"no plan {plan_id}", message_zh="未找到该抽查计划")
+    return plan
+
+
+TRANSITIONS = {("drawn", "published"), ("published", "closed")}
+
+
+def update_plan(session: Session, user: Any, plan_id: int, changes: dict[str, Any]) -> Plan:
+    plan = get_plan(session, user, plan_id, for_update=True)
+    status = changes.pop("status", None)
+    if changes and plan.status != "draft":
+        raise Conflict(
+            f"plan is {plan.status}; only a draft's fields can change",
+            {field: ["plan is no longer a draft"] for field in changes},
+        )
+    if "scope_regions" in changes:
+        _check_plan_regions(user, changes["scope_regions"])
+        changes["scope_regions"] = sorted(set(changes["scope_regions"]))
+    if "ratios" in changes:
+        changes["ratios"] = ratios_to_json(changes["ratios"])
+    for key, value in changes.items():
+        setattr(plan, key, value)
+    if status is not None and status != plan.status:
+        if (plan.status, status) not in TRANSITIONS:
+            raise Conflict(
+                f"a plan cannot go from {plan.status} to {status}",
+                {
+                    "status": [
+                        "allowed: draft→drawn (by drawing), drawn→published, published→closed"
+                    ]
+                },
+            )
+        plan.status = status
+        if status == "published":
+            plan.published_at = utcnow()
+        if status == "closed":
+            plan.closed_at = utcnow()
+    audit(session, user, "plan.update", "plan", plan.id, {**changes, "status": plan.status})
+    session.commit()
+    return plan
+
+
+def list_plans(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = select(Plan)
+    if args.get("status"):
+        stmt = stmt.where(Plan.status == args["status"])
+    if args.get("sector"):
+        stmt = stmt.where(Plan.sector == args["sector"])
+    if args.get("cursor"):
+        (last,) = decode_cursor("plans:id", args["cursor"])
+        stmt = stmt.where(Plan.id < int(last))
+    rows = []
+    limit = args["limit"]
+    # newest first; scoped users see plans inside their regions (few plans: filter here)
+    for plan in session.scalars(stmt.order_by(Plan.id.desc()).limit(limit * 4 + 1)):
+        if _plan_visible(user, plan):
+            rows.append(plan)
+        if len(rows) > limit:
+            break
+    next_cursor = encode_cursor("plans:id", [rows[limit - 1].id]) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": next_cursor}
+
+
+# --- pool snapshots ------------------------------------------------------------------------
+
+
+def draw_params(plan: Plan, qualification: str | None = None) -> drawlib.DrawParams:
+    return drawlib.DrawParams(
+        sector=plan.sector,
+        ratios=dict(plan.ratios),
+        inspectors_per_task=plan.inspectors_per_task,
+        regions=tuple(plan.scope_regions),
+        qualification=qualification,
+    )
+
+
+def tiers_for(session: Session, enterprise_ids: list[int]) -> dict[int, str]:
+    """Current credit tier per enterprise; B for an enterprise without a rating."""
+    from inspect_core.credit import current_tiers  # scoring may be absent in a minimal install
+
+    return current_tiers(session, enterprise_ids, DEFAULT_TIER)
+
+
+def previous_pairs(session: Session, plan: Plan) -> set[tuple[str, str]]:
+    """(badge, uscc) of the latest other drawn plan of the same sector: no consecutive checks."""
+    previous = session.scalar(
+        select(Draw)
+        .join(Plan, Plan.id == Draw.plan_id)
+        .where(Plan.sector == plan.sector, Plan.id != plan.id)
+        .order_by(Draw.drawn_at.desc(), Draw.id.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return set()
+    latest_seq = session.scalar(select(func.max(Draw.seq)).where(Draw.plan_id == previous.plan_id))
+    current = session.scalar(
+        select(Draw).where(Draw.plan_id == previous.plan_id, Draw.seq == latest_seq)
+    )
+    rows = session.execute(
+        select(Inspector.badge, Enterprise.uscc)
+        .select_from(TaskAssignment)
+        .join(Task, Task.id == TaskAssignment.task_id)
+        .join(Inspector, Inspector.id == TaskAssignment.inspector_id)
+        .join(Enterprise, Enterprise.id == Task.enterprise_id)
+        .where(Task.draw_id == current.id, TaskAssignment.released_at.is_(None))
+    )
+    return {(badge, uscc) for badge, uscc in rows}
+
+
+def build_pool(session: Session, plan: Plan) -> drawlib.Pool:
+    """The pools as they stand now, limited to the plan's sector, regions and statuses."""
+    stmt = (
+        select(Enterprise.id, Enterprise.uscc, Enterprise.region)
+        .where(
+            exists().where(
+                EnterpriseSector.enterprise_id == Enterprise.id,
+                EnterpriseSector.sector == plan.sector,
+            )
+        )
+        .order_by(Enterprise.id)
+    )
+    if plan.scope_regions:
+        stmt = stmt.where(Enterprise.region.in_(plan.scope_regions))
+    if plan.scope_statuses:
+        stmt = stmt.where(Enterprise.status.in_(plan.scope_statuses))
+    rows = session.execute(stmt).all()
+    tiers = tiers_for(session, [r.id for r in rows])
+    sector = (plan.sector,)
+    columns = drawlib.EnterpriseColumns(
+        uscc=[r.uscc for r in rows],
+        tier=[tiers.get(r.id, DEFAULT_TIER) for r in rows],
+        sectors=[sector] * len(rows),
+        region=[r.region for r in rows],
+    )
+    quals: dict[int, list[str]] = {}
+    for inspector_id, sector_code in session.execute(
+        select(InspectorQualification.inspector_id, InspectorQualification.sector)
+    ):
+        quals.setdefault(inspector_id, []).append(sector_code)
+    inspectors = [
+        drawlib.PoolInspector(r.badge, tuple(quals.get(r.id, ())), r.region, bool(r.active))
+        for r in session.execute(
+            select(Inspector.id, Inspector.badge, Inspector.region, Inspector.active)
+        )
+    ]
+    conflicts = session.execute(
+        select(Inspector.badge, Enterprise.uscc)
+        .select_from(ConflictOfInterest)
+        .join(Inspector, Inspector.id == ConflictOfInterest.inspector_id)
+        .join(Enterprise, Enterprise.id == ConflictOfInterest.enterprise_id)
+    ).all()
+    return drawlib.Pool(
+        columns, inspectors, [tuple(c) for c in conflicts], previous_pairs(session, plan)
+    )
+
+
+def _qualification(sector: str) -> str | None:
+    from inspect_core.plugin_manager import get_pm
+
+    return get_pm().hook.inspect_required_qualification(sector=sector)
+
+
+def _take_snapshot(session: Session, user: Any, plan: Plan) -> PoolSnapshot:
+    """Build the pool as it stands, store its canonical bytes and hash (not committed)."""
+    params = draw_params(plan, _qualification(plan.sector))
+    pool = build_pool(session, plan)
+    canonical = drawlib.canonical_pool(pool, params)
+    last = session.scalar(select(func.max(PoolSnapshot.seq)).where(PoolSnapshot.plan_id == plan.id))
+    snapshot = PoolSnapshot(
+        plan_id=plan.id,
+        seq=(last or 0) + 1,
+        pool_hash=hashlib.sha256(canonical).hexdigest(),
+        algorithm_version=drawlib.ALGORITHM_VERSION,
+        snapshot=zlib.compress(canonical, 6),
+        enterprises=pool.enterprise_count,
+        inspectors=len(list(pool.inspectors)),
+        frozen_by=user.username,
+    )
+    session.add(snapshot)
+    session.flush()
+    audit(
+        session, user, "pool.freeze", "plan", plan.id,
+        {"snapshot": snapshot.id, "pool_hash": snapshot.pool_hash,
+         "enterprises": snapshot.enterprises},
+    )  # fmt: skip
+    return snapshot
+
+
+def freeze_pool(session: Session, user: Any, plan_id: int) -> PoolSnapshot:
+    """Freeze and publish the pool (its hash) before any seed exists."""
+    plan = get_plan(session, user, plan_id, for_update=True)
+    if plan.status == "closed":
+        raise Conflict("plan is closed", {"plan": ["closed plans are not drawn"]})
+    snapshot = _take_snapshot(session, user, plan)
+    session.commit()
+    return snapshot
+
+
+def latest_snapshot(session: Session, plan_id: int) -> PoolSnapshot | None:
+    return session.scalar(
+        select(PoolSnapshot)
+        .where(PoolSnapshot.plan_id == plan_id)
+        .order_by(PoolSnapshot.seq.desc())
+        .limit(1)
+    )
+
+
+def load_snapshot(snapshot: PoolSnapshot) -> tuple[drawlib.Pool, drawlib.DrawParams]:
+    return drawlib.parse_canonical_pool(zlib.decompress(snapshot.snapshot))
+
+
+# --- draws ---------------------------------------------------------------------------------
+
+
+def current_draw(session: Session, plan_id: int) -> Draw | None:
+    return session.scalar(
+        select(Draw).where(Draw.plan_id == plan_id).order_by(Draw.seq.desc()).limit(1)
+    )
+
+
+def run_draw(session: Session, user: Any, plan_id: int, data: dict[str, Any]) -> tuple[Draw, int]:
+    """Draw the plan; returns the stored draw and the number of tasks created."""
+    plan = get_plan(session, user, plan_id, for_update=True)
+    if plan.status == "closed":
+        raise Conflict("plan is closed", {"plan": ["closed plans are not drawn"]})
+    earlier = current_draw(session, plan.id)
+    if earlier is not None:
+        if not data.get("reason"):
+            raise Unprocessable(
+                "this plan was drawn already; a re-draw needs a reason and keeps the earlier draw",
+                {"reason": ["required for a re-draw"]},
+                message_zh="重新抽取须说明理由",
+            )
+        recorded = session.scalar(
+            select(func.count())
+            .select_from(Task)
+            .where(Task.draw_id == earlier.id, Task.status == "done")
+        )
+        if recorded:
+            raise Conflict(
+                f"{recorded} task(s) of the current draw have results; it cannot be redrawn",
+                {"plan": ["results recorded"]},
+            )
+
+    if "seed" in data:
+        seed_kind = "explicit"
+        snapshot = _take_snapshot(session, user, plan)
+        seed = int(data["seed"])
+    else:
+        seed_kind = "public"
+        snapshot = latest_snapshot(session, plan.id)
+        if snapshot is None:
+            raise Conflict(
+                "freeze and publish the pool first (POST /api/v1/plans/{id}/pool)",
+                {"pool": ["no frozen pool"]},
+                message_zh="请先冻结并公布抽取名录",
+            )
+        drawn_at = data["public_drawn_at"]
+        not_before = [snapshot.frozen_at] + ([earlier.drawn_at] if earlier else [])
+        if drawn_at <= max(not_before):
+            raise Unprocessable(
+                "the public value must come from a draw held after the pool was frozen"
+                + (" and after the earlier draw" if earlier else ""),
+                {"public_drawn_at": [f"must be after {max(not_before).isoformat()}"]},
+            )
+        if drawn_at > utcnow() + dt.timedelta(minutes=5):
+            raise Unprocessable(
+                "the public value's draw is in the future", {"public_drawn_at": ["in the future"]}
+            )
+        seed = drawlib.derive_seed(snapshot.pool_hash, data["public_value"])
+
+    pool, params = load_snapshot(snapshot)
+    try:
+        outcome = drawlib.draw(pool, params, seed, expected_pool_hash=snapshot.pool_hash)
+    except drawlib.DrawInfeasible as exc:
+        session.rollback()
+        raise Unprocessable(
+            f"the draw cannot meet its constraints: {exc}",
+            {
+                "draw": [
+                    {
+                        "uscc": p.uscc,
+                        "code": p.code,
+                        "message": p.message_en,
+                        "message_zh": p.message_zh,
+                    }
+                    for p in exc.problems
+                ]
+            },  # fmt: skip
+            message_zh="抽取约束无法满足",
+        ) from None
+
+    if earlier is not None:
+        session.execute(
+            Task.__table__.update().where(Task.draw_id == earlier.id).values(status="superseded")
+        )
+    new = Draw(
+        plan_id=plan.id,
+        snapshot_id=snapshot.id,
+        seq=(earlier.seq + 1) if earlier else 1,
+        seed=str(seed),
+        seed_kind=seed_kind,
+        public_value=data.get("public_value"),
+        public_source=data.get("public_source"),
+        public_drawn_at=data.get("public_drawn_at"),
+        algorithm_version=outcome.algorithm_version,
+        pool_hash=outcome.pool_hash,
+        params={
+            "sector": params.sector,
+            "qualification": params.qualification,
+            "ratios": {t: str(r) for t, r in params.ratios.items()},
+            "inspectors_per_task": params.inspectors_per_task,
+            "regions": list(params.regions),
+        },
+        tiers=[
+            {
+                "tier": t.tier,
+                "ratio": None if t.ratio is None else str(t.ratio),
+                "eligible": t.eligible,
+                "selected": t.selected,
+            }
+            for t in outcome.tiers
+        ],  # fmt: skip
+        workload_cap=outcome.workload_cap,
+        reason=data.get("reason"),
+        drawn_by=user.username,
+    )
+    session.add(new)
+    session.flush()
+    _store_tasks(session, plan, new, outcome)
+    plan.status = "drawn" if plan.status == "draft" else plan.status
+    audit(
+        session, user, "draw.run", "plan", plan.id,
+        {"draw": new.id, "seq": new.seq, "seed": new.seed, "seed_kind": seed_kind,
+         "pool_hash": new.pool_hash, "tasks": len(outcome.tasks), "reason": new.reason},
+    )  # fmt: skip
+    session.commit()
+    return new, len(outcome.tasks)
+
+
+def _store_tasks(session: Session, plan: Plan, new: Draw, outcome: drawlib.DrawOutcome) -> None:
+    usccs = [t.uscc for t in outcome.tasks]
+    ent_ids: dict[str, int] = {}
+    for chunk in range(0, len(usccs), 5000):
+        part = usccs[chunk : chunk + 5000]
+        ent_ids.update(
+            session.execute(
+                select(Enterprise.uscc, Enterprise.id).where(Enterprise.uscc.in_(part))
+            ).all()
+        )
+    badge_ids = dict(session.execute(select(Inspector.badge, Inspector.id)).all())
+    now = utcnow()
+    task_rows = [
+        {"plan_id": plan.id, "draw_id": new.id, "enterprise_id": ent_ids[t.uscc],
+         "due_date": plan.due_date, "status": "open", "created_at": now}
+        for t in outcome.tasks
+    ]  # fmt: skip
+    if not task_rows:
+        return
+    session.execute(Task.__table__.insert(), task_rows)
+    task_ids = dict(
+        session.execute(select(Task.enterprise_id, Task.id).where(Task.draw_id == new.id)).all()
+    )
+    session.execute(
+        TaskAssignment.__table__.insert(),
+        [
+            {
+                "task_id": task_ids[ent_ids[t.uscc]],
+                "inspector_id": badge_ids[b],
+                "assigned_at": now,
+                "how": "draw",
+            }
+            for t in outcome.tasks
+            for b in t.inspectors
+        ],  # fmt: skip
+    )
+
+
+def get_draw(session: Session, draw_id: int) -> Draw:
+    found = session.get(Draw, draw_id)
+    if found is None:
+        raise NotFound(f"no draw {draw_id}", message_zh="未找到该次抽取")
+    return found
+
+
+def stored_assignments(session: Session, draw_id: int) -> list[tuple[str, list[str]]]:
+    """The draw as stored: each task's enterprise and the inspectors the draw gave it."""
+    rows = session.execute(
+        select(Enterprise.uscc, Inspector.badge)
+        .select_from(TaskAssignment)
+        .join(Task, Task.id == TaskAssignment.task_id)
+        .join(Enterprise, Enterprise.id == Task.enterprise_id)
+        .join(Inspector, Inspector.id == TaskAssignment.inspector_id)
+        .where(Task.draw_id == draw_id, TaskAssignment.how == "draw")
+    )
+    tasks: dict[str, list[str]] = {}
+    for uscc, badge in rows:
+        tasks.setdefault(uscc, []).append(badge)
+    # tasks without any drawn inspector row still count (they would show as changed)
+    for (uscc,) in session.execute(
+        select(Enterprise.uscc)
+        .join(Task, Task.enterprise_id == Enterprise.id)
+        .where(Task.draw_id == draw_id)
+    ):
+        tasks.setdefault(uscc, [])
+    return sorted(tasks.items())
+
+
+def verify_draw(session: Session, draw_id: int) -> dict[str, Any]:
+    """Replay the draw from its stored snapshot and seed; compare with the stored tasks."""
+    found = get_draw(session, draw_id)
+    snapshot = session.get(PoolSnapshot, found.snapshot_id)
+    pool, params = load_snapshot(snapshot)
+    stored = stored_assignments(session, found.id)
+    result = drawlib.verify(
+        pool, params, int(found.seed), stored,
+        stored_pool_hash=found.pool_hash, stored_algorithm_version=found.algorithm_version,
+    )  # fmt: skip
+    return {
+        "identical": result.identical,
+        "draw_id": found.id,
+        "pool_hash_matches": result.pool_hash_matches,
+        "algorithm_matches": result.algorithm_matches,
+        "algorithm_version": found.algorithm_version,
+        "tasks": len(stored),
+        "error": result.error,
+        "missing": list(result.missing),
+        "unexpected": list(result.unexpected),
+        "changed": list(result.changed),
+    }
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+def _task_query(user: Any):  # type: ignore[no-untyped-def]
+    stmt = select(Task).join(Enterprise, Enterprise.id == Task.enterprise_id)
+    if not has_permission(user, "tasks:read"):
+        # an inspector sees only tasks they are currently on
+        stmt = stmt.where(
+            exists().where(
+                TaskAssignment.task_id == Task.id,
+                TaskAssignment.released_at.is_(None),
+                TaskAssignment.inspector_id
+                == select(Inspector.id)
+                .where(Inspector.badge == user.inspector_badge)
+                .scalar_subquery(),
+            )
+        )
+    return stmt.where(region_clause(user, Enterprise.region))
+
+
+def list_tasks(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
+    stmt = _task_query(user)
+    if args.get("plan"):
+        stmt = stmt.where(Task.plan_id == args["plan"])
+    if args.get("status"):
+        stmt = stmt.where(Task.status == args["status"])
+    if args.get("region"):
+        stmt = stmt.where(Enterprise.region == args["region"])
+    if args.get("badge"):
+        stmt = stmt.where(
+            exists().where(
+                TaskAssignment.task_id == Task.id,
+                TaskAssignment.released_at.is_(None),
+                TaskAssignment.inspector_id
+                == select(Inspector.id).where(Inspector.badge == args["badge"]).scalar_subquery(),
+            )
+        )
+    if args.get("cursor"):
+        (last,) = decode_cursor("tasks:id", args["cursor"])
+        stmt = stmt.where(Task.id > int(last))
+    limit = args["limit"]
+    rows = list(session.scalars(stmt.order_by(Task.id).limit(limit + 1)).unique())
+    next_cursor = encode_cursor("tasks:id", [rows[limit - 1].id]) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": next_cursor}
+
+
+def get_task(session: Session, user: Any, task_id: int) -> Task:
+    task = session.scalars(_task_query(user).where(Task.id == task_id)).unique().first()
+    if task is None:
+        raise NotFound(f"no task {task_id}", message_zh="未找到该任务")
+    return task
+
+
+def reassign(session: Session, user: Any, task_id: int, data: dict[str, Any]) -> Task:
+    """Replace an inspector after a late recusal, drawing the replacement by the draw's rules."""
+    task = get_task(session, user, task_id)
+    if task.status != "open":
+        raise Conflict(f"task is {task.status}", {"task": ["only open tasks are re-assigned"]})
+    leaving = next(
+        (
+            a
+            for a in task.assignments
+            if a.released_at is None and a.inspector.badge == data["badge"]
+        ),
+        None,
+    )
+    if leaving is None:
+        raise Unprocessable(
+            "not on this task", {"badge": [f"{data['badge']} is not on task {task.id}"]}
+        )
+    plan = task.plan
+    the_draw = session.get(Draw, task.draw_id)
+    qualification = the_draw.params.get("qualification") or plan.sector
+    on_task = {a.inspector_id for a in task.assignments if a.released_at is None}
+    ever_on_task = {a.inspector_id for a in task.assignments}
+    conflicted = set(
+        session.scalars(
+            select(ConflictOfInterest.inspector_id).where(
+                ConflictOfInterest.enterprise_id == task.enterprise_id
+            )
+        )
+    )
+    previous = {b for b, u in previous_pairs(session, plan) if u == task.enterprise.uscc}
+    stmt = select(Inspector).where(
+        Inspector.active,
+        exists().where(
+            InspectorQualification.inspector_id == Inspector.id,
+            InspectorQualification.sector == qualification,
+        ),
+    )
+    if plan.scope_regions:
+        stmt = stmt.where(Inspector.region.in_(plan.scope_regions))
+    candidates = [
+        i for i in session.scalars(stmt.order_by(Inspector.badge))
+        if i.id not in ever_on_task and i.id not in conflicted and i.badge not in previous
+    ]  # fmt: skip
+    load = Counter(
+        session.scalars(
+            select(TaskAssignment.inspector_id)
+            .join(Task, Task.id == TaskAssignment.task_id)
+            .where(Task.draw_id == the_draw.id, TaskAssignment.released_at.is_(None))
+        )
+    )
+    candidates = [c for c in candidates if load[c.id] < the_draw.workload_cap]
+    if not candidates:
+        raise Unprocessable(
+            "no eligible inspector is free to replace them",
+            {"badge": ["no active, qualified, unconflicted inspector below the workload cap"]},
+            message_zh="无符合条件的替换人员",
+        )
+    least = min(load[c.id] for c in candidates)
+    lightest = [c for c in candidates if load[c.id] == least]
+    # deterministic and replayable: the draw's seed, the task and how many changes it had
+    digest = hashlib.sha256(f"{the_draw.seed}|reassign|{task.id}|{len(task.assignments)}".encode())
+    chosen = lightest[int.from_bytes(digest.digest()[:8], "big") % len(lightest)]
+    leaving.released_at = utcnow()
+    leaving.release_reason = data["reason"]
+    session.add(TaskAssignment(task_id=task.id, inspector_id=chosen.id, how="reassign"))
+    audit(
+        session, user, "task.reassign", "task", task.id,
+        {"leaving": data["badge"], "joining": chosen.badge, "reason": data["reason"]},
+    )  # fmt: skip
+    assert chosen.id not in on_task
+    session.commit()
+    session.refresh(task)
+    return task

@@ -1,0 +1,116 @@
+"""Results (抽检/检查结果): append-only versions, attachments, idempotency records."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inspect_core.db import Base, utcnow
+from inspect_core.enterprises.models import Enterprise
+from inspect_core.plans.models import Plan, Task
+
+#: national result codes for double-random checks (公示系统 抽查检查结果), zh-CN and English
+RESULT_CODES: dict[str, tuple[str, str]] = {
+    "no_problem": ("未发现问题", "No problems found"),
+    "corrected": ("发现问题已责令改正", "Problems found; correction ordered"),
+    "follow_up": ("发现问题待后续处理", "Problems found; follow-up pending"),
+    "unreachable": ("通过登记的住所（经营场所）无法联系",
+                    "Cannot be reached at the registered address"),
+    "uncooperative": ("不配合检查情节严重", "Seriously uncooperative with the check"),
+    "no_activity": ("未发现开展本次抽查涉及的经营活动",
+                    "No activity covered by this check was found"),
+    "closed": ("已关闭停业或正在组织清算", "Closed down or in liquidation"),
+}  # fmt: skip
+
+
+class Result(Base):
+    """One version of a result.  Never updated or deleted (database triggers refuse it);
+    a correction is a new row with ``supersedes_id`` and a reason.  ``chain`` names the
+    versions of one result; the current version is the one nothing supersedes."""
+
+    __tablename__ = "results"
+    __table_args__ = (
+        UniqueConstraint("chain", "version"),
+        Index("ix_results_recorded_at", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(36), index=True)
+    version: Mapped[int]
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), unique=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    sector: Mapped[str] = mapped_column(String(40), index=True)
+    inspected_on: Mapped[dt.date]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    judgement: Mapped[dict[str, Any]] = mapped_column(JSON)
+    passed: Mapped[bool | None]  # None: not inspected (unreachable, closed, ...)
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    worst_severity: Mapped[str | None] = mapped_column(String(10))
+    conclusion_code: Mapped[str] = mapped_column(String(20))
+    plugin: Mapped[str | None] = mapped_column(String(80))
+    plugin_version: Mapped[str | None] = mapped_column(String(40))
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    disclosure_due: Mapped[dt.date]
+    #: "calendar" (official holidays), "loaded" (a regulator's file) or "weekdays" (a fallback)
+    disclosure_basis: Mapped[str] = mapped_column(String(12))
+
+    task: Mapped[Task] = relationship(lazy="select")
+    plan: Mapped[Plan] = relationship(lazy="joined")
+    enterprise: Mapped[Enterprise] = relationship(lazy="joined")
+    attachments: Mapped[list[Attachment]] = relationship(lazy="selectin", order_by="Attachment.id")
+
+
+class Attachment(Base):
+    """A photo or lab report, stored with its SHA-256 so tampering is visible."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    result_id: Mapped[int] = mapped_column(ForeignKey("results.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class IdempotencyRecord(Base):
+    """The first response to a keyed request, replayed for a retry (Stripe's model)."""
+
+    __tablename__ = "idempotency_records"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(120))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Disclosure(Base):
+    """A result chain made public (一公开); the public sees its current version."""
+
+    __tablename__ = "disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(36), unique=True)
+    disclosed_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    disclosed_by: Mapped[str] = mapped_column(String(64))
+
+
+class CalendarDay(Base):
+    """A regulator-loaded working-day override for years the calendar package does not know."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[dt.date] = mapped_column(primary_key=True)
+    workday: Mapped[bool]
+    note: Mapped[str] = mapped_column(String(100), default="")

@@ -1,0 +1,397 @@
+"""Recording results and corrections: validated and judged by the sector plugin, stored
+once (idempotency), never altered, each write audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
+
+from inspect_core import idempotency
+from inspect_core.audit.service import record as audit
+from inspect_core.auth.access import has_permission
+from inspect_core.disclosure.calendar import DISCLOSURE_WORKING_DAYS, add_working_days
+from inspect_core.enterprises.models import Enterprise
+from inspect_core.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
+from inspect_core.inspectors.models import Inspector
+from inspect_core.judging import judgement_json, validate_and_judge
+from inspect_core.pagination import decode_cursor, encode_cursor
+from inspect_core.plans.models import Task, TaskAssignment
+from inspect_core.plugin_api import SEVERITIES
+from inspect_core.results.models import (
+    RESULT_CODES,
+    Attachment,
+    CalendarDay,
+    Disclosure,
+    Result,
+)
+from inspect_core.results.schemas import NOT_INSPECTED, ResultSchema, ResultWithChainSchema
+from inspect_core.scope import region_clause
+
+CHINA = ZoneInfo("Asia/Shanghai")
+#: magic numbers of the attachment types accepted
+SIGNATURES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "application/pdf": (b"%PDF-",),
+}
+
+
+def today_in_china() -> dt.date:
+    return dt.datetime.now(CHINA).date()
+
+
+def _on_task(task: Task, user: Any) -> bool:
+    return any(
+        a.released_at is None and a.inspector.badge == user.inspector_badge
+        for a in task.assignments
+    )
+
+
+def _load_task(session: Session, user: Any, task_id: int) -> Task:
+    task = session.scalar(
+        select(Task)
+        .join(Enterprise, Enterprise.id == Task.enterprise_id)
+        .where(Task.id == task_id, region_clause(user, Enterprise.region))
+    )
+    if task is None:
+        raise NotFound(f"no task {task_id}", message_zh="未找到该任务")
+    return task
+
+
+def _decode_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
+    limit = int(current_app.config["ATTACHMENT_MAX_BYTES"])
+    out = []
+    for i, item in enumerate(items):
+        field = f"attachments.{i}"
+        ctype = item["content_type"].split(";")[0].strip().lower()
+        if ctype not in SIGNATURES:
+            raise Unprocessable(
+                "attachment type not allowed",
+                {f"{field}.content_type": [f"allowed: {', '.join(SIGNATURES)}"]},
+            )
+        try:
+            content = base64.b64decode(item["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise Unprocessable(
+                "attachment is not valid base64", {f"{field}.content_base64": ["not base64"]}
+            ) from None
+        if len(content) > limit:
+            raise ApiError(
+                f"attachment larger than {limit} bytes",
+                {f"{field}.content_base64": [f"{len(content)} bytes; limit {limit}"]},
+                status_code=413,
+            )
+        if not content.startswith(SIGNATURES[ctype]):
+            raise Unprocessable(
+                "attachment content does not match its type",
+                {f"{field}.content_type": [f"content is not {ctype}"]},
+            )
+        out.append(
+            Attachment(
+                filename=item["filename"], content_type=ctype, size=len(content),
+                sha256=hashlib.sha256(content).hexdigest(), content=content,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _deadline(session: Session, recorded_on: dt.date) -> tuple[dt.date, str]:
+    horizon = recorded_on + dt.timedelta(days=60)
+    loaded = dict(
+        session.execute(
+            select(CalendarDay.day, CalendarDay.workday).where(
+                CalendarDay.day > recorded_on, CalendarDay.day <= horizon
+            )
+        ).all()
+    )
+    # a year counts as loaded if any of its days are, even outside this window
+    years = {
+        d.year
+        for (d,) in session.execute(
+            select(CalendarDay.day).where(
+                CalendarDay.day >= dt.date(recorded_on.year, 1, 1),
+                CalendarDay.day < dt.date(horizon.year + 1, 1, 1),
+            )
+        )
+    }
+    return add_working_days(recorded_on, DISCLOSURE_WORKING_DAYS, loaded, years)
+
+
+def _build(
+    session: Session,
+    user: Any,
+    task: Task,
+    data: dict[str, Any],
+    version: int,
+    chain: str,
+    supersedes: Result | None,
+    reason: str | None,
+) -> Result:
+    """Validate, judge and add one result version (not committed)."""
+    plan = task.plan
+    errors: dict[str, list[str]] = {}
+    if data["sector"] != plan.sector:
+        errors["sector"] = [f"this task belongs to a '{plan.sector}' plan"]
+    today = today_in_china()
+    inspected_on = data.get("inspected_on") or today
+    if inspected_on > today:
+        errors["inspected_on"] = ["in the future"]
+    elif inspected_on < plan.created_at.astimezone(CHINA).date():
+        errors["inspected_on"] = ["before the plan was created"]
+    if errors:
+        raise Unprocessable("the result does not fit its task", errors)
+
+    context = {
+        "recorded_on": today,
+        "inspected_on": inspected_on,
+        "uscc": task.enterprise.uscc,
+        "sectors": task.enterprise.sectors,
+    }
+    if data["conclusion_code"] in NOT_INSPECTED and data.get("payload") is None:
+        payload, judgement, plugin, plugin_version, passed = (
+            None,
+            {"not_inspected": True},
+            None,
+            None,
+            None,
+        )
+        plugin_findings: list[dict[str, Any]] = []
+    else:
+        judged = validate_and_judge(plan.sector, data["payload"], context)
+        payload, plugin, plugin_version = judged.payload, judged.plugin, judged.plugin_version
+        judgement = judgement_json(judged.judgement)
+        passed = judged.judgement.passed
+        plugin_findings = [
+            {"source": "plugin", "code": f.code, "severity": f.severity,
+             "description": f.message_en, "description_zh": f.message_zh, "basis": f.basis}
+            for f in judged.judgement.findings
+        ]  # fmt: skip
+    findings = plugin_findings + [
+        {"source": "inspector", "code": f.get("code"), "severity": f["severity"],
+         "description": f["description"]}
+        for f in data.get("findings", [])
+    ]  # fmt: skip
+    severities = [f["severity"] for f in findings]
+    worst = next((s for s in SEVERITIES if s in severities), None)
+    if data["conclusion_code"] == "no_problem" and (
+        passed is False or worst in ("critical", "major")
+    ):
+        raise Unprocessable(
+            "the conclusion contradicts the judgement",
+            {
+                "conclusion_code": [
+                    "'no_problem' but the rules or the findings show a critical or major problem"
+                ]
+            },
+            message_zh="结论与判定结果矛盾",
+        )
+    due, basis = _deadline(session, today)
+    result = Result(
+        chain=chain,
+        version=version,
+        supersedes_id=supersedes.id if supersedes else None,
+        task_id=task.id,
+        plan_id=plan.id,
+        enterprise_id=task.enterprise_id,
+        sector=plan.sector,
+        inspected_on=inspected_on,
+        payload=payload,
+        judgement=judgement,
+        passed=passed,
+        findings=findings,
+        worst_severity=worst,
+        conclusion_code=data["conclusion_code"],
+        plugin=plugin,
+        plugin_version=plugin_version,
+        recorded_by=user.username,
+        correction_reason=reason,
+        disclosure_due=due,
+        disclosure_basis=basis,
+        attachments=_decode_attachments(data.get("attachments", [])),
+    )
+    session.add(result)
+    session.flush()
+    return result
+
+
+def _dump(session: Session, result: Result) -> dict[str, Any]:
+    body = ResultSchema().dump(result)
+    return body
+
+
+def record_result(
+    session: Session, user: Any, task_id: int, data: dict[str, Any], key: str | None
+) -> tuple[int, dict[str, Any], bool]:
+    """An assigned inspector records a result; the idempotency key makes a retry harmless."""
+
+    def work() -> tuple[int, dict[str, Any]]:
+        task = _load_task(session, user, task_id)
+        if not _on_task(task, user):
+            raise Forbidden(
+                "only an inspector assigned to this task may record its result",
+                {"task": [f"you are not on task {task_id}"]},
+                message_zh="仅本任务的检查人员可录入结果",
+            )
+        _check_open(task)
+        result = _build(session, user, task, data, 1, str(uuid.uuid4()), None, None)
+        task.status = "done"
+        audit(session, user, "result.record", "result", result.id, _audit_body(result))
+        return 201, _dump(session, result)
+
+    return idempotency.run(session, user, key, f"POST /tasks/{task_id}/results", data, work)
+
+
+def _check_open(task: Task) -> None:
+    if task.plan.status == "closed":
+        raise Conflict(
+            "the plan is closed; no more results are recorded",
+            {"plan": ["closed"]},
+            message_zh="抽查计划已关闭",
+        )
+    if task.status == "superseded":
+        raise Conflict("this task was superseded by a re-draw", {"task": ["superseded"]})
+
+
+def _audit_body(result: Result) -> dict[str, Any]:
+    return {
+        "chain": result.chain,
+        "version": result.version,
+        "task": result.task_id,
+        "conclusion": result.conclusion_code,
+        "passed": result.passed,
+        "payload_sha256": hashlib.sha256(
+            idempotency.fingerprint("", result.payload).encode()
+        ).hexdigest(),
+        "attachments": [a.sha256 for a in result.attachments],
+    }
+
+
+def _readable(session: Session, user: Any, result_id: int) -> Result:
+    result = session.scalar(
+        select(Result)
+        .join(Enterprise, Enterprise.id == Result.enterprise_id)
+        .where(Result.id == result_id, region_clause(user, Enterprise.region))
+    )
+    if result is None:
+        raise NotFound(f"no result {result_id}", message_zh="未找到该结果")
+    if not has_permission(user, "results:read"):
+        task = session.get(Task, result.task_id)
+        if not any(a.inspector.badge == user.inspector_badge for a in task.assignments):
+            raise NotFound(f"no result {result_id}")
+    return result
+
+
+def current_of_chain(session: Session, chain: str) -> Result:
+    newer = aliased(Result)
+    return session.scalar(
+        select(Result).where(
+            Result.chain == chain, ~exists().where(newer.supersedes_id == Result.id)
+        )
+    )
+
+
+def correct(
+    session: Session, user: Any, result_id: int, data: dict[str, Any], key: str | None
+) -> tuple[int, dict[str, Any], bool]:
+    """A correction: a new version superseding the current one, with a reason."""
+
+    def work() -> tuple[int, dict[str, Any]]:
+        old = _readable(session, user, result_id)
+        task = session.get(Task, old.task_id)
+        if not (has_permission(user, "results:correct") or _on_task(task, user)):
+            raise Forbidden("only the task's inspectors or a regulator may correct a result")
+        current = current_of_chain(session, old.chain)
+        if current.id != old.id:
+            raise Conflict(
+                f"result {old.id} was superseded by {current.id}; correct the current version",
+                {"result": [f"current version is {current.id}"]},
+            )
+        if task.plan.status == "closed":
+            raise Conflict("the plan is closed", {"plan": ["closed"]})
+        fields = {k: v for k, v in data.items() if k != "reason"}
+        new = _build(session, user, task, fields, old.version + 1, old.chain, old, data["reason"])
+        audit(
+            session,
+            user,
+            "result.correct",
+            "result",
+            new.id,
+            {**_audit_body(new), "supersedes": old.id, "reason": data["reason"]},
+        )
+        return 201, _dump(session, new)
+
+    return idempotency.run(session, user, key, f"POST /results/{result_id}/corrections", data, work)
+
+
+def with_chain(session: Session, user: Any, result_id: int) -> dict[str, Any]:
+    """The current version of the result's chain, plus every version (oldest first)."""
+    asked = _readable(session, user, result_id)
+    versions = list(
+        session.scalars(select(Result).where(Result.chain == asked.chain).order_by(Result.version))
+    )
+    current = current_of_chain(session, asked.chain)
+    disclosed = session.scalar(
+        select(Disclosure.disclosed_at).where(Disclosure.chain == asked.chain)
+    )
+    body = ResultWithChainSchema().dump(current)
+    body["current"] = True
+    body["versions"] = [
+        {"id": v.id, "version": v.version, "recorded_at": v.recorded_at.isoformat(),
+         "recorded_by": v.recorded_by, "correction_reason": v.correction_reason,
+         "conclusion_code": v.conclusion_code, "passed": v.passed}
+        for v in versions
+    ]  # fmt: skip
+    body["disclosed_at"] = disclosed.isoformat() if disclosed else None
+    return body
+
+
+def list_results(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Current versions only, newest first."""
+    newer = aliased(Result)
+    stmt = (
+        select(Result)
+        .join(Enterprise, Enterprise.id == Result.enterprise_id)
+        .where(
+            region_clause(user, Enterprise.region),
+            ~exists().where(newer.supersedes_id == Result.id),
+        )
+    )
+    if not has_permission(user, "results:read"):
+        stmt = stmt.where(
+            exists().where(
+                TaskAssignment.task_id == Result.task_id,
+                TaskAssignment.inspector_id
+                == select(Inspector.id)
+                .where(Inspector.badge == user.inspector_badge)
+                .scalar_subquery(),
+            )
+        )
+    if args.get("plan"):
+        stmt = stmt.where(Result.plan_id == args["plan"])
+    if args.get("uscc"):
+        stmt = stmt.where(Enterprise.uscc == args["uscc"])
+    if args.get("sector"):
+        stmt = stmt.where(Result.sector == args["sector"])
+    if "passed" in args:
+        stmt = stmt.where(Result.passed == args["passed"])
+    if args.get("cursor"):
+        (last,) = decode_cursor("results:id", args["cursor"])
+        stmt = stmt.where(Result.id < int(last))
+    limit = args["limit"]
+    rows = list(session.scalars(stmt.order_by(Result.id.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor("results:id", [rows[limit - 1].id]) if len(rows) > limit else None
+    return {"items": rows[:limit], "next_cursor": next_cursor}
+
+
+def conclusion_labels(code: str) -> tuple[str, str]:
+    return RESULT_CODES[code]

@@ -1,0 +1,1 @@
+"""Sector rule plugins shipped with inspect-core (food, drugs, special equipment, construction)."""

@@ -1,0 +1,264 @@
+"""Construction (建设工程) sector plugin: GB 50300-2013 acceptance trees, GB/T 50107-2010
+concrete strength batches, completion acceptance conditions and deadlines, and common
+quality problems.
+
+The module itself is the plugin object (``pm.register(plugins.construction)``).  It imports
+only ``inspect_core.plugin_api``; rules live in :mod:`plugins.construction.rules`, the
+payload schema and checklist in :mod:`plugins.construction.schemas`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from inspect_core.plugin_api import (
+    ChecklistItem,
+    Judgement,
+    RiskFactor,
+    Sector,
+    TemplateColumn,
+    hookimpl,
+)
+
+from . import rules
+from .schemas import CHECKLIST, CONDITIONS, ConstructionResultSchema
+
+__version__ = "1.0.0"
+PLUGIN_NAME = "inspect-construction"
+SECTOR_CODE = "construction"
+QUALIFICATION = "construction"
+
+SECTOR = Sector(
+    code=SECTOR_CODE,
+    name_zh="建设工程",
+    name_en="Construction projects",
+    version=__version__,
+    qualification=QUALIFICATION,
+)
+
+#: Numbered column groups in the upload template; rows may carry more indexes.
+TEMPLATE_BATCH_GROUPS = 2
+TEMPLATE_PROBLEM_GROUPS = 2
+
+
+@hookimpl
+def inspect_sectors() -> Sequence[Sector]:
+    """The one sector this plugin owns."""
+    return [SECTOR]
+
+
+@hookimpl
+def inspect_payload_schema(sector: str) -> type[ConstructionResultSchema] | None:
+    """The result payload schema for ``construction``."""
+    return ConstructionResultSchema if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_checklist(sector: str) -> Sequence[ChecklistItem] | None:
+    """Completion conditions, acceptance and common-problem checks, key items marked."""
+    return CHECKLIST if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_judge(
+    sector: str, payload: Mapping[str, Any], context: Mapping[str, Any]
+) -> Judgement | None:
+    """Judge a result; ``context["recorded_on"]`` dates an overdue filing, ``config``
+    overrides thresholds (same keys as ``thresholds.json``)."""
+    if sector != SECTOR_CODE:
+        return None
+    context = context or {}
+    recorded_on = context.get("recorded_on")
+    if isinstance(recorded_on, dt.datetime):
+        recorded_on = recorded_on.date()
+    return rules.judge_result(
+        payload,
+        context.get("config") or {},
+        recorded_on if isinstance(recorded_on, dt.date) else None,
+    )
+
+
+@hookimpl
+def inspect_risk_factors(
+    sector: str, results: Sequence[Mapping[str, Any]], as_of: dt.date
+) -> Sequence[RiskFactor] | None:
+    """Failed-result share, failed concrete batches, late notices/filings, problems."""
+    if sector != SECTOR_CODE:
+        return None
+    return rules.risk_factors(results, as_of)
+
+
+@hookimpl
+def inspect_required_qualification(sector: str) -> str | None:
+    """Construction tasks need the ``construction`` inspector qualification."""
+    return QUALIFICATION if sector == SECTOR_CODE else None
+
+
+_BATCH_COLUMNS = (
+    ("batch_no", "混凝土检验批编号{n}", "KJ-01"),
+    ("grade", "强度等级{n}", "C30"),
+    ("method", "评定方法{n}", "non_statistical"),
+    ("values", "试件强度代表值{n}（N/mm²，分号分隔）", "35.2;34.8;36.1"),
+    ("sigma0", "已知标准差σ0 {n}（N/mm²）", None),
+)
+_PROBLEM_COLUMNS = (
+    ("type", "质量问题类型{n}", "leak"),
+    ("location", "问题部位{n}", "3#楼 12 层卫生间"),
+    ("description", "问题描述{n}", "地漏周边渗水"),
+    ("severity", "严重程度{n}", None),
+)
+
+
+@hookimpl
+def inspect_template_columns(sector: str) -> Sequence[TemplateColumn] | None:
+    """Project columns, the tree as JSON, numbered batch and problem groups, completion."""
+    if sector != SECTOR_CODE:
+        return None
+    columns = [
+        TemplateColumn("project_no", "工程编号", "JS-2024-017"),
+        TemplateColumn("project_name", "工程名称", "滨江花园 3# 住宅楼"),
+        TemplateColumn(
+            "acceptance_tree",
+            "验收划分及结果（JSON）",
+            None,
+            required=False,
+            notes="GB 50300 tree as JSON text (levels unit/division/subdivision/subitem/lot)",
+        ),
+    ]
+    for n in range(TEMPLATE_BATCH_GROUPS):
+        for name, header, example in _BATCH_COLUMNS:
+            columns.append(
+                TemplateColumn(
+                    f"concrete_batches.{n}.{name}",
+                    header.format(n=n + 1),
+                    example if n == 0 else None,
+                    required=False,
+                    notes="method: known_sigma / statistical / non_statistical (blank = auto)"
+                    if name == "method"
+                    else "",
+                )
+            )
+    columns += [
+        TemplateColumn("completion.acceptance_date", "竣工验收日期", "2024-06-18", required=False),
+        TemplateColumn("completion.notice_date", "通知监督机构日期", "2024-06-06", required=False),
+        TemplateColumn("completion.filing_date", "竣工验收备案日期", "2024-06-28", required=False),
+    ]
+    for cond in CONDITIONS:
+        columns.append(
+            TemplateColumn(
+                f"completion.conditions.{cond['code']}",
+                f"{cond['name_zh']}（是/否）",
+                "是",
+                required=False,
+                notes=cond["basis"],
+            )
+        )
+    for n in range(TEMPLATE_PROBLEM_GROUPS):
+        for name, header, example in _PROBLEM_COLUMNS:
+            columns.append(
+                TemplateColumn(
+                    f"problems.{n}.{name}",
+                    header.format(n=n + 1),
+                    example if n == 0 else None,
+                    required=False,
+                    notes="leak / crack / hollow / dusting_floor / pipe_leak"
+                    if name == "type"
+                    else "",
+                )
+            )
+    return columns
+
+
+_TRUE = {"是", "y", "yes", "true", "1", "具备", "合格"}
+_FALSE = {"否", "n", "no", "false", "0", "不具备", "不合格"}
+_LIST_SPLIT = re.compile(r"[;；,，\s]+")
+
+
+def _cell(value: Any) -> Any:
+    """Normalise a spreadsheet cell: blanks → None, numbers → exact strings, dates → ISO."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    text = str(value).strip()
+    return text or None
+
+
+def _listify(node: Any) -> Any:
+    """Dicts whose keys are all digits become lists in index order (blank groups gone)."""
+    if not isinstance(node, dict):
+        return node
+    converted = {k: _listify(v) for k, v in node.items()}
+    if converted and all(k.isdigit() for k in converted):
+        return [converted[k] for k in sorted(converted, key=int)]
+    return converted
+
+
+@hookimpl
+def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """One upload row → one construction result payload.
+
+    Flat encoding: dotted column names are payload paths, numbered groups are list items
+    (``concrete_batches.0.grade``, ``problems.1.location``; blank groups dropped, the rest
+    renumbered in order).  ``concrete_batches.N.values`` and ``sigma0_history`` hold
+    numbers separated by ``;`` (or commas/spaces).  ``acceptance_tree`` holds the tree as
+    JSON text.  Condition cells accept 是/否, yes/no, true/false.  Unrecognised columns pass
+    through so the schema rejects them by name.
+    """
+    if sector != SECTOR_CODE:
+        return None
+    nested: dict[str, Any] = {}
+    for key, raw in row.items():
+        value = _cell(raw)
+        if value is None:
+            continue
+        parts = str(key).split(".")
+        if parts[-1] in ("values", "sigma0_history") and isinstance(value, str):
+            value = [v for v in _LIST_SPLIT.split(value) if v]
+        elif len(parts) == 3 and parts[:2] == ["completion", "conditions"]:
+            if isinstance(value, str) and value.lower() in _TRUE:
+                value = True
+            elif isinstance(value, str) and value.lower() in _FALSE:
+                value = False
+        elif parts == ["acceptance_tree"] and isinstance(value, str):
+            # bad JSON stays text: the schema answers "acceptance_tree: Not a valid mapping"
+            with contextlib.suppress(json.JSONDecodeError):
+                value = json.loads(value)
+        target = nested
+        for part in parts[:-1]:
+            existing = target.setdefault(part, {})
+            if not isinstance(existing, dict):
+                break
+            target = existing
+        else:
+            target[parts[-1]] = value
+    return _listify(nested)
+
+
+__all__ = [
+    "PLUGIN_NAME",
+    "QUALIFICATION",
+    "SECTOR",
+    "SECTOR_CODE",
+    "__version__",
+    "inspect_checklist",
+    "inspect_judge",
+    "inspect_payload_from_row",
+    "inspect_payload_schema",
+    "inspect_required_qualification",
+    "inspect_risk_factors",
+    "inspect_sectors",
+    "inspect_template_columns",
+]

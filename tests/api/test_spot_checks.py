@@ -1,0 +1,538 @@
+"""The double-random loop through the API: plan → frozen pool → draw → tasks → results →
+corrections → disclosure, with idempotency, immutability and the audit chain."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from inspect_core.audit.models import AuditEvent
+from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
+from inspect_core.results.models import Attachment, Result
+from tests import factories
+
+REGIONS = ("华岩镇", "走马镇")
+
+
+def food_payload(value: str = "0.1") -> dict:
+    return {
+        "sample_no": "JLP-2026-001",
+        "food_name": "大米",
+        "food_category": "cereal.rice.milled",
+        "batch": "20261101",
+        "sampling_date": "2026-11-20",
+        "stage": "circulation",
+        "items": [{"item": "Cd", "value": value, "unit": "mg/kg"}],
+    }
+
+
+@pytest.fixture
+def district(client, identity):
+    """24 food enterprises, 8 food inspectors (one inactive), 2 drug inspectors."""
+    admin = identity("admin")
+    enterprises = []
+    for i in range(24):
+        body = factories.enterprise(region=REGIONS[i % 2], sectors=["food"])
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+        enterprises.append(body["uscc"])
+    inspectors = []
+    for i in range(10):
+        quals = ["food"] if i < 8 else ["drugs"]
+        body = factories.inspector(region=REGIONS[i % 2], qualifications=quals, active=i != 7)
+        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
+        inspectors.append(body["badge"])
+    return {"admin": admin, "enterprises": enterprises, "inspectors": inspectors}
+
+
+def plan_body(**overrides) -> dict:
+    body = {
+        "title": "2026年第四季度大米镉专项抽查",
+        "issuing_unit": "九龙坡区市场监督管理局",
+        "sector": "food",
+        "check_items": [
+            {"code": "F-1", "name_zh": "重金属污染物", "name_en": "Heavy metals", "key": True}
+        ],
+        "scope_regions": list(REGIONS),
+        "ratios": {"A": "0.05", "B": "0.5", "C": "0.6", "D": "1"},
+        "inspectors_per_task": 2,
+        "due_date": "2026-12-31",
+    }
+    body.update(overrides)
+    return body
+
+
+def create_plan(client, headers, **overrides) -> int:
+    response = client.post("/api/v1/plans", json=plan_body(**overrides), headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def freeze_and_draw(client, headers, plan_id: int) -> dict:
+    frozen = client.post(f"/api/v1/plans/{plan_id}/pool", headers=headers)
+    assert frozen.status_code == 201, frozen.json
+    drawn_at = dt.datetime.fromisoformat(frozen.json["frozen_at"]) + dt.timedelta(seconds=1)
+    response = client.post(
+        f"/api/v1/plans/{plan_id}/draw",
+        json={
+            "public_value": "527",
+            "public_source": "中国福利彩票3D 第2026318期开奖号码",
+            "public_drawn_at": drawn_at.isoformat(),
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.json
+    return {"snapshot": frozen.json, "draw": response.json}
+
+
+def inspector_headers(identity, badge):
+    return identity("inspector", badge=badge)
+
+
+def test_whole_loop(client, identity, district, session):
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    drawn = freeze_and_draw(client, regulator, plan_id)
+    draw = drawn["draw"]
+
+    # the seed comes from the frozen pool's hash and the public value, nothing else
+    from inspect_core.plans.draw import derive_seed
+
+    assert draw["seed"] == str(derive_seed(drawn["snapshot"]["pool_hash"], "527"))
+    assert draw["seed_kind"] == "public"
+    assert draw["pool_hash"] == drawn["snapshot"]["pool_hash"]
+    assert draw["tasks"] == math.ceil(0.5 * 24)
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=regulator).json["status"] == "drawn"
+
+    verify = client.get(f"/api/v1/draws/{draw['id']}/verify", headers=regulator)
+    assert verify.status_code == 200
+    assert verify.json["identical"] is True
+
+    # every task has 2 distinct active food inspectors; the inactive one never appears
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=regulator).json["items"]
+    assert len(tasks) == draw["tasks"]
+    inactive = district["inspectors"][7]
+    for task in tasks:
+        assert len(set(task["inspectors"])) == 2
+        assert inactive not in task["inspectors"]
+        assert set(task["inspectors"]) <= set(district["inspectors"][:7])
+
+    # an inspector sees only their own tasks
+    task = tasks[0]
+    badge = task["inspectors"][0]
+    me = inspector_headers(identity, badge)
+    mine = client.get("/api/v1/tasks?limit=100", headers=me).json["items"]
+    assert mine and all(badge in t["inspectors"] for t in mine)
+
+    # record a result with an idempotency key; a retry replays, a different body is refused
+    body = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"}
+    path = f"/api/v1/tasks/{task['id']}/results"
+    first = client.post(path, json=body, headers={**me, "Idempotency-Key": "k-1"})
+    assert first.status_code == 201, first.json
+    assert first.json["passed"] is True
+    assert first.json["plugin"] == "food"
+    assert first.json["plugin_version"]
+    assert first.json["judgement"]["items"][0]["standard"].startswith("GB 2762")
+    again = client.post(path, json=body, headers={**me, "Idempotency-Key": "k-1"})
+    assert again.status_code == 201
+    assert again.json == first.json
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other = client.post(
+        path,
+        json={**body, "conclusion_code": "corrected"},
+        headers={**me, "Idempotency-Key": "k-1"},
+    )
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.json["errors"]
+    count = session.scalar(
+        select(func.count()).select_from(Result).where(Result.task_id == task["id"])
+    )
+    assert count == 1
+
+    # a failing sample with a "no problem" conclusion contradicts the judgement
+    bad = client.post(
+        path,
+        json={**body, "payload": food_payload("0.25")},
+        headers={**me, "Idempotency-Key": "k-2"},
+    )
+    assert bad.status_code == 422
+    assert "conclusion_code" in bad.json["errors"]
+
+    # a correction is a new version; the result shows the current one and the chain
+    correction = client.post(
+        f"/api/v1/results/{first.json['id']}/corrections",
+        json={**body, "payload": food_payload("0.25"), "conclusion_code": "corrected",
+              "reason": "实验室复核后更正检测值"},
+        headers=me,
+    )  # fmt: skip
+    assert correction.status_code == 201, correction.json
+    assert correction.json["passed"] is False
+    assert correction.json["version"] == 2
+    chain = client.get(f"/api/v1/results/{first.json['id']}", headers=regulator).json
+    assert chain["id"] == correction.json["id"]
+    assert [v["version"] for v in chain["versions"]] == [1, 2]
+    assert chain["versions"][1]["correction_reason"] == "实验室复核后更正检测值"
+    stale = client.post(
+        f"/api/v1/results/{first.json['id']}/corrections",
+        json={**body, "reason": "再次更正"},
+        headers=me,
+    )
+    assert stale.status_code == 409
+
+    # publish, disclose, and the public sees only public fields of the current version
+    assert (
+        client.patch(
+            f"/api/v1/plans/{plan_id}", json={"status": "published"}, headers=regulator
+        ).status_code
+        == 200
+    )
+    disclosed = client.post(f"/api/v1/plans/{plan_id}/disclose", headers=regulator)
+    assert disclosed.json == {"disclosed": 1}
+    public = client.get("/api/v1/public/results")
+    assert public.status_code == 200
+    (item,) = [i for i in public.json["items"] if i["plan_id"] == plan_id]
+    assert item["conclusion_code"] == "corrected" and item["corrected"] is True
+    assert item["conclusion_zh"] == "发现问题已责令改正"
+    assert "payload" not in item and "recorded_by" not in item and "findings" not in item
+    plans = client.get("/api/v1/public/plans").json["items"]
+    (published,) = [p for p in plans if p["id"] == plan_id]
+    assert published["draws"][0]["pool_hash"] == draw["pool_hash"]
+    snap = client.get(f"/api/v1/public/snapshots/{draw['snapshot_id']}")
+    import hashlib
+
+    assert hashlib.sha256(snap.data).hexdigest() == draw["pool_hash"]
+
+    # closed plans take no more results
+    assert (
+        client.patch(
+            f"/api/v1/plans/{plan_id}", json={"status": "closed"}, headers=regulator
+        ).status_code
+        == 200
+    )
+    other_task = next(t for t in mine if t["id"] != task["id"]) if len(mine) > 1 else None
+    target = other_task or task
+    closed = client.post(
+        f"/api/v1/tasks/{target['id']}/results", json=body, headers={**me, "Idempotency-Key": "k-3"}
+    )
+    assert closed.status_code == 409
+    assert "plan" in closed.json["errors"]
+
+    # the audit chain holds
+    audit = client.get("/api/v1/audit/verify", headers=regulator)
+    assert audit.json["ok"] is True and audit.json["events"] > 30
+
+
+def test_draw_protocol_refusals(client, identity, district, session):
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    public = {"public_value": "1", "public_source": "体彩排列3 第1期",
+              "public_drawn_at": "2026-01-01T00:00:00+08:00"}  # fmt: skip
+    no_pool = client.post(f"/api/v1/plans/{plan_id}/draw", json=public, headers=regulator)
+    assert no_pool.status_code == 409
+    assert "pool" in no_pool.json["errors"]
+    client.post(f"/api/v1/plans/{plan_id}/pool", headers=regulator)
+    early = client.post(f"/api/v1/plans/{plan_id}/draw", json=public, headers=regulator)
+    assert early.status_code == 422
+    assert "public_drawn_at" in early.json["errors"]
+    missing = client.post(
+        f"/api/v1/plans/{plan_id}/draw", json={"public_value": "1"}, headers=regulator
+    )
+    assert missing.status_code == 422
+    assert {"public_source", "public_drawn_at"} <= set(missing.json["errors"])
+    assert (
+        session.scalar(select(func.count()).select_from(Draw).where(Draw.plan_id == plan_id)) == 0
+    )
+
+
+def test_redraw_needs_reason_and_keeps_the_earlier_draw(client, identity, district, session):
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    first = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 7}, headers=regulator)
+    assert first.status_code == 201
+    assert first.json["seed_kind"] == "explicit"
+    again = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 8}, headers=regulator)
+    assert again.status_code == 422
+    assert "reason" in again.json["errors"]
+    redraw = client.post(
+        f"/api/v1/plans/{plan_id}/draw",
+        json={"seed": 8, "reason": "两名检查人员调离"},
+        headers=regulator,
+    )
+    assert redraw.status_code == 201
+    assert redraw.json["seq"] == 2
+    draws = session.scalars(select(Draw).where(Draw.plan_id == plan_id).order_by(Draw.seq)).all()
+    assert [d.seq for d in draws] == [1, 2]
+    old_tasks = session.scalars(select(Task.status).where(Task.draw_id == draws[0].id)).all()
+    assert set(old_tasks) == {"superseded"}
+    assert (
+        client.patch(
+            f"/api/v1/plans/{plan_id}", json={"status": "published"}, headers=regulator
+        ).status_code
+        == 200
+    )
+    public = [p for p in client.get("/api/v1/public/plans").json["items"] if p["id"] == plan_id]
+    assert [d["reason"] for d in public[0]["draws"]] == [None, "两名检查人员调离"]
+
+
+def test_infeasible_draw_names_enterprises_and_stores_nothing(client, identity, district, session):
+    regulator = identity("regulator")
+    # ratio 1 with k=8: only 7 active food inspectors exist
+    plan_id = create_plan(client, regulator, inspectors_per_task=8)
+    response = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=regulator)
+    assert response.status_code == 422, response.json
+    problems = response.json["errors"]["draw"]
+    assert problems and all("code" in p for p in problems)
+    assert (
+        session.scalar(select(func.count()).select_from(Draw).where(Draw.plan_id == plan_id)) == 0
+    )
+    assert (
+        session.scalar(
+            select(func.count()).select_from(PoolSnapshot).where(PoolSnapshot.plan_id == plan_id)
+        )
+        == 0
+    )
+    assert (
+        session.scalar(select(func.count()).select_from(Task).where(Task.plan_id == plan_id)) == 0
+    )
+    empty = create_plan(client, regulator, scope_regions=["西彭镇"])
+    nothing = client.post(f"/api/v1/plans/{empty}/draw", json={"seed": 1}, headers=regulator)
+    assert nothing.status_code == 422
+
+
+def _drawn_task(client, identity, district):
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 3}, headers=regulator)
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=regulator).json["items"][0]
+    return regulator, plan_id, task
+
+
+def test_bad_results_are_refused_and_nothing_is_stored(client, identity, district, session):
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    outsider_badge = next(b for b in district["inspectors"][:7] if b not in task["inspectors"])
+    outsider = inspector_headers(identity, outsider_badge)
+    path = f"/api/v1/tasks/{task['id']}/results"
+    good = {"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"}
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"0" * 100).decode()
+
+    def post(body, headers, key):
+        return client.post(path, json=body, headers={**headers, "Idempotency-Key": key})
+
+    cases = [
+        (post(good, outsider, "a"), 403, "task"),
+        (client.post(path, json=good, headers=me), 400, "Idempotency-Key"),
+        (post({**good, "conclusion_code": "fine"}, me, "b"), 422, "conclusion_code"),
+        (post({**good, "sector": "drugs"}, me, "c"), 422, "sector"),
+        (post({**good, "payload": {**food_payload(), "items": [{"item": "Cd", "value": "-1", "unit": "mg/kg"}]}}, me, "d"), 422, "payload.items"),
+        (post({**good, "payload": {**food_payload(), "items": [{"item": "Cd", "value": "0.1", "unit": "furlong"}]}}, me, "e"), 422, "payload.items.0.unit"),
+        (post({**good, "attachments": [{"filename": "a.exe", "content_type": "application/x-msdownload", "content_base64": png}]}, me, "f"), 422, "attachments.0.content_type"),
+        (post({**good, "attachments": [{"filename": "a.png", "content_type": "image/jpeg", "content_base64": png}]}, me, "g"), 422, "attachments.0.content_type"),
+        (post({**good, "inspected_on": "2099-01-01"}, me, "h"), 422, "inspected_on"),
+    ]  # fmt: skip
+    for response, status, field in cases:
+        assert response.status_code == status, (field, response.json)
+        assert any(key.startswith(field) for key in response.json["errors"]), (field, response.json)
+    assert (
+        session.scalar(select(func.count()).select_from(Result).where(Result.task_id == task["id"]))
+        == 0
+    )
+
+    ok = post({**good, "attachments": [{"filename": "现场.png", "content_type": "image/png", "content_base64": png}]}, me, "z")  # fmt: skip
+    assert ok.status_code == 201, ok.json
+    (att,) = ok.json["attachments"]
+    import hashlib
+
+    assert att["sha256"] == hashlib.sha256(base64.b64decode(png)).hexdigest()
+    rid = ok.json["id"]
+    assert (
+        client.patch(
+            f"/api/v1/results/{rid}", json={"conclusion_code": "corrected"}, headers=regulator
+        ).status_code
+        == 405
+    )
+    assert client.delete(f"/api/v1/results/{rid}", headers=regulator).status_code == 405
+    no_reason = client.post(f"/api/v1/results/{rid}/corrections", json=good, headers=me)
+    assert no_reason.status_code == 422
+    assert "reason" in no_reason.json["errors"]
+
+
+def test_oversized_attachment_is_413(app, client, identity, district, session):
+    app.config["ATTACHMENT_MAX_BYTES"] = 1000
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    big = base64.b64encode(b"%PDF-" + b"x" * 2000).decode()
+    response = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem",
+              "attachments": [{"filename": "报告.pdf", "content_type": "application/pdf", "content_base64": big}]},
+        headers={**me, "Idempotency-Key": "big"},
+    )  # fmt: skip
+    assert response.status_code == 413
+    assert session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_database_refuses_update_and_delete_of_results(app, client, identity, district, session):
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    ok = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"},
+        headers={**me, "Idempotency-Key": "x"},
+    )
+    rid = ok.json["id"]
+    from sqlalchemy.exc import DBAPIError
+
+    for statement in (
+        update(Result).where(Result.id == rid).values(conclusion_code="corrected"),
+        Result.__table__.delete().where(Result.id == rid),
+        update(AuditEvent).where(AuditEvent.id == 1).values(actor="mallory"),
+    ):
+        nested = session.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(statement)
+        nested.rollback()
+
+
+def _tamper(session, sql: str, table: str) -> None:
+    """Alter a row as a superuser would, bypassing the append-only triggers."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        session.execute(text(sql))
+        session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+    else:
+        session.execute(text(f"DROP TRIGGER {table}_no_update"))
+        session.execute(text(sql))
+
+
+def test_audit_chain_detects_a_row_altered_in_the_database(client, identity, district, session):
+    regulator = identity("regulator")
+    ok = client.get("/api/v1/audit/verify", headers=regulator).json
+    assert ok["ok"] is True
+    victim = ok["events"] // 2
+    _tamper(
+        session, f"UPDATE audit_events SET actor = 'mallory' WHERE id = {victim}", "audit_events"
+    )
+    session.commit()
+    report = client.get("/api/v1/audit/verify", headers=regulator).json
+    assert report["ok"] is False
+    assert report["first_broken"] == victim
+    assert "altered" in report["problem"]
+
+
+def test_verify_notices_a_tampered_assignment(client, identity, district, session):
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    draw_id = task["draw_id"]
+    assert (
+        client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator).json["identical"] is True
+    )
+    spare = session.scalar(
+        select(TaskAssignment.id).join(Task).where(Task.id == task["id"]).limit(1)
+    )
+    from inspect_core.inspectors.models import Inspector
+
+    other = session.scalar(
+        select(Inspector.id).where(Inspector.badge.not_in(task["inspectors"])).limit(1)
+    )
+    session.execute(
+        update(TaskAssignment).where(TaskAssignment.id == spare).values(inspector_id=other)
+    )
+    session.commit()
+    report = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator).json
+    assert report["identical"] is False
+    assert task["uscc"] in report["changed"]
+
+
+def test_reassign_after_late_recusal(client, identity, district, session):
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    leaving = task["inspectors"][0]
+    response = client.post(
+        f"/api/v1/tasks/{task['id']}/reassign",
+        json={"badge": leaving, "reason": "检查人员申请回避：与企业负责人系亲属"},
+        headers=regulator,
+    )
+    assert response.status_code == 200, response.json
+    now = response.json["inspectors"]
+    assert leaving not in now and len(set(now)) == 2
+    assert set(now) <= set(district["inspectors"][:7])
+    released = [h for h in response.json["history"] if h["badge"] == leaving]
+    assert released[0]["release_reason"].startswith("检查人员申请回避")
+    assert any(h["how"] == "reassign" for h in response.json["history"])
+    wrong = client.post(
+        f"/api/v1/tasks/{task['id']}/reassign", json={"badge": leaving, "reason": "再次回避"},
+        headers=regulator,
+    )  # fmt: skip
+    assert wrong.status_code == 422
+
+
+def test_disclosure_deadline_across_national_day(
+    app, client, identity, district, session, monkeypatch
+):
+    """Recorded on Tue 2026-09-29: 30 Sep is day 1; 1–7 Oct are holidays; Sat 10 Oct is a
+    working day (调休); the 20th working day is Mon 2 Nov (weekdays alone would give 27 Oct)."""
+    from inspect_core.results import service as results_service
+
+    monkeypatch.setattr(results_service, "today_in_china", lambda: dt.date(2026, 9, 29))
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    session.execute(
+        update(Plan)
+        .where(Plan.id == plan_id)
+        .values(created_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
+    )
+    session.commit()
+    me = inspector_headers(identity, task["inspectors"][0])
+    response = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem",
+              "inspected_on": "2026-09-28"},
+        headers={**me, "Idempotency-Key": "nd"},
+    )  # fmt: skip
+    assert response.status_code == 201, response.json
+    assert response.json["disclosure_due"] == "2026-11-02"
+    assert response.json["disclosure_basis"] == "calendar"
+
+    overdue = client.get("/api/v1/disclosures/overdue?as_of=2026-11-03", headers=regulator).json
+    assert [i["result_id"] for i in overdue["items"]] == [response.json["id"]]
+    assert (
+        client.get("/api/v1/disclosures/overdue?as_of=2026-11-02", headers=regulator).json["items"]
+        == []
+    )
+
+
+def test_deadline_in_an_unknown_year_falls_back_then_uses_a_loaded_calendar(
+    client, identity, district, session, monkeypatch
+):
+    from inspect_core.results import service as results_service
+
+    monkeypatch.setattr(results_service, "today_in_china", lambda: dt.date(2027, 9, 28))
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    session.execute(
+        update(Plan)
+        .where(Plan.id == plan_id)
+        .values(created_at=dt.datetime(2027, 9, 1, tzinfo=dt.UTC))
+    )
+    session.commit()
+    me = inspector_headers(identity, task["inspectors"][0])
+    body = {"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"}
+    guessed = client.post(
+        f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": "y1"}
+    )
+    assert guessed.json["disclosure_basis"] == "weekdays"
+    assert guessed.json["disclosure_due"] == "2027-10-26"
+    holidays = [f"2027-10-0{d}" for d in range(1, 8)]
+    loaded = client.put(
+        "/api/v1/calendar/2027",
+        json={"holidays": holidays, "workdays": ["2027-10-09"]},
+        headers=regulator,
+    )
+    assert loaded.status_code == 200, loaded.json
+    known = client.post(
+        f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": "y2"}
+    )
+    assert known.json["disclosure_basis"] == "loaded"
+    # 29,30 Sep; 8,9(Sat, worked) Oct; then 16 weekdays from 11 Oct → 1 Nov
+    assert known.json["disclosure_due"] == "2027-11-01"

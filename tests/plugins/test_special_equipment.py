@@ -1,0 +1,570 @@
+"""Special-equipment plugin: inspection intervals (TSG), registration, maintenance, hooks."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pluggy
+import pytest
+from marshmallow import ValidationError
+
+import inspect_core.hookspecs
+import plugins.special_equipment
+from inspect_core.plugin_api import Judgement, RuleInputError
+from plugins.special_equipment import rules
+from plugins.special_equipment.rules import ScheduledEvent, add_months, elevator_schedule
+from plugins.special_equipment.schemas import RegisterSchema
+
+SECTOR = "special_equipment"
+D = dt.date.fromisoformat
+
+
+@pytest.fixture(scope="module")
+def pm() -> pluggy.PluginManager:
+    """A plugin manager holding only the special-equipment plugin."""
+    manager = pluggy.PluginManager("inspect_core")
+    manager.add_hookspecs(inspect_core.hookspecs)
+    manager.register(plugins.special_equipment)
+    manager.check_pending()
+    return manager
+
+
+def unit(**fields: Any) -> dict[str, Any]:
+    """A raw register entry: a registered elevator commissioned 2020-06-01 unless overridden."""
+    return {
+        "registration_code": "U1",
+        "category": "3000",
+        "commissioning_date": "2020-06-01",
+        "registered": True,
+        **fields,
+    }
+
+
+def judge(*units: dict[str, Any], on: str, config: dict[str, Any] | None = None) -> Judgement:
+    """Load a register with the schema and judge it on ``on``."""
+    payload = RegisterSchema().load({"inspected_on": on, "equipment": list(units)})
+    return rules.judge_register(payload, {"config": config or {}})
+
+
+def overdue_severities(judgement: Judgement) -> list[str]:
+    """Severities of the overdue-inspection findings, in order."""
+    return [f.severity for f in judgement.findings if f.code == "SE-OVERDUE-INSPECTION"]
+
+
+# --------------------------------------------------------------------------- elevators
+
+
+def test_elevator_commissioned_2020_06_01_schedule() -> None:
+    """Must-show (TSG T7001-2023): periodic inspection in years 1, 4 and 7, self-tested in
+    years 2, 3, 5, 6; year n = [C+(n−1)y, C+ny), due by its last day."""
+    assert elevator_schedule(D("2020-06-01"), 7) == (
+        ScheduledEvent(1, "periodic", D("2020-06-01"), D("2021-05-31")),
+        ScheduledEvent(2, "self_test", D("2021-06-01"), D("2022-05-31")),
+        ScheduledEvent(3, "self_test", D("2022-06-01"), D("2023-05-31")),
+        ScheduledEvent(4, "periodic", D("2023-06-01"), D("2024-05-31")),
+        ScheduledEvent(5, "self_test", D("2024-06-01"), D("2025-05-31")),
+        ScheduledEvent(6, "self_test", D("2025-06-01"), D("2026-05-31")),
+        ScheduledEvent(7, "periodic", D("2026-06-01"), D("2027-05-31")),
+    )
+
+
+def test_elevator_full_fifteen_year_pattern_then_yearly() -> None:
+    """Years 1, 4, 7, 9, 11, 13, 15 periodic; every year after 15 periodic [M]."""
+    events = elevator_schedule(D("2020-06-01"), 18)
+    periodic = [e.year for e in events if e.kind == "periodic"]
+    assert periodic == [1, 4, 7, 9, 11, 13, 15, 16, 17, 18]
+    no_yearly = elevator_schedule(D("2020-06-01"), 18, yearly_after_span=False)
+    assert [e.year for e in no_yearly if e.kind == "periodic"][-1] == 15
+
+
+def test_elevator_first_inspection_due_by_end_of_year_one() -> None:
+    """No periodic inspection yet: due 2021-05-31, overdue from 2021-06-01."""
+    assert overdue_severities(judge(unit(), on="2021-05-31")) == []
+    late = judge(unit(maintenance_records=["2021-05-25"]), on="2021-06-01")
+    assert late.conclusion == "rectify"
+    (finding,) = [f for f in late.findings if f.code == "SE-OVERDUE-INSPECTION"]
+    assert finding.severity == "major" and "1 days overdue" in finding.message_en
+    assert "第83条" in finding.basis and "第84条" in finding.basis
+
+
+def test_elevator_self_test_years_are_not_periodic_overdue() -> None:
+    """Inspected in year 1: nothing due in years 2–3; the year-4 inspection is due 2024-05-31."""
+    inspected = unit(last_periodic_inspection="2021-05-10", maintenance_records=["2023-05-20"])
+    quiet = judge(inspected, on="2023-05-31")
+    assert quiet.passed
+    item = next(i for i in quiet.items if i.item == "U1:periodic_inspection")
+    assert item.limit == "due 2024-05-31" and "year 3" in item.message_en
+    assert "self-testing" in item.message_en
+    assert overdue_severities(
+        judge({**inspected, "maintenance_records": ["2024-06-01"]}, on="2024-06-01")
+    ) == ["major"]
+
+
+def test_supervision_inspection_on_commissioning_day_is_not_periodic() -> None:
+    """An 'inspection' on the commissioning date is the supervision inspection."""
+    judgement = judge(
+        unit(last_periodic_inspection="2020-06-01", maintenance_records=["2021-06-05"]),
+        on="2021-06-10",
+    )
+    assert overdue_severities(judgement) == ["major"]
+
+
+def test_elevator_over_fifteen_years_inspected_yearly() -> None:
+    """Commissioned 2000-01-01, inspected 2023-03-01 (year 24): next due 2024-12-31."""
+    old = unit(
+        commissioning_date="2000-01-01",
+        last_periodic_inspection="2023-03-01",
+        maintenance_records=["2024-12-30"],
+    )
+    assert judge(old, on="2024-12-31").passed
+    assert overdue_severities(
+        judge({**old, "maintenance_records": ["2025-01-01"]}, on="2025-01-01")
+    ) == ["major"]
+
+
+def test_feb_29_anniversary_falls_on_feb_28() -> None:
+    """A missing day becomes the month's last day."""
+    assert add_months(D("2020-02-29"), 12) == D("2021-02-28")
+    assert add_months(D("2020-01-31"), 1) == D("2020-02-29")
+    assert elevator_schedule(D("2020-02-29"), 1)[0].due == D("2021-02-27")
+
+
+# --------------------------------------------------------------------------- other categories
+
+
+def test_crane_intervals_by_type() -> None:
+    """TSG Q7015-2016: tower cranes yearly, bridge cranes every 2 years."""
+    tower = {
+        "registration_code": "T1",
+        "category": "4000",
+        "sub_type": "tower_crane",
+        "commissioning_date": "2022-03-01",
+        "registered": True,
+        "last_periodic_inspection": "2023-02-20",
+    }
+    bridge = {**tower, "registration_code": "B1", "sub_type": "bridge_crane"}
+    judgement = judge(tower, bridge, on="2024-03-01")
+    limits = {i.item: i.limit for i in judgement.items if i.item.endswith("_inspection")}
+    assert limits == {
+        "T1:periodic_inspection": "due 2024-02-19",
+        "B1:periodic_inspection": "due 2025-02-19",
+    }
+    assert overdue_severities(judgement) == ["major"]
+
+
+def test_crane_without_sub_type_names_the_field() -> None:
+    """The interval of a crane depends on its type."""
+    crane = {
+        "registration_code": "X",
+        "category": "4000",
+        "commissioning_date": "2022-03-01",
+        "registered": True,
+    }
+    with pytest.raises(RuleInputError) as exc:
+        judge(unit(), crane, on="2022-04-01")
+    assert exc.value.field == "equipment.1.sub_type"
+    assert "tower_crane" in exc.value.message
+
+
+def test_pressure_vessel_first_and_graded_intervals() -> None:
+    """First inspection within 3 years; grade 1 → 6 years; grade 3 → 3 years (configurable)."""
+    vessel = {
+        "registration_code": "V",
+        "category": "2000",
+        "commissioning_date": "2018-01-01",
+        "registered": True,
+    }
+    first = judge(vessel, on="2021-01-01")
+    assert overdue_severities(first) == ["major"]  # due 2020-12-31
+    grade1 = {**vessel, "last_periodic_inspection": "2020-06-01", "safety_grade": 1}
+    assert judge(grade1, on="2026-05-31").passed
+    assert not judge(grade1, on="2026-06-01").passed
+    grade3 = {**grade1, "safety_grade": 3}
+    assert overdue_severities(judge(grade3, on="2023-06-01")) == ["major"]
+    relaxed = {"interval_overrides": {"2000/fixed/periodic/3": 72}}
+    assert judge(grade3, on="2023-06-01", config=relaxed).passed
+
+
+def test_pressure_vessel_grade_5_must_stop() -> None:
+    """Safety grade 5: critical finding, the register fails."""
+    vessel = {
+        "registration_code": "V",
+        "category": "2000",
+        "sub_type": "fixed",
+        "commissioning_date": "2018-01-01",
+        "registered": True,
+        "last_periodic_inspection": "2020-06-01",
+        "safety_grade": 5,
+    }
+    judgement = judge(vessel, on="2020-07-01")
+    assert (judgement.conclusion, judgement.conclusion_zh) == ("fail", "存在严重问题，责令停止使用")
+    assert [(f.code, f.severity) for f in judgement.findings] == [("SE-SAFETY-GRADE-5", "critical")]
+
+
+def test_graded_interval_needs_the_grade() -> None:
+    """After a periodic inspection the grade sets the next one: missing grade is named."""
+    vessel = {
+        "registration_code": "V",
+        "category": "2000",
+        "commissioning_date": "2018-01-01",
+        "registered": True,
+        "last_periodic_inspection": "2020-06-01",
+    }
+    with pytest.raises(RuleInputError) as exc:
+        judge(vessel, on="2021-01-01")
+    assert exc.value.field == "equipment.0.safety_grade"
+
+
+def test_boiler_internal_external_and_old_hydrostatic_rule() -> None:
+    """Internal every 2 years, external yearly (an internal one also counts); the 6-year
+    hydrostatic test is an older rule, off unless a district turns it on."""
+    boiler = {
+        "registration_code": "G",
+        "category": "1000",
+        "commissioning_date": "2015-01-01",
+        "registered": True,
+        "last_periodic_inspection": "2023-03-01",
+        "last_inspections": {"external": "2023-09-01"},
+    }
+    judgement = judge(boiler, on="2024-06-01")
+    limits = {i.item: i.limit for i in judgement.items if i.item.endswith("_inspection")}
+    assert limits == {
+        "G:periodic_inspection": "due 2025-02-28",
+        "G:external_inspection": "due 2024-08-31",
+    }
+    assert judgement.passed
+    only_internal = {**boiler, "last_inspections": {}}
+    assert overdue_severities(judge(only_internal, on="2024-03-01")) == ["major"]  # due 2024-02-29
+    hydro = judge(
+        boiler, on="2024-06-01", config={"interval_overrides": {"1000/*/hydrostatic": 72}}
+    )
+    assert overdue_severities(hydro) == ["critical"]  # never tested since 2015: due 2020-12-31
+
+
+def test_long_overdue_is_critical_at_configurable_days() -> None:
+    """> 180 days overdue (default) → critical."""
+    tower = {
+        "registration_code": "T",
+        "category": "4000",
+        "sub_type": "tower_crane",
+        "commissioning_date": "2022-01-01",
+        "registered": True,
+    }  # due 2022-12-31
+    assert overdue_severities(judge(tower, on="2023-06-29")) == ["major"]  # 180 days
+    assert overdue_severities(judge(tower, on="2023-06-30")) == ["critical"]  # 181 days
+    assert overdue_severities(
+        judge(tower, on="2023-06-30", config={"overdue_critical_days": 365})
+    ) == ["major"]
+
+
+# --------------------------------------------------------------------------- registration, etc.
+
+
+def test_registration_within_thirty_days() -> None:
+    """Art. 33: register within 30 days of entry into service (art. 83 penalty)."""
+    fresh = {
+        "registration_code": "T",
+        "category": "4000",
+        "sub_type": "tower_crane",
+        "commissioning_date": "2024-01-01",
+        "registered": False,
+    }
+    assert judge(fresh, on="2024-01-31").passed
+    late = judge(fresh, on="2024-02-01")
+    (finding,) = late.findings
+    assert (finding.code, finding.severity) == ("SE-UNREGISTERED", "major")
+    assert "第33条" in finding.basis and "第83条" in finding.basis
+    assert "31 days" in finding.message_en and "31 日" in finding.message_zh
+
+
+def test_late_registration_is_a_minor_note() -> None:
+    """Registered on day 31: a minor finding, the register still passes."""
+    judgement = judge(
+        unit(
+            registration_date="2020-07-02",
+            last_periodic_inspection="2021-05-01",
+            maintenance_records=["2021-06-01"],
+        ),
+        on="2021-06-02",
+    )
+    assert judgement.passed
+    assert [(f.code, f.severity) for f in judgement.findings] == [("SE-LATE-REGISTRATION", "minor")]
+
+
+@pytest.mark.parametrize(
+    ("records", "on", "gaps"),
+    [
+        (["2024-01-01", "2024-01-16", "2024-01-31"], "2024-02-15", 0),  # exactly 15 days
+        (["2024-01-01", "2024-01-17"], "2024-01-20", 1),  # 16 days between visits
+        (["2024-01-01", "2024-01-10"], "2024-01-26", 1),  # open gap up to the inspection
+        (["2023-12-25", "2024-01-09"], "2024-01-20", 0),
+    ],
+)
+def test_elevator_maintenance_every_fifteen_days(records: list[str], on: str, gaps: int) -> None:
+    """At least every 15 days (S28); each longer gap is a major finding."""
+    elevator = unit(
+        commissioning_date="2020-01-01",  # older than the 365-day lookback
+        last_periodic_inspection="2023-06-01",  # year 4 done; year 7 due 2026-12-31
+        maintenance_records=records,
+    )
+    judgement = judge(elevator, on=on)
+    found = [f for f in judgement.findings if f.code == "SE-MAINTENANCE-GAP"]
+    assert len(found) == gaps
+    assert all(f.severity == "major" for f in found)
+
+
+def test_new_elevator_without_maintenance_and_configurable_interval() -> None:
+    """Commissioned 20 days ago with no visit: a gap; a 30-day district rule: none."""
+    fresh = unit(commissioning_date="2024-01-01")
+    assert (
+        len([f for f in judge(fresh, on="2024-01-21").findings if f.code == "SE-MAINTENANCE-GAP"])
+        == 1
+    )
+    relaxed = {"maintenance_interval_days": {"3000": 30}}
+    assert judge(fresh, on="2024-01-21", config=relaxed).passed
+
+
+def test_expired_operator_certificate() -> None:
+    """Art. 86: certificates valid through their expiry day; severity configurable."""
+    ops = [
+        {"certificate_no": "TS1", "expires_on": "2024-03-01"},
+        {"certificate_no": "TS2", "expires_on": "2024-02-29"},
+    ]
+    elevator = unit(
+        last_periodic_inspection="2023-12-01", maintenance_records=["2024-02-20"], operators=ops
+    )
+    judgement = judge(elevator, on="2024-03-01")
+    (finding,) = judgement.findings
+    assert (finding.code, finding.severity) == ("SE-CERT-EXPIRED", "major")
+    assert "TS2" in finding.message_en and "第86条" in finding.basis
+    softer = judge(elevator, on="2024-03-01", config={"severity": {"certificate_expired": "minor"}})
+    assert softer.passed and softer.findings[0].severity == "minor"
+
+
+def test_inspection_date_comes_from_payload_or_context() -> None:
+    """``inspected_on`` wins over ``recorded_on``; neither is an input error."""
+    payload = RegisterSchema().load({"equipment": [unit()]})
+    early = rules.judge_register(payload, {"recorded_on": D("2021-05-31")})
+    late = rules.judge_register(payload, {"recorded_on": D("2021-07-01")})
+    assert early.passed is False  # no maintenance records → gap, but not overdue
+    assert overdue_severities(early) == [] and overdue_severities(late) == ["major"]
+    with pytest.raises(RuleInputError) as exc:
+        rules.judge_register(payload, {})
+    assert exc.value.field == "inspected_on"
+
+
+def test_dates_after_the_inspection_are_named() -> None:
+    """A unit cannot be commissioned, inspected or maintained after the inspection date."""
+    with pytest.raises(RuleInputError) as exc:
+        judge(
+            unit(),
+            unit(registration_code="U2", maintenance_records=["2025-01-01"]),
+            on="2024-01-01",
+        )
+    assert exc.value.field == "equipment.1.maintenance_records.0"
+    with pytest.raises(RuleInputError) as exc:
+        judge(unit(commissioning_date="2024-02-01"), on="2024-01-01")
+    assert exc.value.field == "equipment.0.commissioning_date"
+
+
+def test_config_errors_name_the_key() -> None:
+    """Unknown thresholds and interval rows fail loudly."""
+    for config, field in (
+        ({"grace": 10}, "config.grace"),
+        (
+            {"interval_overrides": {"4000/tower/periodic": 6}},
+            "config.interval_overrides.4000/tower/periodic",
+        ),
+        ({"severity": {"unregistered": "severe"}}, "config.severity.unregistered"),
+        ({"registration_grace_days": -1}, "config.registration_grace_days"),
+    ):
+        with pytest.raises(RuleInputError) as exc:
+            judge(unit(), on="2020-06-02", config=config)
+        assert exc.value.field == field
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@pytest.mark.parametrize(
+    ("entry", "path"),
+    [
+        (unit(category="7000"), ("category",)),
+        (unit(colour="red"), ("colour",)),
+        (unit(category="4000", sub_type="tower"), ("sub_type",)),
+        (unit(safety_grade=2), ("safety_grade",)),
+        (unit(category="2000", safety_grade=6), ("safety_grade",)),
+        (unit(registered=False, registration_date="2020-06-10"), ("registration_date",)),
+        (unit(last_periodic_inspection="2020-05-01"), ("last_periodic_inspection",)),
+        (unit(commissioning_date="not a date"), ("commissioning_date",)),
+        (unit(maintenance_records=["2024-13-01"]), ("maintenance_records", 0)),
+        (unit(operators=[{"certificate_no": "X"}]), ("operators", 0, "expires_on")),
+        (unit(last_inspections={"annual": "2024-01-01"}), ("last_inspections",)),
+    ],
+)
+def test_schema_rejects_bad_units_naming_the_field(
+    entry: dict[str, Any], path: tuple[Any, ...]
+) -> None:
+    """Errors sit under ``equipment.<i>.<field>``."""
+    with pytest.raises(ValidationError) as exc:
+        RegisterSchema().load({"equipment": [entry]})
+    node: Any = exc.value.messages["equipment"][0]
+    for key in path:
+        assert key in node, (path, exc.value.messages)
+        node = node[key]
+
+
+def test_schema_rejects_empty_register_and_duplicate_codes() -> None:
+    """A register lists units once each."""
+    with pytest.raises(ValidationError) as exc:
+        RegisterSchema().load({"equipment": []})
+    assert "equipment" in exc.value.messages
+    with pytest.raises(ValidationError) as exc:
+        RegisterSchema().load({"equipment": [unit(), unit()]})
+    assert "registration_code" in exc.value.messages["equipment"][1]
+
+
+# --------------------------------------------------------------------------- hooks
+
+
+def test_hooks_declare_sector_schema_checklist_and_qualification(pm: pluggy.PluginManager) -> None:
+    """Sector, schema, checklist (~15 lines, key items marked) and the qualification."""
+    (sectors,) = pm.hook.inspect_sectors()
+    assert [(s.code, s.name_zh, s.qualification) for s in sectors] == [
+        ("special_equipment", "特种设备", "special_equipment")
+    ]
+    assert pm.hook.inspect_payload_schema(sector=SECTOR) is RegisterSchema
+    checklist = pm.hook.inspect_checklist(sector=SECTOR)
+    assert 12 <= len(checklist) <= 18 and len({c.code for c in checklist}) == len(checklist)
+    assert any(c.key for c in checklist) and not all(c.key for c in checklist)
+    assert pm.hook.inspect_required_qualification(sector=SECTOR) == "special_equipment"
+
+
+def test_hooks_answer_none_for_other_sectors(pm: pluggy.PluginManager) -> None:
+    """Every sector-taking hook stays silent for a sector it does not own."""
+    other = "drugs"
+    assert pm.hook.inspect_payload_schema(sector=other) is None
+    assert pm.hook.inspect_checklist(sector=other) is None
+    assert pm.hook.inspect_judge(sector=other, payload={}, context={}) is None
+    assert pm.hook.inspect_risk_factors(sector=other, results=[], as_of=D("2024-01-01")) == []
+    assert pm.hook.inspect_required_qualification(sector=other) is None
+    assert pm.hook.inspect_template_columns(sector=other) is None
+    assert pm.hook.inspect_payload_from_row(sector=other, row={}) is None
+
+
+def test_judge_hook_uses_recorded_on_and_config(pm: pluggy.PluginManager) -> None:
+    """The hook judges on the context's date with the context's overrides."""
+    payload = RegisterSchema().load({"equipment": [unit(maintenance_records=["2021-06-05"])]})
+    context = {"recorded_on": D("2021-06-10"), "uscc": "x", "sectors": [SECTOR]}
+    judgement = pm.hook.inspect_judge(
+        sector=SECTOR, payload=payload, context={**context, "config": {}}
+    )
+    assert judgement.conclusion == "rectify"
+    stricter = pm.hook.inspect_judge(
+        sector=SECTOR,
+        payload=payload,
+        context={**context, "config": {"severity": {"overdue_inspection": "critical"}}},
+    )
+    assert stricter.conclusion == "fail"
+
+
+def test_template_round_trip_and_row_encodings(pm: pluggy.PluginManager) -> None:
+    """Template examples form a valid row; list cells use ';' and 'number:expiry'."""
+    columns = pm.hook.inspect_template_columns(sector=SECTOR)
+    names = [c.name for c in columns]
+    assert len(names) == len(set(names)) and "registration_code" in names
+    row = {c.name: c.example for c in columns}
+    payload = RegisterSchema().load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=row))
+    (entry,) = payload["equipment"]
+    assert entry["maintenance_records"] == [D("2024-05-20"), D("2024-06-03")]
+    assert entry["operators"][0]["expires_on"] == D("2026-05-31")
+    excel = {
+        "registration_code": "V-9",
+        "category": 2000.0,
+        "commissioning_date": dt.datetime(2019, 5, 1),
+        "registered": "否",
+        "safety_grade": 2.0,
+        "last_periodic_inspection": D("2022-04-01"),
+        "last_inspections.external": None,
+        "operators": "TS1：2025-01-01；TS2:2026-01-01",
+    }
+    loaded = RegisterSchema().load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=excel))
+    vessel = loaded["equipment"][0]
+    assert (vessel["category"], vessel["registered"], vessel["safety_grade"]) == ("2000", False, 2)
+    assert [o["certificate_no"] for o in vessel["operators"]] == ["TS1", "TS2"]
+
+
+def test_risk_factors_latest_state_per_unit_before_as_of(pm: pluggy.PluginManager) -> None:
+    """Counts come from each unit's latest record before ``as_of``; later ones are unseen."""
+    crane = {
+        "registration_code": "T",
+        "category": "4000",
+        "sub_type": "tower_crane",
+        "commissioning_date": "2022-01-01",
+        "registered": False,
+    }
+    elevator = unit(
+        registration_code="E",
+        last_periodic_inspection="2021-05-01",
+        maintenance_records=["2023-01-01", "2023-01-30"],
+    )
+    results = [
+        # 2023-03-01: crane 60 days overdue and unregistered; elevator one 29-day gap + open gap
+        {"recorded_on": "2023-03-01", "payload": {"equipment": [crane, elevator]}},
+        # 2023-04-01: the crane was inspected and registered since
+        {
+            "recorded_on": D("2023-04-01"),
+            "payload": {
+                "equipment": [
+                    {**crane, "registered": True, "last_periodic_inspection": "2023-03-20"}
+                ]
+            },
+        },
+        # on as_of: ignored
+        {
+            "recorded_on": D("2023-05-01"),
+            "payload": {"equipment": [{**crane, "registered": False}]},
+        },
+    ]
+    (factors,) = pm.hook.inspect_risk_factors(sector=SECTOR, results=results, as_of=D("2023-05-01"))
+    assert {f.name: f.value for f in factors} == {
+        "se_overdue_inspections": 0.0,
+        "se_max_days_overdue": 0.0,
+        "se_unregistered": 0.0,
+        "se_maintenance_gaps": 2.0,
+        "se_expired_certificates": 0.0,
+    }
+    (earlier,) = pm.hook.inspect_risk_factors(sector=SECTOR, results=results, as_of=D("2023-04-01"))
+    values = {f.name: f.value for f in earlier}
+    assert values["se_overdue_inspections"] == 1.0 and values["se_max_days_overdue"] == 60.0
+    assert values["se_unregistered"] == 1.0
+
+
+def test_plugin_imports_only_the_plugin_api() -> None:
+    """The plugin package imports no Flask, SQLAlchemy or core module but ``plugin_api``."""
+    package = Path(plugins.special_equipment.__file__).parent
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                assert root not in {"flask", "sqlalchemy", "flask_smorest"}, (source, name)
+                assert root != "inspect_core" or name == "inspect_core.plugin_api", (source, name)
+
+
+def test_config_category_keys_are_checked() -> None:
+    """Maintenance and default sub-type overrides must name real categories and sub-types."""
+    with pytest.raises(RuleInputError) as exc:
+        judge(unit(), on="2020-06-02", config={"maintenance_interval_days": {"7000": 15}})
+    assert exc.value.field == "config.maintenance_interval_days.7000"
+    with pytest.raises(RuleInputError) as exc:
+        judge(unit(), on="2020-06-02", config={"default_sub_types": {"4000": "crane"}})
+    assert exc.value.field == "config.default_sub_types.4000"

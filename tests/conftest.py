@@ -29,7 +29,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-DB_FIXTURES = {"engine", "app", "client", "session", "identity"}
+DB_FIXTURES = {"engine", "app", "app_factory", "client", "session", "identity"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -81,16 +81,32 @@ TEST_CONFIG: dict[str, Any] = {
 
 
 @pytest.fixture
-def app(engine: Engine, database_url: str) -> Iterator[Flask]:
-    """An app whose sessions join an outer transaction that is rolled back after the test."""
-    application = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
+def app_factory(engine: Engine, database_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build apps (extra config, extra plugin objects) whose sessions join one outer
+    transaction that is rolled back after the test."""
     connection = engine.connect()
     outer = connection.begin()
-    db.bind_to(application, connection)
-    yield application
+    made: list[Flask] = []
+
+    def make(plugins: tuple[Any, ...] = (), **config: Any) -> Flask:
+        application = create_app(
+            {**TEST_CONFIG, "DATABASE_URL": database_url, **config}, plugins=plugins
+        )
+        db.bind_to(application, connection)
+        made.append(application)
+        return application
+
+    yield make
     outer.rollback()
     connection.close()
-    db.engine_for(application).dispose()
+    for application in made:
+        db.engine_for(application).dispose()
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Flask]) -> Flask:
+    """The app with the default plugins, in the test's rolled-back transaction."""
+    return app_factory()
 
 
 @pytest.fixture

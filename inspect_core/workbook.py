@@ -1,0 +1,78 @@
+"""Excel workbooks the API hands out: sector upload templates and error reports."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from inspect_core.plugin_api import TemplateColumn
+
+HEADER_FONT = Font(bold=True)
+REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def template_workbook(
+    title: str, columns: Sequence[TemplateColumn], choices: dict[str, Sequence[str]] | None = None
+) -> bytes:
+    """Row 1: zh-CN headers (English name in each header's comment); row 2: an example.
+
+    A second sheet lists every column: zh-CN header, English (JSON) name, required, notes.
+    """
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "结果 Results"
+    for i, col in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=i, value=col.header_zh)
+        cell.font = HEADER_FONT
+        if col.required:
+            cell.fill = REQUIRED_FILL
+        cell.comment = Comment(
+            f"{col.name}" + (f"\n{col.notes}" if col.notes else ""), "inspect-core"
+        )
+        ws.cell(row=2, column=i, value=col.example)
+        ws.column_dimensions[get_column_letter(i)].width = max(
+            12, min(40, len(col.header_zh) * 2 + 4)
+        )
+    for name, allowed in (choices or {}).items():
+        index = next((i for i, c in enumerate(columns, start=1) if c.name == name), None)
+        if index is None:
+            continue
+        letter = get_column_letter(index)
+        rule = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"', allow_blank=True)
+        rule.add(f"{letter}2:{letter}100001")
+        ws.add_data_validation(rule)
+    ws.freeze_panes = "A2"
+    notes = wb.create_sheet("说明 Columns")
+    notes.append(["表头 Header (zh-CN)", "字段 Field (English)", "必填 Required", "说明 Notes"])
+    for cell in notes[1]:
+        cell.font = HEADER_FONT
+    for col in columns:
+        notes.append([col.header_zh, col.name, "是 yes" if col.required else "否 no", col.notes])
+    notes.append([])
+    notes.append([title])
+    return _save(wb)
+
+
+def rows_workbook(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A plain workbook: one header row, then the rows (exports and error reports)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(list(headers))
+    for row in rows:
+        ws.append(list(row))
+    return _save(wb)
+
+
+def _save(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

@@ -10,8 +10,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+EXAMPLE = examples/inspect-plugin-template
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml $(EXAMPLE)/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e $(EXAMPLE)
 	touch $@
 
 install: $(VENV)/.installed
@@ -23,6 +26,7 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
+	cd $(EXAMPLE) && $(abspath $(BIN))/pytest -q
 
 test-pg: install
 	INSPECT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m db
@@ -33,6 +37,8 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_registry_load.py
+	$(BIN)/python bench/bench_draw.py
+	$(BIN)/python bench/bench_import.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

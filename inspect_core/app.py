@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 
 from inspect_core import plugin_manager
@@ -14,7 +14,7 @@ from inspect_core.auth.access import install_gate
 from inspect_core.auth.service import authenticate_request
 from inspect_core.config import Config, default_sqlite_url, normalise
 from inspect_core.db import db
-from inspect_core.errors import register_error_handlers
+from inspect_core.errors import ApiError, register_error_handlers
 
 
 def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Flask:
@@ -39,6 +39,17 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
     register_error_handlers(app)  # after flask-smorest's, so ours win
     install_gate(app, authenticate_request)
 
+    @app.before_request
+    def _json_body_limit() -> None:
+        """JSON bodies get a smaller limit than file uploads (OWASP API4)."""
+        limit = int(app.config["MAX_JSON_BYTES"])
+        if request.mimetype == "application/json" and (request.content_length or 0) > limit:
+            raise ApiError(
+                f"request body too large (limit {limit} bytes for JSON)",
+                {"body": [f"larger than {limit} bytes"]},
+                status_code=413,
+            )
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -58,6 +69,7 @@ def _register_api(app: Flask) -> None:
     from inspect_core.auth.api import blp as auth_blp
     from inspect_core.disclosure.api import blp as disclosure_blp
     from inspect_core.enterprises.api import blp as enterprises_blp
+    from inspect_core.imports.api import blp as imports_blp
     from inspect_core.inspectors.api import blp as inspectors_blp
     from inspect_core.plans.api import blp as plans_blp
     from inspect_core.results.api import blp as results_blp
@@ -71,6 +83,7 @@ def _register_api(app: Flask) -> None:
     api.spec.options["security"] = [{"bearerAuth": []}]
     for blp in (
         auth_blp,
+        imports_blp,
         enterprises_blp,
         inspectors_blp,
         sectors_blp,

@@ -26,6 +26,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(draws_group)
     app.cli.add_command(audit_group)
     app.cli.add_command(calendar_group)
+    app.cli.add_command(import_group)
 
 
 @click.group("db", help="Database schema (Alembic).")
@@ -265,6 +266,106 @@ def calendar_load(path: str) -> None:
     with db.new_session() as session:
         days = load_calendar(session, "cli", year, holidays, workdays)
     click.echo(f"calendar {year}: {days} day(s) loaded")
+
+
+@click.group("import", help="Bulk uploads from .xlsx or .csv files.")
+def import_group() -> None:
+    pass
+
+
+def _import(
+    kind: str, path: str, as_user: str, sector: str | None, mode: str, key: str | None
+) -> None:
+    import json
+
+    from sqlalchemy import select
+    from tqdm import tqdm
+
+    from inspect_core.auth.models import User
+    from inspect_core.errors import ApiError
+    from inspect_core.imports.service import run_import
+
+    content = Path(path).read_bytes()
+    bars: dict[str, tqdm] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit="row", leave=True)
+        bar.update(done - bar.n)
+
+    with db.new_session() as session:
+        user = session.scalar(select(User).where(User.username == as_user, User.active))
+        if user is None:
+            raise click.ClickException(f"no active user '{as_user}'")
+        try:
+            status, body, _ = run_import(
+                session, user, kind, Path(path).name, "", content, mode, sector, key, progress
+            )
+        except ApiError as exc:
+            raise click.ClickException(
+                f"{exc.message} {json.dumps(exc.errors, ensure_ascii=False)}"
+            ) from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+    click.echo(
+        f"import {body['import_id']}: received {body['received']}, accepted {body['accepted']}, "
+        f"rejected {body['rejected']} ({body.get('import_status', body['status'])})"
+    )
+    for error in body["errors"][:20]:
+        click.echo(f"  row {error['row']} {error['column']}: {error['message']}")
+    if len(body["errors"]) > 20:
+        click.echo(
+            f"  … {len(body['errors']) - 20} more: "
+            f"GET /api/v1/imports/{body['import_id']}/errors.xlsx"
+        )
+    if status >= 400:
+        sys.exit(1)
+
+
+_MODE = click.option(
+    "--mode",
+    type=click.Choice(["all_or_nothing", "partial"]),
+    default="all_or_nothing",
+    show_default=True,
+)
+_AS = click.option("--as", "as_user", required=True, help="the account the rows are recorded under")
+_KEY = click.option("--key", help="idempotency key: rerunning with it returns the first answer")
+
+
+@import_group.command("results")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--sector", required=True, help="the template's sector code")
+@_AS
+@_MODE
+@_KEY
+@with_appcontext
+def import_results(path: str, sector: str, as_user: str, mode: str, key: str | None) -> None:
+    """Import results from PATH (a sector template, .xlsx or .csv)."""
+    _import("results", path, as_user, sector, mode, key)
+
+
+@import_group.command("enterprises")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_AS
+@_MODE
+@_KEY
+@with_appcontext
+def import_enterprises(path: str, as_user: str, mode: str, key: str | None) -> None:
+    """Import enterprise registry rows from PATH."""
+    _import("enterprises", path, as_user, None, mode, key)
+
+
+@import_group.command("inspectors")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@_AS
+@_MODE
+@_KEY
+@with_appcontext
+def import_inspectors(path: str, as_user: str, mode: str, key: str | None) -> None:
+    """Import inspector registry rows from PATH."""
+    _import("inspectors", path, as_user, None, mode, key)
 
 
 def _factory() -> Flask:

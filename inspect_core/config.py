@@ -42,8 +42,17 @@ class Config:
     JSON_SORT_KEYS = False
 
     # limits (OWASP API4)
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a result with a few base64 photos fits
+    MAX_CONTENT_LENGTH = 48 * 1024 * 1024  # an upload up to IMPORT_MAX_BYTES, with form overhead
+    MAX_JSON_BYTES = 16 * 1024 * 1024  # JSON bodies: a result with a few base64 photos fits
     ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+    # bulk uploads (a 100,000-row food file as .xlsx is ~8 MB; as CSV ~25 MB)
+    IMPORT_MAX_BYTES = 40 * 1024 * 1024
+    IMPORT_MAX_ROWS = 100_000
+    IMPORT_MAX_CELL_CHARS = 2000
+    IMPORT_MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024
+    IMPORT_MAX_XLSX_RATIO = 200
+    IMPORT_WORKERS = 0  # processes validating a large upload; 0 = one per CPU
+    IMPORT_PARALLEL_MIN_ROWS = 5000
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 

@@ -114,3 +114,15 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
 
     Fires once per row during a bulk import, before validation.  ``firstresult``.
     """
+
+
+@hookspec(firstresult=True)
+def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The inverse of :func:`inspect_payload_from_row`: one stored payload (as the schema
+    loaded it, then stored as JSON: Decimals as strings, dates as ISO text) → one upload
+    row keyed by the template's English column names.
+
+    Fires once per result during ``GET /api/v1/results/export``; feeding the row back
+    through ``inspect_payload_from_row`` and the schema must give the same payload, so an
+    export re-imports cleanly.  ``firstresult``.
+    """

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -123,59 +124,120 @@ def _generic_judgement(payload: Mapping[str, Any]) -> Judgement:
     )
 
 
-def check_judgement(sector: str, judgement: Any) -> Judgement:
+def check_judgement(
+    sector: str, judgement: Any, fault: Callable[[str], PluginFault] | None = None
+) -> Judgement:
     """Refuse malformed plugin output before anything is stored."""
+    fault = fault or (lambda detail: _fault(sector, detail))
     if not isinstance(judgement, Judgement):
-        raise _fault(sector, f"inspect_judge returned {type(judgement).__name__}, not a Judgement")
+        raise fault(f"inspect_judge returned {type(judgement).__name__}, not a Judgement")
     if not isinstance(judgement.passed, bool):
-        raise _fault(sector, "Judgement.passed is not a bool")
+        raise fault("Judgement.passed is not a bool")
     for item in judgement.items:
         if not isinstance(item, ItemJudgement):
-            raise _fault(sector, f"an item is {type(item).__name__}, not an ItemJudgement")
+            raise fault(f"an item is {type(item).__name__}, not an ItemJudgement")
     for finding in judgement.findings:
         if not isinstance(finding, Finding) or finding.severity not in SEVERITIES:
-            raise _fault(sector, f"malformed finding {finding!r}")
+            raise fault(f"malformed finding {finding!r}")
     for text in (judgement.conclusion, judgement.conclusion_zh, judgement.conclusion_en):
         if not isinstance(text, str) or not text:
-            raise _fault(sector, "the conclusion and its zh-CN/English labels must be non-empty")
+            raise fault("the conclusion and its zh-CN/English labels must be non-empty")
     return judgement
+
+
+class Judger:
+    """Validates and judges payloads of one sector; build once, call per row.
+
+    Holds the schema instance, the plugin's name and version and the district's config,
+    so a bulk upload pays for them once rather than per row.  Needs no Flask context:
+    bulk uploads run it in worker processes.
+    """
+
+    def __init__(self, pm: Any, sector: str, config: Mapping[str, Any]) -> None:
+        self.pm = pm
+        self.sector = sector
+        self.config = dict(config)
+        owner = sector_owners(pm).get(sector)
+        self.plugin, self.version = (owner[0], owner[1].version) if owner else (None, None)
+        try:
+            schema = pm.hook.inspect_payload_schema(sector=sector)
+        except Exception as exc:  # noqa: BLE001 - contained and named
+            raise self.fault(f"inspect_payload_schema raised {exc!r}") from exc
+        if schema is None:
+            schema = GenericPayloadSchema
+        if not (isinstance(schema, type) and issubclass(schema, Schema)):
+            raise self.fault(f"inspect_payload_schema returned {schema!r}, not a Schema class")
+        self.schema = schema()
+
+    def fault(self, detail: str) -> PluginFault:
+        name = self.plugin or self.sector
+        return PluginFault(
+            f"sector plugin '{name}' {self.version or ''} failed: {detail}".replace("  ", " "),
+            {"plugin": [name]},
+            message_zh="行业插件出错，结果未保存",
+        )
+
+    def __call__(
+        self, raw_payload: Any, context: Mapping[str, Any], field: str = "payload"
+    ) -> Judged:
+        """Load ``raw_payload`` with the schema and judge it; 422 names the payload field."""
+        try:
+            payload = self.schema.load(raw_payload)
+        except ValidationError as exc:
+            raise Unprocessable(
+                "the payload does not fit the sector's schema", _prefix(exc.messages, field)
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - a plugin schema that crashes
+            raise self.fault(f"its payload schema raised {exc!r}") from exc
+        if self.plugin is None:
+            return Judged(_jsonable(payload), _generic_judgement(payload), None, None)
+        try:
+            judgement = self.pm.hook.inspect_judge(
+                sector=self.sector, payload=payload, context={**context, "config": self.config}
+            )
+        except RuleInputError as exc:
+            raise Unprocessable(
+                f"the {self.sector} rules cannot judge this payload: {exc.message}",
+                {f"{field}.{exc.field}": [exc.message]},
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - contained and named
+            raise self.fault(f"inspect_judge raised {exc!r}") from exc
+        checked = check_judgement(self.sector, judgement, self.fault)
+        return Judged(_jsonable(payload), checked, self.plugin, self.version)
+
+
+def judger_for(sector: str) -> Judger:
+    """The judger of ``sector`` with this app's plugins and district config."""
+    config = current_app.config.get("PLUGIN_CONFIG", {}).get(sector, {})
+    return Judger(get_pm(), sector, config)
 
 
 def validate_and_judge(
     sector: str, raw_payload: Any, context: Mapping[str, Any], field: str = "payload"
 ) -> Judged:
     """Load the payload with the sector's schema, then judge it; 422 names the payload field."""
-    schema_cls = payload_schema(sector)
-    try:
-        payload = schema_cls().load(raw_payload)
-    except ValidationError as exc:
-        raise Unprocessable(
-            "the payload does not fit the sector's schema", _prefix(exc.messages, field)
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - a plugin schema that crashes
-        raise _fault(sector, f"its payload schema raised {exc!r}") from exc
-    plugin, version = _plugin_of(sector)
-    config = current_app.config.get("PLUGIN_CONFIG", {}).get(sector, {})
-    if plugin is None:
-        return Judged(_jsonable(payload), _generic_judgement(payload), None, None)
-    try:
-        judgement = get_pm().hook.inspect_judge(
-            sector=sector, payload=payload, context={**context, "config": config}
-        )
-    except RuleInputError as exc:
-        raise Unprocessable(
-            f"the {sector} rules cannot judge this payload: {exc.message}",
-            {f"{field}.{exc.field}": [exc.message]},
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - contained and named
-        raise _fault(sector, f"inspect_judge raised {exc!r}") from exc
-    return Judged(_jsonable(payload), check_judgement(sector, judgement), plugin, version)
+    return judger_for(sector)(raw_payload, context, field)
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def _jsonable(value: Any) -> Any:
-    """Decimals as strings, dates as ISO text: what JSON columns can hold exactly."""
-    from decimal import Decimal
+    """Decimals as strings, dates as ISO text: what JSON columns can hold exactly.
 
+    Exact type checks first: this runs for every field of every uploaded row.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_jsonable(v) for v in value]
+    if kind is Decimal:
+        return str(value)
+    if kind is dt.date or kind is dt.datetime:
+        return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -187,5 +249,23 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(ItemJudgement))
+_FINDING_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+
+
 def judgement_json(judgement: Judgement) -> dict[str, Any]:
-    return _jsonable(dataclasses.asdict(judgement))
+    """The judgement as JSON-ready data (``dataclasses.asdict`` deep-copies; this does not)."""
+    return {
+        "passed": judgement.passed,
+        "conclusion": judgement.conclusion,
+        "conclusion_zh": judgement.conclusion_zh,
+        "conclusion_en": judgement.conclusion_en,
+        "items": [
+            {name: _jsonable(getattr(item, name)) for name in _ITEM_FIELDS}
+            for item in judgement.items
+        ],
+        "findings": [
+            {name: getattr(finding, name) for name in _FINDING_FIELDS}
+            for finding in judgement.findings
+        ],
+    }

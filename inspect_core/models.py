@@ -6,6 +6,7 @@ from inspect_core.audit.models import AuditEvent
 from inspect_core.auth.models import ApiToken, User, UserRegion
 from inspect_core.db import Base
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.imports.models import Import
 from inspect_core.inspectors.models import ConflictOfInterest, Inspector, InspectorQualification
 from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
 from inspect_core.results.models import (
@@ -26,6 +27,7 @@ __all__ = [
     "Disclosure",
     "Draw",
     "IdempotencyRecord",
+    "Import",
     "Plan",
     "PoolSnapshot",
     "Result",

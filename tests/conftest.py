@@ -22,6 +22,7 @@ from sqlalchemy import Engine, text
 from inspect_core.app import create_app
 from inspect_core.db import db, make_engine
 from inspect_core.migrate import upgrade
+from tests import factories
 
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.register_profile(
@@ -29,7 +30,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-DB_FIXTURES = {"engine", "app", "app_factory", "client", "session", "identity"}
+DB_FIXTURES = {"engine", "app", "app_factory", "client", "session", "identity", "district"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -144,3 +145,23 @@ def identity(app: Flask, client: FlaskClient) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {response.json['access_token']}"}
 
     return make
+
+
+@pytest.fixture
+def district(client, identity):
+    """24 food enterprises, 8 food inspectors (one inactive), 2 drug inspectors."""
+    admin = identity("admin")
+    enterprises = []
+    for i in range(24):
+        body = factories.enterprise(region=factories.REGIONS[i % 2], sectors=["food"])
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+        enterprises.append(body["uscc"])
+    inspectors = []
+    for i in range(10):
+        quals = ["food"] if i < 8 else ["drugs"]
+        body = factories.inspector(
+            region=factories.REGIONS[i % 2], qualifications=quals, active=i != 7
+        )
+        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
+        inspectors.append(body["badge"])
+    return {"admin": admin, "enterprises": enterprises, "inspectors": inspectors}

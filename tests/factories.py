@@ -37,3 +37,41 @@ def inspector(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+REGIONS = ("华岩镇", "走马镇")
+
+
+def food_payload(value: str = "0.1") -> dict:
+    return {
+        "sample_no": "JLP-2026-001",
+        "food_name": "大米",
+        "food_category": "cereal.rice.milled",
+        "batch": "20261101",
+        "sampling_date": "2026-11-20",
+        "stage": "circulation",
+        "items": [{"item": "Cd", "value": value, "unit": "mg/kg"}],
+    }
+
+
+def plan_body(**overrides) -> dict:
+    body = {
+        "title": "2026年第四季度大米镉专项抽查",
+        "issuing_unit": "九龙坡区市场监督管理局",
+        "sector": "food",
+        "check_items": [
+            {"code": "F-1", "name_zh": "重金属污染物", "name_en": "Heavy metals", "key": True}
+        ],
+        "scope_regions": list(REGIONS),
+        "ratios": {"A": "0.05", "B": "0.5", "C": "0.6", "D": "1"},
+        "inspectors_per_task": 2,
+        "due_date": "2026-12-31",
+    }
+    body.update(overrides)
+    return body
+
+
+def create_plan(client, headers, **overrides) -> int:
+    response = client.post("/api/v1/plans", json=plan_body(**overrides), headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json["id"]

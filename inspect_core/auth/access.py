@@ -37,6 +37,8 @@ _REGULATOR = frozenset(
         "disclosure:write",
         "calendar:write",
         "audit:read",
+        "results:import",
+        "imports:read",
     }
 )
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -51,6 +53,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "tasks:read:own",
             "results:write:own",
             "results:read:own",
+            "results:import",
+            "imports:read:own",
         }
     ),
     "sector_admin": frozenset({"enterprises:read", "sectors:read", "plans:read", "results:read"}),

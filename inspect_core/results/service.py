@@ -9,6 +9,7 @@ import binascii
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,7 @@ from inspect_core.disclosure.calendar import DISCLOSURE_WORKING_DAYS, add_workin
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
 from inspect_core.inspectors.models import Inspector
-from inspect_core.judging import judgement_json, validate_and_judge
+from inspect_core.judging import Judger, judgement_json, judger_for
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.plans.models import Task, TaskAssignment
 from inspect_core.plugin_api import SEVERITIES
@@ -105,7 +106,7 @@ def _decode_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
     return out
 
 
-def _deadline(session: Session, recorded_on: dt.date) -> tuple[dt.date, str]:
+def deadline_for(session: Session, recorded_on: dt.date) -> tuple[dt.date, str]:
     horizon = recorded_on + dt.timedelta(days=60)
     loaded = dict(
         session.execute(
@@ -127,26 +128,58 @@ def _deadline(session: Session, recorded_on: dt.date) -> tuple[dt.date, str]:
     return add_working_days(recorded_on, DISCLOSURE_WORKING_DAYS, loaded, years)
 
 
-def _build(
-    session: Session,
+@dataclass(frozen=True)
+class TaskInfo:
+    """What judging a result needs to know of its task: plain data, no ORM, so bulk
+    uploads can load it once per task and validate rows without touching the session."""
+
+    id: int
+    plan_id: int
+    sector: str
+    plan_created_on: dt.date
+    plan_status: str
+    status: str
+    enterprise_id: int
+    uscc: str
+    sectors: tuple[str, ...]
+    badges: frozenset[str]
+
+    @classmethod
+    def of(cls, task: Task) -> TaskInfo:
+        return cls(
+            id=task.id,
+            plan_id=task.plan_id,
+            sector=task.plan.sector,
+            plan_created_on=task.plan.created_at.astimezone(CHINA).date(),
+            plan_status=task.plan.status,
+            status=task.status,
+            enterprise_id=task.enterprise_id,
+            uscc=task.enterprise.uscc,
+            sectors=tuple(task.enterprise.sectors),
+            badges=frozenset(task.inspectors),
+        )
+
+
+def prepare_values(
     user: Any,
-    task: Task,
+    task: TaskInfo,
     data: dict[str, Any],
-    version: int,
-    chain: str,
-    supersedes: Result | None,
-    reason: str | None,
-) -> Result:
-    """Validate, judge and add one result version (not committed)."""
-    plan = task.plan
+    today: dt.date,
+    due: tuple[dt.date, str],
+    judger: Judger | None = None,
+) -> dict[str, Any]:
+    """Validate and judge one result for ``task``; return the row's column values.
+
+    Shared by the JSON API and bulk uploads, so both apply the same schema, the same plugin
+    judgement and the same consistency rules.  Raises :class:`Unprocessable` naming fields.
+    """
     errors: dict[str, list[str]] = {}
-    if data["sector"] != plan.sector:
-        errors["sector"] = [f"this task belongs to a '{plan.sector}' plan"]
-    today = today_in_china()
+    if data["sector"] != task.sector:
+        errors["sector"] = [f"this task belongs to a '{task.sector}' plan"]
     inspected_on = data.get("inspected_on") or today
     if inspected_on > today:
         errors["inspected_on"] = ["in the future"]
-    elif inspected_on < plan.created_at.astimezone(CHINA).date():
+    elif inspected_on < task.plan_created_on:
         errors["inspected_on"] = ["before the plan was created"]
     if errors:
         raise Unprocessable("the result does not fit its task", errors)
@@ -154,20 +187,16 @@ def _build(
     context = {
         "recorded_on": today,
         "inspected_on": inspected_on,
-        "uscc": task.enterprise.uscc,
-        "sectors": task.enterprise.sectors,
+        "uscc": task.uscc,
+        "sectors": list(task.sectors),
     }
+    plugin_findings: list[dict[str, Any]] = []
     if data["conclusion_code"] in NOT_INSPECTED and data.get("payload") is None:
-        payload, judgement, plugin, plugin_version, passed = (
-            None,
-            {"not_inspected": True},
-            None,
-            None,
-            None,
-        )
-        plugin_findings: list[dict[str, Any]] = []
+        payload, judgement, passed = None, {"not_inspected": True}, None
+        plugin = plugin_version = None
     else:
-        judged = validate_and_judge(plan.sector, data["payload"], context)
+        judge = judger or judger_for(task.sector)
+        judged = judge(data["payload"], context)
         payload, plugin, plugin_version = judged.payload, judged.plugin, judged.plugin_version
         judgement = judgement_json(judged.judgement)
         passed = judged.judgement.passed
@@ -195,28 +224,45 @@ def _build(
             },
             message_zh="结论与判定结果矛盾",
         )
-    due, basis = _deadline(session, today)
+    return {
+        "task_id": task.id,
+        "plan_id": task.plan_id,
+        "enterprise_id": task.enterprise_id,
+        "sector": task.sector,
+        "inspected_on": inspected_on,
+        "payload": payload,
+        "judgement": judgement,
+        "passed": passed,
+        "findings": findings,
+        "worst_severity": worst,
+        "conclusion_code": data["conclusion_code"],
+        "plugin": plugin,
+        "plugin_version": plugin_version,
+        "recorded_by": user.username,
+        "disclosure_due": due[0],
+        "disclosure_basis": due[1],
+    }
+
+
+def _build(
+    session: Session,
+    user: Any,
+    task: Task,
+    data: dict[str, Any],
+    version: int,
+    chain: str,
+    supersedes: Result | None,
+    reason: str | None,
+) -> Result:
+    """Validate, judge and add one result version (not committed)."""
+    today = today_in_china()
+    values = prepare_values(user, TaskInfo.of(task), data, today, deadline_for(session, today))
     result = Result(
+        **values,
         chain=chain,
         version=version,
         supersedes_id=supersedes.id if supersedes else None,
-        task_id=task.id,
-        plan_id=plan.id,
-        enterprise_id=task.enterprise_id,
-        sector=plan.sector,
-        inspected_on=inspected_on,
-        payload=payload,
-        judgement=judgement,
-        passed=passed,
-        findings=findings,
-        worst_severity=worst,
-        conclusion_code=data["conclusion_code"],
-        plugin=plugin,
-        plugin_version=plugin_version,
-        recorded_by=user.username,
         correction_reason=reason,
-        disclosure_due=due,
-        disclosure_basis=basis,
         attachments=_decode_attachments(data.get("attachments", [])),
     )
     session.add(result)

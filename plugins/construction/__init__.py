@@ -247,6 +247,78 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
     return _listify(nested)
 
 
+def _export_cell(value: Any) -> Any:
+    """A stored value as a cell: JSON payloads hold text already; loaded ones are tolerated
+    (Decimal → its exact text, date → ISO)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _joined(values: Sequence[Any] | None) -> str | None:
+    """Numbers as one ``;``-separated cell (an empty list is a blank cell)."""
+    return ";".join(str(_export_cell(v)) for v in values or ()) or None
+
+
+def _pruned(node: Any) -> Any:
+    """A tree node without the nulls and empty ``children`` the schema fills in by default,
+    so the exported JSON reads like what an inspector would type; loading it again gives
+    the same tree."""
+    if isinstance(node, Mapping):
+        return {
+            k: _pruned(v)
+            for k, v in node.items()
+            if v is not None and not (k == "children" and v == [])
+        }
+    if isinstance(node, list | tuple):
+        return [_pruned(v) for v in node]
+    return node
+
+
+def _flag(value: Any) -> str | None:
+    return None if value is None else ("是" if value else "否")
+
+
+@hookimpl
+def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """One stored construction payload → one upload row, the inverse of
+    :func:`inspect_payload_from_row`.
+
+    Every template column is present (blank → ``None``); batches and problems past the
+    template's groups get further numbered groups, which the parser reads like the others.
+    The acceptance tree is JSON text; strengths (and ``sigma0_history``, which has no
+    template column but the parser reads) are ``;``-separated; conditions 是/否.
+    """
+    if sector != SECTOR_CODE:
+        return None
+    row: dict[str, Any] = {c.name: None for c in inspect_template_columns(sector=SECTOR_CODE)}
+    row["project_no"] = payload.get("project_no")
+    row["project_name"] = payload.get("project_name")
+    tree = payload.get("acceptance_tree")
+    if tree is not None:
+        row["acceptance_tree"] = json.dumps(_pruned(tree), ensure_ascii=False, default=_export_cell)
+    for n, batch in enumerate(payload.get("concrete_batches") or ()):
+        for name, *_ in _BATCH_COLUMNS:
+            value = batch.get(name)
+            row[f"concrete_batches.{n}.{name}"] = (
+                _joined(value) if name == "values" else _export_cell(value)
+            )
+        if batch.get("sigma0_history") is not None:
+            row[f"concrete_batches.{n}.sigma0_history"] = _joined(batch["sigma0_history"])
+    completion = payload.get("completion")
+    if completion is not None:
+        for name in ("acceptance_date", "notice_date", "filing_date"):
+            row[f"completion.{name}"] = _export_cell(completion.get(name))
+        for code, met in (completion.get("conditions") or {}).items():
+            row[f"completion.conditions.{code}"] = _flag(met)
+    for n, problem in enumerate(payload.get("problems") or ()):
+        for name, *_ in _PROBLEM_COLUMNS:
+            row[f"problems.{n}.{name}"] = _export_cell(problem.get(name))
+    return row
+
+
 __all__ = [
     "PLUGIN_NAME",
     "QUALIFICATION",
@@ -259,6 +331,7 @@ __all__ = [
     "inspect_payload_schema",
     "inspect_required_qualification",
     "inspect_risk_factors",
+    "inspect_row_from_payload",
     "inspect_sectors",
     "inspect_template_columns",
 ]

@@ -9,6 +9,7 @@ hook answers ``None`` for sectors other than ``drugs``.  Rules live in
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,7 +44,8 @@ TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
         "缺陷项（条款号|等级|所属系统|描述，多项以分号分隔）",
         "GSP-01401|major|质量管理体系;GSP-02301|一般|设施与设备",
         required=False,
-        notes="gmp/gsp only; grade critical|major|general or 严重|主要|一般",
+        notes="gmp/gsp only; grade critical|major|general or 严重|主要|一般; "
+        "or a JSON array of defects when a text holds ';' or '|'",
     ),
     TemplateColumn("records_falsified", "是否存在记录造假（是/否）", "否", required=False),
     TemplateColumn("qms_sound", "质量管理体系是否健全（是/否）", "是", required=False),
@@ -67,6 +69,14 @@ TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
     TemplateColumn("related_substances_measured", "有关物质实测（%）", "0.12", required=False),
     TemplateColumn("related_substances_limit", "有关物质限度（%）", "0.5", required=False),
     TemplateColumn("identification", "鉴别（符合/不符合）", "符合", required=False),
+    TemplateColumn(
+        "more_test_items",
+        "其他检验项目（JSON 数组）",
+        None,
+        required=False,
+        notes="test items the columns above cannot hold (kind other, a second assay …), "
+        "as a JSON array; they follow the items above",
+    ),
 )
 
 _TRUE = {"是", "有", "true", "yes", "y", "1", "符合", "合格"}
@@ -108,17 +118,43 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
+def _json_list(text: Any) -> Any:
+    """A cell holding a JSON array → the list; anything else → ``None``."""
+    if isinstance(text, str) and text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        return value if isinstance(value, list) else None
+    return None
+
+
+def _defect(entry: str) -> dict[str, Any]:
+    """``item_code|grade|subsystem|description`` → a defect (blank parts left to defaults)."""
+    parts = [p.strip() for p in entry.split("|")]
+    defect = {"item_code": parts[0]}
+    for key, value in zip(("grade", "subsystem", "description"), parts[1:], strict=False):
+        if value:
+            defect[key] = value
+    return defect
+
+
 def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """One flat upload row → one payload.
 
     Encoding: ``defects`` is ``item_code|grade|subsystem|description`` entries
-    separated by ``;`` (subsystem and description optional); GSP not-applicable
-    counts are ``gsp_na_critical/major/general``.  A sampling row carries at most
-    one test of each common kind in fixed columns (``assay_*``, ``dissolution_q``
-    with ``dissolution_units`` as ``;``-separated unit results,
-    ``related_substances_*``, ``identification``); other test kinds need the JSON API.
+    separated by ``;`` (subsystem and description optional), or a JSON array of defect
+    objects; GSP not-applicable counts are ``gsp_na_critical/major/general``.  A sampling
+    row carries at most one test of each common kind in fixed columns (``assay_*``,
+    ``dissolution_q`` with ``dissolution_units`` as ``;``-separated unit results,
+    ``related_substances_*``, ``identification``); ``more_test_items`` holds any further
+    test items as a JSON array, appended after those.  Unparseable JSON there is passed
+    on as text so the schema names ``sample.test_items``.
     """
     payload: dict[str, Any] = {"inspection_type": _cell(row, "inspection_type")}
+    for key in ("records_falsified", "qms_sound"):
+        if _cell(row, key) is not None:
+            payload[key] = _flag(row, key)
     if payload["inspection_type"] == "sampling":
         sample: dict[str, Any] = {
             key: _cell(row, key)
@@ -151,21 +187,18 @@ def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
             )
         if _cell(row, "identification") is not None:
             tests.append({"kind": "identification", "passed": _flag(row, "identification")})
+        more = _cell(row, "more_test_items")
+        if more is not None:
+            parsed = _json_list(more)
+            tests.extend(parsed if parsed is not None else [more])
         sample["test_items"] = tests
         payload["sample"] = sample
         return payload
-    defects = []
-    for entry in _split(_cell(row, "defects") or ""):
-        parts = [p.strip() for p in entry.split("|")]
-        defect = {"item_code": parts[0]}
-        for key, value in zip(("grade", "subsystem", "description"), parts[1:], strict=False):
-            if value:
-                defect[key] = value
-        defects.append(defect)
-    payload["defects"] = defects
-    for key in ("records_falsified", "qms_sound"):
-        if _cell(row, key) is not None:
-            payload[key] = _flag(row, key)
+    cell = _cell(row, "defects")
+    defects = _json_list(cell)
+    payload["defects"] = (
+        defects if defects is not None else [_defect(entry) for entry in _split(cell or "")]
+    )
     if payload["inspection_type"] == "gsp":
         na = {
             cls: _cell(row, f"gsp_na_{cls}")
@@ -177,6 +210,123 @@ def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
                 cls: int(v) if v.isdigit() else v for cls, v in na.items()
             }
     return payload
+
+
+#: Test kinds with fixed columns, in the order :func:`payload_from_row` builds them, with
+#: the keys (besides ``kind``) a test must and may carry to fit those columns.
+_FIXED_TESTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "assay": (frozenset({"measured"}), frozenset({"measured", "lower", "upper"})),
+    "dissolution": (frozenset({"q", "units"}), frozenset({"q", "units"})),
+    "related_substances": (frozenset({"measured", "limit"}), frozenset({"measured", "limit"})),
+    "identification": (frozenset({"passed"}), frozenset({"passed"})),
+}
+_DEFECT_KEYS = ("item_code", "grade", "subsystem", "description")
+_SEPARATORS = frozenset(";；|\n\r")
+
+
+def _text(value: Any) -> Any:
+    """A stored value as cell text: JSON payloads hold strings already; loaded ones are
+    tolerated (Decimal → its exact text, date → ISO)."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)
+
+
+def _compact(text: Any) -> bool:
+    """Whether ``text`` survives a ``;``/``|`` cell: no separator, nothing the reader strips."""
+    return isinstance(text, str) and text == text.strip() and not _SEPARATORS & set(text)
+
+
+def _fits(value: Any) -> bool:
+    """Whether a test's value survives its fixed cell (lists cell by ``;``-separated part)."""
+    if isinstance(value, list | tuple):
+        return all(map(_fits, value))
+    return isinstance(value, bool) or _compact(_text(value))
+
+
+def _as_json(value: Any) -> str:
+    """JSON text for a cell: Chinese kept readable, Decimals and dates as text."""
+    return json.dumps(value, ensure_ascii=False, default=_text)
+
+
+def _defects_cell(defects: Sequence[Mapping[str, Any]]) -> str | None:
+    """``code|grade|subsystem|description;…``, or a JSON array when some text would not
+    survive that encoding (a ``；`` in a description, say)."""
+    if not defects:
+        return None
+    entries = []
+    for defect in defects:
+        parts = [_text(defect.get(key)) or "" for key in _DEFECT_KEYS]
+        if set(defect) - set(_DEFECT_KEYS) or not parts[0] or not all(map(_compact, parts)):
+            return _as_json(list(defects))
+        while not parts[-1]:
+            parts.pop()
+        entries.append("|".join(parts))
+    text = ";".join(entries)
+    return _as_json(list(defects)) if text.startswith("[") else text
+
+
+def _split_tests(
+    tests: Sequence[Mapping[str, Any]],
+) -> tuple[dict[str, Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """The longest leading run of tests that fits the fixed columns in their order, and the
+    rest (which :func:`payload_from_row` appends from ``more_test_items``)."""
+    order = list(_FIXED_TESTS)
+    fixed: dict[str, Mapping[str, Any]] = {}
+    rank = -1
+    for taken, test in enumerate(tests):
+        kind = test.get("kind")
+        if kind not in _FIXED_TESTS or order.index(kind) <= rank:
+            return fixed, list(tests[taken:])
+        required, allowed = _FIXED_TESTS[kind]
+        keys = set(test) - {"kind"}
+        if not required <= keys <= allowed or not all(_fits(test[k]) for k in keys):
+            return fixed, list(tests[taken:])
+        fixed[kind] = test
+        rank = order.index(kind)
+    return fixed, []
+
+
+def row_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """One stored payload → one flat upload row: the inverse of :func:`payload_from_row`.
+
+    Every template column is present (blank → ``None``).  Flags are written 是/否 and the
+    identification verdict 符合/不符合; GSP counts as integers.  Defects use the compact
+    ``|``/``;`` encoding unless some text would not survive it, then JSON.  Test items fill
+    the fixed columns while they come in that order, one of each kind; the rest go to
+    ``more_test_items`` as JSON so the re-imported list has the same items in the same order.
+    """
+    row: dict[str, Any] = {c.name: None for c in TEMPLATE_COLUMNS}
+    row["inspection_type"] = payload.get("inspection_type")
+    row["defects"] = _defects_cell(payload.get("defects") or ())
+    for key in ("records_falsified", "qms_sound"):
+        if payload.get(key) is not None:
+            row[key] = "是" if payload[key] else "否"
+    not_applicable = payload.get("gsp_not_applicable")
+    if not_applicable is not None:
+        for cls in ("critical", "major", "general"):
+            row[f"gsp_na_{cls}"] = int(not_applicable.get(cls, 0))
+    sample = payload.get("sample")
+    if sample is None:
+        return row
+    for key in ("stage", "product_name", "batch_no", "dosage_form"):
+        row[key] = _text(sample.get(key))
+    fixed, rest = _split_tests(sample.get("test_items") or ())
+    if "assay" in fixed:
+        for end in ("measured", "lower", "upper"):
+            row[f"assay_{end}"] = _text(fixed["assay"].get(end))
+    if "dissolution" in fixed:
+        row["dissolution_q"] = _text(fixed["dissolution"]["q"])
+        row["dissolution_units"] = ";".join(_text(u) for u in fixed["dissolution"]["units"])
+    if "related_substances" in fixed:
+        row["related_substances_measured"] = _text(fixed["related_substances"]["measured"])
+        row["related_substances_limit"] = _text(fixed["related_substances"]["limit"])
+    if "identification" in fixed:
+        row["identification"] = "符合" if fixed["identification"]["passed"] else "不符合"
+    row["more_test_items"] = _as_json(rest) if rest else None
+    return row
 
 
 # --------------------------------------------------------------------------- hooks
@@ -236,3 +386,9 @@ def inspect_template_columns(sector: str) -> Sequence[TemplateColumn] | None:
 def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """One upload row → one drugs payload (see :func:`payload_from_row`)."""
     return payload_from_row(row) if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """One stored drugs payload → one upload row (see :func:`row_from_payload`)."""
+    return row_from_payload(payload) if sector == SECTOR_CODE else None

@@ -209,6 +209,44 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
     return payload
 
 
+_SAMPLE_COLUMNS = ("sample_no", "food_name", "food_category", "batch", "sampling_date", "stage")
+
+
+@hookimpl
+def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """One stored food payload → one upload row, the inverse of :func:`inspect_payload_from_row`.
+
+    Every template column is present (blank → ``None``) so exported rows line up; items past
+    the template's ``TEMPLATE_ITEM_GROUPS`` get further numbered groups ``items.3.*`` …,
+    which the parser reads like the others.  An ND item shows ``ND`` in its value cell too,
+    so the exported sheet does not look like a missing result.  Decimals stay the exact text
+    they were stored as.
+    """
+    if sector != SECTOR_CODE:
+        return None
+    row: dict[str, Any] = {c.name: None for c in inspect_template_columns(sector=SECTOR_CODE)}
+    for key in _SAMPLE_COLUMNS:
+        row[key] = _export_cell(payload.get(key))
+    risk = payload.get("business_risk") or {}
+    for key in ("static_score", "dynamic_score"):
+        row[f"business_risk.{key}"] = _export_cell(risk.get(key))
+    for n, item in enumerate(payload.get("items") or ()):
+        for name, *_ in _ITEM_COLUMNS:
+            row[f"items.{n}.{name}"] = _export_cell(item.get(name))
+        if item.get("qualifier") == "ND" and item.get("value") is None:
+            row[f"items.{n}.value"] = "ND"
+    return row
+
+
+def _export_cell(value: Any) -> Any:
+    """A stored value as a cell: JSON payloads hold text already; loaded ones are tolerated."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
 __all__ = [
     "PLUGIN_NAME",
     "QUALIFICATION",
@@ -221,6 +259,7 @@ __all__ = [
     "inspect_payload_schema",
     "inspect_required_qualification",
     "inspect_risk_factors",
+    "inspect_row_from_payload",
     "inspect_sectors",
     "inspect_template_columns",
 ]

@@ -9,6 +9,8 @@ checklist in :mod:`plugins.special_equipment.schemas`.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -79,6 +81,7 @@ TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
         "作业人员证书（编号:有效期至，分号分隔）",
         "TS1234567:2026-05-31",
         required=False,
+        notes="certificate_no:expiry[:name] entries separated by ';', or a JSON array",
     ),
 )
 
@@ -109,56 +112,165 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(";") if part.strip()]
 
 
-def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """One flat upload row → one payload holding a one-unit register.
+_UNIT_KEY = re.compile(r"^equipment\.(\d+)\.(.+)$")
+_UNIT_FIELDS = (
+    "registration_code",
+    "category",
+    "sub_type",
+    "commissioning_date",
+    "registration_date",
+    "last_periodic_inspection",
+)
+#: Characters a compact ``number:expiry:name`` entry cannot carry in a name (the reader
+#: splits entries on them, or reads ``：`` as ``:``); a certificate number also not ``:``.
+_NAME_UNSAFE = frozenset(";；,\n\r：")
 
-    One row is one unit (so one result per unit).  ``maintenance_records`` is a
-    ``;``-separated list of dates; ``operators`` is ``certificate_no:expiry-date``
-    entries separated by ``;``; ``last_inspections.<kind>`` columns fill the
-    ``last_inspections`` mapping; ``safety_grade`` whole numbers become integers.
-    """
+
+def _json_list(text: Any) -> list[Any] | None:
+    """A cell holding a JSON array → the list; anything else → ``None``."""
+    if isinstance(text, str) and text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        return value if isinstance(value, list) else None
+    return None
+
+
+def _operator(entry: str) -> dict[str, Any]:
+    """``certificate_no:expiry[:name]`` → an operator; the name is all after the 2nd colon."""
+    number, _, rest = entry.replace("：", ":").partition(":")
+    expiry, _, name = rest.partition(":")
+    operator = {"certificate_no": number.strip()}
+    if expiry.strip():
+        operator["expires_on"] = expiry.strip()
+    if name.strip():
+        operator["name"] = name.strip()
+    return operator
+
+
+def _unit_from(cells: Mapping[str, Any]) -> dict[str, Any]:
+    """One unit's cells, keyed by the template's column names → one register entry."""
     unit: dict[str, Any] = {}
-    for key in (
-        "registration_code",
-        "category",
-        "sub_type",
-        "commissioning_date",
-        "registration_date",
-        "last_periodic_inspection",
-    ):
-        if _cell(row, key) is not None:
-            unit[key] = _cell(row, key)
-    registered = _cell(row, "registered")
+    for key in _UNIT_FIELDS:
+        if _cell(cells, key) is not None:
+            unit[key] = _cell(cells, key)
+    registered = _cell(cells, "registered")
     if isinstance(registered, str) and registered.casefold() in _TRUE | _FALSE:
         registered = registered.casefold() in _TRUE
     if registered is not None:
         unit["registered"] = registered
-    grade = _cell(row, "safety_grade")
+    grade = _cell(cells, "safety_grade")
     if grade is not None:
         unit["safety_grade"] = int(grade) if grade.isdigit() else grade
     extra = {
-        kind: _cell(row, f"last_inspections.{kind}")
+        kind: _cell(cells, f"last_inspections.{kind}")
         for kind in rules.EXTRA_KINDS
-        if _cell(row, f"last_inspections.{kind}") is not None
+        if _cell(cells, f"last_inspections.{kind}") is not None
     }
     if extra:
         unit["last_inspections"] = extra
-    records = _cell(row, "maintenance_records")
+    records = _cell(cells, "maintenance_records")
     if records is not None:
         unit["maintenance_records"] = _split(records)
-    operators = _cell(row, "operators")
+    operators = _cell(cells, "operators")
     if operators is not None:
-        unit["operators"] = []
-        for entry in _split(operators):
-            number, _, expiry = entry.replace("：", ":").partition(":")
-            operator = {"certificate_no": number.strip()}
-            if expiry.strip():
-                operator["expires_on"] = expiry.strip()
-            unit["operators"].append(operator)
-    payload: dict[str, Any] = {"equipment": [unit]}
+        parsed = _json_list(operators)
+        unit["operators"] = (
+            parsed if parsed is not None else [_operator(entry) for entry in _split(operators)]
+        )
+    return unit
+
+
+def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One flat upload row → one register payload.
+
+    A template row is one unit.  ``maintenance_records`` is a ``;``-separated list of
+    dates; ``operators`` is ``certificate_no:expiry-date[:name]`` entries separated by
+    ``;``, or a JSON array of operator objects; ``last_inspections.<kind>`` columns fill
+    the ``last_inspections`` mapping; ``safety_grade`` whole numbers become integers.
+    Further units of the same register (an exported multi-unit result) come in numbered
+    groups ``equipment.N.<column>`` after the first, in index order; blank groups dropped.
+    """
+    plain: dict[str, Any] = {}
+    groups: dict[int, dict[str, Any]] = {}
+    for key, value in row.items():
+        match = _UNIT_KEY.match(str(key))
+        if match:
+            groups.setdefault(int(match.group(1)), {})[match.group(2)] = value
+        else:
+            plain[key] = value
+    first = _unit_from(plain)
+    units = [first] if first or not groups else []
+    units += [unit for n in sorted(groups) if (unit := _unit_from(groups[n]))]
+    payload: dict[str, Any] = {"equipment": units}
     if _cell(row, "inspected_on") is not None:
         payload["inspected_on"] = _cell(row, "inspected_on")
     return payload
+
+
+def _text(value: Any) -> Any:
+    """A stored value as cell text: JSON payloads hold strings already; loaded ones are
+    tolerated (date → ISO)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _compact_operator(operator: Mapping[str, Any]) -> str | None:
+    """``number:expiry[:name]``, or ``None`` when the operator would not survive it."""
+    number = operator.get("certificate_no")
+    expiry = _text(operator.get("expires_on"))
+    name = operator.get("name")
+    texts = [t for t in (number, expiry, name) if t is not None]
+    if (
+        set(operator) - {"certificate_no", "expires_on", "name"}
+        or not all(isinstance(t, str) and t and t == t.strip() for t in texts)
+        or not isinstance(number, str)
+        or ":" in number
+        or any(_NAME_UNSAFE & set(t) for t in texts)
+        or (name is not None and expiry is None)
+    ):
+        return None
+    return ":".join(texts)
+
+
+def _operators_cell(operators: Sequence[Mapping[str, Any]]) -> str | None:
+    """Compact ``;``-separated entries, or a JSON array when some entry would not survive."""
+    if not operators:
+        return None
+    entries = [_compact_operator(operator) for operator in operators]
+    text = ";".join(e for e in entries if e is not None)
+    if None in entries or text.startswith("["):
+        return json.dumps(list(operators), ensure_ascii=False, default=_text)
+    return text
+
+
+def _unit_cells(unit: Mapping[str, Any]) -> dict[str, Any]:
+    """One register entry → its cells, keyed by the template's column names."""
+    cells: dict[str, Any] = {key: _text(unit.get(key)) for key in _UNIT_FIELDS}
+    registered = unit.get("registered")
+    cells["registered"] = None if registered is None else ("是" if registered else "否")
+    cells["safety_grade"] = unit.get("safety_grade")
+    extra = unit.get("last_inspections") or {}
+    for kind in sorted(set(rules.EXTRA_KINDS) | set(extra)):
+        cells[f"last_inspections.{kind}"] = _text(extra.get(kind))
+    records = unit.get("maintenance_records") or ()
+    cells["maintenance_records"] = ";".join(_text(day) for day in records) or None
+    cells["operators"] = _operators_cell(unit.get("operators") or ())
+    return cells
+
+
+def row_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """One stored register payload → one upload row: the inverse of :func:`payload_from_row`.
+
+    Every template column is present (blank → ``None``); the first unit fills the template's
+    columns, each further unit a numbered group ``equipment.N.<column>`` (N from 1).
+    """
+    row: dict[str, Any] = {c.name: None for c in TEMPLATE_COLUMNS}
+    row["inspected_on"] = _text(payload.get("inspected_on"))
+    for n, unit in enumerate(payload.get("equipment") or ()):
+        cells = _unit_cells(unit)
+        row.update(cells if n == 0 else {f"equipment.{n}.{k}": v for k, v in cells.items()})
+    return row
 
 
 def _units(results: Sequence[Mapping[str, Any]], as_of: dt.date) -> Iterator[tuple[dt.date, Any]]:
@@ -231,3 +343,9 @@ def inspect_template_columns(sector: str) -> Sequence[TemplateColumn] | None:
 def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """One upload row → one single-unit register payload (see :func:`payload_from_row`)."""
     return payload_from_row(row) if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """One stored register payload → one upload row (see :func:`row_from_payload`)."""
+    return row_from_payload(payload) if sector == SECTOR_CODE else None

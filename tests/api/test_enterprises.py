@@ -106,7 +106,7 @@ def test_malformed_json_is_400(client, regulator):
 
 def test_oversized_body_is_413(app, client, regulator, session):
     before = count_enterprises(session)
-    big = factories.enterprise(address="x" * (app.config["MAX_CONTENT_LENGTH"] + 10))
+    big = factories.enterprise(address="x" * (app.config["MAX_JSON_BYTES"] + 10))
     response = client.post("/api/v1/enterprises", json=big, headers=regulator)
     assert response.status_code == 413
     assert "body" in response.json["errors"]

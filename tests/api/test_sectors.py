@@ -29,7 +29,9 @@ def test_sectors_list_the_four_plugins_with_schemas(client, identity):
     # a catalogue sector without a plugin is judged by the generic checklist schema
     generic = by_code["hazardous_chemicals"]
     assert generic["plugin"] is None
-    assert "checks" in generic["payload_schema"]["$defs"]["hazardous_chemicals_payload"]["properties"]
+    assert (
+        "checks" in generic["payload_schema"]["$defs"]["hazardous_chemicals_payload"]["properties"]
+    )
 
 
 def test_one_sector_and_unknown_sector(client, identity):

@@ -13,62 +13,7 @@ from sqlalchemy import func, select, text, update
 from inspect_core.audit.models import AuditEvent
 from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
 from inspect_core.results.models import Attachment, Result
-from tests import factories
-
-REGIONS = ("华岩镇", "走马镇")
-
-
-def food_payload(value: str = "0.1") -> dict:
-    return {
-        "sample_no": "JLP-2026-001",
-        "food_name": "大米",
-        "food_category": "cereal.rice.milled",
-        "batch": "20261101",
-        "sampling_date": "2026-11-20",
-        "stage": "circulation",
-        "items": [{"item": "Cd", "value": value, "unit": "mg/kg"}],
-    }
-
-
-@pytest.fixture
-def district(client, identity):
-    """24 food enterprises, 8 food inspectors (one inactive), 2 drug inspectors."""
-    admin = identity("admin")
-    enterprises = []
-    for i in range(24):
-        body = factories.enterprise(region=REGIONS[i % 2], sectors=["food"])
-        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
-        enterprises.append(body["uscc"])
-    inspectors = []
-    for i in range(10):
-        quals = ["food"] if i < 8 else ["drugs"]
-        body = factories.inspector(region=REGIONS[i % 2], qualifications=quals, active=i != 7)
-        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
-        inspectors.append(body["badge"])
-    return {"admin": admin, "enterprises": enterprises, "inspectors": inspectors}
-
-
-def plan_body(**overrides) -> dict:
-    body = {
-        "title": "2026年第四季度大米镉专项抽查",
-        "issuing_unit": "九龙坡区市场监督管理局",
-        "sector": "food",
-        "check_items": [
-            {"code": "F-1", "name_zh": "重金属污染物", "name_en": "Heavy metals", "key": True}
-        ],
-        "scope_regions": list(REGIONS),
-        "ratios": {"A": "0.05", "B": "0.5", "C": "0.6", "D": "1"},
-        "inspectors_per_task": 2,
-        "due_date": "2026-12-31",
-    }
-    body.update(overrides)
-    return body
-
-
-def create_plan(client, headers, **overrides) -> int:
-    response = client.post("/api/v1/plans", json=plan_body(**overrides), headers=headers)
-    assert response.status_code == 201, response.json
-    return response.json["id"]
+from tests.factories import create_plan, food_payload
 
 
 def freeze_and_draw(client, headers, plan_id: int) -> dict:

@@ -4,7 +4,9 @@ hand, completion deadlines on the Chinese working-day calendar, schema rejection
 from __future__ import annotations
 
 import ast
+import csv
 import datetime as dt
+import io
 import json
 import statistics
 from dataclasses import asdict
@@ -14,9 +16,13 @@ from typing import Any
 
 import pluggy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 
 import inspect_core.hookspecs
 import plugins.construction
+from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import Judgement, RuleInputError, ValidationError
 from plugins.construction import rules
 from plugins.construction.schemas import CHECKLIST, ConstructionResultSchema
@@ -697,6 +703,7 @@ def test_hooks_answer_none_for_other_sectors(pm: pluggy.PluginManager) -> None:
     assert hook.inspect_required_qualification(sector="food") is None
     assert hook.inspect_template_columns(sector="food") is None
     assert hook.inspect_payload_from_row(sector="food", row={}) is None
+    assert hook.inspect_row_from_payload(sector="food", payload={"problems": []}) is None
 
 
 def test_payload_schema_and_qualification_hooks(pm: pluggy.PluginManager) -> None:
@@ -839,3 +846,185 @@ def test_plugin_imports_only_the_plugin_api() -> None:
                 assert top not in {"flask", "flask_smorest", "sqlalchemy"}, (source, module)
                 if top == "inspect_core":
                     assert module == "inspect_core.plugin_api", (source, module)
+
+
+# --------------------------------------------------------------------------- export rows
+
+
+def as_stored(loaded: dict[str, Any]) -> dict[str, Any]:
+    """A loaded payload as the core stores it: ``_jsonable``, then through JSON text."""
+    return json.loads(json.dumps(_jsonable(loaded)))
+
+
+def through(row: dict[str, Any], transport: str) -> dict[str, Any]:
+    """A row written to an .xlsx or .csv file and read back as an upload parser would."""
+    names = list(row)
+    if transport == "xlsx":
+        book = Workbook()
+        book.active.append(names)
+        book.active.append([row[n] for n in names])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        header, values = load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(
+            values_only=True
+        )
+        return dict(zip(header, values, strict=True))
+    if transport == "csv":
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=names)
+        writer.writeheader()
+        writer.writerow(row)
+        return next(csv.DictReader(io.StringIO(text.getvalue())))
+    return dict(row)
+
+
+def round_trip(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str = "dict"
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """raw → load → stored JSON → export row → file → import row → load: (first, again, row)."""
+    schema = ConstructionResultSchema()
+    first = schema.load(raw)
+    row = pm.hook.inspect_row_from_payload(sector="construction", payload=as_stored(first))
+    back = pm.hook.inspect_payload_from_row(sector="construction", row=through(row, transport))
+    return first, schema.load(back), row
+
+
+def project(**parts: Any) -> dict[str, Any]:
+    """A raw construction payload with the given parts."""
+    return {"project_no": "JS-2024-017", "project_name": "滨江花园 3# 住宅楼", **parts}
+
+
+EXPORT_PAYLOADS: dict[str, dict[str, Any]] = {
+    "every part, more batches and problems than groups": project(
+        acceptance_tree=building(),
+        concrete_batches=[
+            {"batch_no": "KJ-01", "grade": "C30", "values": ["35.2", "34.8", "36.10"]},
+            {
+                "batch_no": "KJ-02",
+                "grade": "C30",
+                "method": "statistical",
+                "values": TIGHT_10,
+            },
+            {
+                "batch_no": "KJ-03",
+                "grade": "c40",
+                "method": "known_sigma",
+                "values": ["45.0", "46.0", "44.5"],
+                "sigma0": "3.2",
+                "sigma0_history": ["3.0", "3.5", "2.9"],
+            },
+        ],
+        completion=completion(
+            filing_date="2024-06-28",
+            conditions={**CONDITIONS_MET, "fire_acceptance": False, "household_acceptance": True},
+        ),
+        problems=[
+            {"type": "leak", "location": "3#楼 12 层卫生间", "description": "地漏周边渗水"},
+            {"type": "crack", "location": "2层楼板", "severity": "major"},
+            {"type": "hollow", "location": "外墙", "description": "空鼓；面积约 2 m²"},
+        ],
+    ),
+    "tree only, flags and rates": project(
+        acceptance_tree=subitem(
+            "钢筋",
+            lot("1层", general=((10, 9), (20, 20)), severe_defect=False, code="010601"),
+            lot("2层", main=(True, False)),
+        )
+    ),
+    "completion only, optional conditions absent": project(
+        completion={**completion(), "conditions": {**CONDITIONS_MET, "warranty_signed": False}}
+    ),
+    "one bare problem": project(problems=[{"type": "dusting_floor", "location": "地下室"}]),
+}
+
+
+@pytest.mark.parametrize("transport", ["dict", "xlsx", "csv"])
+@pytest.mark.parametrize("raw", EXPORT_PAYLOADS.values(), ids=list(EXPORT_PAYLOADS))
+def test_row_from_payload_round_trips(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str
+) -> None:
+    """An exported row, through a spreadsheet or CSV file, re-imports to the same payload;
+    a payload handed over still loaded (Decimals, dates) exports the same row."""
+    first, again, row = round_trip(pm, raw, transport)
+    assert again == first
+    assert pm.hook.inspect_row_from_payload(sector="construction", payload=first) == row
+    template = [c.name for c in pm.hook.inspect_template_columns(sector="construction")]
+    assert list(row)[: len(template)] == template
+
+
+def test_row_from_payload_encodings(pm: pluggy.PluginManager) -> None:
+    """Tree as JSON without the schema's defaulted nulls, strengths ``;``-separated with their exact
+    text, conditions 是/否 (unset ones blank), extra batches and problems numbered on."""
+    _, _, row = round_trip(pm, EXPORT_PAYLOADS["every part, more batches and problems than groups"])
+    assert json.loads(row["acceptance_tree"]) == building()  # as typed: no defaulted nulls
+    assert row["concrete_batches.0.values"] == "35.2;34.8;36.10"
+    assert row["concrete_batches.2.sigma0_history"] == "3.0;3.5;2.9"
+    assert row["concrete_batches.2.method"] == "known_sigma"
+    assert row["completion.conditions.fire_acceptance"] == "否"
+    assert row["completion.conditions.warranty_signed"] == "是"
+    assert row["completion.conditions.rectification_closed"] is None
+    assert row["problems.2.description"] == "空鼓；面积约 2 m²" and "problems.3.type" not in row
+
+
+def test_empty_part_lists_come_back_absent_and_judge_the_same(pm: pluggy.PluginManager) -> None:
+    """A blank cell cannot tell ``[]`` from no list: ``problems: []`` re-imports as ``None``,
+    which the rules treat alike."""
+    raw = project(completion=completion(), problems=[], concrete_batches=[])
+    first, again, _ = round_trip(pm, raw)
+    assert (first["problems"], again["problems"]) == ([], None)
+    assert {**again, "problems": [], "concrete_batches": []} == first
+    context = {"recorded_on": RECORDED, "config": {}}
+    assert pm.hook.inspect_judge(
+        sector="construction", payload=first, context=context
+    ) == pm.hook.inspect_judge(sector="construction", payload=again, context=context)
+
+
+_STRENGTHS = st.decimals(min_value="0.1", max_value=200, places=2).map(str)
+_TEXTS = st.text(alphabet=st.sampled_from('甲乙AB ;；,|[]{}"0-'), min_size=1, max_size=10).filter(
+    lambda text: text == text.strip()
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    batches=st.none()
+    | st.lists(
+        st.fixed_dictionaries(
+            {
+                "batch_no": _TEXTS,
+                "grade": st.sampled_from(["C25", "C30", "c50", "C60.5"]),
+                "values": st.lists(_STRENGTHS, min_size=1, max_size=15),
+            },
+            optional={
+                "method": st.none() | st.sampled_from(list(rules.METHODS)),
+                "sigma0": st.none() | _STRENGTHS,
+                "sigma0_history": st.none() | st.lists(_STRENGTHS, min_size=1, max_size=5),
+            },
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    problems=st.lists(
+        st.fixed_dictionaries(
+            {"type": st.sampled_from(["leak", "crack", "hollow", "pipe_leak"]), "location": _TEXTS},
+            optional={
+                "description": st.none() | _TEXTS,
+                "severity": st.none() | st.sampled_from(["critical", "major", "minor"]),
+            },
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    tree_name=_TEXTS,
+)
+def test_row_from_payload_round_trips_any_batches_and_problems(
+    batches: list[dict[str, Any]] | None, problems: list[dict[str, Any]], tree_name: str
+) -> None:
+    """Property: any number of batches and problems, optional fields given or not, texts with
+    separators and JSON characters — the exported row re-imports unchanged."""
+    manager = pluggy.PluginManager("inspect_core")
+    manager.add_hookspecs(inspect_core.hookspecs)
+    manager.register(plugins.construction)
+    raw = project(concrete_batches=batches, problems=problems, acceptance_tree=lot(tree_name))
+    first, again, _ = round_trip(manager, raw)
+    assert again == first

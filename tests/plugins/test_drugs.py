@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import csv
 import datetime as dt
+import io
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,9 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
+from openpyxl import Workbook, load_workbook
 
 import inspect_core.hookspecs
 import plugins.drugs
+from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import Judgement, RuleInputError
 from plugins.drugs import rules
 from plugins.drugs.rules import Defect, judge_dissolution, judge_gmp, judge_gsp
@@ -450,6 +455,7 @@ def test_hooks_answer_none_for_other_sectors(pm: pluggy.PluginManager) -> None:
     assert pm.hook.inspect_required_qualification(sector=other) is None
     assert pm.hook.inspect_template_columns(sector=other) is None
     assert pm.hook.inspect_payload_from_row(sector=other, row={}) is None
+    assert pm.hook.inspect_row_from_payload(sector=other, payload={"defects": []}) is None
 
 
 def test_judge_hook_uses_config_from_context(pm: pluggy.PluginManager) -> None:
@@ -572,3 +578,232 @@ def test_plugin_imports_only_the_plugin_api() -> None:
                 root = name.split(".")[0]
                 assert root not in {"flask", "sqlalchemy", "flask_smorest"}, (source, name)
                 assert root != "inspect_core" or name == "inspect_core.plugin_api", (source, name)
+
+
+# --------------------------------------------------------------------------- export rows
+
+
+def as_stored(loaded: dict[str, Any]) -> dict[str, Any]:
+    """A loaded payload as the core stores it: ``_jsonable``, then through JSON text."""
+    return json.loads(json.dumps(_jsonable(loaded)))
+
+
+def through(row: dict[str, Any], transport: str) -> dict[str, Any]:
+    """A row written to an .xlsx or .csv file and read back as an upload parser would."""
+    names = list(row)
+    if transport == "xlsx":
+        book = Workbook()
+        book.active.append(names)
+        book.active.append([row[n] for n in names])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        header, values = load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(
+            values_only=True
+        )
+        return dict(zip(header, values, strict=True))
+    if transport == "csv":
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=names)
+        writer.writeheader()
+        writer.writerow(row)
+        return next(csv.DictReader(io.StringIO(text.getvalue())))
+    return dict(row)
+
+
+def round_trip(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str = "dict"
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """raw → load → stored JSON → export row → file → import row → load: (first, again, row)."""
+    first = load(raw)
+    row = pm.hook.inspect_row_from_payload(sector=SECTOR, payload=as_stored(first))
+    again = load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=through(row, transport)))
+    return first, again, row
+
+
+ASSAY = {"kind": "assay", "measured": "98.60", "lower": "95.0", "upper": "105.0"}
+DISSOLUTION = {"kind": "dissolution", "q": "80", "units": ["86", "88", "90", "85", "91", "87"]}
+RELATED = {"kind": "related_substances", "measured": "0.12", "limit": "0.5"}
+IDENTIFICATION = {"kind": "identification", "passed": "符合"}
+PH = {"kind": "other", "name": "pH", "measured": "5.2", "limit": "7.0", "direction": "max"}
+
+
+def _sampling_raw(*tests: dict[str, Any], **sample: Any) -> dict[str, Any]:
+    base = {"stage": "流通", "product_name": "对乙酰氨基酚片"}
+    return {"inspection_type": "sampling", "sample": {**base, **sample, "test_items": list(tests)}}
+
+
+EXPORT_PAYLOADS: dict[str, dict[str, Any]] = {
+    "gmp, grades in Chinese, unsound QMS": {
+        "inspection_type": "gmp",
+        "defects": [
+            {
+                "item_code": "GMP-0101",
+                "grade": "主要",
+                "subsystem": "质量管理",
+                "description": "偏差未调查",
+            },
+            {"item_code": "GMP-0202", "grade": "general", "description": "培训记录缺页"},
+        ],
+        "qms_sound": False,
+    },
+    "gsp, text the compact cell cannot hold": {
+        "inspection_type": "gsp",
+        "defects": [
+            {
+                "item_code": "GSP-01401",
+                "grade": "critical",
+                "description": "温湿度记录不全；未校准",
+            },
+            {"item_code": "GSP-02301", "grade": "**", "subsystem": "设施|设备"},
+        ],
+        "records_falsified": True,
+        "gsp_not_applicable": {"general": 45},
+    },
+    "gsp, no defects, no counts": {"inspection_type": "gsp", "defects": []},
+    "sampling, every fixed column": _sampling_raw(
+        ASSAY, DISSOLUTION, RELATED, IDENTIFICATION, batch_no="20240301", dosage_form="片剂"
+    ),
+    "sampling, tests beyond the fixed columns": _sampling_raw(
+        RELATED,
+        ASSAY,
+        PH,
+        {"kind": "assay", "measured": "101"},
+        {**DISSOLUTION, "units": [*DISSOLUTION["units"], "70", "75", "78", "80", "82", "79"]},
+    ),
+    "sampling, assay with a unit, failed identification": _sampling_raw(
+        {"kind": "assay", "measured": "99", "unit": "%"},
+        {"kind": "identification", "passed": False},
+        stage="use",
+    ),
+}
+
+
+@pytest.mark.parametrize("transport", ["dict", "xlsx", "csv"])
+@pytest.mark.parametrize("raw", EXPORT_PAYLOADS.values(), ids=list(EXPORT_PAYLOADS))
+def test_row_from_payload_round_trips(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str
+) -> None:
+    """An exported row, through a spreadsheet or CSV file, re-imports to the same payload;
+    a payload handed over still loaded (Decimals, dates) exports the same row."""
+    first, again, row = round_trip(pm, raw, transport)
+    assert again == first
+    assert pm.hook.inspect_row_from_payload(sector=SECTOR, payload=first) == row
+    assert list(row) == [c.name for c in pm.hook.inspect_template_columns(sector=SECTOR)]
+
+
+def test_row_from_payload_encodings(pm: pluggy.PluginManager) -> None:
+    """Compact defects and 是/否 where they fit, JSON where not; fixed test columns while the
+    tests come in their order, the rest (in order) as JSON in ``more_test_items``."""
+    _, _, gmp = round_trip(pm, EXPORT_PAYLOADS["gmp, grades in Chinese, unsound QMS"])
+    assert gmp["defects"] == "GMP-0101|major|质量管理|偏差未调查;GMP-0202|general||培训记录缺页"
+    assert (gmp["records_falsified"], gmp["qms_sound"], gmp["gsp_na_general"]) == ("否", "否", None)
+    _, _, gsp = round_trip(pm, EXPORT_PAYLOADS["gsp, text the compact cell cannot hold"])
+    assert [d["description"] for d in json.loads(gsp["defects"])] == ["温湿度记录不全；未校准", ""]
+    assert (gsp["gsp_na_critical"], gsp["gsp_na_general"]) == (0, 45)
+    # compact text that would itself parse as a JSON array is written as JSON instead
+    tricky = {"inspection_type": "gmp", "defects": [{"item_code": '["x', "grade": "major"}]}
+    tricky["defects"][0]["subsystem"] = 'y"]'
+    first, again, row = round_trip(pm, tricky)
+    assert again == first and json.loads(row["defects"])[0]["item_code"] == '["x'
+    _, _, full = round_trip(pm, EXPORT_PAYLOADS["sampling, every fixed column"])
+    assert full["dissolution_units"] == "86;88;90;85;91;87" and full["identification"] == "符合"
+    assert full["assay_measured"] == "98.60" and full["more_test_items"] is None
+    _, _, more = round_trip(pm, EXPORT_PAYLOADS["sampling, tests beyond the fixed columns"])
+    assert more["related_substances_measured"] == "0.12" and more["assay_measured"] is None
+    assert [t["kind"] for t in json.loads(more["more_test_items"])] == [
+        "assay",
+        "other",
+        "assay",
+        "dissolution",
+    ]
+
+
+def test_payload_from_row_reads_json_cells(pm: pluggy.PluginManager) -> None:
+    """Defects as a JSON array; bad JSON in ``more_test_items`` is named by the schema."""
+    row = {
+        "inspection_type": "gmp",
+        "defects": json.dumps([{"item_code": "A;1", "grade": "严重"}], ensure_ascii=False),
+    }
+    payload = load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=row))
+    assert [(d["item_code"], d["grade"]) for d in payload["defects"]] == [("A;1", "critical")]
+    bad = {"inspection_type": "sampling", "stage": "流通", "product_name": "x"}
+    bad["more_test_items"] = "[{not json"
+    with pytest.raises(ValidationError) as exc:
+        load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=bad))
+    assert "test_items" in exc.value.messages["sample"]
+
+
+_DECIMALS = st.decimals(min_value=0, max_value=100, places=2).map(str)
+_TEXTS = st.text(alphabet=st.sampled_from("AB甲乙-:;；|\n ["), min_size=1, max_size=8)
+
+
+@st.composite
+def any_test_item(draw: st.DrawFn) -> dict[str, Any]:
+    """A raw test item of any kind, optional fields sometimes given."""
+    kind = draw(st.sampled_from(rules.TEST_KINDS))
+    if kind == "assay":
+        item = {"measured": draw(_DECIMALS)}
+        if draw(st.booleans()):
+            item.update(lower="95", upper="105")
+    elif kind == "dissolution":
+        units = st.lists(_DECIMALS, min_size=6, max_size=6) | st.lists(
+            _DECIMALS, min_size=12, max_size=12
+        )
+        item = {"q": draw(_DECIMALS), "units": draw(units)}
+    elif kind == "related_substances":
+        item = {"measured": draw(_DECIMALS), "limit": draw(_DECIMALS)}
+    elif kind == "identification":
+        item = {"passed": draw(st.booleans())}
+    else:
+        item = {
+            "name": draw(_TEXTS),
+            "measured": draw(_DECIMALS),
+            "limit": draw(_DECIMALS),
+            "direction": draw(st.sampled_from(["max", "min"])),
+        }
+    if draw(st.integers(0, 4)) == 0:
+        item["unit"] = draw(_TEXTS)
+    return {"kind": kind, **item}
+
+
+_DEFECTS = st.lists(
+    st.fixed_dictionaries(
+        {"item_code": _TEXTS, "grade": st.sampled_from(["critical", "major", "general", "一般"])},
+        optional={"subsystem": st.text(max_size=6) | _TEXTS, "description": _TEXTS},
+    ),
+    max_size=5,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    kind=st.sampled_from(["gmp", "gsp", "sampling"]),
+    found=_DEFECTS,
+    flags=st.fixed_dictionaries(
+        {}, optional={"records_falsified": st.booleans(), "qms_sound": st.booleans()}
+    ),
+    counts=st.none()
+    | st.fixed_dictionaries(
+        {}, optional={"major": st.integers(0, 9), "general": st.integers(0, 99)}
+    ),
+    tests=st.lists(any_test_item(), min_size=1, max_size=6),
+)
+def test_row_from_payload_round_trips_any_payload(
+    pm: pluggy.PluginManager,
+    kind: str,
+    found: list[dict[str, Any]],
+    flags: dict[str, bool],
+    counts: dict[str, int] | None,
+    tests: list[dict[str, Any]],
+) -> None:
+    """Property: defects with separators in their text, tests of any kinds in any order and
+    number, flags and counts present or not — the exported row re-imports unchanged."""
+    raw: dict[str, Any] = {"inspection_type": kind, **flags}
+    if kind == "sampling":
+        raw["sample"] = {"stage": "production", "product_name": "某某片", "test_items": tests}
+    else:
+        raw["defects"] = found
+    if kind == "gsp" and counts is not None:
+        raw["gsp_not_applicable"] = counts
+    first, again, _ = round_trip(pm, raw)
+    assert again == first

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import csv
 import datetime as dt
+import io
+import json
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -11,9 +14,13 @@ from typing import Any
 
 import pluggy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from openpyxl import Workbook, load_workbook
 
 import inspect_core.hookspecs
 import plugins.food
+from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import Judgement, RuleInputError, ValidationError
 from plugins.food import rules
 from plugins.food.schemas import CHECKLIST, FoodResultSchema
@@ -544,6 +551,7 @@ def test_hooks_answer_none_for_other_sectors(pm: pluggy.PluginManager) -> None:
     assert hook.inspect_required_qualification(sector="drugs") is None
     assert hook.inspect_template_columns(sector="drugs") is None
     assert hook.inspect_payload_from_row(sector="drugs", row={}) is None
+    assert hook.inspect_row_from_payload(sector="drugs", payload={"items": []}) is None
 
 
 def test_payload_schema_hook(pm: pluggy.PluginManager) -> None:
@@ -686,3 +694,154 @@ def test_plugin_imports_only_the_plugin_api() -> None:
                 assert top not in {"flask", "flask_smorest", "sqlalchemy"}, (source, module)
                 if top == "inspect_core":
                     assert module == "inspect_core.plugin_api", (source, module)
+
+
+# --------------------------------------------------------------------------- export rows
+
+
+def as_stored(loaded: dict[str, Any]) -> dict[str, Any]:
+    """A loaded payload as the core stores it: ``_jsonable``, then through JSON text."""
+    return json.loads(json.dumps(_jsonable(loaded)))
+
+
+def through(row: dict[str, Any], transport: str) -> dict[str, Any]:
+    """A row written to an .xlsx or .csv file and read back as an upload parser would."""
+    names = list(row)
+    if transport == "xlsx":
+        book = Workbook()
+        book.active.append(names)
+        book.active.append([row[n] for n in names])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        header, values = load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(
+            values_only=True
+        )
+        return dict(zip(header, values, strict=True))
+    if transport == "csv":
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=names)
+        writer.writeheader()
+        writer.writerow(row)
+        return next(csv.DictReader(io.StringIO(text.getvalue())))
+    return dict(row)
+
+
+def round_trip(pm: pluggy.PluginManager, raw: dict[str, Any], transport: str = "dict") -> Any:
+    """raw → load → stored JSON → export row → file → import row → load: (first, again, row)."""
+    first = FoodResultSchema().load(raw)
+    row = pm.hook.inspect_row_from_payload(sector="food", payload=as_stored(first))
+    back = pm.hook.inspect_payload_from_row(sector="food", row=through(row, transport))
+    return first, FoodResultSchema().load(back), row
+
+
+def pb(value: Any, **extra: Any) -> dict[str, Any]:
+    """A lead test item."""
+    return {"item": "Pb", "value": value, "unit": "mg/kg", **extra}
+
+
+def _without_batch(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k != "batch"}
+
+
+EXPORT_PAYLOADS: dict[str, dict[str, Any]] = {
+    "one full item": sample(
+        cd("0.150", lod="0.01", loq="0.03", method="GB 5009.15-2014", standard="GB 2762-2022")
+    ),
+    "ND and below-LOQ items": {
+        **sample(cd(None, qualifier="ND", lod="0.010"), pb("0.05", qualifier="<")),
+        "batch": None,
+    },
+    "more items than template groups": sample(
+        cd("0.08"),
+        pb("0.1"),
+        {"item": "Hg_total", "value": "0.012", "unit": "mg/kg"},
+        {"item": "As_inorganic", "value": None, "qualifier": "ND", "lod": "0.02", "unit": "mg/kg"},
+        {"item": "aflatoxin_b1", "value": "3.5", "unit": "μg/kg", "lod": "0.1"},
+    ),
+    "graded, batch absent, catering": {
+        **_without_batch(sample(cd("1E+1", unit="μg/kg"))),
+        "stage": "catering",
+        "business_risk": {"static_score": "30", "dynamic_score": "25.5"},
+    },
+}
+
+
+@pytest.mark.parametrize("transport", ["dict", "xlsx", "csv"])
+@pytest.mark.parametrize("raw", EXPORT_PAYLOADS.values(), ids=list(EXPORT_PAYLOADS))
+def test_row_from_payload_round_trips(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str
+) -> None:
+    """An exported row, through a spreadsheet or CSV file, re-imports to the same payload;
+    a payload handed over still loaded (Decimals, dates) exports the same row."""
+    first, again, row = round_trip(pm, raw, transport)
+    assert again == first
+    assert pm.hook.inspect_row_from_payload(sector="food", payload=first) == row
+    template = [c.name for c in pm.hook.inspect_template_columns(sector="food")]
+    assert list(row)[: len(template)] == template
+
+
+def test_row_from_payload_encodings(pm: pluggy.PluginManager) -> None:
+    """ND reads 'ND' in the value cell, Decimals keep their exact text, extra items get
+    further numbered groups, absent optional fields are blank cells."""
+    _, _, row = round_trip(pm, EXPORT_PAYLOADS["more items than template groups"])
+    assert (row["items.3.value"], row["items.3.qualifier"]) == ("ND", "ND")
+    assert row["items.4.item"] == "aflatoxin_b1" and "items.5.item" not in row
+    assert row["items.2.value"] == "0.012" and row["business_risk.static_score"] is None
+    _, _, nd = round_trip(pm, EXPORT_PAYLOADS["ND and below-LOQ items"])
+    assert (nd["items.0.lod"], nd["items.1.value"], nd["items.1.qualifier"]) == (
+        "0.010",
+        "0.05",
+        "<",
+    )
+    assert nd["batch"] is None and nd["items.2.item"] is None
+
+
+_DECIMALS = st.decimals(
+    min_value=0, max_value=100000, allow_nan=False, allow_infinity=False, places=4
+).map(str)
+_TEXTS = st.text(min_size=1, max_size=20).filter(lambda t: t == t.strip())
+
+
+@st.composite
+def food_items(draw: st.DrawFn) -> dict[str, Any]:
+    """A raw test item: a number, a '<' result or ND, with optional LOD/LOQ/method/standard."""
+    item = {
+        "item": draw(st.sampled_from(["Cd", "Pb", "Hg_total", "As_inorganic", "aflatoxin_b1"])),
+        "unit": draw(st.sampled_from(["mg/kg", "μg/kg", "g/kg", "mg/L", "/25g"])),
+    }
+    kind = draw(st.sampled_from(["number", "below", "nd"]))
+    if kind == "nd":
+        item.update(value=None, qualifier="ND", lod=draw(_DECIMALS))
+    else:
+        item["value"] = draw(_DECIMALS)
+        if kind == "below":
+            item["qualifier"] = "<"
+    for key, values in (("lod", _DECIMALS), ("loq", _DECIMALS), ("method", _TEXTS)):
+        if key not in item and draw(st.booleans()):
+            item[key] = draw(st.none() | values)
+    return item
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    items=st.lists(food_items(), min_size=1, max_size=7),
+    batch=st.none() | _TEXTS,
+    risk=st.none()
+    | st.fixed_dictionaries(
+        {
+            "static_score": _DECIMALS.filter(lambda d: Decimal(d) <= 40),
+            "dynamic_score": st.just("60"),
+        }
+    ),
+    stage=st.sampled_from(["production", "circulation", "catering"]),
+)
+def test_row_from_payload_round_trips_any_items(
+    items: list[dict[str, Any]], batch: str | None, risk: dict[str, str] | None, stage: str
+) -> None:
+    """Property: whatever the items (ND, '<', numbers, optional fields), the row round-trips."""
+    manager = pluggy.PluginManager("inspect_core")
+    manager.add_hookspecs(inspect_core.hookspecs)
+    manager.register(plugins.food)
+    raw = {**sample(*items), "batch": batch, "stage": stage, "business_risk": risk}
+    first, again, _ = round_trip(manager, raw)
+    assert again == first

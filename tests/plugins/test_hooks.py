@@ -128,3 +128,21 @@ def test_hook_inspect_payload_from_row(pm):
         payload = pm.hook.inspect_payload_from_row(sector=code, row=row)
         schema = pm.hook.inspect_payload_schema(sector=code)
         schema().load(payload)
+
+
+def test_hook_inspect_row_from_payload(pm):
+    """Each sector's template example survives payload → row → payload (what an export needs)."""
+    from inspect_core.judging import _jsonable
+
+    for code in BUILT_IN:
+        columns = pm.hook.inspect_template_columns(sector=code)
+        schema = pm.hook.inspect_payload_schema(sector=code)
+        row = {c.name: c.example for c in columns if c.example not in (None, "")}
+        loaded = schema().load(pm.hook.inspect_payload_from_row(sector=code, row=row))
+        stored = _jsonable(loaded)
+        back = pm.hook.inspect_row_from_payload(sector=code, payload=stored)
+        assert back is not None, code
+        assert schema().load(pm.hook.inspect_payload_from_row(sector=code, row=back)) == loaded, (
+            code
+        )
+    assert pm.hook.inspect_row_from_payload(sector="nobody", payload={}) is None

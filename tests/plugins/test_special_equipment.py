@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import ast
+import csv
 import datetime as dt
+import io
+import json
 from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
+from openpyxl import Workbook, load_workbook
 
 import inspect_core.hookspecs
 import plugins.special_equipment
+from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import Judgement, RuleInputError
 from plugins.special_equipment import rules
 from plugins.special_equipment.rules import ScheduledEvent, add_months, elevator_schedule
@@ -453,6 +460,7 @@ def test_hooks_answer_none_for_other_sectors(pm: pluggy.PluginManager) -> None:
     assert pm.hook.inspect_required_qualification(sector=other) is None
     assert pm.hook.inspect_template_columns(sector=other) is None
     assert pm.hook.inspect_payload_from_row(sector=other, row={}) is None
+    assert pm.hook.inspect_row_from_payload(sector=other, payload={"equipment": []}) is None
 
 
 def test_judge_hook_uses_recorded_on_and_config(pm: pluggy.PluginManager) -> None:
@@ -568,3 +576,192 @@ def test_config_category_keys_are_checked() -> None:
     with pytest.raises(RuleInputError) as exc:
         judge(unit(), on="2020-06-02", config={"default_sub_types": {"4000": "crane"}})
     assert exc.value.field == "config.default_sub_types.4000"
+
+
+# --------------------------------------------------------------------------- export rows
+
+
+def as_stored(loaded: dict[str, Any]) -> dict[str, Any]:
+    """A loaded payload as the core stores it: ``_jsonable``, then through JSON text."""
+    return json.loads(json.dumps(_jsonable(loaded)))
+
+
+def through(row: dict[str, Any], transport: str) -> dict[str, Any]:
+    """A row written to an .xlsx or .csv file and read back as an upload parser would."""
+    names = list(row)
+    if transport == "xlsx":
+        book = Workbook()
+        book.active.append(names)
+        book.active.append([row[n] for n in names])
+        buffer = io.BytesIO()
+        book.save(buffer)
+        header, values = load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(
+            values_only=True
+        )
+        return dict(zip(header, values, strict=True))
+    if transport == "csv":
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=names)
+        writer.writeheader()
+        writer.writerow(row)
+        return next(csv.DictReader(io.StringIO(text.getvalue())))
+    return dict(row)
+
+
+def round_trip(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str = "dict"
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """raw → load → stored JSON → export row → file → import row → load: (first, again, row)."""
+    first = RegisterSchema().load(raw)
+    row = pm.hook.inspect_row_from_payload(sector=SECTOR, payload=as_stored(first))
+    back = pm.hook.inspect_payload_from_row(sector=SECTOR, row=through(row, transport))
+    return first, RegisterSchema().load(back), row
+
+
+ELEVATOR = unit(
+    registration_code="梯11沪A00123(20)",
+    registration_date="2020-06-20",
+    last_periodic_inspection="2024-05-10",
+    maintenance_records=["2024-05-20", "2024-06-03"],
+    operators=[
+        {"certificate_no": "TS1234567", "expires_on": "2026-05-31", "name": "张三"},
+        {"certificate_no": "TS7654321", "expires_on": "2025-01-31"},
+    ],
+)
+BOILER = unit(
+    registration_code="锅沪B0001",
+    category="1000",
+    last_periodic_inspection="2023-09-01",
+    last_inspections={"external": "2024-03-01", "hydrostatic": "2021-09-01"},
+    operators=[{"certificate_no": "G1:A", "expires_on": "2027-01-01", "name": "李 四"}],
+)
+VESSEL = unit(registration_code="容沪C0002", category="2000", sub_type="fixed", safety_grade=3)
+CRANE = unit(
+    registration_code="起沪D0003",
+    category="4000",
+    sub_type="tower_crane",
+    registered=False,
+    operators=[{"certificate_no": " T9", "expires_on": "2026-01-01", "name": "王五；赵六"}],
+)
+
+EXPORT_PAYLOADS: dict[str, dict[str, Any]] = {
+    "one elevator, dated": {"inspected_on": "2024-06-15", "equipment": [ELEVATOR]},
+    "bare unit, no inspection date": {"equipment": [unit()]},
+    "four units, texts the compact cell cannot hold": {
+        "inspected_on": "2024-06-15",
+        "equipment": [ELEVATOR, BOILER, VESSEL, CRANE],
+    },
+    "empty lists": {"equipment": [unit(maintenance_records=[], operators=[])]},
+}
+
+
+@pytest.mark.parametrize("transport", ["dict", "xlsx", "csv"])
+@pytest.mark.parametrize("raw", EXPORT_PAYLOADS.values(), ids=list(EXPORT_PAYLOADS))
+def test_row_from_payload_round_trips(
+    pm: pluggy.PluginManager, raw: dict[str, Any], transport: str
+) -> None:
+    """An exported row, through a spreadsheet or CSV file, re-imports to the same payload;
+    a payload handed over still loaded (Decimals, dates) exports the same row."""
+    first, again, row = round_trip(pm, raw, transport)
+    assert again == first
+    assert pm.hook.inspect_row_from_payload(sector=SECTOR, payload=first) == row
+    template = [c.name for c in pm.hook.inspect_template_columns(sector=SECTOR)]
+    assert list(row)[: len(template)] == template
+
+
+def test_row_from_payload_encodings(pm: pluggy.PluginManager) -> None:
+    """First unit in the template's columns, further units in ``equipment.N.*`` groups;
+    compact ``number:expiry[:name]`` operators where they fit, JSON where not."""
+    _, _, row = round_trip(pm, EXPORT_PAYLOADS["four units, texts the compact cell cannot hold"])
+    assert row["operators"] == "TS1234567:2026-05-31:张三;TS7654321:2025-01-31"
+    assert row["maintenance_records"] == "2024-05-20;2024-06-03" and row["registered"] == "是"
+    assert row["equipment.1.last_inspections.hydrostatic"] == "2021-09-01"
+    assert json.loads(row["equipment.1.operators"])[0]["certificate_no"] == "G1:A"
+    assert (row["equipment.2.safety_grade"], row["equipment.3.registered"]) == (3, "否")
+    assert json.loads(row["equipment.3.operators"])[0]["name"] == "王五；赵六"
+    assert "equipment.4.registration_code" not in row
+
+
+def test_payload_from_row_reads_numbered_units(pm: pluggy.PluginManager) -> None:
+    """Numbered unit groups follow the first unit in index order, blank groups dropped."""
+    row = {
+        "registration_code": "A",
+        "category": 3000,
+        "commissioning_date": "2020-01-01",
+        "registered": "是",
+        "operators": "TS1:2026-01-01:张三",
+        "equipment.5.registration_code": "C",
+        "equipment.5.category": "3000",
+        "equipment.5.commissioning_date": "2021-01-01",
+        "equipment.5.registered": "否",
+        "equipment.2.registration_code": None,
+        "equipment.3.registration_code": "B",
+        "equipment.3.category": "4000",
+        "equipment.3.sub_type": "bridge_crane",
+        "equipment.3.commissioning_date": dt.datetime(2019, 1, 1),
+        "equipment.3.registered": "是",
+    }
+    payload = RegisterSchema().load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=row))
+    assert [u["registration_code"] for u in payload["equipment"]] == ["A", "B", "C"]
+    assert payload["equipment"][0]["operators"] == [
+        {"certificate_no": "TS1", "expires_on": D("2026-01-01"), "name": "张三"}
+    ]
+    only_numbered = {k: v for k, v in row.items() if k.startswith("equipment.")}
+    loaded = RegisterSchema().load(
+        pm.hook.inspect_payload_from_row(sector=SECTOR, row=only_numbered)
+    )
+    assert [u["registration_code"] for u in loaded["equipment"]] == ["B", "C"]
+
+
+_DATES = st.dates(dt.date(2015, 1, 1), dt.date(2030, 12, 31)).map(dt.date.isoformat)
+_TEXTS = st.text(alphabet=st.sampled_from("T0甲乙 :：;；,，[-"), min_size=1, max_size=8)
+#: A plain cell is read stripped, so its text cannot start or end with a space.
+_CODES = _TEXTS.filter(lambda text: text == text.strip())
+
+
+@st.composite
+def units(draw: st.DrawFn) -> dict[str, Any]:
+    """A raw register entry with optional fields sometimes given."""
+    category = draw(st.sampled_from(["1000", "2000", "3000", "4000", "8000"]))
+    entry: dict[str, Any] = {
+        "registration_code": draw(_CODES),
+        "category": category,
+        "commissioning_date": "2015-01-01",
+        "registered": draw(st.booleans()),
+    }
+    if rules.sub_types_for(category) and draw(st.booleans()):
+        entry["sub_type"] = draw(st.sampled_from(rules.sub_types_for(category)))
+    if entry["registered"] and draw(st.booleans()):
+        entry["registration_date"] = draw(_DATES)
+    if draw(st.booleans()):
+        entry["last_periodic_inspection"] = draw(_DATES)
+    if category in rules.GRADED_CATEGORIES and draw(st.booleans()):
+        entry["safety_grade"] = draw(st.integers(1, 5))
+    if category == "1000" and draw(st.booleans()):
+        entry["last_inspections"] = {"external": draw(_DATES)}
+    entry["maintenance_records"] = draw(st.lists(_DATES, max_size=4))
+    entry["operators"] = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {"certificate_no": _TEXTS, "expires_on": _DATES}, optional={"name": _TEXTS}
+            ),
+            max_size=3,
+        )
+    )
+    return entry
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    register=st.lists(units(), min_size=1, max_size=4, unique_by=lambda u: u["registration_code"]),
+    day=st.none() | _DATES,
+)
+def test_row_from_payload_round_trips_any_register(
+    pm: pluggy.PluginManager, register: list[dict[str, Any]], day: str | None
+) -> None:
+    """Property: registers of any size whose texts hold separators re-import unchanged."""
+    raw: dict[str, Any] = {"equipment": register}
+    if day is not None:
+        raw["inspected_on"] = day
+    first, again, _ = round_trip(pm, raw)
+    assert again == first

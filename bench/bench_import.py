@@ -1,0 +1,234 @@
+"""Bulk import of food sampling rows through the API vs a row-at-a-time ORM baseline.
+
+Run:  .venv/bin/python bench/bench_import.py [--rows 100000] [--baseline 1000] [--no-pg]
+      [--pg postgresql+psycopg://postgres@127.0.0.1:5432/inspect_bench]
+
+Each backend gets a fresh migrated database with a simulated district, a drawn food plan
+and an admin.  The import posts one CSV of ``--rows`` rows (food template, three test items
+each, judged by the food plugin) to ``POST /api/v1/results/import`` through the Flask test
+client.  The baseline records ``--baseline`` rows one at a time through the results service
+(ORM add, flush, audit event and commit per row), as a naive importer would.
+Target (issue #6): >= 20,000 rows/s on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.bench_registry_load import fresh_pg, fresh_sqlite  # noqa: E402
+from inspect_core.app import create_app  # noqa: E402
+from inspect_core.auth.service import create_user  # noqa: E402
+from inspect_core.db import db  # noqa: E402
+from inspect_core.demo import Actor  # noqa: E402
+from inspect_core.simulate import simulate  # noqa: E402
+
+HEADER = [
+    "任务编号",
+    "检查结论",
+    "样品编号",
+    "食品名称",
+    "食品类别（代码）",
+    "抽样日期",
+    "抽样环节",
+    "检验项目1（代码）",
+    "检验结果1",
+    "计量单位1",
+    "检出限1",
+    "检验项目2（代码）",
+    "检验结果2",
+    "计量单位2",
+    "检出限2",
+    "检验项目3（代码）",
+    "检验结果3",
+    "计量单位3",
+    "检出限3",
+]
+
+
+def setup(url: str) -> tuple[object, dict[str, str], list[int]]:
+    app = create_app({"DATABASE_URL": url, "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8})
+    with app.app_context():
+        simulate(db.engine, 20_000, 300, seed=3, progress=False)
+        create_user(db.session, "bench", "bench password", "admin")
+        db.session.commit()
+        from inspect_core.plans import service as plans
+
+        actor = Actor("bench", "admin")
+        plan = plans.create_plan(
+            db.session,
+            actor,
+            {
+                "title": "bench",
+                "issuing_unit": "bench",
+                "sector": "food",
+                "check_items": [{"code": "F", "name_zh": "镉", "name_en": "Cd", "key": True}],
+                "scope_regions": [],
+                "scope_statuses": ["active"],
+                "ratios": {"A": "0.2", "B": "0.2", "C": "0.2", "D": "0.2"},
+                "inspectors_per_task": 2,
+                "due_date": __import__("datetime").date(2027, 1, 31),
+            },
+        )
+        plans.run_draw(db.session, actor, plan.id, {"seed": 1})
+        from sqlalchemy import select
+
+        from inspect_core.plans.models import Task
+
+        task_ids = list(db.session.scalars(select(Task.id).where(Task.plan_id == plan.id)))
+    client = app.test_client()
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "bench", "password": "bench password"}
+    )
+    return app, {"Authorization": f"Bearer {token.json['access_token']}"}, task_ids
+
+
+def make_rows(n: int, task_ids: list[int], seed: int) -> list[list[object]]:
+    rng = random.Random(seed)
+    today = time.strftime("%Y-%m-%d")
+    rows = []
+    for i in range(n):
+        cd = rng.choice(["0.03", "0.08", "0.12", "0.19", "0.25"])
+        rows.append(
+            [
+                rng.choice(task_ids),
+                "corrected" if cd == "0.25" else "no_problem",
+                f"B-{seed}-{i}",
+                "大米",
+                "cereal.rice.milled",
+                today,
+                "circulation",
+                "Cd",
+                cd,
+                "mg/kg",
+                "0.01",
+                "Pb",
+                rng.choice(["0.05", "0.1", "ND"]),
+                "mg/kg",
+                "0.01",
+                "Hg_total",
+                "ND",
+                "mg/kg",
+                "0.002",
+            ]
+        )
+    return rows
+
+
+def to_csv(rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def run_api(app, headers, content: bytes) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    started = time.perf_counter()
+    response = client.post(
+        "/api/v1/results/import",
+        data={"file": (io.BytesIO(content), "bench.csv"), "sector": "food"},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    elapsed = time.perf_counter() - started
+    if response.status_code != 201:
+        raise SystemExit(f"import failed: {response.status_code} {str(response.json)[:500]}")
+    return elapsed, response.json
+
+
+def run_baseline(app, rows: list[list[object]]) -> float:  # type: ignore[no-untyped-def]
+    """Row at a time through the ORM service path: add, flush, audit, commit per row."""
+    from inspect_core.results import service as results
+
+    actor = Actor("bench", "admin", id=1)
+    with app.app_context():
+        started = time.perf_counter()
+        for row in rows:
+            payload = {
+                "sample_no": row[2],
+                "food_name": row[3],
+                "food_category": row[4],
+                "sampling_date": row[5],
+                "stage": row[6],
+                "items": [
+                    {"item": row[7], "value": row[8], "unit": row[9], "lod": row[10]},
+                    {
+                        "item": row[11],
+                        "value": None if row[12] == "ND" else row[12],
+                        "qualifier": "ND" if row[12] == "ND" else None,
+                        "unit": row[13],
+                        "lod": row[14],
+                    },
+                    {
+                        "item": row[15],
+                        "value": None,
+                        "qualifier": "ND",
+                        "unit": row[17],
+                        "lod": row[18],
+                    },
+                ],
+            }
+            from inspect_core.plans.models import Task
+            from inspect_core.results.schemas import ResultInSchema
+
+            data = ResultInSchema().load(
+                {"sector": "food", "payload": payload, "conclusion_code": row[1]}
+            )
+            task = db.session.get(Task, row[0])
+            results._build(db.session, actor, task, data, 1, f"b-{row[2]}", None, None)
+            db.session.commit()
+        return len(rows) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--baseline", type=int, default=1_000)
+    parser.add_argument(
+        "--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/inspect_bench"
+    )
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        backends = []
+        if not args.no_pg:
+            backends.append(("postgresql", args.pg, lambda: fresh_pg(args.pg)))
+        if not args.no_sqlite:
+            url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+            backends.append(("sqlite", url, lambda u=url: fresh_sqlite(Path(tmp), "bench.sqlite3")))
+        for name, url, fresh in backends:
+            fresh().dispose()
+            app, headers, task_ids = setup(url)
+            rows = make_rows(args.rows, task_ids, seed=1)
+            seconds, body = run_api(app, headers, to_csv(rows))
+            base_rate = run_baseline(app, make_rows(args.baseline, task_ids, seed=2))
+            db.engine_for(app).dispose()
+            results.append((name, seconds, body, base_rate))
+    print(f"bulk import: {args.rows:,} food rows (3 test items each, judged by the food plugin)")
+    head = f"{'backend':<11} {'seconds':>8} {'rows/s':>9} {'accepted':>9}"
+    print(f"{head} | {'row-at-a-time ORM rows/s':>25} {'speed-up':>9}")
+    for name, seconds, body, base_rate in results:
+        rate = body["received"] / seconds
+        left = f"{name:<11} {seconds:>8.2f} {rate:>9,.0f} {body['accepted']:>9,}"
+        print(f"{left} | {base_rate:>25,.0f} {rate / base_rate:>8.1f}x")
+    pg = [r for r in results if r[0] == "postgresql"]
+    if pg:
+        rate = pg[0][2]["received"] / pg[0][1]
+        verdict = "meets" if rate >= 20_000 else "MISSES"
+        print(f"PostgreSQL target >= 20,000 rows/s: {verdict} ({rate:,.0f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+"""Bulk uploads (multipart ``.xlsx``/``.csv``), import reports, and the results export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, jsonify, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from inspect_core import idempotency
+from inspect_core.auth.access import current_user, require
+from inspect_core.db import db
+from inspect_core.errors import Unprocessable
+from inspect_core.imports import service
+from inspect_core.imports.models import IMPORT_MODES
+from inspect_core.workbook import XLSX_MIMETYPE, rows_workbook
+
+blp = Blueprint("imports", __name__, url_prefix="/api/v1", description="Bulk uploads and exports")
+
+
+class FileSchema(Schema):
+    file = Upload(required=True, metadata={"description": ".xlsx or .csv (UTF-8, UTF-8-BOM, GBK)"})
+
+
+class ImportFormSchema(Schema):
+    mode = fields.String(
+        validate=validate.OneOf(IMPORT_MODES),
+        metadata={"description": "all_or_nothing (default) or partial; also accepted as ?mode="},
+    )
+
+
+class ResultImportFormSchema(ImportFormSchema):
+    sector = fields.String(required=True, metadata={"description": "the template's sector code"})
+
+
+class RowErrorSchema(Schema):
+    row = fields.Integer(allow_none=True, metadata={"description": "sheet row (header = 1)"})
+    column = fields.String()
+    field = fields.String()
+    value = fields.Raw(allow_none=True)
+    message = fields.String()
+
+
+class ImportReportSchema(Schema):
+    import_id = fields.Integer()
+    kind = fields.String()
+    sector = fields.String(allow_none=True)
+    mode = fields.String()
+    status = fields.String()
+    sha256 = fields.String()
+    received = fields.Integer()
+    accepted = fields.Integer()
+    rejected = fields.Integer()
+    errors = fields.List(fields.Nested(RowErrorSchema))
+
+
+class ImportStatusSchema(ImportReportSchema):
+    filename = fields.String()
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    processed = fields.Integer()
+    progress = fields.Float(metadata={"description": "processed / received"})
+    message = fields.String(allow_none=True)
+
+
+class ExportArgsSchema(Schema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+    sector = fields.String(required=True)
+    plan = fields.Integer()
+
+
+def _run(kind: str, files: dict[str, Any], form: dict[str, Any]) -> Any:
+    upload = files["file"]
+    mode = form.get("mode") or request.args.get("mode") or "all_or_nothing"
+    if mode not in IMPORT_MODES:
+        raise Unprocessable("unknown mode", {"mode": [f"one of {', '.join(IMPORT_MODES)}"]})
+    key = idempotency.request_key(required=False)
+    status, body, replayed = service.run_import(
+        db.session,
+        current_user(),
+        kind,
+        upload.filename or "upload",
+        upload.mimetype or "",
+        upload.read(),
+        mode,
+        form.get("sector"),
+        key,
+    )
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Location"] = url_for("imports.ImportView", import_id=body["import_id"])
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+IMPORT_DOC = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "schema": {"type": "string", "maxLength": 255},
+            "description": "a retried upload with the same key returns the first answer",
+        },
+        {
+            "in": "query",
+            "name": "mode",
+            "required": False,
+            "schema": {"type": "string", "enum": list(IMPORT_MODES)},
+        },
+    ]
+}
+
+
+@blp.route("/results/import")
+class ResultImportView(MethodView):
+    @require("results:import")
+    @blp.arguments(FileSchema, location="files")
+    @blp.arguments(ResultImportFormSchema, location="form")
+    @blp.response(201, ImportReportSchema)
+    @blp.doc(**IMPORT_DOC)
+    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+        """Upload results in a sector's template; rows validated and judged as in the JSON API."""
+        return _run("results", files, form)
+
+
+@blp.route("/enterprises/import")
+class EnterpriseImportView(MethodView):
+    @require("enterprises:write")
+    @blp.arguments(FileSchema, location="files")
+    @blp.arguments(ImportFormSchema, location="form")
+    @blp.response(201, ImportReportSchema)
+    @blp.doc(**IMPORT_DOC)
+    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+        """Upload enterprise registry rows (统一社会信用代码, 企业名称, 监管行业, 所属街镇, …)."""
+        return _run("enterprises", files, form)
+
+
+@blp.route("/inspectors/import")
+class InspectorImportView(MethodView):
+    @require("inspectors:write")
+    @blp.arguments(FileSchema, location="files")
+    @blp.arguments(ImportFormSchema, location="form")
+    @blp.response(201, ImportReportSchema)
+    @blp.doc(**IMPORT_DOC)
+    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+        """Upload inspector registry rows (执法证号, 姓名, 所属单位, 所属街镇, 执法资格, 在岗)."""
+        return _run("inspectors", files, form)
+
+
+@blp.route("/imports/<int:import_id>")
+class ImportView(MethodView):
+    @require("imports:read", "imports:read:own")
+    @blp.response(200, ImportStatusSchema)
+    def get(self, import_id: int) -> dict[str, Any]:
+        """An upload's status, progress, counts and row errors."""
+        upload = service.get_import(db.session, current_user(), import_id)
+        return {
+            **service.report(upload),
+            "filename": upload.filename,
+            "created_by": upload.created_by,
+            "created_at": upload.created_at,
+            "finished_at": upload.finished_at,
+            "processed": upload.processed,
+            "progress": upload.processed / upload.received
+            if upload.received
+            else (1.0 if upload.status != "received" else 0.0),
+            "message": upload.message,
+        }
+
+
+@blp.route("/imports/<int:import_id>/errors.xlsx")
+class ImportErrorsView(MethodView):
+    @require("imports:read", "imports:read:own")
+    @blp.response(200, {"type": "string", "format": "binary"}, content_type=XLSX_MIMETYPE)
+    def get(self, import_id: int) -> Response:
+        """The rejected rows as uploaded plus a reason column, ready to fix and re-upload."""
+        upload = service.get_import(db.session, current_user(), import_id)
+        headers, rows = service.error_rows(upload)
+        return Response(
+            rows_workbook("错误行 Rejected", headers, rows),
+            mimetype=XLSX_MIMETYPE,
+            headers={"Content-Disposition": f"attachment; filename=import-{import_id}-errors.xlsx"},
+        )
+
+
+@blp.route("/results/export")
+class ResultExportView(MethodView):
+    @require("results:read")
+    @blp.arguments(ExportArgsSchema, location="query")
+    @blp.response(200, {"type": "string", "format": "binary"})
+    def get(self, args: dict[str, Any]) -> Response:
+        """Current results of a sector in its template's columns: re-imports cleanly."""
+        columns, rows = service.export_rows(
+            db.session, current_user(), args["sector"], args.get("plan")
+        )
+        name = f"{args['sector']}-results"
+        if args["format"] == "xlsx":
+            data = rows_workbook("结果 Results", [c.header_zh for c in columns], rows)
+            return Response(
+                data,
+                mimetype=XLSX_MIMETYPE,
+                headers={"Content-Disposition": f"attachment; filename={name}.xlsx"},
+            )
+        return Response(
+            service.to_csv(columns, rows),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f"attachment; filename={name}.csv"},
+        )

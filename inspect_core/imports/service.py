@@ -1,0 +1,992 @@
+"""Bulk uploads of results and registry rows, and the results export.
+
+What "nothing lost" means here (RELIABILITY.md §1.7): the raw file and its SHA-256 are
+committed first; the rows are then validated by the same schemas and sector plugins as
+the JSON API and stored in **one** transaction together with the import's report and its
+idempotency record.  ``all_or_nothing`` stores nothing if any row is bad; ``partial``
+stores the good rows.  Either way the report reconciles:
+``received = accepted + rejected``, each rejected row with its reasons.  A retry with the
+same ``Idempotency-Key`` replays the first answer; the same file under another key is
+refused as a duplicate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import os
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from inspect_core import idempotency
+from inspect_core.audit.service import record as audit
+from inspect_core.auth.access import has_permission
+from inspect_core.db import utcnow
+from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.enterprises.schemas import EnterpriseCreateSchema
+from inspect_core.errors import ApiError, Conflict, NotFound, Unprocessable
+from inspect_core.imports import reader
+from inspect_core.imports.models import IMPORT_KINDS, IMPORT_MODES, Import
+from inspect_core.inspectors.models import Inspector, InspectorQualification
+from inspect_core.inspectors.schemas import InspectorCreateSchema
+from inspect_core.plans.models import Task
+from inspect_core.plugin_api import TemplateColumn
+from inspect_core.plugin_manager import get_pm
+from inspect_core.results.columns import RESULT_COLUMNS
+from inspect_core.results.models import RESULT_CODES, Result
+from inspect_core.results.schemas import ResultInSchema
+from inspect_core.results.service import (
+    TaskInfo,
+    deadline_for,
+    prepare_values,
+    today_in_china,
+)
+from inspect_core.scope import region_clause
+from inspect_core.sectors import catalogue
+
+#: progress(phase, done, total): phase is "validate" or "store"
+Progress = Callable[[str, int, int], None]
+STORE_CHUNK = 5000
+
+ENTERPRISE_COLUMNS: tuple[TemplateColumn, ...] = (
+    TemplateColumn("uscc", "统一社会信用代码", "91500107MA5U3Y1C2F"),
+    TemplateColumn("name", "企业名称", "重庆渝味火锅有限公司"),
+    TemplateColumn(
+        "sectors", "监管行业", "food;special_equipment", notes="多个以分号分隔，可填代码或中文名"
+    ),
+    TemplateColumn("region", "所属街镇", "杨家坪街道"),
+    TemplateColumn("address", "地址", "重庆市九龙坡区杨家坪步行街1号", required=False),
+    TemplateColumn(
+        "status",
+        "经营状态",
+        "active",
+        required=False,
+        notes="active/suspended/revoked/deregistered 或 存续/停业/吊销/注销",
+    ),
+    TemplateColumn("established_on", "成立日期", "2015-06-01", required=False),
+)
+INSPECTOR_COLUMNS: tuple[TemplateColumn, ...] = (
+    TemplateColumn("badge", "执法证号", "JLP-00001"),
+    TemplateColumn("name", "姓名", "张伟"),
+    TemplateColumn("unit", "所属单位", "九龙坡区市场监督管理局杨家坪市场监督管理所"),
+    TemplateColumn("region", "所属街镇", "杨家坪街道"),
+    TemplateColumn("qualifications", "执法资格", "food;special_equipment", notes="多个以分号分隔"),
+    TemplateColumn("active", "在岗", "是", required=False, notes="是/否"),
+)
+STATUS_ZH = {
+    "存续": "active",
+    "在营": "active",
+    "在业": "active",
+    "停业": "suspended",
+    "吊销": "revoked",
+    "注销": "deregistered",
+}
+YES = {"是", "yes", "y", "true", "1", "在岗", "√"}
+NO = {"否", "no", "n", "false", "0", "离岗", "×"}
+CORE_RESULT_FIELDS = {c.name for c in RESULT_COLUMNS}
+
+
+def limits() -> reader.Limits:
+    cfg = current_app.config
+    return reader.Limits(
+        max_bytes=int(cfg["IMPORT_MAX_BYTES"]),
+        max_rows=int(cfg["IMPORT_MAX_ROWS"]),
+        max_cell_chars=int(cfg["IMPORT_MAX_CELL_CHARS"]),
+        max_xlsx_uncompressed=int(cfg["IMPORT_MAX_XLSX_UNCOMPRESSED"]),
+        max_xlsx_ratio=int(cfg["IMPORT_MAX_XLSX_RATIO"]),
+    )
+
+
+def aliases(columns: Iterable[TemplateColumn]) -> dict[str, str]:
+    """Header → field: the zh-CN header, the English name, and its lower case."""
+    out: dict[str, str] = {}
+    for c in columns:
+        out[c.header_zh] = c.name
+        out[unicodedata.normalize("NFKC", c.header_zh)] = c.name  # full-width brackets
+        out[c.name] = c.name
+        out[c.name.lower()] = c.name
+    return out
+
+
+def result_columns(sector: str) -> list[TemplateColumn]:
+    plugin = get_pm().hook.inspect_template_columns(sector=sector) or ()
+    return [*RESULT_COLUMNS, *(c for c in plugin if c.name not in CORE_RESULT_FIELDS)]
+
+
+# --- errors ----------------------------------------------------------------------------
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    field: str
+    value: Any
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "field": self.field,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+def flatten(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """marshmallow's nested messages → (dotted path, message) pairs."""
+    if isinstance(messages, Mapping):
+        out = []
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten(value, path))
+        return out
+    if isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            return [(prefix, m) for m in messages]
+        out = []
+        for value in messages:
+            out.extend(flatten(value, prefix))
+        return out
+    return [(prefix, str(messages))]
+
+
+def _column_for(path: str, known: set[str]) -> str:
+    """The upload column a field path comes from: the longest known prefix."""
+    if path.startswith("payload."):
+        path = path[len("payload.") :]
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:n])
+        if candidate in known:
+            return candidate
+    return parts[0]
+
+
+def _row_errors(
+    number: int,
+    messages: Any,
+    record: Mapping[str, Any],
+    header_of: Mapping[str, str],
+    known: set[str],
+) -> list[RowError]:
+    errors = []
+    for path, message in flatten(messages):
+        field = _column_for(path, known)
+        errors.append(
+            RowError(
+                number,
+                header_of.get(field, field),
+                field,
+                record.get(field),
+                f"{path}: {message}" if path != field else message,
+            )
+        )
+    return errors
+
+
+# --- the import itself -----------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    received: int
+    rows: list[dict[str, Any]]  # accepted rows' values, ready to insert
+    errors: list[RowError]
+    rejected_rows: set[int]
+
+
+def run_import(
+    session: Session,
+    user: Any,
+    kind: str,
+    filename: str,
+    content_type: str,
+    content: bytes,
+    mode: str,
+    sector: str | None,
+    key: str | None,
+    progress: Progress | None = None,
+) -> tuple[int, dict[str, Any], bool]:
+    """Store the file, read it, validate each row, store the good ones.
+
+    Returns ``(status, body, replayed)``.
+    """
+    if kind not in IMPORT_KINDS:
+        raise NotFound(f"unknown import kind {kind}")
+    if mode not in IMPORT_MODES:
+        raise Unprocessable("unknown mode", {"mode": [f"one of {', '.join(IMPORT_MODES)}"]})
+    if kind == "results":
+        _check_sector(sector)
+    digest = hashlib.sha256(content).hexdigest()
+    endpoint = f"POST /{kind}/import"
+    fingerprint_body = {"sha256": digest, "mode": mode, "sector": sector}
+    if key is not None:
+        existing = idempotency._existing(session, user.id, key)
+        if existing is not None:
+            return idempotency._replay(
+                existing, idempotency.fingerprint(endpoint, fingerprint_body)
+            )
+    lim = limits()
+    if len(content) > lim.max_bytes:
+        raise reader.TooLarge(
+            f"file of {len(content)} bytes (limit {lim.max_bytes})",
+            {"file": [f"larger than {lim.max_bytes} bytes"]},
+        )
+    if reader.sniff_format(filename, content) == "xlsx":
+        reader.check_zip(content, lim)
+    earlier = session.scalar(
+        select(Import).where(
+            Import.kind == kind,
+            Import.sha256 == digest,
+            Import.status == "done",
+            Import.accepted > 0,
+        )
+    )
+    if earlier is not None:
+        raise Conflict(
+            f"this file was already imported as import {earlier.id} on "
+            f"{earlier.created_at:%Y-%m-%d %H:%M}; nothing was stored again",
+            {"file": [f"identical (SHA-256 {digest[:12]}…) to import {earlier.id}"]},
+            message_zh="该文件已导入过，未重复导入",
+        )
+
+    # 1. the raw file, durably, before any row is read
+    upload = None
+    if key is not None:
+        upload = session.scalar(
+            select(Import).where(Import.user_id == user.id, Import.idempotency_key == key)
+        )
+    if upload is None:
+        upload = Import(
+            kind=kind,
+            sector=sector,
+            mode=mode,
+            filename=filename[:255],
+            content_type=content_type[:120],
+            size=len(content),
+            sha256=digest,
+            raw=content,
+            user_id=user.id,
+            created_by=user.username,
+            idempotency_key=key,
+        )
+        session.add(upload)
+        session.flush()
+        audit(
+            session,
+            user,
+            "import.receive",
+            "import",
+            upload.id,
+            {"kind": kind, "sha256": digest, "size": len(content), "filename": filename},
+        )
+    session.commit()
+    import_id = upload.id
+
+    # 2. rows: read, validate, store (one transaction)
+    try:
+        table = reader.read_table(filename, content, lim)
+        outcome = _process(session, user, kind, sector, table, lim, progress)
+    except ApiError as exc:
+        session.rollback()
+        _mark_rejected(session, import_id, exc)
+        raise
+    upload = session.get(Import, import_id)
+    rejected_all = mode == "all_or_nothing" and bool(outcome.errors)
+    accepted = 0 if rejected_all else len(outcome.rows)
+    if not rejected_all and outcome.rows:
+        _store(session, kind, outcome.rows, progress)
+    upload.status = "rejected" if rejected_all else "done"
+    upload.received = outcome.received
+    upload.accepted = accepted
+    upload.rejected = outcome.received - accepted
+    upload.processed = outcome.received
+    upload.errors = [e.as_dict() for e in outcome.errors]
+    upload.finished_at = utcnow()
+    upload.message = (
+        f"{len(outcome.rejected_rows)} row(s) invalid; nothing stored (all_or_nothing)"
+        if rejected_all
+        else None
+    )
+    audit(
+        session,
+        user,
+        f"import.{kind}",
+        "import",
+        import_id,
+        {
+            "sha256": digest,
+            "mode": mode,
+            "received": upload.received,
+            "accepted": upload.accepted,
+            "rejected": upload.rejected,
+        },
+    )
+    body = report(upload)
+    status = 422 if rejected_all else 201
+    if rejected_all:  # the error shape, with the import's own status renamed
+        body = {
+            **body,
+            "import_status": body["status"],
+            "code": 422,
+            "status": "Unprocessable Entity",
+            "message": upload.message,
+        }
+    if key is not None:
+        from inspect_core.results.models import IdempotencyRecord
+
+        session.add(
+            IdempotencyRecord(
+                user_id=user.id,
+                key=key,
+                endpoint=endpoint,
+                request_sha256=idempotency.fingerprint(endpoint, fingerprint_body),
+                status_code=status,
+                response=body,
+            )
+        )
+    session.commit()
+    return status, body, False
+
+
+def _check_sector(sector: str | None) -> None:
+    if not sector:
+        raise Unprocessable("which sector's template is this?", {"sector": ["required"]})
+    if sector not in catalogue():
+        raise Unprocessable("unknown sector", {"sector": [f"unknown sector '{sector}'"]})
+    if get_pm().hook.inspect_template_columns(sector=sector) is None:
+        raise Unprocessable(
+            f"sector '{sector}' has no upload template (no plugin declares one)",
+            {"sector": ["no upload template"]},
+        )
+
+
+def _mark_rejected(session: Session, import_id: int, exc: ApiError) -> None:
+    upload = session.get(Import, import_id)
+    upload.status = "rejected"
+    upload.message = exc.message[:500]
+    upload.errors = [
+        {"row": None, "column": k, "field": k, "value": None, "message": str(v)}
+        for k, v in exc.errors.items()
+    ]
+    upload.finished_at = utcnow()
+    session.commit()
+
+
+def report(upload: Import) -> dict[str, Any]:
+    return {
+        "import_id": upload.id,
+        "kind": upload.kind,
+        "sector": upload.sector,
+        "mode": upload.mode,
+        "status": upload.status,
+        "sha256": upload.sha256,
+        "received": upload.received,
+        "accepted": upload.accepted,
+        "rejected": upload.rejected,
+        "errors": upload.errors,
+    }
+
+
+def _process(
+    session: Session,
+    user: Any,
+    kind: str,
+    sector: str | None,
+    table: reader.Table,
+    lim: reader.Limits,
+    progress: Progress | None,
+) -> Outcome:
+    if kind == "results":
+        return _process_results(session, user, sector or "", table, lim, progress)
+    if kind == "enterprises":
+        return _process_registry(
+            session,
+            user,
+            table,
+            lim,
+            progress,
+            ENTERPRISE_COLUMNS,
+            EnterpriseCreateSchema,
+            _enterprise_record,
+            _enterprise_checks,
+        )
+    return _process_registry(
+        session,
+        user,
+        table,
+        lim,
+        progress,
+        INSPECTOR_COLUMNS,
+        InspectorCreateSchema,
+        _inspector_record,
+        _inspector_checks,
+    )
+
+
+def _map_headers(
+    table: reader.Table, columns: list[TemplateColumn] | tuple[TemplateColumn, ...]
+) -> list[str | None]:
+    fields, unknown = reader.header_map(table.headers, aliases(columns))
+    if unknown:
+        raise Unprocessable(
+            f"unknown column(s): {', '.join(unknown)}",
+            {"columns": [f"not in the template: {', '.join(unknown)}"]},
+            message_zh="存在模板之外的列",
+        )
+    present = set(fields)
+    missing = [
+        c.header_zh
+        for c in columns
+        if c.required and c.name not in present and c.name in CORE_REQUIRED
+    ]
+    if missing:
+        raise Unprocessable(
+            f"missing column(s): {', '.join(missing)}",
+            {"columns": [f"missing: {', '.join(missing)}"]},
+        )
+    duplicated = {f for f in fields if f and fields.count(f) > 1}
+    if duplicated:
+        raise Unprocessable(
+            "a column appears twice", {"columns": [f"repeated: {', '.join(sorted(duplicated))}"]}
+        )
+    return fields
+
+
+CORE_REQUIRED = {
+    "task_id",
+    "conclusion_code",
+    "uscc",
+    "name",
+    "sectors",
+    "region",
+    "badge",
+    "unit",
+    "qualifications",
+}
+
+
+def _split_codes(value: Any, names_zh: Mapping[str, str]) -> list[str]:
+    parts = [
+        p.strip()
+        for p in str(value).replace("；", ";").replace("、", ";").replace(",", ";").split(";")
+    ]
+    return [names_zh.get(p, p) for p in parts if p]
+
+
+def _parse_findings(text: str) -> list[dict[str, str]]:
+    out = []
+    for part in text.replace("；", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        severity, sep, description = part.partition(":")
+        if not sep:
+            raise ValidationError(f"'{part}' is not 'severity:description'")
+        out.append({"severity": severity.strip().lower(), "description": description.strip()})
+    return out
+
+
+CONCLUSION_BY_ZH = {zh: code for code, (zh, _en) in RESULT_CODES.items()}
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """Everything validating result rows needs, as plain picklable data (no session, no
+    Flask), so large uploads can be validated in worker processes."""
+
+    sector: str
+    plugins: tuple[str, ...]
+    plugin_config: dict[str, Any]
+    username: str
+    inspector_badge: str | None
+    may_import_any: bool
+    today: Any
+    due: tuple[Any, str]
+    tasks: dict[int, TaskInfo]
+    known: frozenset[str]
+    plugin_names: frozenset[str]
+
+
+Record = tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]
+_WORKER_PM: Any = None
+
+
+def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Outcome:
+    """Validate and judge result rows: the same schema, plugin and rules as the JSON API."""
+    from types import SimpleNamespace
+
+    from inspect_core.judging import Judger
+
+    pm = pm or _WORKER_PM
+    judger = Judger(pm, ctx.sector, ctx.plugin_config)
+    schema = ResultInSchema()
+    actor = SimpleNamespace(username=ctx.username)
+    rows: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    rejected: set[int] = set()
+    for number, record, header_of, cell_problems in records:
+
+        def problem(
+            field: str, value: Any, message: str, n: int = number, h: dict = header_of
+        ) -> RowError:
+            return RowError(n, h.get(field, field), field, value, message)
+
+        row_errors = [problem(f, v, m) for f, v, m in cell_problems]
+        data: dict[str, Any] = {"sector": ctx.sector}
+        try:
+            task_id: int | None = int(record.get("task_id"))
+        except (TypeError, ValueError):
+            task_id = None
+            row_errors.append(problem("task_id", record.get("task_id"), "not a task number"))
+        info = ctx.tasks.get(task_id) if task_id is not None else None
+        if task_id is not None and info is None:
+            row_errors.append(problem("task_id", task_id, "no such task in your scope"))
+        elif info is not None:
+            if not ctx.may_import_any and ctx.inspector_badge not in info.badges:
+                row_errors.append(problem("task_id", task_id, "you are not assigned to this task"))
+            if info.plan_status == "closed":
+                row_errors.append(problem("task_id", task_id, "the plan is closed"))
+            if info.status == "superseded":
+                row_errors.append(problem("task_id", task_id, "task superseded by a re-draw"))
+        conclusion = record.get("conclusion_code")
+        data["conclusion_code"] = CONCLUSION_BY_ZH.get(conclusion, conclusion)
+        if "inspected_on" in record:
+            data["inspected_on"] = record["inspected_on"]
+        if record.get("findings"):
+            try:
+                data["findings"] = _parse_findings(str(record["findings"]))
+            except ValidationError as exc:
+                row_errors.append(problem("findings", record["findings"], str(exc.messages[0])))
+        plugin_row = {
+            k: v for k, v in record.items() if k not in CORE_RESULT_FIELDS or k in ctx.plugin_names
+        }
+        try:
+            data["payload"] = pm.hook.inspect_payload_from_row(sector=ctx.sector, row=plugin_row)
+        except Exception as exc:  # noqa: BLE001 - a plugin fault is this row's error
+            row_errors.append(
+                problem("payload", None, f"sector plugin could not read the row: {exc!r}")
+            )
+        if not row_errors:
+            try:
+                loaded = schema.load(data)
+                values = prepare_values(actor, info, loaded, ctx.today, ctx.due, judger)
+            except ValidationError as exc:
+                row_errors.extend(_row_errors(number, exc.messages, record, header_of, ctx.known))
+            except ApiError as exc:
+                if exc.status_code >= 500:
+                    row_errors.append(problem("payload", None, exc.message))
+                else:
+                    row_errors.extend(_row_errors(number, exc.errors, record, header_of, ctx.known))
+            else:
+                rows.append({**values, "chain": str(uuid.uuid4()), "version": 1})
+        if row_errors:
+            errors.extend(row_errors)
+            rejected.add(number)
+    return Outcome(len(records), rows, errors, rejected)
+
+
+def _init_worker(plugins: tuple[str, ...]) -> None:
+    global _WORKER_PM
+    from inspect_core.plugin_manager import make_plugin_manager
+
+    _WORKER_PM = make_plugin_manager(plugins)
+
+
+def _worker_chunk(ctx: RowContext, records: list[Record]) -> Outcome:
+    return _validate_rows(ctx, records)
+
+
+def _workers_for(n_rows: int, pm: Any, plugins: tuple[str, ...]) -> int:
+    """Worker processes for an upload: several only for large files, and only when every
+    plugin of this app is an entry point a worker can load by name."""
+    wanted = int(current_app.config.get("IMPORT_WORKERS") or 0) or (os.cpu_count() or 1)
+    if wanted <= 1 or n_rows < int(current_app.config["IMPORT_PARALLEL_MIN_ROWS"]):
+        return 1
+    loaded = {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+    return wanted if loaded == set(plugins) else 1
+
+
+def _process_results(
+    session: Session,
+    user: Any,
+    sector: str,
+    table: reader.Table,
+    lim: reader.Limits,
+    progress: Progress | None,
+) -> Outcome:
+    columns = result_columns(sector)
+    fields = _map_headers(table, columns)
+    pm = get_pm()
+    plugin_names = {c.name for c in (pm.hook.inspect_template_columns(sector=sector) or ())}
+    records = list(reader.iter_records(table, fields, lim))
+    task_ids = set()
+    for _, record, _, _ in records:
+        with contextlib.suppress(TypeError, ValueError):
+            task_ids.add(int(record.get("task_id")))
+    today = today_in_china()
+    plugins = tuple(current_app.config["PLUGINS"])
+    ctx = RowContext(
+        sector=sector,
+        plugins=plugins,
+        plugin_config=dict(current_app.config.get("PLUGIN_CONFIG", {}).get(sector, {})),
+        username=user.username,
+        inspector_badge=user.inspector_badge,
+        may_import_any=has_permission(user, "results:correct"),
+        today=today,
+        due=deadline_for(session, today),
+        tasks=_load_tasks(session, user, task_ids),
+        known=frozenset(c.name for c in columns),
+        plugin_names=frozenset(plugin_names),
+    )
+    workers = _workers_for(len(records), pm, plugins)
+    size = max(1000, -(-len(records) // (workers * 4)))
+    chunks = [records[i : i + size] for i in range(0, len(records), size)] or [[]]
+    outcomes: list[Outcome] = []
+    done = 0
+    if workers == 1:
+        for chunk in chunks:
+            outcomes.append(_validate_rows(ctx, chunk, pm))
+            done += len(chunk)
+            if progress:
+                progress("validate", done, len(records))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        with ProcessPoolExecutor(workers, context, _init_worker, (plugins,)) as pool:
+            for outcome in pool.map(_worker_chunk, [ctx] * len(chunks), chunks):
+                outcomes.append(outcome)
+                done += outcome.received
+                if progress:
+                    progress("validate", done, len(records))
+    now = utcnow()
+    rows = [dict(r, recorded_at=now) for o in outcomes for r in o.rows]
+    errors = [e for o in outcomes for e in o.errors]
+    rejected = set().union(*(o.rejected_rows for o in outcomes))
+    return Outcome(len(records), rows, errors, rejected)
+
+
+def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInfo]:
+    out: dict[int, TaskInfo] = {}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 2000):
+        chunk = ordered[start : start + 2000]
+        for task in session.scalars(
+            select(Task)
+            .join(Enterprise, Enterprise.id == Task.enterprise_id)
+            .where(Task.id.in_(chunk), region_clause(user, Enterprise.region))
+        ):
+            out[task.id] = TaskInfo.of(task)
+    return out
+
+
+def _enterprise_record(record: dict[str, Any]) -> dict[str, Any]:
+    names = {entry.name_zh: code for code, entry in catalogue().items()}
+    data = dict(record)
+    if "sectors" in data:
+        data["sectors"] = _split_codes(data["sectors"], names)
+    if "status" in data:
+        data["status"] = STATUS_ZH.get(str(data["status"]), data["status"])
+    for key in ("name", "region", "address", "uscc"):
+        if key in data:
+            data[key] = str(data[key])
+    return data
+
+
+def _inspector_record(record: dict[str, Any]) -> dict[str, Any]:
+    names = {entry.name_zh: code for code, entry in catalogue().items()}
+    data = dict(record)
+    if "qualifications" in data:
+        data["qualifications"] = _split_codes(data["qualifications"], names)
+    if "active" in data:
+        text = str(data["active"]).strip().lower()
+        data["active"] = True if text in YES else False if text in NO else data["active"]
+    for key in ("badge", "name", "unit", "region"):
+        if key in data:
+            data[key] = str(data[key])
+    return data
+
+
+def _enterprise_checks(
+    session: Session, user: Any, loaded: list[tuple[int, dict[str, Any]]]
+) -> dict[int, tuple[str, str]]:
+    """Row → (field, message) for duplicates (in the file or registered) and scope."""
+    problems: dict[int, tuple[str, str]] = {}
+    codes = [d["uscc"] for _, d in loaded]
+    existing: set[str] = set()
+    for start in range(0, len(codes), 2000):
+        existing |= set(
+            session.scalars(
+                select(Enterprise.uscc).where(Enterprise.uscc.in_(codes[start : start + 2000]))
+            )
+        )
+    seen: dict[str, int] = {}
+    for number, data in loaded:
+        if data["uscc"] in existing:
+            problems[number] = ("uscc", "already registered")
+        elif data["uscc"] in seen:
+            problems[number] = ("uscc", f"repeats row {seen[data['uscc']]}")
+        elif user.regions and data["region"] not in user.regions:
+            problems[number] = ("region", f"outside your scope: {', '.join(user.regions)}")
+        seen.setdefault(data["uscc"], number)
+    return problems
+
+
+def _inspector_checks(
+    session: Session, user: Any, loaded: list[tuple[int, dict[str, Any]]]
+) -> dict[int, tuple[str, str]]:
+    problems: dict[int, tuple[str, str]] = {}
+    badges = [d["badge"] for _, d in loaded]
+    existing = (
+        set(session.scalars(select(Inspector.badge).where(Inspector.badge.in_(badges))))
+        if badges
+        else set()
+    )
+    seen: dict[str, int] = {}
+    for number, data in loaded:
+        if data["badge"] in existing:
+            problems[number] = ("badge", "already registered")
+        elif data["badge"] in seen:
+            problems[number] = ("badge", f"repeats row {seen[data['badge']]}")
+        elif user.regions and data["region"] not in user.regions:
+            problems[number] = ("region", f"outside your scope: {', '.join(user.regions)}")
+        seen.setdefault(data["badge"], number)
+    return problems
+
+
+def _process_registry(
+    session: Session,
+    user: Any,
+    table: reader.Table,
+    lim: reader.Limits,
+    progress: Progress | None,
+    columns: tuple[TemplateColumn, ...],
+    schema_cls: Any,
+    to_record: Callable[[dict[str, Any]], dict[str, Any]],
+    checks: Callable[..., dict[int, tuple[str, str]]],
+) -> Outcome:
+    fields = _map_headers(table, columns)
+    known = {c.name for c in columns}
+    schema = schema_cls()
+    records = list(reader.iter_records(table, fields, lim))
+    loaded: list[tuple[int, dict[str, Any]]] = []
+    errors: list[RowError] = []
+    rejected: set[int] = set()
+    headers: dict[int, tuple[dict[str, Any], dict[str, str]]] = {}
+    for i, (number, record, header_of, cell_problems) in enumerate(records, start=1):
+        headers[number] = (record, header_of)
+        row_errors = [RowError(number, header_of.get(f, f), f, v, m) for f, v, m in cell_problems]
+        if not row_errors:
+            try:
+                loaded.append((number, schema.load(to_record(record))))
+            except ValidationError as exc:
+                row_errors = _row_errors(number, exc.messages, record, header_of, known)
+        if row_errors:
+            errors.extend(row_errors)
+            rejected.add(number)
+        if progress and i % 1000 == 0:
+            progress("validate", i, len(records))
+    for number, (field, message) in checks(session, user, loaded).items():
+        record, header_of = headers[number]
+        errors.append(
+            RowError(number, header_of.get(field, field), field, record.get(field), message)
+        )
+        rejected.add(number)
+    rows = [data for number, data in loaded if number not in rejected]
+    errors.sort(key=lambda e: e.row)
+    if progress:
+        progress("validate", len(records), len(records))
+    return Outcome(len(records), rows, errors, rejected)
+
+
+def _store(
+    session: Session, kind: str, rows: list[dict[str, Any]], progress: Progress | None
+) -> None:
+    """Insert the accepted rows in chunks, all inside the caller's transaction."""
+    if kind == "results":
+        for start in range(0, len(rows), STORE_CHUNK):
+            session.execute(insert(Result), rows[start : start + STORE_CHUNK])
+            if progress:
+                progress("store", min(start + STORE_CHUNK, len(rows)), len(rows))
+        task_ids = sorted({r["task_id"] for r in rows})
+        for start in range(0, len(task_ids), 2000):
+            session.execute(
+                update(Task)
+                .where(Task.id.in_(task_ids[start : start + 2000]))
+                .values(status="done")
+            )
+        return
+    now = utcnow()
+    if kind == "enterprises":
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            ids = session.execute(
+                insert(Enterprise).returning(
+                    Enterprise.id, Enterprise.uscc, sort_by_parameter_order=True
+                ),
+                [
+                    {
+                        "uscc": d["uscc"],
+                        "name": d["name"],
+                        "region": d["region"],
+                        "address": d.get("address", ""),
+                        "status": d.get("status", "active"),
+                        "established_on": d.get("established_on"),
+                        "licences": [],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for d in chunk
+                ],
+            ).all()
+            session.execute(
+                insert(EnterpriseSector),
+                [
+                    {"enterprise_id": eid, "sector": s}
+                    for (eid, _), d in zip(ids, chunk, strict=True)
+                    for s in d["sectors"]
+                ],
+            )
+        return
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        ids = session.execute(
+            insert(Inspector).returning(Inspector.id, sort_by_parameter_order=True),
+            [
+                {
+                    "badge": d["badge"],
+                    "name": d["name"],
+                    "unit": d["unit"],
+                    "region": d["region"],
+                    "active": d.get("active", True),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for d in chunk
+            ],
+        ).all()
+        session.execute(
+            insert(InspectorQualification),
+            [
+                {"inspector_id": iid, "sector": s}
+                for (iid,), d in zip(ids, chunk, strict=True)
+                for s in d["qualifications"]
+            ],
+        )
+
+
+def get_import(session: Session, user: Any, import_id: int) -> Import:
+    upload = session.get(Import, import_id)
+    if upload is None or (upload.user_id != user.id and not has_permission(user, "imports:read")):
+        raise NotFound(f"no import {import_id}", message_zh="未找到该导入记录")
+    return upload
+
+
+def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
+    """The rejected rows as uploaded, with a reason column (ready to fix and re-upload)."""
+    table = reader.read_table(upload.filename, upload.raw, _unbounded())
+    reasons: dict[int, list[str]] = {}
+    for e in upload.errors:
+        if e.get("row") is not None:
+            reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {e['message']}")
+    headers = [*table.headers, "错误原因 reason"]
+    rows = [
+        [reader.normalise_cell(v) for v in values]
+        + [""] * (len(table.headers) - len(values))
+        + ["; ".join(reasons[n])]
+        for n, values in table.rows
+        if n in reasons
+    ]
+    return headers, rows
+
+
+def _unbounded() -> reader.Limits:
+    return reader.Limits(10**12, 10**9, 10**9, 10**12, 10**9)
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+def export_rows(
+    session: Session, user: Any, sector: str, plan: int | None
+) -> tuple[list[TemplateColumn], list[list[Any]]]:
+    """Current results of a sector in the template's columns (so the export re-imports)."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+
+    _check_sector(sector)
+    columns = result_columns(sector)
+    names = [c.name for c in columns]
+    newer = aliased(Result)
+    stmt = (
+        select(Result)
+        .join(Enterprise, Enterprise.id == Result.enterprise_id)
+        .where(
+            Result.sector == sector,
+            region_clause(user, Enterprise.region),
+            ~exists().where(newer.supersedes_id == Result.id),
+        )
+        .order_by(Result.id)
+    )
+    if plan is not None:
+        stmt = stmt.where(Result.plan_id == plan)
+    pm = get_pm()
+    out = []
+    for result in session.scalars(stmt).yield_per(1000):
+        row: dict[str, Any] = {
+            "task_id": result.task_id,
+            "inspected_on": result.inspected_on.isoformat(),
+            "conclusion_code": result.conclusion_code,
+            "findings": "; ".join(
+                f"{f['severity']}:{f['description']}"
+                for f in result.findings
+                if f.get("source") == "inspector"
+            )
+            or None,
+        }
+        if result.payload is not None:
+            plugin_row = pm.hook.inspect_row_from_payload(sector=sector, payload=result.payload)
+            row.update(plugin_row if plugin_row is not None else _flatten_payload(result.payload))
+        extra = [k for k in row if k not in names and row[k] not in (None, "")]
+        for k in extra:  # e.g. more item groups than the template shows
+            names.append(k)
+            columns.append(TemplateColumn(k, k, required=False))
+        out.append(row)
+    return columns, [[row.get(name) for name in names] for row in out]
+
+
+def _flatten_payload(payload: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if isinstance(payload, Mapping):
+        for key, value in payload.items():
+            out.update(_flatten_payload(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(payload, list):
+        for i, value in enumerate(payload):
+            out.update(_flatten_payload(value, f"{prefix}.{i}"))
+    else:
+        out[prefix] = payload
+    return out
+
+
+def to_csv(columns: list[TemplateColumn], rows: list[list[Any]]) -> bytes:
+    """UTF-8 with BOM, zh-CN headers: what Excel opens correctly in a Chinese locale."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.header_zh for c in columns])
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1,0 +1,126 @@
+"""Fault injection on PostgreSQL: the server connection is killed in the middle of an
+import's insert.  Nothing of it may be stored, and the retry with the same
+Idempotency-Key must succeed and store every row exactly once (RELIABILITY.md §1.7)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from inspect_core.app import create_app
+from inspect_core.auth.service import create_user
+from inspect_core.db import db
+from inspect_core.imports import service as imports
+from inspect_core.imports.models import Import
+from inspect_core.migrate import upgrade
+from inspect_core.results.models import Result
+from tests import factories
+from tests.conftest import TEST_CONFIG
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def committed_app(database_url):
+    """An app on its own PostgreSQL schema whose transactions really commit."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("fault injection needs PostgreSQL (pg_terminate_backend)")
+    schema = f"fault_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{database_url}?options=-csearch_path%3D{schema}"
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade(db.engine)
+    yield app, admin
+    db.engine_for(app).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committed_app, monkeypatch):
+    app, admin = committed_app
+    client = app.test_client()
+    with app.app_context():
+        create_user(db.session, "boss", "correct horse", "admin")
+        db.session.commit()
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "boss", "password": "correct horse"}
+    )
+    headers = {"Authorization": f"Bearer {token.json['access_token']}"}
+    for i in range(6):
+        body = factories.enterprise(region=factories.REGIONS[i % 2], sectors=["food"])
+        assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
+    for i in range(4):
+        body = factories.inspector(region=factories.REGIONS[i % 2], qualifications=["food"])
+        assert client.post("/api/v1/inspectors", json=body, headers=headers).status_code == 201
+    plan_id = factories.create_plan(
+        client, headers, ratios={"A": "1", "B": "1", "C": "1", "D": "1"}
+    )
+    assert (
+        client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 5}, headers=headers).status_code
+        == 201
+    )
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=headers).json["items"]
+
+    header = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期", "抽样环节",
+              "检验项目1（代码）", "检验结果1", "计量单位1"]  # fmt: skip
+    rows = [header] + [
+        [tasks[i % len(tasks)]["id"], "no_problem", f"S-{i}", "大米", "cereal.rice.milled",
+         "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"]
+        for i in range(300)
+    ]  # fmt: skip
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    content = buffer.getvalue().encode("utf-8")
+
+    def post():
+        return client.post(
+            "/api/v1/results/import",
+            data={"file": (io.BytesIO(content), "results.csv"), "sector": "food"},
+            headers={**headers, "Idempotency-Key": "kill-me"},
+            content_type="multipart/form-data",
+        )
+
+    # kill the app's own backend after the first 50-row chunk is inserted, mid-transaction
+    real_store = imports._store
+    killed = []
+
+    def store_then_die(session, kind, accepted, progress):
+        def progress_and_kill(phase, done, total):
+            if phase == "store" and not killed:
+                pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+                with admin.connect() as conn:
+                    conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                killed.append(pid)
+
+        return real_store(session, kind, accepted, progress_and_kill)
+
+    monkeypatch.setattr(imports, "STORE_CHUNK", 50)
+    monkeypatch.setattr(imports, "_store", store_then_die)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    first = post()
+    assert killed, "the backend was not killed"
+    assert first.status_code == 500
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Result)) == 0
+        pending = db.session.scalars(
+            select(Import).where(Import.idempotency_key == "kill-me")
+        ).all()
+        assert [(u.status, u.accepted) for u in pending] == [("received", 0)]  # the raw file kept
+
+    monkeypatch.setattr(imports, "_store", real_store)
+    retry = post()
+    assert retry.status_code == 201, retry.json
+    assert (retry.json["received"], retry.json["accepted"], retry.json["rejected"]) == (300, 300, 0)
+    assert retry.json["import_id"] == pending[0].id
+    again = post()
+    assert again.json == retry.json
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Result)) == 300

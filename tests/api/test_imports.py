@@ -1,0 +1,420 @@
+"""Bulk uploads from the files offices really have, with nothing lost or duplicated."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from inspect_core.enterprises.models import Enterprise
+from inspect_core.imports.models import Import
+from inspect_core.results.models import Result
+from inspect_core.results.service import today_in_china
+from tests import factories
+from tests.factories import create_plan
+
+
+def csv_bytes(rows: list[list[object]], encoding: str = "utf-8", bom: bool = False) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    data = buffer.getvalue().encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
+
+
+def upload(client, path, headers, content, filename, key=None, **form):
+    extra = {"Idempotency-Key": key} if key else {}
+    return client.post(
+        path,
+        data={"file": (io.BytesIO(content), filename), **form},
+        headers={**headers, **extra},
+        content_type="multipart/form-data",
+    )
+
+
+def count(session, model) -> int:
+    session.rollback()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+ENTERPRISE_HEADER = [
+    "统一社会信用代码",
+    "企业名称",
+    "监管行业",
+    "所属街镇",
+    "地址",
+    "经营状态",
+    "成立日期",
+]
+
+
+def test_gbk_csv_with_chinese_headers_dates_and_full_width_digits(client, identity, session):
+    admin = identity("admin")
+    codes = [factories.uscc() for _ in range(3)]
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in codes[2])
+    rows = [
+        ENTERPRISE_HEADER,
+        [codes[0], "重庆甲食品有限公司", "食品", "华岩镇", "华岩路1号", "存续", "2015/06/01"],
+        [f"  {codes[1]} ", "重庆乙大药房", "drugs;食品", "走马镇", "", "active", "2016年7月2日"],
+        [full_width, "重庆丙物业管理有限公司", "特种设备", "华岩镇", "", "停业", "2017-08-03"],
+    ]
+    response = upload(
+        client, "/api/v1/enterprises/import", admin, csv_bytes(rows, "gbk"), "企业名录.csv"
+    )
+    assert response.status_code == 201, response.json
+    assert (response.json["received"], response.json["accepted"], response.json["rejected"]) == (
+        3,
+        3,
+        0,
+    )
+    got = client.get(f"/api/v1/enterprises/{codes[1]}", headers=admin).json
+    assert got["sectors"] == ["drugs", "food"]
+    assert got["established_on"] == "2016-07-02"
+    third = client.get(f"/api/v1/enterprises/{codes[2]}", headers=admin).json
+    assert third["status"] == "suspended" and third["sectors"] == ["special_equipment"]
+
+
+def test_utf8_bom_csv_of_inspectors(client, identity, session):
+    admin = identity("admin")
+    rows = [["执法证号", "姓名", "所属单位", "所属街镇", "执法资格", "在岗"],
+            ["CQ-0001", "李娜", "九龙坡区市场监管局华岩所", "华岩镇", "食品；特种设备", "是"],
+            ["CQ-0002", "王强", "九龙坡区市场监管局走马所", "走马镇", "drugs", "否"]]  # fmt: skip
+    response = upload(
+        client, "/api/v1/inspectors/import", admin, csv_bytes(rows, bom=True), "inspectors.csv"
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["accepted"] == 2
+    second = client.get("/api/v1/inspectors/CQ-0002", headers=admin).json
+    assert second["active"] is False and second["qualifications"] == ["drugs"]
+    first = client.get("/api/v1/inspectors/CQ-0001", headers=admin).json
+    assert first["qualifications"] == ["food", "special_equipment"]
+
+
+def mixed_rows() -> list[list[object]]:
+    good1, good2, dup = factories.uscc(), factories.uscc(), factories.uscc()
+    return [
+        ENTERPRISE_HEADER,
+        [good1, "重庆好一有限公司", "food", "华岩镇", "", "", ""],
+        ["91110000600037341M", "校验码错误公司", "food", "华岩镇", "", "", ""],
+        [good2, "重庆好二有限公司", "food", "华岩镇", "", "", "2020-02-30"],
+        [dup, "重庆重复一公司", "烟花爆竹", "华岩镇", "", "", ""],
+        [dup, "重庆重复二公司", "food", "华岩镇", "", "", ""],
+    ]
+
+
+def test_mixed_rows_all_or_nothing_stores_nothing(client, identity, session):
+    admin = identity("admin")
+    before = count(session, Enterprise)
+    response = upload(
+        client, "/api/v1/enterprises/import", admin, csv_bytes(mixed_rows()), "mixed.csv"
+    )
+    assert response.status_code == 422
+    body = response.json
+    assert body["code"] == 422 and body["status"] == "Unprocessable Entity"
+    assert (body["received"], body["accepted"], body["rejected"]) == (5, 0, 5)
+    by_row = {(e["row"], e["field"]) for e in body["errors"]}
+    assert {(3, "uscc"), (4, "established_on"), (5, "sectors")} <= by_row
+    uscc_error = next(e for e in body["errors"] if e["row"] == 3)
+    assert uscc_error["column"] == "统一社会信用代码" and "check character" in uscc_error["message"]
+    assert count(session, Enterprise) == before
+    status = client.get(f"/api/v1/imports/{body['import_id']}", headers=admin).json
+    assert status["status"] == "rejected"
+
+
+def test_mixed_rows_partial_stores_the_good_rows_and_reconciles(client, identity, session):
+    admin = identity("admin")
+    before = count(session, Enterprise)
+    rows = mixed_rows()
+    response = upload(
+        client, "/api/v1/enterprises/import?mode=partial", admin, csv_bytes(rows), "mixed.csv"
+    )
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["received"] == body["accepted"] + body["rejected"] == 5
+    assert body["accepted"] == 2  # rows 2 and 6 (the first of the duplicates had a bad sector)
+    assert count(session, Enterprise) == before + 2
+    rejected_rows = {e["row"] for e in body["errors"]}
+    assert rejected_rows == {3, 4, 5}
+    # the error workbook lists the rejected rows as uploaded, with a reason column
+    sheet = client.get(f"/api/v1/imports/{body['import_id']}/errors.xlsx", headers=admin)
+    assert sheet.status_code == 200
+    ws = load_workbook(io.BytesIO(sheet.data)).worksheets[0]
+    values = list(ws.values)
+    assert values[0][-1] == "错误原因 reason"
+    assert [v[0] for v in values[1:]] == [rows[2][0], rows[3][0], rows[4][0]]
+    assert all(v[-1] for v in values[1:])
+
+
+def test_retry_same_key_replays_and_same_file_other_key_is_a_duplicate(client, identity, session):
+    admin = identity("admin")
+    rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆幂等有限公司", "food", "华岩镇", "", "", ""]]
+    content = csv_bytes(rows)
+    first = upload(client, "/api/v1/enterprises/import", admin, content, "a.csv", key="up-1")
+    assert first.status_code == 201
+    before = count(session, Enterprise)
+    again = upload(client, "/api/v1/enterprises/import", admin, content, "a.csv", key="up-1")
+    assert again.status_code == 201
+    assert again.json == first.json
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    other_key = upload(
+        client, "/api/v1/enterprises/import", admin, content, "copy of a.csv", key="up-2"
+    )
+    assert other_key.status_code == 409
+    assert "file" in other_key.json["errors"]
+    no_key = upload(client, "/api/v1/enterprises/import", admin, content, "a.csv")
+    assert no_key.status_code == 409
+    assert count(session, Enterprise) == before
+    changed = upload(
+        client,
+        "/api/v1/enterprises/import",
+        admin,
+        csv_bytes(rows + [[factories.uscc(), "重庆另一公司", "food", "华岩镇", "", "", ""]]),
+        "b.csv",
+        key="up-1",
+    )
+    assert changed.status_code == 422
+    assert "Idempotency-Key" in changed.json["errors"]
+
+
+def test_oversized_file_too_many_rows_and_zip_bomb_are_refused(app, client, identity, session):
+    admin = identity("admin")
+    before_imports = count(session, Import)
+    app.config["IMPORT_MAX_BYTES"] = 200
+    big = csv_bytes(
+        [ENTERPRISE_HEADER] + [[factories.uscc(), "x", "food", "华岩镇", "", "", ""]] * 10
+    )
+    response = upload(client, "/api/v1/enterprises/import", admin, big, "big.csv")
+    assert response.status_code == 413 and "file" in response.json["errors"]
+    app.config["IMPORT_MAX_BYTES"] = 10**7
+
+    app.config["IMPORT_MAX_ROWS"] = 3
+    rows = [ENTERPRISE_HEADER] + [
+        [factories.uscc(), "重庆行数公司", "food", "华岩镇", "", "", ""] for _ in range(4)
+    ]
+    too_many = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "rows.csv")
+    assert too_many.status_code == 413
+    assert "3" in too_many.json["message"]
+    app.config["IMPORT_MAX_ROWS"] = 100_000
+
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/workbook.xml", "<workbook/>")
+        z.writestr("xl/worksheets/sheet1.xml", "<" + "a" * 50_000_000 + "/>")
+    response = upload(client, "/api/v1/enterprises/import", admin, bomb.getvalue(), "bomb.xlsx")
+    assert response.status_code == 413
+    assert "zip bomb" in str(response.json["errors"])
+    not_zip = upload(
+        client, "/api/v1/enterprises/import", admin, b"PK\x03\x04garbage", "broken.xlsx"
+    )
+    assert not_zip.status_code == 422
+    assert count(session, Enterprise) == count(session, Enterprise)  # nothing half-written
+    # the size and zip-bomb refusals happen before the file is stored
+    stored = session.scalars(select(Import.filename).order_by(Import.id)).all()[before_imports:]
+    assert "big.csv" not in stored and "bomb.xlsx" not in stored
+
+
+def test_malformed_csv_and_unknown_columns_are_refused(client, identity, session):
+    admin = identity("admin")
+    broken = b'\xe7\xbb\x9f\xe4\xb8\x80,"unterminated\n1,2\n'
+    assert (
+        upload(client, "/api/v1/enterprises/import", admin, broken, "broken.csv").status_code == 422
+    )
+    unknown = csv_bytes(
+        [ENTERPRISE_HEADER + ["备注"], [factories.uscc(), "x", "food", "华岩镇", "", "", "", "x"]]
+    )
+    response = upload(client, "/api/v1/enterprises/import", admin, unknown, "u.csv")
+    assert response.status_code == 422
+    assert "备注" in response.json["message"]
+    assert (
+        upload(
+            client,
+            "/api/v1/enterprises/import",
+            admin,
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old",
+            "old.xls",
+        ).status_code
+        == 422
+    )
+
+
+def _drawn(client, identity, district, k_results=3):
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 11}, headers=regulator)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=regulator).json["items"]
+    return regulator, plan_id, tasks
+
+
+def test_results_xlsx_from_the_template(client, identity, district, session):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    badge = tasks[0]["inspectors"][0]
+    mine = [t for t in tasks if badge in t["inspectors"]]
+    me = identity("inspector", badge=badge)
+    template = client.get("/api/v1/sectors/food/template.xlsx", headers=me)
+    wb = load_workbook(io.BytesIO(template.data))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    example = {h: c.value for h, c in zip(header, ws[2], strict=True)}
+    ws.delete_rows(2)
+    values = ["0.12", "0.3", "ND"]
+    for task, value in zip(mine, values, strict=False):
+        row = dict(example)
+        row.update(
+            {"任务编号": task["id"], "检查日期": "2026年11月25日", "样品编号": f"S-{task['id']}"}
+        )
+        row["检验项目1（代码）"] = "Cd"
+        row["检验结果1"] = value
+        row["计量单位1"] = "mg/kg"
+        row["检查结论"] = "发现问题已责令改正" if value == "0.3" else "未发现问题"
+        ws.append([row.get(h) for h in header])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = upload(
+        client,
+        "/api/v1/results/import",
+        me,
+        buffer.getvalue(),
+        "结果.xlsx",
+        sector="food",
+        key="xl-1",
+    )
+    assert response.status_code == 201, response.json
+    n = min(3, len(mine))
+    assert (response.json["received"], response.json["accepted"]) == (n, n)
+    stored = session.scalars(
+        select(Result).where(Result.plan_id == plan_id).order_by(Result.id)
+    ).all()
+    assert [r.passed for r in stored] == [v != "0.3" for v in values[:n]]
+    assert all(r.plugin == "food" and r.recorded_by.startswith("inspector") for r in stored)
+
+
+def test_results_rows_for_someone_elses_task_are_rejected(client, identity, district, session):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    badge = tasks[0]["inspectors"][0]
+    other = next(t for t in tasks if badge not in t["inspectors"])
+    me = identity("inspector", badge=badge)
+    header = [
+        "任务编号",
+        "检查结论",
+        "样品编号",
+        "食品名称",
+        "食品类别（代码）",
+        "抽样日期",
+        "抽样环节",
+        "items.0.item",
+        "items.0.value",
+        "items.0.unit",
+    ]
+    rows = [header,
+            [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"],
+            [other["id"], "no_problem", "S2", "大米", "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"],
+            [999999, "no_problem", "S3", "大米", "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"],
+            [tasks[0]["id"], "no_problem", "S4", "大米", "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "furlong"]]  # fmt: skip
+    response = upload(
+        client, "/api/v1/results/import?mode=partial", me, csv_bytes(rows), "r.csv", sector="food"
+    )
+    assert response.status_code == 201, response.json
+    assert (response.json["accepted"], response.json["rejected"]) == (1, 3)
+    messages = {e["row"]: e for e in response.json["errors"]}
+    assert "not assigned" in messages[3]["message"]
+    assert "no such task" in messages[4]["message"]
+    assert messages[5]["field"] == "items.0.unit"
+
+
+def test_export_reimports_cleanly(app, client, identity, district, session):
+    """Round trip: record results, export them (CSV and xlsx), import each export: every row
+    is accepted and the new results carry the same payloads, conclusions and inspector
+    findings as the originals.  (Results are append-only, so the imported rows sit beside
+    the originals on the same tasks; nothing in the import depends on them existing.)"""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+
+    def results(ids: set[int] | None = None) -> list[tuple]:
+        session.rollback()
+        stmt = select(Result).where(Result.plan_id == plan_id).order_by(Result.task_id, Result.id)
+        return [
+            (r.task_id, r.conclusion_code, r.passed, r.inspected_on, r.payload,
+             [(f["severity"], f["description"]) for f in r.findings if f["source"] == "inspector"])
+            for r in session.scalars(stmt) if ids is None or r.id not in ids
+        ]  # fmt: skip
+
+    for i, task in enumerate(tasks[:4]):
+        me = identity("inspector", badge=task["inspectors"][0])
+        payload = factories.food_payload(["0.05", "0.3", "0.12", "0.2"][i])
+        payload["items"].append(
+            {"item": "Pb", "value": None, "qualifier": "ND", "lod": "0.02", "unit": "mg/kg"}
+        )
+        body = {"sector": "food", "payload": payload, "inspected_on": today_in_china().isoformat(),
+                "conclusion_code": "corrected" if i == 1 else "no_problem",
+                "findings": [{"severity": "minor", "description": "进货查验记录不全"}] if i == 2 else []}  # fmt: skip
+        r = client.post(
+            f"/api/v1/tasks/{task['id']}/results",
+            json=body,
+            headers={**me, "Idempotency-Key": f"rt-{i}"},
+        )
+        assert r.status_code == 201, r.json
+    originals = results()
+    assert len(originals) == 4
+    exports = {
+        fmt: client.get(
+            f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
+        )
+        for fmt in ("csv", "xlsx")
+    }
+    assert all(e.status_code == 200 for e in exports.values())
+    assert exports["csv"].data.startswith(b"\xef\xbb\xbf")
+    for fmt, exported in exports.items():
+        session.rollback()
+        before = set(session.scalars(select(Result.id).where(Result.plan_id == plan_id)))
+        imported = upload(
+            client,
+            "/api/v1/results/import",
+            regulator,
+            exported.data,
+            f"export.{fmt}",
+            sector="food",
+        )
+        assert imported.status_code == 201, imported.json
+        assert (imported.json["accepted"], imported.json["rejected"]) == (4, 0)
+        assert results(before) == originals, fmt
+
+
+def test_import_status_is_private_to_its_uploader(client, identity, session):
+    admin = identity("admin")
+    rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆隐私有限公司", "food", "华岩镇", "", "", ""]]
+    body = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "p.csv").json
+    inspector_badge = factories.inspector()
+    client.post("/api/v1/inspectors", json=inspector_badge, headers=admin)
+    other = identity("inspector", badge=inspector_badge["badge"])
+    assert client.get(f"/api/v1/imports/{body['import_id']}", headers=other).status_code == 404
+    mine = client.get(f"/api/v1/imports/{body['import_id']}", headers=admin)
+    assert mine.status_code == 200 and mine.json["progress"] == 1.0
+
+
+@pytest.mark.parametrize("path", ["/api/v1/enterprises/import", "/api/v1/inspectors/import"])
+def test_registry_imports_need_write_permission(client, identity, path):
+    headers = identity("sector_admin")
+    response = upload(client, path, headers, csv_bytes([["x"], ["y"]]), "x.csv")
+    assert response.status_code == 403
+
+
+def test_workbook_import_of_registry(client, identity, session):
+    admin = identity("admin")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(ENTERPRISE_HEADER)
+    code = factories.uscc()
+    import datetime as dt
+
+    ws.append([code, "重庆表格有限公司", "食品", "华岩镇", None, None, dt.datetime(2019, 3, 4)])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = upload(client, "/api/v1/enterprises/import", admin, buffer.getvalue(), "名录.xlsx")
+    assert response.status_code == 201, response.json
+    assert (
+        client.get(f"/api/v1/enterprises/{code}", headers=admin).json["established_on"]
+        == "2019-03-04"
+    )

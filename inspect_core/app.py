@@ -67,10 +67,12 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
 def _register_api(app: Flask) -> None:
     from inspect_core.audit.api import blp as audit_blp
     from inspect_core.auth.api import blp as auth_blp
+    from inspect_core.credit.api import blp as credit_blp
     from inspect_core.disclosure.api import blp as disclosure_blp
     from inspect_core.enterprises.api import blp as enterprises_blp
     from inspect_core.imports.api import blp as imports_blp
     from inspect_core.inspectors.api import blp as inspectors_blp
+    from inspect_core.kpis import blp as kpis_blp
     from inspect_core.plans.api import blp as plans_blp
     from inspect_core.results.api import blp as results_blp
     from inspect_core.sectors_api import blp as sectors_blp
@@ -91,5 +93,7 @@ def _register_api(app: Flask) -> None:
         results_blp,
         disclosure_blp,
         audit_blp,
+        credit_blp,
+        kpis_blp,
     ):
         api.register_blueprint(blp)

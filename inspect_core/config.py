@@ -23,6 +23,56 @@ DEFAULT_SECTORS: dict[str, dict[str, str]] = {
 }
 
 
+#: the 2026 programme's lines; ``where`` compares a payload path with a value
+DEFAULT_KPI_TARGETS: list[dict[str, Any]] = [
+    {
+        "key": "agricultural_products",
+        "sector": "agricultural_products",
+        "target": 98.3,
+        "name_zh": "食用农产品抽检合格率",
+        "name_en": "Edible agricultural products: sampling pass rate",
+    },
+    {
+        "key": "food",
+        "sector": "food",
+        "target": 98.2,
+        "name_zh": "食品抽检合格率",
+        "name_en": "Food: sampling pass rate",
+    },
+    {
+        "key": "industrial_products",
+        "sector": "industrial_products",
+        "target": 95.0,
+        "name_zh": "制造业产品和消费品质量合格率",
+        "name_en": "Manufactured and consumer goods: pass rate",
+    },
+    {
+        "key": "drugs_production",
+        "sector": "drugs",
+        "target": 99.8,
+        "where": {"path": ["sample", "stage"], "equals": "production"},
+        "name_zh": "药品生产环节抽检合格率",
+        "name_en": "Drugs, production stage: sampling pass rate",
+    },
+    {
+        "key": "drugs_circulation",
+        "sector": "drugs",
+        "target": 99.5,
+        "where": {"path": ["sample", "stage"], "equals": "circulation"},
+        "name_zh": "药品流通环节抽检合格率",
+        "name_en": "Drugs, circulation stage: sampling pass rate",
+    },
+    {
+        "key": "completion_acceptance",
+        "sector": "construction",
+        "target": 100.0,
+        "where": {"path": ["completion"], "present": True},
+        "name_zh": "工程竣工验收合格率",
+        "name_en": "Construction: completion acceptance pass rate",
+    },
+]
+
+
 class Config:
     """Defaults for a development install: embedded SQLite under ``instance/``."""
 
@@ -64,6 +114,8 @@ class Config:
 
     # plugins: installed is not enabled
     PLUGINS: list[str] | str = ["food", "drugs", "special_equipment", "construction"]
+    #: programme KPI lines (pass-rate targets); see inspect_core/kpis.py
+    KPI_TARGETS: list[dict[str, Any]] = DEFAULT_KPI_TARGETS
     #: per-sector threshold overrides handed to the plugin as ``context["config"]``
     PLUGIN_CONFIG: dict[str, dict[str, object]] = {}
     SECTORS: dict[str, dict[str, str]] = DEFAULT_SECTORS

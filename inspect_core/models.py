@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from inspect_core.audit.models import AuditEvent
 from inspect_core.auth.models import ApiToken, User, UserRegion
+from inspect_core.credit.models import (
+    CreditEvent,
+    CreditRating,
+    CreditRepair,
+    ScoringModel,
+    ScoringRun,
+)
 from inspect_core.db import Base
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.imports.models import Import
@@ -34,6 +41,11 @@ __all__ = [
     "Task",
     "TaskAssignment",
     "ConflictOfInterest",
+    "CreditEvent",
+    "CreditRating",
+    "CreditRepair",
+    "ScoringModel",
+    "ScoringRun",
     "Enterprise",
     "EnterpriseSector",
     "Inspector",

@@ -39,6 +39,10 @@ _REGULATOR = frozenset(
         "audit:read",
         "results:import",
         "imports:read",
+        "credit:read",
+        "credit:write",
+        "rankings:read",
+        "kpis:read",
     }
 )
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
@@ -57,7 +61,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "imports:read:own",
         }
     ),
-    "sector_admin": frozenset({"enterprises:read", "sectors:read", "plans:read", "results:read"}),
+    "sector_admin": frozenset(
+        {
+            "enterprises:read",
+            "sectors:read",
+            "plans:read",
+            "results:read",
+            "credit:read",
+            "kpis:read",
+        }
+    ),
 }
 
 PUBLIC = "public"

@@ -1,0 +1,137 @@
+"""Schemas for credit events, repairs, ratings and the ranked list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
+from inspect_core.pagination import PageArgsSchema, page_schema
+from inspect_core.validators import CleanString
+
+
+class CreditEventInSchema(Schema):
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(list(CREDIT_EVENT_TYPES)),
+        metadata={
+            "description": "; ".join(f"{k}: {v[0]} / {v[1]}" for k, v in CREDIT_EVENT_TYPES.items())
+        },
+    )
+    occurred_on = fields.Date(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(EVENT_SEVERITIES))
+    source = CleanString(
+        required=True,
+        validate=validate.Length(max=200),
+        metadata={"example": "九龙市监处罚〔2026〕12号"},
+    )
+    description = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=5000))
+    expires_on = fields.Date(
+        load_default=None, metadata={"description": "default by type when omitted"}
+    )
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        positive = (
+            CREDIT_EVENT_TYPES[data["type"]][2] < 0
+            if data.get("type") in CREDIT_EVENT_TYPES
+            else None
+        )
+        if positive is True and data.get("severity") != "positive":
+            raise ValidationError(
+                "a positive event (certification, award) has severity 'positive'", "severity"
+            )
+        if positive is False and data.get("severity") == "positive":
+            raise ValidationError("a negative event needs critical, major or minor", "severity")
+        if (
+            data.get("expires_on")
+            and data.get("occurred_on")
+            and data["expires_on"] <= data["occurred_on"]
+        ):
+            raise ValidationError("must be after occurred_on", "expires_on")
+
+
+class RepairInSchema(Schema):
+    reason = CleanString(required=True, validate=validate.Length(min=4, max=2000))
+    effective_on = fields.Date(load_default=None, metadata={"description": "default: today"})
+
+
+class CreditEventSchema(Schema):
+    id = fields.Integer()
+    type = fields.String()
+    type_zh = fields.Function(
+        lambda e: (
+            CREDIT_EVENT_TYPES[e["type"]][0]
+            if isinstance(e, dict)
+            else CREDIT_EVENT_TYPES[e.type][0]
+        )
+    )
+    type_en = fields.Function(
+        lambda e: (
+            CREDIT_EVENT_TYPES[e["type"]][1]
+            if isinstance(e, dict)
+            else CREDIT_EVENT_TYPES[e.type][1]
+        )
+    )
+    occurred_on = fields.Date()
+    severity = fields.String()
+    source = fields.String()
+    description = fields.String()
+    expires_on = fields.Date(allow_none=True)
+    repaired_on = fields.Date(allow_none=True)
+    repair_reason = fields.String(allow_none=True)
+    active = fields.Boolean()
+    recorded_by = fields.String()
+    recorded_at = fields.DateTime()
+
+
+class CreditEventListSchema(Schema):
+    items = fields.List(fields.Nested(CreditEventSchema))
+
+
+class ReasonSchema(Schema):
+    code = fields.String()
+    feature = fields.String()
+    points = fields.Float(allow_none=True)
+    text_zh = fields.String()
+    text_en = fields.String()
+
+
+class RankedItemSchema(Schema):
+    uscc = fields.String()
+    name = fields.String()
+    region = fields.String()
+    sectors = fields.List(fields.String())
+    score = fields.Float()
+    probability = fields.Float(allow_none=True)
+    tier = fields.String()
+    reasons = fields.List(fields.Nested(ReasonSchema))
+    run_id = fields.Integer()
+
+
+class RankedArgsSchema(PageArgsSchema):
+    order = fields.String(validate=validate.OneOf(("risk",)))
+    sector = fields.String(validate=validate.Length(max=40))
+    region = fields.String(validate=validate.Length(max=64))
+    tier = fields.String(validate=validate.OneOf(("A", "B", "C", "D")))
+    run = fields.Integer(metadata={"description": "a scoring run id; default the latest finished"})
+
+
+class RatingHistorySchema(Schema):
+    run_id = fields.Integer()
+    as_of = fields.Date()
+    score = fields.Float()
+    probability = fields.Float(allow_none=True)
+    tier = fields.String()
+
+
+class CreditSchema(Schema):
+    uscc = fields.String()
+    name = fields.String()
+    current = fields.Nested(RankedItemSchema, allow_none=True)
+    history = fields.List(fields.Nested(RatingHistorySchema))
+    events = fields.List(fields.Nested(CreditEventSchema))
+
+
+RankedPageSchema = page_schema(RankedItemSchema, "RankedPage")

@@ -1,0 +1,104 @@
+"""Credit events and their repair; the current tiers the draw reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from inspect_core.audit.service import record as audit
+from inspect_core.credit.models import CREDIT_EVENT_TYPES, CreditEvent, CreditRepair
+from inspect_core.enterprises import service as enterprises
+from inspect_core.errors import Conflict, NotFound, Unprocessable
+from inspect_core.results.service import today_in_china
+
+
+def event_view(event: CreditEvent, repair: CreditRepair | None, on: dt.date) -> dict[str, Any]:
+    """An event with its repair and whether it still counts on ``on``."""
+    end = min(
+        d for d in (event.expires_on, repair.effective_on if repair else None, dt.date.max) if d
+    )
+    return {
+        "id": event.id,
+        "type": event.type,
+        "occurred_on": event.occurred_on,
+        "severity": event.severity,
+        "source": event.source,
+        "description": event.description,
+        "expires_on": event.expires_on,
+        "repaired_on": repair.effective_on if repair else None,
+        "repair_reason": repair.reason if repair else None,
+        "active": event.occurred_on <= on < end,
+        "recorded_by": event.recorded_by,
+        "recorded_at": event.recorded_at,
+    }
+
+
+def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
+    enterprise = enterprises.get(session, user, uscc)
+    today = today_in_china()
+    if data["occurred_on"] > today:
+        raise Unprocessable(
+            "the event is dated in the future", {"occurred_on": [f"after today ({today})"]}
+        )
+    expires = data.get("expires_on")
+    if expires is None:
+        days = CREDIT_EVENT_TYPES[data["type"]][3]
+        expires = data["occurred_on"] + dt.timedelta(days=days) if days else None
+    event = CreditEvent(
+        enterprise_id=enterprise.id,
+        type=data["type"],
+        occurred_on=data["occurred_on"],
+        severity=data["severity"],
+        source=data["source"],
+        description=data.get("description", ""),
+        expires_on=expires,
+        recorded_by=user.username,
+    )
+    session.add(event)
+    session.flush()
+    audit(session, user, "credit_event.add", "enterprise", enterprise.uscc,
+          {"event": event.id, "type": event.type, "occurred_on": event.occurred_on,
+           "severity": event.severity, "source": event.source})  # fmt: skip
+    session.commit()
+    return event_view(event, None, today)
+
+
+def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
+    enterprise = enterprises.get(session, user, uscc)
+    rows = session.execute(
+        select(CreditEvent, CreditRepair)
+        .outerjoin(CreditRepair, CreditRepair.event_id == CreditEvent.id)
+        .where(CreditEvent.enterprise_id == enterprise.id)
+        .order_by(CreditEvent.occurred_on.desc(), CreditEvent.id.desc())
+    ).all()
+    today = today_in_china()
+    return [event_view(e, r, today) for e, r in rows]
+
+
+def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    event = session.get(CreditEvent, event_id)
+    if event is None:
+        raise NotFound(f"no credit event {event_id}")
+    from inspect_core.enterprises.models import Enterprise
+
+    enterprise = session.get(Enterprise, event.enterprise_id)
+    enterprises.get(session, user, enterprise.uscc)  # scope check
+    if session.scalar(select(CreditRepair.id).where(CreditRepair.event_id == event.id)):
+        raise Conflict("this event was already repaired", {"event": ["already repaired"]})
+    today = today_in_china()
+    effective = data.get("effective_on") or today
+    if not event.occurred_on <= effective <= today:
+        raise Unprocessable(
+            "a repair takes effect between the event and today",
+            {"effective_on": [f"between {event.occurred_on} and {today}"]},
+        )
+    row = CreditRepair(event_id=event.id, effective_on=effective, reason=data["reason"],
+                       recorded_by=user.username)  # fmt: skip
+    session.add(row)
+    audit(session, user, "credit_event.repair", "enterprise", enterprise.uscc,
+          {"event": event.id, "effective_on": effective, "reason": data["reason"]})  # fmt: skip
+    session.commit()
+    return event_view(event, row, today)

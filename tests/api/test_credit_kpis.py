@@ -1,0 +1,176 @@
+"""Credit events with repair, and programme KPIs (pass rates against targets)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from inspect_core.results.service import today_in_china
+from tests import factories
+from tests.factories import create_plan
+
+
+@pytest.fixture
+def enterprise(client, identity):
+    admin = identity("admin")
+    body = factories.enterprise(region="华岩镇")
+    assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    return body["uscc"]
+
+
+def test_credit_events_default_expiry_listing_and_repair(client, identity, enterprise):
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+    today = today_in_china()
+    penalty = client.post(
+        path,
+        json={"type": "penalty", "occurred_on": str(today - dt.timedelta(days=30)), "severity": "major",
+              "source": "九龙市监处罚〔2026〕12号", "description": "销售超过保质期的食品"},
+        headers=regulator,
+    )  # fmt: skip
+    assert penalty.status_code == 201, penalty.json
+    assert penalty.json["expires_on"] == str(
+        today - dt.timedelta(days=30) + dt.timedelta(days=3 * 365)
+    )
+    assert penalty.json["active"] is True and penalty.json["type_zh"] == "行政处罚"
+    listed = client.get(path, headers=identity("sector_admin")).json["items"]
+    assert [e["id"] for e in listed] == [penalty.json["id"]]
+
+    repaired = client.post(
+        f"/api/v1/credit-events/{penalty.json['id']}/repair",
+        json={"reason": "已履行行政处罚决定并完成整改，公示满最短期限"},
+        headers=regulator,
+    )
+    assert repaired.status_code == 201, repaired.json
+    assert repaired.json["active"] is False and repaired.json["repair_reason"].startswith("已履行")
+    again = client.post(
+        f"/api/v1/credit-events/{penalty.json['id']}/repair",
+        json={"reason": "再次修复"},
+        headers=regulator,
+    )
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "fireworks", "severity": "major"}, "type"),
+        ({"type": "penalty", "severity": "positive"}, "severity"),
+        ({"type": "quality_award", "severity": "major"}, "severity"),
+        ({"type": "penalty", "severity": "major", "occurred_on": "2999-01-01"}, "occurred_on"),
+        ({"type": "penalty", "severity": "major", "expires_on": "2000-01-01"}, "expires_on"),
+        ({"type": "penalty", "severity": "major", "source": ""}, "source"),
+    ],
+)
+def test_bad_credit_events_are_refused(client, identity, enterprise, body, field):
+    regulator = identity("regulator")
+    full = {"occurred_on": "2026-01-05", "source": "区局", **body}
+    response = client.post(
+        f"/api/v1/enterprises/{enterprise}/credit-events", json=full, headers=regulator
+    )
+    assert response.status_code == 422, response.json
+    assert field in response.json["errors"]
+    assert (
+        client.get(f"/api/v1/enterprises/{enterprise}/credit-events", headers=regulator).json[
+            "items"
+        ]
+        == []
+    )
+
+
+def test_inspectors_may_not_write_credit_events(client, identity, enterprise, district):
+    inspector = identity("inspector", badge=district["inspectors"][0])
+    response = client.post(
+        f"/api/v1/enterprises/{enterprise}/credit-events",
+        json={
+            "type": "complaint",
+            "occurred_on": "2026-01-05",
+            "severity": "minor",
+            "source": "12315",
+        },
+        headers=inspector,
+    )
+    assert response.status_code == 403
+
+
+def test_kpis_pass_rates_against_targets(client, identity, district):
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 4}, headers=regulator)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=regulator).json["items"]
+    values = ["0.1"] * 9 + ["0.3"]  # 9 of 10 pass
+    for i, (task, value) in enumerate(zip(tasks, values, strict=False)):
+        me = identity("inspector", badge=task["inspectors"][0])
+        body = {"sector": "food", "payload": factories.food_payload(value),
+                "conclusion_code": "corrected" if value == "0.3" else "no_problem"}  # fmt: skip
+        r = client.post(
+            f"/api/v1/tasks/{task['id']}/results",
+            json=body,
+            headers={**me, "Idempotency-Key": f"kpi-{i}"},
+        )
+        assert r.status_code == 201, r.json
+    year = today_in_china().year
+    response = client.get(f"/api/v1/kpis?year={year}", headers=identity("sector_admin"))
+    assert response.status_code == 200
+    lines = {line["key"]: line for line in response.json["items"]}
+    food = lines["food"]
+    assert (food["samples"], food["passed"], food["pass_rate"]) == (10, 9, 90.0)
+    assert food["target"] == 98.2 and food["meets_target"] is False
+    assert (
+        lines["drugs_production"]["samples"] == 0 and lines["drugs_production"]["pass_rate"] is None
+    )
+    assert (
+        client.get(f"/api/v1/kpis?year={year - 1}", headers=regulator).json["items"][1]["samples"]
+        == 0
+    )
+    assert client.get("/api/v1/kpis", headers=regulator).status_code == 422
+    assert (
+        client.get(
+            f"/api/v1/kpis?year={year}",
+            headers=identity("inspector", badge=district["inspectors"][0]),
+        ).status_code
+        == 403
+    )
+
+
+def test_kpi_drug_lines_split_by_sampling_stage(client, identity, district):
+    admin = identity("admin")
+    for region in ("华岩镇", "走马镇"):
+        body = factories.enterprise(region=region, sectors=["drugs"], name="重庆某大药房")
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    plan_id = create_plan(
+        client, admin, sector="drugs", ratios={"A": "1", "B": "1", "C": "1", "D": "1"}
+    )
+    assert (
+        client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 9}, headers=admin).status_code
+        == 201
+    )
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=10", headers=admin).json["items"]
+    assert len(tasks) == 2
+    for task, (stage, measured) in zip(
+        tasks, [("production", "99.0"), ("circulation", "80.0")], strict=True
+    ):
+        me = identity("inspector", badge=task["inspectors"][0])
+        payload = {"inspection_type": "sampling",
+                   "sample": {"stage": stage, "product_name": "某某片", "dosage_form": "tablet",
+                              "test_items": [{"kind": "assay", "measured": measured}]}}  # fmt: skip
+        conclusion = "no_problem" if measured == "99.0" else "corrected"
+        r = client.post(f"/api/v1/tasks/{task['id']}/results",
+                        json={"sector": "drugs", "payload": payload, "conclusion_code": conclusion},
+                        headers={**me, "Idempotency-Key": f"d-{stage}"})  # fmt: skip
+        assert r.status_code == 201, r.json
+    lines = {
+        x["key"]: x
+        for x in client.get(f"/api/v1/kpis?year={today_in_china().year}", headers=admin).json[
+            "items"
+        ]
+    }
+    assert (lines["drugs_production"]["samples"], lines["drugs_production"]["pass_rate"]) == (
+        1,
+        100.0,
+    )
+    assert (lines["drugs_circulation"]["samples"], lines["drugs_circulation"]["pass_rate"]) == (
+        1,
+        0.0,
+    )

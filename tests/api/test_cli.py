@@ -65,3 +65,55 @@ def test_simulate_command_inserts_rows(app, engine, tmp_path):
         s = db.session
         assert s.scalar(select(func.count(func.distinct(Enterprise.uscc)))) == 2600
     db.engine_for(other).dispose()
+
+
+def test_plugins_command_lists_the_four_sectors(app):
+    result = app.test_cli_runner().invoke(args=["plugins"])
+    assert result.exit_code == 0, result.output
+    for code in ("food", "drugs", "special_equipment", "construction"):
+        assert f"sectors: {code}" in result.output
+    assert "inspect_judge" in result.output and "inspect_row_from_payload" in result.output
+
+
+def test_draws_verify_audit_verify_and_calendar_load(app, client, identity, district, tmp_path):
+    from tests.factories import create_plan
+
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    draw = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 6}, headers=regulator).json
+    runner = app.test_cli_runner()
+    verified = runner.invoke(args=["draws", "verify", str(draw["id"])])
+    assert verified.exit_code == 0, verified.output
+    assert '"identical": true' in verified.output
+    assert runner.invoke(args=["draws", "verify", "999999"]).exit_code != 0
+    audit = runner.invoke(args=["audit", "verify"])
+    assert audit.exit_code == 0 and "intact" in audit.output
+    good = tmp_path / "2027.json"
+    good.write_text('{"year": 2027, "holidays": ["2027-10-01"], "workdays": ["2027-10-09"]}')
+    loaded = runner.invoke(args=["calendar", "load", str(good)])
+    assert loaded.exit_code == 0 and "2 day(s)" in loaded.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"year": 2027, "holidays": ["2028-01-01"]}')
+    refused = runner.invoke(args=["calendar", "load", str(bad)])
+    assert refused.exit_code != 0 and "not in 2027" in refused.output
+
+
+def test_import_command_with_progress(app, client, identity, tmp_path):
+    identity("admin")  # creates user admin-0
+    path = tmp_path / "企业.csv"
+    from tests import factories
+
+    code = factories.uscc()
+    path.write_text(
+        f"统一社会信用代码,企业名称,监管行业,所属街镇\n{code},重庆命令行公司,食品,华岩镇\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(
+        args=["import", "enterprises", str(path), "--as", "admin-0"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "received 1, accepted 1, rejected 0" in result.output
+    nobody = app.test_cli_runner().invoke(
+        args=["import", "enterprises", str(path), "--as", "ghost"]
+    )
+    assert nobody.exit_code != 0 and "no active user" in nobody.output

@@ -9,6 +9,7 @@ Tests may bind the session to an outer connection in a transaction and roll it b
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -144,7 +145,10 @@ class Database:
     def _teardown(_exc: BaseException | None) -> None:
         session = g.pop("inspect_session", None)
         if session is not None:
-            session.close()
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001 - a dead connection must not fail the response
+                logging.getLogger(__name__).warning("closing a broken session", exc_info=True)
 
 
 db = Database()

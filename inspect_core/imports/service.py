@@ -818,8 +818,13 @@ def _store(
 ) -> None:
     """Insert the accepted rows in chunks, all inside the caller's transaction."""
     if kind == "results":
+        copy = session.get_bind().dialect.name == "postgresql"
         for start in range(0, len(rows), STORE_CHUNK):
-            session.execute(insert(Result), rows[start : start + STORE_CHUNK])
+            chunk = rows[start : start + STORE_CHUNK]
+            if copy:
+                _copy_results(session, chunk)
+            else:
+                session.execute(insert(Result), chunk)
             if progress:
                 progress("store", min(start + STORE_CHUNK, len(rows)), len(rows))
         task_ids = sorted({r["task_id"] for r in rows})
@@ -887,6 +892,41 @@ def _store(
                 for s in d["qualifications"]
             ],
         )
+
+
+_JSON_COLUMNS = {"payload", "judgement", "findings"}
+
+
+def _copy_results(session: Session, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL ``COPY`` of result rows inside the session's transaction: several times
+    faster than a multi-row INSERT for wide rows with JSON (RELIABILITY.md §2.1)."""
+    columns = [c for c in rows[0] if c != "id"]
+    connection = session.connection()
+    raw = connection.connection.driver_connection
+    try:
+        _copy_rows(raw, columns, rows)
+    except Exception:
+        if raw.closed or raw.broken:
+            connection.invalidate()  # SQLAlchemy did not see the driver-level failure
+        raise
+
+
+def _copy_rows(raw: Any, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    import json
+
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY results ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c], ensure_ascii=False)
+                    if c in _JSON_COLUMNS and row[c] is not None
+                    else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def get_import(session: Session, user: Any, import_id: int) -> Import:

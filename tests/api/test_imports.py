@@ -261,10 +261,15 @@ def test_results_xlsx_from_the_template(client, identity, district, session):
     example = {h: c.value for h, c in zip(header, ws[2], strict=True)}
     ws.delete_rows(2)
     values = ["0.12", "0.3", "ND"]
+    day = today_in_china()
     for task, value in zip(mine, values, strict=False):
         row = dict(example)
         row.update(
-            {"任务编号": task["id"], "检查日期": "2026年11月25日", "样品编号": f"S-{task['id']}"}
+            {
+                "任务编号": task["id"],
+                "检查日期": f"{day.year}年{day.month}月{day.day}日",
+                "样品编号": f"S-{task['id']}",
+            }
         )
         row["检验项目1（代码）"] = "Cd"
         row["检验结果1"] = value

@@ -51,6 +51,10 @@ class Result(Base):
     passed: Mapped[bool | None]  # None: not inspected (unreachable, closed, ...)
     findings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     worst_severity: Mapped[str | None] = mapped_column(String(10))
+    #: finding counts by severity, kept as columns so scoring reads them without JSON
+    critical_count: Mapped[int] = mapped_column(default=0)
+    major_count: Mapped[int] = mapped_column(default=0)
+    minor_count: Mapped[int] = mapped_column(default=0)
     conclusion_code: Mapped[str] = mapped_column(String(20))
     plugin: Mapped[str | None] = mapped_column(String(80))
     plugin_version: Mapped[str | None] = mapped_column(String(40))

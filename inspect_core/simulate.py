@@ -218,11 +218,14 @@ def simulate(
             conn.execute(text("LOCK TABLE enterprises, inspectors IN EXCLUSIVE MODE"))
         e_start = conn.scalar(select(func.coalesce(func.max(Enterprise.id), 0))) or 0
         i_start = conn.scalar(select(func.coalesce(func.max(Inspector.id), 0))) or 0
+        deferred = _defer_checks(conn) if pg and n_enterprises >= max(e_start, 10_000) else []
         bar = tqdm(total=n_enterprises, unit="ent", disable=not progress, mininterval=0.5)
         for batch_rows in _produce(e_start, n_enterprises, batch, nrng, now, pg):
             _write_enterprises(conn, batch_rows, pg)
             bar.update(len(batch_rows[0]) if pg else len(batch_rows))
         bar.close()
+        for statement in deferred:  # re-created over the whole table, inside the transaction
+            conn.execute(text(statement))
         inspectors = list(_inspector_rows(i_start, n_inspectors, rng))
         _write_inspectors(conn, inspectors)
         if pg:
@@ -240,6 +243,33 @@ def simulate(
             )
     seconds = time.perf_counter() - started
     return SimulationStats(n_enterprises, n_inspectors, seconds, "COPY" if pg else "executemany")
+
+
+#: what a bulk load drops and re-creates on PostgreSQL: the per-row foreign-key check of
+#: ``enterprise_sectors`` (nearly half the load time) and the secondary indexes, each
+#: rebuilt once at the end — validated and built inside the same transaction
+_SECTOR_FK = "fk_enterprise_sectors_enterprise_id_enterprises"
+_DEFERRED_DDL = (
+    ("ALTER TABLE enterprise_sectors DROP CONSTRAINT " + _SECTOR_FK,
+     f"ALTER TABLE enterprise_sectors ADD CONSTRAINT {_SECTOR_FK} "
+     "FOREIGN KEY (enterprise_id) REFERENCES enterprises (id) ON DELETE CASCADE"),
+    ("DROP INDEX ix_enterprises_region",
+     "CREATE INDEX ix_enterprises_region ON enterprises (region)"),
+    ("DROP INDEX ix_enterprises_status",
+     "CREATE INDEX ix_enterprises_status ON enterprises (status)"),
+    ("DROP INDEX ix_enterprise_sectors_sector",
+     "CREATE INDEX ix_enterprise_sectors_sector ON enterprise_sectors (sector)"),
+)  # fmt: skip
+
+
+def _defer_checks(conn) -> list[str]:  # type: ignore[no-untyped-def]
+    """Drop the per-row checks for a load at least as large as the table; return the DDL
+    that restores them.  Used only when the load dominates: rebuilding costs a pass over
+    the whole table, and the tables are locked (EXCLUSIVE) for the load anyway."""
+    conn.execute(text("LOCK TABLE enterprise_sectors IN ACCESS EXCLUSIVE MODE"))
+    for drop, _ in _DEFERRED_DDL:
+        conn.execute(text(drop))
+    return [create for _, create in _DEFERRED_DDL]
 
 
 def _produce(

@@ -9,6 +9,7 @@ suite a second time against PostgreSQL).  Tests that use the database are marked
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from inspect_core.app import create_app
 from inspect_core.db import db, make_engine
@@ -165,3 +166,23 @@ def district(client, identity):
         assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
         inspectors.append(body["badge"])
     return {"admin": admin, "enterprises": enterprises, "inspectors": inspectors}
+
+
+@pytest.fixture
+def committed_app(database_url):
+    """An app on its own PostgreSQL schema whose transactions really commit."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("needs PostgreSQL (runs in CI's PostgreSQL pass)")
+    schema = f"t_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{database_url}?options=-csearch_path%3D{schema}"
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade(db.engine)
+    yield app, admin
+    db.engine_for(app).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()

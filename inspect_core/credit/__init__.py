@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 
 def current_tiers(session: Session, enterprise_ids: list[int], default: str) -> dict[int, str]:
-    """Current tier per enterprise id.  No scoring run has rated anyone yet: every
-    enterprise is ``default`` (DOMAIN.md §2: no history → B)."""
-    return dict.fromkeys(enterprise_ids, default)
+    """Current tier per enterprise id (latest finished scoring run); ``default`` otherwise."""
+    from inspect_core.credit.ratings import current_tiers as read
+
+    return read(session, enterprise_ids, default)

@@ -8,6 +8,7 @@ from inspect_core.auth.models import User
 from inspect_core.db import db
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.inspectors.models import Inspector
+from inspect_core.simulate import simulate
 
 
 def test_users_create_scoped_and_log_in(app, client):
@@ -117,3 +118,24 @@ def test_import_command_with_progress(app, client, identity, tmp_path):
         args=["import", "enterprises", str(path), "--as", "ghost"]
     )
     assert nobody.exit_code != 0 and "no active user" in nobody.output
+
+
+def test_bulk_simulation_on_postgresql_restores_every_constraint(committed_app):
+    """A large simulate drops the sector FK and secondary indexes for speed and rebuilds
+    them in the same transaction: afterwards the schema matches the migrations again, and
+    the foreign key really refuses an orphan row."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from inspect_core.migrate import pending_diff
+
+    app, _admin = committed_app
+    with app.app_context():
+        stats = simulate(db.engine, 12_000, 20, seed=5, progress=False)
+        assert stats.enterprises == 12_000
+        assert pending_diff(db.engine) == []
+        with db.engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM enterprises")) == 12_000
+            with pytest.raises(IntegrityError):
+                conn.execute(text("INSERT INTO enterprise_sectors VALUES (99999999, 'food')"))

@@ -6,42 +6,18 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
-from inspect_core.app import create_app
 from inspect_core.auth.service import create_user
 from inspect_core.db import db
 from inspect_core.imports import service as imports
 from inspect_core.imports.models import Import
-from inspect_core.migrate import upgrade
 from inspect_core.results.models import Result
 from tests import factories
-from tests.conftest import TEST_CONFIG
 
 pytestmark = pytest.mark.db
-
-
-@pytest.fixture
-def committed_app(database_url):
-    """An app on its own PostgreSQL schema whose transactions really commit."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("fault injection needs PostgreSQL (pg_terminate_backend)")
-    schema = f"fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{database_url}?options=-csearch_path%3D{schema}"
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
-    with app.app_context():
-        upgrade(db.engine)
-    yield app, admin
-    db.engine_for(app).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committed_app, monkeypatch):

@@ -1,0 +1,178 @@
+"""Reading ratings: the current tiers the draw uses, the risk-ranked list, one
+enterprise's credit page, and the rankings export.
+
+Regulators page through one fixed scoring run (the cursor names it), so a rescore never
+reshuffles a list being read (RELIABILITY.md §2.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, select, tuple_
+from sqlalchemy.orm import Session
+
+from inspect_core.credit.models import CreditRating, ScoringRun
+from inspect_core.enterprises import service as enterprises
+from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.errors import NotFound
+from inspect_core.pagination import decode_cursor, encode_cursor
+from inspect_core.scope import region_clause
+
+CURSOR_KIND = "ranked"
+
+
+def latest_run(session: Session) -> ScoringRun | None:
+    return session.scalar(
+        select(ScoringRun)
+        .where(ScoringRun.status == "finished")
+        .order_by(ScoringRun.finished_at.desc(), ScoringRun.id.desc())
+        .limit(1)
+    )
+
+
+def current_tiers(session: Session, enterprise_ids: list[int], default: str) -> dict[int, str]:
+    """Tier per enterprise from the latest finished run; ``default`` for the unrated."""
+    tiers = dict.fromkeys(enterprise_ids, default)
+    run = latest_run(session)
+    if run is None or not enterprise_ids:
+        return tiers
+    wanted = set(enterprise_ids)
+    for enterprise_id, tier in session.execute(
+        select(CreditRating.enterprise_id, CreditRating.tier).where(CreditRating.run_id == run.id)
+    ):
+        if enterprise_id in wanted:
+            tiers[enterprise_id] = tier
+    return tiers
+
+
+def _item(rating: CreditRating, enterprise: Enterprise) -> dict[str, Any]:
+    return {
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "region": enterprise.region,
+        "sectors": enterprise.sectors,
+        "score": rating.score,
+        "probability": rating.probability,
+        "tier": rating.tier,
+        "reasons": rating.reasons,
+        "run_id": rating.run_id,
+    }
+
+
+def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """Riskiest first: lowest credit score, ties by enterprise id; keyset within one run."""
+    cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
+    if cursor is not None:
+        run_id = int(cursor[0])
+    elif args.get("run"):
+        run_id = int(args["run"])
+    else:
+        run = latest_run(session)
+        if run is None:
+            return {"items": [], "next_cursor": None}
+        run_id = run.id
+    stmt = (
+        select(CreditRating, Enterprise)
+        .join(Enterprise, Enterprise.id == CreditRating.enterprise_id)
+        .where(CreditRating.run_id == run_id, region_clause(user, Enterprise.region))
+    )
+    if args.get("tier"):
+        stmt = stmt.where(CreditRating.tier == args["tier"])
+    if args.get("region"):
+        stmt = stmt.where(Enterprise.region == args["region"])
+    if args.get("sector"):
+        stmt = stmt.where(
+            exists().where(
+                EnterpriseSector.enterprise_id == Enterprise.id,
+                EnterpriseSector.sector == args["sector"],
+            )
+        )
+    if cursor is not None:
+        score, last_id = float(cursor[1]), int(cursor[2])
+        stmt = stmt.where(
+            tuple_(CreditRating.score, CreditRating.enterprise_id) > tuple_(score, last_id)
+        )
+    limit = args["limit"]
+    rows = session.execute(
+        stmt.order_by(CreditRating.score, CreditRating.enterprise_id).limit(limit + 1)
+    ).all()
+    items = [_item(r, e) for r, e in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1][0]
+        next_cursor = encode_cursor(CURSOR_KIND, [run_id, last.score, last.enterprise_id])
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def credit_page(session: Session, user: Any, uscc: str) -> dict[str, Any]:
+    """Current rating with reasons, the rating history, and the credit events."""
+    from inspect_core.credit.service import list_events
+
+    enterprise = enterprises.get(session, user, uscc)
+    history_rows = session.execute(
+        select(CreditRating, ScoringRun)
+        .join(ScoringRun, ScoringRun.id == CreditRating.run_id)
+        .where(CreditRating.enterprise_id == enterprise.id, ScoringRun.status == "finished")
+        .order_by(ScoringRun.finished_at.desc(), ScoringRun.id.desc())
+    ).all()
+    latest = latest_run(session)
+    current = next((r for r, run in history_rows if latest and run.id == latest.id), None)
+    return {
+        "uscc": enterprise.uscc,
+        "name": enterprise.name,
+        "current": _item(current, enterprise) if current else None,
+        "history": [
+            {
+                "run_id": run.id,
+                "as_of": run.as_of,
+                "score": r.score,
+                "probability": r.probability,
+                "tier": r.tier,
+            }
+            for r, run in history_rows
+        ],  # fmt: skip
+        "events": list_events(session, user, uscc),
+    }
+
+
+def export_rows(session: Session, user: Any, args: dict[str, Any]) -> list[list[Any]]:
+    """The whole ranked list of one run, same filters, in rank order."""
+    rows: list[list[Any]] = []
+    page_args = {**args, "limit": 5000, "cursor": None}
+    while True:
+        page = ranked_page(session, user, page_args)
+        for i in page["items"]:
+            reasons = "; ".join(
+                f"{r.get('text_zh', '')} / {r.get('text_en', '')}" for r in i["reasons"]
+            )
+            probability = None if i["probability"] is None else round(i["probability"], 4)
+            rows.append(
+                [
+                    len(rows) + 1,
+                    i["uscc"],
+                    i["name"],
+                    i["region"],
+                    ",".join(i["sectors"]),
+                    round(i["score"], 2),
+                    probability,
+                    i["tier"],
+                    reasons,
+                    i["run_id"],
+                ]
+            )
+        if not page["next_cursor"]:
+            return rows
+        page_args["cursor"] = page["next_cursor"]
+
+
+EXPORT_HEADERS = ["排名 rank", "统一社会信用代码 uscc", "企业名称 name", "所属街镇 region",
+                  "监管行业 sectors", "信用分 score", "风险概率 probability", "风险等级 tier",
+                  "主要原因 reasons", "评分批次 run"]  # fmt: skip
+
+
+def get_run(session: Session, run_id: int) -> ScoringRun:
+    run = session.get(ScoringRun, run_id)
+    if run is None:
+        raise NotFound(f"no scoring run {run_id}")
+    return run

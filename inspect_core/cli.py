@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -27,6 +28,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_group)
     app.cli.add_command(calendar_group)
     app.cli.add_command(import_group)
+    app.cli.add_command(score_group)
 
 
 @click.group("db", help="Database schema (Alembic).")
@@ -366,6 +368,77 @@ def import_enterprises(path: str, as_user: str, mode: str, key: str | None) -> N
 def import_inspectors(path: str, as_user: str, mode: str, key: str | None) -> None:
     """Import inspector registry rows from PATH."""
     _import("inspectors", path, as_user, None, mode, key)
+
+
+@click.group("score", help="Credit-risk models, rescoring and evaluation.")
+def score_group() -> None:
+    pass
+
+
+def _date(value: str | None) -> Any:
+    import datetime as dt
+
+    return dt.date.fromisoformat(value) if value else None
+
+
+@score_group.command("train")
+@click.option("--until", help="train on results before this date (default: today)")
+@click.option("--window-days", default=3 * 365, show_default=True, type=int)
+@with_appcontext
+def score_train(until: str | None, window_days: int) -> None:
+    """Fit the scorecard and the ML model on the recorded results; store them."""
+    from inspect_core.credit.jobs import train
+    from inspect_core.errors import ApiError
+    from inspect_core.results.service import today_in_china
+
+    with db.new_session() as session:
+        try:
+            model = train(session, "cli", _date(until) or today_in_china(), window_days)
+        except ApiError as exc:
+            raise click.ClickException(f"{exc.message} {exc.errors}") from None
+        click.echo(f"model {model.version}: {model.metrics}")
+
+
+@score_group.command("run")
+@click.option("--as-of", help="score as of this date (default: today)")
+@click.option("--quiet", is_flag=True)
+@with_appcontext
+def score_run(as_of: str | None, quiet: bool) -> None:
+    """Rescore every enterprise into a new run (regulators page through one fixed run)."""
+    from tqdm import tqdm
+
+    from inspect_core.credit.jobs import run
+    from inspect_core.errors import ApiError
+
+    bars: dict[str, Any] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if quiet:
+            return
+        bar = bars.get(phase) or bars.setdefault(phase, tqdm(total=total, desc=phase, unit="ent"))
+        bar.update(done - bar.n)
+
+    with db.new_session() as session:
+        try:
+            scoring_run = run(session, "cli", _date(as_of), progress)
+        except ApiError as exc:
+            raise click.ClickException(f"{exc.message} {exc.errors}") from None
+        finally:
+            for bar in bars.values():
+                bar.close()
+        alarm = " PSI ALARM" if scoring_run.alarm else ""
+        click.echo(
+            f"run {scoring_run.id}: {scoring_run.enterprises} enterprises scored as of "
+            f"{scoring_run.as_of}; max PSI {scoring_run.psi.get('max')}{alarm}"
+        )
+
+
+try:  # the Chicago-style evaluation command, when the scoring package provides it
+    from scoring.cli import evaluate_command as _evaluate
+
+    score_group.add_command(_evaluate, "evaluate")
+except ImportError:  # pragma: no cover - depends on the installed scoring package
+    pass
 
 
 def _factory() -> Flask:

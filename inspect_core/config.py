@@ -116,6 +116,8 @@ class Config:
     PLUGINS: list[str] | str = ["food", "drugs", "special_equipment", "construction"]
     #: programme KPI lines (pass-rate targets); see inspect_core/kpis.py
     KPI_TARGETS: list[dict[str, Any]] = DEFAULT_KPI_TARGETS
+    #: minimum credit scores of tiers A, B and C (higher = lower risk); below C is D
+    TIER_CUTOFFS: dict[str, float] = {"A": 620.0, "B": 590.0, "C": 560.0}
     #: per-sector threshold overrides handed to the plugin as ``context["config"]``
     PLUGIN_CONFIG: dict[str, dict[str, object]] = {}
     SECTORS: dict[str, dict[str, str]] = DEFAULT_SECTORS

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import fields, validate
 
 from inspect_core.auth.access import current_user, require
-from inspect_core.credit import service
+from inspect_core.credit import ratings, service
 from inspect_core.credit.schemas import (
     CreditEventInSchema,
     CreditEventListSchema,
     CreditEventSchema,
+    CreditSchema,
+    RankedArgsSchema,
     RepairInSchema,
 )
 from inspect_core.db import db
+from inspect_core.workbook import XLSX_MIMETYPE, rows_workbook
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
@@ -44,3 +51,42 @@ class RepairView(MethodView):
     def post(self, data: dict[str, Any], event_id: int) -> dict[str, Any]:
         """信用修复: end an event's effect early, with the reason recorded."""
         return service.repair(db.session, current_user(), event_id, data)
+
+
+@blp.route("/enterprises/<string:uscc>/credit")
+class CreditView(MethodView):
+    @require("credit:read")
+    @blp.response(200, CreditSchema)
+    def get(self, uscc: str) -> dict[str, Any]:
+        """Current rating with reasons, rating history across runs, and credit events."""
+        return ratings.credit_page(db.session, current_user(), uscc)
+
+
+class ExportArgsSchema(RankedArgsSchema):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+
+@blp.route("/rankings/export")
+class RankingsExportView(MethodView):
+    @require("rankings:read")
+    @blp.arguments(ExportArgsSchema, location="query")
+    @blp.response(200, {"type": "string", "format": "binary"})
+    def get(self, args: dict[str, Any]) -> Response:
+        """The whole risk-ranked list of one run (same filters) as CSV or Excel."""
+        rows = ratings.export_rows(db.session, current_user(), args)
+        if args["format"] == "xlsx":
+            data = rows_workbook("风险排序 Ranking", ratings.EXPORT_HEADERS, rows)
+            return Response(
+                data,
+                mimetype=XLSX_MIMETYPE,
+                headers={"Content-Disposition": "attachment; filename=risk-ranking.xlsx"},
+            )
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(ratings.EXPORT_HEADERS)
+        writer.writerows(rows)
+        return Response(
+            ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=risk-ranking.csv"},
+        )

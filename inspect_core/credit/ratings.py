@@ -51,6 +51,8 @@ def _item(rating: CreditRating, enterprise: Enterprise) -> dict[str, Any]:
         "uscc": enterprise.uscc,
         "name": enterprise.name,
         "region": enterprise.region,
+        "address": enterprise.address,
+        "status": enterprise.status,
         "sectors": enterprise.sectors,
         "score": rating.score,
         "probability": rating.probability,

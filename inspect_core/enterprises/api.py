@@ -8,7 +8,7 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspect_core.auth.access import current_user, require
+from inspect_core.auth.access import current_user, has_permission, require
 from inspect_core.db import db
 from inspect_core.enterprises import service
 from inspect_core.enterprises.schemas import (
@@ -18,6 +18,7 @@ from inspect_core.enterprises.schemas import (
     EnterprisePatchSchema,
     EnterpriseSchema,
 )
+from inspect_core.errors import Forbidden
 
 blp = Blueprint(
     "enterprises",
@@ -33,8 +34,21 @@ class EnterprisesView(MethodView):
     @blp.arguments(EnterpriseListArgsSchema, location="query")
     @blp.response(200, EnterprisePageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List enterprises in your scope, filtered, keyset-paginated by ``cursor``."""
-        return service.list_page(db.session, current_user(), args)
+        """List enterprises in your scope, filtered, keyset-paginated by ``cursor``.
+
+        ``order=risk`` (regulators) lists them riskiest first with score, tier, probability
+        and reasons, from one fixed scoring run: a rescore never reshuffles a list being read.
+        """
+        user = current_user()
+        if args.get("order") == "risk" or args.get("tier") or args.get("run"):
+            if not has_permission(user, "rankings:read"):
+                raise Forbidden(
+                    "the risk-ranked list is for regulators", message_zh="风险排序仅限监管人员"
+                )
+            from inspect_core.credit.ratings import ranked_page
+
+            return ranked_page(db.session, user, args)
+        return service.list_page(db.session, user, args)
 
     @require("enterprises:write")
     @blp.arguments(EnterpriseCreateSchema)

@@ -56,6 +56,14 @@ class EnterpriseSchema(Schema):
     licences = fields.List(fields.Nested(LicenceSchema))
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    # with order=risk: the rating in the scoring run being paged
+    score = fields.Float(metadata={"description": "credit score (higher = lower risk)"})
+    probability = fields.Float(
+        allow_none=True, metadata={"description": "P(critical/major finding)"}
+    )
+    tier = fields.String(metadata={"description": "A (low risk) … D (high risk)"})
+    reasons = fields.List(fields.Dict(), metadata={"description": "top reasons, zh-CN and English"})
+    run_id = fields.Integer()
 
 
 class EnterpriseListArgsSchema(PageArgsSchema):
@@ -64,6 +72,16 @@ class EnterpriseListArgsSchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     q = fields.String(
         validate=validate.Length(min=1, max=100), metadata={"description": "name or USCC"}
+    )
+    order = fields.String(
+        validate=validate.OneOf(("risk",)),
+        metadata={"description": "risk: riskiest first, from one fixed scoring run"},
+    )
+    tier = fields.String(
+        validate=validate.OneOf(("A", "B", "C", "D")), metadata={"description": "with order=risk"}
+    )
+    run = fields.Integer(
+        metadata={"description": "with order=risk: a scoring run (default latest)"}
     )
 
 

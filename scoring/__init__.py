@@ -1,0 +1,1 @@
+"""Quality-credit risk scoring: features, scorecard, ML risk model, tiers, evaluation."""

@@ -1,0 +1,327 @@
+"""Point-in-time features from an inspection event log.
+
+Every scoring row is a pair (enterprise, ``as_of``).  Its history features use only events
+dated *strictly before* ``as_of`` (and before an optional per-row ``history_cutoff``), so a
+model trained on past rows never sees the outcome it is asked to predict.  The same function
+serves CSV files and database rows: both arrive as a :class:`pandas.DataFrame` in the open
+inspection-history layout (see ``benchmarks/chicago/README.md``).
+
+The computation is vectorised: events are joined to rows on the enterprise, filtered by date
+and aggregated with one ``groupby``; there is no Python loop per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scoring.errors import ScoringDataError
+
+#: columns an event log must have; counts may be absent and are then taken as zero.
+EVENT_REQUIRED = ("enterprise_id", "date")
+#: severity columns, in the order critical / serious (major) / minor.
+SEVERITY_COLUMNS = ("critical_count", "serious_count", "minor_count")
+#: event columns that are outcomes or identifiers, never passed through as row features.
+RESERVED_COLUMNS = frozenset(
+    {
+        "inspection_id",
+        "enterprise_id",
+        "date",
+        "as_of",
+        "history_cutoff",
+        "critical_count",
+        "serious_count",
+        "minor_count",
+        "result",
+        "failed",
+        "split",
+        "inspector",
+        "zip",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """How history is summarised; persisted with a model so scoring repeats training.
+
+    ``half_lives_days``: one decayed count per severity and half-life (a finding ``h`` days
+    old weighs one half).  ``fail_results``: values of ``result`` that mean a failed
+    inspection when the log has no boolean ``failed`` column.  ``categorical``: enterprise /
+    row columns encoded as integer codes (vocabulary learned by :func:`learn_vocabulary`).
+    ``passthrough``: extra numeric row columns to keep; ``None`` keeps every numeric column
+    that is not reserved.
+    """
+
+    half_lives_days: tuple[float, ...] = (180.0, 730.0)
+    fail_results: tuple[str, ...] = ("Fail",)
+    categorical: tuple[str, ...] = ("facility_type", "risk_category", "last_result")
+    passthrough: tuple[str, ...] | None = None
+    vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.half_lives_days or any(h <= 0 for h in self.half_lives_days):
+            raise ValueError(
+                "half_lives_days must be positive numbers / 半衰期必须为正数: "
+                f"{self.half_lives_days!r}"
+            )
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-friendly form, stored next to the model."""
+        return {
+            "half_lives_days": list(self.half_lives_days),
+            "fail_results": list(self.fail_results),
+            "categorical": list(self.categorical),
+            "passthrough": None if self.passthrough is None else list(self.passthrough),
+            "vocabulary": {k: list(v) for k, v in self.vocabulary.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> FeatureConfig:
+        """Inverse of :meth:`to_dict`."""
+        passthrough = data.get("passthrough")
+        vocab = data.get("vocabulary") or {}
+        return cls(
+            half_lives_days=tuple(float(h) for h in data["half_lives_days"]),  # type: ignore[union-attr]
+            fail_results=tuple(data["fail_results"]),  # type: ignore[arg-type]
+            categorical=tuple(data["categorical"]),  # type: ignore[arg-type]
+            passthrough=None if passthrough is None else tuple(passthrough),  # type: ignore[arg-type]
+            vocabulary={k: tuple(v) for k, v in vocab.items()},  # type: ignore[union-attr]
+        )
+
+
+def _hl_tag(half_life: float) -> str:
+    return f"{half_life:g}d"
+
+
+def history_feature_names(config: FeatureConfig) -> list[str]:
+    """Names of the history columns :func:`build_features` produces, in order."""
+    names = ["n_prior", "has_history", "days_since_last"]
+    for h in config.half_lives_days:
+        tag = _hl_tag(h)
+        names += [
+            f"decay_critical_{tag}",
+            f"decay_serious_{tag}",
+            f"decay_minor_{tag}",
+            f"decay_failed_{tag}",
+            f"decay_inspections_{tag}",
+        ]
+    names += ["last_critical", "last_serious", "last_minor", "last_failed", "last_result"]
+    return names
+
+
+def prepare_events(events: pd.DataFrame, config: FeatureConfig | None = None) -> pd.DataFrame:
+    """Validate and normalise an event log (dates parsed, counts numeric, ``failed`` 0/1).
+
+    Raises :class:`ScoringDataError` naming missing columns or unparseable dates, so a bad
+    upload fails with a message rather than a pandas traceback.
+    """
+    config = config or FeatureConfig()
+    missing = [c for c in EVENT_REQUIRED if c not in events.columns]
+    if missing:
+        raise ScoringDataError(
+            f"event log is missing column(s): {', '.join(missing)}",
+            message_zh=f"检查记录缺少列: {', '.join(missing)}",
+        )
+    out = events.copy()
+    out["date"] = parse_dates(out["date"], "date")
+    for col in SEVERITY_COLUMNS:
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").fillna(0.0).astype(float)
+        else:
+            out[col] = 0.0
+    if "failed" in out.columns:
+        out["failed"] = out["failed"].astype(float).fillna(0.0)
+    elif "result" in out.columns:
+        out["failed"] = out["result"].isin(config.fail_results).astype(float)
+    else:
+        out["failed"] = 0.0
+    if "result" not in out.columns:
+        out["result"] = np.where(out["failed"] > 0, "Fail", "Pass")
+    return out
+
+
+def parse_dates(values: pd.Series, column: str) -> pd.Series:
+    """Parse a date column; any unparseable non-empty value is an error naming examples."""
+    parsed = pd.to_datetime(values, errors="coerce")
+    bad = parsed.isna() & values.notna()
+    if bad.any() or parsed.isna().any():
+        examples = values[parsed.isna()].astype(str).head(3).tolist()
+        raise ScoringDataError(
+            f"column {column!r} has unparseable or empty dates, e.g. {examples}",
+            message_zh=f"列 {column!r} 含无法解析或为空的日期，例如 {examples}",
+        )
+    return parsed.dt.normalize().astype("datetime64[ns]")
+
+
+def learn_vocabulary(
+    frame: pd.DataFrame, columns: Sequence[str], *, min_count: int = 1
+) -> dict[str, tuple[str, ...]]:
+    """Category vocabularies for ``columns`` (sorted, values seen ≥ ``min_count`` times).
+
+    Learned once on training rows and persisted, so codes mean the same at scoring time.
+    """
+    vocab: dict[str, tuple[str, ...]] = {}
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        counts = frame[col].dropna().astype(str).value_counts()
+        vocab[col] = tuple(sorted(counts[counts >= min_count].index))
+    return vocab
+
+
+def encode_categoricals(
+    frame: pd.DataFrame, vocabulary: Mapping[str, Sequence[str]]
+) -> pd.DataFrame:
+    """Replace each vocabulary column by its integer code (unknown or missing → NaN)."""
+    out = frame.copy()
+    for col, values in vocabulary.items():
+        if col not in out.columns:
+            continue
+        mapping = {v: float(i) for i, v in enumerate(values)}
+        out[col] = (
+            out[col]
+            .astype("object")
+            .map(lambda v, m=mapping: m.get(str(v), np.nan) if pd.notna(v) else np.nan)
+        )
+        out[col] = out[col].astype(float)
+    return out
+
+
+def build_features(
+    events: pd.DataFrame,
+    rows: pd.DataFrame,
+    enterprises: pd.DataFrame | None = None,
+    config: FeatureConfig | None = None,
+) -> pd.DataFrame:
+    """Features for each scoring row, from events strictly before the row's ``as_of``.
+
+    ``rows`` needs ``enterprise_id`` and ``as_of``; an optional ``history_cutoff`` column
+    further limits history to events before it (used to score a whole window from what was
+    known at its start).  Other numeric columns of ``rows`` (context such as weather or
+    complaint density) pass through; categorical columns named in ``config.categorical``
+    (from ``rows`` or ``enterprises``) are kept as text, or encoded when ``config.vocabulary``
+    is set.  The result is indexed like ``rows``.
+    """
+    config = config or FeatureConfig()
+    ev = prepare_events(events, config)
+    for col in ("enterprise_id", "as_of"):
+        if col not in rows.columns:
+            raise ScoringDataError(
+                f"scoring rows are missing column {col!r}",
+                message_zh=f"评分行缺少列 {col!r}",
+            )
+    r = rows.copy()
+    r["as_of"] = parse_dates(r["as_of"], "as_of")
+    limit = r["as_of"]
+    if "history_cutoff" in r.columns:
+        cutoff = parse_dates(r["history_cutoff"], "history_cutoff")
+        limit = limit.where(limit <= cutoff, cutoff)
+    key = pd.DataFrame(
+        {
+            "_row": np.arange(len(r)),
+            "enterprise_id": r["enterprise_id"].to_numpy(),
+            "_as_of": r["as_of"].to_numpy(),
+            "_limit": limit.to_numpy(),
+        }
+    )
+    ev_cols = ["enterprise_id", "date", *SEVERITY_COLUMNS, "failed", "result"]
+    pairs = key.merge(ev[ev_cols], on="enterprise_id", how="inner")
+    pairs = pairs[pairs["date"] < pairs["_limit"]]
+    age = (pairs["_as_of"] - pairs["date"]).dt.days.to_numpy(dtype=float)
+
+    hist = pd.DataFrame(index=pd.RangeIndex(len(r)))
+    grouped = pairs.groupby("_row", sort=False)
+    hist["n_prior"] = grouped.size().reindex(hist.index, fill_value=0).astype(float)
+    hist["has_history"] = (hist["n_prior"] > 0).astype(float)
+    last_date = grouped["date"].max().reindex(hist.index)
+    hist["days_since_last"] = (r["as_of"].reset_index(drop=True) - last_date).dt.days.astype(float)
+    values = {
+        "critical": pairs["critical_count"].to_numpy(dtype=float),
+        "serious": pairs["serious_count"].to_numpy(dtype=float),
+        "minor": pairs["minor_count"].to_numpy(dtype=float),
+        "failed": pairs["failed"].to_numpy(dtype=float),
+        "inspections": np.ones(len(pairs)),
+    }
+    for h in config.half_lives_days:
+        weight = np.exp2(-age / h)
+        tag = _hl_tag(h)
+        sums = pd.DataFrame({name: v * weight for name, v in values.items()})
+        sums["_row"] = pairs["_row"].to_numpy()
+        agg = sums.groupby("_row").sum().reindex(hist.index, fill_value=0.0)
+        for name in values:
+            hist[f"decay_{name}_{tag}"] = agg[name].to_numpy()
+    # last event before the limit: the latest date, ties broken by the larger count row
+    last = (
+        pairs.sort_values(["_row", "date", "critical_count", "serious_count"])
+        .drop_duplicates("_row", keep="last")
+        .set_index("_row")
+        .reindex(hist.index)
+    )
+    hist["last_critical"] = last["critical_count"].to_numpy(dtype=float)
+    hist["last_serious"] = last["serious_count"].to_numpy(dtype=float)
+    hist["last_minor"] = last["minor_count"].to_numpy(dtype=float)
+    hist["last_failed"] = last["failed"].to_numpy(dtype=float)
+    hist["last_result"] = last["result"].astype("object").to_numpy()
+    hist.index = r.index
+
+    out = hist
+    extra = _row_extras(r, config)
+    if len(extra.columns):
+        out = pd.concat([out, extra], axis=1)
+    if enterprises is not None:
+        ent = _enterprise_attributes(enterprises, config)
+        attrs = (
+            r[["enterprise_id"]]
+            .merge(ent, on="enterprise_id", how="left")
+            .drop(columns="enterprise_id")
+        )
+        attrs.index = r.index
+        out = pd.concat([out, attrs.loc[:, ~attrs.columns.isin(out.columns)]], axis=1)
+    if config.vocabulary:
+        out = encode_categoricals(out, config.vocabulary)
+    return out
+
+
+def _row_extras(rows: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
+    """Numeric context columns of the scoring rows, plus categorical row columns."""
+    cols: list[str] = []
+    for col in rows.columns:
+        if col in RESERVED_COLUMNS and col not in config.categorical:
+            continue
+        if col in config.categorical:
+            cols.append(col)
+        elif config.passthrough is None:
+            if pd.api.types.is_numeric_dtype(rows[col]) or pd.api.types.is_bool_dtype(rows[col]):
+                cols.append(col)
+        elif col in config.passthrough:
+            cols.append(col)
+    out = rows[cols].copy()
+    for col in cols:
+        if col not in config.categorical:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    return out
+
+
+def _enterprise_attributes(enterprises: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
+    """Enterprise attributes: categorical columns as text, numeric ones as floats."""
+    if "enterprise_id" not in enterprises.columns:
+        raise ScoringDataError(
+            "enterprise table is missing column 'enterprise_id'",
+            message_zh="企业表缺少列 'enterprise_id'",
+        )
+    ent = enterprises.drop_duplicates("enterprise_id", keep="last")
+    keep = ["enterprise_id"]
+    for col in ent.columns:
+        if col == "enterprise_id" or (col in RESERVED_COLUMNS and col not in config.categorical):
+            continue
+        if (
+            col in config.categorical
+            or (config.passthrough is None and pd.api.types.is_numeric_dtype(ent[col]))
+            or (config.passthrough is not None and col in config.passthrough)
+        ):
+            keep.append(col)
+    return ent[keep]

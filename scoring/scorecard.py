@@ -1,0 +1,193 @@
+"""A transparent credit scorecard: binned variables, weight of evidence, logistic
+regression, and a points table regulators can read.
+
+Scaling follows the usual convention and is stored with the fitted model (toad lost it
+on export, its issue #110): ``factor = pdo / ln 2``, ``offset = base_points −
+factor · ln(base_odds)``; a higher score is a better credit (lower risk).  Each row's
+score is the sum of its bins' points, and its reason codes are the variables whose points
+fall furthest below their best bin, so the reasons and the score agree by construction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+class Scorecard(ClassifierMixin, BaseEstimator):
+    """Binary scorecard.  ``n_bins`` quantile bins per variable (missing values get a bin
+    of their own); WoE with ``smoothing`` pseudo-counts; L2 logistic regression (``C``)."""
+
+    def __init__(
+        self,
+        n_bins: int = 5,
+        smoothing: float = 0.5,
+        C: float = 1.0,
+        pdo: float = 20.0,
+        base_points: float = 600.0,
+        base_odds: float = 50.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.n_bins = n_bins
+        self.smoothing = smoothing
+        self.C = C
+        self.pdo = pdo
+        self.base_points = base_points
+        self.base_odds = base_odds
+        self.random_state = random_state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # --- fitting ---------------------------------------------------------------------
+
+    def fit(self, X: Any, y: Any) -> Scorecard:
+        names = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)
+        kind = type_of_target(y, raise_unknown=True)
+        if kind != "binary":
+            raise ValueError(f"Only binary classification is supported; the target is {kind}.")
+        if self.n_bins < 2:
+            raise ValueError("n_bins must be at least 2")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError("Classifier can't train when only one class is present.")
+        target = (y == self.classes_[1]).astype(float)
+        self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
+        self.edges_: list[np.ndarray] = []
+        self.woe_: list[np.ndarray] = []
+        woe_matrix = np.empty_like(X)
+        total_bad = target.sum() + self.smoothing
+        total_good = (1 - target).sum() + self.smoothing
+        for j in range(X.shape[1]):
+            column = X[:, j]
+            finite = column[~np.isnan(column)]
+            if finite.size:
+                edges = np.unique(np.quantile(finite, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
+            else:
+                edges = np.array([])
+            codes = self._codes(column, edges)
+            n_codes = len(edges) + 2  # bins, plus the missing-value bin last
+            bad = np.bincount(codes, weights=target, minlength=n_codes) + self.smoothing
+            good = np.bincount(codes, weights=1 - target, minlength=n_codes) + self.smoothing
+            woe = np.log((bad / total_bad) / (good / total_good))
+            self.edges_.append(edges)
+            self.woe_.append(woe)
+            woe_matrix[:, j] = woe[codes]
+        self.logit_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
+        self.logit_.fit(woe_matrix, target)
+        self.factor_ = self.pdo / math.log(2)
+        self.offset_ = self.base_points - self.factor_ * math.log(self.base_odds)
+        return self
+
+    @staticmethod
+    def _codes(column: np.ndarray, edges: np.ndarray) -> np.ndarray:
+        codes = np.searchsorted(edges, column, side="right")
+        codes[np.isnan(column)] = len(edges) + 1
+        return codes
+
+    def _woe(self, X: np.ndarray) -> np.ndarray:
+        out = np.empty_like(X, dtype=float)
+        for j, (edges, woe) in enumerate(zip(self.edges_, self.woe_, strict=True)):
+            out[:, j] = woe[self._codes(X[:, j], edges)]
+        return out
+
+    def _check(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+
+    # --- predictions -----------------------------------------------------------------
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log-odds of the positive (risky) class."""
+        woe = self._woe(self._check(X))
+        return self.logit_.decision_function(woe)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        scores = self.decision_function(X)
+        return self.classes_[(scores > 0).astype(int)]
+
+    def _points_matrix(self, X: np.ndarray) -> np.ndarray:
+        n = X.shape[1]
+        coef = self.logit_.coef_[0]
+        intercept = float(self.logit_.intercept_[0])
+        return -(self._woe(X) * coef + intercept / n) * self.factor_ + self.offset_ / n
+
+    def points(self, X: Any) -> np.ndarray:
+        """Credit score per row: the sum of its bins' points (higher = lower risk)."""
+        return self._points_matrix(self._check(X)).sum(axis=1)
+
+    def points_table(self) -> pd.DataFrame:
+        """One row per variable and bin: its range, WoE and points."""
+        check_is_fitted(self)
+        rows = []
+        n = len(self.feature_names_)
+        coef = self.logit_.coef_[0]
+        intercept = float(self.logit_.intercept_[0])
+        for j, name in enumerate(self.feature_names_):
+            edges = self.edges_[j]
+            bounds = [-np.inf, *edges, np.inf]
+            for b, woe in enumerate(self.woe_[j]):
+                missing = b == len(edges) + 1
+                rows.append(
+                    {
+                        "variable": name,
+                        "bin": "missing" if missing else f"[{bounds[b]:.4g}, {bounds[b + 1]:.4g})",
+                        "woe": float(woe),
+                        "points": float(
+                            -(woe * coef[j] + intercept / n) * self.factor_ + self.offset_ / n
+                        ),
+                    }
+                )
+        return pd.DataFrame(rows)
+
+    def reason_codes(self, X: Any, n: int = 3) -> list[list[dict[str, Any]]]:
+        """Per row, the ``n`` variables that cost it the most points against their best bin.
+
+        ``points_lost`` over all variables sums to (best possible score − the row's score).
+        """
+        matrix = self._points_matrix(self._check(X))
+        best = np.array(
+            [
+                self.points_table().query("variable == @v")["points"].max()
+                for v in self.feature_names_
+            ]
+        )
+        lost = best[None, :] - matrix
+        order = np.argsort(-lost, axis=1)[:, :n]
+        out = []
+        for i in range(matrix.shape[0]):
+            out.append(
+                [
+                    {"feature": self.feature_names_[j], "points_lost": float(lost[i, j]),
+                     "points": float(matrix[i, j])}
+                    for j in order[i]
+                    if lost[i, j] > 1e-9
+                ]
+            )  # fmt: skip
+        return out
+
+    def scaling(self) -> dict[str, float]:
+        """The scaling persisted with the model."""
+        return {"pdo": self.pdo, "base_points": self.base_points, "base_odds": self.base_odds,
+                "factor": self.factor_, "offset": self.offset_}  # fmt: skip
+
+
+def feature_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The model's columns in its order, numeric (categorical codes already applied)."""
+    return frame.reindex(columns=list(columns)).apply(pd.to_numeric, errors="coerce")

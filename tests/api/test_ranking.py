@@ -1,0 +1,189 @@
+"""Scoring over the records: training, a rescoring run, the risk-ranked list, credit pages,
+export, overrides, and the draw using the current tiers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import uuid
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import insert, select
+
+from inspect_core.credit import jobs
+from inspect_core.db import db
+from inspect_core.enterprises.models import Enterprise
+from inspect_core.plans.models import Task
+from inspect_core.results.models import Result
+from inspect_core.results.service import today_in_china
+from tests import factories
+from tests.factories import create_plan
+
+
+@pytest.fixture
+def scored(app, client, identity, district):
+    """Two years of results for the district (a third of it risky), a serious-dishonesty
+    entry, an enterprise with no history, a trained model and one scoring run."""
+    admin = identity("admin")
+    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
+    fresh = factories.enterprise(region="华岩镇", name="重庆新开业有限公司")
+    client.post("/api/v1/enterprises", json=fresh, headers=admin)
+    listed = factories.enterprise(region="走马镇", name="重庆失信有限公司")
+    client.post("/api/v1/enterprises", json=listed, headers=admin)
+    rng = np.random.default_rng(7)
+    today = today_in_china()
+    with app.app_context():
+        s = db.session
+        tasks = s.scalars(select(Task).where(Task.plan_id == plan_id).order_by(Task.id)).all()
+        rows = []
+        for n, task in enumerate(tasks):
+            risky = n % 3 == 0
+            for k in range(8):
+                major = int(rng.random() < (0.7 if risky else 0.1))
+                day = today - dt.timedelta(days=int(40 + k * 80 + rng.integers(0, 30)))
+                rows.append({
+                    "chain": str(uuid.uuid4()), "version": 1, "task_id": task.id, "plan_id": plan_id,
+                    "enterprise_id": task.enterprise_id, "sector": "food", "inspected_on": day,
+                    "payload": {}, "judgement": {}, "passed": not major, "findings": [],
+                    "worst_severity": "major" if major else None, "critical_count": 0,
+                    "major_count": major, "minor_count": int(rng.integers(0, 3)),
+                    "conclusion_code": "corrected" if major else "no_problem", "recorded_by": "seed",
+                    "recorded_at": dt.datetime.now(dt.UTC), "disclosure_due": day,
+                    "disclosure_basis": "calendar",
+                })  # fmt: skip
+        s.execute(insert(Result), rows)
+        s.commit()
+    response = client.post(
+        f"/api/v1/enterprises/{listed['uscc']}/credit-events",
+        json={"type": "serious_dishonesty", "occurred_on": str(today - dt.timedelta(days=10)),
+              "severity": "critical", "source": "渝市监失信〔2026〕3号"},
+        headers=admin,
+    )  # fmt: skip
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        model = jobs.train(db.session, "test", today, window_days=900)
+        run = jobs.run(db.session, "test", today)
+        ids = {"model": model.version, "run": run.id}
+    return {
+        "admin": admin,
+        "fresh": fresh["uscc"],
+        "listed": listed["uscc"],
+        "plan": plan_id,
+        **ids,
+    }
+
+
+def test_ranked_list_is_riskiest_first_with_reasons_and_pages_without_repeats(
+    client, identity, scored
+):
+    regulator = identity("regulator")
+    seen, cursor, scores = [], None, []
+    while True:
+        url = "/api/v1/enterprises?order=risk&limit=5" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url, headers=regulator)
+        assert page.status_code == 200, page.json
+        for item in page.json["items"]:
+            seen.append(item["uscc"])
+            scores.append(item["score"])
+            assert item["tier"] in "ABCD" and item["run_id"] == scored["run"]
+            assert 0 <= item["probability"] <= 1
+            assert all(r["text_zh"] and r["text_en"] for r in item["reasons"])
+        cursor = page.json["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 26
+    assert scores == sorted(scores)
+    scored_by_model = [u for u in seen if u not in (scored["fresh"], scored["listed"])]
+    assert len(scored_by_model) == 24
+
+
+def test_overrides_are_tiers_with_recorded_reasons(client, identity, scored):
+    regulator = identity("regulator")
+    listed = client.get(f"/api/v1/enterprises/{scored['listed']}/credit", headers=regulator).json
+    assert listed["current"]["tier"] == "D"
+    assert listed["current"]["reasons"][0]["code"] == "serious_dishonesty"
+    assert listed["events"][0]["type"] == "serious_dishonesty" and listed["events"][0]["active"]
+    fresh = client.get(f"/api/v1/enterprises/{scored['fresh']}/credit", headers=regulator).json
+    assert fresh["current"]["tier"] == "B"
+    assert fresh["current"]["reasons"][0]["code"] == "no_history"
+    d_only = client.get("/api/v1/enterprises?order=risk&tier=D&limit=100", headers=regulator).json[
+        "items"
+    ]
+    assert scored["listed"] in {i["uscc"] for i in d_only} and {i["tier"] for i in d_only} == {"D"}
+
+
+def test_a_rescore_does_not_reshuffle_a_list_being_read(app, client, identity, scored):
+    regulator = identity("regulator")
+    first = client.get("/api/v1/enterprises?order=risk&limit=10", headers=regulator).json
+    with app.app_context():
+        second_run = jobs.run(db.session, "test", today_in_china())
+    rest = client.get(
+        f"/api/v1/enterprises?order=risk&limit=100&cursor={first['next_cursor']}", headers=regulator
+    ).json
+    assert {i["run_id"] for i in rest["items"]} == {scored["run"]}
+    assert len(first["items"]) + len(rest["items"]) == 26
+    fresh = client.get("/api/v1/enterprises?order=risk&limit=1", headers=regulator).json
+    assert fresh["items"][0]["run_id"] == second_run.id
+    history = client.get(f"/api/v1/enterprises/{scored['listed']}/credit", headers=regulator).json[
+        "history"
+    ]
+    assert [h["run_id"] for h in history] == [second_run.id, scored["run"]]
+
+
+def test_export_csv_and_xlsx_in_rank_order(client, identity, scored):
+    regulator = identity("regulator")
+    ranked = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json["items"]
+    csv_body = client.get("/api/v1/rankings/export?format=csv", headers=regulator)
+    assert csv_body.status_code == 200
+    rows = list(csv.reader(io.StringIO(csv_body.data.decode("utf-8-sig"))))
+    assert [r[1] for r in rows[1:]] == [i["uscc"] for i in ranked]
+    xlsx = client.get("/api/v1/rankings/export?format=xlsx&tier=D", headers=regulator)
+    values = list(load_workbook(io.BytesIO(xlsx.data)).worksheets[0].values)
+    assert {v[7] for v in values[1:]} == {"D"}
+
+
+def test_ranked_list_and_export_are_for_regulators(client, identity, scored, district):
+    inspector = identity("inspector", badge=district["inspectors"][0])
+    assert client.get("/api/v1/enterprises?order=risk", headers=inspector).status_code == 403
+    assert client.get("/api/v1/rankings/export", headers=inspector).status_code == 403
+    assert client.get("/api/v1/enterprises?limit=5", headers=inspector).status_code == 200
+
+
+def test_the_draw_uses_the_current_tiers(client, identity, scored, session):
+    regulator = identity("regulator")
+    tiers = {
+        i["uscc"]: i["tier"]
+        for i in client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json[
+            "items"
+        ]
+    }
+    plan_id = create_plan(
+        client, regulator, ratios={"A": "0", "B": "0", "C": "0", "D": "1"}, scope_regions=[]
+    )
+    draw = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 3}, headers=regulator)
+    assert draw.status_code == 201, draw.json
+    drawn = {
+        t["uscc"]
+        for t in client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=regulator).json[
+            "items"
+        ]
+    }
+    food_d = {u for u, t in tiers.items() if t == "D"} & {
+        e.uscc
+        for e in session.scalars(select(Enterprise))
+        if "food" in e.sectors and e.status == "active"
+    }
+    assert drawn == food_d
+    by_tier = {t["tier"]: t for t in draw.json["tiers"]}
+    assert by_tier["D"]["selected"] == by_tier["D"]["eligible"] == len(food_d)
+
+
+def test_score_commands(app, scored):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["score", "run", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "26 enterprises scored" in result.output

@@ -1,0 +1,146 @@
+"""The scoring estimators follow scikit-learn's conventions, persist exactly, and explain
+themselves consistently; tiers and PSI behave as documented; features never leak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from scoring import monitoring
+from scoring.features import FeatureConfig, build_features
+from scoring.model import RiskModel
+from scoring.persistence import ModelBundle, dumps, loads
+from scoring.scorecard import Scorecard
+from scoring.tiers import assign, check_cutoffs
+
+
+@parametrize_with_checks([Scorecard(), RiskModel(max_iter=5, cv=2)])
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def data(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.integers(0, 4, n).astype(float)}
+    )
+    X.loc[rng.random(n) < 0.1, "b"] = np.nan
+    y = (X["a"] + 0.5 * X["c"] + rng.normal(size=n) > 1).astype(int).to_numpy()
+    return X, y
+
+
+def test_scorecard_points_follow_risk_and_scaling_is_kept():
+    X, y = data()
+    sc = Scorecard(pdo=20, base_points=600, base_odds=50).fit(X, y)
+    p = sc.predict_proba(X)[:, 1]
+    points = sc.points(X)
+    assert np.corrcoef(points, p)[0, 1] < -0.95  # more points, less risk
+    # PDO: 20 points double the good:bad odds
+    odds = (1 - p) / p
+    slope = np.polyfit(np.log(odds), points, 1)[0]
+    assert slope == pytest.approx(20 / np.log(2), rel=1e-6)
+    assert sc.scaling()["pdo"] == 20
+    table = sc.points_table()
+    assert set(table["variable"]) == {"a", "b", "c"} and "missing" in set(table["bin"])
+
+
+def test_reason_codes_add_up_with_the_points():
+    X, y = data()
+    sc = Scorecard().fit(X, y)
+    best_total = sc.points_table().groupby("variable")["points"].max().sum()
+    all_reasons = sc.reason_codes(X, n=3 * X.shape[1])
+    for row_points, reasons in zip(sc.points(X), all_reasons, strict=True):
+        assert sum(r["points_lost"] for r in reasons) == pytest.approx(
+            best_total - row_points, abs=1e-6
+        )
+    top = sc.reason_codes(X, n=3)
+    assert all(len(r) <= 3 for r in top)
+    assert all(r[0]["points_lost"] >= r[-1]["points_lost"] for r in top if r)
+
+
+def test_save_and_load_give_identical_scores():
+    X, y = data()
+    sc, ml = Scorecard().fit(X, y), RiskModel(max_iter=30).fit(X, y)
+    bundle = ModelBundle(
+        {"scorecard": sc, "ml": ml},
+        "scorecard+ml",
+        "v1",
+        list(X.columns),
+        {},
+        ("2024-01-01", "2026-01-01"),
+        {"auc": 0.8},
+        sc.scaling(),
+    )
+    back = loads(dumps(bundle))
+    assert back.version == "v1" and back.scaling == sc.scaling() and back.window == bundle.window
+    np.testing.assert_array_equal(back.estimator["scorecard"].points(X), sc.points(X))
+    np.testing.assert_array_equal(back.estimator["ml"].predict_proba(X), ml.predict_proba(X))
+    corrupt = bytearray(dumps(bundle))
+    corrupt[-5] ^= 1
+    with pytest.raises(ValueError, match="checksum"):
+        loads(bytes(corrupt))
+
+
+def test_ml_model_is_calibrated_and_explains():
+    X, y = data(3000, seed=2)
+    ml = RiskModel(max_iter=60).fit(X, y)
+    p = ml.predict_proba(X)[:, 1]
+    assert abs(p.mean() - y.mean()) < 0.03
+    reasons = ml.reason_codes(X.head(20))
+    assert all(r[0]["feature"] in {"a", "b", "c"} for r in reasons if r)
+
+
+def test_tiers_cutoffs_and_overrides():
+    tiers, overrides = assign(
+        np.array([700, 600, 570, 500, 700, 700]), {"A": 650, "B": 590, "C": 560},
+        serious_dishonesty=np.array([0, 0, 0, 0, 1, 0]), has_history=np.array([1, 1, 1, 1, 1, 0]),
+    )  # fmt: skip
+    assert list(tiers) == ["A", "B", "C", "D", "D", "B"]
+    assert overrides == [None, None, None, None, "serious_dishonesty", "no_history"]
+    for bad in ({"A": 500, "B": 590, "C": 560}, {"A": 650, "B": 590}, {"A": "x", "B": 1, "C": 0}):
+        with pytest.raises(ValueError, match="A"):
+            check_cutoffs(bad)
+
+
+def test_psi_is_small_for_the_same_population_and_alarms_on_a_shift():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=5000)
+    edges = monitoring.bin_edges(ref)
+    reference = {"score": {"edges": edges, "shares": monitoring.distribution(ref, edges)}}
+    same = monitoring.report(reference, {"score": rng.normal(size=5000)})
+    shifted = monitoring.report(reference, {"score": rng.normal(loc=1.0, size=5000)})
+    assert same["psi"]["score"] < 0.05 and not same["alarm"]
+    assert shifted["psi"]["score"] > 0.25 and shifted["alarm"]
+
+
+events_strategy = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 60), st.integers(0, 2), st.integers(0, 2)),
+    min_size=1, max_size=40,
+)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=events_strategy, extra=events_strategy, cut=st.integers(5, 55))
+def test_features_never_see_events_on_or_after_as_of(events, extra, cut):
+    """Changing or adding anything dated on or after a row's as_of never changes its features."""
+    base = pd.Timestamp("2026-01-01")
+
+    def frame(items):
+        return pd.DataFrame(
+            {"enterprise_id": [e for e, _, _, _ in items], "date": [base + pd.Timedelta(days=d) for _, d, _, _ in items],
+             "critical_count": [c for _, _, c, _ in items], "serious_count": [s for _, _, _, s in items]}
+        )  # fmt: skip
+
+    as_of = base + pd.Timedelta(days=cut)
+    rows = pd.DataFrame({"enterprise_id": range(5), "as_of": [as_of] * 5})
+    log = frame(events)
+    before = log[log["date"] < as_of]
+    later = frame([(e, max(d, cut), c, s) for e, d, c, s in extra])  # all on or after as_of
+    config = FeatureConfig(categorical=("last_result",))
+    a = build_features(pd.concat([before, later], ignore_index=True), rows, None, config)
+    b = build_features(before if len(before) else log.iloc[:0], rows, None, config)
+    pd.testing.assert_frame_equal(a, b)

@@ -165,6 +165,27 @@ def demo_group() -> None:
     pass
 
 
+def _demo_scoring() -> None:
+    """Train on the demo history, rescore everyone, print the top of the risk-ranked list."""
+    from inspect_core.credit import jobs
+    from inspect_core.credit.ratings import ranked_page
+    from inspect_core.results.service import today_in_china
+
+    session = db.session
+    model = jobs.train(session, "demo", today_in_china(), window_days=3 * 365)
+    scoring_run = jobs.run(session, "demo", today_in_china())
+    click.echo(f"scored {scoring_run.enterprises} enterprises with {model.version} {model.metrics}")
+
+    class Everyone:
+        regions: list[str] = []
+
+    page = ranked_page(session, Everyone(), {"limit": 10, "cursor": None})
+    click.echo("riskiest 10 (GET /api/v1/enterprises?order=risk):")
+    for i, item in enumerate(page["items"], start=1):
+        why = "; ".join(r["text_zh"] for r in item["reasons"])
+        click.echo(f"  {i:>2}. {item['tier']} {item['score']:7.1f} {item['name']}  {why}")
+
+
 @demo_group.command("load")
 @click.option("--enterprises", "n_enterprises", default=3000, show_default=True, type=int)
 @click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=int)
@@ -172,11 +193,14 @@ def demo_group() -> None:
 @with_appcontext
 def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
     """Load the demo district into an empty database and print the demo accounts."""
-    from inspect_core.demo import load_demo, run_demo_loop
+    from inspect_core.demo import load_demo, run_demo_loop, seed_history
 
     loaded, accounts = load_demo(n_enterprises, n_inspectors, seed)
     if loaded:
         click.echo(f"demo district loaded: {n_enterprises} enterprises, {n_inspectors} inspectors")
+        history = seed_history(seed)
+        click.echo(f"simulated history: {history} earlier results")
+        _demo_scoring()
         loop = run_demo_loop(seed)
         click.echo(
             f"spot check: plan {loop['plan']} drawn (draw {loop['draw']}, {loop['tasks']} tasks), "

@@ -130,6 +130,68 @@ def run_demo_loop(seed: int) -> dict[str, int]:
             "disclosed": disclosed}  # fmt: skip
 
 
+def seed_history(seed: int, years: int = 2) -> int:
+    """Two years of earlier food spot checks for the demo, so scoring has history to learn
+    from: a closed historical plan whose tasks carry results dated in the past.  A third of
+    the enterprises are risky (frequent major findings).  Simulated data, marked as such."""
+    import datetime as dt
+    import uuid
+
+    import numpy as np
+    from sqlalchemy import insert
+
+    from inspect_core.plans import service as plans
+    from inspect_core.results.models import Result
+    from inspect_core.results.service import today_in_china
+
+    session = db.session
+    regulator = Actor("regulator", "regulator")
+    today = today_in_china()
+    plan = plans.create_plan(
+        session,
+        regulator,
+        {
+            "title": "历史抽查记录（模拟数据，供信用评分演示）",
+            "issuing_unit": "重庆市九龙坡区市场监督管理局",
+            "sector": "food",
+            "check_items": [
+                {"code": "F-HIST", "name_zh": "综合检查", "name_en": "General check", "key": True}
+            ],
+            "scope_regions": [],
+            "scope_statuses": ["active"],
+            "ratios": {"A": "0.5", "B": "0.5", "C": "0.5", "D": "0.5"},
+            "inspectors_per_task": 2,
+            "due_date": today,
+        },
+    )
+    _, n_tasks = plans.run_draw(session, regulator, plan.id, {"seed": seed})
+    tasks = session.scalars(select(Task).where(Task.plan_id == plan.id)).all()
+    rng = np.random.default_rng(seed)
+    rows = []
+    for task in tasks:
+        risky = rng.random() < 0.3
+        for _ in range(int(rng.integers(2, 7))):
+            major = int(rng.random() < (0.55 if risky else 0.08))
+            critical = int(major and rng.random() < 0.2)
+            day = today - dt.timedelta(days=int(rng.integers(30, 365 * years)))
+            rows.append({
+                "chain": str(uuid.uuid4()), "version": 1, "task_id": task.id, "plan_id": plan.id,
+                "enterprise_id": task.enterprise_id, "sector": "food", "inspected_on": day,
+                "payload": {"simulated": True}, "judgement": {"simulated": True},
+                "passed": not major, "findings": [], "worst_severity": "major" if major else None,
+                "critical_count": critical, "major_count": major - critical,
+                "minor_count": int(rng.integers(0, 3)),
+                "conclusion_code": "corrected" if major else "no_problem",
+                "recorded_by": "history-import", "recorded_at": dt.datetime.now(dt.UTC),
+                "disclosure_due": day, "disclosure_basis": "calendar",
+            })  # fmt: skip
+    session.execute(insert(Result), rows)
+    session.execute(Task.__table__.update().where(Task.plan_id == plan.id).values(status="done"))
+    plans.update_plan(session, regulator, plan.id, {"status": "published"})
+    plans.update_plan(session, regulator, plan.id, {"status": "closed"})
+    return len(rows)
+
+
 def load_demo(n_enterprises: int, n_inspectors: int, seed: int) -> tuple[bool, list[DemoAccount]]:
     """Fill an empty database; returns (loaded_now, accounts)."""
     session = db.session

@@ -139,3 +139,31 @@ def test_bulk_simulation_on_postgresql_restores_every_constraint(committed_app):
             assert conn.scalar(text("SELECT count(*) FROM enterprises")) == 12_000
             with pytest.raises(IntegrityError):
                 conn.execute(text("INSERT INTO enterprise_sectors VALUES (99999999, 'food')"))
+
+
+def test_demo_load_runs_the_whole_loop_once(tmp_path):
+    """What `make demo` does before serving: district, history, scoring, one spot check."""
+    from inspect_core.app import create_app
+    from inspect_core.migrate import upgrade
+
+    demo = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}", "TESTING": True,
+                       "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8})  # fmt: skip
+    with demo.app_context():
+        upgrade(db.engine)
+    runner = demo.test_cli_runner()
+    first = runner.invoke(args=["demo", "load", "--enterprises", "600", "--inspectors", "40"])
+    assert first.exit_code == 0, first.output
+    for fragment in ("demo district loaded", "simulated history", "scored 600 enterprises",
+                     "riskiest 10", "results recorded", "demo-admin-pass"):  # fmt: skip
+        assert fragment in first.output, fragment
+    again = runner.invoke(args=["demo", "load"])
+    assert again.exit_code == 0 and "already present" in again.output
+    client = demo.test_client()
+    token = client.post(
+        "/api/v1/auth/token", json={"username": "regulator", "password": "demo-regulator-pass"}
+    )
+    headers = {"Authorization": f"Bearer {token.json['access_token']}"}
+    ranked = client.get("/api/v1/enterprises?order=risk&limit=3", headers=headers).json["items"]
+    assert len(ranked) == 3 and ranked[0]["score"] <= ranked[-1]["score"]
+    assert client.get("/api/v1/public/results").json["items"]
+    db.engine_for(demo).dispose()

@@ -666,7 +666,9 @@ def _process_results(
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        # forkserver, not fork: a forked child would inherit (and on exit close) the
+        # parent's database connections
+        context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(workers, context, _init_worker, (plugins,)) as pool:
             for outcome in pool.map(_worker_chunk, [ctx] * len(chunks), chunks):
                 outcomes.append(outcome)

@@ -423,3 +423,45 @@ def test_workbook_import_of_registry(client, identity, session):
         client.get(f"/api/v1/enterprises/{code}", headers=admin).json["established_on"]
         == "2019-03-04"
     )
+
+
+def test_parallel_validation_gives_the_inline_answer(app, client, identity, district, session):
+    """Large uploads are validated in worker processes; the report and rows must not change."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    header = [
+        "任务编号",
+        "检查结论",
+        "样品编号",
+        "食品名称",
+        "食品类别（代码）",
+        "抽样日期",
+        "抽样环节",
+        "items.0.item",
+        "items.0.value",
+        "items.0.unit",
+    ]
+    rows = [header] + [
+        [tasks[i % len(tasks)]["id"], "no_problem" if v != "0.3" else "corrected", f"P-{i}", "大米",
+         "cereal.rice.milled", "2026-11-20", "circulation", "Cd", v, "mg/kg" if i % 7 else "furlong"]
+        for i, v in enumerate(["0.1", "0.3", "0.05"] * 10)
+    ]  # fmt: skip
+    answers = {}
+    for workers in (1, 2):
+        app.config.update(IMPORT_WORKERS=workers, IMPORT_PARALLEL_MIN_ROWS=1)
+        content = csv_bytes([*rows, [tasks[0]["id"], "no_problem", f"W{workers}"] + rows[1][3:]])
+        r = upload(
+            client,
+            "/api/v1/results/import?mode=partial",
+            regulator,
+            content,
+            f"w{workers}.csv",
+            sector="food",
+        )
+        assert r.status_code == 201, r.json
+        answers[workers] = (
+            r.json["received"],
+            r.json["accepted"],
+            [(e["row"], e["field"]) for e in r.json["errors"]],
+        )
+    assert answers[1] == answers[2]
+    assert answers[1][1] == 31 - 6  # i = 0, 7, 14, 21, 28 and the extra copy of i = 0 carry a bad unit

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 
 from inspect_core.auth.access import current_user, require
 from inspect_core.credit import ratings, service
@@ -90,3 +90,29 @@ class RankingsExportView(MethodView):
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=risk-ranking.csv"},
         )
+
+
+class InspectorEffectSchema(Schema):
+    inspector = fields.String(metadata={"description": "the recording account"})
+    visits = fields.Integer()
+    found = fields.Integer(metadata={"description": "inspections with a critical or major finding"})
+    expected = fields.Float(metadata={"description": "what the enterprises' own risk predicts"})
+    strictness = fields.Float(metadata={"description": "shrunk found / expected; 1 = average"})
+
+
+class InspectorEffectsSchema(Schema):
+    model = fields.String()
+    items = fields.List(fields.Nested(InspectorEffectSchema))
+
+
+@blp.route("/scoring/inspector-effects")
+class InspectorEffectsView(MethodView):
+    @require("rankings:read")
+    @blp.response(200, InspectorEffectsSchema)
+    def get(self) -> dict[str, Any]:
+        """How strict each inspector is, net of the risk of the enterprises they were drawn
+        for (the latest model's training window)."""
+        from inspect_core.credit.jobs import latest_model
+
+        model = latest_model(db.session)
+        return {"model": model.version, "items": model.metrics.get("inspectors", [])}

@@ -72,6 +72,7 @@ def training_frames(session: Session, until: dt.date, window_days: int, config: 
         {"enterprise_id": inspections["enterprise_id"], "as_of": inspections["date"]}
     )
     X = _features(session, rows, events, config)
+    rows["inspector"] = inspections["inspector"].to_numpy()  # after the features: not one
     return Frames(rows, X, y, X["serious_dishonesty"].to_numpy(), X["has_history"].to_numpy())
 
 
@@ -180,6 +181,19 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         )
     scorecard = Scorecard(random_state=0).fit(X, y)
     ml = RiskModel(random_state=0).fit(X, y)
+    # inspector strictness against out-of-fold enterprise-only predictions
+    from sklearn.model_selection import cross_val_predict
+
+    from scoring.inspectors import effects
+
+    folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
+    oof = cross_val_predict(Scorecard(random_state=0), X, y, cv=folds, method="predict_proba")[:, 1]
+    strictness = effects(frames.rows["inspector"].to_numpy(), y, oof)
+    metrics["inspectors"] = [
+        {"inspector": str(r.inspector), "visits": int(r.visits), "found": int(r.found),
+         "expected": round(float(r.expected), 2), "strictness": round(float(r.strictness), 3)}
+        for r in strictness.itertuples()
+    ]  # fmt: skip
     scores = scorecard.points(X)
     reference = {"score": {"edges": monitoring.bin_edges(scores)}}
     reference["score"]["shares"] = monitoring.distribution(scores, reference["score"]["edges"])

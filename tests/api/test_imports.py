@@ -464,4 +464,6 @@ def test_parallel_validation_gives_the_inline_answer(app, client, identity, dist
             [(e["row"], e["field"]) for e in r.json["errors"]],
         )
     assert answers[1] == answers[2]
-    assert answers[1][1] == 31 - 6  # i = 0, 7, 14, 21, 28 and the extra copy of i = 0 carry a bad unit
+    assert (
+        answers[1][1] == 31 - 6
+    )  # i = 0, 7, 14, 21, 28 and the extra copy of i = 0 carry a bad unit

@@ -187,3 +187,11 @@ def test_score_commands(app, scored):
     result = runner.invoke(args=["score", "run", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "26 enterprises scored" in result.output
+
+
+def test_inspector_effects_are_reported(client, identity, scored):
+    response = client.get("/api/v1/scoring/inspector-effects", headers=identity("regulator"))
+    assert response.status_code == 200
+    assert response.json["model"] == scored["model"]
+    (seed,) = response.json["items"]  # every seeded result was recorded by one account
+    assert seed["inspector"] == "seed" and seed["visits"] > 100 and seed["strictness"] > 0

@@ -144,3 +144,21 @@ def test_features_never_see_events_on_or_after_as_of(events, extra, cut):
     a = build_features(pd.concat([before, later], ignore_index=True), rows, None, config)
     b = build_features(before if len(before) else log.iloc[:0], rows, None, config)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_inspector_strictness_is_found_over_expected_shrunk_toward_one():
+    from scoring.inspectors import effects
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    inspector = rng.choice(
+        ["strict", "average", "lenient", "rare"], size=n, p=[0.33, 0.33, 0.33, 0.01]
+    )
+    p = rng.uniform(0.05, 0.4, size=n)
+    factor = np.select([inspector == "strict", inspector == "lenient"], [1.5, 0.6], 1.0)
+    y = (rng.random(n) < np.clip(p * factor, 0, 1)).astype(int)
+    table = effects(inspector, y, p).set_index("inspector")
+    assert table.loc["strict", "strictness"] == pytest.approx(1.5, rel=0.1)
+    assert table.loc["lenient", "strictness"] == pytest.approx(0.6, rel=0.15)
+    assert table.loc["average", "strictness"] == pytest.approx(1.0, rel=0.1)
+    assert abs(table.loc["rare", "strictness"] - 1) < 0.5  # few visits: pulled toward 1

@@ -132,9 +132,14 @@ def make_usccs(start: int, count: int, entity_types: np.ndarray) -> list[str]:
 
 
 def _enterprise_rows(
-    start: int, count: int, rng: np.random.Generator, now: str
-) -> list[tuple[tuple[object, ...], list[str]]]:
-    """One batch of enterprise rows and their sector lists, drawn with vectorised numpy."""
+    start: int, count: int, rng: np.random.Generator, now: str, copy_text: bool = False
+) -> Any:
+    """One batch of enterprise rows and their sector lists, drawn with vectorised numpy.
+
+    With ``copy_text`` the batch comes back as PostgreSQL COPY text for both tables
+    (names and addresses never hold tabs or backslashes), built in the same loop: the
+    generator, not the database, is the slower half of a bulk load.
+    """
     weights = np.array([p.weight for p in PROFILES])
     prof = rng.choice(len(PROFILES), size=count, p=weights / weights.sum())
     ind_share = np.array([p.individual_share for p in PROFILES])[prof]
@@ -152,7 +157,8 @@ def _enterprise_rows(
     usccs = make_usccs(start, count, np.where(individual, 2, 1))
     statuses = ("active", "suspended", "revoked", "deregistered")
     pairs = [a + b for a in BRAND for b in BRAND]
-    rows = []
+    rows: list[Any] = []
+    sector_lines: list[str] = []
     # plain lists: indexing numpy scalars one by one is several times slower
     for j, (pi, ind, roll, reg_i, b, sr, (a0, a1), st, num, stat, day) in enumerate(
         zip(
@@ -169,10 +175,18 @@ def _enterprise_rows(
         reg = REGIONS[reg_i]
         name = f"{DISTRICT_ZH if ind else '重庆'}{pairs[b]}{p.suffixes[int(sr * len(p.suffixes))]}"
         address = f"重庆市{DISTRICT_ZH}{reg}{BRAND[a0]}{BRAND[a1]}{STREET_WORDS[st]}{num}号"
+        ident = start + j + 1
+        if copy_text:
+            rows.append(
+                f"{ident}\t{usccs[j]}\t{name}\t{reg}\t{address}\t{statuses[stat]}\t{day}\t[]\t{now}\t{now}\n"
+            )
+            sector_lines.extend(f"{ident}\t{s}\n" for s in sectors)
+            continue
         rows.append(
-            ((start + j + 1, usccs[j], name, reg, address, statuses[stat], day, "[]", now, now),
-             sectors)
-        )  # fmt: skip
+            ((ident, usccs[j], name, reg, address, statuses[stat], day, "[]", now, now), sectors)
+        )
+    if copy_text:
+        return rows, "".join(sector_lines)
     return rows
 
 
@@ -287,8 +301,7 @@ def _produce(
             done = 0
             while done < total:
                 size = min(batch, total - done)
-                rows = _enterprise_rows(start + done, size, rng, now)
-                out.put(_as_copy_text(rows) if pg else rows)
+                out.put(_enterprise_rows(start + done, size, rng, now, copy_text=pg))
                 done += size
         except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
             failure.append(exc)
@@ -302,13 +315,6 @@ def _produce(
     thread.join()
     if failure:
         raise failure[0]
-
-
-def _as_copy_text(rows: list[tuple[tuple[object, ...], list[str]]]) -> tuple[list[str], str]:
-    """COPY text for both tables (names and addresses never hold tabs or backslashes)."""
-    ent = [("\t".join(map(str, values)) + "\n") for values, _ in rows]
-    sec = "".join(f"{values[0]}\t{s}\n" for values, sectors in rows for s in sectors)
-    return ent, sec
 
 
 _ENT_COLS = ("id", "uscc", "name", "region", "address", "status", "established_on", "licences",

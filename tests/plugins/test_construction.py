@@ -3,29 +3,24 @@ hand, completion deadlines on the Chinese working-day calendar, schema rejection
 
 from __future__ import annotations
 
-import ast
-import csv
 import datetime as dt
-import io
 import json
 import statistics
 from dataclasses import asdict
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openpyxl import Workbook, load_workbook
 
 import inspect_core.hookspecs
 import plugins.construction
-from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import Judgement, RuleInputError, ValidationError
 from plugins.construction import rules
 from plugins.construction.schemas import CHECKLIST, ConstructionResultSchema
+from tests.plugins.helpers import as_stored, through
 
 RECORDED = dt.date(2024, 6, 20)
 
@@ -830,52 +825,7 @@ def test_risk_factors_hook(pm: pluggy.PluginManager) -> None:
     assert all(f.description_zh and f.description_en for f in factors)
 
 
-def test_plugin_imports_only_the_plugin_api() -> None:
-    """No Flask, SQLAlchemy or core internals: only ``inspect_core.plugin_api``."""
-    package = Path(plugins.construction.__file__).parent
-    for source in package.glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                modules = [node.module or ""]
-            else:
-                continue
-            for module in modules:
-                top = module.split(".")[0]
-                assert top not in {"flask", "flask_smorest", "sqlalchemy"}, (source, module)
-                if top == "inspect_core":
-                    assert module == "inspect_core.plugin_api", (source, module)
-
-
 # --------------------------------------------------------------------------- export rows
-
-
-def as_stored(loaded: dict[str, Any]) -> dict[str, Any]:
-    """A loaded payload as the core stores it: ``_jsonable``, then through JSON text."""
-    return json.loads(json.dumps(_jsonable(loaded)))
-
-
-def through(row: dict[str, Any], transport: str) -> dict[str, Any]:
-    """A row written to an .xlsx or .csv file and read back as an upload parser would."""
-    names = list(row)
-    if transport == "xlsx":
-        book = Workbook()
-        book.active.append(names)
-        book.active.append([row[n] for n in names])
-        buffer = io.BytesIO()
-        book.save(buffer)
-        header, values = load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(
-            values_only=True
-        )
-        return dict(zip(header, values, strict=True))
-    if transport == "csv":
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=names)
-        writer.writeheader()
-        writer.writerow(row)
-        return next(csv.DictReader(io.StringIO(text.getvalue())))
-    return dict(row)
 
 
 def round_trip(

@@ -146,3 +146,25 @@ def test_hook_inspect_row_from_payload(pm):
             code
         )
     assert pm.hook.inspect_row_from_payload(sector="nobody", payload={}) is None
+
+
+@pytest.mark.parametrize("code", BUILT_IN)
+def test_plugins_import_only_the_plugin_api(code):
+    """No Flask, SQLAlchemy or core internals in a plugin: only ``inspect_core.plugin_api``."""
+    import ast
+    import importlib
+
+    package = Path(importlib.import_module(f"plugins.{code}").__file__).parent
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module or ""]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                assert top not in {"flask", "flask_smorest", "sqlalchemy"}, (source, module)
+                if top == "inspect_core":
+                    assert module == "inspect_core.plugin_api", (source, module)

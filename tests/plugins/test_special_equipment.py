@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import ast
-import csv
 import datetime as dt
-import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -15,15 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
-from openpyxl import Workbook, load_workbook
 
 import inspect_core.hookspecs
 import plugins.special_equipment
-from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import Judgement, RuleInputError
 from plugins.special_equipment import rules
 from plugins.special_equipment.rules import ScheduledEvent, add_months, elevator_schedule
 from plugins.special_equipment.schemas import RegisterSchema
+from tests.plugins.helpers import as_stored, through
 
 SECTOR = "special_equipment"
 D = dt.date.fromisoformat
@@ -551,23 +546,6 @@ def test_risk_factors_latest_state_per_unit_before_as_of(pm: pluggy.PluginManage
     assert values["se_unregistered"] == 1.0
 
 
-def test_plugin_imports_only_the_plugin_api() -> None:
-    """The plugin package imports no Flask, SQLAlchemy or core module but ``plugin_api``."""
-    package = Path(plugins.special_equipment.__file__).parent
-    for source in package.glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0:
-                names = [node.module or ""]
-            else:
-                continue
-            for name in names:
-                root = name.split(".")[0]
-                assert root not in {"flask", "sqlalchemy", "flask_smorest"}, (source, name)
-                assert root != "inspect_core" or name == "inspect_core.plugin_api", (source, name)
-
-
 def test_config_category_keys_are_checked() -> None:
     """Maintenance and default sub-type overrides must name real categories and sub-types."""
     with pytest.raises(RuleInputError) as exc:
@@ -579,33 +557,6 @@ def test_config_category_keys_are_checked() -> None:
 
 
 # --------------------------------------------------------------------------- export rows
-
-
-def as_stored(loaded: dict[str, Any]) -> dict[str, Any]:
-    """A loaded payload as the core stores it: ``_jsonable``, then through JSON text."""
-    return json.loads(json.dumps(_jsonable(loaded)))
-
-
-def through(row: dict[str, Any], transport: str) -> dict[str, Any]:
-    """A row written to an .xlsx or .csv file and read back as an upload parser would."""
-    names = list(row)
-    if transport == "xlsx":
-        book = Workbook()
-        book.active.append(names)
-        book.active.append([row[n] for n in names])
-        buffer = io.BytesIO()
-        book.save(buffer)
-        header, values = load_workbook(io.BytesIO(buffer.getvalue())).active.iter_rows(
-            values_only=True
-        )
-        return dict(zip(header, values, strict=True))
-    if transport == "csv":
-        text = io.StringIO()
-        writer = csv.DictWriter(text, fieldnames=names)
-        writer.writeheader()
-        writer.writerow(row)
-        return next(csv.DictReader(io.StringIO(text.getvalue())))
-    return dict(row)
 
 
 def round_trip(

@@ -20,6 +20,7 @@ import random
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -91,35 +92,77 @@ def setup(url: str) -> tuple[object, dict[str, str], list[int]]:
     return app, {"Authorization": f"Bearer {token.json['access_token']}"}, task_ids
 
 
+#: (category, food name, stage): a district's sampling programme spans many categories
+FOODS = (
+    ("cereal.rice.milled", "大米", "circulation"),
+    ("cereal.wheat_flour", "小麦粉", "production"),
+    ("veg.leafy.spinach", "菠菜", "circulation"),
+    ("veg.fruiting", "番茄", "circulation"),
+    ("meat.fresh", "猪肉", "circulation"),
+    ("aquatic.fish", "草鱼", "catering"),
+    ("egg", "鸡蛋", "circulation"),
+)
+
+
+def _panel() -> dict[str, list[tuple[str, Decimal | None, str]]]:
+    """Per category, the analytes it has a limit for: (analyte, limit, unit)."""
+    from plugins.food import rules
+
+    table = rules.table_with_overrides({})
+    return {
+        category: [
+            (a, hit.limit, hit.unit)
+            for a in table.analytes
+            if (hit := table.find(a, category)) is not None
+        ]
+        for category, _, _ in FOODS
+    }
+
+
+def _reported(rng: random.Random, limit: Decimal | None) -> str:
+    """A lab value as reported: lognormal around a third of the limit, 3 significant figures."""
+    centre = float(limit) / 3 if limit else 0.5
+    value = centre * rng.lognormvariate(0, 0.8)
+    return f"{Decimal(f'{value:.3g}'):f}"
+
+
 def make_rows(n: int, task_ids: list[int], seed: int) -> list[list[object]]:
+    """Realistic sampling rows: several food categories, three analytes each drawn from the
+    category's limits, about half of the results ND (as in published sampling data), the
+    rest continuous values reported to three significant figures; the conclusion follows
+    the rules' verdict, so every row is valid."""
+    from plugins.food import rules
+
     rng = random.Random(seed)
+    panel = _panel()
     today = time.strftime("%Y-%m-%d")
     rows = []
     for i in range(n):
-        cd = rng.choice(["0.03", "0.08", "0.12", "0.19", "0.25"])
-        rows.append(
-            [
-                rng.choice(task_ids),
-                "corrected" if cd == "0.25" else "no_problem",
-                f"B-{seed}-{i}",
-                "大米",
-                "cereal.rice.milled",
-                today,
-                "circulation",
-                "Cd",
-                cd,
-                "mg/kg",
-                "0.01",
-                "Pb",
-                rng.choice(["0.05", "0.1", "ND"]),
-                "mg/kg",
-                "0.01",
-                "Hg_total",
-                "ND",
-                "mg/kg",
-                "0.002",
-            ]
-        )
+        category, name, stage = rng.choice(FOODS)
+        row: list[object] = [
+            rng.choice(task_ids),
+            "",
+            f"B-{seed}-{i}",
+            name,
+            category,
+            today,
+            stage,
+        ]
+        items = []
+        for analyte, limit, unit in rng.sample(panel[category], 3):
+            lod = f"{Decimal(f'{float(limit or 1) / 20:.2g}'):f}"
+            banned = limit is None
+            value = "ND" if rng.random() < (0.9 if banned else 0.5) else _reported(rng, limit)
+            if banned and value != "ND":
+                lod = "0.5"
+            row += [analyte, value, unit, lod]
+            items.append(
+                {"item": analyte, "value": None if value == "ND" else value,
+                 "qualifier": "ND" if value == "ND" else None, "unit": unit, "lod": lod}
+            )  # fmt: skip
+        verdict = rules.judge_sample({"food_category": category, "items": items}, {})
+        row[1] = "no_problem" if verdict.passed else "corrected"
+        rows.append(row)
     return rows
 
 
@@ -154,29 +197,20 @@ def run_baseline(app, rows: list[list[object]]) -> float:  # type: ignore[no-unt
     with app.app_context():
         started = time.perf_counter()
         for row in rows:
+            items = []
+            for k in (7, 11, 15):
+                nd = row[k + 1] == "ND"
+                items.append(
+                    {"item": row[k], "value": None if nd else row[k + 1],
+                     "qualifier": "ND" if nd else None, "unit": row[k + 2], "lod": row[k + 3]}
+                )  # fmt: skip
             payload = {
                 "sample_no": row[2],
                 "food_name": row[3],
                 "food_category": row[4],
                 "sampling_date": row[5],
                 "stage": row[6],
-                "items": [
-                    {"item": row[7], "value": row[8], "unit": row[9], "lod": row[10]},
-                    {
-                        "item": row[11],
-                        "value": None if row[12] == "ND" else row[12],
-                        "qualifier": "ND" if row[12] == "ND" else None,
-                        "unit": row[13],
-                        "lod": row[14],
-                    },
-                    {
-                        "item": row[15],
-                        "value": None,
-                        "qualifier": "ND",
-                        "unit": row[17],
-                        "lod": row[18],
-                    },
-                ],
+                "items": items,
             }
             from inspect_core.plans.models import Task
             from inspect_core.results.schemas import ResultInSchema

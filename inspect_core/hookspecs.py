@@ -126,3 +126,24 @@ def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping
     through ``inspect_payload_from_row`` and the schema must give the same payload, so an
     export re-imports cleanly.  ``firstresult``.
     """
+
+
+@hookspec(firstresult=True)
+def inspect_judge_rows(
+    sector: str, rows: Sequence[Mapping[str, Any]], context: Mapping[str, Any]
+) -> Sequence[tuple[Mapping[str, Any], Judgement] | None] | None:
+    """Optional fast path for bulk uploads: load and judge many upload rows in one call.
+
+    ``rows`` are what :func:`inspect_payload_from_row` would receive, one per upload row;
+    ``context`` carries only ``config`` and ``recorded_on``, so a plugin whose judgement
+    depends on the enterprise or the inspection date must not implement this hook.
+
+    Return one answer per row, in order: either ``(payload, judgement)``, where
+    ``payload`` is exactly what the sector schema's ``load`` gives for
+    ``inspect_payload_from_row(row)`` and ``judgement`` exactly what
+    :func:`inspect_judge` gives for that payload; or ``None`` for a row the fast path
+    does not vouch for.  Such a row goes through the per-row path, which names any
+    error, so a fast path may decline anything unusual and only has to be right about
+    what it accepts (test it with ``inspect_core.testing.assert_fast_path_agrees``).
+    Plugins that do not implement it lose nothing but speed.  ``firstresult``.
+    """

@@ -205,6 +205,41 @@ class Judger:
         checked = check_judgement(self.sector, judgement, self.fault)
         return Judged(_jsonable(payload), checked, self.plugin, self.version)
 
+    def judge_rows(
+        self, rows: list[Mapping[str, Any]], context: Mapping[str, Any]
+    ) -> list[Judged | None]:
+        """The plugin's bulk fast path (``inspect_judge_rows``): one answer per row, None
+        where the row must take the per-row path.  A plugin without the hook, one that
+        raises, or one that answers with the wrong shape costs speed, never correctness:
+        every row then goes the per-row way.  Accepted answers are checked like
+        :meth:`__call__`'s."""
+        declined: list[Judged | None] = [None] * len(rows)
+        if self.plugin is None or not rows:
+            return declined
+        try:
+            answers = self.pm.hook.inspect_judge_rows(
+                sector=self.sector, rows=rows, context={**context, "config": self.config}
+            )
+        except Exception:  # noqa: BLE001 - the per-row path will name any fault
+            return declined
+        if answers is None or len(answers) != len(rows):
+            return declined
+        out: list[Judged | None] = []
+        for answer in answers:
+            if answer is None:
+                out.append(None)
+                continue
+            try:
+                payload, judgement = answer
+                checked = check_judgement(self.sector, judgement, self.fault)
+            except (PluginFault, TypeError, ValueError):
+                out.append(None)  # malformed: the per-row path will say so
+                continue
+            # the payload stays as loaded: a bulk upload encodes it with json_dumps, which
+            # writes Decimals and dates as _jsonable does
+            out.append(Judged(payload, checked, self.plugin, self.version))
+        return out
+
 
 def judger_for(sector: str) -> Judger:
     """The judger of ``sector`` with this app's plugins and district config."""

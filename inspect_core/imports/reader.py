@@ -75,10 +75,13 @@ def normalise_cell(value: Any) -> Any:
         return int(value) if value.is_integer() else repr(value)
     if isinstance(value, int):
         return value
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = value if type(value) is str else str(value)
+    # NFKC leaves ASCII as it is: skip the call for the usual cell
+    text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
     if not text:
         return None
-    match = _DATE.match(text)
+    # a date starts with four digits (what \d matches, str.isdigit accepts too)
+    match = _DATE.match(text) if text[:4].isdigit() else None
     if match:
         try:
             return dt.date(*(int(g) for g in match.groups())).isoformat()
@@ -229,8 +232,18 @@ def iter_records(
     table: Table, fields: Sequence[str | None], limits: Limits
 ) -> Iterator[tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]]:
     """Each row as ``(row_number, {field: value}, {field: header}, cell_errors)``."""
-    header_of = {f: h for f, h in zip(fields, table.headers, strict=False) if f}
-    for number, values in table.rows:
+    return records_of(table.headers, table.rows, fields, limits)
+
+
+def records_of(
+    headers: Sequence[str],
+    rows: Sequence[tuple[int, list[Any]]],
+    fields: Sequence[str | None],
+    limits: Limits,
+) -> Iterator[tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]]:
+    """:func:`iter_records` over some of a table's rows (a bulk upload's worker chunk)."""
+    header_of = {f: h for f, h in zip(fields, headers, strict=False) if f}
+    for number, values in rows:
         record: dict[str, Any] = {}
         problems: list[tuple[str, Any, str]] = []
         for field, value in zip(fields, values, strict=False):

@@ -24,7 +24,7 @@ from inspect_core.disclosure.calendar import DISCLOSURE_WORKING_DAYS, add_workin
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.errors import ApiError, Conflict, Forbidden, NotFound, Unprocessable
 from inspect_core.inspectors.models import Inspector
-from inspect_core.judging import Judger, judgement_json, judger_for
+from inspect_core.judging import Judged, Judger, judgement_json, judger_for
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.plans.models import Task, TaskAssignment
 from inspect_core.plugin_api import SEVERITIES
@@ -167,11 +167,16 @@ def prepare_values(
     today: dt.date,
     due: tuple[dt.date, str],
     judger: Judger | None = None,
+    judged: Judged | None = None,
+    for_json: bool = False,
 ) -> dict[str, Any]:
     """Validate and judge one result for ``task``; return the row's column values.
 
     Shared by the JSON API and bulk uploads, so both apply the same schema, the same plugin
     judgement and the same consistency rules.  Raises :class:`Unprocessable` naming fields.
+    ``judged`` is the plugin's answer when a bulk upload's fast path already has it;
+    ``for_json`` leaves the judgement as the plugin's dataclass for a bulk upload to encode
+    straight to JSON text (:func:`inspect_core.db.json_dumps` writes the same text).
     """
     errors: dict[str, list[str]] = {}
     if data["sector"] != task.sector:
@@ -195,10 +200,11 @@ def prepare_values(
         payload, judgement, passed = None, {"not_inspected": True}, None
         plugin = plugin_version = None
     else:
-        judge = judger or judger_for(task.sector)
-        judged = judge(data["payload"], context)
+        if judged is None:  # else a bulk upload's fast path judged it already
+            judge = judger or judger_for(task.sector)
+            judged = judge(data["payload"], context)
         payload, plugin, plugin_version = judged.payload, judged.plugin, judged.plugin_version
-        judgement = judgement_json(judged.judgement)
+        judgement = judged.judgement if for_json else judgement_json(judged.judgement)
         passed = judged.judgement.passed
         plugin_findings = [
             {"source": "plugin", "code": f.code, "severity": f.severity,

@@ -23,7 +23,7 @@ from inspect_core.plugin_api import (
     hookimpl,
 )
 
-from . import rules
+from . import bulk, rules
 from .schemas import CHECKLIST, STAGES, FoodResultSchema
 
 __version__ = "1.0.0"
@@ -70,6 +70,16 @@ def inspect_judge(
     if sector != SECTOR_CODE:
         return None
     return rules.judge_sample(payload, (context or {}).get("config") or {})
+
+
+@hookimpl
+def inspect_judge_rows(
+    sector: str, rows: Sequence[Mapping[str, Any]], context: Mapping[str, Any]
+) -> Sequence[tuple[Mapping[str, Any], Judgement] | None] | None:
+    """Bulk uploads: load and judge many rows at once, declining any row it is not sure of."""
+    if sector != SECTOR_CODE:
+        return None
+    return bulk.judge_rows(rows, (context or {}).get("config") or {})
 
 
 @hookimpl
@@ -255,6 +265,7 @@ __all__ = [
     "__version__",
     "inspect_checklist",
     "inspect_judge",
+    "inspect_judge_rows",
     "inspect_payload_from_row",
     "inspect_payload_schema",
     "inspect_required_qualification",

@@ -593,36 +593,92 @@ CONCLUSIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def judge_sample(payload: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> Judgement:
+ItemMemo = dict[tuple[Any, ...], ItemOutcome]
+
+
+def _item_key(category: str, item: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Everything :func:`judge_item` reads of an item.  Numbers as their exact text:
+    ``Decimal("0.10") == Decimal("0.1")``, but they are reported differently."""
+    get = item.get
+    value, lod, loq = get("value"), get("lod"), get("loq")
+    return (
+        category,
+        get("item"),
+        None if value is None else (type(value), str(value)),
+        get("qualifier"),
+        get("unit"),
+        None if lod is None else (type(lod), str(lod)),
+        None if loq is None else (type(loq), str(loq)),
+        get("standard"),
+    )
+
+
+def judge_sample(
+    payload: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+    memo: ItemMemo | None = None,
+) -> Judgement:
     """Judge a sampling result: every test item, then the overall conclusion.
 
     Any failed item → 不合格; else any item that cannot be judged → 无法判定 (not counted
-    as passed; a re-test is due); else 合格.
+    as passed; a re-test is due); else 合格.  ``memo`` (one per ``config``) keeps item
+    outcomes across calls: an item's judgement depends only on its category, its own
+    fields and the config, and a bulk upload repeats the same ND-with-LOD items and
+    reported values many times.
     """
-    table = table_with_overrides(config)
-    options, severity = options_from_config(config)
-    category = str(payload.get("food_category") or "")
-    if category not in table.categories:
-        raise RuleInputError("food_category", f"unknown food category {category!r}")
-    items = payload.get("items")
-    if not isinstance(items, Sequence) or isinstance(items, str) or not items:
-        raise RuleInputError("items", "at least one test item is required")
-    outcomes = [
-        judge_item(n, item, category, table, options, severity) for n, item in enumerate(items)
-    ]
-    statuses = {o.status for o in outcomes}
-    code = (
-        "fail" if "fail" in statuses else "indeterminate" if "indeterminate" in statuses else "pass"
-    )
-    zh, en = CONCLUSIONS[code]
-    return Judgement(
-        passed=code == "pass",
-        conclusion=code,
-        conclusion_zh=zh,
-        conclusion_en=en,
-        items=tuple(o.judgement for o in outcomes),
-        findings=tuple(o.finding for o in outcomes if o.finding is not None),
-    )
+    return Rulebook(config).judge(payload, memo)
+
+
+class Rulebook:
+    """The table, options and severities of one ``config``, resolved once: a bulk upload
+    judges thousands of samples under the same configuration."""
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.table = table_with_overrides(config)
+        self.options, self.severity = options_from_config(config)
+
+    def judge(self, payload: Mapping[str, Any], memo: ItemMemo | None = None) -> Judgement:
+        """See :func:`judge_sample`."""
+        table, options, severity = self.table, self.options, self.severity
+        category = str(payload.get("food_category") or "")
+        if category not in table.categories:
+            raise RuleInputError("food_category", f"unknown food category {category!r}")
+        items = payload.get("items")
+        if (not isinstance(items, list | tuple) or not items) and (
+            not isinstance(items, Sequence) or isinstance(items, str) or not items
+        ):
+            raise RuleInputError("items", "at least one test item is required")
+        if memo is None:
+            outcomes = [
+                judge_item(n, item, category, table, options, severity)
+                for n, item in enumerate(items)
+            ]
+        else:
+            outcomes = []
+            for n, item in enumerate(items):
+                key = _item_key(category, item)
+                outcome = memo.get(key)
+                if outcome is None:  # errors are not kept: they name the item's index
+                    outcome = judge_item(n, item, category, table, options, severity)
+                    memo[key] = outcome
+                outcomes.append(outcome)
+        statuses = {o.status for o in outcomes}
+        code = (
+            "fail"
+            if "fail" in statuses
+            else "indeterminate"
+            if "indeterminate" in statuses
+            else "pass"
+        )
+        zh, en = CONCLUSIONS[code]
+        return Judgement(
+            passed=code == "pass",
+            conclusion=code,
+            conclusion_zh=zh,
+            conclusion_en=en,
+            items=tuple(o.judgement for o in outcomes),
+            findings=tuple(o.finding for o in outcomes if o.finding is not None),
+        )
 
 
 # --------------------------------------------------------------------------- risk grading

@@ -481,3 +481,36 @@ def test_deadline_in_an_unknown_year_falls_back_then_uses_a_loaded_calendar(
     assert known.json["disclosure_basis"] == "loaded"
     # 29,30 Sep; 8,9(Sat, worked) Oct; then 16 weekdays from 11 Oct → 1 Nov
     assert known.json["disclosure_due"] == "2027-11-01"
+
+
+def test_bulk_upload_task_loading_matches_the_orm(client, identity, district, session):
+    """Bulk uploads read their tasks with Core queries; what they build must be what the
+    JSON API builds from the ORM, after a re-assignment and under a region scope."""
+    from inspect_core.auth.models import User
+    from inspect_core.imports.service import _load_tasks
+    from inspect_core.plans.models import Task
+    from inspect_core.results.service import TaskInfo
+    from tests import factories
+
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    client.post(
+        f"/api/v1/tasks/{task['id']}/reassign",
+        json={"badge": task["inspectors"][0], "reason": "检查人员申请回避：亲属关系"},
+        headers=regulator,
+    )
+    session.rollback()
+    tasks = session.scalars(select(Task).where(Task.plan_id == plan_id)).all()
+    assert len(tasks) > 3
+    admin = session.scalar(select(User).where(User.role == "admin"))
+    loaded = _load_tasks(session, admin, {t.id for t in tasks} | {10**9})
+    assert loaded == {t.id: TaskInfo.of(t) for t in tasks}
+    moved = loaded[task["id"]]
+    assert len(moved.badges) == 2 and task["inspectors"][0] not in moved.badges
+
+    identity("regulator", regions=(factories.REGIONS[0],))
+    session.rollback()
+    scoped = session.scalar(select(User).order_by(User.id.desc()).limit(1))
+    assert scoped.regions == [factories.REGIONS[0]]
+    in_scope = {t.id for t in tasks if t.enterprise.region == factories.REGIONS[0]}
+    assert 0 < len(in_scope) < len(tasks)
+    assert set(_load_tasks(session, scoped, {t.id for t in tasks})) == in_scope

@@ -168,3 +168,17 @@ def test_plugins_import_only_the_plugin_api(code):
                 assert top not in {"flask", "flask_smorest", "sqlalchemy"}, (source, module)
                 if top == "inspect_core":
                     assert module == "inspect_core.plugin_api", (source, module)
+
+
+def test_hook_inspect_judge_rows(pm):
+    """The food fast path answers the template example exactly as the per-row path does and
+    declines a row the schema rejects; sectors without a fast path answer None."""
+    from inspect_core.testing import assert_fast_path_agrees
+
+    columns = pm.hook.inspect_template_columns(sector="food")
+    row = {c.name: c.example for c in columns if c.example not in (None, "")}
+    bad = {**row, "items.0.value": "-1"}
+    accepted, declined = assert_fast_path_agrees(pm, "food", [row, bad])
+    assert (accepted, declined) == (1, 1)
+    for code in ("drugs", "special_equipment", "construction"):
+        assert pm.hook.inspect_judge_rows(sector=code, rows=[row], context={}) is None

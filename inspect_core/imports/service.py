@@ -209,6 +209,10 @@ class Outcome:
     rows: list[dict[str, Any]]  # accepted rows' values, ready to insert
     errors: list[RowError]
     rejected_rows: set[int]
+    #: accepted result rows already written into the import's transaction while later
+    #: chunks were still being validated, and the tasks they complete
+    stored: int = 0
+    stored_tasks: frozenset[int] = frozenset()
 
 
 def run_import(
@@ -299,19 +303,27 @@ def run_import(
     session.commit()
     import_id = upload.id
 
-    # 2. rows: read, validate, store (one transaction)
+    # 2. rows: read, validate, store (one transaction; result rows are written chunk by
+    # chunk while later chunks are validated, and rolled back if the file is rejected)
+    collecting = gc.isenabled()
+    gc.disable()  # many small acyclic objects: the cyclic collector only costs time here
     try:
         table = reader.read_table(filename, content, lim)
-        outcome = _process(session, user, kind, sector, table, lim, progress)
+        outcome = _process(session, user, kind, sector, table, lim, progress, mode)
+        rejected_all = mode == "all_or_nothing" and bool(outcome.errors)
+        if rejected_all:
+            session.rollback()
+        elif outcome.rows or outcome.stored:
+            _store(session, kind, outcome.rows, progress, outcome.stored_tasks)
     except ApiError as exc:
         session.rollback()
         _mark_rejected(session, import_id, exc)
         raise
+    finally:
+        if collecting:
+            gc.enable()
     upload = session.get(Import, import_id)
-    rejected_all = mode == "all_or_nothing" and bool(outcome.errors)
-    accepted = 0 if rejected_all else len(outcome.rows)
-    if not rejected_all and outcome.rows:
-        _store(session, kind, outcome.rows, progress)
+    accepted = 0 if rejected_all else len(outcome.rows) + outcome.stored
     upload.status = "rejected" if rejected_all else "done"
     upload.received = outcome.received
     upload.accepted = accepted
@@ -412,9 +424,10 @@ def _process(
     table: reader.Table,
     lim: reader.Limits,
     progress: Progress | None,
+    mode: str = "all_or_nothing",
 ) -> Outcome:
     if kind == "results":
-        return _process_results(session, user, sector or "", table, lim, progress)
+        return _process_results(session, user, sector or "", table, lim, progress, mode)
     if kind == "enterprises":
         return _process_registry(
             session,
@@ -731,7 +744,11 @@ def _process_results(
     table: reader.Table,
     lim: reader.Limits,
     progress: Progress | None,
+    mode: str = "all_or_nothing",
 ) -> Outcome:
+    """Validate the rows in chunks (in worker processes for large files) and write each
+    chunk's accepted rows as soon as it is back, so the database works while the workers
+    go on; in ``all_or_nothing`` mode writing stops at the first bad row."""
     columns = result_columns(sector)
     fields = _map_headers(table, columns)
     pm = get_pm()
@@ -765,13 +782,29 @@ def _process_results(
     size = max(1000, -(-total // (workers * 4)))
     chunks = [table.rows[i : i + size] for i in range(0, total, size)] or [[]]
     outcomes: list[Outcome] = []
-    done = 0
+    done = stored = 0
+    stored_tasks: set[int] = set()
+    streaming = True
+
+    def arrived(outcome: Outcome) -> None:
+        nonlocal done, stored, streaming
+        done += outcome.received
+        if progress:
+            progress("validate", done, total)
+        if outcome.errors and mode == "all_or_nothing":
+            streaming = False
+        if streaming and outcome.rows:
+            _store_result_rows(session, outcome.rows)
+            stored += len(outcome.rows)
+            stored_tasks.update(r["task_id"] for r in outcome.rows)
+            outcome.rows = []
+            if progress:
+                progress("store", stored, total)
+        outcomes.append(outcome)
+
     if workers == 1:
         for chunk in chunks:
-            outcomes.append(_validate_chunk(ctx, chunk, pm))
-            done += len(chunk)
-            if progress:
-                progress("validate", done, total)
+            arrived(_validate_chunk(ctx, chunk, pm))
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -781,14 +814,11 @@ def _process_results(
         context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
         with ProcessPoolExecutor(workers, context, _init_worker, (plugins, ctx)) as pool:
             for outcome in pool.map(_worker_chunk, chunks):
-                outcomes.append(outcome)
-                done += outcome.received
-                if progress:
-                    progress("validate", done, total)
+                arrived(outcome)
     rows = [r for o in outcomes for r in o.rows]
     errors = [e for o in outcomes for e in o.errors]
     rejected = set().union(*(o.rejected_rows for o in outcomes))
-    return Outcome(total, rows, errors, rejected)
+    return Outcome(total, rows, errors, rejected, stored, frozenset(stored_tasks))
 
 
 def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInfo]:
@@ -962,21 +992,31 @@ def _process_registry(
     return Outcome(len(records), rows, errors, rejected)
 
 
+def _store_result_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write validated result rows (JSON columns already encoded) into the transaction."""
+    copy = session.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(rows), STORE_CHUNK):
+        chunk = rows[start : start + STORE_CHUNK]
+        if copy:
+            _copy_results(session, chunk)
+        else:
+            session.execute(_insert_encoded(chunk[0]), chunk)
+
+
 def _store(
-    session: Session, kind: str, rows: list[dict[str, Any]], progress: Progress | None
+    session: Session,
+    kind: str,
+    rows: list[dict[str, Any]],
+    progress: Progress | None,
+    stored_tasks: frozenset[int] = frozenset(),
 ) -> None:
     """Insert the accepted rows in chunks, all inside the caller's transaction."""
     if kind == "results":
-        copy = session.get_bind().dialect.name == "postgresql"
-        for start in range(0, len(rows), STORE_CHUNK):
-            chunk = rows[start : start + STORE_CHUNK]
-            if copy:
-                _copy_results(session, chunk)
-            else:
-                session.execute(_insert_encoded(chunk[0]), chunk)
+        if rows:
+            _store_result_rows(session, rows)
             if progress:
-                progress("store", min(start + STORE_CHUNK, len(rows)), len(rows))
-        task_ids = sorted({r["task_id"] for r in rows})
+                progress("store", len(rows), len(rows))
+        task_ids = sorted({r["task_id"] for r in rows} | stored_tasks)
         for start in range(0, len(task_ids), 2000):
             session.execute(
                 update(Task)

@@ -64,22 +64,20 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
             content_type="multipart/form-data",
         )
 
-    # kill the app's own backend after the first 50-row chunk is inserted, mid-transaction
-    real_store = imports._store
+    # kill the app's own backend after the first 50-row chunk is copied, mid-transaction
+    real_copy = imports._copy_results
     killed = []
 
-    def store_then_die(session, kind, accepted, progress):
-        def progress_and_kill(phase, done, total):
-            if phase == "store" and not killed:
-                pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
-                with admin.connect() as conn:
-                    conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-                killed.append(pid)
-
-        return real_store(session, kind, accepted, progress_and_kill)
+    def copy_then_die(session, rows):
+        real_copy(session, rows)
+        if not killed:
+            pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with admin.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed.append(pid)
 
     monkeypatch.setattr(imports, "STORE_CHUNK", 50)
-    monkeypatch.setattr(imports, "_store", store_then_die)
+    monkeypatch.setattr(imports, "_copy_results", copy_then_die)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     first = post()
     assert killed, "the backend was not killed"
@@ -91,7 +89,7 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
         ).all()
         assert [(u.status, u.accepted) for u in pending] == [("received", 0)]  # the raw file kept
 
-    monkeypatch.setattr(imports, "_store", real_store)
+    monkeypatch.setattr(imports, "_copy_results", real_copy)
     retry = post()
     assert retry.status_code == 201, retry.json
     assert (retry.json["received"], retry.json["accepted"], retry.json["rejected"]) == (300, 300, 0)

@@ -467,3 +467,33 @@ def test_parallel_validation_gives_the_inline_answer(app, client, identity, dist
     assert (
         answers[1][1] == 31 - 6
     )  # i = 0, 7, 14, 21, 28 and the extra copy of i = 0 carry a bad unit
+
+
+@pytest.mark.parametrize("mode", ["all_or_nothing", "partial"])
+def test_a_bad_row_in_a_later_chunk(app, client, identity, district, session, mode):
+    """Rows are written chunk by chunk while later chunks are validated: a bad row near the
+    end of a large file must still leave nothing stored in all_or_nothing mode, and only
+    itself out in partial mode."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    header = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期",
+              "抽样环节", "items.0.item", "items.0.value", "items.0.unit"]  # fmt: skip
+    today = today_in_china().isoformat()
+    rows = [header] + [
+        [tasks[i % len(tasks)]["id"], "no_problem", f"S{i}", "大米", "cereal.rice.milled",
+         today, "circulation", "Cd", "0.1", "mg/kg"]
+        for i in range(2600)
+    ]  # fmt: skip
+    rows[2501][8] = "-1"  # data row 2,501: sheet row 2,502, in the third chunk of 1,000
+    before = count(session, Result)
+    response = upload(
+        client, f"/api/v1/results/import?mode={mode}", regulator, csv_bytes(rows), "big.csv",
+        sector="food",
+    )  # fmt: skip
+    body = response.json
+    assert body["received"] == 2600 == body["accepted"] + body["rejected"], body
+    assert [e["row"] for e in body["errors"]] == [2502]
+    stored = count(session, Result) - before
+    if mode == "all_or_nothing":
+        assert response.status_code == 422 and body["accepted"] == 0 and stored == 0
+    else:
+        assert response.status_code == 201 and body["accepted"] == stored == 2599

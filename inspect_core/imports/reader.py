@@ -243,17 +243,21 @@ def records_of(
 ) -> Iterator[tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]]:
     """:func:`iter_records` over some of a table's rows (a bulk upload's worker chunk)."""
     header_of = {f: h for f, h in zip(fields, headers, strict=False) if f}
+    longest = limits.max_cell_chars
     for number, values in rows:
         record: dict[str, Any] = {}
         problems: list[tuple[str, Any, str]] = []
         for field, value in zip(fields, values, strict=False):
             if field is None:
                 continue
-            cell = normalise_cell(value)
-            if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
-                problems.append(
-                    (field, cell[:50] + "…", f"longer than {limits.max_cell_chars} characters")
-                )
+            if type(value) is str and value.isascii() and not value[:4].isdigit():
+                cell = value.strip() or None  # normalise_cell's answer for such text
+                if cell is not None and cell[:4].isdigit():
+                    cell = normalise_cell(cell)  # " 2026/11/25": maybe a date
+            else:
+                cell = normalise_cell(value)
+            if type(cell) is str and len(cell) > longest:
+                problems.append((field, cell[:50] + "…", f"longer than {longest} characters"))
                 continue
             if cell is not None:
                 record[field] = cell

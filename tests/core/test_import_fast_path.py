@@ -97,3 +97,33 @@ def test_bulk_encoding_writes_the_text_the_api_path_stores():
         assert judgement.items, code
         assert json_dumps(judgement) == json_dumps(judgement_json(judgement)), code
         assert json_dumps(payload) == json_dumps(_jsonable(payload)), code
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.text(max_size=14),
+            st.sampled_from(
+                [" 2026/11/25", "2026年11月25日 ", "２０２６-1-5", "0.12 ", "  ", "ND"]
+            ),
+            st.integers(),
+            st.floats(allow_nan=False),
+            st.none(),
+        ),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_reading_a_row_is_normalise_cell_on_each_cell(cells):
+    """records_of's shortcut for plain ASCII cells gives what normalise_cell gives."""
+    from inspect_core.imports import reader
+
+    limits = reader.Limits(10**9, 10**9, 10, 10**9, 10**9)
+    [(_, record, _, problems)] = list(
+        reader.records_of(["a", "b", "c"], [(2, cells)], ["a", "b", "c"], limits)
+    )
+    expected = {f: reader.normalise_cell(v) for f, v in zip("abc", cells, strict=True)}
+    too_long = {f for f, v in expected.items() if isinstance(v, str) and len(v) > 10}
+    assert record == {f: v for f, v in expected.items() if v is not None and f not in too_long}
+    assert {p[0] for p in problems} == too_long

@@ -779,7 +779,8 @@ def _process_results(
     )
     total = len(table.rows)
     workers = _workers_for(total, pm, plugins)
-    size = max(1000, -(-total // (workers * 4)))
+    # small enough that writing the last chunk, which nothing overlaps, is short
+    size = max(1000, -(-total // (workers * 8)))
     chunks = [table.rows[i : i + size] for i in range(0, total, size)] or [[]]
     outcomes: list[Outcome] = []
     done = stored = 0

@@ -13,6 +13,7 @@ row it does accept equals the per-row answer.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -202,12 +203,29 @@ def _item(group: dict[str, str]) -> dict[str, Any]:
     }
 
 
+#: item memos by configuration, kept across calls: a large upload reaches this hook one
+#: chunk at a time, often in the same worker process.  An item's outcome depends only on
+#: its key, the configuration and this plugin's code, so a memo is valid for the life of
+#: the process; it is dropped when it grows past ``MEMO_LIMIT`` items.
+_MEMOS: dict[str, rules.ItemMemo] = {}
+MEMO_LIMIT = 20_000
+
+
+def _memo_for(config: Mapping[str, Any]) -> rules.ItemMemo:
+    key = json.dumps(config, sort_keys=True, default=str)
+    memo = _MEMOS.get(key)
+    if memo is None or len(memo) > MEMO_LIMIT:
+        _MEMOS.clear()
+        memo = _MEMOS[key] = {}
+    return memo
+
+
 def judge_rows(
     rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any]
 ) -> list[tuple[dict[str, Any], Judgement] | None]:
     """Each row's loaded payload and judgement, or None where the per-row path must answer."""
     rulebook = rules.Rulebook(config)
-    memo: rules.ItemMemo = {}
+    memo = _memo_for(config)
     out: list[tuple[dict[str, Any], Judgement] | None] = []
     for row in rows:
         payload = load_row(row)

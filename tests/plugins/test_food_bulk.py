@@ -192,3 +192,18 @@ def test_item_memo_is_per_config():
     assert rounded[0][1].items[0].rule != full[0][1].items[0].rule
     book = rules.Rulebook({})
     assert book.judge(rounded[0][0]) == full[0][1]
+
+
+def test_item_memo_lives_across_chunks_but_is_bounded(monkeypatch):
+    """A large upload reaches the hook chunk by chunk: the memo of its config is kept for
+    the next chunk, another config starts afresh, and a memo past the limit is dropped."""
+    rows = ordinary_rows(8)
+    bulk._MEMOS.clear()
+    bulk.judge_rows(rows, {})
+    kept = bulk._memo_for({})
+    assert kept and bulk.judge_rows(rows, {})[0] is not None and bulk._memo_for({}) is kept
+    bulk.judge_rows(rows, {"comparison_method": "rounded"})
+    assert len(bulk._MEMOS) == 1 and bulk._memo_for({}) is not kept
+    monkeypatch.setattr(bulk, "MEMO_LIMIT", 2)
+    bulk.judge_rows(rows, {})
+    assert len(bulk._memo_for({})) == 0

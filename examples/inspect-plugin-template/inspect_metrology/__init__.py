@@ -212,3 +212,14 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
 def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """One stored metrology payload → one upload row (see :func:`row_from_payload`)."""
     return row_from_payload(payload) if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_judge_rows(
+    sector: str, rows: Sequence[Mapping[str, Any]], context: Mapping[str, Any]
+) -> Sequence[tuple[Mapping[str, Any], Judgement] | None] | None:
+    """No bulk fast path: metrology judges each result on its own inspection date, which
+    this hook's context does not carry, so every row takes the per-row path.  A sector
+    whose judgement depends on the payload and ``config`` alone can answer here instead
+    (see the food plugin and ``inspect_core.testing.assert_fast_path_agrees``)."""
+    return None

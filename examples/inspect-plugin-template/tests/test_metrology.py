@@ -587,3 +587,8 @@ def test_plugin_imports_only_the_plugin_api() -> None:
                 root = name.split(".")[0]
                 assert root not in {"flask", "sqlalchemy", "flask_smorest"}, (source, name)
                 assert root != "inspect_core" or name == "inspect_core.plugin_api", (source, name)
+
+
+def test_bulk_uploads_take_the_per_row_path() -> None:
+    """inspect_judge_rows declines: the judgement needs each row's inspection date."""
+    assert inspect_metrology.inspect_judge_rows(sector=SECTOR, rows=[{}], context={}) is None

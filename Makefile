@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python bench/bench_registry_load.py
 	$(BIN)/python bench/bench_draw.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_scoring.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

@@ -182,13 +182,29 @@ def encode_categoricals(
         if col not in out.columns:
             continue
         mapping = {v: float(i) for i, v in enumerate(values)}
-        out[col] = (
-            out[col]
-            .astype("object")
-            .map(lambda v, m=mapping: m.get(str(v), np.nan) if pd.notna(v) else np.nan)
-        )
-        out[col] = out[col].astype(float)
+        out[col] = _codes(out[col], mapping)
     return out
+
+
+def _codes(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
+    """``mapping[str(v)]`` per value (unknown or missing → NaN), looked up once per distinct
+    value: a million rows hold a few dozen regions or sectors, and a lambda per row was
+    most of the feature time (measured: 2.5 of 4 s for 200,000 enterprises).  Distinct
+    values are found by hashing, so when they are not all text (``1`` and ``1.0`` are
+    equal but print differently) each value is looked up on its own instead."""
+    values = column.astype("object").to_numpy()
+    present = pd.notna(values)
+    codes = np.full(len(values), np.nan)
+    if not present.any():
+        return codes
+    kept = values[present]
+    positions, uniques = pd.factorize(kept)
+    if all(isinstance(u, str) for u in uniques):
+        table = np.array([mapping.get(u, np.nan) for u in uniques], dtype=float)
+        codes[present] = table[positions]
+    else:
+        codes[present] = [mapping.get(str(v), np.nan) for v in kept]
+    return codes
 
 
 def build_features(
@@ -255,17 +271,15 @@ def build_features(
         for name in values:
             hist[f"decay_{name}_{tag}"] = agg[name].to_numpy()
     # last event before the limit: the latest date, ties broken by the larger count row
-    last = (
-        pairs.sort_values(["_row", "date", "critical_count", "serious_count"])
-        .drop_duplicates("_row", keep="last")
-        .set_index("_row")
-        .reindex(hist.index)
-    )
-    hist["last_critical"] = last["critical_count"].to_numpy(dtype=float)
-    hist["last_serious"] = last["serious_count"].to_numpy(dtype=float)
-    hist["last_minor"] = last["minor_count"].to_numpy(dtype=float)
-    hist["last_failed"] = last["failed"].to_numpy(dtype=float)
-    hist["last_result"] = last["result"].astype("object").to_numpy()
+    rows_with, at = _last_events(pairs)
+    for name, column in (("last_critical", "critical_count"), ("last_serious", "serious_count"),
+                         ("last_minor", "minor_count"), ("last_failed", "failed")):  # fmt: skip
+        values = np.full(len(hist), np.nan)
+        values[rows_with] = pairs[column].to_numpy(dtype=float)[at]
+        hist[name] = values
+    results = np.full(len(hist), np.nan, dtype=object)
+    results[rows_with] = pairs["result"].astype("object").to_numpy()[at]
+    hist["last_result"] = results
     hist.index = r.index
 
     out = hist
@@ -284,6 +298,30 @@ def build_features(
     if config.vocabulary:
         out = encode_categoricals(out, config.vocabulary)
     return out
+
+
+def _last_events(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``_row`` that has events: the position in ``pairs`` of its last event — the
+    greatest (date, critical_count, serious_count), and of equal ones the latest in
+    ``pairs``, which is what a stable sort on those keys keeping the last row gives.
+
+    Narrowed key by key (a running maximum over the candidates left) instead of sorting
+    every pair on four keys and carrying all its columns along."""
+    row = pairs["_row"].to_numpy(dtype=np.int64)
+    n = int(row.max()) + 1 if len(row) else 0
+    candidate = np.arange(len(pairs))
+    for column in ("date", "critical_count", "serious_count"):
+        values = pairs[column].to_numpy()
+        values = values.view("i8") if values.dtype.kind == "M" else values.astype(float)
+        values = values[candidate]
+        best = np.full(n, -np.inf if values.dtype.kind == "f" else np.iinfo(np.int64).min,
+                       dtype=values.dtype)  # fmt: skip
+        np.maximum.at(best, row[candidate], values)
+        candidate = candidate[values == best[row[candidate]]]
+    last = np.full(n, -1)
+    np.maximum.at(last, row[candidate], candidate)
+    rows_with = np.flatnonzero(last >= 0)
+    return rows_with, last[rows_with]
 
 
 def _row_extras(rows: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:

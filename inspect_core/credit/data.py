@@ -1,7 +1,8 @@
 """Records → data frames for scoring: one code path whatever the database.
 
 ``scoring/`` never touches the ORM (DESIGN.md); this module reads what it needs in bulk —
-PostgreSQL ``COPY … TO STDOUT`` into pandas, plain cursor reads on SQLite — and hands over
+PostgreSQL ``COPY … TO STDOUT`` into pandas (or, for rescoring's integer event log, rows
+packed server-side), plain cursor reads on SQLite — and hands over
 frames in the open inspection-history layout (``benchmarks/chicago/README.md``): an event
 log (``enterprise_id, date, critical_count, serious_count, minor_count, failed,
 inspector``) and an enterprise table.
@@ -20,19 +21,51 @@ from sqlalchemy.orm import Session
 
 from inspect_core.credit.models import CREDIT_EVENT_TYPES
 
-EVENTS_SQL = """
+#: judged, current versions only.  ``n.supersedes_id IS NOT NULL`` is implied by the
+#: equality; spelt out, PostgreSQL hashes only the corrections instead of every row's NULL
+#: (the plan went from a 16-batch hash anti join spilling to disk to an in-memory one)
+CURRENT_JUDGED = """
+FROM results r
+WHERE r.passed IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM results n
+                  WHERE n.supersedes_id = r.id AND n.supersedes_id IS NOT NULL)
+"""
+
+EVENTS_SQL = (
+    """
 SELECT r.enterprise_id, r.inspected_on AS date, r.critical_count,
        r.major_count AS serious_count, r.minor_count,
        CASE WHEN r.passed THEN 0 ELSE 1 END AS failed, r.sector, r.recorded_by AS inspector
-FROM results r
-WHERE r.passed IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM results n WHERE n.supersedes_id = r.id)
 """
+    + CURRENT_JUDGED
+)
 
+#: what rescoring needs of an event: integers only (``date`` as days since 1970-01-01)
+EVENT_INTEGERS: dict[str, str] = {
+    "enterprise_id": "r.enterprise_id",
+    "date": "r.inspected_on - DATE '1970-01-01'",
+    "critical_count": "r.critical_count",
+    "serious_count": "r.major_count",
+    "minor_count": "r.minor_count",
+    "failed": "CASE WHEN r.passed THEN 0 ELSE 1 END",
+}
+#: the same on any database (dates as dates)
+SCORING_EVENTS_SQL = (
+    """
+SELECT r.enterprise_id, r.inspected_on AS date, r.critical_count,
+       r.major_count AS serious_count, r.minor_count,
+       CASE WHEN r.passed THEN 0 ELSE 1 END AS failed
+"""
+    + CURRENT_JUDGED
+)
+
+#: main sector = the first by name; one grouped join, not a subquery per enterprise
+#: (measured on 1,000,000 enterprises: 2.2 s instead of 3.1 s)
 ENTERPRISES_SQL = """
-SELECT e.id AS enterprise_id, e.region, e.status, e.established_on,
-       (SELECT MIN(s.sector) FROM enterprise_sectors s WHERE s.enterprise_id = e.id) AS sector
+SELECT e.id AS enterprise_id, e.region, e.status, e.established_on, s.sector
 FROM enterprises e
+LEFT JOIN (SELECT enterprise_id, MIN(sector) AS sector FROM enterprise_sectors
+           GROUP BY enterprise_id) s ON s.enterprise_id = e.id
 """
 
 CREDIT_SQL = """
@@ -63,12 +96,65 @@ def read_frame(session: Session, sql: str, dates: Sequence[str] = ()) -> pd.Data
     return frame
 
 
-def events_frame(session: Session) -> pd.DataFrame:
-    """Every judged result (current version) as an inspection event."""
-    frame = read_frame(session, EVENTS_SQL, dates=("date",))
+def events_frame(session: Session, *, inspectors: bool = True) -> pd.DataFrame:
+    """Every judged result (current version) as an inspection event.
+
+    ``inspectors=False`` (rescoring, which uses neither) leaves out the text columns
+    ``sector`` and ``inspector``; on PostgreSQL the rows then come packed (see
+    :func:`read_packed_integers`).
+    """
+    if not inspectors and _packs(session, "results", 4 * len(EVENT_INTEGERS)):
+        frame = read_packed_integers(session, EVENT_INTEGERS, CURRENT_JUDGED)
+        days = frame["date"].to_numpy().astype("timedelta64[D]")
+        frame["date"] = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[us]")
+        return frame
+    frame = read_frame(session, EVENTS_SQL if inspectors else SCORING_EVENTS_SQL, dates=("date",))
     for column in ("critical_count", "serious_count", "minor_count", "failed"):
         frame[column] = frame[column].astype("int64")
     return frame
+
+
+#: the server builds the packed value in memory, and one value may not exceed 1 GB: above
+#: this estimate, read with COPY instead
+PACKED_MAX_BYTES = 512 * 1024 * 1024
+
+
+def _packs(session: Session, table: str, width: int) -> bool:
+    """PostgreSQL, and ``table``'s packed rows fit in :data:`PACKED_MAX_BYTES` by the
+    planner's estimate (-1, never analysed: unknown, so no)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    estimate = connection.scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table}
+    )
+    return estimate is not None and 0 <= float(estimate) * width <= PACKED_MAX_BYTES
+
+
+def read_packed_integers(
+    session: Session, columns: dict[str, str], from_where: str
+) -> pd.DataFrame:
+    """Integer (int4, NOT NULL) expressions of a query as an int64 frame, on PostgreSQL.
+
+    Why: reading ten million rows, one protocol message and one Python iteration per row
+    cost more than the query itself (measured: COPY of 2 M events 3–6 s, the scan under
+    1 s).  Here the server packs the rows, in scan order (as COPY would send them), into
+    one ``bytea`` of big-endian int4s (``int4send``), which NumPy unpacks.  A NULL would
+    drop a row silently, so the row count is checked against the length.
+    """
+    packed = " || ".join(f"int4send({expression})" for expression in columns.values())
+    sql = f"SELECT count(*), string_agg({packed}, ''::bytea) {from_where}"
+    raw = session.connection().connection.driver_connection
+    with raw.cursor(binary=True) as cursor:
+        cursor.execute(sql)
+        count, blob = cursor.fetchone()  # type: ignore[misc]
+    data = bytes(blob or b"")
+    if len(data) != count * 4 * len(columns):
+        raise ValueError(f"packed read: {len(data)} bytes for {count} rows of {len(columns)}")
+    values = np.frombuffer(data, dtype=">i4").reshape(count, len(columns))
+    return pd.DataFrame(  # copy=False: the arrays are new (copying them cost seconds)
+        {name: values[:, k].astype(np.int64) for k, name in enumerate(columns)}, copy=False
+    )
 
 
 def enterprises_frame(session: Session, as_of: dt.date) -> pd.DataFrame:
@@ -79,14 +165,24 @@ def enterprises_frame(session: Session, as_of: dt.date) -> pd.DataFrame:
     return frame.drop(columns=["established_on"])
 
 
-def credit_features(session: Session, rows: pd.DataFrame) -> pd.DataFrame:
+def credit_frame(session: Session) -> pd.DataFrame:
+    """Every credit event with its repair date, if any."""
+    return read_frame(session, CREDIT_SQL, dates=("occurred_on", "expires_on", "effective_on"))
+
+
+def credit_features(
+    session: Session, rows: pd.DataFrame, events: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per scoring row, the credit events in force on its ``as_of`` (point in time: only
     events that occurred before it and had not expired or been repaired by then).
 
     Columns: ``credit_<type>`` counts for each event type, ``credit_negative`` and
     ``credit_positive`` totals, and ``serious_dishonesty`` (0/1, the D-tier override).
+    ``events``: :func:`credit_frame`, when already read (rescoring reads it once for
+    every chunk of rows).
     """
-    events = read_frame(session, CREDIT_SQL, dates=("occurred_on", "expires_on", "effective_on"))
+    if events is None:
+        events = credit_frame(session)
     out = pd.DataFrame(index=rows.index)
     types = list(CREDIT_EVENT_TYPES)
     for name in types:

@@ -62,6 +62,23 @@ def _item(rating: CreditRating, enterprise: Enterprise) -> dict[str, Any]:
     }
 
 
+#: what a ranked item shows, read as plain columns: loading ORM objects (and every
+#: enterprise's ``licences`` JSON, which the list does not show) was most of a page's time
+_RANKED_COLUMNS = (
+    CreditRating.enterprise_id,
+    CreditRating.score,
+    CreditRating.probability,
+    CreditRating.tier,
+    CreditRating.reasons,
+    CreditRating.run_id,
+    Enterprise.uscc,
+    Enterprise.name,
+    Enterprise.region,
+    Enterprise.address,
+    Enterprise.status,
+)
+
+
 def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
     """Riskiest first: lowest credit score, ties by enterprise id; keyset within one run."""
     cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
@@ -75,7 +92,7 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
             return {"items": [], "next_cursor": None}
         run_id = run.id
     stmt = (
-        select(CreditRating, Enterprise)
+        select(*_RANKED_COLUMNS)
         .join(Enterprise, Enterprise.id == CreditRating.enterprise_id)
         .where(CreditRating.run_id == run_id, region_clause(user, Enterprise.region))
     )
@@ -99,10 +116,34 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     rows = session.execute(
         stmt.order_by(CreditRating.score, CreditRating.enterprise_id).limit(limit + 1)
     ).all()
-    items = [_item(r, e) for r, e in rows[:limit]]
+    page = rows[:limit]
+    sectors: dict[int, list[str]] = {}
+    if page:  # as Enterprise.sectors: sorted by sector
+        for enterprise_id, sector in session.execute(
+            select(EnterpriseSector.enterprise_id, EnterpriseSector.sector)
+            .where(EnterpriseSector.enterprise_id.in_([r.enterprise_id for r in page]))
+            .order_by(EnterpriseSector.sector)
+        ):
+            sectors.setdefault(enterprise_id, []).append(sector)
+    items = [
+        {
+            "uscc": r.uscc,
+            "name": r.name,
+            "region": r.region,
+            "address": r.address,
+            "status": r.status,
+            "sectors": sectors.get(r.enterprise_id, []),
+            "score": r.score,
+            "probability": r.probability,
+            "tier": r.tier,
+            "reasons": r.reasons,
+            "run_id": r.run_id,
+        }
+        for r in page
+    ]
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1][0]
+        last = rows[limit - 1]
         next_cursor = encode_cursor(CURSOR_KIND, [run_id, last.score, last.enterprise_id])
     return {"items": items, "next_cursor": next_cursor}
 

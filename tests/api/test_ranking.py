@@ -9,11 +9,13 @@ import io
 import uuid
 
 import numpy as np
+import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
-from inspect_core.credit import jobs
+from inspect_core.credit import data, jobs
+from inspect_core.credit.models import CreditRating, ScoringRun
 from inspect_core.db import db
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.plans.models import Task
@@ -195,3 +197,83 @@ def test_inspector_effects_are_reported(client, identity, scored):
     assert response.json["model"] == scored["model"]
     (seed,) = response.json["items"]  # every seeded result was recorded by one account
     assert seed["inspector"] == "seed" and seed["visits"] > 100 and seed["strictness"] > 0
+
+
+def _ratings(session, run_id: int) -> dict[int, tuple]:
+    rows = session.execute(
+        select(
+            CreditRating.enterprise_id, CreditRating.score, CreditRating.probability,
+            CreditRating.tier, CreditRating.reasons,
+        ).where(CreditRating.run_id == run_id)
+    )  # fmt: skip
+    return {r.enterprise_id: (r.score, r.probability, r.tier, r.reasons) for r in rows}
+
+
+def test_rescoring_chunk_by_chunk_gives_the_ratings_of_one_pass(app, scored, monkeypatch):
+    """Every chunk is featured, scored and written on its own (a COPY each on
+    PostgreSQL); seven rows at a time must store exactly what one pass stores."""
+    monkeypatch.setattr(jobs, "WRITE_CHUNK", 7)
+    with app.app_context():
+        session = db.session
+        small = jobs.run(session, "test", today_in_china())
+        assert small.enterprises == 26
+        once = _ratings(session, scored["run"])
+        chunked = _ratings(session, small.id)
+        first = session.get(ScoringRun, scored["run"])
+        assert chunked == once and len(once) == 26
+        assert small.psi == first.psi
+
+
+def test_packed_event_read_equals_the_copy_read(app, scored, monkeypatch):
+    """Rescoring reads events packed server-side on PostgreSQL; the frame must be the
+    one COPY gives (each enterprise's events in the same order)."""
+    with app.app_context():
+        session = db.session
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("packing is PostgreSQL's")
+        monkeypatch.setattr(data, "_packs", lambda *_: True)
+        packed = data.events_frame(session, inspectors=False)
+        monkeypatch.setattr(data, "_packs", lambda *_: False)
+        copied = data.events_frame(session, inspectors=False)
+        full = data.events_frame(session).drop(columns=["sector", "inspector"])
+    assert len(packed) == 24 * 8  # the seeded results, all judged and current
+    for frame in (copied, full):
+        pd.testing.assert_frame_equal(
+            packed.sort_values("enterprise_id", kind="stable").reset_index(drop=True),
+            frame.sort_values("enterprise_id", kind="stable").reset_index(drop=True),
+        )
+
+
+def test_a_failed_ratings_write_raises_and_leaves_nothing(app, scored):
+    """A rating that breaks a constraint (an enterprise that does not exist) fails the
+    run, whether the row went by INSERT or by the COPY thread, and stores nothing."""
+    with app.app_context():
+        session = db.session
+        run = ScoringRun(as_of=today_in_china(), started_by="test", cutoffs={})
+        session.add(run)
+        session.flush()
+        with (
+            pytest.raises(Exception, match="(?i)foreign key"),
+            jobs._RatingsWriter(session, run.id) as writer,
+        ):
+            writer.write([10**9], [600.0], [0.1], ["A"], [[]])
+            writer.write([10**9 + 1], [600.0], [0.1], ["A"], [[]])
+        session.rollback()
+        assert session.scalar(select(func.count()).where(CreditRating.run_id == run.id)) == 0
+
+
+def test_an_error_while_scoring_stops_the_ratings_writer(app, scored):
+    """An exception in the scoring thread propagates unchanged; the COPY thread stops."""
+    with app.app_context():
+        session = db.session
+        run = ScoringRun(as_of=today_in_china(), started_by="test", cutoffs={})
+        session.add(run)
+        session.flush()
+        (enterprise_id,) = session.execute(select(Enterprise.id).limit(1)).one()
+        with (
+            pytest.raises(RuntimeError, match="scoring failed"),
+            jobs._RatingsWriter(session, run.id) as writer,
+        ):
+            writer.write([enterprise_id], [600.0], [0.1], ["A"], [[]])
+            raise RuntimeError("scoring failed")
+        session.rollback()

@@ -51,6 +51,21 @@ ENTERPRISE_HEADER = [
 ]
 
 
+#: a food results sheet with one test item: zh-CN core headers, English item columns
+FOOD_HEADER = [
+    "任务编号",
+    "检查结论",
+    "样品编号",
+    "食品名称",
+    "食品类别（代码）",
+    "抽样日期",
+    "抽样环节",
+    "items.0.item",
+    "items.0.value",
+    "items.0.unit",
+]
+
+
 def test_gbk_csv_with_chinese_headers_dates_and_full_width_digits(client, identity, session):
     admin = identity("admin")
     codes = [factories.uscc() for _ in range(3)]
@@ -302,18 +317,7 @@ def test_results_rows_for_someone_elses_task_are_rejected(client, identity, dist
     badge = tasks[0]["inspectors"][0]
     other = next(t for t in tasks if badge not in t["inspectors"])
     me = identity("inspector", badge=badge)
-    header = [
-        "任务编号",
-        "检查结论",
-        "样品编号",
-        "食品名称",
-        "食品类别（代码）",
-        "抽样日期",
-        "抽样环节",
-        "items.0.item",
-        "items.0.value",
-        "items.0.unit",
-    ]
+    header = FOOD_HEADER
     rows = [header,
             [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"],
             [other["id"], "no_problem", "S2", "大米", "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"],
@@ -428,18 +432,7 @@ def test_workbook_import_of_registry(client, identity, session):
 def test_parallel_validation_gives_the_inline_answer(app, client, identity, district, session):
     """Large uploads are validated in worker processes; the report and rows must not change."""
     regulator, plan_id, tasks = _drawn(client, identity, district)
-    header = [
-        "任务编号",
-        "检查结论",
-        "样品编号",
-        "食品名称",
-        "食品类别（代码）",
-        "抽样日期",
-        "抽样环节",
-        "items.0.item",
-        "items.0.value",
-        "items.0.unit",
-    ]
+    header = FOOD_HEADER
     rows = [header] + [
         [tasks[i % len(tasks)]["id"], "no_problem" if v != "0.3" else "corrected", f"P-{i}", "大米",
          "cereal.rice.milled", "2026-11-20", "circulation", "Cd", v, "mg/kg" if i % 7 else "furlong"]
@@ -475,8 +468,7 @@ def test_a_bad_row_in_a_later_chunk(app, client, identity, district, session, mo
     end of a large file must still leave nothing stored in all_or_nothing mode, and only
     itself out in partial mode."""
     regulator, plan_id, tasks = _drawn(client, identity, district)
-    header = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期",
-              "抽样环节", "items.0.item", "items.0.value", "items.0.unit"]  # fmt: skip
+    header = FOOD_HEADER
     today = today_in_china().isoformat()
     rows = [header] + [
         [tasks[i % len(tasks)]["id"], "no_problem", f"S{i}", "大米", "cereal.rice.milled",

@@ -38,7 +38,7 @@ class Result(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    chain: Mapped[str] = mapped_column(String(36), index=True)
+    chain: Mapped[str] = mapped_column(String(36))  # uq (chain, version) indexes it
     version: Mapped[int]
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), unique=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)

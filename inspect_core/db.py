@@ -9,6 +9,7 @@ Tests may bind the session to an outer connection in a transaction and roll it b
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,7 +68,7 @@ def utcnow() -> dt.datetime:
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     """Decimals as their exact text, as everywhere JSON columns hold them."""
     if isinstance(value, Decimal):
         return str(value)
@@ -80,12 +81,27 @@ def json_dumps(value: Any) -> str:
 
     Dates become ISO text and dataclasses objects of their fields in order, so a plugin's
     ``Judgement`` encodes to the same text as ``judgement_json`` of it."""
-    return orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS).decode()
+    return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS).decode()
+
+
+def json_loads(text: str | bytes) -> Any:
+    """A JSON column's value: orjson (several times faster than ``json.loads``; a ranked
+    page decodes fifty reason lists), ``json.loads`` for what orjson refuses — the
+    ``NaN``/``Infinity`` that ``json.dumps`` wrote before orjson became the serializer."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Engine with the per-backend settings the service relies on."""
-    kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": json_dumps}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        "future": True,
+        "json_serializer": json_dumps,
+        "json_deserializer": json_loads,
+    }
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:

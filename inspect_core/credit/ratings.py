@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, select, tuple_
+from sqlalchemy import exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from inspect_core.credit.models import CreditRating, ScoringRun
@@ -79,6 +79,18 @@ _RANKED_COLUMNS = (
 )
 
 
+#: an enterprise's sectors in the page's own query (a second query per page was a
+#: round trip), joined by the unit separator U+001F: a control character, which sector
+#: codes (identifiers such as ``special_equipment``) do not contain
+_SEPARATOR = "\x1f"
+_SECTORS = (
+    select(func.aggregate_strings(EnterpriseSector.sector, _SEPARATOR))
+    .where(EnterpriseSector.enterprise_id == Enterprise.id)
+    .correlate(Enterprise)
+    .scalar_subquery()
+)
+
+
 def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
     """Riskiest first: lowest credit score, ties by enterprise id; keyset within one run."""
     cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
@@ -114,17 +126,11 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
         )
     limit = args["limit"]
     rows = session.execute(
-        stmt.order_by(CreditRating.score, CreditRating.enterprise_id).limit(limit + 1)
+        stmt.add_columns(_SECTORS.label("sectors"))
+        .order_by(CreditRating.score, CreditRating.enterprise_id)
+        .limit(limit + 1)
     ).all()
     page = rows[:limit]
-    sectors: dict[int, list[str]] = {}
-    if page:  # as Enterprise.sectors: sorted by sector
-        for enterprise_id, sector in session.execute(
-            select(EnterpriseSector.enterprise_id, EnterpriseSector.sector)
-            .where(EnterpriseSector.enterprise_id.in_([r.enterprise_id for r in page]))
-            .order_by(EnterpriseSector.sector)
-        ):
-            sectors.setdefault(enterprise_id, []).append(sector)
     items = [
         {
             "uscc": r.uscc,
@@ -132,7 +138,7 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
             "region": r.region,
             "address": r.address,
             "status": r.status,
-            "sectors": sectors.get(r.enterprise_id, []),
+            "sectors": sorted(r.sectors.split(_SEPARATOR)) if r.sectors else [],
             "score": r.score,
             "probability": r.probability,
             "tier": r.tier,

@@ -46,8 +46,10 @@ class EnterprisesView(MethodView):
                     "the risk-ranked list is for regulators", message_zh="风险排序仅限监管人员"
                 )
             from inspect_core.credit.ratings import ranked_page
+            from inspect_core.responses import json_response
 
-            return ranked_page(db.session, user, args)
+            # plain JSON built from the schema's fields: sent as is (see responses.py)
+            return json_response(ranked_page(db.session, user, args))
         return service.list_page(db.session, user, args)
 
     @require("enterprises:write")

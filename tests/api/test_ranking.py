@@ -103,6 +103,30 @@ def test_ranked_list_is_riskiest_first_with_reasons_and_pages_without_repeats(
     assert len(scored_by_model) == 24
 
 
+def test_ranked_page_sends_what_its_schema_documents(client, identity, scored):
+    """The ranked page skips ``Schema.dump`` for speed (responses.py): its body must be
+    exactly what the documented schema would send, sectors included (read in the page's
+    own query, sorted as ``Enterprise.sectors``)."""
+    from inspect_core.enterprises.schemas import EnterprisePageSchema
+
+    regulator = identity("regulator")
+    first = client.get("/api/v1/enterprises?order=risk&limit=1", headers=regulator).json
+    uscc = first["items"][0]["uscc"]
+    changed = client.patch(f"/api/v1/enterprises/{uscc}", json={"sectors": ["special_equipment", "food", "drugs"]},
+                           headers=scored["admin"])  # fmt: skip
+    assert changed.status_code == 200, changed.json
+    page = client.get("/api/v1/enterprises?order=risk&limit=30", headers=regulator)
+    assert page.status_code == 200 and page.mimetype == "application/json"
+    body = page.json
+    assert EnterprisePageSchema().dump(body) == body
+    assert set(body["items"][0]) == {"uscc", "name", "region", "address", "status", "sectors",
+                                     "score", "probability", "tier", "reasons", "run_id"}  # fmt: skip
+    for item in body["items"]:
+        one = client.get(f"/api/v1/enterprises/{item['uscc']}", headers=scored["admin"]).json
+        assert item["sectors"] == one["sectors"] and item["name"] == one["name"]
+    assert body["items"][0]["sectors"] == ["drugs", "food", "special_equipment"]
+
+
 def test_overrides_are_tiers_with_recorded_reasons(client, identity, scored):
     regulator = identity("regulator")
     listed = client.get(f"/api/v1/enterprises/{scored['listed']}/credit", headers=regulator).json
@@ -277,3 +301,16 @@ def test_an_error_while_scoring_stops_the_ratings_writer(app, scored):
             writer.write([enterprise_id], [600.0], [0.1], ["A"], [[]])
             raise RuntimeError("scoring failed")
         session.rollback()
+
+
+def test_json_columns_read_what_the_old_serializer_wrote():
+    """Columns are decoded by orjson, which refuses the ``NaN`` that ``json.dumps`` wrote;
+    such old values must still read."""
+    import math
+
+    from inspect_core.db import json_loads
+
+    assert json_loads('{"a": [1, "二", null]}') == {"a": [1, "二", None]}
+    assert math.isnan(json_loads('{"v": NaN}')["v"])
+    with pytest.raises(ValueError):
+        json_loads("{not json")

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, g, request
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from inspect_core.auth.models import ROLES, ApiToken, User, UserRegion
 from inspect_core.db import db, utcnow
@@ -147,7 +147,16 @@ def authenticate_request() -> None:
     if scheme.lower() != "bearer" or not token.strip():
         g.auth_error = "Authorization header must be 'Bearer <token>'"
         return
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token.strip())))
+    # token, account and region scope in one round trip (every request pays for it)
+    row = (
+        db.session.execute(
+            select(ApiToken)
+            .options(joinedload(ApiToken.user).joinedload(User.region_rows))
+            .where(ApiToken.token_sha256 == _sha256(token.strip()))
+        )
+        .unique()  # a joined collection: one token row per region row
+        .scalar_one_or_none()
+    )
     if row is None:
         g.auth_error = "invalid token"
     elif row.revoked_at is not None:

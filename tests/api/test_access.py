@@ -123,6 +123,21 @@ def test_scoped_user_sees_only_their_regions(client, identity):
     assert move.status_code == 403
 
 
+def test_a_user_scoped_to_several_regions_sees_each_of_them(client, identity):
+    """The token, the account and all its regions are read in one joined query; every
+    region must survive it (a joined collection gives one row per region)."""
+    admin = identity("admin")
+    regions = ("华岩镇", "走马镇", "西彭镇")
+    bodies = [factories.enterprise(region=r) for r in (*regions, "含谷镇")]
+    for body in bodies:
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    scoped = identity("regulator", regions=regions)
+    listed = client.get("/api/v1/enterprises?limit=500", headers=scoped).json["items"]
+    assert {e["region"] for e in listed} == set(regions)
+    me = client.get("/api/v1/auth/me", headers=scoped)
+    assert me.status_code == 200 and me.json["regions"] == sorted(regions)
+
+
 def test_scoped_user_sees_only_inspectors_of_their_regions(client, identity):
     admin = identity("admin")
     here = factories.inspector(region="华岩镇")

@@ -245,6 +245,8 @@ def build_features(
         }
     )
     ev_cols = ["enterprise_id", "date", *SEVERITY_COLUMNS, "failed", "result"]
+    if "inspection_id" in ev.columns and pd.api.types.is_numeric_dtype(ev["inspection_id"]):
+        ev_cols.append("inspection_id")  # the last tie-breaker of the last event
     pairs = key.merge(ev[ev_cols], on="enterprise_id", how="inner")
     pairs = pairs[pairs["date"] < pairs["_limit"]]
     age = (pairs["_as_of"] - pairs["date"]).dt.days.to_numpy(dtype=float)
@@ -302,15 +304,21 @@ def build_features(
 
 def _last_events(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per ``_row`` that has events: the position in ``pairs`` of its last event — the
-    greatest (date, critical_count, serious_count), and of equal ones the latest in
-    ``pairs``, which is what a stable sort on those keys keeping the last row gives.
+    greatest (date, critical_count, serious_count, inspection_id), and of equal ones the
+    latest in ``pairs``, which is what a stable sort on those keys keeping the last row
+    gives.  ``inspection_id`` (when the log has a numeric one: the database's result id)
+    makes the answer independent of the order rows were read in; without it two events
+    of one day with equal counts are told apart by their order in the log.
 
     Narrowed key by key (a running maximum over the candidates left) instead of sorting
     every pair on four keys and carrying all its columns along."""
     row = pairs["_row"].to_numpy(dtype=np.int64)
     n = int(row.max()) + 1 if len(row) else 0
     candidate = np.arange(len(pairs))
-    for column in ("date", "critical_count", "serious_count"):
+    keys = ["date", "critical_count", "serious_count"]
+    if "inspection_id" in pairs.columns:
+        keys.append("inspection_id")
+    for column in keys:
         values = pairs[column].to_numpy()
         values = values.view("i8") if values.dtype.kind == "M" else values.astype(float)
         values = values[candidate]

@@ -33,7 +33,7 @@ WHERE r.passed IS NOT NULL
 
 EVENTS_SQL = (
     """
-SELECT r.enterprise_id, r.inspected_on AS date, r.critical_count,
+SELECT r.id AS inspection_id, r.enterprise_id, r.inspected_on AS date, r.critical_count,
        r.major_count AS serious_count, r.minor_count,
        CASE WHEN r.passed THEN 0 ELSE 1 END AS failed, r.sector, r.recorded_by AS inspector
 """
@@ -42,6 +42,7 @@ SELECT r.enterprise_id, r.inspected_on AS date, r.critical_count,
 
 #: what rescoring needs of an event: integers only (``date`` as days since 1970-01-01)
 EVENT_INTEGERS: dict[str, str] = {
+    "inspection_id": "r.id",  # orders same-day events (scoring.features._last_events)
     "enterprise_id": "r.enterprise_id",
     "date": "r.inspected_on - DATE '1970-01-01'",
     "critical_count": "r.critical_count",
@@ -52,7 +53,7 @@ EVENT_INTEGERS: dict[str, str] = {
 #: the same on any database (dates as dates)
 SCORING_EVENTS_SQL = (
     """
-SELECT r.enterprise_id, r.inspected_on AS date, r.critical_count,
+SELECT r.id AS inspection_id, r.enterprise_id, r.inspected_on AS date, r.critical_count,
        r.major_count AS serious_count, r.minor_count,
        CASE WHEN r.passed THEN 0 ELSE 1 END AS failed
 """
@@ -109,7 +110,7 @@ def events_frame(session: Session, *, inspectors: bool = True) -> pd.DataFrame:
         frame["date"] = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[us]")
         return frame
     frame = read_frame(session, EVENTS_SQL if inspectors else SCORING_EVENTS_SQL, dates=("date",))
-    for column in ("critical_count", "serious_count", "minor_count", "failed"):
+    for column in ("inspection_id", "critical_count", "serious_count", "minor_count", "failed"):
         frame[column] = frame[column].astype("int64")
     return frame
 

@@ -146,6 +146,28 @@ def test_features_never_see_events_on_or_after_as_of(events, extra, cut):
     pd.testing.assert_frame_equal(a, b)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_last_event_does_not_depend_on_the_order_the_log_was_read_in(seed):
+    """Two results of one day with equal counts (one passed, one failed): with their ids
+    the last one is the larger id, whichever order the database returned them in."""
+    day = pd.Timestamp("2026-03-02")
+    log = pd.DataFrame({
+        "inspection_id": [11, 12, 21, 22, 30],
+        "enterprise_id": [1, 1, 2, 2, 3],
+        "date": [day, day, day, day, day - pd.Timedelta(days=9)],
+        "critical_count": [0, 0, 1, 1, 0], "serious_count": [0, 0, 0, 0, 1],
+        "minor_count": [0, 3, 2, 0, 0], "failed": [0, 1, 1, 0, 1],
+    })  # fmt: skip
+    rows = pd.DataFrame({"enterprise_id": [1, 2, 3], "as_of": [day + pd.Timedelta(days=5)] * 3})
+    config = FeatureConfig(categorical=())
+    shuffled = log.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    got = build_features(shuffled, rows, None, config)
+    assert got["last_failed"].tolist() == [1.0, 0.0, 1.0]  # ids 12, 22, 30
+    assert got["last_minor"].tolist() == [3.0, 0.0, 0.0]
+    pd.testing.assert_frame_equal(got, build_features(log, rows, None, config))
+
+
 def test_inspector_strictness_is_found_over_expected_shrunk_toward_one():
     from scoring.inspectors import effects
 

@@ -85,7 +85,10 @@ def inspect_risk_factors(
     before ``as_of`` (each a mapping with ``recorded_on``, ``payload`` and
     ``judgement``); a plugin must not look at anything dated on or after
     ``as_of``.  Returns :class:`RiskFactor` values, higher meaning riskier.
-    Fires when features are built for scoring.
+    Fires when an enterprise's credit page is built (``as_of`` = today in China);
+    only the plugin owning ``sector`` is called, and a fault costs that sector's
+    section of the page only.  Not yet a feature of the credit models (see
+    ``docs/plugin_hooks.md``).
     """
 
 

@@ -155,8 +155,11 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
 
 
 def credit_page(session: Session, user: Any, uscc: str) -> dict[str, Any]:
-    """Current rating with reasons, the rating history, and the credit events."""
+    """Current rating with reasons, the rating history, the credit events, and what each
+    sector plugin's rules make of the stored results (``inspect_risk_factors``)."""
+    from inspect_core.credit.factors import sector_factors
     from inspect_core.credit.service import list_events
+    from inspect_core.results.service import today_in_china
 
     enterprise = enterprises.get(session, user, uscc)
     history_rows = session.execute(
@@ -182,6 +185,7 @@ def credit_page(session: Session, user: Any, uscc: str) -> dict[str, Any]:
             for r, run in history_rows
         ],  # fmt: skip
         "events": list_events(session, user, uscc),
+        "sector_factors": sector_factors(session, enterprise, today_in_china()),
     }
 
 

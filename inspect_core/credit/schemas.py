@@ -126,12 +126,32 @@ class RatingHistorySchema(Schema):
     tier = fields.String()
 
 
+class SectorFactorSchema(Schema):
+    name = fields.String()
+    value = fields.Float()
+    text_zh = fields.String()
+    text_en = fields.String()
+
+
+class SectorFactorsSchema(Schema):
+    sector = fields.String()
+    plugin = fields.String()
+    factors = fields.List(fields.Nested(SectorFactorSchema))
+    error = fields.String(allow_none=True, metadata={"description": "the plugin failed"})
+    error_zh = fields.String(allow_none=True)
+
+
 class CreditSchema(Schema):
     uscc = fields.String()
     name = fields.String()
     current = fields.Nested(RankedItemSchema, allow_none=True)
     history = fields.List(fields.Nested(RatingHistorySchema))
     events = fields.List(fields.Nested(CreditEventSchema))
+    sector_factors = fields.List(
+        fields.Nested(SectorFactorsSchema),
+        metadata={"description": "each sector plugin's risk factors from the stored results, "
+                  "as of today (not features of the credit models yet)"},
+    )  # fmt: skip
 
 
 RankedPageSchema = page_schema(RankedItemSchema, "RankedPage")

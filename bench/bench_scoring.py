@@ -110,7 +110,7 @@ INSERT INTO results (id, chain, version, supersedes_id, task_id, plan_id, enterp
                      sector, inspected_on, payload, judgement, passed, findings,
                      worst_severity, critical_count, major_count, minor_count, conclusion_code,
                      plugin, plugin_version, recorded_by, recorded_at, correction_reason,
-                     disclosure_due, disclosure_basis)
+                     disclosure_due, disclosure_basis, facts)
 SELECT c.i, gen_random_uuid()::text, 1, NULL, c.task_id, c.plan_id, c.enterprise_id, c.sector,
        c.day,
        json_build_object('simulated', true, 'sample_no', 'SIM-' || c.i,
@@ -132,7 +132,13 @@ SELECT c.i, gen_random_uuid()::text, 1, NULL, c.task_id, c.plan_id, c.enterprise
             WHEN c.major_count + c.minor_count > 0 THEN 'corrected'
             ELSE 'no_problem' END,
        'bench-simulated', '1', 'JLP-' || lpad(c.inspector::text, 5, '0'),
-       (c.day + time '10:00') AT TIME ZONE 'Asia/Shanghai', NULL, c.day + 28, 'calendar'
+       (c.day + time '10:00') AT TIME ZONE 'Asia/Shanghai', NULL, c.day + 28, 'calendar',
+       -- a plugin's facts (Judgement.facts) on most results with a critical or major finding
+       CASE WHEN c.unreached THEN NULL
+            WHEN c.critical_count > 0 AND c.u_m < 0.6
+              THEN json_build_object('food_banned_hits', c.critical_count)
+            WHEN c.major_count > 0 AND c.u_m < 0.6
+              THEN json_build_object('food_limit_exceedances', c.major_count) END
 FROM (
   SELECT b.*, b.u_r < 0.02 AS unreached,
          CASE WHEN b.u_r >= 0.02 AND b.u_f < b.p_bad AND b.u_c < 0.2
@@ -168,7 +174,7 @@ INSERT INTO results (id, chain, version, supersedes_id, task_id, plan_id, enterp
                      sector, inspected_on, payload, judgement, passed, findings,
                      worst_severity, critical_count, major_count, minor_count, conclusion_code,
                      plugin, plugin_version, recorded_by, recorded_at, correction_reason,
-                     disclosure_due, disclosure_basis)
+                     disclosure_due, disclosure_basis, facts)
 SELECT :n + row_number() OVER (ORDER BY r.id), r.chain, 2, r.id, r.task_id, r.plan_id,
        r.enterprise_id, r.sector, r.inspected_on, r.payload, r.judgement,
        CASE WHEN r.passed IS NULL THEN NULL ELSE r.critical_count = 0 END,
@@ -177,7 +183,8 @@ SELECT :n + row_number() OVER (ORDER BY r.id), r.chain, 2, r.id, r.task_id, r.pl
        CASE WHEN r.passed IS NULL THEN r.conclusion_code
             WHEN r.critical_count > 0 THEN 'follow_up' ELSE 'corrected' END,
        r.plugin, r.plugin_version, r.recorded_by, r.recorded_at + interval '7 days',
-       '复检结论更正（模拟数据）', r.disclosure_due, r.disclosure_basis
+       '复检结论更正（模拟数据）', r.disclosure_due, r.disclosure_basis,
+       CASE WHEN r.critical_count > 0 THEN r.facts END
 FROM results r WHERE r.id <= :n AND r.id % 100 = 37
 """
 
@@ -295,6 +302,13 @@ WHERE r.enterprise_id = %s AND r.passed IS NOT NULL AND r.inspected_on < %s
   AND NOT EXISTS (SELECT 1 FROM results n WHERE n.supersedes_id = r.id)
 ORDER BY r.id
 """
+ONE_FACTS_SQL = """
+SELECT r.inspected_on, f.key, CAST(f.value AS double precision)
+FROM results r CROSS JOIN LATERAL json_each_text(r.facts) AS f(key, value)
+WHERE r.enterprise_id = %s AND r.facts IS NOT NULL AND r.passed IS NOT NULL
+  AND r.inspected_on < %s
+  AND NOT EXISTS (SELECT 1 FROM results n WHERE n.supersedes_id = r.id)
+"""
 ONE_ENTERPRISE_SQL = """
 SELECT e.region, e.status, e.established_on,
        (SELECT MIN(s.sector) FROM enterprise_sectors s WHERE s.enterprise_id = e.id)
@@ -308,7 +322,7 @@ WHERE c.enterprise_id = %s
 
 
 def naive_features(cursor: Any, enterprise_id: int, as_of: dt.date, config: Any) -> dict:
-    """One enterprise's features from its own three queries, in plain Python: the same
+    """One enterprise's features from its own four queries, in plain Python: the same
     definitions as ``scoring.features.build_features`` and ``credit.data.credit_features``."""
     cursor.execute(ONE_RESULTS_SQL, (enterprise_id, as_of))
     events = cursor.fetchall()
@@ -335,6 +349,13 @@ def naive_features(cursor: Any, enterprise_id: int, as_of: dt.date, config: Any)
         for name in ("last_critical", "last_serious", "last_minor", "last_failed"):
             f[name] = math.nan
         f["last_result"] = None
+    cursor.execute(ONE_FACTS_SQL, (enterprise_id, as_of))
+    facts = cursor.fetchall()
+    for name in config.facts:
+        for h in config.half_lives_days:
+            f[f"{name}_{h:g}d"] = sum(
+                value * 2.0 ** (-(as_of - day).days / h) for day, key, value in facts if key == name
+            )
     cursor.execute(ONE_ENTERPRISE_SQL, (enterprise_id,))
     region, status, established, sector = cursor.fetchone()
     f.update(region=region, status=status, sector=sector)
@@ -362,7 +383,7 @@ def naive_features(cursor: Any, enterprise_id: int, as_of: dt.date, config: Any)
 @dataclass
 class Naive:
     rate: float  # enterprises/s
-    read_ms: float  # per enterprise: its three queries and its features in Python
+    read_ms: float  # per enterprise: its four queries and its features in Python
     scores: dict[int, float]
 
 
@@ -380,6 +401,7 @@ def naive_rescore(app: Flask, sample: list[int], as_of: dt.date) -> Naive:
         config = FeatureConfig.from_dict(bundle.feature_config)
         scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
         cutoffs = dict(app.config["TIER_CUTOFFS"])
+        fact_texts = jobs.fact_labels()
         run = ScoringRun(model_id=model.id, as_of=as_of, started_by="naive", cutoffs=cutoffs)
         session.add(run)
         session.flush()
@@ -404,7 +426,7 @@ def naive_rescore(app: Flask, sample: list[int], as_of: dt.date) -> Naive:
                 reasons.append({"code": overrides[0], "feature": overrides[0], "points": None,
                                 "text_zh": zh, "text_en": en})  # fmt: skip
             for r in scorecard.reason_codes(X, n=3)[0]:
-                zh, en = jobs.label(r["feature"])
+                zh, en = jobs.label(r["feature"], fact_texts)
                 reasons.append({"code": r["feature"], "feature": r["feature"],
                                 "points": round(-r["points_lost"], 2), "text_zh": zh,
                                 "text_en": en})  # fmt: skip

@@ -174,6 +174,13 @@ def seed_history(seed: int, years: int = 2) -> int:
             major = int(rng.random() < (0.55 if risky else 0.08))
             critical = int(major and rng.random() < 0.2)
             day = today - dt.timedelta(days=int(rng.integers(30, 365 * years)))
+            # what the food plugin would remember of such a sample (Judgement.facts)
+            facts = {
+                name: 1.0
+                for name, hit in (("food_banned_hits", critical),
+                                  ("food_limit_exceedances", major and not critical))
+                if hit
+            }  # fmt: skip
             rows.append({
                 "chain": str(uuid.uuid4()), "version": 1, "task_id": task.id, "plan_id": plan.id,
                 "enterprise_id": task.enterprise_id, "sector": "food", "inspected_on": day,
@@ -182,7 +189,8 @@ def seed_history(seed: int, years: int = 2) -> int:
                 "critical_count": critical, "major_count": major - critical,
                 "minor_count": int(rng.integers(0, 3)),
                 "conclusion_code": "corrected" if major else "no_problem",
-                "recorded_by": "history-import", "recorded_at": dt.datetime.now(dt.UTC),
+                "facts": facts or None, "recorded_by": "history-import",
+                "recorded_at": dt.datetime.now(dt.UTC),
                 "disclosure_due": day, "disclosure_basis": "calendar",
             })  # fmt: skip
     session.execute(insert(Result), rows)

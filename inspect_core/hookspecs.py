@@ -71,7 +71,9 @@ def inspect_judge(
     standard edition; the overall conclusion; findings with severity.  Raise
     :class:`~inspect_core.plugin_api.RuleInputError` naming the payload field
     when the payload cannot be judged.  Fires when a result is stored; the
-    plugin's name and version are stored with the answer.  ``firstresult``.
+    plugin's name and version are stored with the answer, and its ``facts``
+    (names declared in ``Sector.facts``) become credit-model features.
+    ``firstresult``.
     """
 
 
@@ -87,8 +89,8 @@ def inspect_risk_factors(
     ``as_of``.  Returns :class:`RiskFactor` values, higher meaning riskier.
     Fires when an enterprise's credit page is built (``as_of`` = today in China);
     only the plugin owning ``sector`` is called, and a fault costs that sector's
-    section of the page only.  Not yet a feature of the credit models (see
-    ``docs/plugin_hooks.md``).
+    section of the page only.  Not a feature of the credit models itself (too
+    costly at district scale): the models use ``Judgement.facts`` instead.
     """
 
 

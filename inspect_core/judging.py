@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from inspect_core.errors import ApiError, Unprocessable
 from inspect_core.plugin_api import (
     SEVERITIES,
+    Fact,
     Finding,
     ItemJudgement,
     Judgement,
@@ -125,9 +127,13 @@ def _generic_judgement(payload: Mapping[str, Any]) -> Judgement:
 
 
 def check_judgement(
-    sector: str, judgement: Any, fault: Callable[[str], PluginFault] | None = None
+    sector: str,
+    judgement: Any,
+    fault: Callable[[str], PluginFault] | None = None,
+    declared: Mapping[str, Fact] | None = None,
 ) -> Judgement:
-    """Refuse malformed plugin output before anything is stored."""
+    """Refuse malformed plugin output before anything is stored.  ``declared``: the
+    sector's facts by name, when the caller holds them (else read from the plugins)."""
     fault = fault or (lambda detail: _fault(sector, detail))
     if not isinstance(judgement, Judgement):
         raise fault(f"inspect_judge returned {type(judgement).__name__}, not a Judgement")
@@ -142,7 +148,42 @@ def check_judgement(
     for text in (judgement.conclusion, judgement.conclusion_zh, judgement.conclusion_en):
         if not isinstance(text, str) or not text:
             raise fault("the conclusion and its zh-CN/English labels must be non-empty")
+    if judgement.facts:
+        known = declared_facts(sector) if declared is None else declared
+        check_facts(judgement.facts, fault, known)
     return judgement
+
+
+def declared_facts(sector: str, pm: Any = None) -> dict[str, Fact]:
+    """The facts ``sector``'s plugin declares (``Sector.facts``), by name."""
+    owner = sector_owners(pm or get_pm()).get(sector)
+    return {f.name: f for f in (owner[1].facts if owner else ()) if isinstance(f, Fact)}
+
+
+def check_facts(
+    facts: Any, fault: Callable[[str], PluginFault], declared: Mapping[str, Fact]
+) -> dict[str, float]:
+    """``Judgement.facts`` as ``{name: value}`` (zeros dropped), or a fault naming what is
+    wrong: not pairs, a name the sector does not declare, a repeated name, a value that is
+    not a finite number."""
+    out: dict[str, float] = {}
+    if not isinstance(facts, tuple | list):
+        raise fault(f"Judgement.facts is {type(facts).__name__}, not (name, value) pairs")
+    for pair in facts:
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise fault(f"Judgement.facts holds {pair!r}, not a (name, value) pair")
+        name, value = pair
+        if name not in declared:
+            raise fault(f"fact {name!r} is not declared in Sector.facts")
+        if name in out:
+            raise fault(f"fact {name!r} is given twice")
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise fault(f"fact {name!r} is {type(value).__name__}, not a number")
+        number = float(value)
+        if not math.isfinite(number):
+            raise fault(f"fact {name!r} is not a finite number")
+        out[name] = number
+    return {k: v for k, v in out.items() if v != 0.0}
 
 
 class Judger:
@@ -159,6 +200,7 @@ class Judger:
         self.config = dict(config)
         owner = sector_owners(pm).get(sector)
         self.plugin, self.version = (owner[0], owner[1].version) if owner else (None, None)
+        self.facts = declared_facts(sector, pm)
         try:
             schema = pm.hook.inspect_payload_schema(sector=sector)
         except Exception as exc:  # noqa: BLE001 - contained and named
@@ -202,7 +244,7 @@ class Judger:
             ) from None
         except Exception as exc:  # noqa: BLE001 - contained and named
             raise self.fault(f"inspect_judge raised {exc!r}") from exc
-        checked = check_judgement(self.sector, judgement, self.fault)
+        checked = check_judgement(self.sector, judgement, self.fault, self.facts)
         return Judged(_jsonable(payload), checked, self.plugin, self.version)
 
     def judge_rows(
@@ -231,7 +273,7 @@ class Judger:
                 continue
             try:
                 payload, judgement = answer
-                checked = check_judgement(self.sector, judgement, self.fault)
+                checked = check_judgement(self.sector, judgement, self.fault, self.facts)
             except (PluginFault, TypeError, ValueError):
                 out.append(None)  # malformed: the per-row path will say so
                 continue
@@ -303,4 +345,6 @@ def judgement_json(judgement: Judgement) -> dict[str, Any]:
             {name: getattr(finding, name) for name in _FINDING_FIELDS}
             for finding in judgement.findings
         ],
+        # as orjson writes the dataclass field (pairs as lists): bulk uploads store that
+        "facts": [[name, value] for name, value in judgement.facts],
     }

@@ -32,6 +32,16 @@ SEVERITIES: tuple[str, ...] = ("critical", "major", "minor")
 
 
 @dataclass(frozen=True)
+class Fact:
+    """A number a sector records about each result for scoring (see ``Judgement.facts``):
+    its name (``[a-z][a-z0-9_]{0,39}``, stable across versions) and what it means."""
+
+    name: str
+    description_zh: str
+    description_en: str
+
+
+@dataclass(frozen=True)
 class Sector:
     """A sector a plugin supervises: code, bilingual names, rulebook version."""
 
@@ -41,6 +51,8 @@ class Sector:
     version: str
     #: qualification code an inspector needs for this sector's tasks (defaults to ``code``)
     qualification: str | None = None
+    #: the facts its judgements may carry (``Judgement.facts`` names must be among them)
+    facts: tuple[Fact, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,11 @@ class Judgement:
     conclusion_en: str
     items: tuple[ItemJudgement, ...] = ()
     findings: tuple[Finding, ...] = ()
+    #: ``(name, value)`` pairs scoring remembers about this result, higher meaning riskier
+    #: (e.g. banned substances detected); names declared in ``Sector.facts``.  Stored
+    #: with the result; each becomes a model feature, its time-decayed sum over the
+    #: enterprise's history.  Zeros may be left out.
+    facts: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +162,7 @@ __all__ = [
     "validates_schema",
     "SEVERITIES",
     "ChecklistItem",
+    "Fact",
     "Finding",
     "ItemJudgement",
     "Judgement",

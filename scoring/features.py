@@ -53,7 +53,9 @@ class FeatureConfig:
     inspection when the log has no boolean ``failed`` column.  ``categorical``: enterprise /
     row columns encoded as integer codes (vocabulary learned by :func:`learn_vocabulary`).
     ``passthrough``: extra numeric row columns to keep; ``None`` keeps every numeric column
-    that is not reserved.
+    that is not reserved.  ``facts``: per-event numbers (a sector plugin's
+    ``Judgement.facts``, or event-log columns of those names in a CSV) summarised like the
+    severity counts, one decayed sum per half-life (``<fact>_<half-life>``).
     """
 
     half_lives_days: tuple[float, ...] = (180.0, 730.0)
@@ -61,6 +63,7 @@ class FeatureConfig:
     categorical: tuple[str, ...] = ("facility_type", "risk_category", "last_result")
     passthrough: tuple[str, ...] | None = None
     vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    facts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.half_lives_days or any(h <= 0 for h in self.half_lives_days):
@@ -77,6 +80,7 @@ class FeatureConfig:
             "categorical": list(self.categorical),
             "passthrough": None if self.passthrough is None else list(self.passthrough),
             "vocabulary": {k: list(v) for k, v in self.vocabulary.items()},
+            "facts": list(self.facts),
         }
 
     @classmethod
@@ -90,6 +94,7 @@ class FeatureConfig:
             categorical=tuple(data["categorical"]),  # type: ignore[arg-type]
             passthrough=None if passthrough is None else tuple(passthrough),  # type: ignore[arg-type]
             vocabulary={k: tuple(v) for k, v in vocab.items()},  # type: ignore[union-attr]
+            facts=tuple(data.get("facts") or ()),  # type: ignore[arg-type]
         )
 
 
@@ -110,7 +115,30 @@ def history_feature_names(config: FeatureConfig) -> list[str]:
             f"decay_inspections_{tag}",
         ]
     names += ["last_critical", "last_serious", "last_minor", "last_failed", "last_result"]
+    names += fact_feature_names(config)
     return names
+
+
+def fact_feature_names(config: FeatureConfig) -> list[str]:
+    """The columns :func:`build_features` makes of ``config.facts``, in order."""
+    return [f"{fact}_{_hl_tag(h)}" for fact in config.facts for h in config.half_lives_days]
+
+
+#: the long form of facts: one row per (event, fact) with a value
+FACT_COLUMNS = ("enterprise_id", "date", "fact", "value")
+
+
+def facts_from_events(events: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """Event-log columns named in ``names`` in the long form (nonzero values only), so an
+    inspection-history CSV feeds facts through the same code as the database."""
+    present = [n for n in names if n in events.columns]
+    if not present:
+        return pd.DataFrame({c: [] for c in FACT_COLUMNS})
+    long = events[["enterprise_id", "date", *present]].melt(
+        id_vars=["enterprise_id", "date"], var_name="fact", value_name="value"
+    )
+    long["value"] = pd.to_numeric(long["value"], errors="coerce").fillna(0.0).astype(float)
+    return long[long["value"] != 0].reset_index(drop=True)
 
 
 def prepare_events(events: pd.DataFrame, config: FeatureConfig | None = None) -> pd.DataFrame:
@@ -212,6 +240,7 @@ def build_features(
     rows: pd.DataFrame,
     enterprises: pd.DataFrame | None = None,
     config: FeatureConfig | None = None,
+    facts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Features for each scoring row, from events strictly before the row's ``as_of``.
 
@@ -220,7 +249,9 @@ def build_features(
     known at its start).  Other numeric columns of ``rows`` (context such as weather or
     complaint density) pass through; categorical columns named in ``config.categorical``
     (from ``rows`` or ``enterprises``) are kept as text, or encoded when ``config.vocabulary``
-    is set.  The result is indexed like ``rows``.
+    is set.  ``facts`` (long form, :data:`FACT_COLUMNS`; default: the event-log columns
+    named in ``config.facts``) obey the same cut-off as the events.  The result is indexed
+    like ``rows``.
     """
     config = config or FeatureConfig()
     ev = prepare_events(events, config)
@@ -282,6 +313,10 @@ def build_features(
     results = np.full(len(hist), np.nan, dtype=object)
     results[rows_with] = pairs["result"].astype("object").to_numpy()[at]
     hist["last_result"] = results
+    if config.facts:
+        if facts is None:
+            facts = facts_from_events(ev, config.facts)
+        hist = pd.concat([hist, _fact_sums(facts, key, config)], axis=1)
     hist.index = r.index
 
     out = hist
@@ -299,6 +334,38 @@ def build_features(
         out = pd.concat([out, attrs.loc[:, ~attrs.columns.isin(out.columns)]], axis=1)
     if config.vocabulary:
         out = encode_categoricals(out, config.vocabulary)
+    return out
+
+
+def _fact_sums(facts: pd.DataFrame, key: pd.DataFrame, config: FeatureConfig) -> pd.DataFrame:
+    """Per row and fact: decayed sums of the fact's values dated before the row's limit
+    (zero when there are none).  Facts are few (most results have none), so this joins
+    the rows to them, not to every event."""
+    names = fact_feature_names(config)
+    out = pd.DataFrame(0.0, index=pd.RangeIndex(len(key)), columns=names)
+    wanted = facts[facts["fact"].isin(config.facts)]
+    if wanted.empty or key.empty:
+        return out
+    wanted = wanted.assign(date=parse_dates(wanted["date"], "date"))
+    pairs = key.merge(wanted[list(FACT_COLUMNS)], on="enterprise_id", how="inner")
+    pairs = pairs[pairs["date"] < pairs["_limit"]]
+    if pairs.empty:
+        return out
+    age = (pairs["_as_of"] - pairs["date"]).dt.days.to_numpy(dtype=float)
+    value = pairs["value"].to_numpy(dtype=float)
+    row = pairs["_row"].to_numpy()
+    fact = pairs["fact"].to_numpy()
+    for h in config.half_lives_days:
+        tag = _hl_tag(h)
+        sums = (
+            pd.DataFrame({"_row": row, "fact": fact, "v": value * np.exp2(-age / h)})
+            .groupby(["_row", "fact"])["v"]
+            .sum()
+        )
+        for name in config.facts:
+            if name in sums.index.get_level_values("fact"):
+                part = sums.xs(name, level="fact")
+                out.loc[part.index, f"{name}_{tag}"] = part.to_numpy()
     return out
 
 

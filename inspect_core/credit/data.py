@@ -75,6 +75,29 @@ FROM credit_events c LEFT JOIN credit_repairs p ON p.event_id = c.id
 """
 
 
+#: the facts sector plugins recorded (``results.facts``) of current, judged results, one row
+#: per (result, fact), expanded by the server; the partial index ``ix_results_facts``
+#: finds the few results that have any
+_FACTS_WHERE = """
+WHERE r.facts IS NOT NULL AND r.passed IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM results n
+                  WHERE n.supersedes_id = r.id AND n.supersedes_id IS NOT NULL)
+"""
+FACTS_SQL = {
+    "postgresql": """
+SELECT r.enterprise_id, r.inspected_on AS date, f.key AS fact,
+       CAST(f.value AS double precision) AS value
+FROM results r CROSS JOIN LATERAL json_each_text(r.facts) AS f(key, value)
+"""
+    + _FACTS_WHERE,
+    "sqlite": """
+SELECT r.enterprise_id, r.inspected_on AS date, f.key AS fact, CAST(f.value AS REAL) AS value
+FROM results r, json_each(r.facts) AS f
+"""
+    + _FACTS_WHERE,
+}
+
+
 def read_frame(session: Session, sql: str, dates: Sequence[str] = ()) -> pd.DataFrame:
     """A query's rows as a frame: COPY on PostgreSQL (the fastest path), a cursor elsewhere."""
     connection = session.connection()
@@ -156,6 +179,21 @@ def read_packed_integers(
     return pd.DataFrame(  # copy=False: the arrays are new (copying them cost seconds)
         {name: values[:, k].astype(np.int64) for k, name in enumerate(columns)}, copy=False
     )
+
+
+def facts_frame(session: Session) -> pd.DataFrame:
+    """Every fact of every current judged result, long form (``enterprise_id, date, fact,
+    value``; :data:`scoring.features.FACT_COLUMNS`), sorted by enterprise."""
+    dialect = session.connection().dialect.name
+    frame = read_frame(session, FACTS_SQL.get(dialect, FACTS_SQL["sqlite"]), dates=("date",))
+    if frame.empty:
+        frame = pd.DataFrame(
+            {"enterprise_id": pd.Series(dtype="int64"), "date": pd.Series(dtype="datetime64[ns]"),
+             "fact": pd.Series(dtype="object"), "value": pd.Series(dtype="float64")}
+        )  # fmt: skip
+    frame["value"] = frame["value"].astype(float)
+    order = np.argsort(frame["enterprise_id"].to_numpy(), kind="stable")
+    return frame.iloc[order].reset_index(drop=True)
 
 
 def enterprises_frame(session: Session, as_of: dt.date) -> pd.DataFrame:

@@ -7,7 +7,8 @@ beside the model's reasons.
 
 The hook reads every result's payload and judgement; that is cheap for one enterprise,
 but not for a whole district's rescoring (ten million stored food results are about
-19 GB of JSON), which is why these factors are not yet features of the credit models.
+19 GB of JSON), so the credit models use the compact ``Judgement.facts`` each result
+stores instead.
 
 Each sector's answer comes from the plugin that owns the sector, called on its own and
 checked like any untrusted input (OWASP API10): a plugin that raises or answers in the

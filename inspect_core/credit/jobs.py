@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,21 +43,29 @@ class Frames:
 
 
 def _features(
-    session: Session, rows: pd.DataFrame, events: pd.DataFrame, config: Any
+    session: Session, rows: pd.DataFrame, events: pd.DataFrame, config: Any, facts: pd.DataFrame
 ) -> pd.DataFrame:
     from scoring.features import build_features
 
     as_of = pd.to_datetime(rows["as_of"]).max().date()
     enterprises = data.enterprises_frame(session, as_of)
-    X = build_features(events, rows, enterprises, config)
+    X = build_features(events, rows, enterprises, config, facts)
     credit = data.credit_features(session, rows.reset_index(drop=True))
     X = pd.concat([X.reset_index(drop=True), credit.reset_index(drop=True)], axis=1)
     return X
 
 
-def training_frames(session: Session, until: dt.date, window_days: int, config: Any) -> Frames:
-    """One row per judged inspection in the window: label = a critical or major finding."""
+def training_frames(
+    session: Session,
+    until: dt.date,
+    window_days: int,
+    config: Any,
+    facts: pd.DataFrame | None = None,
+) -> Frames:
+    """One row per judged inspection in the window: label = a critical or major finding.
+    ``facts``: :func:`data.facts_frame`, when already read."""
     events = data.events_frame(session)
+    facts = data.facts_frame(session) if facts is None else facts
     start = pd.Timestamp(until - dt.timedelta(days=window_days))
     mask = (events["date"] >= start) & (events["date"] < pd.Timestamp(until))
     inspections = events[mask].reset_index(drop=True)
@@ -74,7 +82,7 @@ def training_frames(session: Session, until: dt.date, window_days: int, config: 
     rows = pd.DataFrame(
         {"enterprise_id": inspections["enterprise_id"], "as_of": inspections["date"]}
     )
-    X = _features(session, rows, events, config)
+    X = _features(session, rows, events, config, facts)
     rows["inspector"] = inspections["inspector"].to_numpy()  # after the features: not one
     return Frames(rows, X, y, X["serious_dishonesty"].to_numpy(), X["has_history"].to_numpy())
 
@@ -88,6 +96,8 @@ class ScoringInputs:
     event_ids: np.ndarray  # events["enterprise_id"], for slicing
     enterprises: pd.DataFrame
     credit: pd.DataFrame
+    facts: pd.DataFrame  # long form, sorted by enterprise_id
+    fact_ids: np.ndarray  # facts["enterprise_id"], for slicing
 
 
 def scoring_inputs(session: Session, as_of: dt.date) -> ScoringInputs:
@@ -98,12 +108,15 @@ def scoring_inputs(session: Session, as_of: dt.date) -> ScoringInputs:
     enterprises = data.enterprises_frame(session, as_of)  # one row per enterprise
     ids = enterprises["enterprise_id"].to_numpy()
     rows = pd.DataFrame({"enterprise_id": ids, "as_of": pd.Timestamp(as_of)})
+    facts = data.facts_frame(session)
     return ScoringInputs(
         rows=rows,
         events=events,
         event_ids=events["enterprise_id"].to_numpy(),
         enterprises=enterprises,
         credit=data.credit_frame(session),
+        facts=facts,
+        fact_ids=facts["enterprise_id"].to_numpy(),
     )
 
 
@@ -123,7 +136,13 @@ def chunk_features(
     positions = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     events = inputs.events.iloc[positions]
     enterprises = inputs.enterprises[inputs.enterprises["enterprise_id"].isin(ids)]
-    X = build_features(events, rows, enterprises, config)
+    facts = inputs.facts
+    if config.facts and len(facts) and len(ids):  # this chunk's enterprises' facts
+        lo = np.searchsorted(inputs.fact_ids, ids.min(), side="left")
+        hi = np.searchsorted(inputs.fact_ids, ids.max(), side="right")
+        facts = facts.iloc[lo:hi]
+        facts = facts[facts["enterprise_id"].isin(ids)]
+    X = build_features(events, rows, enterprises, config, facts)
     credit = data.credit_features(session, rows, inputs.credit)
     return pd.concat([X.reset_index(drop=True), credit.reset_index(drop=True)], axis=1)
 
@@ -170,11 +189,27 @@ FEATURE_LABELS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def label(feature: str) -> tuple[str, str]:
+def label(feature: str, facts: dict[str, tuple[str, str]] | None = None) -> tuple[str, str]:
+    """zh-CN and English text of a feature; ``facts``: the plugins' declared facts
+    (:func:`fact_labels`), whose features are ``<fact>_<half-life>``."""
+    fact = (facts or {}).get(feature.rsplit("_", 1)[0])
+    if fact is not None:
+        return fact
     for prefix, zh, en in FEATURE_LABELS:
         if feature.startswith(prefix):
             return zh, en
     return feature, feature
+
+
+def fact_labels() -> dict[str, tuple[str, str]]:
+    """Every fact the sector plugins declare (``Sector.facts``): name → (zh-CN, English)."""
+    from inspect_core.plugin_manager import get_pm, sector_owners
+
+    return {
+        fact.name: (fact.description_zh, fact.description_en)
+        for _, sector in sector_owners(get_pm()).values()
+        for fact in sector.facts
+    }
 
 
 def feature_config() -> Any:
@@ -203,8 +238,11 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     from scoring.persistence import ModelBundle, dumps
     from scoring.scorecard import Scorecard
 
-    config = feature_config()
-    frames = training_frames(session, until, window_days, config)
+    facts = data.facts_frame(session)
+    # every fact some plugin recorded becomes a feature; one never seen in the window is
+    # constant (zero) and dropped below
+    config = replace(feature_config(), facts=tuple(sorted(facts["fact"].unique())))
+    frames = training_frames(session, until, window_days, config, facts)
     vocabulary = learn_vocabulary(frames.X, config.categorical)
     X = _encode(frames.X, vocabulary)
     # numeric columns that vary: an all-missing or constant column carries no information
@@ -310,7 +348,8 @@ def _reason_lists(
         code: {"code": code, "feature": code, "points": None, "text_zh": zh, "text_en": en}
         for code, (zh, en) in REASONS.items()
     }
-    labels = [label(name) for name in names]
+    facts = fact_labels()
+    labels = [label(name, facts) for name in names]
     top = np.take_along_axis(lost, order, axis=1).tolist()
     built: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     out: list[list[dict[str, Any]]] = []

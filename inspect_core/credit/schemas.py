@@ -150,7 +150,7 @@ class CreditSchema(Schema):
     sector_factors = fields.List(
         fields.Nested(SectorFactorsSchema),
         metadata={"description": "each sector plugin's risk factors from the stored results, "
-                  "as of today (not features of the credit models yet)"},
+                  "as of today (the models use the judgements' facts instead)"},
     )  # fmt: skip
 
 

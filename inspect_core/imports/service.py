@@ -720,6 +720,8 @@ def _validate_chunk(ctx: RowContext, rows: list[tuple[int, list[Any]]], pm: Any)
         for row in outcome.rows:
             for column in _JSON_COLUMNS:
                 row[column] = json_dumps(row[column])
+            if row["facts"] is not None:  # None stays SQL NULL
+                row["facts"] = json_dumps(row["facts"])
             row["recorded_at"] = ctx.recorded_at
     finally:
         if collecting:
@@ -1085,6 +1087,8 @@ def _store(
 
 
 _JSON_COLUMNS = {"payload", "judgement", "findings"}
+#: JSON columns the workers encode (``facts`` only when not NULL)
+_ENCODED_COLUMNS = _JSON_COLUMNS | {"facts"}
 
 
 def _copy_results(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -1116,7 +1120,10 @@ def _insert_encoded(sample: dict[str, Any]) -> Any:
 
     table = Result.__table__
     return table.insert().values(
-        {c: bindparam(c, type_=Text() if c in _JSON_COLUMNS else table.c[c].type) for c in sample}
+        {
+            c: bindparam(c, type_=Text() if c in _ENCODED_COLUMNS else table.c[c].type)
+            for c in sample
+        }
     )
 
 

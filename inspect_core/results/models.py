@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspect_core.db import Base, utcnow
@@ -35,6 +44,13 @@ class Result(Base):
     __table_args__ = (
         UniqueConstraint("chain", "version"),
         Index("ix_results_recorded_at", "recorded_at"),
+        # scoring reads the results that carry facts; the others are most rows
+        Index(
+            "ix_results_facts",
+            "id",
+            postgresql_where=text("facts IS NOT NULL"),
+            sqlite_where=text("facts IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +72,9 @@ class Result(Base):
     major_count: Mapped[int] = mapped_column(default=0)
     minor_count: Mapped[int] = mapped_column(default=0)
     conclusion_code: Mapped[str] = mapped_column(String(20))
+    #: the plugin's facts about this result (``Judgement.facts``, zeros left out), which
+    #: scoring turns into features; SQL NULL when there are none
+    facts: Mapped[dict[str, float] | None] = mapped_column(JSON(none_as_null=True))
     plugin: Mapped[str | None] = mapped_column(String(80))
     plugin_version: Mapped[str | None] = mapped_column(String(40))
     recorded_by: Mapped[str] = mapped_column(String(64))

@@ -196,6 +196,7 @@ def prepare_values(
         "sectors": list(task.sectors),
     }
     plugin_findings: list[dict[str, Any]] = []
+    facts: dict[str, float] | None = None
     if data["conclusion_code"] in NOT_INSPECTED and data.get("payload") is None:
         payload, judgement, passed = None, {"not_inspected": True}, None
         plugin = plugin_version = None
@@ -206,6 +207,8 @@ def prepare_values(
         payload, plugin, plugin_version = judged.payload, judged.plugin, judged.plugin_version
         judgement = judged.judgement if for_json else judgement_json(judged.judgement)
         passed = judged.judgement.passed
+        # checked by the judger (declared names, finite numbers); NULL when there are none
+        facts = {name: float(value) for name, value in judged.judgement.facts if value} or None
         plugin_findings = [
             {"source": "plugin", "code": f.code, "severity": f.severity,
              "description": f.message_en, "description_zh": f.message_zh, "basis": f.basis}
@@ -245,6 +248,7 @@ def prepare_values(
         "major_count": severities.count("major"),
         "minor_count": severities.count("minor"),
         "conclusion_code": data["conclusion_code"],
+        "facts": facts,
         "plugin": plugin,
         "plugin_version": plugin_version,
         "recorded_by": user.username,

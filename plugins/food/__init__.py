@@ -37,6 +37,7 @@ SECTOR = Sector(
     name_en="Food",
     version=__version__,
     qualification=QUALIFICATION,
+    facts=rules.FACTS,
 )
 
 #: Number of test-item column groups in the upload template; rows may carry more

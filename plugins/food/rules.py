@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from inspect_core.plugin_api import (
     SEVERITIES,
+    Fact,
     Finding,
     ItemJudgement,
     Judgement,
@@ -671,14 +672,34 @@ class Rulebook:
             else "pass"
         )
         zh, en = CONCLUSIONS[code]
+        findings = tuple(o.finding for o in outcomes if o.finding is not None)
         return Judgement(
             passed=code == "pass",
             conclusion=code,
             conclusion_zh=zh,
             conclusion_en=en,
             items=tuple(o.judgement for o in outcomes),
-            findings=tuple(o.finding for o in outcomes if o.finding is not None),
+            findings=findings,
+            facts=result_facts(findings),
         )
+
+
+#: what scoring remembers of each judged sample (``Judgement.facts``; declared on the
+#: plugin's ``Sector``): the counts :func:`risk_factors` also reports over a history
+FACTS: tuple[Fact, ...] = (
+    Fact("food_banned_hits", "禁用物质及致病菌检出次数",
+         "Banned substances or pathogens detected"),
+    Fact("food_limit_exceedances", "超限量项目次数", "Test items over their limit"),
+)  # fmt: skip
+_BANNED_CODES = frozenset(("food.banned_detected", "food.pathogen_detected"))
+
+
+def result_facts(findings: Sequence[Finding]) -> tuple[tuple[str, float], ...]:
+    """Banned or pathogen hits and limit exceedances of one sample (zeros left out)."""
+    banned = sum(f.code in _BANNED_CODES for f in findings)
+    exceeded = sum(f.code == "food.limit_exceeded" for f in findings)
+    pairs = (("food_banned_hits", float(banned)), ("food_limit_exceedances", float(exceeded)))
+    return tuple(p for p in pairs if p[1])
 
 
 # --------------------------------------------------------------------------- risk grading

@@ -38,6 +38,7 @@ SECTOR = Sector(
     name_en="Special equipment",
     version=__version__,
     qualification=QUALIFICATION,
+    facts=rules.FACTS,
 )
 
 TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (

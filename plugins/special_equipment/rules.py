@@ -31,6 +31,7 @@ from typing import Any
 
 from inspect_core.plugin_api import (
     SEVERITIES,
+    Fact,
     Finding,
     ItemJudgement,
     Judgement,
@@ -778,6 +779,12 @@ def evaluate_register(
         "fail" if "critical" in severities else "rectify" if "major" in severities else "pass"
     )
     zh, en = CONCLUSIONS[conclusion]
+    counts = (
+        ("se_overdue_inspections", float(len(overdue))),
+        ("se_unregistered", float(unregistered)),
+        ("se_maintenance_gaps", float(gaps)),
+        ("se_expired_certificates", float(expired)),
+    )
     judgement = Judgement(
         passed=conclusion == "pass",
         conclusion=conclusion,
@@ -785,10 +792,22 @@ def evaluate_register(
         conclusion_en=en,
         items=tuple(items),
         findings=tuple(findings),
+        facts=tuple(c for c in counts if c[1]),
     )
     return RegisterEvaluation(
         judgement, len(overdue), max(overdue, default=0), unregistered, gaps, expired
     )
+
+
+#: what scoring remembers of each inspected register (``Judgement.facts``, declared on the
+#: plugin's ``Sector``): the counts at the inspection, as :func:`risk_factors` reports them
+FACTS: tuple[Fact, ...] = (
+    Fact("se_overdue_inspections", "超期未检设备数", "Units overdue for periodic inspection"),
+    Fact("se_unregistered", "逾期未办理使用登记设备数",
+         "Units in use without registration past 30 days"),
+    Fact("se_maintenance_gaps", "电梯维保间隔超限次数", "Elevator maintenance gaps over the limit"),
+    Fact("se_expired_certificates", "作业人员证书过期数", "Expired operator certificates"),
+)  # fmt: skip
 
 
 def judge_register(

@@ -226,6 +226,9 @@ def test_malachite_green_must_not_be_detected(
         (finding,) = verdict.findings
         assert (finding.code, finding.severity) == ("food.banned_detected", "critical")
         assert "第250号" in finding.basis
+        assert verdict.facts == (("food_banned_hits", 1.0),)  # what scoring remembers
+    else:
+        assert verdict.facts == ()
 
 
 def test_banned_threshold_can_be_loq(pm: pluggy.PluginManager) -> None:

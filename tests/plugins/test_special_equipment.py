@@ -90,6 +90,9 @@ def test_elevator_first_inspection_due_by_end_of_year_one() -> None:
     (finding,) = [f for f in late.findings if f.code == "SE-OVERDUE-INSPECTION"]
     assert finding.severity == "major" and "1 days overdue" in finding.message_en
     assert "第83条" in finding.basis and "第84条" in finding.basis
+    # scoring remembers the overdue unit (a declared fact); an on-time register has none
+    assert dict(late.facts)["se_overdue_inspections"] == 1.0
+    assert "se_overdue_inspections" not in dict(judge(unit(), on="2021-05-31").facts)
 
 
 def test_elevator_self_test_years_are_not_periodic_overdue() -> None:

@@ -168,6 +168,40 @@ def test_the_last_event_does_not_depend_on_the_order_the_log_was_read_in(seed):
     pd.testing.assert_frame_equal(got, build_features(log, rows, None, config))
 
 
+@settings(max_examples=30, deadline=None)
+@given(events=events_strategy, extra=events_strategy, cut=st.integers(5, 55))
+def test_fact_features_never_see_facts_on_or_after_as_of(events, extra, cut):
+    """Plugin facts obey the cut-off too, and an event-log column (a CSV) gives the same
+    features as the long form the database reads."""
+    from scoring.features import facts_from_events
+
+    base = pd.Timestamp("2026-01-01")
+
+    def frame(items):
+        return pd.DataFrame(
+            {"enterprise_id": [e for e, _, _, _ in items], "date": [base + pd.Timedelta(days=d) for _, d, _, _ in items],
+             "critical_count": 0, "lab_hits": [c for _, _, c, _ in items], "lab_ppm": [s * 0.5 for _, _, _, s in items]}
+        )  # fmt: skip
+
+    as_of = base + pd.Timedelta(days=cut)
+    rows = pd.DataFrame({"enterprise_id": range(5), "as_of": [as_of] * 5})
+    log = frame(events)
+    before = log[log["date"] < as_of]
+    later = frame([(e, max(d, cut), c, s) for e, d, c, s in extra])
+    config = FeatureConfig(categorical=(), facts=("lab_hits", "lab_ppm"))
+    a = build_features(pd.concat([before, later], ignore_index=True), rows, None, config)
+    b = build_features(before if len(before) else log.iloc[:0], rows, None, config)
+    pd.testing.assert_frame_equal(a, b)
+    long = facts_from_events(log, config.facts)
+    c = build_features(log.drop(columns=["lab_hits", "lab_ppm"]), rows, None, config, long)
+    pd.testing.assert_frame_equal(c, build_features(log, rows, None, config))
+    # by hand: enterprise 0's decayed sum of lab_hits with a 180-day half-life
+    mine = before[before["enterprise_id"] == 0]
+    age = (as_of - mine["date"]).dt.days.to_numpy(dtype=float)
+    expected = float((mine["lab_hits"].to_numpy() * np.exp2(-age / 180.0)).sum())
+    assert b.loc[0, "lab_hits_180d"] == pytest.approx(expected)
+
+
 def test_inspector_strictness_is_found_over_expected_shrunk_toward_one():
     from scoring.inspectors import effects
 

@@ -6,8 +6,8 @@ Create Date: 2026-11-25 21:20:00
 
 Why a column, not a table: every write path (one result, a correction, a bulk upload's
 COPY) already writes one row per result, and results are never altered afterwards.
-NULL when a result has no facts; the partial index lets rescoring read only the rows
-that have some.
+NULL when a result has no facts. The partial index holds the judged rows that have
+some; on PostgreSQL it includes what rescoring reads, so the read is index-only.
 """
 
 from __future__ import annotations
@@ -30,16 +30,13 @@ def upgrade() -> None:
             "ix_results_facts",
             ["id"],
             unique=False,
-            postgresql_where=sa.text("facts IS NOT NULL"),
-            sqlite_where=sa.text("facts IS NOT NULL"),
+            postgresql_include=["enterprise_id", "inspected_on", "facts"],
+            postgresql_where=sa.text("facts IS NOT NULL AND passed IS NOT NULL"),
+            sqlite_where=sa.text("facts IS NOT NULL AND passed IS NOT NULL"),
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("results", schema=None) as batch_op:
-        batch_op.drop_index(
-            "ix_results_facts",
-            postgresql_where=sa.text("facts IS NOT NULL"),
-            sqlite_where=sa.text("facts IS NOT NULL"),
-        )
+        batch_op.drop_index("ix_results_facts")
         batch_op.drop_column("facts")

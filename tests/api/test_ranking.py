@@ -314,3 +314,65 @@ def test_json_columns_read_what_the_old_serializer_wrote():
     assert math.isnan(json_loads('{"v": NaN}')["v"])
     with pytest.raises(ValueError):
         json_loads("{not json")
+
+
+def test_the_split_packed_read_is_one_snapshot_of_the_whole_table(committed_app, monkeypatch):
+    """Large rescoring reads pack the events in page ranges on parallel connections: the
+    parts together give every row once, and a result committed while they run is in
+    none of them (they share the snapshot the session exported)."""
+    import threading
+
+    from sqlalchemy import text
+
+    from inspect_core.demo import seed_history
+    from inspect_core.simulate import simulate
+
+    app, admin = committed_app
+    with app.app_context():
+        simulate(db.engine, 400, 30, seed=5, progress=False)
+        seed_history(seed=3)
+        db.session.commit()
+        session = db.session
+        whole = data.read_packed_integers(session, data.EVENT_INTEGERS, data.CURRENT_JUDGED)
+        pages = session.scalar(text("SELECT pg_relation_size('results') / 8192"))
+        assert len(whole) > 300 and pages >= 6  # every part has pages to read
+        real = data._packed_part
+        added = []
+        engine = db.engine  # the parts run in threads, outside the app context
+        lock = threading.Lock()
+
+        def meanwhile(raw, sql):  # another client commits a result after the export
+            with lock:
+                if added:
+                    return real(raw, sql)
+                with engine.begin() as conn:
+                    conn.execute(text(
+                        "INSERT INTO results (chain, version, task_id, plan_id, enterprise_id, "
+                        "sector, inspected_on, payload, judgement, passed, findings, "
+                        "critical_count, major_count, minor_count, conclusion_code, recorded_by, "
+                        "recorded_at, disclosure_due, disclosure_basis) "
+                        "SELECT 'late-' || (SELECT count(*) FROM results) || '-' || id, 1, "
+                        "task_id, plan_id, enterprise_id, sector, "
+                        "inspected_on, payload, judgement, passed, findings, critical_count, "
+                        "major_count, minor_count, conclusion_code, recorded_by, recorded_at, "
+                        "disclosure_due, disclosure_basis FROM results WHERE passed IS NOT NULL "
+                        "ORDER BY id LIMIT 1"
+                    ))  # fmt: skip
+                added.append(True)
+            return real(raw, sql)
+
+        monkeypatch.setattr(data, "_packed_part", meanwhile)
+        for parts in (2, 3):
+            added.clear()
+            split = data.read_packed_integers(
+                session, data.EVENT_INTEGERS, data.CURRENT_JUDGED, parts
+            )
+            assert added  # a result was committed while the parts ran
+            pd.testing.assert_frame_equal(
+                whole.sort_values("inspection_id").reset_index(drop=True),
+                split.sort_values("inspection_id").reset_index(drop=True),
+            )
+            session.rollback()
+            after = data.read_packed_integers(session, data.EVENT_INTEGERS, data.CURRENT_JUDGED)
+            assert len(after) == len(whole) + 1  # a new snapshot sees it
+            whole = after

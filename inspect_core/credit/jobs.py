@@ -350,23 +350,28 @@ def _reason_lists(
     }
     facts = fact_labels()
     labels = [label(name, facts) for name in names]
-    top = np.take_along_axis(lost, order, axis=1).tolist()
-    built: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    out: list[list[dict[str, Any]]] = []
-    for override, columns, points_lost in zip(overrides, order.tolist(), top, strict=True):
-        key = (override, *columns, *points_lost)
-        listed = built.get(key)
-        if listed is None:
-            listed = [fixed[override]] if override else []
-            for j, points in zip(columns, points_lost, strict=True):
-                if points > 1e-9:
-                    zh, en = labels[j]
-                    name = names[j]
-                    listed.append({"code": name, "feature": name, "points": round(-points, 2),
-                                   "text_zh": zh, "text_en": en})  # fmt: skip
-            listed = built[key] = listed[:3]
-        out.append(listed)
-    return out
+    top = np.take_along_axis(lost, order, axis=1)
+    if not len(order):
+        return []
+    # one row of numbers per enterprise; equal rows share a list (found by np.unique,
+    # not a Python dict of tuples: that loop was 0.3 s of every 50,000 enterprises)
+    override_codes = {code: float(k + 1) for k, code in enumerate(REASONS)}
+    keys = np.column_stack(
+        [np.array([override_codes[o] if o else 0.0 for o in overrides]), order, top]
+    )
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    built: list[list[dict[str, Any]]] = []
+    for row in first.tolist():
+        override = overrides[row]
+        listed = [fixed[override]] if override else []
+        for j, points in zip(order[row].tolist(), top[row].tolist(), strict=True):
+            if points > 1e-9:
+                zh, en = labels[j]
+                name = names[j]
+                listed.append({"code": name, "feature": name, "points": round(-points, 2),
+                               "text_zh": zh, "text_en": en})  # fmt: skip
+        built.append(listed[:3])
+    return [built[k] for k in inverse.reshape(-1).tolist()]
 
 
 #: enterprises per chunk: featured, scored and sent while the database stores the previous

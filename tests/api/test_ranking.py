@@ -376,3 +376,39 @@ def test_the_split_packed_read_is_one_snapshot_of_the_whole_table(committed_app,
             after = data.read_packed_integers(session, data.EVENT_INTEGERS, data.CURRENT_JUDGED)
             assert len(after) == len(whole) + 1  # a new snapshot sees it
             whole = after
+
+
+def test_reason_lists_equal_one_built_per_row_and_equal_rows_share_one(app):
+    """``_reason_lists`` groups equal rows with np.unique; each row must still get what a
+    plain per-row construction gives, and equal rows the same list object (the COPY
+    writer serialises each shared list once)."""
+    from scoring.tiers import REASONS
+
+    rng = np.random.default_rng(5)
+    names = ["decay_serious_180d", "last_failed", "food_banned_hits_730d", "sector", "n_prior"]
+    n = 2000
+    order = np.argsort(-rng.integers(0, 4, (n, len(names))), axis=1)[:, :3]
+    lost = np.round(rng.choice([0.0, 0.0, 3.5, 12.25, 40.0], (n, len(names))), 2)
+    overrides = [rng.choice([None, None, None, *REASONS]) for _ in range(n)]
+    with app.app_context():
+        got = jobs._reason_lists(names, order, lost, overrides)
+        facts = jobs.fact_labels()
+    assert len(got) == n
+    for i in range(n):
+        expected = [] if not overrides[i] else [
+            {"code": overrides[i], "feature": overrides[i], "points": None,
+             "text_zh": REASONS[overrides[i]][0], "text_en": REASONS[overrides[i]][1]}
+        ]  # fmt: skip
+        for j in order[i]:
+            if lost[i, j] > 1e-9:
+                zh, en = jobs.label(names[j], facts)
+                expected.append({"code": names[j], "feature": names[j],
+                                 "points": round(-float(lost[i, j]), 2),
+                                 "text_zh": zh, "text_en": en})  # fmt: skip
+        assert got[i] == expected[:3], i
+    shared = {}
+    for i in range(n):
+        key = (overrides[i], *order[i].tolist(), *lost[i, order[i]].tolist())
+        assert got[i] is shared.setdefault(key, got[i])
+    assert any(r["code"] == "food_banned_hits_730d" and r["text_en"] != r["code"]
+               for listed in got for r in listed)  # fmt: skip

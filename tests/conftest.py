@@ -127,15 +127,15 @@ def session(app: Flask) -> Iterator[Any]:
 # --- identities ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def identity(app: Flask, client: FlaskClient) -> Callable[..., dict[str, str]]:
-    """Create a user with a role (and regions/badge) and return auth headers for it."""
+def identities(app: Flask, client: FlaskClient, prefix: str = "") -> Callable[..., dict[str, str]]:
+    """A maker of users with a role (and regions/badge) returning auth headers for each;
+    for apps a test builds itself (``app_factory``) as well as the default one."""
     from inspect_core.auth import service
 
     counter = iter(range(10_000))
 
     def make(role: str, regions: tuple[str, ...] = (), badge: str | None = None) -> dict[str, str]:
-        username = f"{role}-{next(counter)}"
+        username = f"{role}-{prefix}{next(counter)}"
         with app.app_context():
             service.create_user(db.session, username, "correct horse", role, badge, regions)
             db.session.commit()
@@ -146,6 +146,12 @@ def identity(app: Flask, client: FlaskClient) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {response.json['access_token']}"}
 
     return make
+
+
+@pytest.fixture
+def identity(app: Flask, client: FlaskClient) -> Callable[..., dict[str, str]]:
+    """Create a user with a role (and regions/badge) and return auth headers for it."""
+    return identities(app, client)
 
 
 @pytest.fixture

@@ -54,6 +54,24 @@ def food_payload(value: str = "0.1") -> dict:
     }
 
 
+def history_result(task: Any, day: Any, major: int, **overrides: Any) -> dict[str, Any]:
+    """A judged food result row of ``task`` (a Task) on ``day``, for inserting past
+    history straight into ``results`` (scoring tests need years of it)."""
+    import datetime as dt
+    import uuid
+
+    return {
+        "chain": str(uuid.uuid4()), "version": 1, "task_id": task.id, "plan_id": task.plan_id,
+        "enterprise_id": task.enterprise_id, "sector": "food", "inspected_on": day,
+        "payload": {}, "judgement": {}, "passed": not major, "findings": [],
+        "worst_severity": "major" if major else None, "critical_count": 0,
+        "major_count": major, "minor_count": 0, "facts": None,
+        "conclusion_code": "corrected" if major else "no_problem", "recorded_by": "seed",
+        "recorded_at": dt.datetime.now(dt.UTC), "disclosure_due": day,
+        "disclosure_basis": "calendar", **overrides,
+    }  # fmt: skip
+
+
 def plan_body(**overrides) -> dict:
     body = {
         "title": "2026年第四季度大米镉专项抽查",

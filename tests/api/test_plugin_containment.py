@@ -115,20 +115,10 @@ def test_misbehaving_plugin_is_contained(app_factory, judge, status, fragment):
     app = app_factory(plugins=(make_plugin("lab_plugin", judge),))
     client = app.test_client()
 
-    from inspect_core.auth import service
     from inspect_core.db import db
+    from tests.conftest import identities
 
-    counter = iter(range(100))
-
-    def identity(role, badge=None):
-        name = f"{role}-lab-{next(counter)}"
-        with app.app_context():
-            service.create_user(db.session, name, "correct horse", role, badge)
-            db.session.commit()
-        token = client.post(
-            "/api/v1/auth/token", json={"username": name, "password": "correct horse"}
-        )
-        return {"Authorization": f"Bearer {token.json['access_token']}"}
+    identity = identities(app, client, "lab-")
 
     task, me = staffed_task(app, identity)
     response = client.post(

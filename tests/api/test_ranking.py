@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import uuid
 
 import numpy as np
 import pandas as pd
@@ -47,16 +46,8 @@ def scored(app, client, identity, district):
             for k in range(8):
                 major = int(rng.random() < (0.7 if risky else 0.1))
                 day = today - dt.timedelta(days=int(40 + k * 80 + rng.integers(0, 30)))
-                rows.append({
-                    "chain": str(uuid.uuid4()), "version": 1, "task_id": task.id, "plan_id": plan_id,
-                    "enterprise_id": task.enterprise_id, "sector": "food", "inspected_on": day,
-                    "payload": {}, "judgement": {}, "passed": not major, "findings": [],
-                    "worst_severity": "major" if major else None, "critical_count": 0,
-                    "major_count": major, "minor_count": int(rng.integers(0, 3)),
-                    "conclusion_code": "corrected" if major else "no_problem", "recorded_by": "seed",
-                    "recorded_at": dt.datetime.now(dt.UTC), "disclosure_due": day,
-                    "disclosure_basis": "calendar",
-                })  # fmt: skip
+                minor = int(rng.integers(0, 3))
+                rows.append(factories.history_result(task, day, major, minor_count=minor))
         s.execute(insert(Result), rows)
         s.commit()
     response = client.post(

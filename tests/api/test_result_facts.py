@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import uuid
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from inspect_core.plans.models import Task
 from inspect_core.plugin_api import Fact, Judgement, Sector, hookimpl
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
+from tests import factories
 from tests.api.test_imports import FOOD_HEADER, csv_bytes, upload
 from tests.factories import create_plan, food_payload
 
@@ -102,21 +102,11 @@ class FactPlugin:
 )
 def test_facts_are_checked_like_any_plugin_output(app_factory, facts, fragment):
     from tests.api.test_plugin_containment import staffed_task
+    from tests.conftest import identities
 
     app = app_factory(plugins=(FactPlugin(facts),))
     client = app.test_client()
-    from inspect_core.auth import service
-
-    counter = iter(range(100))
-
-    def identity(role, badge=None):
-        name = f"{role}-fact-{next(counter)}"
-        with app.app_context():
-            service.create_user(db.session, name, "correct horse", role, badge)
-            db.session.commit()
-        token = client.post("/api/v1/auth/token",
-                            json={"username": name, "password": "correct horse"})  # fmt: skip
-        return {"Authorization": f"Bearer {token.json['access_token']}"}
+    identity = identities(app, client, "fact-")
 
     task, me = staffed_task(app, identity)
     response = client.post(
@@ -155,16 +145,8 @@ def test_facts_become_features_with_the_plugins_labels(app, client, identity, di
                 major = int(rng.random() < (0.6 if flagged else 0.1))
                 hits = float(flagged and rng.random() < 0.7)
                 day = today - dt.timedelta(days=int(20 + k * 60 + rng.integers(0, 20)))
-                rows.append({
-                    "chain": str(uuid.uuid4()), "version": 1, "task_id": task.id, "plan_id": plan_id,
-                    "enterprise_id": task.enterprise_id, "sector": "food", "inspected_on": day,
-                    "payload": {}, "judgement": {}, "passed": not major, "findings": [],
-                    "worst_severity": "major" if major else None, "critical_count": 0,
-                    "major_count": major, "minor_count": 0, "facts": {"food_banned_hits": hits} if hits else None,
-                    "conclusion_code": "corrected" if major else "no_problem", "recorded_by": "seed",
-                    "recorded_at": dt.datetime.now(dt.UTC), "disclosure_due": day,
-                    "disclosure_basis": "calendar",
-                })  # fmt: skip
+                facts = {"food_banned_hits": hits} if hits else None
+                rows.append(factories.history_result(task, day, major, facts=facts))
         s.execute(insert(Result), rows)
         s.commit()
         with_facts = s.scalar(select(func.count()).where(Result.facts.is_not(None)))

@@ -93,16 +93,11 @@ class Broken:
     ],
 )
 def test_a_misbehaving_plugin_costs_its_own_section_only(app_factory, answer, fragment):
-    from inspect_core.auth import service
-    from inspect_core.db import db
+    from tests.conftest import identities
 
     app = app_factory(plugins=(Broken(answer),))
     client = app.test_client()
-    with app.app_context():
-        service.create_user(db.session, "adm", "correct horse", "admin")
-        db.session.commit()
-    token = client.post("/api/v1/auth/token", json={"username": "adm", "password": "correct horse"})
-    admin = {"Authorization": f"Bearer {token.json['access_token']}"}
+    admin = identities(app, client, "broken-")("admin")
     body = factories.enterprise(sectors=["food", "lab"])
     assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
 

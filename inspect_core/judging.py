@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -160,30 +161,34 @@ def declared_facts(sector: str, pm: Any = None) -> dict[str, Fact]:
     return {f.name: f for f in (owner[1].facts if owner else ()) if isinstance(f, Fact)}
 
 
+#: what a fact's name must look like: it becomes a column and a feature name
+FACT_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
 def check_facts(
     facts: Any, fault: Callable[[str], PluginFault], declared: Mapping[str, Fact]
-) -> dict[str, float]:
-    """``Judgement.facts`` as ``{name: value}`` (zeros dropped), or a fault naming what is
-    wrong: not pairs, a name the sector does not declare, a repeated name, a value that is
-    not a finite number."""
-    out: dict[str, float] = {}
+) -> None:
+    """Refuse ``Judgement.facts`` that are not ``(name, value)`` pairs, whose name is not
+    of the form :data:`FACT_NAME`, not declared by the sector or given twice, or whose
+    value is not a finite number."""
     if not isinstance(facts, tuple | list):
         raise fault(f"Judgement.facts is {type(facts).__name__}, not (name, value) pairs")
+    seen: set[str] = set()
     for pair in facts:
         if not (isinstance(pair, tuple | list) and len(pair) == 2):
             raise fault(f"Judgement.facts holds {pair!r}, not a (name, value) pair")
         name, value = pair
+        if not isinstance(name, str) or not FACT_NAME.fullmatch(name):
+            raise fault(f"fact name {name!r} is not of the form [a-z][a-z0-9_]{{0,39}}")
         if name not in declared:
             raise fault(f"fact {name!r} is not declared in Sector.facts")
-        if name in out:
+        if name in seen:
             raise fault(f"fact {name!r} is given twice")
+        seen.add(name)
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise fault(f"fact {name!r} is {type(value).__name__}, not a number")
-        number = float(value)
-        if not math.isfinite(number):
+        if not math.isfinite(float(value)):
             raise fault(f"fact {name!r} is not a finite number")
-        out[name] = number
-    return {k: v for k, v in out.items() if v != 0.0}
 
 
 class Judger:

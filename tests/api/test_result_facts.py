@@ -93,6 +93,7 @@ class FactPlugin:
     ("facts", "fragment"),
     [
         ((("lab_misses", 1.0),), "not declared"),
+        ((("Lab Hits", 1.0),), "is not of the form"),
         ((("lab_hits", math.nan),), "not a finite number"),
         ((("lab_hits", "3"),), "not a number"),
         ((("lab_hits", 1.0), ("lab_hits", 2.0)), "given twice"),

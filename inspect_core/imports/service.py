@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
 import io
+import logging
 import os
 import re
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +40,7 @@ from inspect_core.db import json_dumps, utcnow
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.enterprises.schemas import EnterpriseCreateSchema
 from inspect_core.errors import ApiError, Conflict, NotFound, Unprocessable
-from inspect_core.imports import reader
+from inspect_core.imports import pgcopy, reader, workers
 from inspect_core.imports.models import IMPORT_KINDS, IMPORT_MODES, Import
 from inspect_core.inspectors.models import Inspector, InspectorQualification
 from inspect_core.inspectors.schemas import InspectorCreateSchema
@@ -57,6 +59,8 @@ from inspect_core.results.service import (
 )
 from inspect_core.scope import region_clause
 from inspect_core.sectors import catalogue
+
+log = logging.getLogger(__name__)
 
 #: progress(phase, done, total): phase is "validate" or "store"
 Progress = Callable[[str, int, int], None]
@@ -213,6 +217,18 @@ class Outcome:
     #: chunks were still being validated, and the tasks they complete
     stored: int = 0
     stored_tasks: frozenset[int] = frozenset()
+    #: PostgreSQL: the accepted rows as COPY text instead of ``rows``
+    encoded: Encoded | None = None
+
+
+@dataclass
+class Encoded:
+    """A chunk's accepted result rows as PostgreSQL COPY text (:mod:`.pgcopy`)."""
+
+    columns: tuple[str, ...]
+    data: bytes
+    count: int
+    task_ids: frozenset[int]
 
 
 def run_import(
@@ -539,6 +555,8 @@ class RowContext:
     fields: tuple[str | None, ...] = ()
     limits: reader.Limits | None = None
     recorded_at: Any = None
+    #: PostgreSQL: the accepted rows come back as COPY text in this encoding
+    copy_encoding: str | None = None
 
 
 Record = tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]
@@ -576,6 +594,20 @@ def fast_result_data(data: dict[str, Any]) -> dict[str, Any] | None:
         "conclusion_code": conclusion,
         "attachments": [],
     }
+
+
+def uuid4_strings(n: int) -> list[str]:
+    """``n`` random UUIDs (version 4) as text, from one read of ``os.urandom``:
+    ``str(uuid.uuid4())`` per row, one system call each, was 8 % of validating a row."""
+    raw = bytearray(os.urandom(16 * n))
+    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
+    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    return [
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
+        f"{h[i + 20 : i + 32]}"
+        for i in range(0, 32 * n, 32)
+    ]
 
 
 def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Outcome:
@@ -682,33 +714,37 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
         if row_errors:
             fail(number, row_errors)
         else:
-            values["chain"] = str(uuid.uuid4())
             values["version"] = 1
             rows.append(values)
+    for values, chain in zip(rows, uuid4_strings(len(rows)), strict=True):
+        values["chain"] = chain
     errors.sort(key=lambda e: e.row)
     return Outcome(len(records), rows, errors, rejected)
 
 
-_WORKER_CTX: RowContext | None = None
-
-
-def _init_worker(plugins: tuple[str, ...], ctx: RowContext) -> None:
-    global _WORKER_PM, _WORKER_CTX
+def _init_worker(plugins: tuple[str, ...]) -> None:
+    """A worker's start: its own plugin manager, loaded by entry point name."""
+    global _WORKER_PM
     from inspect_core.plugin_manager import make_plugin_manager
 
     _WORKER_PM = make_plugin_manager(plugins)
-    _WORKER_CTX = ctx
 
 
-def _worker_chunk(rows: list[tuple[int, list[Any]]]) -> Outcome:
-    assert _WORKER_CTX is not None
-    return _validate_chunk(_WORKER_CTX, rows, _WORKER_PM)
+def _worker_chunk(ctx: RowContext, rows: list[tuple[int, list[Any]]]) -> Outcome:
+    return _validate_chunk(ctx, rows, _WORKER_PM)
+
+
+def warm_workers(app: Any, wait: bool = False) -> None:
+    """Start the upload workers of ``app`` (``inspect-core serve`` does, in the background)."""
+    n = int(app.config.get("IMPORT_WORKERS") or 0) or (os.cpu_count() or 1)
+    if n > 1:
+        workers.warm(n, app.config["PLUGINS"], _init_worker, wait)
 
 
 def _validate_chunk(ctx: RowContext, rows: list[tuple[int, list[Any]]], pm: Any) -> Outcome:
     """Read, validate and judge a chunk of raw table rows; the accepted rows come back
     ready to store, their JSON columns already encoded (so little crosses back from a
-    worker process and nothing is encoded twice)."""
+    worker process and nothing is encoded twice) and, for PostgreSQL, as COPY text."""
     assert ctx.limits is not None
     # the rows build many small acyclic objects; the cyclic collector would walk them all
     # again and again (about a third of the time) for nothing
@@ -723,6 +759,17 @@ def _validate_chunk(ctx: RowContext, rows: list[tuple[int, list[Any]]], pm: Any)
             if row["facts"] is not None:  # None stays SQL NULL
                 row["facts"] = json_dumps(row["facts"])
             row["recorded_at"] = ctx.recorded_at
+        if ctx.copy_encoding is not None and outcome.rows:
+            columns = tuple(outcome.rows[0])
+            outcome.encoded = Encoded(
+                columns,
+                pgcopy.copy_text(
+                    ([row[c] for c in columns] for row in outcome.rows), ctx.copy_encoding
+                ),
+                len(outcome.rows),
+                frozenset(row["task_id"] for row in outcome.rows),
+            )
+            outcome.rows = []
     finally:
         if collecting:
             gc.enable()
@@ -756,12 +803,17 @@ def _process_results(
     pm = get_pm()
     plugin_names = {c.name for c in (pm.hook.inspect_template_columns(sector=sector) or ())}
     task_column = fields.index("task_id")
-    task_ids = set()
+    row_tasks: list[int | None] = []
     for _, values in table.rows:
+        task_id = None
         with contextlib.suppress(TypeError, ValueError, IndexError):
-            task_ids.add(int(reader.normalise_cell(values[task_column])))
+            task_id = int(reader.normalise_cell(values[task_column]))
+        row_tasks.append(task_id)
     today = today_in_china()
     plugins = tuple(current_app.config["PLUGINS"])
+    copy_encoding = None
+    if session.get_bind().dialect.name == "postgresql":
+        copy_encoding = session.connection().connection.driver_connection.info.encoding
     ctx = RowContext(
         sector=sector,
         plugins=plugins,
@@ -771,18 +823,19 @@ def _process_results(
         may_import_any=has_permission(user, "results:correct"),
         today=today,
         due=deadline_for(session, today),
-        tasks=_load_tasks(session, user, task_ids),
+        tasks=_load_tasks(session, user, set(row_tasks) - {None}),
         known=frozenset(c.name for c in columns),
         plugin_names=frozenset(plugin_names),
         headers=tuple(table.headers),
         fields=tuple(fields),
         limits=lim,
         recorded_at=utcnow(),
+        copy_encoding=copy_encoding,
     )
     total = len(table.rows)
-    workers = _workers_for(total, pm, plugins)
+    n_workers = _workers_for(total, pm, plugins)
     # small enough that writing the last chunk, which nothing overlaps, is short
-    size = max(1000, -(-total // (workers * 8)))
+    size = max(1000, -(-total // (n_workers * 8)))
     chunks = [table.rows[i : i + size] for i in range(0, total, size)] or [[]]
     outcomes: list[Outcome] = []
     done = stored = 0
@@ -796,6 +849,13 @@ def _process_results(
             progress("validate", done, total)
         if outcome.errors and mode == "all_or_nothing":
             streaming = False
+        encoded, outcome.encoded = outcome.encoded, None
+        if streaming and encoded is not None:
+            _copy_results(session, encoded)
+            stored += encoded.count
+            stored_tasks.update(encoded.task_ids)
+            if progress:
+                progress("store", stored, total)
         if streaming and outcome.rows:
             _store_result_rows(session, outcome.rows)
             stored += len(outcome.rows)
@@ -805,19 +865,32 @@ def _process_results(
                 progress("store", stored, total)
         outcomes.append(outcome)
 
-    if workers == 1:
+    if n_workers == 1:
         for chunk in chunks:
             arrived(_validate_chunk(ctx, chunk, pm))
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # forkserver, not fork: a forked child would inherit (and on exit close) the
-        # parent's database connections
-        context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-        with ProcessPoolExecutor(workers, context, _init_worker, (plugins, ctx)) as pool:
-            for outcome in pool.map(_worker_chunk, chunks):
+        # each chunk takes only its own tasks: the pool is shared, the context is not
+        contexts = [
+            dataclasses.replace(
+                ctx,
+                tasks={
+                    t: ctx.tasks[t] for t in set(row_tasks[i : i + size]) - {None} if t in ctx.tasks
+                },
+            )
+            for i in range(0, max(total, 1), size)
+        ]
+        executor = workers.pool(n_workers, plugins, _init_worker)
+        done_chunks = 0
+        try:
+            for outcome in executor.map(_worker_chunk, contexts, chunks):
                 arrived(outcome)
+                done_chunks += 1
+        except BrokenProcessPool:
+            # a worker died (killed, out of memory): the rest is validated here
+            log.warning("upload workers failed; validating the rest in this process")
+            workers.discard(executor)
+            for chunk in chunks[done_chunks:]:
+                arrived(_validate_chunk(ctx, chunk, pm))
     rows = [r for o in outcomes for r in o.rows]
     errors = [e for o in outcomes for e in o.errors]
     rejected = set().union(*(o.rejected_rows for o in outcomes))
@@ -996,14 +1069,11 @@ def _process_registry(
 
 
 def _store_result_rows(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Write validated result rows (JSON columns already encoded) into the transaction."""
-    copy = session.get_bind().dialect.name == "postgresql"
+    """Write validated result rows (JSON columns already encoded) into the transaction:
+    multi-row INSERTs (SQLite; PostgreSQL gets :class:`Encoded` chunks instead)."""
     for start in range(0, len(rows), STORE_CHUNK):
         chunk = rows[start : start + STORE_CHUNK]
-        if copy:
-            _copy_results(session, chunk)
-        else:
-            session.execute(_insert_encoded(chunk[0]), chunk)
+        session.execute(_insert_encoded(chunk[0]), chunk)
 
 
 def _store(
@@ -1091,27 +1161,22 @@ _JSON_COLUMNS = {"payload", "judgement", "findings"}
 _ENCODED_COLUMNS = _JSON_COLUMNS | {"facts"}
 
 
-def _copy_results(session: Session, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL ``COPY`` of result rows inside the session's transaction: several times
-    faster than a multi-row INSERT for wide rows with JSON (RELIABILITY.md §2.1)."""
-    columns = [c for c in rows[0] if c != "id"]
+def _copy_results(session: Session, encoded: Encoded) -> None:
+    """PostgreSQL ``COPY`` of a chunk's rows, already COPY text, inside the session's
+    transaction: several times faster than a multi-row INSERT for wide rows with JSON
+    (RELIABILITY.md §2.1)."""
     connection = session.connection()
     raw = connection.connection.driver_connection
     try:
-        _copy_rows(raw, columns, rows)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY results ({', '.join(encoded.columns)}) FROM STDIN") as copy,
+        ):
+            copy.write(encoded.data)
     except Exception:
         if raw.closed or raw.broken:
             connection.invalidate()  # SQLAlchemy did not see the driver-level failure
         raise
-
-
-def _copy_rows(raw: Any, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    with (
-        raw.cursor() as cursor,
-        cursor.copy(f"COPY results ({', '.join(columns)}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
 
 
 def _insert_encoded(sample: dict[str, Any]) -> Any:

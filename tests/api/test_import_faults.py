@@ -50,7 +50,7 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
     rows = [header] + [
         [tasks[i % len(tasks)]["id"], "no_problem", f"S-{i}", "大米", "cereal.rice.milled",
          "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"]
-        for i in range(300)
+        for i in range(2500)
     ]  # fmt: skip
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
@@ -64,19 +64,19 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
             content_type="multipart/form-data",
         )
 
-    # kill the app's own backend after the first 50-row chunk is copied, mid-transaction
+    # kill the app's own backend once the first 1,000-row chunk is copied: two chunks
+    # are still to be validated and copied, and nothing is committed yet
     real_copy = imports._copy_results
     killed = []
 
-    def copy_then_die(session, rows):
-        real_copy(session, rows)
+    def copy_then_die(session, chunk):
+        real_copy(session, chunk)
         if not killed:
             pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
             with admin.connect() as conn:
                 conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             killed.append(pid)
 
-    monkeypatch.setattr(imports, "STORE_CHUNK", 50)
     monkeypatch.setattr(imports, "_copy_results", copy_then_die)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     first = post()
@@ -92,9 +92,9 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
     monkeypatch.setattr(imports, "_copy_results", real_copy)
     retry = post()
     assert retry.status_code == 201, retry.json
-    assert (retry.json["received"], retry.json["accepted"], retry.json["rejected"]) == (300, 300, 0)
+    assert (retry.json["received"], retry.json["accepted"], retry.json["rejected"]) == (2500, 2500, 0)
     assert retry.json["import_id"] == pending[0].id
     again = post()
     assert again.json == retry.json
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Result)) == 300
+        assert db.session.scalar(select(func.count()).select_from(Result)) == 2500

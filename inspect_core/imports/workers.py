@@ -1,0 +1,96 @@
+"""The worker processes that validate large uploads.
+
+Workers start from a ``forkserver`` (not ``fork``: a forked child would inherit, and on
+exit close, the parent's database connections).  Started afresh for each upload, two
+workers cost about 0.3 s of CPU each to import the core, Flask, SQLAlchemy, marshmallow
+and the plugins, and the importing process waited about 0.55 s for them to be launched
+one after the other: a tenth of what a 100,000-row file then takes.  So the pool is
+kept for the life of the process and shared by its uploads (each chunk carries its own
+:class:`~inspect_core.imports.service.RowContext`), the forkserver imports those modules
+once, and :func:`warm` starts all of it in the background when the server starts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+#: imported once in the forkserver; the plugins' own modules are added by name
+CORE_MODULES = ("inspect_core.imports.service",)
+
+
+def preload(plugins: Iterable[str]) -> list[str]:
+    """Modules for the forkserver to import: the core's and each enabled plugin's."""
+    from inspect_core.plugin_manager import available_entry_points
+
+    eps = available_entry_points()
+    return [*CORE_MODULES, *(eps[p].module for p in plugins if p in eps)]
+
+
+def context(plugins: Iterable[str]) -> Any:
+    """The multiprocessing context for workers, its forkserver told what to preload.
+
+    The preload list only counts before the forkserver starts (once per process); a
+    forkserver started earlier keeps its list, and workers then import what is missing.
+    """
+    if os.name != "posix":
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(preload(plugins))
+    return ctx
+
+
+_lock = threading.Lock()
+_shared: tuple[tuple[int, tuple[str, ...]], ProcessPoolExecutor] | None = None
+
+
+def pool(workers: int, plugins: Iterable[str], initializer: Callable[..., None]) -> Any:
+    """The process's pool of ``workers`` processes for ``plugins``, each having run
+    ``initializer(plugins)``; made on first use, kept while the settings stay the same."""
+    global _shared
+    key = (workers, tuple(plugins))
+    with _lock:
+        if _shared is not None and _shared[0] == key:
+            return _shared[1]
+        if _shared is not None:
+            _shared[1].shutdown(wait=False, cancel_futures=True)
+        executor = ProcessPoolExecutor(workers, context(key[1]), initializer, (key[1],))
+        _shared = (key, executor)
+        return executor
+
+
+def discard(executor: Any) -> None:
+    """Forget ``executor`` (a worker died: the pool is broken); the next upload makes a
+    new one."""
+    global _shared
+    with _lock:
+        if _shared is not None and _shared[1] is executor:
+            _shared = None
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _ready() -> None:
+    """A task that returns at once, submitted to make the pool start its processes."""
+
+
+def warm(
+    workers: int, plugins: Iterable[str], initializer: Callable[..., None], wait: bool = False
+) -> None:
+    """Start the pool's processes now so that the first large upload does not wait for
+    them: in the background (returns at once), or with ``wait`` before returning."""
+    plugins = tuple(plugins)
+
+    def start() -> None:
+        executor = pool(workers, plugins, initializer)
+        # processes start on demand, one per task submitted while none is idle
+        for future in [executor.submit(_ready) for _ in range(workers)]:
+            future.result()
+
+    if wait:
+        start()
+    else:
+        threading.Thread(target=start, name="import-workers-warm", daemon=True).start()

@@ -1,0 +1,145 @@
+"""PostgreSQL uploads: workers send accepted rows back as COPY text (``imports.pgcopy``),
+and the worker pool is kept and shared across uploads (``imports.workers``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+
+import pytest
+from sqlalchemy import select, text
+
+from inspect_core.imports import pgcopy, workers
+from inspect_core.imports import service as imports
+from inspect_core.results.models import Result
+from inspect_core.results.service import today_in_china
+from tests.api.test_imports import FOOD_HEADER, _drawn, csv_bytes, upload
+
+#: values that need every rule of the text format: escapes, NULL, unicode, types
+AWKWARD = [
+    (1, "plain", True, dt.date(2026, 11, 25), None),
+    (2, "back\\slash \\N and \\.", False, dt.date(2000, 1, 1), "\\"),
+    (3, "tab\there\nnew line\r\nCRLF", None, dt.date(2026, 2, 28), "\t"),
+    (4, "汉字 ＡＢＣ 😀 \"quoted\" 'single'", True, dt.date(1999, 12, 31), ""),
+    (5, '{"a":"x\\"y","b":"\\u0001"}', False, dt.date(2026, 11, 25), "\\.\n"),
+]
+
+
+def test_fields_follow_the_text_format():
+    assert pgcopy.field(None) == "\\N"
+    assert pgcopy.field(True) == "t" and pgcopy.field(False) == "f"
+    assert pgcopy.field(-12) == "-12"
+    assert pgcopy.field("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
+    stamp = dt.datetime(2026, 11, 25, 8, 30, 1, 5, tzinfo=dt.UTC)
+    assert pgcopy.field(stamp) == "2026-11-25T08:30:01.000005+00:00"
+    assert pgcopy.copy_text([]) == b""
+    assert pgcopy.copy_text([(1, None), ("x", "y")]) == b"1\t\\N\nx\ty\n"
+    with pytest.raises(ValueError, match="storable"):
+        pgcopy.field(float("nan"))
+    with pytest.raises(TypeError, match="Decimal"):
+        pgcopy.field(__import__("decimal").Decimal("1"))
+
+
+def test_copy_text_stores_what_psycopg_write_row_stores(session):
+    """The same rows through our text and through psycopg's ``write_row`` are stored
+    identically (PostgreSQL: it is what parses the text)."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    session.execute(
+        text(
+            "CREATE TEMP TABLE copy_check (n int, t text, b boolean, d date, x text, "
+            "s timestamptz, way text)"
+        )
+    )
+    stamp = dt.datetime(2026, 11, 25, 8, 30, 1, 123456, tzinfo=dt.UTC)
+    rows = [(*r, stamp) for r in AWKWARD]
+    raw = session.connection().connection.driver_connection
+    columns = "COPY copy_check (n, t, b, d, x, s, way) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(columns) as copy:
+        for row in rows:
+            copy.write_row([*row, "psycopg"])
+    with raw.cursor() as cursor, cursor.copy(columns) as copy:
+        copy.write(pgcopy.copy_text([(*row, "ours") for row in rows], raw.info.encoding))
+    stored = session.execute(
+        text("SELECT way, n, t, b, d, x, s FROM copy_check ORDER BY way, n")
+    ).all()
+    ours = [tuple(r[1:]) for r in stored if r[0] == "ours"]
+    theirs = [tuple(r[1:]) for r in stored if r[0] == "psycopg"]
+    assert ours == theirs == rows
+
+
+def _food_rows(tasks, n):
+    today = today_in_china().isoformat()
+    return [FOOD_HEADER] + [
+        [tasks[i % len(tasks)]["id"], "no_problem", f"C{i}", "大米\t（散装）", "cereal.rice.milled",
+         today, "circulation", "Cd", "0.1", "mg/kg"]
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_worker_pool_is_kept_and_shared_across_uploads(app, client, identity, district, session):
+    regulator, _, tasks = _drawn(client, identity, district)
+    app.config.update(IMPORT_WORKERS=2, IMPORT_PARALLEL_MIN_ROWS=1)
+    executors = set()
+    real_pool = workers.pool
+
+    def spy(*args, **kwargs):
+        executor = real_pool(*args, **kwargs)
+        executors.add(id(executor))
+        return executor
+
+    for n in (1, 2):
+        rows = _food_rows(tasks, 30)
+        rows[1][2] = f"upload-{n}"  # a different file each time
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(workers, "pool", spy)
+            r = upload(client, "/api/v1/results/import", regulator, csv_bytes(rows), "p.csv",
+                       sector="food")  # fmt: skip
+        assert r.status_code == 201, r.json
+        assert (r.json["received"], r.json["accepted"]) == (30, 30)
+    assert len(executors) == 1
+    # the tab in a food name went through COPY text (on PostgreSQL) and came back intact
+    session.rollback()
+    payloads = session.scalars(select(Result.payload).where(Result.task_id == tasks[1]["id"]))
+    assert {p["food_name"] for p in payloads} == {"大米\t(散装)"}  # NFKC: full-width ( → (
+
+
+def test_a_dead_worker_costs_only_speed(app, client, identity, district, session):
+    """A worker killed (out of memory, by an operator) breaks the pool: the upload is
+    validated in the importing process instead and gives the same answer."""
+    regulator, _, tasks = _drawn(client, identity, district)
+    app.config.update(IMPORT_WORKERS=2, IMPORT_PARALLEL_MIN_ROWS=1)
+    executor = workers.pool(2, tuple(app.config["PLUGINS"]), imports._init_worker)
+    executor.submit(workers._ready).result()
+    for process in list(executor._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+        process.join(10)
+    rows = _food_rows(tasks, 2500)
+    rows[1200][8] = "-1"  # one bad row, in the second chunk
+    r = upload(client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows),
+               "dead.csv", sector="food")  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert (r.json["received"], r.json["accepted"], r.json["rejected"]) == (2500, 2499, 1)
+    assert [e["row"] for e in r.json["errors"]] == [1201]
+    again = workers.pool(2, tuple(app.config["PLUGINS"]), imports._init_worker)
+    assert again is not executor  # the broken pool was dropped; the next upload gets workers
+
+
+def test_bulk_chain_ids_are_distinct_version_4_uuids():
+    import uuid
+
+    ids = imports.uuid4_strings(5000)
+    assert len(set(ids)) == 5000 and imports.uuid4_strings(0) == []
+    for text_id in ids:
+        parsed = uuid.UUID(text_id)
+        assert str(parsed) == text_id
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+
+
+def test_warm_starts_the_shared_pool(app):
+    app.config.update(IMPORT_WORKERS=2)
+    imports.warm_workers(app, wait=True)
+    executor = workers.pool(2, tuple(app.config["PLUGINS"]), imports._init_worker)
+    assert len(executor._processes) == 2
+    assert all(p.is_alive() for p in executor._processes.values())

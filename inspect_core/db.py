@@ -81,7 +81,12 @@ def json_dumps(value: Any) -> str:
 
     Dates become ISO text and dataclasses objects of their fields in order, so a plugin's
     ``Judgement`` encodes to the same text as ``judgement_json`` of it."""
-    return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS).decode()
+    return json_bytes(value).decode()
+
+
+def json_bytes(value: Any) -> bytes:
+    """:func:`json_dumps` as UTF-8 bytes (bulk uploads' COPY text is bytes)."""
+    return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS)
 
 
 def json_loads(text: str | bytes) -> Any:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from inspect_core import idempotency
 from inspect_core.audit.service import record as audit
 from inspect_core.auth.access import has_permission
-from inspect_core.db import json_dumps, utcnow
+from inspect_core.db import json_bytes, json_dumps, utcnow
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.enterprises.schemas import EnterpriseCreateSchema
 from inspect_core.errors import ApiError, Conflict, NotFound, Unprocessable
@@ -753,11 +753,13 @@ def _validate_chunk(ctx: RowContext, rows: list[tuple[int, list[Any]]], pm: Any)
     try:
         records = list(reader.records_of(ctx.headers, rows, ctx.fields, ctx.limits))
         outcome = _validate_rows(ctx, records, pm)
+        # COPY text is bytes: JSON stays orjson's UTF-8 (SQLite's INSERT binds text)
+        encode = json_bytes if ctx.copy_encoding is not None else json_dumps
         for row in outcome.rows:
             for column in _JSON_COLUMNS:
-                row[column] = json_dumps(row[column])
+                row[column] = encode(row[column])
             if row["facts"] is not None:  # None stays SQL NULL
-                row["facts"] = json_dumps(row["facts"])
+                row["facts"] = encode(row["facts"])
             row["recorded_at"] = ctx.recorded_at
         if ctx.copy_encoding is not None and outcome.rows:
             columns = tuple(outcome.rows[0])

@@ -67,30 +67,31 @@ def field(value: Any, encoding: str = "utf-8") -> bytes:
     raise TypeError(f"no COPY text form for {kind.__name__}")
 
 
+def copy_line(row: Sequence[Any], encoding: str = "utf-8") -> bytes:
+    """One row as a line of COPY text, newline included.  ``encoding`` is a codec's
+    normalised name (``codecs.lookup(name).name``): the check stays out of the loop."""
+    if encoding != "utf-8":
+        return b"\t".join([field(value, encoding) for value in row]) + b"\n"
+    parts = []
+    for value in row:
+        # the usual cells, inline: UTF-8 JSON, and text, with nothing to escape
+        kind = type(value)
+        if kind is bytes:
+            if b"\\" in value or b"\t" in value or b"\n" in value or b"\r" in value:
+                value = _escaped(value)
+            parts.append(value)
+        elif kind is str and not ("\\" in value or "\t" in value or "\n" in value or "\r" in value):
+            parts.append(value.encode())
+        else:
+            parts.append(field(value))
+    if not parts:
+        return b"\n"
+    parts[-1] += b"\n"
+    return b"\t".join(parts)
+
+
 def copy_text(rows: Iterable[Sequence[Any]], encoding: str = "utf-8") -> bytes:
     """``rows`` (each a sequence of column values) as COPY text, encoded for the server
     (``encoding`` a Python codec name, as psycopg's ``connection.info.encoding`` gives)."""
-    utf8 = codecs.lookup(encoding).name == "utf-8"
-    lines = []
-    for row in rows:
-        parts = []
-        for value in row:
-            # the usual cells, inline: UTF-8 JSON, and text, with nothing to escape
-            kind = type(value)
-            if kind is bytes and utf8:
-                if b"\\" in value or b"\t" in value or b"\n" in value or b"\r" in value:
-                    value = _escaped(value)
-                parts.append(value)
-            elif (
-                kind is str
-                and utf8
-                and not ("\\" in value or "\t" in value or "\n" in value or "\r" in value)
-            ):
-                parts.append(value.encode())
-            else:
-                parts.append(field(value, "utf-8" if utf8 else encoding))
-        lines.append(b"\t".join(parts))
-    if not lines:
-        return b""
-    lines.append(b"")
-    return b"\n".join(lines)
+    name = codecs.lookup(encoding).name
+    return b"".join([copy_line(row, name) for row in rows])

@@ -12,6 +12,7 @@ refused as a duplicate.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import dataclasses
@@ -610,12 +611,21 @@ def uuid4_strings(n: int) -> list[str]:
     ]
 
 
+#: rows validated together: few enough that a row's objects are still in the CPU's cache
+#: when it is judged and encoded (encoding the JSON of a whole 6,250-row chunk after
+#: judging it took about 9 µs a row, against 2 µs for objects still in cache; measured
+#: per row in all: 53.3 µs for 6,250, 51.7 for 200, 49.9 for 100)
+BATCH_ROWS = 100
+
+
 def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Outcome:
     """Validate and judge result rows: the same schema, plugin and rules as the JSON API.
 
-    Two passes: the core's checks of each row, then the sector plugin's bulk fast path
-    (``inspect_judge_rows``) for the rows that passed them; rows the fast path declines
-    take the per-row path (``inspect_payload_from_row``, the schema, ``inspect_judge``).
+    In batches of :data:`BATCH_ROWS`: the core's checks of each row, then the sector
+    plugin's bulk fast path (``inspect_judge_rows``) for the rows that passed them (rows
+    it declines take the per-row path: ``inspect_payload_from_row``, the schema,
+    ``inspect_judge``), then each accepted row is encoded at once — its JSON columns and,
+    for PostgreSQL, its line of COPY text (:attr:`Outcome.encoded`).
     """
     from types import SimpleNamespace
 
@@ -628,98 +638,123 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
     rejected: set[int] = set()
-    pending: list[tuple[int, dict[str, Any], dict[str, str], TaskInfo, dict[str, Any]]] = []
-    plugin_rows: list[dict[str, Any]] = []
+    copy_encoding = ctx.copy_encoding
+    # COPY text is bytes: JSON stays orjson's UTF-8 (SQLite's INSERT binds text)
+    encode = json_bytes if copy_encoding is not None else json_dumps
+    chains = uuid4_strings(len(records))
+    lines: list[bytes] = []
+    task_ids: set[int] = set()
+    columns: tuple[str, ...] = ()
 
     def fail(number: int, row_errors: list[RowError]) -> None:
         errors.extend(row_errors)
         rejected.add(number)
 
-    for number, record, header_of, cell_problems in records:
+    for start in range(0, len(records), BATCH_ROWS):
+        pending: list[tuple[int, dict[str, Any], dict[str, str], TaskInfo, dict[str, Any]]] = []
+        plugin_rows: list[dict[str, Any]] = []
+        for number, record, header_of, cell_problems in records[start : start + BATCH_ROWS]:
 
-        def problem(
-            field: str, value: Any, message: str, n: int = number, h: dict = header_of
-        ) -> RowError:
-            return RowError(n, h.get(field, field), field, value, message)
+            def problem(
+                field: str, value: Any, message: str, n: int = number, h: dict = header_of
+            ) -> RowError:
+                return RowError(n, h.get(field, field), field, value, message)
 
-        row_errors = [problem(f, v, m) for f, v, m in cell_problems]
-        data: dict[str, Any] = {"sector": ctx.sector}
-        try:
-            task_id: int | None = int(record.get("task_id"))
-        except (TypeError, ValueError):
-            task_id = None
-            row_errors.append(problem("task_id", record.get("task_id"), "not a task number"))
-        info = ctx.tasks.get(task_id) if task_id is not None else None
-        if task_id is not None and info is None:
-            row_errors.append(problem("task_id", task_id, "no such task in your scope"))
-        elif info is not None:
-            if not ctx.may_import_any and ctx.inspector_badge not in info.badges:
-                row_errors.append(problem("task_id", task_id, "you are not assigned to this task"))
-            if info.plan_status == "closed":
-                row_errors.append(problem("task_id", task_id, "the plan is closed"))
-            if info.status == "superseded":
-                row_errors.append(problem("task_id", task_id, "task superseded by a re-draw"))
-        conclusion = record.get("conclusion_code")
-        data["conclusion_code"] = CONCLUSION_BY_ZH.get(conclusion, conclusion)
-        if "inspected_on" in record:
-            data["inspected_on"] = record["inspected_on"]
-        if record.get("findings"):
+            row_errors = [problem(f, v, m) for f, v, m in cell_problems]
+            data: dict[str, Any] = {"sector": ctx.sector}
             try:
-                data["findings"] = _parse_findings(str(record["findings"]))
-            except ValidationError as exc:
-                row_errors.append(problem("findings", record["findings"], str(exc.messages[0])))
-        plugin_row = {
-            k: v for k, v in record.items() if k not in CORE_RESULT_FIELDS or k in ctx.plugin_names
-        }
-        if row_errors:
-            fail(number, row_errors)
-            continue
-        assert info is not None
-        pending.append((number, record, header_of, info, data))
-        plugin_rows.append(plugin_row)
+                task_id: int | None = int(record.get("task_id"))
+            except (TypeError, ValueError):
+                task_id = None
+                row_errors.append(problem("task_id", record.get("task_id"), "not a task number"))
+            info = ctx.tasks.get(task_id) if task_id is not None else None
+            if task_id is not None and info is None:
+                row_errors.append(problem("task_id", task_id, "no such task in your scope"))
+            elif info is not None:
+                if not ctx.may_import_any and ctx.inspector_badge not in info.badges:
+                    row_errors.append(
+                        problem("task_id", task_id, "you are not assigned to this task")
+                    )
+                if info.plan_status == "closed":
+                    row_errors.append(problem("task_id", task_id, "the plan is closed"))
+                if info.status == "superseded":
+                    row_errors.append(problem("task_id", task_id, "task superseded by a re-draw"))
+            conclusion = record.get("conclusion_code")
+            data["conclusion_code"] = CONCLUSION_BY_ZH.get(conclusion, conclusion)
+            if "inspected_on" in record:
+                data["inspected_on"] = record["inspected_on"]
+            if record.get("findings"):
+                try:
+                    data["findings"] = _parse_findings(str(record["findings"]))
+                except ValidationError as exc:
+                    row_errors.append(problem("findings", record["findings"], str(exc.messages[0])))
+            plugin_row = {
+                k: v
+                for k, v in record.items()
+                if k not in CORE_RESULT_FIELDS or k in ctx.plugin_names
+            }
+            if row_errors:
+                fail(number, row_errors)
+                continue
+            assert info is not None
+            pending.append((number, record, header_of, info, data))
+            plugin_rows.append(plugin_row)
 
-    answers = judger.judge_rows(plugin_rows, {"recorded_on": ctx.today})
-    for (number, record, header_of, info, data), plugin_row, judged in zip(
-        pending, plugin_rows, answers, strict=True
-    ):
-        row_errors = []
-        try:
-            loaded = None
-            if judged is not None:
-                data["payload"] = judged.payload
-                loaded = fast_result_data(data)
-            if loaded is None:
-                judged = None
-                data["payload"] = pm.hook.inspect_payload_from_row(
-                    sector=ctx.sector, row=plugin_row
+        answers = judger.judge_rows(plugin_rows, {"recorded_on": ctx.today})
+        for (number, record, header_of, info, data), plugin_row, judged in zip(
+            pending, plugin_rows, answers, strict=True
+        ):
+            row_errors = []
+            try:
+                loaded = None
+                if judged is not None:
+                    data["payload"] = judged.payload
+                    loaded = fast_result_data(data)
+                if loaded is None:
+                    judged = None
+                    data["payload"] = pm.hook.inspect_payload_from_row(
+                        sector=ctx.sector, row=plugin_row
+                    )
+                    loaded = schema.load(data)
+                values = prepare_values(
+                    actor, info, loaded, ctx.today, ctx.due, judger, judged, for_json=True
                 )
-                loaded = schema.load(data)
-            values = prepare_values(
-                actor, info, loaded, ctx.today, ctx.due, judger, judged, for_json=True
-            )
-        except ValidationError as exc:
-            row_errors = _row_errors(number, exc.messages, record, header_of, ctx.known)
-        except ApiError as exc:
-            if exc.status_code >= 500:
-                row_errors = [RowError(number, "payload", "payload", None, exc.message)]
-            else:
-                row_errors = _row_errors(number, exc.errors, record, header_of, ctx.known)
-        except Exception as exc:  # noqa: BLE001 - a plugin fault is this row's error
-            row_errors = [
-                RowError(
-                    number, "payload", "payload", None,
-                    f"sector plugin could not read the row: {exc!r}",
-                )
-            ]  # fmt: skip
-        if row_errors:
-            fail(number, row_errors)
-        else:
+                for column in _JSON_COLUMNS:
+                    values[column] = encode(values[column])
+                if values["facts"] is not None:  # None stays SQL NULL
+                    values["facts"] = encode(values["facts"])
+            except ValidationError as exc:
+                row_errors = _row_errors(number, exc.messages, record, header_of, ctx.known)
+            except ApiError as exc:
+                if exc.status_code >= 500:
+                    row_errors = [RowError(number, "payload", "payload", None, exc.message)]
+                else:
+                    row_errors = _row_errors(number, exc.errors, record, header_of, ctx.known)
+            except Exception as exc:  # noqa: BLE001 - a plugin fault is this row's error
+                row_errors = [
+                    RowError(
+                        number, "payload", "payload", None,
+                        f"sector plugin could not read the row: {exc!r}",
+                    )
+                ]  # fmt: skip
+            if row_errors:
+                fail(number, row_errors)
+                continue
+            values["chain"] = chains[len(rows) + len(lines)]
             values["version"] = 1
-            rows.append(values)
-    for values, chain in zip(rows, uuid4_strings(len(rows)), strict=True):
-        values["chain"] = chain
+            values["recorded_at"] = ctx.recorded_at
+            if copy_encoding is None:
+                rows.append(values)
+                continue
+            # while the row's objects are still in the CPU's cache
+            columns = columns or tuple(values)
+            lines.append(pgcopy.copy_line([values[c] for c in columns], copy_encoding))
+            task_ids.add(values["task_id"])
     errors.sort(key=lambda e: e.row)
-    return Outcome(len(records), rows, errors, rejected)
+    outcome = Outcome(len(records), rows, errors, rejected)
+    if lines:
+        outcome.encoded = Encoded(columns, b"".join(lines), len(lines), frozenset(task_ids))
+    return outcome
 
 
 def _init_worker(plugins: tuple[str, ...]) -> None:
@@ -753,25 +788,6 @@ def _validate_chunk(ctx: RowContext, rows: list[tuple[int, list[Any]]], pm: Any)
     try:
         records = list(reader.records_of(ctx.headers, rows, ctx.fields, ctx.limits))
         outcome = _validate_rows(ctx, records, pm)
-        # COPY text is bytes: JSON stays orjson's UTF-8 (SQLite's INSERT binds text)
-        encode = json_bytes if ctx.copy_encoding is not None else json_dumps
-        for row in outcome.rows:
-            for column in _JSON_COLUMNS:
-                row[column] = encode(row[column])
-            if row["facts"] is not None:  # None stays SQL NULL
-                row["facts"] = encode(row["facts"])
-            row["recorded_at"] = ctx.recorded_at
-        if ctx.copy_encoding is not None and outcome.rows:
-            columns = tuple(outcome.rows[0])
-            outcome.encoded = Encoded(
-                columns,
-                pgcopy.copy_text(
-                    ([row[c] for c in columns] for row in outcome.rows), ctx.copy_encoding
-                ),
-                len(outcome.rows),
-                frozenset(row["task_id"] for row in outcome.rows),
-            )
-            outcome.rows = []
     finally:
         if collecting:
             gc.enable()
@@ -815,7 +831,8 @@ def _process_results(
     plugins = tuple(current_app.config["PLUGINS"])
     copy_encoding = None
     if session.get_bind().dialect.name == "postgresql":
-        copy_encoding = session.connection().connection.driver_connection.info.encoding
+        raw = session.connection().connection.driver_connection
+        copy_encoding = codecs.lookup(raw.info.encoding).name
     ctx = RowContext(
         sector=sector,
         plugins=plugins,

@@ -36,6 +36,9 @@ def _escaped_text(value: str) -> str:
     )
 
 
+_DATES: dict[dt.date, bytes] = {}
+
+
 def field(value: Any, encoding: str = "utf-8") -> bytes:
     """One value as a COPY text field; ``bytes`` are UTF-8 text (orjson's output).
 
@@ -59,7 +62,13 @@ def field(value: Any, encoding: str = "utf-8") -> bytes:
     if kind is int:
         return b"%d" % value
     if kind is dt.date or kind is dt.datetime:
-        return value.isoformat().encode()
+        # an upload's rows share a few dates and one recording time; isoformat is slow
+        text = _DATES.get(value)
+        if text is None:
+            if len(_DATES) >= 4096:
+                _DATES.clear()
+            text = _DATES[value] = value.isoformat().encode()
+        return text
     if kind is float:
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{value!r} is not a storable number")

@@ -804,6 +804,27 @@ def _workers_for(n_rows: int, pm: Any, plugins: tuple[str, ...]) -> int:
     return wanted if loaded == set(plugins) else 1
 
 
+def chunk_bounds(total: int, size: int) -> list[tuple[int, int]]:
+    """Row ranges ``[a, b)`` of the chunks a file is validated and stored in: ``size``
+    rows each, but a quarter and a half of that for the first two and the last two.
+    The database waits for the first chunk to be validated, and the last chunk's COPY
+    overlaps nothing; small chunks there shorten both waits."""
+    small, half = max(250, size // 4), max(250, size // 2)
+    middle = total - 2 * (small + half)
+    if middle < size:  # a small file: plain chunks
+        n = max(1, -(-total // size))
+        sizes, edges = [total // n + (i < total % n) for i in range(n)], []
+    else:
+        n = -(-middle // size)
+        sizes = [middle // n + (i < middle % n) for i in range(n)]
+        edges = [small, half]
+    bounds, start = [], 0
+    for rows in [*edges, *sizes, *reversed(edges)]:
+        bounds.append((start, start + rows))
+        start += rows
+    return bounds
+
+
 def _process_results(
     session: Session,
     user: Any,
@@ -853,9 +874,8 @@ def _process_results(
     )
     total = len(table.rows)
     n_workers = _workers_for(total, pm, plugins)
-    # small enough that writing the last chunk, which nothing overlaps, is short
-    size = max(1000, -(-total // (n_workers * 8)))
-    chunks = [table.rows[i : i + size] for i in range(0, total, size)] or [[]]
+    bounds = chunk_bounds(total, max(1000, -(-total // (n_workers * 8))))
+    chunks = [table.rows[a:b] for a, b in bounds]
     outcomes: list[Outcome] = []
     done = stored = 0
     stored_tasks: set[int] = set()
@@ -892,11 +912,9 @@ def _process_results(
         contexts = [
             dataclasses.replace(
                 ctx,
-                tasks={
-                    t: ctx.tasks[t] for t in set(row_tasks[i : i + size]) - {None} if t in ctx.tasks
-                },
+                tasks={t: ctx.tasks[t] for t in set(row_tasks[a:b]) - {None} if t in ctx.tasks},
             )
-            for i in range(0, max(total, 1), size)
+            for a, b in bounds
         ]
         executor = workers.pool(n_workers, plugins, _init_worker)
         done_chunks = 0

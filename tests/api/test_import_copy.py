@@ -160,3 +160,15 @@ def test_warm_starts_the_shared_pool(app):
     executor = workers.pool(2, tuple(app.config["PLUGINS"]), imports._init_worker)
     assert len(executor._processes) == 2
     assert all(p.is_alive() for p in executor._processes.values())
+
+
+@pytest.mark.parametrize(("total", "size"), [(0, 1000), (1, 1000), (2499, 1000), (2600, 1000),
+                                             (100_000, 6250), (7001, 1000)])  # fmt: skip
+def test_chunks_cover_the_file_once_with_small_ones_at_the_ends(total, size):
+    bounds = imports.chunk_bounds(total, size)
+    assert bounds[0][0] == 0 and bounds[-1][1] == total
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    lengths = [b - a for a, b in bounds]
+    assert max(lengths) <= size
+    if total >= 2 * (size // 4 + size // 2) + size:
+        assert lengths[0] == lengths[-1] == size // 4 and lengths[1] == lengths[-2] == size // 2

@@ -64,7 +64,7 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
             content_type="multipart/form-data",
         )
 
-    # kill the app's own backend once the first 1,000-row chunk is copied: two chunks
+    # kill the app's own backend once the first chunk (250 rows) is copied: four chunks
     # are still to be validated and copied, and nothing is committed yet
     real_copy = imports._copy_results
     killed = []
@@ -92,7 +92,11 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
     monkeypatch.setattr(imports, "_copy_results", real_copy)
     retry = post()
     assert retry.status_code == 201, retry.json
-    assert (retry.json["received"], retry.json["accepted"], retry.json["rejected"]) == (2500, 2500, 0)
+    assert (retry.json["received"], retry.json["accepted"], retry.json["rejected"]) == (
+        2500,
+        2500,
+        0,
+    )
     assert retry.json["import_id"] == pending[0].id
     again = post()
     assert again.json == retry.json

@@ -475,7 +475,7 @@ def test_a_bad_row_in_a_later_chunk(app, client, identity, district, session, mo
          today, "circulation", "Cd", "0.1", "mg/kg"]
         for i in range(2600)
     ]  # fmt: skip
-    rows[2501][8] = "-1"  # data row 2,501: sheet row 2,502, in the third chunk of 1,000
+    rows[2501][8] = "-1"  # data row 2,501: sheet row 2,502, in the last of six chunks
     before = count(session, Result)
     response = upload(
         client, f"/api/v1/results/import?mode={mode}", regulator, csv_bytes(rows), "big.csv",

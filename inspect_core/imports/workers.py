@@ -57,7 +57,7 @@ def pool(workers: int, plugins: Iterable[str], initializer: Callable[..., None])
         if _shared is not None and _shared[0] == key:
             return _shared[1]
         if _shared is not None:
-            _shared[1].shutdown(wait=False, cancel_futures=True)
+            _shared[1].shutdown(wait=False)  # an upload still using it finishes
         executor = ProcessPoolExecutor(workers, context(key[1]), initializer, (key[1],))
         _shared = (key, executor)
         return executor

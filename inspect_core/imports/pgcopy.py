@@ -36,7 +36,7 @@ def _escaped_text(value: str) -> str:
     )
 
 
-_DATES: dict[dt.date, bytes] = {}
+_DATES: dict[Any, bytes] = {}
 
 
 def field(value: Any, encoding: str = "utf-8") -> bytes:
@@ -62,12 +62,14 @@ def field(value: Any, encoding: str = "utf-8") -> bytes:
     if kind is int:
         return b"%d" % value
     if kind is dt.date or kind is dt.datetime:
-        # an upload's rows share a few dates and one recording time; isoformat is slow
-        text = _DATES.get(value)
+        # an upload's rows share a few dates and one recording time; isoformat is slow.
+        # Equal datetimes can differ in zone or fold (and so in text): both are in the key
+        key = value if kind is dt.date else (value, value.tzinfo, value.fold)
+        text = _DATES.get(key)
         if text is None:
             if len(_DATES) >= 4096:
                 _DATES.clear()
-            text = _DATES[value] = value.isoformat().encode()
+            text = _DATES[key] = value.isoformat().encode()
         return text
     if kind is float:
         if value != value or value in (float("inf"), float("-inf")):

@@ -748,7 +748,16 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
                 continue
             # while the row's objects are still in the CPU's cache
             columns = columns or tuple(values)
-            lines.append(pgcopy.copy_line([values[c] for c in columns], copy_encoding))
+            try:
+                lines.append(pgcopy.copy_line([values[c] for c in columns], copy_encoding))
+            except UnicodeEncodeError as exc:
+                bad = exc.object[exc.start : exc.end]
+                message = (
+                    f"{bad!r} cannot be stored: the database connection's encoding is "
+                    f"{copy_encoding}"
+                )
+                fail(number, [RowError(number, "payload", "payload", None, message)])
+                continue
             task_ids.add(values["task_id"])
     errors.sort(key=lambda e: e.row)
     outcome = Outcome(len(records), rows, errors, rejected)

@@ -45,31 +45,31 @@ def context(plugins: Iterable[str]) -> Any:
 
 
 _lock = threading.Lock()
-_shared: tuple[tuple[int, tuple[str, ...]], ProcessPoolExecutor] | None = None
+#: pools by (workers, plugins): one in a server; tests and several apps in one process
+#: may ask for others, and a pool an upload may still be using is never shut down
+_pools: dict[tuple[int, tuple[str, ...]], ProcessPoolExecutor] = {}
 
 
 def pool(workers: int, plugins: Iterable[str], initializer: Callable[..., None]) -> Any:
     """The process's pool of ``workers`` processes for ``plugins``, each having run
-    ``initializer(plugins)``; made on first use, kept while the settings stay the same."""
-    global _shared
+    ``initializer(plugins)``; made on first use, then kept."""
     key = (workers, tuple(plugins))
     with _lock:
-        if _shared is not None and _shared[0] == key:
-            return _shared[1]
-        if _shared is not None:
-            _shared[1].shutdown(wait=False)  # an upload still using it finishes
-        executor = ProcessPoolExecutor(workers, context(key[1]), initializer, (key[1],))
-        _shared = (key, executor)
+        executor = _pools.get(key)
+        if executor is None:
+            executor = _pools[key] = ProcessPoolExecutor(
+                workers, context(key[1]), initializer, (key[1],)
+            )
         return executor
 
 
 def discard(executor: Any) -> None:
     """Forget ``executor`` (a worker died: the pool is broken); the next upload makes a
     new one."""
-    global _shared
     with _lock:
-        if _shared is not None and _shared[1] is executor:
-            _shared = None
+        for key, known in list(_pools.items()):
+            if known is executor:
+                del _pools[key]
     executor.shutdown(wait=False, cancel_futures=True)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from inspect_core.db import json_bytes
 from inspect_core.imports import pgcopy, workers
@@ -39,6 +40,13 @@ def test_fields_follow_the_text_format():
     assert pgcopy.field(b'{"k":"\\u0001"}') == b'{"k":"\\\\u0001"}'
     stamp = dt.datetime(2026, 11, 25, 8, 30, 1, 5, tzinfo=dt.UTC)
     assert pgcopy.field(stamp) == b"2026-11-25T08:30:01.000005+00:00"
+    # equal datetimes written as themselves: the same instant in two zones, and the
+    # repeated hour when clocks go back (fold)
+    shanghai, new_york = ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")
+    assert pgcopy.field(stamp.astimezone(shanghai)) == b"2026-11-25T16:30:01.000005+08:00"
+    first = dt.datetime(2026, 11, 1, 1, 30, tzinfo=new_york)
+    assert pgcopy.field(first) == b"2026-11-01T01:30:00-04:00"
+    assert pgcopy.field(first.replace(fold=1)) == b"2026-11-01T01:30:00-05:00"
     assert pgcopy.copy_text([]) == b""
     assert pgcopy.copy_text([(1, None), ("x", b"y")]) == b"1\t\\N\nx\ty\n"
     # GBK: the second byte of 乗 is a backslash, which is part of the character
@@ -54,7 +62,8 @@ def test_fields_follow_the_text_format():
 def test_copy_text_stores_what_psycopg_write_row_stores(session, client_encoding):
     """Rows stored through our text equal the values, and (UTF-8) what psycopg's
     ``write_row`` stores.  In GBK, whose characters can end in a backslash byte, psycopg
-    3.3's ``write_row`` escapes after encoding and its COPY fails on such text; ours
+    3.3's ``write_row`` escapes after encoding: such text is stored altered ('乗' comes
+    back as '乗\\n'), or the COPY fails where the damage reaches a typed column.  Ours
     escapes before encoding, so the server reads the characters back whole."""
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("COPY is PostgreSQL's")
@@ -122,9 +131,10 @@ def test_worker_pool_is_kept_and_shared_across_uploads(app, client, identity, di
     assert {p["food_name"] for p in payloads} == {"大米\t(散装)"}  # NFKC: full-width ( → (
 
 
-def test_a_dead_worker_costs_only_speed(app, client, identity, district, session):
-    """A worker killed (out of memory, by an operator) breaks the pool: the upload is
-    validated in the importing process instead and gives the same answer."""
+def test_a_dead_pool_costs_only_speed(app, client, identity, district, session):
+    """Workers killed between uploads (out of memory, by an operator) leave a broken
+    pool: the next upload is validated in the importing process and gives the same
+    answer."""
     regulator, _, tasks = _drawn(client, identity, district)
     app.config.update(IMPORT_WORKERS=2, IMPORT_PARALLEL_MIN_ROWS=1)
     executor = workers.pool(2, tuple(app.config["PLUGINS"]), imports._init_worker)
@@ -133,7 +143,7 @@ def test_a_dead_worker_costs_only_speed(app, client, identity, district, session
         os.kill(process.pid, signal.SIGKILL)
         process.join(10)
     rows = _food_rows(tasks, 2500)
-    rows[1200][8] = "-1"  # one bad row, in the second chunk
+    rows[1200][8] = "-1"  # one bad row, in the third chunk (250, 500, 1,000, 500, 250)
     r = upload(client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows),
                "dead.csv", sector="food")  # fmt: skip
     assert r.status_code == 201, r.json
@@ -172,3 +182,69 @@ def test_chunks_cover_the_file_once_with_small_ones_at_the_ends(total, size):
     assert max(lengths) <= size
     if total >= 2 * (size // 4 + size // 2) + size:
         assert lengths[0] == lengths[-1] == size // 4 and lengths[1] == lengths[-2] == size // 2
+
+
+@pytest.mark.parametrize("mode", ["partial", "all_or_nothing"])
+def test_a_worker_dying_mid_upload_costs_only_speed(
+    app, client, identity, district, session, monkeypatch, mode
+):
+    """A worker dies on a chunk in the middle of an upload: the chunks already stored stay,
+    the rest are validated in the importing process, and every row is stored once."""
+    from tests.api import worker_killer
+
+    regulator, _, tasks = _drawn(client, identity, district)
+    app.config.update(IMPORT_WORKERS=2, IMPORT_PARALLEL_MIN_ROWS=1)
+    monkeypatch.setattr(imports, "_worker_chunk", worker_killer.chunk)
+    in_process = []
+    real = imports._validate_chunk
+
+    def validate_here(ctx, rows, pm):
+        in_process.append(rows[0][0])
+        return real(ctx, rows, pm)
+
+    monkeypatch.setattr(imports, "_validate_chunk", validate_here)
+    # 4,500 rows: chunks of 250, 500, 1,000, 1,000, 1,000, 500 and 250 (and under the
+    # test client's 500 KB limit for a body kept in memory)
+    rows = _food_rows(tasks, 4500)
+    rows[3001][2] = "KILL"  # sheet row 3,002, in the fifth chunk
+    session.rollback()
+    before = session.scalar(select(func.count()).select_from(Result))
+    r = upload(client, f"/api/v1/results/import?mode={mode}", regulator, csv_bytes(rows),
+               "kill.csv", sector="food")  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert (r.json["received"], r.json["accepted"], r.json["rejected"]) == (4500, 4500, 0)
+    # sheet row 2 is the first data row: workers stored the first chunks, this process
+    # validated the rest from the killed chunk (or one before it) on
+    assert in_process and 2 < min(in_process) <= 3002, in_process
+    session.rollback()
+    stored = session.scalars(select(Result.payload["sample_no"].as_string())).all()
+    assert len(stored) - before == 4500
+    expected = {f"C{i}" for i in range(4500)} - {"C3000"} | {"KILL"}
+    assert sorted(n for n in stored if n in expected) == sorted(expected)  # each once
+
+
+def test_text_the_connection_encoding_cannot_hold_is_a_row_error(
+    app, client, identity, district, session
+):
+    """With a GBK client encoding, an emoji cannot be sent: that row is rejected with a
+    reason, the others are stored, and GBK characters ending in a backslash byte come
+    back whole."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    regulator, _, tasks = _drawn(client, identity, district)
+    session.execute(text("SET client_encoding TO 'GBK'"))  # undone by the test's rollback
+    rows = _food_rows(tasks, 30)
+    rows[3][3] = "大米😀"
+    rows[4][3] = "乗俓大米"
+    r = upload(client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows),
+               "gbk.csv", sector="food")  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert (r.json["received"], r.json["accepted"], r.json["rejected"]) == (30, 29, 1)
+    [error] = r.json["errors"]
+    assert error["row"] == 4 and "😀" in error["message"] and "gbk" in error["message"]
+    names = session.scalars(
+        select(Result.payload["food_name"].as_string()).where(
+            Result.payload["sample_no"].as_string() == "C3"
+        )
+    ).all()
+    assert names == ["乗俓大米"]

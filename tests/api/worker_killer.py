@@ -1,0 +1,16 @@
+"""A worker function for tests: it ends its own worker process on a chunk holding a row
+whose sample number is ``KILL``, as the out-of-memory killer would.  A module of its
+own so that the worker processes can import it by name."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def chunk(ctx: Any, rows: list[tuple[int, list[Any]]]) -> Any:
+    from inspect_core.imports import service
+
+    if any("KILL" in values for _, values in rows):
+        os._exit(1)
+    return service._worker_chunk(ctx, rows)

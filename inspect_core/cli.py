@@ -136,10 +136,13 @@ def serve_command(host: str, port: int) -> None:
         f"API docs: http://{host}:{port}/api/docs  spec: http://{host}:{port}/api/openapi.json"
     )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    from werkzeug.serving import run_simple
+
     from inspect_core.imports.service import warm_workers
 
     warm_workers(app)  # the first large upload then finds its workers ready
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # not app.run(): under Flask's own command line it returns at once without serving
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 @click.command("simulate")

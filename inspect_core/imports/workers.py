@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import wait
 from typing import Any
 
 #: imported once in the forkserver; the plugins' own modules are added by name
@@ -58,9 +59,29 @@ def pool(workers: int, plugins: Iterable[str], initializer: Callable[..., None])
         executor = _pools.get(key)
         if executor is None:
             executor = _pools[key] = ProcessPoolExecutor(
-                workers, context(key[1]), initializer, (key[1],)
+                workers, context(key[1]), _start_worker, (initializer, key[1])
             )
         return executor
+
+
+def _start_worker(initializer: Callable[..., None], plugins: tuple[str, ...]) -> None:
+    """A worker's start: it ends with the process that started it, then runs
+    ``initializer(plugins)``.
+
+    A pool's worker waits on its call queue, whose write end it holds itself, so when a
+    server is killed (SIGTERM, SIGKILL: no exit handlers run) its workers — and the
+    forkserver, which they keep alive — would wait for ever.  ``parent_process()``'s
+    sentinel is the write end of a pipe that only the starting process holds: it turns
+    readable when that process is gone, however it ended."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+
+        def exit_with_parent() -> None:
+            wait([parent.sentinel])
+            os._exit(0)
+
+        threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    initializer(plugins)
 
 
 def discard(executor: Any) -> None:

@@ -3,9 +3,14 @@ and the worker pool is kept and shared across uploads (``imports.workers``)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -248,3 +253,42 @@ def test_text_the_connection_encoding_cannot_hold_is_a_row_error(
         )
     ).all()
     assert names == ["乗俓大米"]
+
+
+def test_workers_end_with_the_process_that_started_them():
+    """A server killed outright (SIGKILL; no exit handlers run) leaves no workers behind:
+    a pool's worker would otherwise wait for ever on a queue it holds open itself."""
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("reads process states from /proc")
+    script = (
+        "import os, signal\n"
+        "from inspect_core.imports import service, workers\n"
+        "executor = workers.pool(2, ('food',), service._init_worker)\n"
+        "for f in [executor.submit(workers._ready) for _ in range(2)]:\n"
+        "    f.result()\n"
+        "print(' '.join(str(p) for p in executor._processes), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert server.stdout is not None
+    pids = [int(p) for p in server.stdout.readline().split()]
+    server.stdout.close()
+    server.wait(30)
+    assert len(pids) == 2
+
+    def running(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        return state not in ("Z", "X")
+
+    deadline = time.monotonic() + 15
+    try:
+        while any(map(running, pids)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(running, pids))
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)

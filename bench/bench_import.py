@@ -10,7 +10,9 @@ client.  The baseline records ``--baseline`` rows one at a time through the resu
 (ORM add, flush, audit event and commit per row), as a naive importer would.
 As ``inspect-core serve`` does at start-up, the upload worker processes are started
 before the timed upload; ``--cold`` leaves them to the upload (the first large upload
-after a server starts).
+after a server starts).  Beside each figure it prints the CPU time the upload used in
+this process, the local PostgreSQL server and the upload workers (from /proc): near
+100 % of the machine's CPUs means the upload is bound by CPU, not by waiting.
 Target (issue #6): >= 20,000 rows/s on PostgreSQL.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import random
 import sys
 import tempfile
@@ -177,12 +180,39 @@ def to_csv(rows: list[list[object]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def run_api(app, headers, content: bytes, cold: bool = False) -> tuple[float, dict]:  # type: ignore[no-untyped-def]
+def cpu_seconds() -> dict[str, float] | None:
+    """CPU time used so far by this process, the local PostgreSQL server's processes and
+    the upload workers (with their forkserver), read from /proc; None elsewhere."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {"this process": 0.0, "postgresql": 0.0, "upload workers": 0.0}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+        if int(entry.name) == os.getpid():
+            totals["this process"] += used
+        elif b"multiprocessing.forkserver" in command:
+            totals["upload workers"] += used
+        elif command.startswith(b"postgres"):
+            totals["postgresql"] += used
+    return totals
+
+
+def run_api(app, headers, content: bytes, cold: bool = False) -> tuple[float, dict, dict | None]:  # type: ignore[no-untyped-def]
     if not cold:
         from inspect_core.imports.service import warm_workers
 
         warm_workers(app, wait=True)
     client = app.test_client()
+    before = cpu_seconds()
     started = time.perf_counter()
     response = client.post(
         "/api/v1/results/import",
@@ -191,9 +221,11 @@ def run_api(app, headers, content: bytes, cold: bool = False) -> tuple[float, di
         content_type="multipart/form-data",
     )
     elapsed = time.perf_counter() - started
+    after = cpu_seconds()
     if response.status_code != 201:
         raise SystemExit(f"import failed: {response.status_code} {str(response.json)[:500]}")
-    return elapsed, response.json
+    used = None if before is None or after is None else {k: after[k] - before[k] for k in after}
+    return elapsed, response.json, used
 
 
 def run_baseline(app, rows: list[list[object]]) -> float:  # type: ignore[no-untyped-def]
@@ -254,17 +286,26 @@ def main() -> None:
             fresh().dispose()
             app, headers, task_ids = setup(url)
             rows = make_rows(args.rows, task_ids, seed=1)
-            seconds, body = run_api(app, headers, to_csv(rows), args.cold)
+            seconds, body, used = run_api(app, headers, to_csv(rows), args.cold)
             base_rate = run_baseline(app, make_rows(args.baseline, task_ids, seed=2))
             db.engine_for(app).dispose()
-            results.append((name, seconds, body, base_rate))
+            results.append((name, seconds, body, base_rate, used))
     print(f"bulk import: {args.rows:,} food rows (3 test items each, judged by the food plugin)")
     head = f"{'backend':<11} {'seconds':>8} {'rows/s':>9} {'accepted':>9}"
     print(f"{head} | {'row-at-a-time ORM rows/s':>25} {'speed-up':>9}")
-    for name, seconds, body, base_rate in results:
+    for name, seconds, body, base_rate, _ in results:
         rate = body["received"] / seconds
         left = f"{name:<11} {seconds:>8.2f} {rate:>9,.0f} {body['accepted']:>9,}"
         print(f"{left} | {base_rate:>25,.0f} {rate / base_rate:>8.1f}x")
+    cpus = os.cpu_count() or 1
+    for name, seconds, _, _, used in results:
+        if used is not None:  # the upload is CPU-bound when this sum nears cpus × seconds
+            parts = ", ".join(f"{k} {v:.2f} s" for k, v in used.items())
+            total = sum(used.values())
+            print(
+                f"CPU during the {name} upload: {parts}; {total:.2f} s in all, "
+                f"{total / (cpus * seconds):.0%} of {cpus} CPUs over {seconds:.2f} s"
+            )
     pg = [r for r in results if r[0] == "postgresql"]
     if pg:
         rate = pg[0][2]["received"] / pg[0][1]

@@ -12,6 +12,7 @@ once, and :func:`warm` starts all of it in the background when the server starts
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import threading
@@ -82,6 +83,11 @@ def _start_worker(initializer: Callable[..., None], plugins: tuple[str, ...]) ->
 
         threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
     initializer(plugins)
+    # Unpickling a chunk (its rows and tasks: ~100,000 new objects) sets off the cyclic
+    # collector many times, and each full collection walked the whole heap of Flask,
+    # SQLAlchemy and the plugins: 18 ms a load instead of 7 in a measurement.  What is
+    # loaded by now stays for the worker's life, so it is kept out of collections.
+    gc.freeze()
 
 
 def discard(executor: Any) -> None:

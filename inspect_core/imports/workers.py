@@ -13,13 +13,17 @@ once, and :func:`warm` starts all of it in the background when the server starts
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.connection import wait
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: imported once in the forkserver; the plugins' own modules are added by name
 CORE_MODULES = ("inspect_core.imports.service",)
@@ -113,9 +117,15 @@ def warm(
 
     def start() -> None:
         executor = pool(workers, plugins, initializer)
-        # processes start on demand, one per task submitted while none is idle
-        for future in [executor.submit(_ready) for _ in range(workers)]:
-            future.result()
+        try:
+            # processes start on demand, one per task submitted while none is idle
+            for future in [executor.submit(_ready) for _ in range(workers)]:
+                future.result()
+        except BrokenProcessPool:
+            # e.g. a main module the workers cannot import again (a script read from
+            # stdin): uploads then validate in their own process
+            log.warning("upload workers could not start; large uploads run in-process")
+            discard(executor)
 
     if wait:
         start()

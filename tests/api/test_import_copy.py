@@ -292,3 +292,14 @@ def test_workers_end_with_the_process_that_started_them():
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_workers_that_cannot_start_leave_uploads_working(caplog):
+    """warm() never fails its caller: a pool whose workers cannot start is dropped with a
+    warning, and the next upload makes a new one (or validates in its own process)."""
+    from tests.api import worker_killer
+
+    plugins = ("food", "warm-failure-test")  # a pool of its own
+    workers.warm(2, plugins, worker_killer.failing_start, wait=True)
+    assert (2, plugins) not in workers._pools
+    assert "could not start" in caplog.text

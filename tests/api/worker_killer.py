@@ -14,3 +14,8 @@ def chunk(ctx: Any, rows: list[tuple[int, list[Any]]]) -> Any:
     if any("KILL" in values for _, values in rows):
         os._exit(1)
     return service._worker_chunk(ctx, rows)
+
+
+def failing_start(plugins: tuple[str, ...]) -> None:
+    """A worker initializer that fails, as a broken plugin install would."""
+    raise RuntimeError(f"cannot start with {plugins}")

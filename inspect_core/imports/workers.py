@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from multiprocessing.connection import wait
+from multiprocessing.connection import wait as wait_for
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _start_worker(initializer: Callable[..., None], plugins: tuple[str, ...]) ->
     if parent is not None and parent.sentinel is not None:
 
         def exit_with_parent() -> None:
-            wait([parent.sentinel])
+            wait_for([parent.sentinel])
             os._exit(0)
 
         threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()

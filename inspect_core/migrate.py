@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -21,18 +22,39 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _run(engine: Engine, action: Callable[[Config, str], None], revision: str) -> None:
+    """Run ``action`` in one transaction.
+
+    On SQLite foreign keys are off meanwhile and checked before the commit: rebuilding a
+    table that others refer to (Alembic's batch mode) drops it first, which SQLite refuses
+    while they are on.  That is SQLite's own procedure for schema changes, and the pragma
+    is a no-op inside a transaction, so it is set on the raw connection before one starts.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+                cfg.attributes["connection"] = conn
+                action(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    with engine.begin() as conn:
-        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as conn:
-        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _run(engine, command.downgrade, revision)
 
 
 def pending_diff(engine: Engine) -> list[object]:

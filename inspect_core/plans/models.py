@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inspect_core.db import Base, utcnow
@@ -88,7 +88,11 @@ class Task(Base):
     """An enterprise to check under a draw, with its inspectors."""
 
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("draw_id", "enterprise_id"),)
+    __table_args__ = (
+        UniqueConstraint("draw_id", "enterprise_id"),
+        # what a result's one foreign key refers to (migration 0007)
+        Index("uq_tasks_id_plan_id_enterprise_id", "id", "plan_id", "enterprise_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     LargeBinary,
     String,
@@ -15,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from inspect_core.db import Base, utcnow
 from inspect_core.enterprises.models import Enterprise
@@ -43,6 +44,13 @@ class Result(Base):
     __tablename__ = "results"
     __table_args__ = (
         UniqueConstraint("chain", "version"),
+        # the task, and through it the plan and the enterprise: one check per stored row,
+        # and a result cannot name another plan's or enterprise's task (migration 0007)
+        ForeignKeyConstraint(
+            ["task_id", "plan_id", "enterprise_id"],
+            ["tasks.id", "tasks.plan_id", "tasks.enterprise_id"],
+            name="fk_results_task_id_tasks",
+        ),
         Index("ix_results_recorded_at", "recorded_at"),
         # scoring reads the judged results that carry facts, a few per cent of the rows,
         # scattered through the table: on PostgreSQL the index holds what it reads, so
@@ -60,9 +68,9 @@ class Result(Base):
     chain: Mapped[str] = mapped_column(String(36))  # uq (chain, version) indexes it
     version: Mapped[int]
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), unique=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    task_id: Mapped[int] = mapped_column(index=True)
+    plan_id: Mapped[int] = mapped_column(index=True)
+    enterprise_id: Mapped[int] = mapped_column(index=True)
     sector: Mapped[str] = mapped_column(String(40), index=True)
     inspected_on: Mapped[dt.date]
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -87,9 +95,18 @@ class Result(Base):
     #: "calendar" (official holidays), "loaded" (a regulator's file) or "weekdays" (a fallback)
     disclosure_basis: Mapped[str] = mapped_column(String(12))
 
-    task: Mapped[Task] = relationship(lazy="select")
-    plan: Mapped[Plan] = relationship(lazy="joined")
-    enterprise: Mapped[Enterprise] = relationship(lazy="joined")
+    # read-only: the columns are set, and the key checks them against the task
+    task: Mapped[Task] = relationship(
+        primaryjoin=lambda: foreign(Result.task_id) == Task.id, lazy="select", viewonly=True
+    )
+    plan: Mapped[Plan] = relationship(
+        primaryjoin=lambda: foreign(Result.plan_id) == Plan.id, lazy="joined", viewonly=True
+    )
+    enterprise: Mapped[Enterprise] = relationship(
+        primaryjoin=lambda: foreign(Result.enterprise_id) == Enterprise.id,
+        lazy="joined",
+        viewonly=True,
+    )
     attachments: Mapped[list[Attachment]] = relationship(lazy="selectin", order_by="Attachment.id")
 
 

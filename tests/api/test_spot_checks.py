@@ -342,6 +342,48 @@ def test_database_refuses_update_and_delete_of_results(app, client, identity, di
         nested.rollback()
 
 
+def test_database_refuses_a_result_that_names_another_plan_or_enterprise(
+    app, client, identity, district, session
+):
+    """One foreign key (task, plan, enterprise) → the task: a stored result's plan and
+    enterprise are its task's, whatever path wrote it (migration 0007)."""
+    _, _, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    ok = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"},
+        headers={**me, "Idempotency-Key": "fk"},
+    )
+    assert ok.status_code == 201, ok.json
+    row = (
+        session.execute(select(Result.__table__).where(Result.id == ok.json["id"])).mappings().one()
+    )
+    other = session.scalar(
+        select(Task).where(Task.plan_id == row["plan_id"], Task.id != row["task_id"]).limit(1)
+    )
+    from sqlalchemy.exc import IntegrityError
+
+    base = {k: v for k, v in row.items() if k != "id"}
+    for n, change in enumerate(
+        ({"plan_id": row["plan_id"] + 1000}, {"enterprise_id": other.enterprise_id})
+    ):
+        nested = session.begin_nested()
+        with pytest.raises(IntegrityError):
+            session.execute(
+                Result.__table__.insert().values(
+                    {**base, "chain": f"fk-{n}", "version": 1, "supersedes_id": None, **change}
+                )
+            )
+        nested.rollback()
+    # the same row naming its own task's plan and enterprise is stored
+    session.execute(
+        Result.__table__.insert().values(
+            {**base, "chain": "fk-ok", "version": 1, "supersedes_id": None}
+        )
+    )
+    assert session.scalar(select(func.count()).where(Result.chain == "fk-ok")) == 1
+
+
 def _tamper(session, sql: str, table: str) -> None:
     """Alter a row as a superuser would, bypassing the append-only triggers."""
     dialect = session.get_bind().dialect.name

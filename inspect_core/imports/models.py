@@ -29,7 +29,8 @@ class Import(Base):
     content_type: Mapped[str] = mapped_column(String(120))
     size: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    #: loaded only when asked for: the import's report and status never need the file
+    raw: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))

@@ -55,7 +55,11 @@ class FeatureConfig:
     ``passthrough``: extra numeric row columns to keep; ``None`` keeps every numeric column
     that is not reserved.  ``facts``: per-event numbers (a sector plugin's
     ``Judgement.facts``, or event-log columns of those names in a CSV) summarised like the
-    severity counts, one decayed sum per half-life (``<fact>_<half-life>``).
+    severity counts, one decayed sum per half-life (``<fact>_<half-life>``).  ``area``: an
+    enterprise column (such as ``zip``) whose past inspections give ``area_critical_rate``,
+    the share of them with a critical finding (decayed with ``area_half_life_days``, shrunk
+    toward the city-wide share by :data:`AREA_PRIOR` inspections): the neighbourhood's
+    record, for enterprises with little of their own.
     """
 
     half_lives_days: tuple[float, ...] = (180.0, 730.0)
@@ -64,12 +68,18 @@ class FeatureConfig:
     passthrough: tuple[str, ...] | None = None
     vocabulary: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     facts: tuple[str, ...] = ()
+    area: str | None = None
+    area_half_life_days: float = 365.0
 
     def __post_init__(self) -> None:
-        if not self.half_lives_days or any(h <= 0 for h in self.half_lives_days):
+        if (
+            not self.half_lives_days
+            or any(h <= 0 for h in self.half_lives_days)
+            or self.area_half_life_days <= 0
+        ):
             raise ValueError(
-                "half_lives_days must be positive numbers / 半衰期必须为正数: "
-                f"{self.half_lives_days!r}"
+                "half-lives must be positive numbers / 半衰期必须为正数: "
+                f"{self.half_lives_days!r}, {self.area_half_life_days!r}"
             )
 
     def to_dict(self) -> dict[str, object]:
@@ -81,6 +91,8 @@ class FeatureConfig:
             "passthrough": None if self.passthrough is None else list(self.passthrough),
             "vocabulary": {k: list(v) for k, v in self.vocabulary.items()},
             "facts": list(self.facts),
+            "area": self.area,
+            "area_half_life_days": self.area_half_life_days,
         }
 
     @classmethod
@@ -95,6 +107,8 @@ class FeatureConfig:
             passthrough=None if passthrough is None else tuple(passthrough),  # type: ignore[arg-type]
             vocabulary={k: tuple(v) for k, v in vocab.items()},  # type: ignore[union-attr]
             facts=tuple(data.get("facts") or ()),  # type: ignore[arg-type]
+            area=data.get("area"),  # type: ignore[arg-type]
+            area_half_life_days=float(data.get("area_half_life_days", 365.0)),  # type: ignore[arg-type]
         )
 
 
@@ -116,6 +130,8 @@ def history_feature_names(config: FeatureConfig) -> list[str]:
         ]
     names += ["last_critical", "last_serious", "last_minor", "last_failed", "last_result"]
     names += fact_feature_names(config)
+    if config.area:
+        names.append("area_critical_rate")
     return names
 
 
@@ -123,6 +139,10 @@ def fact_feature_names(config: FeatureConfig) -> list[str]:
     """The columns :func:`build_features` makes of ``config.facts``, in order."""
     return [f"{fact}_{_hl_tag(h)}" for fact in config.facts for h in config.half_lives_days]
 
+
+#: pseudo-inspections at the city-wide share that shrink an area's critical share, so a
+#: zip code with three visits is not called risky on luck
+AREA_PRIOR = 20.0
 
 #: the long form of facts: one row per (event, fact) with a value
 FACT_COLUMNS = ("enterprise_id", "date", "fact", "value")
@@ -317,6 +337,8 @@ def build_features(
         if facts is None:
             facts = facts_from_events(ev, config.facts)
         hist = pd.concat([hist, _fact_sums(facts, key, config)], axis=1)
+    if config.area:
+        hist["area_critical_rate"] = _area_rates(ev, key, enterprises, config)
     hist.index = r.index
 
     out = hist
@@ -366,6 +388,55 @@ def _fact_sums(facts: pd.DataFrame, key: pd.DataFrame, config: FeatureConfig) ->
             if name in sums.index.get_level_values("fact"):
                 part = sums.xs(name, level="fact")
                 out.loc[part.index, f"{name}_{tag}"] = part.to_numpy()
+    return out
+
+
+def _area_rates(
+    ev: pd.DataFrame, key: pd.DataFrame, enterprises: pd.DataFrame | None, config: FeatureConfig
+) -> np.ndarray:
+    """Per row: the decayed share of past inspections in its enterprise's area (events
+    before the row's limit only) with a critical finding, shrunk toward the city-wide
+    share before the same limit; NaN when the area is unknown or nothing came before.
+
+    Decayed sums before a limit are differences of cumulative sums of ``2**(t / h)``
+    (``t`` in days from the first event), one sorted pass per area instead of joining
+    every row to every event of its area; float64 holds ``2**(t / h)`` for spans up to
+    about 1,000 half-lives."""
+    out = np.full(len(key), np.nan)
+    if enterprises is None or config.area not in enterprises.columns or ev.empty:
+        return out
+    areas = enterprises.drop_duplicates("enterprise_id", keep="last").set_index("enterprise_id")[
+        config.area
+    ]
+    ev_area = ev["enterprise_id"].map(areas).to_numpy(dtype=object)
+    row_area = key["enterprise_id"].map(areas).to_numpy(dtype=object)
+    origin = ev["date"].min()
+    h = config.area_half_life_days
+    t_event = (ev["date"] - origin).dt.days.to_numpy(dtype=float)
+    t_limit = (key["_limit"] - origin).dt.days.to_numpy(dtype=float)
+    t_as_of = (key["_as_of"] - origin).dt.days.to_numpy(dtype=float)
+    critical = (ev["critical_count"].to_numpy(dtype=float) > 0).astype(float)
+
+    def decayed(select: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decayed (critical, inspections) of the selected events before each row's limit."""
+        order = np.argsort(t_event[select], kind="stable")
+        t = t_event[select][order]
+        weight = np.exp2(t / h)
+        found = np.concatenate([[0.0], np.cumsum(critical[select][order] * weight)])
+        seen = np.concatenate([[0.0], np.cumsum(weight)])
+        k = np.searchsorted(t, t_limit[rows], side="left")
+        scale = np.exp2(-t_as_of[rows] / h)
+        return found[k] * scale, seen[k] * scale
+
+    everywhere = np.ones(len(ev), dtype=bool)
+    city_found, city_seen = decayed(everywhere, np.arange(len(key)))
+    # no inspection anywhere before the limit: no share to shrink toward, the rate is unknown
+    city = np.divide(city_found, city_seen, out=np.full(len(key), np.nan), where=city_seen > 0)
+    known = pd.notna(row_area)
+    for area in pd.unique(row_area[known]):
+        rows = np.flatnonzero(row_area == area)
+        found, seen = decayed(ev_area == area, rows)
+        out[rows] = (found + AREA_PRIOR * city[rows]) / (seen + AREA_PRIOR)
     return out
 
 

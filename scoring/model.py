@@ -3,6 +3,7 @@ major finding at the next inspection, and per-row reason codes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,12 @@ from threadpoolctl import threadpool_limits
 
 class RiskModel(ClassifierMixin, BaseEstimator):
     """``HistGradientBoostingClassifier`` (missing values handled natively) wrapped in
-    ``CalibratedClassifierCV`` so the probability is a probability, not just a ranking."""
+    ``CalibratedClassifierCV`` so the probability is a probability, not just a ranking.
+
+    ``categorical_features``: names of columns holding integer category codes (such as the
+    inspector) that the trees split as sets of categories, not as ordered numbers: one split
+    can then set the strictest inspector apart, wherever its code falls in the vocabulary.
+    """
 
     def __init__(
         self,
@@ -28,6 +34,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         cv: int = 3,
         n_threads: int | None = None,
         random_state: int | None = 0,
+        categorical_features: Sequence[str] | None = None,
     ) -> None:
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -37,6 +44,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.n_threads = n_threads
         self.random_state = random_state
+        self.categorical_features = categorical_features
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -61,9 +69,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError("Classifier can't train when only one class is present.")
         self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
+        wanted = set(self.categorical_features or ())
+        categorical = np.array([name in wanted for name in self.feature_names_])
         base = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes, l2_regularization=self.l2_regularization,
+            categorical_features=categorical if categorical.any() else None,
             random_state=self.random_state,
         )  # fmt: skip
         counts = np.bincount(np.searchsorted(self.classes_, y))

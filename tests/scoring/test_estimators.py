@@ -146,6 +146,42 @@ def test_features_never_see_events_on_or_after_as_of(events, extra, cut):
     pd.testing.assert_frame_equal(a, b)
 
 
+@settings(max_examples=40, deadline=None)
+@given(events=events_strategy, extra=events_strategy, cut=st.integers(5, 55))
+def test_area_rates_never_see_events_on_or_after_as_of(events, extra, cut):
+    """The neighbourhood's critical share obeys the cut-off too, and matches a hand count."""
+    from scoring.features import AREA_PRIOR
+
+    base = pd.Timestamp("2026-01-01")
+
+    def frame(items):
+        return pd.DataFrame(
+            {"enterprise_id": [e for e, _, _, _ in items], "date": [base + pd.Timedelta(days=d) for _, d, _, _ in items],
+             "critical_count": [c for _, _, c, _ in items]}
+        )  # fmt: skip
+
+    as_of = base + pd.Timedelta(days=cut)
+    rows = pd.DataFrame({"enterprise_id": range(6), "as_of": [as_of] * 6})
+    ents = pd.DataFrame({"enterprise_id": range(5), "zip": ["a", "a", "b", "b", None]})
+    log = frame(events)
+    before = log[log["date"] < as_of]
+    later = frame([(e, max(d, cut), c, s) for e, d, c, s in extra])
+    config = FeatureConfig(categorical=(), area="zip", area_half_life_days=30.0)
+    a = build_features(pd.concat([before, later], ignore_index=True), rows, ents, config)
+    b = build_features(before if len(before) else log.iloc[:0], rows, ents, config)
+    pd.testing.assert_series_equal(a["area_critical_rate"], b["area_critical_rate"])
+    assert b["area_critical_rate"].iloc[4:].isna().all()  # area unknown
+    weight = np.exp2(-(as_of - before["date"]).dt.days.to_numpy(dtype=float) / 30.0)
+    found = (before["critical_count"].to_numpy() > 0) * weight
+    if not len(before):  # nothing before as_of: no share to report
+        assert b["area_critical_rate"].isna().all()
+        return
+    city = found.sum() / weight.sum()
+    mine = before["enterprise_id"].isin([0, 1]).to_numpy()
+    expected = (found[mine].sum() + AREA_PRIOR * city) / (weight[mine].sum() + AREA_PRIOR)
+    assert b.loc[0, "area_critical_rate"] == pytest.approx(expected)
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_the_last_event_does_not_depend_on_the_order_the_log_was_read_in(seed):

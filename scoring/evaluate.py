@@ -69,6 +69,29 @@ def first_half_capture(order: np.ndarray, positive: np.ndarray) -> float:
     return float(positive[order[:half]].sum() / max(positive.sum(), 1))
 
 
+@dataclass(frozen=True)
+class Scored:
+    """The test window's inspections as the model ranked them: what the metrics (and a
+    bootstrap of them) are computed from."""
+
+    dates: np.ndarray
+    risk: np.ndarray
+    positive: np.ndarray
+
+    def metrics(self) -> Evaluation:
+        dates, risk, positive = self.dates, self.risk, self.positive
+        actual = np.argsort(dates, kind="stable")
+        order = np.argsort(-risk, kind="stable")
+        return Evaluation(
+            auc=round(float(roc_auc_score(positive, risk)), 4),
+            days_earlier=round(days_earlier(dates, risk, positive), 2),
+            first_half_capture=round(first_half_capture(order, positive), 4),
+            baseline_first_half_capture=round(first_half_capture(actual, positive), 4),
+            n_test=int(len(risk)),
+            positives=int(positive.sum()),
+        )
+
+
 def evaluate(
     enterprises: pd.DataFrame,
     inspections: pd.DataFrame,
@@ -78,6 +101,20 @@ def evaluate(
     with_inspector: bool = False,
 ) -> Evaluation:
     """Fit before ``test_from``, score [test_from, test_to], return the metrics."""
+    return score_window(
+        enterprises, inspections, test_from, test_to, model, with_inspector
+    ).metrics()
+
+
+def score_window(
+    enterprises: pd.DataFrame,
+    inspections: pd.DataFrame,
+    test_from: str,
+    test_to: str,
+    model: str = "ml",
+    with_inspector: bool = False,
+) -> Scored:
+    """:func:`evaluate`'s fit and ranking, without the metrics."""
     from scoring.model import RiskModel
     from scoring.scorecard import Scorecard
 
@@ -139,15 +176,8 @@ def evaluate(
     )
     est.fit(X[train_mask.to_numpy()], y_all[train_mask.to_numpy()])
     test = test_mask.to_numpy()
-    risk = est.predict_proba(X[test])[:, 1]
-    positive = y_all[test].astype(bool)
-    dates = events.loc[test_mask, "date"].to_numpy().astype("datetime64[D]")
-    actual = np.argsort(dates, kind="stable")
-    return Evaluation(
-        auc=round(float(roc_auc_score(positive, risk)), 4),
-        days_earlier=round(days_earlier(dates, risk, positive), 2),
-        first_half_capture=round(first_half_capture(np.argsort(-risk, kind="stable"), positive), 4),
-        baseline_first_half_capture=round(first_half_capture(actual, positive), 4),
-        n_test=int(test.sum()),
-        positives=int(positive.sum()),
+    return Scored(
+        dates=events.loc[test_mask, "date"].to_numpy().astype("datetime64[D]"),
+        risk=est.predict_proba(X[test])[:, 1],
+        positive=y_all[test].astype(bool),
     )

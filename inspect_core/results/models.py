@@ -62,12 +62,21 @@ class Result(Base):
             postgresql_where=text("facts IS NOT NULL AND passed IS NOT NULL"),
             sqlite_where=text("facts IS NOT NULL AND passed IS NOT NULL"),
         ),
+        # a version is superseded at most once; first versions (nearly all) stay out of
+        # the index (migration 0008)
+        Index(
+            "uq_results_supersedes_id",
+            "supersedes_id",
+            unique=True,
+            postgresql_where=text("supersedes_id IS NOT NULL"),
+            sqlite_where=text("supersedes_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     chain: Mapped[str] = mapped_column(String(36))  # uq (chain, version) indexes it
     version: Mapped[int]
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"), unique=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("results.id"))
     task_id: Mapped[int] = mapped_column(index=True)
     plan_id: Mapped[int] = mapped_column(index=True)
     enterprise_id: Mapped[int] = mapped_column(index=True)

@@ -384,6 +384,42 @@ def test_database_refuses_a_result_that_names_another_plan_or_enterprise(
     assert session.scalar(select(func.count()).where(Result.chain == "fk-ok")) == 1
 
 
+def test_database_lets_a_version_be_superseded_only_once(app, client, identity, district, session):
+    """The unique index on supersedes_id holds only corrections (migration 0008); it still
+    refuses a second version that supersedes the same one."""
+    _, _, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    ok = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"},
+        headers={**me, "Idempotency-Key": "once"},
+    )
+    row = (
+        session.execute(select(Result.__table__).where(Result.id == ok.json["id"])).mappings().one()
+    )
+    base = {k: v for k, v in row.items() if k not in ("id", "chain", "version")}
+    table = Result.__table__
+    session.execute(
+        table.insert().values(
+            {**base, "chain": row["chain"], "version": 2, "supersedes_id": row["id"]}
+        )
+    )
+    from sqlalchemy.exc import IntegrityError
+
+    nested = session.begin_nested()
+    with pytest.raises(IntegrityError):
+        session.execute(
+            table.insert().values(
+                {**base, "chain": row["chain"], "version": 3, "supersedes_id": row["id"]}
+            )
+        )
+    nested.rollback()
+    # first versions (supersedes_id NULL) never conflict with each other
+    for n in range(2):
+        session.execute(table.insert().values({**base, "chain": f"first-{n}", "version": 1}))
+    assert session.scalar(select(func.count()).where(Result.chain.like("first-%"))) == 2
+
+
 def _tamper(session, sql: str, table: str) -> None:
     """Alter a row as a superuser would, bypassing the append-only triggers."""
     dialect = session.get_bind().dialect.name

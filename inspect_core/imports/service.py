@@ -33,6 +33,7 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
+from uuid_utils import uuid7
 
 from inspect_core import idempotency
 from inspect_core.audit.service import record as audit
@@ -601,18 +602,15 @@ def fast_result_data(data: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def uuid4_strings(n: int) -> list[str]:
-    """``n`` random UUIDs (version 4) as text, from one read of ``os.urandom``:
-    ``str(uuid.uuid4())`` per row, one system call each, was 8 % of validating a row."""
-    raw = bytearray(os.urandom(16 * n))
-    raw[6::16] = bytes((b & 0x0F) | 0x40 for b in raw[6::16])  # version 4
-    raw[8::16] = bytes((b & 0x3F) | 0x80 for b in raw[8::16])  # RFC 4122 variant
-    h = raw.hex()
-    return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-"
-        f"{h[i + 20 : i + 32]}"
-        for i in range(0, 32 * n, 32)
-    ]
+def chain_ids(n: int) -> list[str]:
+    """``n`` new chain ids: UUID version 7 (RFC 9562), increasing.
+
+    Time-ordered ids go in at the right edge of the ``(chain, version)`` unique index
+    instead of anywhere in it (a server-side COPY of 30,000 results: that index cost
+    about 80 ms with random version-4 ids, 45 with these).  Their first 48 bits are the
+    creation time in ms, which the result's ``recorded_at`` says anyway.
+    """
+    return [str(uuid7()) for _ in range(n)]
 
 
 #: rows validated together: few enough that a row's objects are still in the CPU's cache
@@ -646,7 +644,7 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
     copy_encoding = ctx.copy_encoding
     # COPY text is bytes: JSON stays orjson's UTF-8 (SQLite's INSERT binds text)
     encode = json_bytes if copy_encoding is not None else json_dumps
-    chains = uuid4_strings(len(records))
+    chains = chain_ids(len(records))
     lines: list[bytes] = []
     task_ids: set[int] = set()
     columns: tuple[str, ...] = ()

@@ -8,7 +8,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
+from uuid_utils import uuid7
 
 from inspect_core import idempotency
 from inspect_core.audit.service import record as audit
@@ -302,7 +302,7 @@ def record_result(
                 message_zh="仅本任务的检查人员可录入结果",
             )
         _check_open(task)
-        result = _build(session, user, task, data, 1, str(uuid.uuid4()), None, None)
+        result = _build(session, user, task, data, 1, str(uuid7()), None, None)
         task.status = "done"
         audit(session, user, "result.record", "result", result.id, _audit_body(result))
         return 201, _dump(session, result)

@@ -158,15 +158,16 @@ def test_a_dead_pool_costs_only_speed(app, client, identity, district, session):
     assert again is not executor  # the broken pool was dropped; the next upload gets workers
 
 
-def test_bulk_chain_ids_are_distinct_version_4_uuids():
+def test_chain_ids_are_distinct_increasing_version_7_uuids():
     import uuid
 
-    ids = imports.uuid4_strings(5000)
-    assert len(set(ids)) == 5000 and imports.uuid4_strings(0) == []
+    ids = imports.chain_ids(5000)
+    assert len(set(ids)) == 5000 and imports.chain_ids(0) == []
+    assert ids == sorted(ids)  # right-edge inserts into the (chain, version) index
     for text_id in ids:
         parsed = uuid.UUID(text_id)
         assert str(parsed) == text_id
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
 
 
 def test_warm_starts_the_shared_pool(app):

@@ -342,78 +342,56 @@ def test_database_refuses_update_and_delete_of_results(app, client, identity, di
         nested.rollback()
 
 
-def test_database_refuses_a_result_that_names_another_plan_or_enterprise(
-    app, client, identity, district, session
-):
-    """One foreign key (task, plan, enterprise) → the task: a stored result's plan and
-    enterprise are its task's, whatever path wrote it (migration 0007)."""
-    _, _, task = _drawn_task(client, identity, district)
+def _stored_row(client, identity, district, session, key: str):
+    """A result recorded through the API, as its table row; and the regulator."""
+    regulator, _, task = _drawn_task(client, identity, district)
     me = inspector_headers(identity, task["inspectors"][0])
     ok = client.post(
         f"/api/v1/tasks/{task['id']}/results",
         json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"},
-        headers={**me, "Idempotency-Key": "fk"},
+        headers={**me, "Idempotency-Key": key},
     )
     assert ok.status_code == 201, ok.json
-    row = (
-        session.execute(select(Result.__table__).where(Result.id == ok.json["id"])).mappings().one()
-    )
-    other = session.scalar(
-        select(Task).where(Task.plan_id == row["plan_id"], Task.id != row["task_id"]).limit(1)
-    )
+    query = select(Result.__table__).where(Result.id == ok.json["id"])
+    return session.execute(query).mappings().one(), regulator
+
+
+def _refused(session, values: dict) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    base = {k: v for k, v in row.items() if k != "id"}
-    for n, change in enumerate(
-        ({"plan_id": row["plan_id"] + 1000}, {"enterprise_id": other.enterprise_id})
-    ):
-        nested = session.begin_nested()
-        with pytest.raises(IntegrityError):
-            session.execute(
-                Result.__table__.insert().values(
-                    {**base, "chain": f"fk-{n}", "version": 1, "supersedes_id": None, **change}
-                )
-            )
-        nested.rollback()
-    # the same row naming its own task's plan and enterprise is stored
-    session.execute(
-        Result.__table__.insert().values(
-            {**base, "chain": "fk-ok", "version": 1, "supersedes_id": None}
-        )
+    nested = session.begin_nested()
+    with pytest.raises(IntegrityError):
+        session.execute(Result.__table__.insert().values(values))
+    nested.rollback()
+
+
+def test_database_refuses_a_result_that_names_another_plan_or_enterprise(
+    app, client, identity, district, session
+):
+    """One foreign key (task, plan, enterprise) → the task: a stored result's plan and
+    enterprise are its task's, whatever path wrote it (migration 0007).  Both the other
+    plan and the other enterprise exist, so only that key can refuse them."""
+    row, regulator = _stored_row(client, identity, district, session, "fk")
+    other_plan = create_plan(client, regulator)
+    other_task = session.scalar(
+        select(Task).where(Task.plan_id == row["plan_id"], Task.id != row["task_id"]).limit(1)
     )
+    base = {k: v for k, v in row.items() if k != "id"} | {"version": 1, "supersedes_id": None}
+    _refused(session, {**base, "chain": "fk-plan", "plan_id": other_plan})
+    _refused(session, {**base, "chain": "fk-ent", "enterprise_id": other_task.enterprise_id})
+    # the same row naming its own task's plan and enterprise is stored
+    session.execute(Result.__table__.insert().values({**base, "chain": "fk-ok"}))
     assert session.scalar(select(func.count()).where(Result.chain == "fk-ok")) == 1
 
 
 def test_database_lets_a_version_be_superseded_only_once(app, client, identity, district, session):
     """The unique index on supersedes_id holds only corrections (migration 0008); it still
     refuses a second version that supersedes the same one."""
-    _, _, task = _drawn_task(client, identity, district)
-    me = inspector_headers(identity, task["inspectors"][0])
-    ok = client.post(
-        f"/api/v1/tasks/{task['id']}/results",
-        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem"},
-        headers={**me, "Idempotency-Key": "once"},
-    )
-    row = (
-        session.execute(select(Result.__table__).where(Result.id == ok.json["id"])).mappings().one()
-    )
-    base = {k: v for k, v in row.items() if k not in ("id", "chain", "version")}
+    row, _ = _stored_row(client, identity, district, session, "once")
+    base = {k: v for k, v in row.items() if k not in ("id", "version")}
     table = Result.__table__
-    session.execute(
-        table.insert().values(
-            {**base, "chain": row["chain"], "version": 2, "supersedes_id": row["id"]}
-        )
-    )
-    from sqlalchemy.exc import IntegrityError
-
-    nested = session.begin_nested()
-    with pytest.raises(IntegrityError):
-        session.execute(
-            table.insert().values(
-                {**base, "chain": row["chain"], "version": 3, "supersedes_id": row["id"]}
-            )
-        )
-    nested.rollback()
+    session.execute(table.insert().values({**base, "version": 2, "supersedes_id": row["id"]}))
+    _refused(session, {**base, "version": 3, "supersedes_id": row["id"]})
     # first versions (supersedes_id NULL) never conflict with each other
     for n in range(2):
         session.execute(table.insert().values({**base, "chain": f"first-{n}", "version": 1}))

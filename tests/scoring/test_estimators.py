@@ -123,18 +123,23 @@ events_strategy = st.lists(
 )  # fmt: skip
 
 
+LOG_START = pd.Timestamp("2026-01-01")
+
+
+def event_log(items) -> pd.DataFrame:
+    """(enterprise, day, critical, serious) tuples as an event log from LOG_START."""
+    return pd.DataFrame(
+        {"enterprise_id": [e for e, _, _, _ in items],
+         "date": [LOG_START + pd.Timedelta(days=d) for _, d, _, _ in items],
+         "critical_count": [c for _, _, c, _ in items], "serious_count": [s for _, _, _, s in items]}
+    )  # fmt: skip
+
+
 @settings(max_examples=40, deadline=None)
 @given(events=events_strategy, extra=events_strategy, cut=st.integers(5, 55))
 def test_features_never_see_events_on_or_after_as_of(events, extra, cut):
     """Changing or adding anything dated on or after a row's as_of never changes its features."""
-    base = pd.Timestamp("2026-01-01")
-
-    def frame(items):
-        return pd.DataFrame(
-            {"enterprise_id": [e for e, _, _, _ in items], "date": [base + pd.Timedelta(days=d) for _, d, _, _ in items],
-             "critical_count": [c for _, _, c, _ in items], "serious_count": [s for _, _, _, s in items]}
-        )  # fmt: skip
-
+    base, frame = LOG_START, event_log
     as_of = base + pd.Timedelta(days=cut)
     rows = pd.DataFrame({"enterprise_id": range(5), "as_of": [as_of] * 5})
     log = frame(events)
@@ -152,14 +157,7 @@ def test_area_rates_never_see_events_on_or_after_as_of(events, extra, cut):
     """The neighbourhood's critical share obeys the cut-off too, and matches a hand count."""
     from scoring.features import AREA_PRIOR
 
-    base = pd.Timestamp("2026-01-01")
-
-    def frame(items):
-        return pd.DataFrame(
-            {"enterprise_id": [e for e, _, _, _ in items], "date": [base + pd.Timedelta(days=d) for _, d, _, _ in items],
-             "critical_count": [c for _, _, c, _ in items]}
-        )  # fmt: skip
-
+    base, frame = LOG_START, event_log
     as_of = base + pd.Timedelta(days=cut)
     rows = pd.DataFrame({"enterprise_id": range(6), "as_of": [as_of] * 6})
     ents = pd.DataFrame({"enterprise_id": range(5), "zip": ["a", "a", "b", "b", None]})

@@ -135,19 +135,25 @@ def event_log(items) -> pd.DataFrame:
     )  # fmt: skip
 
 
+def built_with_and_without_later(events, extra, cut, n_rows, config, enterprises=None):
+    """Features of ``n_rows`` enterprises as of day ``cut``: from the events before it plus
+    ``extra`` moved to on or after it (a), and from the events before it alone (b)."""
+    as_of = LOG_START + pd.Timedelta(days=cut)
+    rows = pd.DataFrame({"enterprise_id": range(n_rows), "as_of": [as_of] * n_rows})
+    log = event_log(events)
+    before = log[log["date"] < as_of]
+    later = event_log([(e, max(d, cut), c, s) for e, d, c, s in extra])
+    a = build_features(pd.concat([before, later], ignore_index=True), rows, enterprises, config)
+    b = build_features(before if len(before) else log.iloc[:0], rows, enterprises, config)
+    return a, b, before, as_of
+
+
 @settings(max_examples=40, deadline=None)
 @given(events=events_strategy, extra=events_strategy, cut=st.integers(5, 55))
 def test_features_never_see_events_on_or_after_as_of(events, extra, cut):
     """Changing or adding anything dated on or after a row's as_of never changes its features."""
-    base, frame = LOG_START, event_log
-    as_of = base + pd.Timedelta(days=cut)
-    rows = pd.DataFrame({"enterprise_id": range(5), "as_of": [as_of] * 5})
-    log = frame(events)
-    before = log[log["date"] < as_of]
-    later = frame([(e, max(d, cut), c, s) for e, d, c, s in extra])  # all on or after as_of
     config = FeatureConfig(categorical=("last_result",))
-    a = build_features(pd.concat([before, later], ignore_index=True), rows, None, config)
-    b = build_features(before if len(before) else log.iloc[:0], rows, None, config)
+    a, b, _, _ = built_with_and_without_later(events, extra, cut, 5, config)
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -157,16 +163,9 @@ def test_area_rates_never_see_events_on_or_after_as_of(events, extra, cut):
     """The neighbourhood's critical share obeys the cut-off too, and matches a hand count."""
     from scoring.features import AREA_PRIOR
 
-    base, frame = LOG_START, event_log
-    as_of = base + pd.Timedelta(days=cut)
-    rows = pd.DataFrame({"enterprise_id": range(6), "as_of": [as_of] * 6})
     ents = pd.DataFrame({"enterprise_id": range(5), "zip": ["a", "a", "b", "b", None]})
-    log = frame(events)
-    before = log[log["date"] < as_of]
-    later = frame([(e, max(d, cut), c, s) for e, d, c, s in extra])
     config = FeatureConfig(categorical=(), area="zip", area_half_life_days=30.0)
-    a = build_features(pd.concat([before, later], ignore_index=True), rows, ents, config)
-    b = build_features(before if len(before) else log.iloc[:0], rows, ents, config)
+    a, b, before, as_of = built_with_and_without_later(events, extra, cut, 6, config, ents)
     pd.testing.assert_series_equal(a["area_critical_rate"], b["area_critical_rate"])
     assert b["area_critical_rate"].iloc[4:].isna().all()  # area unknown
     weight = np.exp2(-(as_of - before["date"]).dt.days.to_numpy(dtype=float) / 30.0)

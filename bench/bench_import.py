@@ -206,6 +206,15 @@ def cpu_seconds() -> dict[str, float] | None:
     return totals
 
 
+def host_reference() -> float:
+    """Seconds for ``sum(range(10**8))`` (the figure the issue notes quote beside every
+    rate): the same code is 2–3x slower on some days on this kind of shared host, so a
+    rate is only comparable with another measured beside the same reference."""
+    started = time.process_time()
+    sum(range(10**8))
+    return time.process_time() - started
+
+
 def run_api(app, headers, content: bytes, cold: bool = False) -> tuple[float, dict, dict | None]:  # type: ignore[no-untyped-def]
     if not cold:
         from inspect_core.imports.service import warm_workers
@@ -274,6 +283,7 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--cold", action="store_true", help="workers not started beforehand")
     args = parser.parse_args()
+    reference = host_reference()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         backends = []
@@ -303,9 +313,11 @@ def main() -> None:
             parts = ", ".join(f"{k} {v:.2f} s" for k, v in used.items())
             total = sum(used.values())
             print(
-                f"CPU during the {name} upload: {parts}; {total:.2f} s in all, "
+                f"CPU during the {name} upload: {parts}; {total:.2f} s in all "
+                f"({total / args.rows * 1e6:.0f} µs a row), "
                 f"{total / (cpus * seconds):.0%} of {cpus} CPUs over {seconds:.2f} s"
             )
+    print(f"host reference: sum(range(10**8)) took {reference:.2f} s of CPU before the runs")
     pg = [r for r in results if r[0] == "postgresql"]
     if pg:
         rate = pg[0][2]["received"] / pg[0][1]

@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python bench/bench_draw.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_scoring.py
+	$(BIN)/python bench/bench_chicago.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -18,6 +21,23 @@ HEADER_FONT = Font(bold=True)
 REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+#: what Excel and WPS read as the start of a formula in a CSV cell (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet will not run as a formula.
+
+    Names, addresses and findings come from uploads and the API: ``=HYPERLINK(…)`` in an
+    enterprise name would run when a regulator opens the export.  Text that would start a
+    formula gets a leading apostrophe, as OWASP advises; numbers such as ``-0.5`` stay as
+    they are.  The importer drops that apostrophe again, so an export re-imports as it was.
+    """
+    if type(value) is str and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def template_workbook(
@@ -63,12 +83,28 @@ def template_workbook(
 
 
 def rows_workbook(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A plain workbook: one header row, then the rows (exports and error reports)."""
+    """A plain workbook: one header row, then the rows (exports and error reports).
+
+    Every text is stored as text: openpyxl would store ``=…`` as a live formula, which runs
+    when the file is opened.  Control characters that XML cannot hold (a pasted ``\x0b``,
+    say) become U+FFFD instead of failing the whole download.
+    """
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    ws.append(list(headers))
+
+    def cell(value: Any) -> Any:
+        if type(value) is not str:
+            return value
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        if not value.startswith("="):
+            return value
+        text = WriteOnlyCell(ws, value=value)
+        text.data_type = "s"
+        return text
+
+    ws.append([cell(h) for h in headers])
     for row in rows:
-        ws.append(list(row))
+        ws.append([cell(v) for v in row])
     return _save(wb)
 
 

@@ -22,7 +22,7 @@ from inspect_core.credit.schemas import (
     RepairInSchema,
 )
 from inspect_core.db import db
-from inspect_core.workbook import XLSX_MIMETYPE, rows_workbook
+from inspect_core.workbook import XLSX_MIMETYPE, csv_cell, rows_workbook
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
@@ -84,7 +84,7 @@ class RankingsExportView(MethodView):
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(ratings.EXPORT_HEADERS)
-        writer.writerows(rows)
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
         return Response(
             ("\ufeff" + buffer.getvalue()).encode("utf-8"),
             mimetype="text/csv",

@@ -61,6 +61,7 @@ from inspect_core.results.service import (
 )
 from inspect_core.scope import region_clause
 from inspect_core.sectors import catalogue
+from inspect_core.workbook import csv_cell
 
 log = logging.getLogger(__name__)
 
@@ -1345,5 +1346,5 @@ def to_csv(columns: list[TemplateColumn], rows: list[list[Any]]) -> bytes:
     writer = csv.writer(buffer)
     writer.writerow([c.header_zh for c in columns])
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else csv_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -1248,8 +1248,26 @@ def _insert_encoded(sample: dict[str, Any]) -> Any:
 
 
 def get_import(session: Session, user: Any, import_id: int) -> Import:
-    upload = session.get(Import, import_id)
-    if upload is None or (upload.user_id != user.id and not has_permission(user, "imports:read")):
+    """One upload, for its uploader or a reader whose scope covers the uploader's.
+
+    An upload's rows (and its errors.xlsx, which repeats them as uploaded) belong to the
+    regions its uploader may write to, so a reader scoped to some regions sees only
+    uploads by users scoped within them; a district-wide upload is for district-wide
+    readers.  Out of scope reads as absent (404), as elsewhere.
+    """
+    from inspect_core.auth.models import User
+
+    upload = session.get(Import, import_id) if 0 < import_id < 2**63 else None
+    if upload is not None and upload.user_id != user.id:
+        allowed = has_permission(user, "imports:read")
+        scope = set(user.regions)
+        if allowed and scope:
+            uploader = session.get(User, upload.user_id)
+            theirs = set(uploader.regions) if uploader is not None else set()
+            allowed = bool(theirs) and theirs <= scope
+        if not allowed:
+            upload = None
+    if upload is None:
         raise NotFound(f"no import {import_id}", message_zh="未找到该导入记录")
     return upload
 

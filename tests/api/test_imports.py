@@ -489,3 +489,34 @@ def test_a_bad_row_in_a_later_chunk(app, client, identity, district, session, mo
         assert response.status_code == 422 and body["accepted"] == 0 and stored == 0
     else:
         assert response.status_code == 201 and body["accepted"] == stored == 2599
+
+
+def test_a_scoped_regulator_reads_only_uploads_made_within_its_regions(client, identity, session):
+    rows = [
+        ENTERPRISE_HEADER,
+        [factories.uscc(), "重庆华岩某公司", "烟花爆竹", "华岩镇", "", "", ""],
+    ]
+    by_admin = upload(
+        client,
+        "/api/v1/enterprises/import?mode=partial",
+        identity("admin"),
+        csv_bytes(rows),
+        "h.csv",
+    ).json["import_id"]
+    huayan = identity("regulator", regions=("华岩镇",))
+    by_huayan = upload(
+        client, "/api/v1/enterprises/import?mode=partial", huayan, csv_bytes(rows), "h2.csv"
+    ).json["import_id"]
+    zouma = identity("regulator", regions=("走马镇",))
+    both = identity("regulator", regions=("华岩镇", "走马镇"))
+    district_wide = identity("regulator")
+
+    def status(who, import_id, path=""):
+        return client.get(f"/api/v1/imports/{import_id}{path}", headers=who).status_code
+
+    assert [status(zouma, by_admin), status(zouma, by_admin, "/errors.xlsx")] == [404, 404]
+    assert [status(zouma, by_huayan), status(both, by_huayan), status(huayan, by_huayan)] == [
+        404, 200, 200,
+    ]  # fmt: skip
+    assert [status(both, by_admin), status(district_wide, by_admin)] == [404, 200]
+    assert status(district_wide, 2**70) == 404

@@ -51,7 +51,7 @@ from inspect_core.plugin_api import TemplateColumn
 from inspect_core.plugin_manager import get_pm
 from inspect_core.results.columns import RESULT_COLUMNS
 from inspect_core.results.models import RESULT_CODES, Result
-from inspect_core.results.schemas import ResultInSchema
+from inspect_core.results.schemas import NOT_INSPECTED, ResultInSchema
 from inspect_core.results.service import (
     CHINA,
     TaskInfo,
@@ -539,7 +539,16 @@ def _parse_findings(text: str) -> list[dict[str, str]]:
     return out
 
 
-CONCLUSION_BY_ZH = {zh: code for code, (zh, _en) in RESULT_CODES.items()}
+#: zh-CN conclusion → code, by the official wording and its NFKC form: the reader may
+#: hand over a cell with its full-width brackets made half-width, or a user may type them so
+CONCLUSION_BY_ZH = {
+    text: code
+    for code, (zh, _en) in RESULT_CODES.items()
+    for text in (zh, unicodedata.normalize("NFKC", zh))
+}
+#: conclusions a row may carry with every plugin cell blank (nothing to judge), as the
+#: JSON API accepts them without a payload
+_NOT_INSPECTED = frozenset(NOT_INSPECTED)
 
 
 @dataclass(frozen=True)
@@ -656,7 +665,8 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
 
     for start in range(0, len(records), BATCH_ROWS):
         pending: list[tuple[int, dict[str, Any], dict[str, str], TaskInfo, dict[str, Any]]] = []
-        plugin_rows: list[dict[str, Any]] = []
+        plugin_rows: list[dict[str, Any] | None] = []
+        bare = 0  # rows of nothing inspected: no plugin row, no payload
         for number, record, header_of, cell_problems in records[start : start + BATCH_ROWS]:
 
             def problem(
@@ -702,9 +712,23 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
                 continue
             assert info is not None
             pending.append((number, record, header_of, info, data))
-            plugin_rows.append(plugin_row)
+            if data["conclusion_code"] in _NOT_INSPECTED and not plugin_row:
+                # nothing inspected, every sample cell blank: no payload, as the JSON API
+                # stores it (not the plugin's reading of an empty row)
+                plugin_rows.append(None)
+                bare += 1
+            else:
+                plugin_rows.append(plugin_row)
 
-        answers = judger.judge_rows(plugin_rows, {"recorded_on": ctx.today})
+        if bare:  # only the others go to the plugin's fast path
+            judged_rows = iter(
+                judger.judge_rows(
+                    [r for r in plugin_rows if r is not None], {"recorded_on": ctx.today}
+                )
+            )
+            answers = [None if r is None else next(judged_rows) for r in plugin_rows]
+        else:
+            answers = judger.judge_rows(plugin_rows, {"recorded_on": ctx.today})
         for (number, record, header_of, info, data), plugin_row, judged in zip(
             pending, plugin_rows, answers, strict=True
         ):
@@ -716,8 +740,10 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
                     loaded = fast_result_data(data)
                 if loaded is None:
                     judged = None
-                    data["payload"] = pm.hook.inspect_payload_from_row(
-                        sector=ctx.sector, row=plugin_row
+                    data["payload"] = (
+                        None
+                        if plugin_row is None
+                        else pm.hook.inspect_payload_from_row(sector=ctx.sector, row=plugin_row)
                     )
                     loaded = schema.load(data)
                 values = prepare_values(

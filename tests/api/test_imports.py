@@ -520,3 +520,85 @@ def test_a_scoped_regulator_reads_only_uploads_made_within_its_regions(client, i
     ]  # fmt: skip
     assert [status(both, by_admin), status(district_wide, by_admin)] == [404, 200]
     assert status(district_wide, 2**70) == 404
+
+
+# --- results where nothing was inspected ------------------------------------------------
+
+
+def _not_inspected_rows(task_id: int, conclusion: str, **cells: object) -> list[list[object]]:
+    """A food sheet with one row: the task, the conclusion, every sample/item cell blank."""
+    row = {h: None for h in FOOD_HEADER} | {"任务编号": task_id, "检查结论": conclusion} | cells
+    return [FOOD_HEADER, [row[h] for h in FOOD_HEADER]]
+
+
+@pytest.mark.parametrize("conclusion", ["unreachable", "no_activity", "closed", "uncooperative"])
+def test_a_not_inspected_row_needs_no_sample_cells(client, identity, district, session, conclusion):
+    """The JSON API records these conclusions without a payload; so does the upload."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    content = csv_bytes(_not_inspected_rows(tasks[0]["id"], conclusion))
+    r = upload(client, "/api/v1/results/import", regulator, content, "u.csv", sector="food")
+    assert r.status_code == 201, r.json
+    session.rollback()
+    stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).one()
+    assert (stored.conclusion_code, stored.payload, stored.passed) == (conclusion, None, None)
+    assert stored.judgement == {"not_inspected": True} and stored.plugin is None
+
+
+@pytest.mark.parametrize(
+    "wording", ["通过登记的住所（经营场所）无法联系", "通过登记的住所(经营场所)无法联系"]
+)
+def test_a_not_inspected_conclusion_by_its_chinese_wording(
+    client, identity, district, session, wording
+):
+    """The official wording has full-width brackets; typed half-width it is the same."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    content = csv_bytes(_not_inspected_rows(tasks[0]["id"], wording))
+    r = upload(client, "/api/v1/results/import", regulator, content, "u.csv", sector="food")
+    assert r.status_code == 201, r.json
+    session.rollback()
+    stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).one()
+    assert stored.conclusion_code == "unreachable"
+
+
+def test_a_not_inspected_row_with_sample_cells_is_judged_as_given(
+    client, identity, district, session
+):
+    """A sample cell filled in: the plugin reads the row, as the JSON API judges a payload
+    sent with such a conclusion (here an incomplete one, refused naming its columns)."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    content = csv_bytes(_not_inspected_rows(tasks[0]["id"], "closed", 样品编号="S1"))
+    r = upload(client, "/api/v1/results/import", regulator, content, "u.csv", sector="food")
+    assert r.status_code == 422, r.json
+    assert {e["field"] for e in r.json["errors"]} >= {"food_name", "items"}
+
+
+def test_an_inspected_row_with_blank_sample_cells_is_still_refused(
+    client, identity, district, session
+):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    content = csv_bytes(_not_inspected_rows(tasks[0]["id"], "no_problem"))
+    r = upload(client, "/api/v1/results/import", regulator, content, "u.csv", sector="food")
+    assert r.status_code == 422, r.json
+    assert "sample_no" in {e["field"] for e in r.json["errors"]}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_of_an_unreachable_result_reimports(client, identity, district, session, fmt):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    me = identity("inspector", badge=tasks[0]["inspectors"][0])
+    r = client.post(
+        f"/api/v1/tasks/{tasks[0]['id']}/results",
+        json={"sector": "food", "conclusion_code": "unreachable"},
+        headers={**me, "Idempotency-Key": "un-1"},
+    )
+    assert r.status_code == 201, r.json
+    exported = client.get(
+        f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
+    )
+    imported = upload(
+        client, "/api/v1/results/import", regulator, exported.data, f"x.{fmt}", sector="food"
+    )
+    assert imported.status_code == 201, imported.json
+    session.rollback()
+    payloads = session.scalars(select(Result.payload).where(Result.plan_id == plan_id)).all()
+    assert payloads == [None, None]

@@ -295,6 +295,8 @@ def run_import(
         upload = session.scalar(
             select(Import).where(Import.user_id == user.id, Import.idempotency_key == key)
         )
+    if upload is not None:
+        upload = _reusable(session, upload, digest)
     if upload is None:
         upload = Import(
             kind=kind,
@@ -398,6 +400,28 @@ def run_import(
         )
     session.commit()
     return status, body, False
+
+
+def _reusable(session: Session, upload: Import, digest: str) -> Import | None:
+    """The import an earlier attempt under the same key left without an answer, if this
+    attempt may go on with it; None when a new import must record this file.
+
+    Refused as a file (no answer recorded): that import keeps the refused file and its
+    report and gives up the key, so the import of this attempt records the bytes, SHA-256
+    and name of the file really processed (and a later copy of it is a duplicate).  Not
+    finished (a crash, or still running): only the same file may take it over.
+    """
+    if upload.status == "rejected":
+        upload.idempotency_key = None
+        session.flush()  # before the new import takes the key (unique per user)
+        return None
+    if upload.sha256 != digest:
+        raise Unprocessable(
+            "Idempotency-Key reused with a different file",
+            {idempotency.HEADER: ["an unfinished upload used this key with another file"]},
+            message_zh="幂等键已用于另一个文件",
+        )
+    return upload
 
 
 def _check_sector(sector: str | None) -> None:

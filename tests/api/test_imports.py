@@ -602,3 +602,88 @@ def test_export_of_an_unreachable_result_reimports(client, identity, district, s
     session.rollback()
     payloads = session.scalars(select(Result.payload).where(Result.plan_id == plan_id)).all()
     assert payloads == [None, None]
+
+
+# --- an Idempotency-Key reused after the file was refused -------------------------------
+
+
+def test_key_reused_after_a_refused_file_records_the_file_really_imported(
+    client, identity, session
+):
+    """The first file is refused (a missing column: nothing stored, no answer recorded);
+    the fixed file sent again with the same key is a new import recording its own bytes,
+    SHA-256 and name, and the refused one keeps its own report."""
+    import hashlib
+
+    admin = identity("admin")
+    code = factories.uscc()
+    broken = csv_bytes(
+        [ENTERPRISE_HEADER[1:], ["重庆幂等二有限公司", "food", "华岩镇", "", "", ""]]
+    )
+    first = upload(client, "/api/v1/enterprises/import", admin, broken, "a.csv", key="K-1")
+    assert first.status_code == 422
+    good = csv_bytes(
+        [ENTERPRISE_HEADER, [code, "重庆幂等二有限公司", "food", "华岩镇", "", "", ""]]
+    )
+    second = upload(client, "/api/v1/enterprises/import", admin, good, "a-fixed.csv", key="K-1")
+    assert second.status_code == 201, second.json
+    status = client.get(f"/api/v1/imports/{second.json['import_id']}", headers=admin).json
+    assert status["sha256"] == hashlib.sha256(good).hexdigest()
+    assert status["filename"] == "a-fixed.csv"
+    session.rollback()
+    refused = session.scalars(
+        select(Import).where(Import.sha256 == hashlib.sha256(broken).hexdigest())
+    ).one()
+    assert refused.id != second.json["import_id"] and refused.status == "rejected"
+    again = upload(client, "/api/v1/enterprises/import", admin, good, "a-fixed.csv", key="K-1")
+    assert again.json == second.json and again.headers.get("Idempotent-Replayed") == "true"
+
+
+def test_key_reused_after_a_refused_file_then_the_file_under_another_key_is_a_duplicate(
+    client, identity, district, session
+):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    row = [tasks[0]["id"], "no_problem", "D1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg"]  # fmt: skip
+    broken = csv_bytes([FOOD_HEADER + ["备注"], row + ["x"]])
+    first = upload(
+        client, "/api/v1/results/import", regulator, broken, "r.csv", key="R-1", sector="food"
+    )
+    assert first.status_code == 422
+    good = csv_bytes([FOOD_HEADER, row])
+    second = upload(
+        client, "/api/v1/results/import", regulator, good, "r.csv", key="R-1", sector="food"
+    )
+    assert second.status_code == 201, second.json
+    before = count(session, Result)
+    third = upload(
+        client, "/api/v1/results/import", regulator, good, "r.csv", key="R-2", sector="food"
+    )
+    assert third.status_code == 409, third.json
+    assert count(session, Result) == before
+
+
+def test_key_of_an_unfinished_upload_with_another_file_is_refused(client, identity, session):
+    """An attempt under the key never finished (the server died): the same file may take
+    it over, another file may not."""
+    admin = identity("admin")
+    rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆未完有限公司", "food", "华岩镇", "", "", ""]]
+    content = csv_bytes(rows)
+    first = upload(client, "/api/v1/enterprises/import", admin, content, "a.csv", key="U-1")
+    assert first.status_code == 201
+    session.rollback()
+    unfinished = session.get(Import, first.json["import_id"])
+    session.add(
+        Import(
+            kind="enterprises", mode="all_or_nothing", filename="b.csv", content_type="text/csv",
+            size=3, sha256="0" * 64, raw=b"abc", user_id=unfinished.user_id, created_by="x",
+            idempotency_key="U-2",
+        )
+    )  # fmt: skip
+    session.commit()
+    other = csv_bytes([ENTERPRISE_HEADER, [factories.uscc(), "重庆另一有限公司", "food", "华岩镇"]])
+    before = count(session, Enterprise)
+    r = upload(client, "/api/v1/enterprises/import", admin, other, "c.csv", key="U-2")
+    assert r.status_code == 422, r.json
+    assert "Idempotency-Key" in r.json["errors"] and r.json["message_zh"]
+    assert count(session, Enterprise) == before

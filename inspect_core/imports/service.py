@@ -185,6 +185,34 @@ def _column_for(path: str, known: set[str]) -> str:
     return parts[0]
 
 
+def _group_path(path: str, record: Mapping[str, Any], known: Iterable[str]) -> str:
+    """``payload.items.K…`` with K the row's own group number.
+
+    Plugins read numbered column groups (``items.N.<field>``, N from 0 in the template)
+    into a list without the groups left blank, so the payload's K-th item comes from the
+    K-th non-blank group of that row: after a blank group 2, item 1 is group 3.
+    """
+    parts = path.split(".")
+    if len(parts) < 3 or parts[0] != "payload" or not parts[2].isdigit():
+        return path
+    name = parts[1]
+    if not any(k.startswith(f"{name}.0.") for k in known):
+        return path  # not a list of numbered template groups
+    prefix = f"{name}."
+    filled: set[int] = set()
+    for key, value in record.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        group, dot, _ = key.removeprefix(prefix).partition(".")
+        if key.startswith(prefix) and dot and group.isdigit():
+            filled.add(int(group))
+    groups = sorted(filled)
+    k = int(parts[2])
+    if k < len(groups):
+        parts[2] = str(groups[k])
+    return ".".join(parts)
+
+
 def _row_errors(
     number: int,
     messages: Any,
@@ -194,6 +222,7 @@ def _row_errors(
 ) -> list[RowError]:
     errors = []
     for path, message in flatten(messages):
+        path = _group_path(path, record, known)
         field = _column_for(path, known)
         errors.append(
             RowError(

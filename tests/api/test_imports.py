@@ -687,3 +687,46 @@ def test_key_of_an_unfinished_upload_with_another_file_is_refused(client, identi
     assert r.status_code == 422, r.json
     assert "Idempotency-Key" in r.json["errors"] and r.json["message_zh"]
     assert count(session, Enterprise) == before
+
+
+# --- which column an error names ---------------------------------------------------------
+
+
+#: three test-item groups, zh-CN headers as in the template
+ITEM_GROUPS_HEADER = [
+    "任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期", "抽样环节",
+    "检验项目1（代码）", "检验结果1", "计量单位1",
+    "检验项目2（代码）", "检验结果2", "计量单位2",
+    "检验项目3（代码）", "检验结果3", "计量单位3",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("groups", "column", "value", "path"),
+    [
+        ((("Cd", "0.1", "mg/kg"), None, ("Pb", "0.05", "furlong")),
+         "计量单位3", "furlong", "payload.items.2.unit"),
+        ((None, ("Cd", "0.1", "furlong"), ("Pb", "0.05", "mg/kg")),
+         "计量单位2", "furlong", "payload.items.1.unit"),
+        ((None, None, ("Zz", "0.05", "mg/kg")), "检验项目3（代码）", "Zz", "payload.items.2.item"),
+        ((("Cd", "0.1", "mg/kg"), ("Pb", "0.05", "mg/kg"), ("Zz", "1", "mg/kg")),
+         "检验项目3（代码）", "Zz", "payload.items.2.item"),
+    ],
+)  # fmt: skip
+def test_an_item_error_after_a_blank_group_names_its_own_column(
+    client, identity, district, session, groups, column, value, path
+):
+    """Blank groups are dropped from the payload's items (as if the JSON API had been sent
+    only the others); the error still names the column the bad cell is in."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation"]  # fmt: skip
+    for group in groups:
+        row += list(group or (None, None, None))
+    r = upload(
+        client, "/api/v1/results/import", regulator, csv_bytes([ITEM_GROUPS_HEADER, row]),
+        "g.csv", sector="food",
+    )  # fmt: skip
+    errors = r.json["errors"]
+    assert [(e["column"], e["value"]) for e in errors] == [(column, value)], errors
+    assert errors[0]["message"].startswith(f"{path}: "), errors

@@ -134,6 +134,103 @@ def result_columns(sector: str) -> list[TemplateColumn]:
     return [*RESULT_COLUMNS, *(c for c in plugin if c.name not in CORE_RESULT_FIELDS)]
 
 
+@dataclass(frozen=True)
+class GroupField:
+    """One field of a template's numbered column groups (``items.0.unit`` … ``计量单位1`` …):
+    how further groups of it are named, by field name and by zh-CN header."""
+
+    list_name: str
+    field: str
+    #: the zh-CN header of group N is ``zh_prefix + str(N + first) + zh_suffix``
+    zh_prefix: str | None = None
+    zh_suffix: str = ""
+    first: int = 1
+
+    def name(self, n: int) -> str:
+        return f"{self.list_name}.{n}.{self.field}"
+
+    def header(self, n: int) -> str | None:
+        return (
+            None if self.zh_prefix is None else f"{self.zh_prefix}{n + self.first}{self.zh_suffix}"
+        )
+
+    def group_of(self, header: str) -> int | None:
+        """The group a header (NFKC-normalised, as :func:`reader.header_map` reads it) names."""
+        head, dot, rest = header.lower().partition(".")
+        number, dot2, field = rest.partition(".")
+        if dot and dot2 and head == self.list_name and field == self.field and number.isdecimal():
+            return int(number)
+        if self.zh_prefix is None:
+            return None
+        prefix = unicodedata.normalize("NFKC", self.zh_prefix)
+        suffix = unicodedata.normalize("NFKC", self.zh_suffix)
+        middle = header[len(prefix) : len(header) - len(suffix)]
+        if header.startswith(prefix) and header.endswith(suffix) and middle.isdecimal():
+            n = int(middle) - self.first
+            return n if n >= 0 else None
+        return None
+
+
+_GROUP_ZERO = re.compile(r"([^.]+)\.0\.([^.]+)")
+
+
+def group_fields(columns: Iterable[TemplateColumn]) -> list[GroupField]:
+    """The numbered-group fields of a template: columns ``<list>.0.<field>``; their zh-CN
+    header pattern comes from comparing groups 0 and 1 (``检验项目1（代码）``,
+    ``检验项目2（代码）``), when the template shows both."""
+    by_name = {c.name: c for c in columns}
+    out = []
+    for c in by_name.values():
+        match = _GROUP_ZERO.fullmatch(c.name)
+        if match is None:
+            continue
+        spec = GroupField(*match.groups())
+        second = by_name.get(spec.name(1))
+        if second is not None:
+            a, b = c.header_zh, second.header_zh
+            i = len(os.path.commonprefix([a, b]))
+            j = len(os.path.commonprefix([a[::-1], b[::-1]]))
+            while i and a[i - 1].isdecimal():  # "第1" of 第11/第12: the number is 11
+                i -= 1
+            while j and a[len(a) - j].isdecimal():
+                j -= 1
+            x, y = a[i : len(a) - j], b[i : len(b) - j]
+            if x.isdecimal() and y.isdecimal() and int(y) == int(x) + 1:
+                spec = dataclasses.replace(
+                    spec, zh_prefix=a[:i], zh_suffix=a[len(a) - j :], first=int(x)
+                )
+        out.append(spec)
+    return out
+
+
+def _group_header(specs: Iterable[GroupField], name: str) -> str | None:
+    """The zh-CN header of a numbered-group column past the template (``items.3.item`` →
+    ``检验项目4（代码）``), None if the template shows no pattern for it."""
+    for spec in specs:
+        n = spec.group_of(name)
+        if n is not None:
+            return spec.header(n)
+    return None
+
+
+def further_groups(columns: list[TemplateColumn], headers: Iterable[str]) -> list[TemplateColumn]:
+    """Columns for the headers that name groups past the template's (``items.3.item`` or
+    ``检验项目4（代码）``): an export writes them for a result with more items than the
+    template shows, and the plugin reads any group number."""
+    specs = group_fields(columns)
+    names = {c.name for c in columns}
+    out: dict[str, TemplateColumn] = {}
+    for raw in headers:
+        text = unicodedata.normalize("NFKC", raw or "").strip()
+        for spec in specs:
+            n = spec.group_of(text)
+            if n is not None and spec.name(n) not in names:
+                header = spec.header(n) or spec.name(n)
+                out.setdefault(spec.name(n), TemplateColumn(spec.name(n), header, required=False))
+                break
+    return list(out.values())
+
+
 # --- errors ----------------------------------------------------------------------------
 
 
@@ -193,7 +290,7 @@ def _group_path(path: str, record: Mapping[str, Any], known: Iterable[str]) -> s
     K-th non-blank group of that row: after a blank group 2, item 1 is group 3.
     """
     parts = path.split(".")
-    if len(parts) < 3 or parts[0] != "payload" or not parts[2].isdigit():
+    if len(parts) < 3 or parts[0] != "payload" or not parts[2].isdecimal():
         return path
     name = parts[1]
     if not any(k.startswith(f"{name}.0.") for k in known):
@@ -204,7 +301,7 @@ def _group_path(path: str, record: Mapping[str, Any], known: Iterable[str]) -> s
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
         group, dot, _ = key.removeprefix(prefix).partition(".")
-        if key.startswith(prefix) and dot and group.isdigit():
+        if key.startswith(prefix) and dot and group.isdecimal():
             filled.add(int(group))
     groups = sorted(filled)
     k = int(parts[2])
@@ -930,6 +1027,7 @@ def _process_results(
     chunk's accepted rows as soon as it is back, so the database works while the workers
     go on; in ``all_or_nothing`` mode writing stops at the first bad row."""
     columns = result_columns(sector)
+    columns += further_groups(columns, table.headers)
     fields = _map_headers(table, columns)
     pm = get_pm()
     plugin_names = {c.name for c in (pm.hook.inspect_template_columns(sector=sector) or ())}
@@ -1386,6 +1484,7 @@ def export_rows(
     _check_sector(sector)
     columns = result_columns(sector)
     names = [c.name for c in columns]
+    groups = group_fields(columns)
     newer = aliased(Result)
     stmt = (
         select(Result)
@@ -1417,9 +1516,9 @@ def export_rows(
             plugin_row = pm.hook.inspect_row_from_payload(sector=sector, payload=result.payload)
             row.update(plugin_row if plugin_row is not None else _flatten_payload(result.payload))
         extra = [k for k in row if k not in names and row[k] not in (None, "")]
-        for k in extra:  # e.g. more item groups than the template shows
+        for k in extra:  # e.g. more item groups than the template shows: 检验项目4（代码）
             names.append(k)
-            columns.append(TemplateColumn(k, k, required=False))
+            columns.append(TemplateColumn(k, _group_header(groups, k) or k, required=False))
         out.append(row)
     return columns, [[row.get(name) for name in names] for row in out]
 

@@ -730,3 +730,110 @@ def test_an_item_error_after_a_blank_group_names_its_own_column(
     errors = r.json["errors"]
     assert [(e["column"], e["value"]) for e in errors] == [(column, value)], errors
     assert errors[0]["message"].startswith(f"{path}: "), errors
+
+
+# --- more test items than the template shows ----------------------------------------------
+
+
+def _record_food(client, identity, task, payload, findings=(), key="rt"):
+    """Record a food result through the JSON API."""
+    me = identity("inspector", badge=task["inspectors"][0])
+    body = {
+        "sector": "food",
+        "payload": payload,
+        "inspected_on": today_in_china().isoformat(),
+        "conclusion_code": "no_problem",
+        "findings": list(findings),
+    }
+    r = client.post(
+        f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": key}
+    )
+    assert r.status_code == 201, r.json
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_of_a_result_with_more_items_than_the_template_reimports(
+    client, identity, district, session, fmt
+):
+    """Four analytes (the JSON API allows up to 500): the export adds a fourth group of
+    columns, headed like the template's (检验项目4（代码）…), and the import reads them."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    payload = factories.food_payload("0.05")
+    for analyte in ("Pb", "As_inorganic", "Hg_total"):
+        payload["items"].append({"item": analyte, "value": "0.01", "unit": "mg/kg"})
+    _record_food(client, identity, tasks[0], payload)
+    exported = client.get(
+        f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
+    )
+    header = exported.data.decode("utf-8-sig").splitlines()[0] if fmt == "csv" else ""
+    assert fmt == "xlsx" or ("检验项目4（代码）" in header and "items.3" not in header)
+    imported = upload(
+        client, "/api/v1/results/import", regulator, exported.data, f"x.{fmt}", sector="food"
+    )
+    assert imported.status_code == 201, imported.json
+    session.rollback()
+    stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).all()
+    assert len(stored) == 2 and stored[0].payload == stored[1].payload
+    assert [i["item"] for i in stored[1].payload["items"]][-1] == "Hg_total"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ("items.3.item", "items.3.value", "items.3.unit"),
+        ("检验项目4（代码）", "检验结果4", "计量单位4"),
+        ("检验项目4(代码)", "检验结果4", "ITEMS.3.UNIT"),
+    ],
+)
+def test_item_groups_past_the_template_by_name_or_chinese_header(
+    client, identity, district, session, headers
+):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg"]  # fmt: skip
+    content = csv_bytes([FOOD_HEADER + list(headers), row + ["Pb", "0.05", "furlong"]])
+    r = upload(client, "/api/v1/results/import", regulator, content, "g.csv", sector="food")
+    assert r.status_code == 422, r.json
+    assert [(e["column"], e["field"], e["value"]) for e in r.json["errors"]] == [
+        (headers[2], "items.3.unit", "furlong")
+    ]
+    good = csv_bytes([FOOD_HEADER + list(headers), row + ["Pb", "0.05", "mg/kg"]])
+    r = upload(client, "/api/v1/results/import", regulator, good, "g.csv", sector="food")
+    assert r.status_code == 201, r.json
+    session.rollback()
+    stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).one()
+    assert [i["item"] for i in stored.payload["items"]] == ["Cd", "Pb"]
+
+
+@pytest.mark.parametrize(
+    "extra", [["items.3.colour"], ["检验项目0（代码）"], ["items.3.item", "检验项目4（代码）"]]
+)
+def test_unknown_or_repeated_item_columns_are_still_refused(
+    client, identity, district, session, extra
+):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg"]  # fmt: skip
+    content = csv_bytes([FOOD_HEADER + extra, row + ["Pb"] * len(extra)])
+    r = upload(client, "/api/v1/results/import", regulator, content, "g.csv", sector="food")
+    assert r.status_code == 422 and "columns" in r.json["errors"], r.json
+
+
+@pytest.mark.parametrize(
+    ("sector", "name", "header"),
+    [
+        ("food", "items.3.item", "检验项目4（代码）"),
+        ("food", "items.11.unit", "计量单位12"),
+        ("construction", "concrete_batches.5.grade", "强度等级6"),
+        ("construction", "concrete_batches.5.values", "试件强度代表值6（N/mm²，分号分隔）"),
+    ],
+)
+def test_headers_of_item_groups_past_the_template(app, sector, name, header):
+    """The header of group N follows the template's groups 1 and 2, whatever the sector."""
+    from inspect_core.imports.service import further_groups, result_columns
+
+    with app.app_context():
+        columns = result_columns(sector)
+        for written in (name, header):
+            [column] = further_groups(columns, [written])
+            assert (column.name, column.header_zh, column.required) == (name, header, False)

@@ -682,11 +682,33 @@ def _parse_findings(text: str) -> list[dict[str, str]]:
         part = part.strip()
         if not part:
             continue
-        severity, sep, description = part.partition(":")
-        if not sep:
-            raise ValidationError(f"'{part}' is not 'severity:description'")
-        out.append({"severity": severity.strip().lower(), "description": description.strip()})
+        out.append(_parse_finding(part))
     return out
+
+
+#: one finding's text: ``severity:description`` or ``severity[code]:description``
+#: (brackets and colon full- or half-width)
+_FINDING = re.compile(r"([^:：\[［]*)(?:[\[［](.*?)[\]］]\s*)?[:：](.*)", re.DOTALL)
+
+
+def _parse_finding(text: str) -> dict[str, str]:
+    """One finding as the export writes it, ``minor[FS-3]:进货查验记录不全``; the code in
+    brackets is optional, so that a finding's code survives an export and re-import."""
+    match = _FINDING.fullmatch(text)
+    if match is None:
+        raise ValidationError(f"'{text}' is not 'severity:description' or 'severity[code]:…'")
+    severity, code, description = match.groups()
+    finding = {"severity": severity.strip().lower(), "description": description.strip()}
+    if code and code.strip():
+        finding["code"] = code.strip()
+    return finding
+
+
+def _finding_text(finding: Mapping[str, Any]) -> str:
+    """An inspector finding as an upload cell reads it back (:func:`_parse_finding`)."""
+    code = finding.get("code")
+    mark = f"[{code}]" if code else ""
+    return f"{finding['severity']}{mark}:{finding['description']}"
 
 
 #: zh-CN conclusion → code, by the official wording and its NFKC form: the reader may
@@ -1506,9 +1528,7 @@ def export_rows(
             "inspected_on": result.inspected_on.isoformat(),
             "conclusion_code": result.conclusion_code,
             "findings": "; ".join(
-                f"{f['severity']}:{f['description']}"
-                for f in result.findings
-                if f.get("source") == "inspector"
+                _finding_text(f) for f in result.findings if f.get("source") == "inspector"
             )
             or None,
         }

@@ -837,3 +837,81 @@ def test_headers_of_item_groups_past_the_template(app, sector, name, header):
         for written in (name, header):
             [column] = further_groups(columns, [written])
             assert (column.name, column.header_zh, column.required) == (name, header, False)
+
+
+# --- inspector findings ------------------------------------------------------------------
+
+
+def _inspector_findings(session, plan_id, before=frozenset()):
+    session.rollback()
+    new = session.scalars(
+        select(Result).where(Result.plan_id == plan_id, Result.id.not_in(before))
+    ).one()
+    return [
+        (f["severity"], f["code"], f["description"])
+        for f in new.findings
+        if f["source"] == "inspector"
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_reimport_keeps_the_finding_code(client, identity, district, session, fmt):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    findings = [
+        {"severity": "minor", "description": "进货查验记录不全", "code": "FS-3"},
+        {"severity": "minor", "description": "[现场] 未公示许可证"},
+    ]
+    _record_food(client, identity, tasks[0], factories.food_payload("0.05"), findings)
+    exported = client.get(
+        f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
+    )
+    session.rollback()
+    before = set(session.scalars(select(Result.id)))
+    imported = upload(
+        client, "/api/v1/results/import", regulator, exported.data, f"x.{fmt}", sector="food"
+    )
+    assert imported.status_code == 201, imported.json
+    assert _inspector_findings(session, plan_id, before) == [
+        ("minor", "FS-3", "进货查验记录不全"),
+        ("minor", None, "[现场] 未公示许可证"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("minor:进货查验记录不全", [("minor", None, "进货查验记录不全")]),
+        ("Minor[FS-3]:进货查验记录不全", [("minor", "FS-3", "进货查验记录不全")]),
+        ("minor ［FS:3］ ：进货查验记录不全", [("minor", "FS:3", "进货查验记录不全")]),
+        ("minor[]:a; minor[K-1]:b", [("minor", None, "a"), ("minor", "K-1", "b")]),
+    ],
+)
+def test_a_finding_cell_with_or_without_its_code(
+    client, identity, district, session, cell, expected
+):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    header = [*FOOD_HEADER, "发现问题"]
+    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg", cell]  # fmt: skip
+    r = upload(
+        client, "/api/v1/results/import", regulator, csv_bytes([header, row]), "f.csv",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert _inspector_findings(session, plan_id) == expected
+
+
+@pytest.mark.parametrize("cell", ["进货查验记录不全", "minor[FS-3 进货查验记录不全"])
+def test_a_finding_cell_without_its_severity_names_the_column(
+    client, identity, district, session, cell
+):
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    header = [*FOOD_HEADER, "发现问题"]
+    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg", cell]  # fmt: skip
+    r = upload(
+        client, "/api/v1/results/import", regulator, csv_bytes([header, row]), "f.csv",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 422, r.json
+    assert [(e["column"], e["field"]) for e in r.json["errors"]] == [("发现问题", "findings")]

@@ -752,6 +752,8 @@ _WORKER_PM: Any = None
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+#: task ids are BIGINT: a larger number is no task's (and SQLite cannot even look it up)
+MAX_TASK_ID = 2**63 - 1
 
 
 def fast_result_data(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -850,6 +852,8 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
             data: dict[str, Any] = {"sector": ctx.sector}
             try:
                 task_id: int | None = int(record.get("task_id"))
+                if not 0 < task_id <= MAX_TASK_ID:
+                    raise ValueError
             except (TypeError, ValueError):
                 task_id = None
                 row_errors.append(problem("task_id", record.get("task_id"), "not a task number"))
@@ -1064,6 +1068,8 @@ def _process_results(
                 task_id = int(cell) if type(cell) is str else None
             if task_id is None:
                 task_id = int(reader.normalise_cell(cell))
+        if task_id is not None and not 0 < task_id <= MAX_TASK_ID:
+            task_id = None  # the row says "not a task number"; the database cannot hold it
         row_tasks.append(task_id)
     today = today_in_china()
     plugins = tuple(current_app.config["PLUGINS"])

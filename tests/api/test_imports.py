@@ -915,3 +915,26 @@ def test_a_finding_cell_without_its_severity_names_the_column(
     )  # fmt: skip
     assert r.status_code == 422, r.json
     assert [(e["column"], e["field"]) for e in r.json["errors"]] == [("发现问题", "findings")]
+
+
+@pytest.mark.parametrize("number", [10**20, 2**63, -(2**63) - 1, 0, -5])
+def test_a_task_number_out_of_the_databases_range_is_a_row_error(
+    client, identity, district, session, number
+):
+    """SQLite cannot even look up an integer past 64 bits (it was a 500)."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    day = today_in_china().isoformat()
+    rows = [FOOD_HEADER] + [
+        [task_id, "no_problem", sample, "大米", "cereal.rice.milled", day, "circulation", "Cd",
+         "0.1", "mg/kg"]
+        for task_id, sample in ((tasks[0]["id"], "S1"), (number, "S2"))
+    ]  # fmt: skip
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows), "big.csv",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert [(e["row"], e["column"], e["message"]) for e in r.json["errors"]] == [
+        (3, "任务编号", "not a task number")
+    ]
+    assert r.json["accepted"] == 1

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 
 def current_tiers(session: Session, enterprise_ids: list[int], default: str) -> dict[int, str]:
-    """Current tier per enterprise id (latest finished scoring run); ``default`` otherwise."""
+    """Current tier per enterprise id (the current run: newest as_of); ``default`` otherwise."""
     from inspect_core.credit.ratings import current_tiers as read
 
     return read(session, enterprise_ids, default)

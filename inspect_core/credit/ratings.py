@@ -22,17 +22,22 @@ from inspect_core.scope import region_clause
 CURSOR_KIND = "ranked"
 
 
+#: "current" is the finished run that looks furthest ahead: the newest ``as_of``, then
+#: the one finished last, then the highest id.  Ordering by ``finished_at`` alone made a
+#: backdated run (``score run --as-of <past date>``, a retrospective) replace today's tiers.
+_CURRENT_FIRST = (ScoringRun.as_of.desc(), ScoringRun.finished_at.desc(), ScoringRun.id.desc())
+
+
 def latest_run(session: Session) -> ScoringRun | None:
+    """The current run: what the draw, the default ranked list and credit pages use."""
     return session.scalar(
-        select(ScoringRun)
-        .where(ScoringRun.status == "finished")
-        .order_by(ScoringRun.finished_at.desc(), ScoringRun.id.desc())
-        .limit(1)
+        select(ScoringRun).where(ScoringRun.status == "finished").order_by(*_CURRENT_FIRST).limit(1)
     )
 
 
 def current_tiers(session: Session, enterprise_ids: list[int], default: str) -> dict[int, str]:
-    """Tier per enterprise from the latest finished run; ``default`` for the unrated."""
+    """Tier per enterprise from the current run (:func:`latest_run`); ``default``
+    for the unrated."""
     tiers = dict.fromkeys(enterprise_ids, default)
     run = latest_run(session)
     if run is None or not enterprise_ids:
@@ -166,7 +171,7 @@ def credit_page(session: Session, user: Any, uscc: str) -> dict[str, Any]:
         select(CreditRating, ScoringRun)
         .join(ScoringRun, ScoringRun.id == CreditRating.run_id)
         .where(CreditRating.enterprise_id == enterprise.id, ScoringRun.status == "finished")
-        .order_by(ScoringRun.finished_at.desc(), ScoringRun.id.desc())
+        .order_by(*_CURRENT_FIRST)
     ).all()
     latest = latest_run(session)
     current = next((r for r, run in history_rows if latest and run.id == latest.id), None)

@@ -115,7 +115,9 @@ class RankedArgsSchema(PageArgsSchema):
     sector = fields.String(validate=validate.Length(max=40))
     region = fields.String(validate=validate.Length(max=64))
     tier = fields.String(validate=validate.OneOf(("A", "B", "C", "D")))
-    run = fields.Integer(metadata={"description": "a scoring run id; default the latest finished"})
+    run = fields.Integer(
+        metadata={"description": "a scoring run id; default the current run (newest as_of)"}
+    )
 
 
 class RatingHistorySchema(Schema):

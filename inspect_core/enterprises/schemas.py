@@ -81,7 +81,7 @@ class EnterpriseListArgsSchema(PageArgsSchema):
         validate=validate.OneOf(("A", "B", "C", "D")), metadata={"description": "with order=risk"}
     )
     run = fields.Integer(
-        metadata={"description": "with order=risk: a scoring run (default latest)"}
+        metadata={"description": "with order=risk: a scoring run (default the current one)"}
     )
 
 

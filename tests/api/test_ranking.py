@@ -13,7 +13,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, insert, select
 
-from inspect_core.credit import data, jobs
+from inspect_core.credit import current_tiers, data, jobs
 from inspect_core.credit.models import CreditRating, ScoringRun
 from inspect_core.db import db
 from inspect_core.enterprises.models import Enterprise
@@ -149,6 +149,27 @@ def test_a_rescore_does_not_reshuffle_a_list_being_read(app, client, identity, s
         "history"
     ]
     assert [h["run_id"] for h in history] == [second_run.id, scored["run"]]
+
+
+def test_a_backdated_run_does_not_replace_the_current_tiers(app, client, identity, scored):
+    """`score run --as-of <past date>` (a retrospective run) finishes last but must not
+    become the ratings the draw, the ranked list and the credit page treat as current:
+    current is the finished run with the newest as_of."""
+    regulator = identity("regulator")
+    with app.app_context():
+        old = jobs.run(db.session, "test", today_in_china() - dt.timedelta(days=400))
+        listed_id = db.session.scalar(
+            select(Enterprise.id).where(Enterprise.uscc == scored["listed"])
+        )
+        assert current_tiers(db.session, [listed_id], "B") == {listed_id: "D"}
+    page = client.get("/api/v1/enterprises?order=risk&limit=1", headers=regulator).json
+    listed = client.get(f"/api/v1/enterprises/{scored['listed']}/credit", headers=regulator).json
+    assert page["items"][0]["run_id"] == scored["run"]
+    assert listed["current"]["tier"] == "D" and listed["current"]["run_id"] == scored["run"]
+    assert [h["run_id"] for h in listed["history"]] == [scored["run"], old.id]
+    # the old run stays readable by its id
+    past = client.get(f"/api/v1/enterprises?order=risk&limit=1&run={old.id}", headers=regulator)
+    assert past.status_code == 200 and past.json["items"][0]["run_id"] == old.id
 
 
 def test_export_csv_and_xlsx_in_rank_order(client, identity, scored):

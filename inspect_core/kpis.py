@@ -9,6 +9,8 @@ district's programme, not a national constant.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from flask import current_app
@@ -23,6 +25,17 @@ from inspect_core.db import db
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.results.models import Result
 from inspect_core.scope import region_clause
+
+
+def meets_target(passed: int, total: int, target: float) -> bool | None:
+    """Whether ``passed / total`` reaches ``target`` percent, compared exactly.
+
+    The displayed rate is rounded to two places; judging on it would let 109/111
+    (98.198 %) "meet" a 98.2 % target.  The target is read as the decimal it was written
+    as (``98.2``), not as its binary float."""
+    if not total:
+        return None
+    return Fraction(100 * passed, total) >= Fraction(Decimal(str(target)))
 
 
 def kpis(session: Session, user: Any, year: int) -> list[dict[str, Any]]:
@@ -58,7 +71,7 @@ def kpis(session: Session, user: Any, year: int) -> list[dict[str, Any]]:
             .join(Enterprise, Enterprise.id == Result.enterprise_id)
             .where(and_(*conditions))
         ).one()
-        rate = round(100.0 * passed / total, 2) if total else None
+        rate = round(100.0 * passed / total, 2) if total else None  # for display only
         out.append(
             {
                 "key": line["key"],
@@ -69,7 +82,7 @@ def kpis(session: Session, user: Any, year: int) -> list[dict[str, Any]]:
                 "passed": int(passed),
                 "pass_rate": rate,
                 "target": line["target"],
-                "meets_target": None if rate is None else rate >= line["target"],
+                "meets_target": meets_target(int(passed), total, line["target"]),
             }
         )
     return out

@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import insert, select
 
+from inspect_core import kpis
+from inspect_core.db import db
+from inspect_core.plans.models import Task
+from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from tests import factories
 from tests.factories import create_plan
@@ -132,6 +137,44 @@ def test_kpis_pass_rates_against_targets(client, identity, district):
         ).status_code
         == 403
     )
+
+
+def test_kpi_target_is_judged_on_the_exact_rate_not_the_rounded_one(
+    app, client, identity, district
+):
+    """109 of 111 food samples passed: 98.198 %, shown as 98.2 but below the 98.2 % target."""
+    admin = district["admin"]
+    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    draw = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
+    assert draw.status_code == 201
+    day = today_in_china()
+    with app.app_context():
+        s = db.session
+        tasks = s.scalars(select(Task).where(Task.plan_id == plan_id).order_by(Task.id)).all()
+        rows = [
+            factories.history_result(tasks[i % len(tasks)], day, int(i < 2)) for i in range(111)
+        ]
+        s.execute(insert(Result), rows)
+        s.commit()
+    response = client.get(f"/api/v1/kpis?year={day.year}", headers=identity("regulator"))
+    food = next(line for line in response.json["items"] if line["key"] == "food")
+    assert (food["samples"], food["passed"], food["pass_rate"]) == (111, 109, 98.2)
+    assert food["target"] == 98.2 and food["meets_target"] is False, food
+
+
+@pytest.mark.parametrize(
+    ("passed", "total", "target", "meets"),
+    [
+        (109, 111, 98.2, False),  # 98.198 %: rounds to 98.2, still short
+        (491, 500, 98.2, True),  # exactly 98.2 %
+        (490, 500, 98.2, False),
+        (1, 1, 100.0, True),
+        (999, 1000, 100, False),
+        (0, 0, 98.2, None),  # no samples: no verdict
+    ],
+)
+def test_meets_target_compares_the_exact_rate(passed, total, target, meets):
+    assert kpis.meets_target(passed, total, target) is meets
 
 
 def test_kpi_drug_lines_split_by_sampling_stage(client, identity, district):

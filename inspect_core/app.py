@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from inspect_core import plugin_manager
 from inspect_core.auth.access import install_gate
@@ -15,6 +16,17 @@ from inspect_core.auth.service import authenticate_request
 from inspect_core.config import Config, default_sqlite_url, normalise
 from inspect_core.db import db
 from inspect_core.errors import ApiError, register_error_handlers
+from inspect_core.validators import MAX_ID
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every route, bounded by :data:`MAX_ID`: a path number no row can
+    have is a 404 (no such route) instead of reaching the database, where SQLite's
+    driver overflowed on it (a 500)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Flask:
@@ -33,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
 
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     db.init_app(app, app.config["DATABASE_URL"])
     plugin_manager.init_app(app, plugins)
     _register_api(app)

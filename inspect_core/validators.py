@@ -5,10 +5,28 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from inspect_core import uscc as uscc_mod
 from inspect_core.sectors import unknown_sectors
+
+#: the largest row id: primary keys are INTEGER, 32-bit signed on PostgreSQL.  A larger
+#: number can name no row; passed on, it overflowed SQLite's driver (a 500).
+MAX_ID = 2**31 - 1
+
+
+class RowId(fields.Integer):
+    """A row id from a client (``?run=``, ``?plan=``): 1 … :data:`MAX_ID`, else a 422
+    naming the field, instead of a driver overflow."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "validate",
+            validate.Range(
+                min=1, max=MAX_ID, error="must be an id from 1 to {max} / 须为1至{max}的编号"
+            ),
+        )
+        super().__init__(**kwargs)
 
 
 class USCCField(fields.String):

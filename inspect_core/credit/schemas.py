@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
 from inspect_core.pagination import PageArgsSchema, page_schema
-from inspect_core.validators import CleanString
+from inspect_core.validators import CleanString, RowId
 
 
 class CreditEventInSchema(Schema):
@@ -115,7 +115,7 @@ class RankedArgsSchema(PageArgsSchema):
     sector = fields.String(validate=validate.Length(max=40))
     region = fields.String(validate=validate.Length(max=64))
     tier = fields.String(validate=validate.OneOf(("A", "B", "C", "D")))
-    run = fields.Integer(
+    run = RowId(
         metadata={"description": "a scoring run id; default the current run (newest as_of)"}
     )
 

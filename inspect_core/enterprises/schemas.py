@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
-from inspect_core.validators import CleanString, USCCField, validate_sectors
+from inspect_core.validators import CleanString, RowId, USCCField, validate_sectors
 
 
 class LicenceSchema(Schema):
@@ -80,7 +80,7 @@ class EnterpriseListArgsSchema(PageArgsSchema):
     tier = fields.String(
         validate=validate.OneOf(("A", "B", "C", "D")), metadata={"description": "with order=risk"}
     )
-    run = fields.Integer(
+    run = RowId(
         metadata={"description": "with order=risk: a scoring run (default the current one)"}
     )
 

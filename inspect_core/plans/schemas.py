@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.plans.models import PLAN_STATUSES
-from inspect_core.validators import CleanString, validate_sectors
+from inspect_core.validators import CleanString, RowId, validate_sectors
 
 TIERS = ("A", "B", "C", "D")
 
@@ -208,7 +208,7 @@ class TaskSchema(Schema):
 
 
 class TaskListArgsSchema(PageArgsSchema):
-    plan = fields.Integer()
+    plan = RowId()
     status = fields.String(validate=validate.OneOf(("open", "done", "superseded")))
     badge = fields.String(validate=validate.Length(max=32))
     region = fields.String(validate=validate.Length(max=64))

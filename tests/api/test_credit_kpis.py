@@ -84,6 +84,23 @@ def test_bad_credit_events_are_refused(client, identity, enterprise, body, field
     )
 
 
+@pytest.mark.parametrize("event_id", ["99999999999999999999", str(2**31), "987654"])
+def test_repairing_an_event_no_row_can_have_is_a_404(client, identity, event_id):
+    """A path id beyond 32 bits overflowed SQLite's driver (a 500): no such event."""
+    response = client.post(
+        f"/api/v1/credit-events/{event_id}/repair",
+        json={"reason": "已履行处罚决定"},
+        headers=identity("regulator"),
+    )
+    assert response.status_code == 404, response.json
+    assert set(response.json) >= {"code", "status", "message", "errors"}
+
+
+def test_a_task_list_filtered_by_an_out_of_range_plan_is_a_422(client, identity):
+    response = client.get("/api/v1/tasks?plan=99999999999999999999", headers=identity("regulator"))
+    assert response.status_code == 422 and "plan" in response.json["errors"], response.json
+
+
 def test_inspectors_may_not_write_credit_events(client, identity, enterprise, district):
     inspector = identity("inspector", badge=district["inspectors"][0])
     response = client.post(

@@ -172,6 +172,17 @@ def test_a_backdated_run_does_not_replace_the_current_tiers(app, client, identit
     assert past.status_code == 200 and past.json["items"][0]["run_id"] == old.id
 
 
+@pytest.mark.parametrize("run", ["99999999999999999999", str(2**31), "0", "-1"])
+def test_an_out_of_range_run_is_a_422_naming_run(client, identity, scored, run):
+    """A run id no row can have (beyond 32 bits, or below 1) is refused by the schema:
+    it overflowed SQLite's driver (a 500), and run=0 silently meant the current run."""
+    regulator = identity("regulator")
+    for url in (f"/api/v1/enterprises?order=risk&run={run}", f"/api/v1/rankings/export?run={run}"):
+        response = client.get(url, headers=regulator)
+        assert response.status_code == 422, (url, response.status_code)
+        assert "run" in response.json["errors"], response.json
+
+
 def test_export_csv_and_xlsx_in_rank_order(client, identity, scored):
     regulator = identity("regulator")
     ranked = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json["items"]

@@ -101,8 +101,8 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
     if cursor is not None:
         run_id = int(cursor[0])
-    elif args.get("run"):
-        run_id = int(args["run"])
+    elif args.get("run") is not None:
+        run_id = get_run(session, int(args["run"])).id  # an unknown run is a 404, not []
     else:
         run = latest_run(session)
         if run is None:
@@ -230,7 +230,13 @@ EXPORT_HEADERS = ["排名 rank", "统一社会信用代码 uscc", "企业名称 
 
 
 def get_run(session: Session, run_id: int) -> ScoringRun:
+    """A finished run by id; 404 naming ``run`` otherwise (one still running, or one
+    that failed, has no complete list to page through)."""
     run = session.get(ScoringRun, run_id)
-    if run is None:
-        raise NotFound(f"no scoring run {run_id}")
+    if run is None or run.status != "finished":
+        raise NotFound(
+            f"no finished scoring run {run_id}",
+            {"run": [f"no finished scoring run {run_id}"]},
+            message_zh=f"不存在已完成的评分批次 {run_id}",
+        )
     return run

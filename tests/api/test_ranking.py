@@ -183,6 +183,16 @@ def test_an_out_of_range_run_is_a_422_naming_run(client, identity, scored, run):
         assert "run" in response.json["errors"], response.json
 
 
+def test_an_unknown_scoring_run_is_404_not_an_empty_list(client, identity, scored):
+    regulator = identity("regulator")
+    for url in ("/api/v1/enterprises?order=risk&run=987654", "/api/v1/rankings/export?run=987654"):
+        response = client.get(url, headers=regulator)
+        assert response.status_code == 404, (url, response.status_code)
+        assert "run" in response.json["errors"] and response.json["message_zh"]
+    known = client.get(f"/api/v1/enterprises?order=risk&run={scored['run']}", headers=regulator)
+    assert known.status_code == 200 and len(known.json["items"]) == 26
+
+
 def test_export_csv_and_xlsx_in_rank_order(client, identity, scored):
     regulator = identity("regulator")
     ranked = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json["items"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from inspect_core.credit.models import CreditRating, ScoringRun
@@ -111,19 +111,16 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     stmt = (
         select(*_RANKED_COLUMNS)
         .join(Enterprise, Enterprise.id == CreditRating.enterprise_id)
-        .where(CreditRating.run_id == run_id, region_clause(user, Enterprise.region))
+        .where(
+            CreditRating.run_id == run_id,
+            region_clause(user, Enterprise.region),
+            # sector, region, status and q as the plain list reads them: plain conditions
+            # on the joined enterprise, so the keyset on (score, id) is unchanged
+            *enterprises.filters(args),
+        )
     )
     if args.get("tier"):
         stmt = stmt.where(CreditRating.tier == args["tier"])
-    if args.get("region"):
-        stmt = stmt.where(Enterprise.region == args["region"])
-    if args.get("sector"):
-        stmt = stmt.where(
-            exists().where(
-                EnterpriseSector.enterprise_id == Enterprise.id,
-                EnterpriseSector.sector == args["sector"],
-            )
-        )
     if cursor is not None:
         score, last_id = float(cursor[1]), int(cursor[2])
         stmt = stmt.where(

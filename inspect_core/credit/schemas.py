@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
+from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.validators import CleanString, RowId
 
@@ -114,6 +115,10 @@ class RankedArgsSchema(PageArgsSchema):
     order = fields.String(validate=validate.OneOf(("risk",)))
     sector = fields.String(validate=validate.Length(max=40))
     region = fields.String(validate=validate.Length(max=64))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    q = fields.String(
+        validate=validate.Length(min=1, max=100), metadata={"description": "name or USCC"}
+    )
     tier = fields.String(validate=validate.OneOf(("A", "B", "C", "D")))
     run = RowId(
         metadata={"description": "a scoring run id; default the current run (newest as_of)"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,28 +90,36 @@ def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> E
     return enterprise
 
 
-def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """One keyset page ordered by ``id``; rows inserted meanwhile land after the cursor."""
-    stmt = select(Enterprise).where(region_clause(user, Enterprise.region))
+def filters(args: dict[str, Any]) -> list[ColumnElement[bool]]:
+    """The ``sector``, ``region``, ``status`` and ``q`` (name or USCC) conditions on
+    :class:`Enterprise`: one definition for the plain list and the risk-ranked list, so
+    the same query string filters both the same way."""
+    conditions: list[ColumnElement[bool]] = []
     if args.get("sector"):
-        stmt = stmt.where(
+        conditions.append(
             exists().where(
                 EnterpriseSector.enterprise_id == Enterprise.id,
                 EnterpriseSector.sector == args["sector"],
             )
         )
     if args.get("region"):
-        stmt = stmt.where(Enterprise.region == args["region"])
+        conditions.append(Enterprise.region == args["region"])
     if args.get("status"):
-        stmt = stmt.where(Enterprise.status == args["status"])
+        conditions.append(Enterprise.status == args["status"])
     if args.get("q"):
         q = args["q"].strip()
-        stmt = stmt.where(
+        conditions.append(
             or_(
                 Enterprise.name.contains(q, autoescape=True),
                 Enterprise.uscc.startswith(compact(q), autoescape=True),
             )
         )
+    return conditions
+
+
+def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """One keyset page ordered by ``id``; rows inserted meanwhile land after the cursor."""
+    stmt = select(Enterprise).where(region_clause(user, Enterprise.region), *filters(args))
     if args.get("cursor"):
         (last_id,) = decode_cursor(CURSOR_KIND, args["cursor"])
         stmt = stmt.where(Enterprise.id > int(last_id))

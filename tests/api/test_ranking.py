@@ -193,6 +193,33 @@ def test_an_unknown_scoring_run_is_404_not_an_empty_list(client, identity, score
     assert known.status_code == 200 and len(known.json["items"]) == 26
 
 
+def test_risk_list_and_export_apply_q_and_status_like_the_plain_list(client, identity, scored):
+    """``q`` (name or USCC) and ``status`` were accepted with order=risk and ignored."""
+    regulator, admin = identity("regulator"), scored["admin"]
+    by_name = client.get("/api/v1/enterprises?order=risk&q=失信&limit=100", headers=regulator)
+    assert [i["uscc"] for i in by_name.json["items"]] == [scored["listed"]]
+    by_uscc = client.get(
+        f"/api/v1/enterprises?order=risk&q={scored['fresh'][:12]}&limit=100", headers=regulator
+    )
+    assert [i["uscc"] for i in by_uscc.json["items"]] == [scored["fresh"]]
+    closed = client.patch(
+        f"/api/v1/enterprises/{scored['fresh']}", json={"status": "revoked"}, headers=admin
+    )
+    assert closed.status_code == 200, closed.json
+    for status in ("active", "revoked"):
+        plain = client.get(f"/api/v1/enterprises?status={status}&limit=100", headers=regulator)
+        ranked = client.get(
+            f"/api/v1/enterprises?order=risk&status={status}&limit=100", headers=regulator
+        )
+        assert {i["uscc"] for i in ranked.json["items"]} == {i["uscc"] for i in plain.json["items"]}
+        assert {i["status"] for i in ranked.json["items"]} == {status}
+    export = client.get("/api/v1/rankings/export?status=revoked&q=新开业", headers=regulator)
+    rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
+    assert [r[1] for r in rows[1:]] == [scored["fresh"]]
+    bad = client.get("/api/v1/enterprises?order=risk&status=gone", headers=regulator)
+    assert bad.status_code == 422 and "status" in bad.json["errors"]
+
+
 def test_export_csv_and_xlsx_in_rank_order(client, identity, scored):
     regulator = identity("regulator")
     ranked = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json["items"]

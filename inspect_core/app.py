@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 from inspect_core import plugin_manager
 from inspect_core.auth.access import install_gate
 from inspect_core.auth.service import authenticate_request
-from inspect_core.config import Config, default_sqlite_url, normalise
+from inspect_core.config import Config, check, default_sqlite_url, normalise
 from inspect_core.db import db
 from inspect_core.errors import ApiError, register_error_handlers
 from inspect_core.validators import MAX_ID
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
     if config:
         app.config.update(config)
     normalise(app.config)
+    check(app.config)
     if not app.config.get("DATABASE_URL"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)

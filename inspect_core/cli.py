@@ -406,9 +406,15 @@ def score_group() -> None:
 
 
 def _date(value: str | None) -> Any:
+    """An ISO date option, or a usage error (not a traceback)."""
     import datetime as dt
 
-    return dt.date.fromisoformat(value) if value else None
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date YYYY-MM-DD / 日期格式应为YYYY-MM-DD"
+        ) from None
 
 
 @score_group.command("train")
@@ -435,6 +441,8 @@ def score_train(until: str | None, window_days: int) -> None:
 @with_appcontext
 def score_run(as_of: str | None, quiet: bool) -> None:
     """Rescore every enterprise into a new run (regulators page through one fixed run)."""
+    import json
+
     from tqdm import tqdm
 
     from inspect_core.credit.jobs import run
@@ -452,7 +460,10 @@ def score_run(as_of: str | None, quiet: bool) -> None:
         try:
             scoring_run = run(session, "cli", _date(as_of), progress)
         except ApiError as exc:
-            raise click.ClickException(f"{exc.message} {exc.errors}") from None
+            zh = f" / {exc.message_zh}" if exc.message_zh else ""
+            raise click.ClickException(
+                f"{exc.message}{zh} {json.dumps(exc.errors, ensure_ascii=False)}"
+            ) from None
         finally:
             for bar in bars.values():
                 bar.close()

@@ -134,3 +134,15 @@ def normalise(config: dict[str, Any]) -> None:
     plugins = config.get("PLUGINS")
     if isinstance(plugins, str):
         config["PLUGINS"] = [p.strip() for p in plugins.split(",") if p.strip()]
+
+
+def check(config: dict[str, Any]) -> None:
+    """Refuse, when the app starts, a setting that would only fail later (``score run``
+    died on out-of-order tier cut-offs after scoring every enterprise): a ValueError
+    naming the setting and the rule."""
+    from scoring.tiers import check_cutoffs
+
+    try:
+        check_cutoffs(config.get("TIER_CUTOFFS") or {})
+    except ValueError as exc:
+        raise ValueError(f"TIER_CUTOFFS (INSPECT_TIER_CUTOFFS): {exc}") from None

@@ -473,6 +473,22 @@ class _RatingsWriter:
         self._queue.put(text.replace("\\", "\\\\"))
 
 
+def _cutoffs(value: Any) -> dict[str, float]:
+    """The configured tier cut-offs, checked before any work: a bad setting used to
+    surface in the first chunk, after every input had been read, as a traceback."""
+    from scoring.tiers import check_cutoffs
+
+    try:
+        a, b, c = check_cutoffs(value or {})
+    except ValueError as exc:
+        raise Unprocessable(
+            "the tier cut-offs setting (TIER_CUTOFFS) is invalid; nothing was scored",
+            {"TIER_CUTOFFS": [str(exc)]},
+            message_zh="分级下限配置（TIER_CUTOFFS）有误，未进行评分",
+        ) from None
+    return {"A": a, "B": b, "C": c}
+
+
 def run(
     session: Session, user: Any, as_of: dt.date | None = None, progress: Progress | None = None
 ) -> ScoringRun:
@@ -485,7 +501,7 @@ def run(
     from scoring.tiers import assign
 
     as_of = as_of or today_in_china()
-    cutoffs = dict(current_app.config["TIER_CUTOFFS"])
+    cutoffs = _cutoffs(current_app.config.get("TIER_CUTOFFS"))
     model_row = latest_model(session)
     bundle = loads(model_row.blob)
     started = time.perf_counter()

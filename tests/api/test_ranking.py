@@ -275,6 +275,27 @@ def test_score_commands(app, scored):
     assert "26 enterprises scored" in result.output
 
 
+def test_score_run_with_out_of_order_cutoffs_is_a_clear_cli_error(app, scored):
+    """Cut-offs changed after the app started (or checked nowhere) must stop `score run`
+    before it scores anything, with a usage error in English and zh-CN, not a traceback."""
+    app.config["TIER_CUTOFFS"] = {"A": 560.0, "B": 590.0, "C": 620.0}
+    with app.app_context():
+        runs = db.session.scalar(select(func.count()).select_from(ScoringRun))
+    result = app.test_cli_runner().invoke(args=["score", "run", "--quiet"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a traceback
+    assert "A > B > C" in result.output and "TIER_CUTOFFS" in result.output
+    assert "分级下限" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ScoringRun)) == runs
+
+
+def test_score_run_with_a_malformed_date_is_a_usage_error(app):
+    result = app.test_cli_runner().invoke(args=["score", "run", "--quiet", "--as-of", "2026-13-01"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "YYYY-MM-DD" in result.output
+
+
 def test_inspector_effects_are_reported(client, identity, scored):
     response = client.get("/api/v1/scoring/inspector-effects", headers=identity("regulator"))
     assert response.status_code == 200

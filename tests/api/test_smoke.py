@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from inspect_core.app import create_app
+
 
 def test_openapi_json_lists_the_registry_paths(client):
     response = client.get("/api/openapi.json")
@@ -56,3 +60,26 @@ def test_a_500_leaks_no_traceback(app, client):
     assert "secret detail" not in response.get_data(as_text=True)
     assert "Traceback" not in response.get_data(as_text=True)
     assert response.json["code"] == 500
+
+
+@pytest.mark.parametrize(
+    "cutoffs",
+    [
+        {"A": 560.0, "B": 590.0, "C": 620.0},  # reversed
+        {"A": 620.0, "B": 620.0, "C": 560.0},  # A not above B
+        {"A": 620.0, "B": 590.0},  # C missing
+        "620,590,560",
+    ],
+)
+def test_bad_tier_cutoffs_are_refused_when_the_app_starts(cutoffs):
+    """Out-of-order cut-offs were accepted and only broke `score run`, after all its work."""
+    with pytest.raises(ValueError, match=r"TIER_CUTOFFS .*A, B and C|TIER_CUTOFFS .*A > B > C"):
+        create_app({"TIER_CUTOFFS": cutoffs, "DATABASE_URL": "sqlite://"})
+
+
+def test_tier_cutoffs_from_the_environment_are_checked_too(monkeypatch):
+    monkeypatch.setenv("INSPECT_TIER_CUTOFFS", '{"A": 560, "B": 590, "C": 620}')
+    with pytest.raises(ValueError, match="INSPECT_TIER_CUTOFFS.*A > B > C"):
+        create_app({"DATABASE_URL": "sqlite://"})
+    monkeypatch.setenv("INSPECT_TIER_CUTOFFS", '{"A": 650, "B": 600, "C": 550}')
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["TIER_CUTOFFS"]["A"] == 650

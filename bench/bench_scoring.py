@@ -426,7 +426,7 @@ def naive_rescore(app: Flask, sample: list[int], as_of: dt.date) -> Naive:
                 reasons.append({"code": overrides[0], "feature": overrides[0], "points": None,
                                 "text_zh": zh, "text_en": en})  # fmt: skip
             for r in scorecard.reason_codes(X, n=3)[0]:
-                zh, en = jobs.label(r["feature"], fact_texts)
+                zh, en = jobs.label(r["feature"], fact_texts, X.iloc[0][r["feature"]])
                 reasons.append({"code": r["feature"], "feature": r["feature"],
                                 "points": round(-r["points_lost"], 2), "text_zh": zh,
                                 "text_en": en})  # fmt: skip

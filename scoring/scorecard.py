@@ -169,15 +169,40 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             ]
         )
 
-    def explain(self, X: Any, n: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def explain(
+        self, X: Any, n: int = 3, eligible: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scores and reason codes as arrays, from one points matrix: ``(points, order,
         lost)`` — ``points`` as :meth:`points`, ``order`` the ``n`` variables per row that
         lost the most points, ``lost`` the points each variable lost against its best bin.
-        For a million rows, where building dicts per row costs more than the model."""
+        For a million rows, where building dicts per row costs more than the model.
+
+        ``eligible`` (rows × variables, bool): where False, the variable is not ranked as
+        that row's reason and its ``lost`` reads 0 (its points still count in the score) —
+        for a caller whose reason text would not be true of that row's value."""
         matrix = self._points_matrix(self._check(X))
         lost = self.best_points()[None, :] - matrix
+        if eligible is not None:
+            lost = np.where(eligible, lost, 0.0)
         order = np.argsort(-lost, axis=1)[:, :n]
         return matrix.sum(axis=1), order, lost
+
+    def bins(self, X: Any) -> np.ndarray:
+        """Bin index per row and variable: 0 … len(edges) by value, len(edges) + 1 for a
+        missing value (the order of :meth:`points_table`)."""
+        values = self._check(X)
+        return np.column_stack(
+            [self._codes(values[:, j], edges) for j, edges in enumerate(self.edges_)]
+        ) if values.shape[1] else np.zeros((values.shape[0], 0), dtype=int)  # fmt: skip
+
+    def best_bins(self, finite: bool = False) -> np.ndarray:
+        """Per variable, the index of its best bin (the one :meth:`best_points` reads;
+        ``finite``: the best of the value bins, the missing-value bin left out).  The
+        bins of a variable need not score monotonically in its value."""
+        check_is_fitted(self)
+        coef = self.logit_.coef_[0]
+        stop = -1 if finite else None
+        return np.array([int(np.argmin(woe[:stop] * coef[j])) for j, woe in enumerate(self.woe_)])
 
     def reason_codes(self, X: Any, n: int = 3) -> list[list[dict[str, Any]]]:
         """Per row, the ``n`` variables that cost it the most points against their best bin.

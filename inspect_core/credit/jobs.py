@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import queue
 import threading
 import time
@@ -156,49 +157,141 @@ def scoring_frames(session: Session, as_of: dt.date, config: Any) -> Frames:
     )
 
 
-#: reason-code texts by feature name prefix (zh-CN, English)
-FEATURE_LABELS: tuple[tuple[str, str, str], ...] = (
-    ("decay_critical", "近期严重问题较多", "Recent critical findings"),
-    ("decay_serious", "近期主要问题较多", "Recent major findings"),
-    ("decay_minor", "近期一般问题较多", "Recent minor findings"),
-    ("decay_failed", "近期抽检/检查不合格", "Recent failed checks"),
-    ("decay_inspections", "近期检查频次", "Recent inspection frequency"),
-    ("last_critical", "上次检查发现严重问题", "Critical findings at the last check"),
-    ("last_serious", "上次检查发现主要问题", "Major findings at the last check"),
-    ("last_minor", "上次检查发现一般问题", "Minor findings at the last check"),
-    ("last_failed", "上次检查不合格", "Failed the last check"),
-    ("last_result", "上次检查结论", "Outcome of the last check"),
-    ("days_since_last", "距上次检查时间较长", "Long time since the last check"),
-    ("n_prior", "历史检查次数", "Number of past checks"),
-    ("has_history", "检查记录情况", "Inspection history"),
-    ("credit_serious_dishonesty", "列入严重违法失信名单", "On the serious-dishonesty list"),
-    ("credit_abnormal_operations", "列入经营异常名录", "On the abnormal-operations list"),
-    ("credit_penalty", "存在行政处罚", "Administrative penalties"),
-    ("credit_complaint", "存在投诉举报", "Complaints"),
-    ("credit_recall", "存在产品召回", "Recalls"),
-    ("credit_incident", "发生质量安全事故", "Quality or safety incidents"),
-    ("credit_certification", "质量管理体系认证情况", "Quality-system certification"),
-    ("credit_quality_award", "获得质量奖情况", "Quality awards"),
-    ("credit_negative", "不良信用记录", "Adverse credit records"),
-    ("credit_positive", "良好信用记录", "Positive credit records"),
-    ("serious_dishonesty", "列入严重违法失信名单", "On the serious-dishonesty list"),
-    ("business_age_years", "经营年限", "Years in business"),
-    ("sector", "所属行业风险", "Sector"),
-    ("region", "所在街镇", "Street or town"),
-    ("status", "经营状态", "Registration status"),
-)
+#: reason-code texts by feature-name prefix: zh-CN and English templates, where ``{v}`` is
+#: the row's value (as the range of its scorecard bin, :func:`bin_text`) and ``{h}`` a
+#: decayed count's half-life in days, and whether the feature counts something adverse.
+#: A text states the row's value and claims no
+#: direction the scorecard may not have (its bins need not be monotonic: an enterprise
+#: with no minor finding at its last check could lose points for it); an adverse count is
+#: a reason only where the row has some of it, more than the variable's best bin
+#: (:func:`reason_eligible`).  Each half-life has its own text, so no two reasons of a row
+#: read the same.
+FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
+    ("decay_critical", "严重问题{v}次（按{h}天半衰期加权）",
+     "Critical findings (weighted by a {h}-day half-life): {v}", True),
+    ("decay_serious", "主要问题{v}次（按{h}天半衰期加权）",
+     "Major findings (weighted by a {h}-day half-life): {v}", True),
+    ("decay_minor", "一般问题{v}次（按{h}天半衰期加权）",
+     "Minor findings (weighted by a {h}-day half-life): {v}", True),
+    ("decay_failed", "抽检/检查不合格{v}次（按{h}天半衰期加权）",
+     "Failed checks (weighted by a {h}-day half-life): {v}", True),
+    ("decay_inspections", "检查{v}次（按{h}天半衰期加权）",
+     "Checks (weighted by a {h}-day half-life): {v}", False),
+    ("last_critical", "上次检查发现严重问题{v}项", "Critical findings at the last check: {v}",
+     True),
+    ("last_serious", "上次检查发现主要问题{v}项", "Major findings at the last check: {v}", True),
+    ("last_minor", "上次检查发现一般问题{v}项", "Minor findings at the last check: {v}", True),
+    ("last_failed", "上次检查不合格", "Failed the last check", True),
+    ("last_result", "上次检查结论", "Outcome of the last check", False),
+    ("days_since_last", "距上次检查{v}天", "Days since the last check: {v}", False),
+    ("n_prior", "历史检查{v}次", "Past checks: {v}", False),
+    ("has_history", "检查记录情况", "Inspection history", False),
+    ("credit_serious_dishonesty", "严重违法失信名单记录{v}条",
+     "Serious-dishonesty list entries in force: {v}", True),
+    ("credit_abnormal_operations", "经营异常名录记录{v}条",
+     "Abnormal-operations list entries in force: {v}", True),
+    ("credit_penalty", "有效行政处罚{v}项", "Administrative penalties in force: {v}", True),
+    ("credit_complaint", "有效投诉举报{v}件", "Complaints in force: {v}", True),
+    ("credit_recall", "有效产品召回记录{v}次", "Recalls in force: {v}", True),
+    ("credit_incident", "质量安全事故{v}起", "Quality or safety incidents in force: {v}", True),
+    ("credit_certification", "有效质量管理体系认证{v}项",
+     "Quality-system certifications in force: {v}", False),
+    ("credit_quality_award", "有效质量奖{v}项", "Quality awards in force: {v}", False),
+    ("credit_negative", "不良信用记录{v}条", "Adverse credit records in force: {v}", True),
+    ("credit_positive", "良好信用记录{v}条", "Positive credit records in force: {v}", False),
+    ("serious_dishonesty", "列入严重违法失信名单", "On the serious-dishonesty list", True),
+    ("business_age_years", "经营年限{v}年", "Years in business: {v}", False),
+    ("area_critical_rate", "所在区域严重问题检出比例", "Share of critical findings in the area",
+     False),
+    ("sector", "所属行业", "Sector", False),
+    ("region", "所在街镇", "Street or town", False),
+    ("status", "经营状态", "Registration status", False),
+)  # fmt: skip
+
+#: a decayed count of a plugin's fact (``<fact>_<half-life>``): adverse, like the findings
+FACT_TEMPLATE = ("{zh}{v}次（按{h}天半衰期加权）", "{en} (weighted by a {h}-day half-life): {v}")
 
 
-def label(feature: str, facts: dict[str, tuple[str, str]] | None = None) -> tuple[str, str]:
-    """zh-CN and English text of a feature; ``facts``: the plugins' declared facts
-    (:func:`fact_labels`), whose features are ``<fact>_<half-life>``."""
-    fact = (facts or {}).get(feature.rsplit("_", 1)[0])
+def _shown(value: float) -> str:
+    """A value as a reason text shows it: at most two decimals, never a false zero."""
+    if value != value:  # NaN
+        return "—"
+    if 0 < abs(value) < 0.005:
+        return "<0.01"
+    return f"{round(value, 2):g}"
+
+
+def _template(feature: str, facts: dict[str, tuple[str, str]] | None) -> tuple[str, str, bool, str]:
+    """zh-CN and English templates of a feature, whether it is adverse, its half-life."""
+    stem, _, tag = feature.rpartition("_")
+    half_life = tag[:-1] if tag.endswith("d") else ""
+    fact = (facts or {}).get(stem)
     if fact is not None:
-        return fact
-    for prefix, zh, en in FEATURE_LABELS:
+        zh, en = (t.format(zh=fact[0], en=fact[1], v="{v}", h="{h}") for t in FACT_TEMPLATE)
+        return zh, en, True, half_life
+    for prefix, zh, en, adverse in FEATURE_LABELS:
         if feature.startswith(prefix):
-            return zh, en
-    return feature, feature
+            return zh, en, adverse, half_life
+    return feature, feature, False, half_life
+
+
+def label(
+    feature: str,
+    facts: dict[str, tuple[str, str]] | None = None,
+    value: float | str | None = None,
+) -> tuple[str, str]:
+    """zh-CN and English reason text of a feature with the row's ``value`` (a number, or
+    text such as a bin's range, :func:`bin_text`); ``facts``: the plugins' declared facts
+    (:func:`fact_labels`), whose features are ``<fact>_<half-life>``."""
+    zh, en, _, half_life = _template(feature, facts)
+    shown = value if isinstance(value, str) else _shown(float("nan" if value is None else value))
+    return zh.format(v=shown, h=half_life), en.format(v=shown, h=half_life)
+
+
+#: features whose values are whole numbers (counts, days), shown as integer ranges
+_WHOLE = ("days_since_last", "n_prior", "last_", "credit_")
+
+
+def bin_text(feature: str, edges: np.ndarray, code: int) -> str:
+    """The range of a scorecard bin ``[lo, hi)`` as a reason text shows the row's value:
+    every row in the bin has a value in it, so the text is true of each (the exact value
+    would make nearly every row's reason list different, and building and storing one
+    list per row was measured as the larger part of a run after the model).  Values are
+    counts or durations, never negative."""
+    bounds = [-np.inf, *np.asarray(edges, dtype=float).tolist(), np.inf]
+    if code >= len(bounds) - 1:
+        return "—"  # the missing-value bin
+    lo, hi = max(bounds[code], 0.0), bounds[code + 1]
+    if feature.startswith(_WHOLE):
+        first, last = math.ceil(lo), (math.ceil(hi) - 1 if math.isfinite(hi) else None)
+        if last is None:
+            return f"≥{first}" if first > 0 else "≥0"
+        return str(first) if last <= first else f"{first}–{last}"
+    if not math.isfinite(hi):
+        return f"≥{_shown(lo)}"
+    return f"{_shown(lo)}–{_shown(hi)}"
+
+
+def reason_eligible(
+    names: list[str], values: np.ndarray, bins: np.ndarray, best: np.ndarray
+) -> np.ndarray:
+    """Rows × variables: may the variable be given as the row's reason?  An adverse count
+    only where the row has some (> 0) and sits in a higher bin than the best one (more of
+    it than the best-scoring values); a neutral variable whenever it cost points, its text
+    stating the row's value (not when that is missing: no true text).
+    ``bins``/``best``: :meth:`Scorecard.bins`, :meth:`Scorecard.best_bins` (``finite=True``)."""
+    facts = fact_labels()
+    adverse = np.array([_template(name, facts)[2] for name in names], dtype=bool)
+    values = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):
+        more = (values > 0) & (bins > best[None, :])
+    return np.where(adverse[None, :], more, ~np.isnan(values) | ~_has_value(names, facts))
+
+
+def _has_value(names: list[str], facts: dict[str, tuple[str, str]]) -> np.ndarray:
+    """Per variable, whether its text shows the value (a missing value then has no
+    true text: the no-history override speaks for it)."""
+    return np.array(["{v}" in _template(name, facts)[0] for name in names], dtype=bool)[None, :]
 
 
 def fact_labels() -> dict[str, tuple[str, str]]:
@@ -333,15 +426,22 @@ def latest_model(session: Session) -> ScoringModel:
 
 
 def _reason_lists(
-    names: list[str], order: np.ndarray, lost: np.ndarray, overrides: list[str | None]
+    names: list[str],
+    order: np.ndarray,
+    lost: np.ndarray,
+    overrides: list[str | None],
+    bins: np.ndarray | None = None,
+    edges: list[np.ndarray] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Per row, its reasons as stored: the tier override first, then the variables that
-    lost the most points (``order``, where ``lost`` > 1e-9), three at most.
+    lost the most points (``order``, where ``lost`` > 1e-9), three at most, each text
+    stating the range of the row's bin (``bins``: rows × variables, :meth:`Scorecard.bins`;
+    ``edges``: ``Scorecard.edges_``; None: ranges unknown, "—").
 
-    Rows with the same override, variables and points share one list: a scorecard gives
-    each variable a handful of point values (one per bin), so a million rows hold a few
-    thousand distinct reason lists, and building (and serializing) each once was most of
-    the time spent after the model."""
+    Rows with the same override, variables, points and bins share one list: a scorecard
+    gives each variable a handful of bins, so a million rows hold a few thousand distinct
+    reason lists, and building (and serializing) each once was most of the time spent
+    after the model."""
     from scoring.tiers import REASONS
 
     fixed = {
@@ -349,25 +449,39 @@ def _reason_lists(
         for code, (zh, en) in REASONS.items()
     }
     facts = fact_labels()
-    labels = [label(name, facts) for name in names]
     top = np.take_along_axis(lost, order, axis=1)
     if not len(order):
         return []
+    if bins is None:
+        codes = np.full(order.shape, -1)
+    else:
+        codes = np.take_along_axis(np.asarray(bins), order, axis=1)
     # one row of numbers per enterprise; equal rows share a list (found by np.unique,
     # not a Python dict of tuples: that loop was 0.3 s of every 50,000 enterprises)
     override_codes = {code: float(k + 1) for k, code in enumerate(REASONS)}
     keys = np.column_stack(
-        [np.array([override_codes[o] if o else 0.0 for o in overrides]), order, top]
+        [np.array([override_codes[o] if o else 0.0 for o in overrides]), order, top, codes]
     )
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    texts_of: dict[tuple[int, int], tuple[str, str]] = {}  # (variable, bin) → texts
     built: list[list[dict[str, Any]]] = []
     for row in first.tolist():
         override = overrides[row]
         listed = [fixed[override]] if override else []
-        for j, points in zip(order[row].tolist(), top[row].tolist(), strict=True):
+        texts = {item["text_en"] for item in listed}
+        for j, points, code in zip(
+            order[row].tolist(), top[row].tolist(), codes[row].tolist(), strict=True
+        ):
             if points > 1e-9:
-                zh, en = labels[j]
                 name = names[j]
+                texts_key = (j, code)
+                if texts_key not in texts_of:
+                    shown = "—" if edges is None else bin_text(name, edges[j], code)
+                    texts_of[texts_key] = label(name, facts, shown)
+                zh, en = texts_of[texts_key]
+                if en in texts:  # never the same text twice in one row
+                    continue
+                texts.add(en)
                 listed.append({"code": name, "feature": name, "points": round(-points, 2),
                                "text_zh": zh, "text_en": en})  # fmt: skip
         built.append(listed[:3])
@@ -516,6 +630,7 @@ def run(
     config = FeatureConfig.from_dict(bundle.feature_config)
     inputs = scoring_inputs(session, as_of)
     scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
+    best_bins = scorecard.best_bins(finite=True)
     total = len(inputs.rows)
     matrices: list[pd.DataFrame] = []
     scores_parts: list[np.ndarray] = []
@@ -529,7 +644,11 @@ def run(
             X = feature_matrix(features, bundle.features)
             if progress:
                 progress("features", stop, total)
-            scores, order, lost = scorecard.explain(X, n=3)
+            bins = scorecard.bins(X)
+            eligible = reason_eligible(
+                scorecard.feature_names_, X.to_numpy(dtype=float), bins, best_bins
+            )
+            scores, order, lost = scorecard.explain(X, n=3, eligible=eligible)
             probability = ml.predict_proba(X)[:, 1]
             tiers, overrides = assign(
                 scores, cutoffs, features["serious_dishonesty"].to_numpy(),
@@ -540,7 +659,9 @@ def run(
                 [round(x, 4) for x in scores.tolist()],
                 [round(x, 6) for x in probability.tolist()],
                 [str(t) for t in tiers],
-                _reason_lists(scorecard.feature_names_, order, lost, overrides),
+                _reason_lists(
+                    scorecard.feature_names_, order, lost, overrides, bins, scorecard.edges_
+                ),
             )
             matrices.append(X)
             scores_parts.append(scores)

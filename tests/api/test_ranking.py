@@ -461,18 +461,21 @@ def test_the_split_packed_read_is_one_snapshot_of_the_whole_table(committed_app,
 
 def test_reason_lists_equal_one_built_per_row_and_equal_rows_share_one(app):
     """``_reason_lists`` groups equal rows with np.unique; each row must still get what a
-    plain per-row construction gives, and equal rows the same list object (the COPY
-    writer serialises each shared list once)."""
+    plain per-row construction gives (its texts stating its own values), and equal rows
+    the same list object (the COPY writer serialises each shared list once)."""
     from scoring.tiers import REASONS
 
     rng = np.random.default_rng(5)
     names = ["decay_serious_180d", "last_failed", "food_banned_hits_730d", "sector", "n_prior"]
+    edges = [np.array([0.0, 0.35, 1.2]), np.array([0.0, 1.0]), np.array([0.0, 2.5]),
+             np.array([1.0, 2.0]), np.array([2.0, 5.0, 9.0])]  # fmt: skip
     n = 2000
     order = np.argsort(-rng.integers(0, 4, (n, len(names))), axis=1)[:, :3]
     lost = np.round(rng.choice([0.0, 0.0, 3.5, 12.25, 40.0], (n, len(names))), 2)
+    bins = np.column_stack([rng.integers(0, len(e) + 2, n) for e in edges])
     overrides = [rng.choice([None, None, None, *REASONS]) for _ in range(n)]
     with app.app_context():
-        got = jobs._reason_lists(names, order, lost, overrides)
+        got = jobs._reason_lists(names, order, lost, overrides, bins, edges)
         facts = jobs.fact_labels()
     assert len(got) == n
     for i in range(n):
@@ -482,14 +485,87 @@ def test_reason_lists_equal_one_built_per_row_and_equal_rows_share_one(app):
         ]  # fmt: skip
         for j in order[i]:
             if lost[i, j] > 1e-9:
-                zh, en = jobs.label(names[j], facts)
+                shown = jobs.bin_text(names[j], edges[j], bins[i, j])
+                zh, en = jobs.label(names[j], facts, shown)
                 expected.append({"code": names[j], "feature": names[j],
                                  "points": round(-float(lost[i, j]), 2),
                                  "text_zh": zh, "text_en": en})  # fmt: skip
         assert got[i] == expected[:3], i
     shared = {}
     for i in range(n):
-        key = (overrides[i], *order[i].tolist(), *lost[i, order[i]].tolist())
+        key = (overrides[i], *order[i].tolist(), *lost[i, order[i]].tolist(),
+               *bins[i, order[i]].tolist())  # fmt: skip
         assert got[i] is shared.setdefault(key, got[i])
     assert any(r["code"] == "food_banned_hits_730d" and r["text_en"] != r["code"]
                for listed in got for r in listed)  # fmt: skip
+    texts = {r["text_en"] for listed in got for r in listed}
+    assert "Major findings (weighted by a 180-day half-life): 0.35–1.2" in texts
+    assert {"Past checks: 0–1", "Past checks: 5–8", "Past checks: ≥9"} <= texts
+
+
+def _states(text: str, value: float) -> bool:
+    """Whether a reason text "…: a–b" / "…: ≥a" / "…: a" holds for ``value``."""
+    shown = text.rsplit(": ", 1)[1]
+    if shown.startswith("≥"):
+        return value >= float(shown[1:])
+    lo, _, hi = shown.partition("–")
+    return float(lo) <= value <= float(hi or lo)
+
+
+def test_reason_texts_state_facts_that_are_true_and_distinct(app, client, identity, scored):
+    """A reason reading "上次检查发现一般问题 / Minor findings at the last check" was given
+    to enterprises whose last check found no minor problem (the scorecard's bins are not
+    monotonic), "Long time since the last check" to the shortest bin, and the 180- and
+    730-day decayed counts read the same.  Now an adverse count is a reason only where the
+    row has some of it, every text states the row's value, and no row repeats a text."""
+    regulator = identity("regulator")
+    items = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json["items"]
+    false_claims, repeated = [], []
+    with app.app_context():
+        s = db.session
+        for item in items:
+            texts = [r["text_en"] for r in item["reasons"]]
+            if len(texts) != len(set(texts)) or len({r["text_zh"] for r in item["reasons"]}) != len(
+                texts
+            ):
+                repeated.append((item["uscc"], texts))
+            eid = s.scalar(select(Enterprise.id).where(Enterprise.uscc == item["uscc"]))
+            last = s.scalars(select(Result).where(Result.enterprise_id == eid)
+                             .order_by(Result.inspected_on.desc(), Result.id.desc())).first()  # fmt: skip
+            for r in item["reasons"]:
+                minor = last.minor_count if last else 0
+                if r["code"] == "last_minor" and (minor == 0 or not _states(r["text_en"], minor)):
+                    false_claims.append((item["uscc"], r["text_en"], minor))
+                if r["code"] == "days_since_last":
+                    days = (today_in_china() - last.inspected_on).days
+                    if not _states(r["text_en"], days):
+                        false_claims.append((item["uscc"], r["text_en"], days))
+    assert false_claims == [], false_claims[:3]
+    assert repeated == [], repeated[:2]
+    assert any(item["reasons"] for item in items)
+
+
+def test_an_adverse_count_is_a_reason_only_above_its_best_bin_and_above_zero(app):
+    """Bins need not be monotonic: with "1 minor finding" the best bin, a row with none
+    (below it) or one (in it) is not told about minor findings; a row with three is.
+    A neutral variable's text states the value, so it may be given whatever the bin, but
+    not when the value is missing."""
+    names = ["last_minor", "days_since_last"]
+    values = np.array([[0.0, 46.0], [1.0, np.nan], [3.0, 900.0]])
+    bins = np.array([[0, 0], [1, 3], [2, 2]])
+    best = np.array([1, 2])
+    with app.app_context():
+        eligible = jobs.reason_eligible(names, values, bins, best)
+        assert jobs.label("last_minor", None, 3.0) == (
+            "上次检查发现一般问题3项",
+            "Minor findings at the last check: 3",
+        )
+        assert jobs.label("decay_serious_730d", None, 0.8)[1] == (
+            "Major findings (weighted by a 730-day half-life): 0.8"
+        )
+        days = jobs.bin_text("days_since_last", np.array([30.0, 120.0]), 1)
+        assert jobs.label("days_since_last", None, days) == (
+            "距上次检查30–119天",
+            "Days since the last check: 30–119",
+        )
+    assert eligible.tolist() == [[False, True], [False, False], [True, True]]

@@ -161,6 +161,10 @@ def test_facts_become_features_with_the_plugins_labels(app, client, identity, di
     codes = {(r["code"], r["text_zh"], r["text_en"]) for listed in ratings for r in listed}
     fact_reasons = {c for c in codes if c[0].startswith("food_banned_hits")}
     assert fact_reasons, codes
-    assert {(zh, en) for _, zh, en in fact_reasons} == {
-        ("禁用物质及致病菌检出次数", "Banned substances or pathogens detected")
-    }
+    # the plugin's label, with the half-life and the row's range: one text per half-life
+    for code, zh, en in fact_reasons:
+        half_life = code.rsplit("_", 1)[1][:-1]
+        assert zh.startswith("禁用物质及致病菌检出次数") and f"按{half_life}天半衰期" in zh
+        assert en.startswith(
+            f"Banned substances or pathogens detected (weighted by a {half_life}-day half-life): "
+        )

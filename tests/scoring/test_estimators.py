@@ -62,6 +62,28 @@ def test_reason_codes_add_up_with_the_points():
     assert all(r[0]["points_lost"] >= r[-1]["points_lost"] for r in top if r)
 
 
+def test_explain_ranks_only_eligible_reasons_and_the_score_is_unchanged():
+    """A caller may rule a variable out as a row's reason (its text would be false there):
+    the next variables take its place, the score and the bins' points do not change."""
+    X, y = data()
+    sc = Scorecard().fit(X, y)
+    bins, best = sc.bins(X), sc.best_bins()
+    table = sc.points_table()
+    for j, name in enumerate(sc.feature_names_):  # best_bins is where best_points is
+        points = table.loc[table["variable"] == name, "points"].to_numpy()
+        assert points[best[j]] == pytest.approx(sc.best_points()[j])
+        assert bins[:, j].max() < len(points)
+    assert (sc.best_bins(finite=True) < [len(e) + 1 for e in sc.edges_]).all()
+    eligible = np.ones(X.shape, dtype=bool)
+    eligible[:, 0] = False  # "a" is never a reason
+    scores, order, lost = sc.explain(X, n=2, eligible=eligible)
+    plain_scores, _, plain_lost = sc.explain(X, n=2)
+    np.testing.assert_allclose(scores, plain_scores)
+    assert (lost[:, 0] == 0).all() and (lost[:, 1:] == plain_lost[:, 1:]).all()
+    shown = np.take_along_axis(lost, order, axis=1)
+    assert not ((order == 0) & (shown > 1e-9)).any()
+
+
 def test_save_and_load_give_identical_scores():
     X, y = data()
     sc, ml = Scorecard().fit(X, y), RiskModel(max_iter=30).fit(X, y)

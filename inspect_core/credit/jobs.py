@@ -157,6 +157,24 @@ def scoring_frames(session: Session, as_of: dt.date, config: Any) -> Frames:
     )
 
 
+def population_matrix(
+    session: Session, as_of: dt.date, config: Any, features: list[str]
+) -> pd.DataFrame:
+    """The model's columns for every enterprise on ``as_of``, built as a run builds them
+    (:func:`run`): the population a run's PSI is measured against."""
+    from scoring.scorecard import feature_matrix
+
+    inputs = scoring_inputs(session, as_of)
+    parts = [
+        feature_matrix(chunk_features(session, inputs, start, stop, config), features)
+        for start in range(0, len(inputs.rows), WRITE_CHUNK)
+        for stop in [min(start + WRITE_CHUNK, len(inputs.rows))]
+    ]
+    if not parts:
+        return pd.DataFrame(columns=features, dtype=float)
+    return pd.concat(parts, ignore_index=True).astype(float)
+
+
 #: reason-code texts by feature-name prefix: zh-CN and English templates, where ``{v}`` is
 #: the row's value (as the range of its scorecard bin, :func:`bin_text`) and ``{h}`` a
 #: decayed count's half-life in days, and whether the feature counts something adverse.
@@ -377,15 +395,23 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
          "expected": round(float(r.expected), 2), "strictness": round(float(r.strictness), 3)}
         for r in strictness.itertuples()
     ]  # fmt: skip
-    scores = scorecard.points(X)
+    # PSI reference: the population a run scores (every enterprise, as of one day), here
+    # as of ``until`` — not the training rows (inspections at their own dates), which a
+    # run never resembles (max PSI ≈ 7 on n_prior, an alarm on every run)
+    encoded = replace(config, vocabulary={k: tuple(v) for k, v in vocabulary.items()})
+    population = population_matrix(session, until, encoded, features)
+    if len(population):
+        metrics["monitoring_reference"] = f"all {len(population)} enterprises as of {until}"
+    else:  # no enterprise registered: the training rows are all there is
+        population = X
+        metrics["monitoring_reference"] = "training rows"
+    scores = scorecard.points(population)
     reference = {"score": {"edges": monitoring.bin_edges(scores)}}
     reference["score"]["shares"] = monitoring.distribution(scores, reference["score"]["edges"])
     for name in features:
-        edges = monitoring.bin_edges(X[name].to_numpy())
-        reference[name] = {
-            "edges": edges,
-            "shares": monitoring.distribution(X[name].to_numpy(), edges),
-        }
+        values = population[name].to_numpy()
+        edges = monitoring.bin_edges(values)
+        reference[name] = {"edges": edges, "shares": monitoring.distribution(values, edges)}
     start = until - dt.timedelta(days=window_days)
     version = f"credit-{until.isoformat()}-{utcnow():%Y%m%d%H%M%S}"
     bundle = ModelBundle(
@@ -606,7 +632,8 @@ def _cutoffs(value: Any) -> dict[str, float]:
 def run(
     session: Session, user: Any, as_of: dt.date | None = None, progress: Progress | None = None
 ) -> ScoringRun:
-    """Rescore every enterprise; one run of ratings, with PSI against the training data."""
+    """Rescore every enterprise; one run of ratings, with PSI against the model's reference
+    population (every enterprise as of its training cut-off; older models: the training rows)."""
     from inspect_core.results.service import today_in_china
     from scoring import monitoring
     from scoring.features import FeatureConfig

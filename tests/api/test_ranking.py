@@ -296,6 +296,48 @@ def test_score_run_with_a_malformed_date_is_a_usage_error(app):
     assert "YYYY-MM-DD" in result.output
 
 
+def test_psi_no_alarm_when_scoring_the_training_data_on_the_training_day(app, scored):
+    """Nothing changed between training and this run: the reference is every enterprise
+    as of the training cut-off (as a run scores them), not the training rows, whose
+    inspections at their own dates gave max PSI ≈ 7 and an alarm on every run."""
+    with app.app_context():
+        run = db.session.get(ScoringRun, scored["run"])
+        model = jobs.latest_model(db.session)
+        assert run.alarm is False and run.psi["max"] < 0.01, run.psi
+        assert model.metrics["monitoring_reference"] == f"all 26 enterprises as of {run.as_of}"
+
+
+def test_psi_alarms_on_a_genuinely_shifted_population(app, client, scored):
+    """Twice as many enterprises, the new half with no history at all: an alarm."""
+    for k in range(30):
+        body = factories.enterprise(region="华岩镇", name=f"重庆新设第{k}有限公司")
+        assert (
+            client.post("/api/v1/enterprises", json=body, headers=scored["admin"]).status_code
+            == 201
+        )
+    with app.app_context():
+        shifted = jobs.run(db.session, "test", today_in_china())
+        assert shifted.alarm is True and shifted.psi["psi"]["has_history"] > 0.25, shifted.psi
+
+
+def test_a_model_saved_with_training_row_reference_still_scores(app, scored):
+    """Models stored before the reference changed keep loading and scoring: the bundle
+    format is the same, only what its ``monitoring`` describes differs."""
+    from scoring import monitoring
+    from scoring.persistence import dumps, loads
+
+    with app.app_context():
+        model = jobs.latest_model(db.session)
+        bundle = loads(model.blob)
+        old = {"score": {"edges": [500.0, 600.0], "shares": [0.2, 0.3, 0.5, 0.0]}}
+        bundle.monitoring = old
+        model.blob = dumps(bundle)
+        db.session.commit()
+        run = jobs.run(db.session, "test", today_in_china())
+        assert run.status == "finished" and set(run.psi["psi"]) == {"score"}
+        assert run.psi["threshold"] == monitoring.ALARM
+
+
 def test_inspector_effects_are_reported(client, identity, scored):
     response = client.get("/api/v1/scoring/inspector-effects", headers=identity("regulator"))
     assert response.status_code == 200

@@ -1,9 +1,12 @@
 """Reading uploaded CSV and Excel files the way Chinese offices really write them.
 
 CSV in UTF-8 (with or without BOM) or GB18030/GBK; ``.xlsx`` through openpyxl in
-read-only mode, after a guard against zip bombs.  Cells are NFKC-normalised (full-width
-digits and letters become ASCII), trimmed, and dates written as 2026-11-25, 2026/11/25 or
-2026年11月25日 become ISO dates.  Every limit refuses the file before any row is stored.
+read-only mode, after a guard against zip bombs.  Cells are trimmed (full-width spaces
+too); a cell that NFKC turns into plain ASCII (full-width digits, letters, codes) is read
+in that form, and dates written as 2026-11-25, 2026/11/25 or 2026年11月25日 (full-width
+digits too) become ISO dates.  Any other text is kept as written, in NFC, as the JSON API
+keeps it: names and descriptions keep their full-width brackets, colons and ℃.  Every
+limit refuses the file before any row is stored.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def sniff_format(filename: str, content: bytes) -> str:
 
 
 def normalise_cell(value: Any) -> Any:
-    """NFKC, trimmed text; ISO dates; whole floats as ints; empty → None."""
+    """Trimmed text (see the module's docstring); ISO dates; whole floats as ints;
+    empty → None."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -76,8 +80,9 @@ def normalise_cell(value: Any) -> Any:
     if isinstance(value, int):
         return value
     text = value if type(value) is str else str(value)
-    # NFKC leaves ASCII as it is: skip the call for the usual cell
-    text = (text if text.isascii() else unicodedata.normalize("NFKC", text)).strip()
+    if not text.isascii():  # the usual cell is ASCII: no Unicode work for it
+        return _non_ascii(text)
+    text = text.strip()
     if not text:
         return None
     # a date starts with four digits (what \d matches, str.isdigit accepts too)
@@ -88,6 +93,25 @@ def normalise_cell(value: Any) -> Any:
         except ValueError:
             return text  # not a real date: the schema will say so, naming the column
     return text
+
+
+def _non_ascii(text: str) -> str | None:
+    """Full-width tolerance without rewriting text: the NFKC form when it is plain ASCII
+    (１２３, ＡＢＣ, a USCC) or a date (２０２６年１１月２５日); else NFC of the cell as
+    written, so （九龙坡）, ：, ℃ are stored as typed, like the JSON API stores them."""
+    nfkc = unicodedata.normalize("NFKC", text)
+    folded = nfkc.strip()
+    if folded.isascii():
+        return normalise_cell(folded)
+    match = _DATE.match(folded) if folded[:4].isdigit() else None
+    if match:
+        try:
+            return dt.date(*(int(g) for g in match.groups())).isoformat()
+        except ValueError:
+            pass  # not a real date: the schema will say so, naming the column
+    if nfkc == text:  # the usual Chinese text: NFKC already, so NFC too
+        return folded
+    return unicodedata.normalize("NFC", text).strip() or None
 
 
 def _decode_csv(content: bytes) -> tuple[str, str]:

@@ -669,11 +669,12 @@ CORE_REQUIRED = {
 
 
 def _split_codes(value: Any, names_zh: Mapping[str, str]) -> list[str]:
-    parts = [
-        p.strip()
-        for p in str(value).replace("；", ";").replace("、", ";").replace(",", ";").split(";")
-    ]
+    # cells keep their full-width punctuation (reader._non_ascii): ；，、 separate too
+    parts = [p.strip() for p in _CODE_SEPARATORS.split(str(value))]
     return [names_zh.get(p, p) for p in parts if p]
+
+
+_CODE_SEPARATORS = re.compile("[;；,，、]")
 
 
 def _parse_findings(text: str) -> list[dict[str, str]]:

@@ -108,6 +108,20 @@ def test_utf8_bom_csv_of_inspectors(client, identity, session):
     assert first["qualifications"] == ["food", "special_equipment"]
 
 
+def test_names_keep_their_full_width_brackets(client, identity, session):
+    """Registered names use full-width brackets and the JSON API stores them as given; the
+    upload must not rewrite them (NFKC would make them half-width).  Full-width commas
+    still separate sector codes."""
+    admin = identity("admin")
+    code = factories.uscc()
+    name = "重庆渝味（九龙坡）餐饮管理有限公司"
+    rows = [ENTERPRISE_HEADER, [code, name, "食品，drugs", "华岩镇", "", "", ""]]
+    r = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "e.csv")
+    assert r.status_code == 201, r.json
+    got = client.get(f"/api/v1/enterprises/{code}", headers=admin).json
+    assert (got["name"], got["sectors"]) == (name, ["drugs", "food"])
+
+
 def mixed_rows() -> list[list[object]]:
     good1, good2, dup = factories.uscc(), factories.uscc(), factories.uscc()
     return [
@@ -389,6 +403,48 @@ def test_export_reimports_cleanly(app, client, identity, district, session):
         assert imported.status_code == 201, imported.json
         assert (imported.json["accepted"], imported.json["rejected"]) == (4, 0)
         assert results(before) == originals, fmt
+
+
+def _record(client, identity, task, findings, key="rt"):
+    """A food result recorded through the JSON API with the given inspector findings."""
+    me = identity("inspector", badge=task["inspectors"][0])
+    body = {
+        "sector": "food",
+        "payload": factories.food_payload("0.05"),
+        "inspected_on": today_in_china().isoformat(),
+        "conclusion_code": "no_problem",
+        "findings": list(findings),
+    }
+    r = client.post(
+        f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": key}
+    )
+    assert r.status_code == 201, r.json
+
+
+def _reimported_findings(client, session, regulator, plan_id):
+    """Export the plan's food results as CSV, import the export, return the new result's
+    inspector findings."""
+    exported = client.get(
+        f"/api/v1/results/export?sector=food&plan={plan_id}&format=csv", headers=regulator
+    )
+    session.rollback()
+    before = set(session.scalars(select(Result.id)))
+    imported = upload(
+        client, "/api/v1/results/import", regulator, exported.data, "x.csv", sector="food"
+    )
+    assert imported.status_code == 201, imported.json
+    session.rollback()
+    new = session.scalars(select(Result).where(Result.id.not_in(before))).one()
+    return [(f["severity"], f["description"]) for f in new.findings if f["source"] == "inspector"]
+
+
+def test_export_reimport_keeps_free_text_as_written(client, identity, district, session):
+    """Full-width colon, brackets and ℃ in a finding survive export and re-import, as the
+    JSON API keeps them (NFKC would give 冷藏温度:8°C(超标))."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    text = "冷藏温度：8℃（超标）"
+    _record(client, identity, tasks[0], [{"severity": "minor", "description": text}])
+    assert _reimported_findings(client, session, regulator, plan_id) == [("minor", text)]
 
 
 def test_import_status_is_private_to_its_uploader(client, identity, session):

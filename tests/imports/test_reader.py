@@ -1,0 +1,48 @@
+"""Reading uploaded files: what a cell, a row and a row number mean (no database)."""
+
+from __future__ import annotations
+
+import pytest
+
+from inspect_core.imports import reader
+
+FULL = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "重庆渝味（九龙坡）餐饮管理有限公司",
+        "冷藏温度：8℃（超标）",
+        "后厨地面有积水；排水沟堵塞",
+        "华岩路1号　2栋",  # a full-width space inside the text stays
+        "µg/kg",
+    ],
+)
+def test_text_cells_are_kept_as_written(text):
+    """The JSON API stores names and free text as given; so does the upload."""
+    assert reader.normalise_cell(text) == text
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("１２３".translate(FULL), "123"),
+        ("　９１５００１０７ＭＡ５Ｕ３Ｙ１Ｃ２Ｆ　", "91500107MA5U3Y1C2F"),  # U+3000 around it
+        ("ｍｇ／ｋｇ", "mg/kg"),
+        ("２０２６-11-25", "2026-11-25"),
+        ("２０２６/１１/２５", "2026-11-25"),
+        ("２０２６年１１月２５日", "2026-11-25"),
+        ("2026年11月25日", "2026-11-25"),
+        ("　大米　", "大米"),
+        ("　", None),
+        ("2026年13月45日", "2026年13月45日"),  # not a date: left for the schema to name
+    ],
+)
+def test_full_width_digits_codes_and_dates_read_as_ascii(cell, expected):
+    assert reader.normalise_cell(cell) == expected
+
+
+def test_text_is_stored_in_nfc():
+    decomposed = "Cafe\u0301 重庆"
+    assert reader.normalise_cell(decomposed) == "Café 重庆"

@@ -144,6 +144,8 @@ def read_csv(content: bytes, limits: Limits) -> Table:
             raise Unprocessable("the file is empty", {"file": ["no header row"]})
         rows = []
         for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue  # Excel saves a cleared row as ",,,,": not data (as in read_xlsx)
             if len(rows) >= limits.max_rows:
                 raise TooLarge(
                     f"more than {limits.max_rows} rows",

@@ -270,6 +270,21 @@ def test_malformed_csv_and_unknown_columns_are_refused(client, identity, session
     )
 
 
+def test_csv_rows_of_empty_cells_are_skipped_not_rejected(client, identity, session):
+    """Excel writes ",,,,,," for rows that were formatted or cleared, in the middle or at
+    the end; they are not rows (as in .xlsx), so they neither refuse the file
+    (all_or_nothing) nor show up as phantom rejected rows."""
+    admin = identity("admin")
+    code = factories.uscc()
+    blank = ["", "", "", "", "", "", ""]
+    rows = [ENTERPRISE_HEADER, blank, [code, "重庆空行有限公司", "food", "华岩镇", "", "", ""],
+            blank, blank]  # fmt: skip
+    response = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "e.csv")
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert (body["received"], body["accepted"], body["rejected"]) == (1, 1, 0)
+
+
 def _drawn(client, identity, district, k_results=3):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)

@@ -46,3 +46,20 @@ def test_full_width_digits_codes_and_dates_read_as_ascii(cell, expected):
 def test_text_is_stored_in_nfc():
     decomposed = "Cafe\u0301 重庆"
     assert reader.normalise_cell(decomposed) == "Café 重庆"
+
+
+LIMITS = reader.Limits(10**9, 10**9, 10**9, 10**9, 10**9)
+
+
+def test_csv_rows_of_empty_cells_are_not_data():
+    """Excel saves rows that were formatted or cleared as ",,,,"; the .xlsx reader skips
+    blank rows and so does the CSV reader, wherever they are."""
+    content = "a,b,c\r\n1,2,3\r\n,,\r\n , ,\u3000\r\n\r\n4,5,6\r\n,,\r\n,,\r\n".encode()
+    table = reader.read_csv(content, LIMITS)
+    assert [values for _, values in table.rows] == [["1", "2", "3"], ["4", "5", "6"]]
+
+
+def test_blank_csv_rows_do_not_count_against_the_row_limit():
+    limits = reader.Limits(10**9, 1, 10**9, 10**9, 10**9)
+    table = reader.read_csv(b"a,b\n1,2\n,\n,\n", limits)
+    assert len(table.rows) == 1

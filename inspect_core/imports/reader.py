@@ -143,7 +143,9 @@ def read_csv(content: bytes, limits: Limits) -> Table:
         if header is None:
             raise Unprocessable("the file is empty", {"file": ["no header row"]})
         rows = []
-        for row in reader:
+        # the sheet row the user sees: records counted, not lines (reader.line_num is
+        # where a record ends, one more for each line break inside a quoted cell)
+        for number, row in enumerate(reader, start=2):
             if not any(cell.strip() for cell in row):
                 continue  # Excel saves a cleared row as ",,,,": not data (as in read_xlsx)
             if len(rows) >= limits.max_rows:
@@ -151,7 +153,7 @@ def read_csv(content: bytes, limits: Limits) -> Table:
                     f"more than {limits.max_rows} rows",
                     {"file": [f"at most {limits.max_rows} data rows per file"]},
                 )
-            rows.append((reader.line_num, row))
+            rows.append((number, row))
     except csv.Error as exc:
         raise Unprocessable(
             f"the CSV is malformed near line {reader.line_num}: {exc}",

@@ -285,6 +285,27 @@ def test_csv_rows_of_empty_cells_are_skipped_not_rejected(client, identity, sess
     assert (body["received"], body["accepted"], body["rejected"]) == (1, 1, 0)
 
 
+def test_csv_errors_name_the_sheet_row_after_a_multi_line_cell(client, identity, session):
+    """An address with a line break (Alt+Enter) is one sheet row (row 2, refused for its
+    control character like the JSON API refuses it); the bad sector is on sheet row 3,
+    in the answer and in errors.xlsx, which reads the file again."""
+    admin = identity("admin")
+    rows = [
+        ENTERPRISE_HEADER,
+        [factories.uscc(), "重庆换行有限公司", "food", "华岩镇", "华岩路1号\n2栋", "", ""],
+        [factories.uscc(), "重庆坏行业有限公司", "烟花爆竹", "华岩镇", "", "", ""],
+    ]
+    path = "/api/v1/enterprises/import?mode=partial"
+    r = upload(client, path, admin, csv_bytes(rows), "e.csv")
+    assert r.status_code == 201, r.json
+    assert {e["row"] for e in r.json["errors"]} == {2, 3}
+    bad_sector = next(e for e in r.json["errors"] if e["field"] == "sectors")
+    assert bad_sector["row"] == 3
+    sheet = client.get(f"/api/v1/imports/{r.json['import_id']}/errors.xlsx", headers=admin)
+    names = [row[1] for row in load_workbook(io.BytesIO(sheet.data)).worksheets[0].values][1:]
+    assert names == ["重庆换行有限公司", "重庆坏行业有限公司"]
+
+
 def _drawn(client, identity, district, k_results=3):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)

@@ -63,3 +63,12 @@ def test_blank_csv_rows_do_not_count_against_the_row_limit():
     limits = reader.Limits(10**9, 1, 10**9, 10**9, 10**9)
     table = reader.read_csv(b"a,b\n1,2\n,\n,\n", limits)
     assert len(table.rows) == 1
+
+
+def test_csv_row_numbers_count_records_not_lines():
+    """A quoted cell with line breaks (Alt+Enter in Excel) is one sheet row: the rows after
+    it keep the numbers the user sees (header = row 1), blank rows counted as Excel shows
+    them."""
+    content = b'a,b\n1,"two\nlines\nhere"\n,\n3,4\n'
+    table = reader.read_csv(content, LIMITS)
+    assert [(n, values[0]) for n, values in table.rows] == [(2, "1"), (4, "3")]

@@ -629,7 +629,9 @@ def _process(
 def _map_headers(
     table: reader.Table, columns: list[TemplateColumn] | tuple[TemplateColumn, ...]
 ) -> list[str | None]:
-    fields, unknown = reader.header_map(table.headers, aliases(columns))
+    # errors.xlsx comes back fixed with the reason column we added: ignore exactly that one
+    headers = ["" if h == REASON_HEADER else h for h in table.headers]
+    fields, unknown = reader.header_map(headers, aliases(columns))
     if unknown:
         raise Unprocessable(
             f"unknown column(s): {', '.join(unknown)}",
@@ -1478,6 +1480,10 @@ def get_import(session: Session, user: Any, import_id: int) -> Import:
     return upload
 
 
+#: the column errors.xlsx adds; an upload ignores a column of exactly this header
+REASON_HEADER = "错误原因 reason"
+
+
 def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     """The rejected rows as uploaded, with a reason column (ready to fix and re-upload)."""
     table = reader.read_table(upload.filename, upload.raw, _unbounded())
@@ -1485,7 +1491,7 @@ def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     for e in upload.errors:
         if e.get("row") is not None:
             reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {e['message']}")
-    headers = [*table.headers, "错误原因 reason"]
+    headers = [*table.headers, REASON_HEADER]
     rows = [
         [reader.normalise_cell(v) for v in values]
         + [""] * (len(table.headers) - len(values))

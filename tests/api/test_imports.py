@@ -177,6 +177,51 @@ def test_mixed_rows_partial_stores_the_good_rows_and_reconciles(client, identity
     assert all(v[-1] for v in values[1:])
 
 
+def _fixed_workbook(data: bytes, column: int, value: object) -> tuple[bytes, list[tuple]]:
+    """errors.xlsx as a user fixes it: ``value`` into ``column`` of every row whose reason
+    is not "not stored"; returns the workbook and its data rows as downloaded."""
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[0]
+    downloaded = list(ws.values)[1:]
+    for number, row in enumerate(downloaded, start=2):
+        if not row[-1].startswith("not stored"):
+            ws.cell(row=number, column=column, value=value)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue(), downloaded
+
+
+def test_errors_workbook_fixed_and_reuploaded_stores_the_rows(client, identity, session):
+    """The user downloads errors.xlsx, fixes the bad cell and uploads the workbook: the
+    reason column the server itself added is ignored, not an unknown column."""
+    admin = identity("admin")
+    good, bad = factories.uscc(), factories.uscc()
+    rows = [
+        ENTERPRISE_HEADER,
+        [good, "重庆好有限公司", "food", "华岩镇", "", "", ""],
+        [bad, "重庆坏有限公司", "烟花爆竹", "华岩镇", "", "", ""],
+    ]
+    path = "/api/v1/enterprises/import?mode=partial"
+    first = upload(client, path, admin, csv_bytes(rows), "e.csv")
+    assert first.status_code == 201 and first.json["rejected"] == 1, first.json
+    sheet = client.get(f"/api/v1/imports/{first.json['import_id']}/errors.xlsx", headers=admin)
+    fixed, _ = _fixed_workbook(sheet.data, 3, "food")
+    again = upload(client, "/api/v1/enterprises/import", admin, fixed, "fixed.xlsx")
+    assert again.status_code == 201, again.json
+    assert (again.json["received"], again.json["accepted"]) == (1, 1)
+    assert client.get(f"/api/v1/enterprises/{bad}", headers=admin).json["sectors"] == ["food"]
+
+
+def test_only_the_reason_header_itself_is_ignored(client, identity, session):
+    admin = identity("admin")
+    rows = [
+        [*ENTERPRISE_HEADER, "错误原因"],
+        [factories.uscc(), "重庆原因有限公司", "food", "华岩镇", "", "", "", "x"],
+    ]
+    r = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "e.csv")
+    assert r.status_code == 422 and "错误原因" in r.json["message"], r.json
+
+
 def test_retry_same_key_replays_and_same_file_other_key_is_a_duplicate(client, identity, session):
     admin = identity("admin")
     rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆幂等有限公司", "food", "华岩镇", "", "", ""]]

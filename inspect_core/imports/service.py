@@ -1482,22 +1482,32 @@ def get_import(session: Session, user: Any, import_id: int) -> Import:
 
 #: the column errors.xlsx adds; an upload ignores a column of exactly this header
 REASON_HEADER = "错误原因 reason"
+NOT_STORED = (
+    "not stored: other rows in the file were invalid (all_or_nothing) / "
+    "未保存：文件中其他行有错误（全部或全不）"
+)
 
 
 def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
-    """The rejected rows as uploaded, with a reason column (ready to fix and re-upload)."""
+    """The rejected rows as uploaded, with a reason column (ready to fix and re-upload).
+
+    After an all_or_nothing refusal every row was rejected: the valid ones are listed too
+    (reason :data:`NOT_STORED`), so fixing and re-uploading the workbook stores the whole
+    file rather than only the rows that had errors.
+    """
     table = reader.read_table(upload.filename, upload.raw, _unbounded())
     reasons: dict[int, list[str]] = {}
     for e in upload.errors:
         if e.get("row") is not None:
             reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {e['message']}")
+    refused = upload.mode == "all_or_nothing" and upload.status == "rejected" and upload.received
     headers = [*table.headers, REASON_HEADER]
     rows = [
-        [reader.normalise_cell(v) for v in values]
+        [reader.normalise_cell(v) for v in values[: len(table.headers)]]
         + [""] * (len(table.headers) - len(values))
-        + ["; ".join(reasons[n])]
+        + ["; ".join(reasons[n]) if n in reasons else NOT_STORED]
         for n, values in table.rows
-        if n in reasons
+        if n in reasons or refused
     ]
     return headers, rows
 

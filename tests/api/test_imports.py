@@ -222,6 +222,31 @@ def test_only_the_reason_header_itself_is_ignored(client, identity, session):
     assert r.status_code == 422 and "错误原因" in r.json["message"], r.json
 
 
+def test_errors_workbook_of_a_refused_file_holds_every_row(client, identity, session):
+    """all_or_nothing refused the file (3 received, 0 accepted, 3 rejected): errors.xlsx
+    holds all 3 rows, the valid ones marked "not stored", so fixing the bad row and
+    re-uploading the workbook stores the whole file, not only the row that was bad."""
+    admin = identity("admin")
+    codes = [factories.uscc() for _ in range(3)]
+    rows = [
+        ENTERPRISE_HEADER,
+        [codes[0], "重庆甲有限公司", "food", "华岩镇", "", "", ""],
+        [codes[1], "重庆乙有限公司", "烟花爆竹", "华岩镇", "", "", ""],
+        [codes[2], "重庆丙有限公司", "food", "华岩镇", "", "", ""],
+    ]
+    body = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "a.csv").json
+    assert (body["received"], body["accepted"], body["rejected"]) == (3, 0, 3)
+    sheet = client.get(f"/api/v1/imports/{body['import_id']}/errors.xlsx", headers=admin)
+    fixed, downloaded = _fixed_workbook(sheet.data, 3, "food")
+    assert [row[0] for row in downloaded] == codes
+    reasons = [row[-1] for row in downloaded]
+    assert reasons[0] == reasons[2] and "all_or_nothing" in reasons[0] and "未保存" in reasons[0]
+    assert reasons[1].startswith("监管行业")
+    again = upload(client, "/api/v1/enterprises/import", admin, fixed, "fixed.xlsx")
+    assert again.status_code == 201, again.json
+    assert (again.json["received"], again.json["accepted"]) == (3, 3)
+
+
 def test_retry_same_key_replays_and_same_file_other_key_is_a_duplicate(client, identity, session):
     admin = identity("admin")
     rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆幂等有限公司", "food", "华岩镇", "", "", ""]]

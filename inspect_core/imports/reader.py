@@ -218,6 +218,14 @@ def read_xlsx(content: bytes, limits: Limits) -> Table:
                     {"file": [f"at most {limits.max_rows} data rows per file"]},
                 )
             rows.append((number, list(values[: len(headers)])))
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - read-only mode parses the sheet only here
+        raise Unprocessable(
+            f"the workbook's first sheet cannot be read (broken .xlsx sheet XML): {exc}",
+            {"file": [f"first sheet of the .xlsx: {exc}"]},
+            message_zh="xlsx 文件的工作表无法解析，请用 Excel 打开后另存为 .xlsx 再上传",
+        ) from None
     finally:
         wb.close()
     return Table(headers, rows, "xlsx")

@@ -455,7 +455,7 @@ def run_import(
     collecting = gc.isenabled()
     gc.disable()  # many small acyclic objects: the cyclic collector only costs time here
     try:
-        table = reader.read_table(filename, content, lim)
+        table = _read_table(filename, content, lim)
         outcome = _process(session, user, kind, sector, table, lim, progress, mode)
         # freed before the collector is back on: everything made meanwhile is still in
         # its youngest generation, and its first pass would walk every cell (0.1 s for
@@ -548,6 +548,24 @@ def _reusable(session: Session, upload: Import, digest: str) -> Import | None:
             message_zh="幂等键已用于另一个文件",
         )
     return upload
+
+
+def _read_table(filename: str, content: bytes, lim: reader.Limits) -> reader.Table:
+    """The file's table.  Reading depends on the file's bytes alone, so a failure the reader
+    did not foresee is still this file's problem: a 422 naming it (the import is then marked
+    rejected), not a 500 that leaves the import "received" for ever."""
+    try:
+        return reader.read_table(filename, content, lim)
+    except ApiError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any parser error; logged for the developers
+        log.exception("import of %r: the reader failed", filename)
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        raise Unprocessable(
+            f"the file cannot be read: {reason}",
+            {"file": [f"unreadable: {reason}"]},
+            message_zh="文件无法读取，请检查文件格式后重新上传",
+        ) from None
 
 
 def _check_sector(sector: str | None) -> None:

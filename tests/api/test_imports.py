@@ -340,6 +340,64 @@ def test_malformed_csv_and_unknown_columns_are_refused(client, identity, session
     )
 
 
+def _xlsx_with_broken_sheet() -> bytes:
+    """A workbook from a home-made exporter that does not escape '&' in an inline string:
+    the archive and workbook.xml are sound, the sheet's XML does not parse."""
+    wb = Workbook()
+    wb.active.append(ENTERPRISE_HEADER[:4])
+    good = io.BytesIO()
+    wb.save(good)
+    cells = "".join(
+        f'<c r="{chr(65 + i)}1" t="inlineStr"><is><t>{h}</t></is></c>'
+        for i, h in enumerate(ENTERPRISE_HEADER[:4])
+    )
+    sheet = (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f'<dimension ref="A1:D2"/><sheetData><row r="1">{cells}</row>'
+        '<row r="2"><c r="B2" t="inlineStr"><is><t>重庆A&B食品有限公司</t></is></c></row>'
+        "</sheetData></worksheet>"
+    )
+    src = zipfile.ZipFile(good)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, sheet.encode() if info.filename.endswith("sheet1.xml") else data)
+    return out.getvalue()
+
+
+def test_xlsx_whose_sheet_xml_does_not_parse_is_a_422(client, identity, session):
+    """Read-only openpyxl parses the sheet lazily, while rows are read: its error there is
+    the file's problem (422 naming it), and the import is marked rejected."""
+    admin = identity("admin")
+    r = upload(client, "/api/v1/enterprises/import", admin, _xlsx_with_broken_sheet(), "amp.xlsx")
+    assert r.status_code == 422, r.status_code
+    assert "sheet" in r.json["message"] and r.json["errors"]["file"], r.json
+    assert "xlsx" in r.json["message_zh"], r.json
+    session.rollback()
+    stored = session.scalars(select(Import).where(Import.filename == "amp.xlsx")).one()
+    assert stored.status == "rejected"
+
+
+def test_an_unforeseen_reader_failure_rejects_the_import(client, identity, session, monkeypatch):
+    """Whatever the reader raises, the answer is a 4xx naming the file and the import is
+    not left "received" for ever."""
+    from inspect_core.imports import reader
+
+    def explode(*args, **kwargs):
+        raise KeyError("xl/sharedStrings.xml")
+
+    monkeypatch.setattr(reader, "read_table", explode)
+    admin = identity("admin")
+    rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆读错有限公司", "food", "华岩镇", "", "", ""]]
+    r = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "odd.csv")
+    assert r.status_code == 422, r.status_code
+    assert "cannot be read" in r.json["message"] and r.json["errors"]["file"], r.json
+    session.rollback()
+    stored = session.scalars(select(Import).where(Import.filename == "odd.csv")).one()
+    assert (stored.status, stored.accepted) == ("rejected", 0)
+
+
 def test_csv_rows_of_empty_cells_are_skipped_not_rejected(client, identity, session):
     """Excel writes ",,,,,," for rows that were formatted or cleared, in the middle or at
     the end; they are not rows (as in .xlsx), so they neither refuse the file

@@ -47,7 +47,7 @@ from inspect_core.imports.models import IMPORT_KINDS, IMPORT_MODES, Import
 from inspect_core.inspectors.models import Inspector, InspectorQualification
 from inspect_core.inspectors.schemas import InspectorCreateSchema
 from inspect_core.plans.models import Task
-from inspect_core.plugin_api import TemplateColumn
+from inspect_core.plugin_api import SEVERITIES, TemplateColumn
 from inspect_core.plugin_manager import get_pm
 from inspect_core.results.columns import RESULT_COLUMNS
 from inspect_core.results.models import RESULT_CODES, Result
@@ -697,14 +697,28 @@ def _split_codes(value: Any, names_zh: Mapping[str, str]) -> list[str]:
 _CODE_SEPARATORS = re.compile("[;；,，、]")
 
 
+#: where a finding starts in the findings cell: "severity:" or "severity[code]:" at the
+#: start of the cell or after a ; or ；
+_FINDING_START = re.compile(
+    rf"(?:^|[;；])\s*((?:{'|'.join(SEVERITIES)})\s*(?:[\[［][^\]］]*[\]］]\s*)?[:：])",
+    re.IGNORECASE,
+)
+
+
 def _parse_findings(text: str) -> list[dict[str, str]]:
-    out = []
-    for part in text.replace("；", ";").split(";"):
-        part = part.strip()
-        if not part:
-            continue
-        out.append(_parse_finding(part))
-    return out
+    """``minor:description; major[FS-3]:description`` (the export's spelling).  Split only
+    before a severity prefix, so a description keeps its own ；, ; and ： punctuation."""
+    starts = list(_FINDING_START.finditer(text))
+    head = text[: starts[0].start() if starts else len(text)].strip().strip(";；").strip()
+    if head:
+        raise ValidationError(
+            f"'{head}' is not 'severity:description' (severity: {', '.join(SEVERITIES)})"
+        )
+    ends = [m.start() for m in starts[1:]] + [len(text)]  # one more when no finding
+    return [
+        _parse_finding(text[m.start(1) : end].strip().rstrip(";；").rstrip())  # "…;" at the end
+        for m, end in zip(starts, ends, strict=False)
+    ]
 
 
 #: one finding's text: ``severity:description`` or ``severity[code]:description``

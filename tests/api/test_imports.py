@@ -611,6 +611,23 @@ def test_export_reimport_keeps_free_text_as_written(client, identity, district, 
     assert _reimported_findings(client, session, regulator, plan_id) == [("minor", text)]
 
 
+def test_export_reimport_keeps_a_finding_with_a_chinese_semicolon(
+    client, identity, district, session
+):
+    """ "后厨地面有积水；排水沟堵塞" is one finding, exported as "minor:后厨地面有积水；排水沟堵塞";
+    the ；inside it does not split it on re-import."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    findings = [
+        {"severity": "minor", "description": "后厨地面有积水；排水沟堵塞"},
+        {"severity": "minor", "description": "灭蝇灯未开启; 2台"},
+    ]
+    _record(client, identity, tasks[0], findings)
+    assert _reimported_findings(client, session, regulator, plan_id) == [
+        ("minor", "后厨地面有积水；排水沟堵塞"),
+        ("minor", "灭蝇灯未开启; 2台"),
+    ]
+
+
 def test_import_status_is_private_to_its_uploader(client, identity, session):
     admin = identity("admin")
     rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆隐私有限公司", "food", "华岩镇", "", "", ""]]

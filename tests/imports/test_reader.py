@@ -1,4 +1,4 @@
-"""Reading uploaded files: what a cell, a row and a row number mean (no database)."""
+"""Reading uploaded files: cells, rows, row numbers, the findings cell (no database)."""
 
 from __future__ import annotations
 
@@ -72,3 +72,37 @@ def test_csv_row_numbers_count_records_not_lines():
     content = b'a,b\n1,"two\nlines\nhere"\n,\n3,4\n'
     table = reader.read_csv(content, LIMITS)
     assert [(n, values[0]) for n, values in table.rows] == [(2, "1"), (4, "3")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("minor:后厨地面有积水；排水沟堵塞", [("minor", "后厨地面有积水；排水沟堵塞")]),
+        ("minor:冷藏温度：8℃（超标）", [("minor", "冷藏温度：8℃（超标）")]),
+        (
+            "major:无证经营; minor:记录不全;进货查验缺失",
+            [("major", "无证经营"), ("minor", "记录不全;进货查验缺失")],
+        ),
+        (
+            "Critical：过期原料；minor：标签不清；",
+            [("critical", "过期原料"), ("minor", "标签不清")],
+        ),
+        (" ; ", []),
+    ],
+)
+def test_findings_split_only_before_a_severity(cell, expected):
+    """The export writes "severity:description; …"; a description keeps its ；, ; and ："""
+    from inspect_core.imports.service import _parse_findings
+
+    got = [(f["severity"], f["description"]) for f in _parse_findings(cell)]
+    assert got == expected
+
+
+@pytest.mark.parametrize("cell", ["后厨地面有积水", "warning:地面湿滑", "见附件; minor:记录不全"])
+def test_findings_without_a_severity_prefix_are_refused(cell):
+    from marshmallow import ValidationError
+
+    from inspect_core.imports.service import _parse_findings
+
+    with pytest.raises(ValidationError, match="severity:description"):
+        _parse_findings(cell)

@@ -16,7 +16,9 @@ IMPORT_MODES = ("all_or_nothing", "partial")
 
 class Import(Base):
     """One upload.  ``status``: received → done | rejected (all_or_nothing with bad rows,
-    or a file-level error).  A retry with the same idempotency key reuses the row."""
+    or a file-level error).  A retry with the same idempotency key and file reuses the row
+    while the upload is unfinished; after a refusal of the whole file the key goes to a new
+    row, which records the file really processed."""
 
     __tablename__ = "imports"
     __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)

@@ -17,5 +17,6 @@ RESULT_COLUMNS: tuple[TemplateColumn, ...] = (
         notes="; ".join(f"{code} = {zh}" for code, (zh, _) in RESULT_CODES.items()),
     ),
     TemplateColumn("findings", "发现问题", "", required=False,
-                   notes="severity:描述; 多条以分号分隔，severity 为 critical/major/minor"),
+                   notes="severity:描述 或 severity[编号]:描述; 多条以分号分隔，"
+                         "severity 为 critical/major/minor"),
 )  # fmt: skip

@@ -569,12 +569,12 @@ def test_export_reimports_cleanly(app, client, identity, district, session):
         assert results(before) == originals, fmt
 
 
-def _record(client, identity, task, findings, key="rt"):
+def _record(client, identity, task, findings=(), key="rt", payload=None):
     """A food result recorded through the JSON API with the given inspector findings."""
     me = identity("inspector", badge=task["inspectors"][0])
     body = {
         "sector": "food",
-        "payload": factories.food_payload("0.05"),
+        "payload": payload or factories.food_payload("0.05"),
         "inspected_on": today_in_china().isoformat(),
         "conclusion_code": "no_problem",
         "findings": list(findings),
@@ -585,21 +585,19 @@ def _record(client, identity, task, findings, key="rt"):
     assert r.status_code == 201, r.json
 
 
-def _reimported_findings(client, session, regulator, plan_id):
-    """Export the plan's food results as CSV, import the export, return the new result's
-    inspector findings."""
+def _reimported_findings(client, session, regulator, plan_id, fmt="csv"):
+    """Export the plan's food results, import the export, return the new result's
+    inspector findings as (severity, code, description)."""
     exported = client.get(
-        f"/api/v1/results/export?sector=food&plan={plan_id}&format=csv", headers=regulator
+        f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
     )
     session.rollback()
     before = set(session.scalars(select(Result.id)))
     imported = upload(
-        client, "/api/v1/results/import", regulator, exported.data, "x.csv", sector="food"
+        client, "/api/v1/results/import", regulator, exported.data, f"x.{fmt}", sector="food"
     )
     assert imported.status_code == 201, imported.json
-    session.rollback()
-    new = session.scalars(select(Result).where(Result.id.not_in(before))).one()
-    return [(f["severity"], f["description"]) for f in new.findings if f["source"] == "inspector"]
+    return _inspector_findings(session, plan_id, before)
 
 
 def test_export_reimport_keeps_free_text_as_written(client, identity, district, session):
@@ -608,7 +606,7 @@ def test_export_reimport_keeps_free_text_as_written(client, identity, district, 
     regulator, plan_id, tasks = _drawn(client, identity, district)
     text = "冷藏温度：8℃（超标）"
     _record(client, identity, tasks[0], [{"severity": "minor", "description": text}])
-    assert _reimported_findings(client, session, regulator, plan_id) == [("minor", text)]
+    assert _reimported_findings(client, session, regulator, plan_id) == [("minor", None, text)]
 
 
 def test_export_reimport_keeps_a_finding_with_a_chinese_semicolon(
@@ -623,8 +621,8 @@ def test_export_reimport_keeps_a_finding_with_a_chinese_semicolon(
     ]
     _record(client, identity, tasks[0], findings)
     assert _reimported_findings(client, session, regulator, plan_id) == [
-        ("minor", "后厨地面有积水；排水沟堵塞"),
-        ("minor", "灭蝇灯未开启; 2台"),
+        ("minor", None, "后厨地面有积水；排水沟堵塞"),
+        ("minor", None, "灭蝇灯未开启; 2台"),
     ]
 
 
@@ -972,22 +970,6 @@ def test_an_item_error_after_a_blank_group_names_its_own_column(
 # --- more test items than the template shows ----------------------------------------------
 
 
-def _record_food(client, identity, task, payload, findings=(), key="rt"):
-    """Record a food result through the JSON API."""
-    me = identity("inspector", badge=task["inspectors"][0])
-    body = {
-        "sector": "food",
-        "payload": payload,
-        "inspected_on": today_in_china().isoformat(),
-        "conclusion_code": "no_problem",
-        "findings": list(findings),
-    }
-    r = client.post(
-        f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": key}
-    )
-    assert r.status_code == 201, r.json
-
-
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_of_a_result_with_more_items_than_the_template_reimports(
     client, identity, district, session, fmt
@@ -998,7 +980,7 @@ def test_export_of_a_result_with_more_items_than_the_template_reimports(
     payload = factories.food_payload("0.05")
     for analyte in ("Pb", "As_inorganic", "Hg_total"):
         payload["items"].append({"item": analyte, "value": "0.01", "unit": "mg/kg"})
-    _record_food(client, identity, tasks[0], payload)
+    _record(client, identity, tasks[0], payload=payload)
     exported = client.get(
         f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
     )
@@ -1098,17 +1080,8 @@ def test_export_reimport_keeps_the_finding_code(client, identity, district, sess
         {"severity": "minor", "description": "进货查验记录不全", "code": "FS-3"},
         {"severity": "minor", "description": "[现场] 未公示许可证"},
     ]
-    _record_food(client, identity, tasks[0], factories.food_payload("0.05"), findings)
-    exported = client.get(
-        f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
-    )
-    session.rollback()
-    before = set(session.scalars(select(Result.id)))
-    imported = upload(
-        client, "/api/v1/results/import", regulator, exported.data, f"x.{fmt}", sector="food"
-    )
-    assert imported.status_code == 201, imported.json
-    assert _inspector_findings(session, plan_id, before) == [
+    _record(client, identity, tasks[0], findings)
+    assert _reimported_findings(client, session, regulator, plan_id, fmt) == [
         ("minor", "FS-3", "进货查验记录不全"),
         ("minor", None, "[现场] 未公示许可证"),
     ]

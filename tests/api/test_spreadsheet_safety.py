@@ -6,14 +6,24 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from inspect_core.credit import jobs
 from inspect_core.db import db
+from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from inspect_core.workbook import csv_cell, rows_workbook
 from tests import factories
-from tests.api.test_imports import ENTERPRISE_HEADER, csv_bytes, upload
+from tests.api.test_imports import (
+    ENTERPRISE_HEADER,
+    _drawn,
+    _record,
+    _reimported_findings,
+    csv_bytes,
+    upload,
+)
 from tests.api.test_ranking import scored  # noqa: F401 - fixture
 
 EVIL = '=HYPERLINK("http://evil.example/x","点击查看")'
@@ -89,3 +99,34 @@ def test_errors_workbook_of_a_row_rejected_for_a_control_character_downloads(
     values = [c.value for row in load_workbook(io.BytesIO(sheet.data)).worksheets[0].iter_rows()
               for c in row]  # fmt: skip
     assert "重庆\ufffd控制符有限公司" in values
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_results_export_with_formula_like_text_reimports_as_it_was_stored(
+    client, identity, district, session, fmt
+):
+    """The CSV's protective apostrophe is dropped again on import; the xlsx needs none."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    payload = factories.food_payload("0.05") | {"food_name": "=1+1 散装", "batch": "-"}
+    _record(client, identity, tasks[0], [{"severity": "minor", "description": "@现场"}],
+            payload=payload)  # fmt: skip
+    exported = client.get(
+        f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}", headers=regulator
+    )
+    if fmt == "csv":
+        assert "'=1+1 散装" in exported.data.decode("utf-8-sig")
+    assert _reimported_findings(client, session, regulator, plan_id, fmt) == [
+        ("minor", None, "@现场")
+    ]
+    stored = session.scalars(
+        select(Result).where(Result.plan_id == plan_id).order_by(Result.id.desc())
+    ).first()
+    assert (stored.payload["food_name"], stored.payload["batch"]) == ("=1+1 散装", "-")
+
+
+def test_an_apostrophe_before_formula_text_in_a_csv_cell_is_dropped_only_there():
+    from inspect_core.imports.reader import Limits, read_csv
+
+    content = "名称,备注\n'=HYPERLINK(\"x\"),'-\n'普通,it's\n".encode()
+    table = read_csv(content, Limits(10**6, 10, 100, 10**6, 100))
+    assert [row for _, row in table.rows] == [['=HYPERLINK("x")', "-"], ["'普通", "it's"]]

@@ -766,8 +766,18 @@ def _not_inspected_rows(task_id: int, conclusion: str, **cells: object) -> list[
     return [FOOD_HEADER, [row[h] for h in FOOD_HEADER]]
 
 
-@pytest.mark.parametrize("conclusion", ["unreachable", "no_activity", "closed", "uncooperative"])
-def test_a_not_inspected_row_needs_no_sample_cells(client, identity, district, session, conclusion):
+@pytest.mark.parametrize(
+    ("conclusion", "code"),
+    [
+        *[(code, code) for code in ("unreachable", "no_activity", "closed", "uncooperative")],
+        # the official wording has full-width brackets; typed half-width it is the same
+        ("通过登记的住所（经营场所）无法联系", "unreachable"),
+        ("通过登记的住所(经营场所)无法联系", "unreachable"),
+    ],
+)
+def test_a_not_inspected_row_needs_no_sample_cells(
+    client, identity, district, session, conclusion, code
+):
     """The JSON API records these conclusions without a payload; so does the upload."""
     regulator, plan_id, tasks = _drawn(client, identity, district)
     content = csv_bytes(_not_inspected_rows(tasks[0]["id"], conclusion))
@@ -775,24 +785,8 @@ def test_a_not_inspected_row_needs_no_sample_cells(client, identity, district, s
     assert r.status_code == 201, r.json
     session.rollback()
     stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).one()
-    assert (stored.conclusion_code, stored.payload, stored.passed) == (conclusion, None, None)
+    assert (stored.conclusion_code, stored.payload, stored.passed) == (code, None, None)
     assert stored.judgement == {"not_inspected": True} and stored.plugin is None
-
-
-@pytest.mark.parametrize(
-    "wording", ["通过登记的住所（经营场所）无法联系", "通过登记的住所(经营场所)无法联系"]
-)
-def test_a_not_inspected_conclusion_by_its_chinese_wording(
-    client, identity, district, session, wording
-):
-    """The official wording has full-width brackets; typed half-width it is the same."""
-    regulator, plan_id, tasks = _drawn(client, identity, district)
-    content = csv_bytes(_not_inspected_rows(tasks[0]["id"], wording))
-    r = upload(client, "/api/v1/results/import", regulator, content, "u.csv", sector="food")
-    assert r.status_code == 201, r.json
-    session.rollback()
-    stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).one()
-    assert stored.conclusion_code == "unreachable"
 
 
 def test_a_not_inspected_row_with_sample_cells_is_judged_as_given(
@@ -1087,6 +1081,19 @@ def test_export_reimport_keeps_the_finding_code(client, identity, district, sess
     ]
 
 
+def _upload_findings_cell(client, identity, district, cell):
+    """One food row whose 发现问题 cell is ``cell``: (the upload's response, its plan)."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    header = [*FOOD_HEADER, "发现问题"]
+    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
+           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg", cell]  # fmt: skip
+    r = upload(
+        client, "/api/v1/results/import", regulator, csv_bytes([header, row]), "f.csv",
+        sector="food",
+    )  # fmt: skip
+    return r, plan_id
+
+
 @pytest.mark.parametrize(
     ("cell", "expected"),
     [
@@ -1099,14 +1106,7 @@ def test_export_reimport_keeps_the_finding_code(client, identity, district, sess
 def test_a_finding_cell_with_or_without_its_code(
     client, identity, district, session, cell, expected
 ):
-    regulator, plan_id, tasks = _drawn(client, identity, district)
-    header = [*FOOD_HEADER, "发现问题"]
-    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
-           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg", cell]  # fmt: skip
-    r = upload(
-        client, "/api/v1/results/import", regulator, csv_bytes([header, row]), "f.csv",
-        sector="food",
-    )  # fmt: skip
+    r, plan_id = _upload_findings_cell(client, identity, district, cell)
     assert r.status_code == 201, r.json
     assert _inspector_findings(session, plan_id) == expected
 
@@ -1115,14 +1115,7 @@ def test_a_finding_cell_with_or_without_its_code(
 def test_a_finding_cell_without_its_severity_names_the_column(
     client, identity, district, session, cell
 ):
-    regulator, plan_id, tasks = _drawn(client, identity, district)
-    header = [*FOOD_HEADER, "发现问题"]
-    row = [tasks[0]["id"], "no_problem", "S1", "大米", "cereal.rice.milled",
-           today_in_china().isoformat(), "circulation", "Cd", "0.1", "mg/kg", cell]  # fmt: skip
-    r = upload(
-        client, "/api/v1/results/import", regulator, csv_bytes([header, row]), "f.csv",
-        sector="food",
-    )  # fmt: skip
+    r, _ = _upload_findings_cell(client, identity, district, cell)
     assert r.status_code == 422, r.json
     assert [(e["column"], e["field"]) for e in r.json["errors"]] == [("发现问题", "findings")]
 

@@ -97,10 +97,17 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         codes[np.isnan(column)] = len(edges) + 1
         return codes
 
-    def _woe(self, X: np.ndarray) -> np.ndarray:
-        out = np.empty_like(X, dtype=float)
-        for j, (edges, woe) in enumerate(zip(self.edges_, self.woe_, strict=True)):
-            out[:, j] = woe[self._codes(X[:, j], edges)]
+    def _bin_codes(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`bins` of checked values."""
+        return np.column_stack(
+            [self._codes(X[:, j], edges) for j, edges in enumerate(self.edges_)]
+        ) if X.shape[1] else np.zeros((X.shape[0], 0), dtype=int)  # fmt: skip
+
+    def _woe(self, codes: np.ndarray) -> np.ndarray:
+        """WoE per row and variable, from the rows' bin codes."""
+        out = np.empty(codes.shape, dtype=float)
+        for j, woe in enumerate(self.woe_):
+            out[:, j] = woe[codes[:, j]]
         return out
 
     def _check(self, X: Any) -> np.ndarray:
@@ -111,7 +118,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Log-odds of the positive (risky) class."""
-        woe = self._woe(self._check(X))
+        woe = self._woe(self._bin_codes(self._check(X)))
         return self.logit_.decision_function(woe)
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -122,15 +129,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         scores = self.decision_function(X)
         return self.classes_[(scores > 0).astype(int)]
 
-    def _points_matrix(self, X: np.ndarray) -> np.ndarray:
-        n = X.shape[1]
+    def _points_matrix(self, codes: np.ndarray) -> np.ndarray:
+        """Points per row and variable, from the rows' bin codes."""
+        n = codes.shape[1]
         coef = self.logit_.coef_[0]
         intercept = float(self.logit_.intercept_[0])
-        return -(self._woe(X) * coef + intercept / n) * self.factor_ + self.offset_ / n
+        return -(self._woe(codes) * coef + intercept / n) * self.factor_ + self.offset_ / n
 
     def points(self, X: Any) -> np.ndarray:
         """Credit score per row: the sum of its bins' points (higher = lower risk)."""
-        return self._points_matrix(self._check(X)).sum(axis=1)
+        return self._points_matrix(self.bins(X)).sum(axis=1)
 
     def points_table(self) -> pd.DataFrame:
         """One row per variable and bin: its range, WoE and points."""
@@ -170,7 +178,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         )
 
     def explain(
-        self, X: Any, n: int = 3, eligible: np.ndarray | None = None
+        self,
+        X: Any,
+        n: int = 3,
+        eligible: np.ndarray | None = None,
+        bins: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scores and reason codes as arrays, from one points matrix: ``(points, order,
         lost)`` — ``points`` as :meth:`points`, ``order`` the ``n`` variables per row that
@@ -179,8 +191,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
         ``eligible`` (rows × variables, bool): where False, the variable is not ranked as
         that row's reason and its ``lost`` reads 0 (its points still count in the score) —
-        for a caller whose reason text would not be true of that row's value."""
-        matrix = self._points_matrix(self._check(X))
+        for a caller whose reason text would not be true of that row's value.  ``bins``:
+        :meth:`bins` of ``X`` when the caller has them already (rescoring does)."""
+        matrix = self._points_matrix(self.bins(X) if bins is None else bins)
         lost = self.best_points()[None, :] - matrix
         if eligible is not None:
             lost = np.where(eligible, lost, 0.0)
@@ -190,10 +203,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     def bins(self, X: Any) -> np.ndarray:
         """Bin index per row and variable: 0 … len(edges) by value, len(edges) + 1 for a
         missing value (the order of :meth:`points_table`)."""
-        values = self._check(X)
-        return np.column_stack(
-            [self._codes(values[:, j], edges) for j, edges in enumerate(self.edges_)]
-        ) if values.shape[1] else np.zeros((values.shape[0], 0), dtype=int)  # fmt: skip
+        return self._bin_codes(self._check(X))
 
     def best_bins(self, finite: bool = False) -> np.ndarray:
         """Per variable, the index of its best bin (the one :meth:`best_points` reads;
@@ -209,7 +219,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
         ``points_lost`` over all variables sums to (best possible score − the row's score).
         """
-        matrix = self._points_matrix(self._check(X))
+        matrix = self._points_matrix(self.bins(X))
         lost = self.best_points()[None, :] - matrix
         order = np.argsort(-lost, axis=1)[:, :n]
         out = []

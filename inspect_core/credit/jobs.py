@@ -675,7 +675,7 @@ def run(
             eligible = reason_eligible(
                 scorecard.feature_names_, X.to_numpy(dtype=float), bins, best_bins
             )
-            scores, order, lost = scorecard.explain(X, n=3, eligible=eligible)
+            scores, order, lost = scorecard.explain(X, n=3, eligible=eligible, bins=bins)
             probability = ml.predict_proba(X)[:, 1]
             tiers, overrides = assign(
                 scores, cutoffs, features["serious_dishonesty"].to_numpy(),

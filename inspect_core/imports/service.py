@@ -61,6 +61,7 @@ from inspect_core.results.service import (
 )
 from inspect_core.scope import region_clause
 from inspect_core.sectors import catalogue
+from inspect_core.validators import MAX_ID
 from inspect_core.workbook import csv_cell
 
 log = logging.getLogger(__name__)
@@ -697,17 +698,19 @@ def _split_codes(value: Any, names_zh: Mapping[str, str]) -> list[str]:
 _CODE_SEPARATORS = re.compile("[;；,，、]")
 
 
-#: where a finding starts in the findings cell: "severity:" or "severity[code]:" at the
-#: start of the cell or after a ; or ；
+#: where a finding starts in the findings cell: ``word:`` or ``word[code]:`` (brackets and
+#: colon full- or half-width) at the start of the cell or after a ; or ；.  Any word, not
+#: only a severity, so that "minor:a; mnior:b" is refused rather than read as one finding
+#: whose description ends in "mnior:b"
 _FINDING_START = re.compile(
-    rf"(?:^|[;；])\s*((?:{'|'.join(SEVERITIES)})\s*(?:[\[［][^\]］]*[\]］]\s*)?[:：])",
-    re.IGNORECASE,
+    r"(?:^|[;；])\s*(?P<severity>[A-Za-z]+)\s*(?:[\[［](?P<code>[^\]］]*)[\]］]\s*)?[:：]"
 )
 
 
 def _parse_findings(text: str) -> list[dict[str, str]]:
-    """``minor:description; major[FS-3]:description`` (the export's spelling).  Split only
-    before a severity prefix, so a description keeps its own ；, ; and ： punctuation."""
+    """``minor:description; major[FS-3]:description`` (the export's spelling; the code is
+    optional, so a finding's code survives an export and re-import).  Split only before a
+    ``severity:`` prefix, so a description keeps its own ；, ; and ： punctuation."""
     starts = list(_FINDING_START.finditer(text))
     head = text[: starts[0].start() if starts else len(text)].strip().strip(";；").strip()
     if head:
@@ -715,32 +718,23 @@ def _parse_findings(text: str) -> list[dict[str, str]]:
             f"'{head}' is not 'severity:description' (severity: {', '.join(SEVERITIES)})"
         )
     ends = [m.start() for m in starts[1:]] + [len(text)]  # one more when no finding
-    return [
-        _parse_finding(text[m.start(1) : end].strip().rstrip(";；").rstrip())  # "…;" at the end
-        for m, end in zip(starts, ends, strict=False)
-    ]
-
-
-#: one finding's text: ``severity:description`` or ``severity[code]:description``
-#: (brackets and colon full- or half-width)
-_FINDING = re.compile(r"([^:：\[［]*)(?:[\[［](.*?)[\]］]\s*)?[:：](.*)", re.DOTALL)
-
-
-def _parse_finding(text: str) -> dict[str, str]:
-    """One finding as the export writes it, ``minor[FS-3]:进货查验记录不全``; the code in
-    brackets is optional, so that a finding's code survives an export and re-import."""
-    match = _FINDING.fullmatch(text)
-    if match is None:
-        raise ValidationError(f"'{text}' is not 'severity:description' or 'severity[code]:…'")
-    severity, code, description = match.groups()
-    finding = {"severity": severity.strip().lower(), "description": description.strip()}
-    if code and code.strip():
-        finding["code"] = code.strip()
-    return finding
+    findings = []
+    for m, end in zip(starts, ends, strict=False):
+        severity = m["severity"].lower()
+        if severity not in SEVERITIES:
+            raise ValidationError(f"'{m['severity']}' is not a severity ({', '.join(SEVERITIES)})")
+        finding = {
+            "severity": severity,
+            "description": text[m.end() : end].strip().rstrip(";；").rstrip(),  # "…;" at the end
+        }
+        if m["code"] and m["code"].strip():
+            finding["code"] = m["code"].strip()
+        findings.append(finding)
+    return findings
 
 
 def _finding_text(finding: Mapping[str, Any]) -> str:
-    """An inspector finding as an upload cell reads it back (:func:`_parse_finding`)."""
+    """An inspector finding as an upload cell reads it back (:func:`_parse_findings`)."""
     code = finding.get("code")
     mark = f"[{code}]" if code else ""
     return f"{finding['severity']}{mark}:{finding['description']}"
@@ -787,8 +781,6 @@ _WORKER_PM: Any = None
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-#: task ids are BIGINT: a larger number is no task's (and SQLite cannot even look it up)
-MAX_TASK_ID = 2**63 - 1
 
 
 def fast_result_data(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -887,7 +879,7 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
             data: dict[str, Any] = {"sector": ctx.sector}
             try:
                 task_id: int | None = int(record.get("task_id"))
-                if not 0 < task_id <= MAX_TASK_ID:
+                if not 0 < task_id <= MAX_ID:
                     raise ValueError
             except (TypeError, ValueError):
                 task_id = None
@@ -1103,7 +1095,7 @@ def _process_results(
                 task_id = int(cell) if type(cell) is str else None
             if task_id is None:
                 task_id = int(reader.normalise_cell(cell))
-        if task_id is not None and not 0 < task_id <= MAX_TASK_ID:
+        if task_id is not None and not 0 < task_id <= MAX_ID:
             task_id = None  # the row says "not a task number"; the database cannot hold it
         row_tasks.append(task_id)
     today = today_in_china()
@@ -1497,7 +1489,7 @@ def get_import(session: Session, user: Any, import_id: int) -> Import:
     """
     from inspect_core.auth.models import User
 
-    upload = session.get(Import, import_id) if 0 < import_id < 2**63 else None
+    upload = session.get(Import, import_id)
     if upload is not None and upload.user_id != user.id:
         allowed = has_permission(user, "imports:read")
         scope = set(user.regions)
@@ -1527,21 +1519,21 @@ def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     (reason :data:`NOT_STORED`), so fixing and re-uploading the workbook stores the whole
     file rather than only the rows that had errors.
     """
-    table = reader.read_table(upload.filename, upload.raw, _unbounded())
+    table = _read_table(upload.filename, upload.raw, _unbounded())
     reasons: dict[int, list[str]] = {}
     for e in upload.errors:
         if e.get("row") is not None:
             reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {e['message']}")
     refused = upload.mode == "all_or_nothing" and upload.status == "rejected" and upload.received
-    headers = [*table.headers, REASON_HEADER]
-    rows = [
-        [reader.normalise_cell(v) for v in values[: len(table.headers)]]
-        + [""] * (len(table.headers) - len(values))
-        + ["; ".join(reasons[n]) if n in reasons else NOT_STORED]
-        for n, values in table.rows
-        if n in reasons or refused
-    ]
-    return headers, rows
+    # an uploaded errors.xlsx brings the last reasons along: replaced, not repeated
+    kept = [i for i, header in enumerate(table.headers) if header != REASON_HEADER]
+    rows = []
+    for n, values in table.rows:
+        if n in reasons or refused:
+            cells = [*values[: len(table.headers)], *[""] * (len(table.headers) - len(values))]
+            reason = "; ".join(reasons[n]) if n in reasons else NOT_STORED
+            rows.append([reader.normalise_cell(cells[i]) for i in kept] + [reason])
+    return [*(table.headers[i] for i in kept), REASON_HEADER], rows
 
 
 def _unbounded() -> reader.Limits:

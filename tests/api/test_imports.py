@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.imports.models import Import
+from inspect_core.imports.service import REASON_HEADER
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from tests import factories
@@ -210,6 +211,28 @@ def test_errors_workbook_fixed_and_reuploaded_stores_the_rows(client, identity, 
     assert again.status_code == 201, again.json
     assert (again.json["received"], again.json["accepted"]) == (1, 1)
     assert client.get(f"/api/v1/enterprises/{bad}", headers=admin).json["sectors"] == ["food"]
+
+
+def test_errors_workbook_of_a_reuploaded_errors_workbook_has_one_reason_column(
+    client, identity, session
+):
+    """A fix that is still wrong: the next errors.xlsx replaces the reasons it was
+    uploaded with, rather than adding a second reason column beside them."""
+    admin = identity("admin")
+    rows = [
+        ENTERPRISE_HEADER,
+        [factories.uscc(), "重庆坏有限公司", "烟花爆竹", "华岩镇", "", "", ""],
+    ]
+    path = "/api/v1/enterprises/import?mode=partial"
+    first = upload(client, path, admin, csv_bytes(rows), "e.csv").json
+    sheet = client.get(f"/api/v1/imports/{first['import_id']}/errors.xlsx", headers=admin)
+    still_wrong, _ = _fixed_workbook(sheet.data, 3, "花炮")
+    second = upload(client, path, admin, still_wrong, "fixed.xlsx").json
+    assert (second["received"], second["rejected"]) == (1, 1), second
+    again = client.get(f"/api/v1/imports/{second['import_id']}/errors.xlsx", headers=admin)
+    header, row = list(load_workbook(io.BytesIO(again.data)).worksheets[0].values)
+    assert [h for h in header if h == REASON_HEADER] == [REASON_HEADER]
+    assert header[:-1] == tuple(ENTERPRISE_HEADER) and "花炮" in row[-1] and row[2] == "花炮"
 
 
 def test_only_the_reason_header_itself_is_ignored(client, identity, session):
@@ -1120,7 +1143,7 @@ def test_a_finding_cell_without_its_severity_names_the_column(
     assert [(e["column"], e["field"]) for e in r.json["errors"]] == [("发现问题", "findings")]
 
 
-@pytest.mark.parametrize("number", [10**20, 2**63, -(2**63) - 1, 0, -5])
+@pytest.mark.parametrize("number", [10**20, 2**63, 2**31, -(2**63) - 1, 0, -5])
 def test_a_task_number_out_of_the_databases_range_is_a_row_error(
     client, identity, district, session, number
 ):

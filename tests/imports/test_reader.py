@@ -98,11 +98,21 @@ def test_findings_split_only_before_a_severity(cell, expected):
     assert got == expected
 
 
-@pytest.mark.parametrize("cell", ["后厨地面有积水", "warning:地面湿滑", "见附件; minor:记录不全"])
-def test_findings_without_a_severity_prefix_are_refused(cell):
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("后厨地面有积水", "is not 'severity:description'"),
+        ("见附件; minor:记录不全", "is not 'severity:description'"),
+        ("warning:地面湿滑", "'warning' is not a severity"),
+        # a mistyped severity after the first finding is not swallowed into its text
+        ("minor:记录不全; mnior:标签不清", "'mnior' is not a severity"),
+        ("minor:记录不全；Warning［W1］：地面湿滑", "'Warning' is not a severity"),
+    ],
+)
+def test_findings_without_a_severity_prefix_are_refused(cell, message):
     from marshmallow import ValidationError
 
     from inspect_core.imports.service import _parse_findings
 
-    with pytest.raises(ValidationError, match="severity:description"):
+    with pytest.raises(ValidationError, match=message):
         _parse_findings(cell)

@@ -25,6 +25,10 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 #: what Excel and WPS read as the start of a formula in a CSV cell (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: text that gets (``'*``) or got (``'+``) the protective apostrophe: apostrophes, then a
+#: formula start
+PROTECTED = re.compile("'*[" + re.escape("".join(FORMULA_START)) + "]")
+QUOTED = re.compile("'+[" + re.escape("".join(FORMULA_START)) + "]")
 
 
 def csv_cell(value: Any) -> Any:
@@ -33,9 +37,10 @@ def csv_cell(value: Any) -> Any:
     Names, addresses and findings come from uploads and the API: ``=HYPERLINK(…)`` in an
     enterprise name would run when a regulator opens the export.  Text that would start a
     formula gets a leading apostrophe, as OWASP advises; numbers such as ``-0.5`` stay as
-    they are.  The importer drops that apostrophe again, so an export re-imports as it was.
+    they are.  The importer drops one apostrophe before such text again (:data:`QUOTED`),
+    so an export re-imports as it was — text that began with one (``'=x``) gets another.
     """
-    if type(value) is str and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+    if type(value) is str and PROTECTED.match(value) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
 

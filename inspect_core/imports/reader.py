@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inspect_core.errors import ApiError, Unprocessable
-from inspect_core.workbook import FORMULA_START
+from inspect_core.workbook import QUOTED
 
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
@@ -132,14 +132,10 @@ def _decode_csv(content: bytes) -> tuple[str, str]:
         ) from None
 
 
-#: a CSV cell the exports protected from formula injection (``workbook.csv_cell``)
-_QUOTED_FORMULA = re.compile("'[" + re.escape("".join(FORMULA_START)) + "]")
-
-
 def _unquoted(cell: str) -> str:
     """``'=…`` → ``=…``: the apostrophe an export put before text that would start a
-    formula, so that an export re-imports as it was stored."""
-    return cell[1:] if _QUOTED_FORMULA.match(cell) else cell
+    formula (``workbook.csv_cell``), so that an export re-imports as it was stored."""
+    return cell[1:] if QUOTED.match(cell) else cell
 
 
 def read_csv(content: bytes, limits: Limits) -> Table:
@@ -154,7 +150,7 @@ def read_csv(content: bytes, limits: Limits) -> Table:
         if header is None:
             raise Unprocessable("the file is empty", {"file": ["no header row"]})
         rows = []
-        quoted = _QUOTED_FORMULA.search(text) is not None  # one scan, not one per cell
+        quoted = QUOTED.search(text) is not None  # one scan, not one per cell
         # the sheet row the user sees: records counted, not lines (reader.line_num is
         # where a record ends, one more for each line break inside a quoted cell)
         for number, row in enumerate(reader, start=2):

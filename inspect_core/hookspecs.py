@@ -117,6 +117,13 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
     """Turn one upload row (keyed by the template's English column names) into a
     payload for the sector schema.
 
+    Cells arrive as written: text is NFC and trimmed, full-width punctuation kept (``，``
+    ``；`` ``：`` ``｜`` reach the plugin as typed); only a cell whose NFKC form is plain
+    ASCII (digits, codes, ``１２３``, ``Ａ１；Ｂ２``) or a date arrives folded.  A plugin
+    that splits a cell into a list or fields must therefore accept the full-width
+    separators as equivalent to the ASCII ones (``，``/``,``, ``；``/``;``, ``：``/``:``,
+    ``｜``/``|``), or a mixed Chinese cell silently becomes one entry.
+
     Fires once per row during a bulk import, before validation.  ``firstresult``.
     """
 

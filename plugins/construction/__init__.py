@@ -177,7 +177,9 @@ def inspect_template_columns(sector: str) -> Sequence[TemplateColumn] | None:
 
 _TRUE = {"是", "y", "yes", "true", "1", "具备", "合格"}
 _FALSE = {"否", "n", "no", "false", "0", "不具备", "不合格"}
-_LIST_SPLIT = re.compile(r"[;；,，\s]+")
+#: Number-list separators: ``;`` ``,`` ``、`` whitespace, the full-width ``；`` ``，`` and
+#: their small and vertical forms (NFKC kin); the reader keeps non-ASCII cells as written.
+_LIST_SPLIT = re.compile(r"[;；﹔︔,，﹐︐、\s]+")
 
 
 def _cell(value: Any) -> Any:
@@ -213,9 +215,10 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
     Flat encoding: dotted column names are payload paths, numbered groups are list items
     (``concrete_batches.0.grade``, ``problems.1.location``; blank groups dropped, the rest
     renumbered in order).  ``concrete_batches.N.values`` and ``sigma0_history`` hold
-    numbers separated by ``;`` (or commas/spaces).  ``acceptance_tree`` holds the tree as
-    JSON text.  Condition cells accept 是/否, yes/no, true/false.  Unrecognised columns pass
-    through so the schema rejects them by name.
+    numbers separated by ``;`` (or commas, ``、``, spaces, the full-width ``；``/``，``).
+    ``acceptance_tree`` holds the tree as JSON text.  Condition cells accept 是/否,
+    yes/no, true/false.  Unrecognised columns pass through so the schema rejects them by
+    name.
     """
     if sector != SECTOR_CODE:
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -112,10 +113,18 @@ def _flag(row: Mapping[str, Any], name: str) -> Any:
     return value
 
 
+#: Entry separators: ``;``, a line break, the full-width ``；`` and its small and vertical
+#: forms (what NFKC folds to ``;``).  The reader keeps non-ASCII cells as written.
+_LIST_SEPARATORS = ";；﹔︔\n"
+#: Field separators inside a defect entry: ``|`` and the full-width ``｜``.
+_FIELD_SEPARATORS = "|｜"
+_LIST_SPLIT = re.compile(f"[{re.escape(_LIST_SEPARATORS)}]")
+_FIELD_SPLIT = re.compile(f"[{re.escape(_FIELD_SEPARATORS)}]")
+
+
 def _split(text: str) -> list[str]:
-    for sep in ("；", "\n"):
-        text = text.replace(sep, ";")
-    return [part.strip() for part in text.split(";") if part.strip()]
+    """A list cell → its entries, split on any :data:`_LIST_SEPARATORS`."""
+    return [part.strip() for part in _LIST_SPLIT.split(text) if part.strip()]
 
 
 def _json_list(text: Any) -> Any:
@@ -131,7 +140,7 @@ def _json_list(text: Any) -> Any:
 
 def _defect(entry: str) -> dict[str, Any]:
     """``item_code|grade|subsystem|description`` → a defect (blank parts left to defaults)."""
-    parts = [p.strip() for p in entry.split("|")]
+    parts = [p.strip() for p in _FIELD_SPLIT.split(entry)]
     defect = {"item_code": parts[0]}
     for key, value in zip(("grade", "subsystem", "description"), parts[1:], strict=False):
         if value:
@@ -143,9 +152,10 @@ def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     """One flat upload row → one payload.
 
     Encoding: ``defects`` is ``item_code|grade|subsystem|description`` entries
-    separated by ``;`` (subsystem and description optional), or a JSON array of defect
-    objects; GSP not-applicable counts are ``gsp_na_critical/major/general``.  A sampling
-    row carries at most one test of each common kind in fixed columns (``assay_*``,
+    separated by ``;`` (subsystem and description optional; the full-width ``｜``/``；``
+    or a line break work as well), or a JSON array of defect objects; GSP not-applicable
+    counts are ``gsp_na_critical/major/general``.  A sampling row carries at most one
+    test of each common kind in fixed columns (``assay_*``,
     ``dissolution_q`` with ``dissolution_units`` as ``;``-separated unit results,
     ``related_substances_*``, ``identification``); ``more_test_items`` holds any further
     test items as a JSON array, appended after those.  Unparseable JSON there is passed
@@ -221,7 +231,7 @@ _FIXED_TESTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "identification": (frozenset({"passed"}), frozenset({"passed"})),
 }
 _DEFECT_KEYS = ("item_code", "grade", "subsystem", "description")
-_SEPARATORS = frozenset(";；|\n\r")
+_SEPARATORS = frozenset(_LIST_SEPARATORS + _FIELD_SEPARATORS + "\r")
 
 
 def _text(value: Any) -> Any:

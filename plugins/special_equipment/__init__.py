@@ -107,10 +107,19 @@ def _cell(row: Mapping[str, Any], name: str) -> Any:
     return text or None
 
 
+#: List separators between entries: ``;`` ``,`` and a line break, plus the full-width
+#: ``；`` ``，``, their small and vertical forms (what NFKC folds to ``;`` ``,``) and ``、``.
+#: The reader keeps non-ASCII cells as written, so ``A，B`` must split like ``A,B``.
+_LIST_SEPARATORS = ";；﹔︔,，﹐︐、\n"
+#: The ``number:expiry:name`` field separator: ``:``, full-width ``：`` and its NFKC kin.
+_COLONS = ":：﹕︓"
+_LIST_SPLIT = re.compile(f"[{re.escape(_LIST_SEPARATORS)}]")
+_TO_COLON = str.maketrans(dict.fromkeys(_COLONS, ":"))
+
+
 def _split(text: str) -> list[str]:
-    for sep in ("；", "\n", ","):
-        text = text.replace(sep, ";")
-    return [part.strip() for part in text.split(";") if part.strip()]
+    """A list cell → its entries, split on any :data:`_LIST_SEPARATORS`."""
+    return [part.strip() for part in _LIST_SPLIT.split(text) if part.strip()]
 
 
 _UNIT_KEY = re.compile(r"^equipment\.(\d+)\.(.+)$")
@@ -122,9 +131,10 @@ _UNIT_FIELDS = (
     "registration_date",
     "last_periodic_inspection",
 )
-#: Characters a compact ``number:expiry:name`` entry cannot carry in a name (the reader
-#: splits entries on them, or reads ``：`` as ``:``); a certificate number also not ``:``.
-_NAME_UNSAFE = frozenset(";；,\n\r：")
+#: Characters a compact ``number:expiry:name`` entry cannot carry in a name (:func:`_split`
+#: splits entries on them, :func:`_operator` reads ``：`` as ``:``); a certificate number
+#: also not ``:``.
+_NAME_UNSAFE = frozenset(_LIST_SEPARATORS + _COLONS.replace(":", "") + "\r")
 
 
 def _json_list(text: Any) -> list[Any] | None:
@@ -140,7 +150,7 @@ def _json_list(text: Any) -> list[Any] | None:
 
 def _operator(entry: str) -> dict[str, Any]:
     """``certificate_no:expiry[:name]`` → an operator; the name is all after the 2nd colon."""
-    number, _, rest = entry.replace("：", ":").partition(":")
+    number, _, rest = entry.translate(_TO_COLON).partition(":")
     expiry, _, name = rest.partition(":")
     operator = {"certificate_no": number.strip()}
     if expiry.strip():
@@ -188,10 +198,12 @@ def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
     A template row is one unit.  ``maintenance_records`` is a ``;``-separated list of
     dates; ``operators`` is ``certificate_no:expiry-date[:name]`` entries separated by
-    ``;``, or a JSON array of operator objects; ``last_inspections.<kind>`` columns fill
-    the ``last_inspections`` mapping; ``safety_grade`` whole numbers become integers.
-    Further units of the same register (an exported multi-unit result) come in numbered
-    groups ``equipment.N.<column>`` after the first, in index order; blank groups dropped.
+    ``;``, or a JSON array of operator objects.  Entries may equally be separated by ``,``,
+    ``、``, a line break or the full-width ``；``/``，``, fields by ``：``.
+    ``last_inspections.<kind>`` columns fill the ``last_inspections`` mapping;
+    ``safety_grade`` whole numbers become integers.  Further units of the same register
+    (an exported multi-unit result) come in numbered groups ``equipment.N.<column>``
+    after the first, in index order; blank groups dropped.
     """
     plain: dict[str, Any] = {}
     groups: dict[int, dict[str, Any]] = {}

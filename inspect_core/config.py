@@ -118,6 +118,9 @@ class Config:
     KPI_TARGETS: list[dict[str, Any]] = DEFAULT_KPI_TARGETS
     #: minimum credit scores of tiers A, B and C (higher = lower risk); below C is D
     TIER_CUTOFFS: dict[str, float] = {"A": 620.0, "B": 590.0, "C": 560.0}
+    #: days a credit event of these types must have stood before a repair may end it early
+    #: (DOMAIN.md §2: early removal from the serious-dishonesty list after 1 year [M])
+    CREDIT_REPAIR_MIN_DAYS: dict[str, int] = {"serious_dishonesty": 365}
     #: per-sector threshold overrides handed to the plugin as ``context["config"]``
     PLUGIN_CONFIG: dict[str, dict[str, object]] = {}
     SECTORS: dict[str, dict[str, str]] = DEFAULT_SECTORS
@@ -146,3 +149,20 @@ def check(config: dict[str, Any]) -> None:
         check_cutoffs(config.get("TIER_CUTOFFS") or {})
     except ValueError as exc:
         raise ValueError(f"TIER_CUTOFFS (INSPECT_TIER_CUTOFFS): {exc}") from None
+    from inspect_core.credit.models import CREDIT_EVENT_TYPES
+
+    waits = config.get("CREDIT_REPAIR_MIN_DAYS") or {}
+    bad = (
+        waits
+        if not isinstance(waits, dict)
+        else {
+            k: v
+            for k, v in waits.items()
+            if k not in CREDIT_EVENT_TYPES or type(v) is not int or v < 0
+        }
+    )
+    if bad:
+        raise ValueError(
+            f"CREDIT_REPAIR_MIN_DAYS (INSPECT_CREDIT_REPAIR_MIN_DAYS): {bad} — keys are credit "
+            f"event types ({', '.join(CREDIT_EVENT_TYPES)}), values whole days ≥ 0"
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -94,6 +95,15 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
         raise Unprocessable(
             "a repair takes effect between the event and today",
             {"effective_on": [f"between {event.occurred_on} and {today}"]},
+        )
+    wait = int((current_app.config.get("CREDIT_REPAIR_MIN_DAYS") or {}).get(event.type, 0))
+    earliest = event.occurred_on + dt.timedelta(days=wait)
+    if effective < earliest:  # e.g. a year on the serious-dishonesty list before removal
+        zh, en = CREDIT_EVENT_TYPES[event.type][:2]
+        raise Unprocessable(
+            f"{en}: a repair can take effect from {earliest}, {wait} days after the event",
+            {"effective_on": [f"not before {earliest} ({wait} days after {event.occurred_on})"]},
+            message_zh=f"{zh}满{wait}天后（{earliest}起）方可信用修复",
         )
     row = CreditRepair(event_id=event.id, effective_on=effective, reason=data["reason"],
                        recorded_by=user.username)  # fmt: skip

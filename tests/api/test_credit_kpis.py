@@ -57,6 +57,34 @@ def test_credit_events_default_expiry_listing_and_repair(client, identity, enter
     assert again.status_code == 409
 
 
+def test_early_removal_from_the_dishonesty_list_waits_a_year(app, client, identity, enterprise):
+    """DOMAIN.md §2: early removal after 1 year on the list (configurable; [M])."""
+    regulator = identity("regulator")
+    today = today_in_china()
+
+    def listed(days_ago: int) -> int:
+        body = {"type": "serious_dishonesty", "occurred_on": str(today - dt.timedelta(days=days_ago)),
+                "severity": "critical", "source": "渝市监失信〔2025〕7号"}  # fmt: skip
+        r = client.post(f"/api/v1/enterprises/{enterprise}/credit-events", json=body,
+                        headers=regulator)  # fmt: skip
+        assert r.status_code == 201, r.json
+        return r.json["id"]
+
+    def repair(event_id: int, **body: str):
+        return client.post(f"/api/v1/credit-events/{event_id}/repair",
+                           json={"reason": "已履行处罚并消除不良影响", **body}, headers=regulator)  # fmt: skip
+
+    recent, old = listed(100), listed(400)
+    refused = repair(recent)
+    assert refused.status_code == 422 and "effective_on" in refused.json["errors"], refused.json
+    earliest = str(today - dt.timedelta(days=100) + dt.timedelta(days=365))
+    assert earliest in refused.json["message"] and "365" in refused.json["message_zh"]
+    assert repair(old, effective_on=str(today - dt.timedelta(days=50))).status_code == 422
+    assert repair(old, effective_on=str(today - dt.timedelta(days=35))).status_code == 201
+    app.config["CREDIT_REPAIR_MIN_DAYS"] = {}  # a district without the wait
+    assert repair(recent).status_code == 201
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -83,3 +83,11 @@ def test_tier_cutoffs_from_the_environment_are_checked_too(monkeypatch):
         create_app({"DATABASE_URL": "sqlite://"})
     monkeypatch.setenv("INSPECT_TIER_CUTOFFS", '{"A": 650, "B": 600, "C": 550}')
     assert create_app({"DATABASE_URL": "sqlite://"}).config["TIER_CUTOFFS"]["A"] == 650
+
+
+@pytest.mark.parametrize(
+    "waits", [{"fireworks": 365}, {"serious_dishonesty": -1}, {"penalty": "1y"}, "365"]
+)
+def test_bad_credit_repair_waits_are_refused_when_the_app_starts(waits):
+    with pytest.raises(ValueError, match="CREDIT_REPAIR_MIN_DAYS"):
+        create_app({"CREDIT_REPAIR_MIN_DAYS": waits, "DATABASE_URL": "sqlite://"})

@@ -173,9 +173,10 @@ def test_a_backdated_run_does_not_replace_the_current_tiers(app, client, identit
 
 
 @pytest.mark.parametrize("run", ["99999999999999999999", str(2**31), "0", "-1"])
-def test_an_out_of_range_run_is_a_422_naming_run(client, identity, scored, run):
+def test_an_out_of_range_run_is_a_422_naming_run(client, identity, run):
     """A run id no row can have (beyond 32 bits, or below 1) is refused by the schema:
-    it overflowed SQLite's driver (a 500), and run=0 silently meant the current run."""
+    it overflowed SQLite's driver (a 500), and run=0 silently meant the current run (no
+    scored district needed: without a run, that was a 404, not the 422 asked for here)."""
     regulator = identity("regulator")
     for url in (f"/api/v1/enterprises?order=risk&run={run}", f"/api/v1/rankings/export?run={run}"):
         response = client.get(url, headers=regulator)

@@ -324,6 +324,9 @@ def _import(
         bar = bars.get(phase)
         if bar is None:
             bar = bars[phase] = tqdm(total=total, desc=phase, unit="row", leave=True)
+        if bar.total != total:  # a file's rows are counted as it is read: an estimate first
+            bar.total = total
+            bar.refresh()
         bar.update(done - bar.n)
 
     with db.new_session() as session:

@@ -190,12 +190,14 @@ def test_chunks_cover_the_file_once_with_small_ones_at_the_ends(total, size):
         assert lengths[0] == lengths[-1] == size // 4 and lengths[1] == lengths[-2] == size // 2
 
 
+@pytest.mark.parametrize("quoted", [False, True])
 @pytest.mark.parametrize("mode", ["partial", "all_or_nothing"])
 def test_a_worker_dying_mid_upload_costs_only_speed(
-    app, client, identity, district, session, monkeypatch, mode
+    app, client, identity, district, session, monkeypatch, mode, quoted
 ):
     """A worker dies on a chunk in the middle of an upload: the chunks already stored stay,
     the rest are validated in the importing process, and every row is stored once."""
+    from inspect_core.imports.reader import TextChunk
     from tests.api import worker_killer
 
     regulator, _, tasks = _drawn(client, identity, district)
@@ -205,7 +207,8 @@ def test_a_worker_dying_mid_upload_costs_only_speed(
     real = imports._validate_chunk
 
     def validate_here(ctx, rows, pm):
-        in_process.append(rows[0][0])
+        # lines of CSV text, or (for a file with quoted cells) rows read in this process
+        in_process.append(rows.first_row if isinstance(rows, TextChunk) else rows[0][0])
         return real(ctx, rows, pm)
 
     monkeypatch.setattr(imports, "_validate_chunk", validate_here)
@@ -213,6 +216,8 @@ def test_a_worker_dying_mid_upload_costs_only_speed(
     # test client's 500 KB limit for a body kept in memory)
     rows = _food_rows(tasks, 4500)
     rows[3001][2] = "KILL"  # sheet row 3,002, in the fifth chunk
+    if quoted:  # a comma: a quoted cell, so the rows are read here, not by the workers
+        rows[5][3] = "大米, 散装"
     session.rollback()
     before = session.scalar(select(func.count()).select_from(Result))
     r = upload(client, f"/api/v1/results/import?mode={mode}", regulator, csv_bytes(rows),

@@ -410,7 +410,7 @@ def test_an_unforeseen_reader_failure_rejects_the_import(client, identity, sessi
     def explode(*args, **kwargs):
         raise KeyError("xl/sharedStrings.xml")
 
-    monkeypatch.setattr(reader, "read_table", explode)
+    monkeypatch.setattr(reader, "open_table", explode)
     admin = identity("admin")
     rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆读错有限公司", "food", "华岩镇", "", "", ""]]
     r = upload(client, "/api/v1/enterprises/import", admin, csv_bytes(rows), "odd.csv")
@@ -419,6 +419,141 @@ def test_an_unforeseen_reader_failure_rejects_the_import(client, identity, sessi
     session.rollback()
     stored = session.scalars(select(Import).where(Import.filename == "odd.csv")).one()
     assert (stored.status, stored.accepted) == ("rejected", 0)
+
+
+def _food_rows(tasks: list[dict], n: int) -> list[list[object]]:
+    today = today_in_china().isoformat()
+    return [FOOD_HEADER] + [
+        [tasks[i % len(tasks)]["id"], "no_problem", f"S{i}", "大米", "cereal.rice.milled",
+         today, "circulation", "Cd", "0.1", "mg/kg"]
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_reader_failure_after_rows_were_written_stores_nothing(
+    app, client, identity, district, session, monkeypatch, workers
+):
+    """Result rows are validated and written chunk by chunk while the rest of the file is
+    still being read.  A reader failure past the first chunks is still a 422 naming the
+    file, and the rows already written are rolled back."""
+    from inspect_core.imports import reader
+
+    app.config.update(IMPORT_WORKERS=workers, IMPORT_PARALLEL_MIN_ROWS=1)
+    real = reader.open_table
+    read = []
+
+    def failing(*args, **kwargs):
+        stream = real(*args, **kwargs)
+
+        def rows(inner=stream.rows):
+            for row in inner:
+                read.append(row[0])
+                if len(read) == 2400:
+                    raise KeyError("xl/sharedStrings.xml")
+                yield row
+
+        stream.rows = rows()
+        stream.body = None  # rows read here, not lines parsed by the workers
+        return stream
+
+    monkeypatch.setattr(reader, "open_table", failing)
+    from inspect_core.imports import service
+
+    written = []
+    for name in ("_copy_results", "_store_result_rows"):
+        real_write = getattr(service, name)
+
+        def spy(session, rows, real_write=real_write):
+            written.append(read[-1])
+            return real_write(session, rows)
+
+        monkeypatch.setattr(service, name, spy)
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    before = count(session, Result)
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator,
+        csv_bytes(_food_rows(tasks, 2600)), "late.csv", sector="food",
+    )  # fmt: skip
+    assert r.status_code == 422 and "cannot be read" in r.json["message"], r.json
+    assert len(read) == 2400
+    if workers == 1:  # rows were written before the failure (workers may still be busy)
+        assert written and written[0] < read[-1]
+    assert count(session, Result) == before
+    stored = session.scalars(select(Import).where(Import.filename == "late.csv")).one()
+    assert (stored.status, stored.accepted) == ("rejected", 0)
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_malformed_line_deep_in_a_large_csv_stores_nothing(
+    app, client, identity, district, session, workers, quoted
+):
+    """Lines of a CSV without quoted cells are parsed by the workers, piece by piece; a
+    line csv refuses (a cell past its field size limit) near the end is the same 422,
+    naming the same line, as when the whole file is parsed first (a file with a quoted
+    cell), and nothing is stored."""
+    import csv as csv_module
+
+    app.config.update(IMPORT_WORKERS=workers, IMPORT_PARALLEL_MIN_ROWS=1)
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    rows = _food_rows(tasks, 2600)
+    # sheet row 2,502 (ASCII: the test client spools a body over 500 KB to a file it
+    # leaves open)
+    rows[2501][3] = "x" * (csv_module.field_size_limit() + 1)
+    if quoted:
+        rows[5][3] = "大米, 散装"  # a comma: csv.writer quotes the cell
+    before = count(session, Result)
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows),
+        f"deep{workers}{quoted}.csv", sector="food",
+    )  # fmt: skip
+    assert r.status_code == 422, r.json
+    assert r.json["errors"]["file"] == ["line 2502: field larger than field limit (131072)"]
+    assert count(session, Result) == before
+
+
+def _xlsx_declaring(rows: list[list[object]], dimension: str) -> bytes:
+    """An .xlsx of ``rows`` whose sheet declares a dimension smaller than its data."""
+    import re
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(
+                    rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), data
+                )
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_rows_past_an_xlsx_sheets_declared_size_are_stored_or_refused(
+    app, client, identity, district, session
+):
+    """An export tool that writes the sheet's size as "A1:J2" must not lose the rows after
+    row 2 (openpyxl stops there unless told not to); and when those rows take the file
+    past the row limit, it is a 413 with nothing stored, though its first rows had
+    already been written."""
+    app.config.update(IMPORT_WORKERS=1, IMPORT_PARALLEL_MIN_ROWS=1)
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    before = count(session, Result)
+    content = _xlsx_declaring(_food_rows(tasks, 40), "A1:J2")
+    r = upload(client, "/api/v1/results/import", regulator, content, "short.xlsx", sector="food")
+    assert r.status_code == 201 and r.json["accepted"] == 40, r.json
+    assert count(session, Result) == before + 40
+
+    app.config["IMPORT_MAX_ROWS"] = 2500
+    content = _xlsx_declaring(_food_rows(tasks, 2600), "A1:J2")
+    r = upload(client, "/api/v1/results/import", regulator, content, "long.xlsx", sector="food")
+    assert r.status_code == 413 and "2500" in r.json["message"], r.json
+    assert count(session, Result) == before + 40
 
 
 def test_csv_rows_of_empty_cells_are_skipped_not_rejected(client, identity, session):

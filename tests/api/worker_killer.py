@@ -8,10 +8,11 @@ import os
 from typing import Any
 
 
-def chunk(ctx: Any, rows: list[tuple[int, list[Any]]]) -> Any:
-    from inspect_core.imports import service
+def chunk(ctx: Any, rows: Any) -> Any:
+    from inspect_core.imports import reader, service
 
-    if any("KILL" in values for _, values in rows):
+    parsed = rows.rows() if isinstance(rows, reader.TextChunk) else rows
+    if any("KILL" in values for _, values in parsed):
         os._exit(1)
     return service._worker_chunk(ctx, rows)
 

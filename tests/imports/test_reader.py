@@ -74,6 +74,115 @@ def test_csv_row_numbers_count_records_not_lines():
     assert [(n, values[0]) for n, values in table.rows] == [(2, "1"), (4, "3")]
 
 
+def _xlsx(rows: list[list[object]], dimension: str | None) -> bytes:
+    """An .xlsx of ``rows`` whose sheet declares ``dimension`` (None: no dimension)."""
+    import io
+    import re
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                replacement = (
+                    b"" if dimension is None else f'<dimension ref="{dimension}"/>'.encode()
+                )
+                data = re.sub(rb"<dimension [^>]*/>", replacement, data)
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("dimension", ["A1:B1", "A1", None, "A1:B3"])
+def test_xlsx_rows_past_a_wrong_dimension_are_read(dimension):
+    """Some export tools write the sheet's dimension as "A1"; openpyxl's read-only mode
+    stops there, and every row after it was lost without a word.  All rows are read,
+    whatever the sheet declares."""
+    content = _xlsx([["a", "b"], [1, 2], [3, 4], [5, 6], [7, 8]], dimension)
+    table = reader.read_table("rows.xlsx", content, LIMITS)
+    assert [(n, values) for n, values in table.rows] == [
+        (2, [1, 2]), (3, [3, 4]), (4, [5, 6]), (5, [7, 8])
+    ]  # fmt: skip
+
+
+def test_xlsx_row_limit_holds_past_a_wrong_dimension():
+    limits = reader.Limits(10**9, 2, 10**9, 10**9, 10**9)
+    content = _xlsx([["a", "b"], [1, 2], [3, 4], [5, 6]], "A1:B2")
+    stream = reader.open_table("rows.xlsx", content, limits)
+    with pytest.raises(reader.TooLarge):
+        list(stream.rows)
+
+
+@pytest.mark.parametrize(
+    ("content", "estimate"),
+    [(b"a,b\n1,2\n3,4\n", 2), (b"a,b\r\n1,2\r\n3,4", 2), (b"a,b\n", 0)],
+)
+def test_a_streamed_csv_estimates_its_rows_from_its_lines(content, estimate):
+    stream = reader.open_table("rows.csv", content, LIMITS)
+    assert stream.estimate == estimate
+    assert len(list(stream.rows)) == estimate
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n",
+        b"a,b\r\n1,2\r\n,\r\n\r\n3,4\r\n5,6",  # blank rows, CRLF, no final line break
+        "a\tb\n\u3000\t \n１\t２\n'=SUM(A1)\tx\n".encode("gb18030"),  # tabs, GBK, an apostrophe
+        b"\xef\xbb\xbfa,b\n1,2\n\n\n3,4\n",
+    ],
+)
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_csv_lines_cut_into_pieces_read_as_the_whole_file(content, size):
+    """Workers parse pieces of a CSV's text themselves: the rows, their numbers and the
+    blank rows skipped are exactly those of reading the file in one go."""
+    whole = reader.read_csv(content, LIMITS).rows
+    stream = reader.open_table("rows.csv", content, LIMITS)
+    assert stream.body is not None
+    pieces = list(stream.pieces([size] * 100))
+    assert [row for piece in pieces for row in piece.rows()] == whole
+    assert all(piece.text.endswith("\n") for piece in pieces[:-1])
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'a,b\n1,"x\ny"\n3,4\n', b'a,b\n1,"2"\n', b"a,b\r1,2\r3,4\r", b"a,b\n1,2\r3,4\n"],
+)
+def test_a_csv_whose_lines_are_not_its_records_is_read_here(content):
+    """A quoted cell (which may hold a line break) or a line ending other than \\n and
+    \\r\\n: the file is parsed in the importing process, not cut into lines."""
+    stream = reader.open_table("rows.csv", content, LIMITS)
+    assert stream.body is None
+    assert list(stream.rows) == reader.read_csv(content, LIMITS).rows
+
+
+def test_a_streamed_csv_refuses_a_malformed_line_when_it_is_reached():
+    """Rows before the bad line come out; the bad line is a 422 naming it, so an upload
+    that has begun validating still stores nothing (its caller rolls back)."""
+    stream = reader.open_table("rows.csv", b'a,b\n1,2\n3,"4\n', LIMITS)
+    rows = stream.rows
+    assert next(rows) == (2, ["1", "2"])
+    with pytest.raises(reader.Unprocessable, match="malformed near line"):
+        next(rows)
+
+
+def test_a_csv_over_the_row_limit_is_refused_before_any_row_is_read():
+    """More lines than rows allowed: the file is read whole at once and refused (413)
+    before a single row reaches validation."""
+    limits = reader.Limits(10**9, 2, 10**9, 10**9, 10**9)
+    with pytest.raises(reader.TooLarge):
+        reader.open_table("rows.csv", b"a,b\n1,2\n3,4\n5,6\n", limits)
+    stream = reader.open_table("rows.csv", b"a,b\n1,2\n,\n3,4\n", limits)  # a blank row
+    assert [n for n, _ in stream.rows] == [2, 4]
+
+
 @pytest.mark.parametrize(
     ("cell", "expected"),
     [

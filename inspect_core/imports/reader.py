@@ -250,7 +250,11 @@ def open_csv(content: bytes, limits: Limits) -> Stream:
         raise Unprocessable("the file is empty", {"file": ["no header row"]})
     # one scan, not one per cell (and the regex only when there is an apostrophe at all)
     quoted = "'" in text and QUOTED.search(text) is not None
-    lines = text.count("\n", len(first_line) + 1) + (not text.endswith("\n"))
+    # records ≤ lines: "\n" or "\r\n" ends one, and so does a lone "\r" (Excel for Mac)
+    cut = min((i for i in (text.find("\n"), text.find("\r")) if i != -1), default=len(text))
+    body = cut + (2 if text.startswith("\r\n", cut) else 1)
+    ends = max(text.count("\n", body), text.count("\r", body))
+    lines = ends + (not text.endswith(("\n", "\r")))
     rows = _csv_rows(reader, quoted, limits)
     stream = Stream([h.strip() for h in header], rows, "csv", lines, encoding)
     if lines > limits.max_rows:
@@ -322,7 +326,8 @@ def read_xlsx(content: bytes, limits: Limits) -> Table:
 
 def open_xlsx(content: bytes, limits: Limits) -> Stream:
     """The first sheet's rows as openpyxl reads them (:class:`Stream`).  A sheet without a
-    dimension, or one declaring more rows than the limit, is read whole first."""
+    dimension, with a one-cell one, or one declaring more rows than the limit, is read
+    whole first."""
     from openpyxl import load_workbook
 
     check_zip(content, limits)
@@ -333,13 +338,18 @@ def open_xlsx(content: bytes, limits: Limits) -> Stream:
     try:
         ws = wb.worksheets[0]
         declared = ws.max_row if ws.max_row is not None and ws.max_row > 0 else None
+        columns = ws.max_column if ws.max_column is not None and ws.max_column > 1 else None
         # openpyxl stops at the sheet's declared dimension; a writer that got it wrong
         # (some export tools write "A1") would lose every row past it without a word
         ws.reset_dimensions()
-        iterator = ws.iter_rows(values_only=True)
-        header = next(iterator, None)
+        # a row is as wide as asked (each cell placed by its column, in whatever order the
+        # writer put them) or else as its last cell says: the declared columns, and at
+        # least the header's, for every row
+        header = next(ws.iter_rows(max_row=1, max_col=columns, values_only=True), None)
         if header is None:
             raise Unprocessable("the workbook's first sheet is empty", {"file": ["no header row"]})
+        width = max(len(header), columns or 0)
+        iterator = ws.iter_rows(min_row=2, max_col=width or None, values_only=True)
     except ApiError:
         wb.close()
         raise
@@ -350,7 +360,8 @@ def open_xlsx(content: bytes, limits: Limits) -> Stream:
     while headers and headers[-1] == "":
         headers.pop()
     rows = _xlsx_rows(wb, iterator, len(headers), limits)
-    if declared is None or declared - 1 > limits.max_rows:
+    if declared is None or declared <= 1 or declared - 1 > limits.max_rows:
+        # no dimension, a bogus one ("A1"), or more rows than allowed: read it all now
         return Stream.of(Table(headers, list(rows), "xlsx"))
     return Stream(headers, rows, "xlsx", declared - 1)
 

@@ -1225,7 +1225,10 @@ def _process_results(
         if stream.body is not None:  # lines of text, each worker parsing its own
             cells = _column_cells(task_column, stream.delimiter)
             for piece in stream.pieces(plan):
-                yield with_tasks({_task_of(c) for c in set(cells.findall(piece.text))}), piece
+                found = set(cells.findall(piece.text))
+                if stream.quoted:  # as TextChunk.rows reads them: "'+12" is "+12"
+                    found = {reader._unquoted(c) for c in found}
+                yield with_tasks({_task_of(c) for c in found}), piece
             return
         for n in plan:
             chunk = list(itertools.islice(stream.rows, n))

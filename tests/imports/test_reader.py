@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
+
 import pytest
+from openpyxl import Workbook
 
 from inspect_core.imports import reader
 
@@ -106,10 +111,42 @@ def test_xlsx_rows_past_a_wrong_dimension_are_read(dimension):
     stops there, and every row after it was lost without a word.  All rows are read,
     whatever the sheet declares."""
     content = _xlsx([["a", "b"], [1, 2], [3, 4], [5, 6], [7, 8]], dimension)
+    if dimension in ("A1", None):  # no usable size: read whole, counted
+        assert reader.open_table("rows.xlsx", content, LIMITS).estimate == 4
     table = reader.read_table("rows.xlsx", content, LIMITS)
     assert [(n, values) for n, values in table.rows] == [
         (2, [1, 2]), (3, [3, 4]), (4, [5, 6]), (5, [7, 8])
     ]  # fmt: skip
+
+
+def _xlsx_with_row2_reordered(rows: list[list[object]]) -> bytes:
+    """An .xlsx whose row 2 lists its first cell last (A2 after the others)."""
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                row2 = re.search(r'<row r="2"[^>]*>(.*?)</row>', text)
+                cells = re.findall(r"<c .*?</c>", row2.group(1))
+                text = text.replace(row2.group(1), "".join(cells[1:] + cells[:1]))
+                data = text.encode()
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_xlsx_cells_out_of_column_order_are_not_lost():
+    """A writer may list a row's cells in any order; each is placed by its column.  (With
+    the dimension reset and no width asked for, openpyxl takes a row's width from its
+    last cell: A2 last would have dropped B2 and C2 without a word.)"""
+    content = _xlsx_with_row2_reordered([["a", "b", "c"], [1, 2, 3], [4, 5, 6]])
+    table = reader.read_table("x.xlsx", content, LIMITS)
+    assert table.rows == [(2, [1, 2, 3]), (3, [4, 5, 6])]
 
 
 def test_xlsx_row_limit_holds_past_a_wrong_dimension():
@@ -122,7 +159,12 @@ def test_xlsx_row_limit_holds_past_a_wrong_dimension():
 
 @pytest.mark.parametrize(
     ("content", "estimate"),
-    [(b"a,b\n1,2\n3,4\n", 2), (b"a,b\r\n1,2\r\n3,4", 2), (b"a,b\n", 0)],
+    [
+        (b"a,b\n1,2\n3,4\n", 2),
+        (b"a,b\r\n1,2\r\n3,4", 2),
+        (b"a,b\n", 0),
+        (b"a,b\r1,2\r3,4\r", 2),  # Excel for Mac: "\r" alone
+    ],
 )
 def test_a_streamed_csv_estimates_its_rows_from_its_lines(content, estimate):
     stream = reader.open_table("rows.csv", content, LIMITS)

@@ -96,7 +96,8 @@ class CreditRating(Base):
 
     __tablename__ = "credit_ratings"
     __table_args__ = (
-        Index("ix_credit_ratings_run_rank", "run_id", "score", "enterprise_id"),
+        # the risk-ranked list: one range per tier, riskiest first (migration 0009)
+        Index("ix_credit_ratings_run_tier_rank", "run_id", "tier", "score", "enterprise_id"),
         Index("ix_credit_ratings_enterprise_run", "enterprise_id", "run_id"),
     )
 

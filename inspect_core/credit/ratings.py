@@ -15,11 +15,16 @@ from sqlalchemy.orm import Session
 from inspect_core.credit.models import CreditRating, ScoringRun
 from inspect_core.enterprises import service as enterprises
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
-from inspect_core.errors import NotFound
+from inspect_core.errors import BadRequest, NotFound
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.scope import region_clause
 
-CURSOR_KIND = "ranked"
+#: "ranked:tier" cursors carry (run, tier, score, id); a cursor of the score-only order
+#: that came before ("ranked") is refused as unknown: start again without one
+CURSOR_KIND = "ranked:tier"
+#: riskiest first: the tier decides (an override puts an enterprise on the serious-
+#: dishonesty list in D whatever its score), then the lowest credit score
+RISKIEST_FIRST = ("D", "C", "B", "A")
 
 
 #: "current" is the finished run that looks furthest ahead: the newest ``as_of``, then
@@ -97,7 +102,16 @@ _SECTORS = (
 
 
 def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Riskiest first: lowest credit score, ties by enterprise id; keyset within one run."""
+    """Riskiest first: tier D, C, B then A, and within a tier the lowest credit score,
+    ties by enterprise id; keyset within one run.
+
+    A tier decides before the score: the overrides (the serious-dishonesty list → D) give
+    an enterprise a tier its score alone would not, and a list ordered by score put such
+    an enterprise below better-scored C and B ones.  Each tier is one range of the index
+    on (run, tier, score, enterprise): a page reads the cursor's tier from its key on,
+    and the next tiers from their start while the page is not full (at most four index
+    range scans, nearly always one).
+    """
     cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
     if cursor is not None:
         run_id = int(cursor[0])
@@ -115,23 +129,34 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
             CreditRating.run_id == run_id,
             region_clause(user, Enterprise.region),
             # sector, region, status and q as the plain list reads them: plain conditions
-            # on the joined enterprise, so the keyset on (score, id) is unchanged
+            # on the joined enterprise, so the keyset on (tier, score, id) is unchanged
             *enterprises.filters(args),
         )
-    )
-    if args.get("tier"):
-        stmt = stmt.where(CreditRating.tier == args["tier"])
-    if cursor is not None:
-        score, last_id = float(cursor[1]), int(cursor[2])
-        stmt = stmt.where(
-            tuple_(CreditRating.score, CreditRating.enterprise_id) > tuple_(score, last_id)
-        )
-    limit = args["limit"]
-    rows = session.execute(
-        stmt.add_columns(_SECTORS.label("sectors"))
+        .add_columns(_SECTORS.label("sectors"))
         .order_by(CreditRating.score, CreditRating.enterprise_id)
-        .limit(limit + 1)
-    ).all()
+    )
+    tiers = [args["tier"]] if args.get("tier") else list(RISKIEST_FIRST)
+    if cursor is not None:
+        tier = cursor[1]
+        if tier not in tiers:
+            raise BadRequest(
+                "unknown or malformed cursor",
+                {"cursor": ["the cursor belongs to another tier filter; start again"]},
+                message_zh="分页游标无效",
+            )
+        tiers = tiers[tiers.index(tier) :]
+    limit = args["limit"]
+    rows: list[Any] = []
+    for tier in tiers:
+        query = stmt.where(CreditRating.tier == tier)
+        if cursor is not None and tier == cursor[1]:
+            score, last_id = float(cursor[2]), int(cursor[3])
+            query = query.where(
+                tuple_(CreditRating.score, CreditRating.enterprise_id) > tuple_(score, last_id)
+            )
+        rows += session.execute(query.limit(limit + 1 - len(rows))).all()
+        if len(rows) > limit:
+            break
     page = rows[:limit]
     items = [
         {
@@ -152,7 +177,9 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(CURSOR_KIND, [run_id, last.score, last.enterprise_id])
+        next_cursor = encode_cursor(
+            CURSOR_KIND, [run_id, last.tier, last.score, last.enterprise_id]
+        )
     return {"items": items, "next_cursor": next_cursor}
 
 

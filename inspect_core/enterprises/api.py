@@ -36,8 +36,10 @@ class EnterprisesView(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List enterprises in your scope, filtered, keyset-paginated by ``cursor``.
 
-        ``order=risk`` (regulators) lists them riskiest first with score, tier, probability
-        and reasons, from one fixed scoring run: a rescore never reshuffles a list being read.
+        ``order=risk`` (regulators) lists them riskiest first — tier D, C, B, then A (an
+        enterprise on the serious-dishonesty list is D whatever its score), and within a
+        tier the lowest credit score — with score, tier, probability and reasons, from one
+        fixed scoring run: a rescore never reshuffles a list being read.
         """
         user = current_user()
         if args.get("order") == "risk" or args.get("tier") or args.get("run"):

@@ -74,14 +74,14 @@ def test_ranked_list_is_riskiest_first_with_reasons_and_pages_without_repeats(
     client, identity, scored
 ):
     regulator = identity("regulator")
-    seen, cursor, scores = [], None, []
+    seen, cursor, keys = [], None, []
     while True:
         url = "/api/v1/enterprises?order=risk&limit=5" + (f"&cursor={cursor}" if cursor else "")
         page = client.get(url, headers=regulator)
         assert page.status_code == 200, page.json
         for item in page.json["items"]:
             seen.append(item["uscc"])
-            scores.append(item["score"])
+            keys.append(("DCBA".index(item["tier"]), item["score"]))
             assert item["tier"] in "ABCD" and item["run_id"] == scored["run"]
             assert 0 <= item["probability"] <= 1
             assert all(r["text_zh"] and r["text_en"] for r in item["reasons"])
@@ -89,7 +89,7 @@ def test_ranked_list_is_riskiest_first_with_reasons_and_pages_without_repeats(
         if not cursor:
             break
     assert len(seen) == len(set(seen)) == 26
-    assert scores == sorted(scores)
+    assert keys == sorted(keys)  # tier D first, then C, B, A; lowest score first within
     scored_by_model = [u for u in seen if u not in (scored["fresh"], scored["listed"])]
     assert len(scored_by_model) == 24
 
@@ -131,6 +131,78 @@ def test_overrides_are_tiers_with_recorded_reasons(client, identity, scored):
         "items"
     ]
     assert scored["listed"] in {i["uscc"] for i in d_only} and {i["tier"] for i in d_only} == {"D"}
+
+
+def test_an_override_to_d_ranks_with_the_d_tier_whatever_its_score(app, client, identity, scored):
+    """An enterprise put on the serious-dishonesty list is tier D by rule, while the model
+    scores it as before; "riskiest first" must show it with the D tier, not after the
+    worse-scored C, B and A enterprises, on every page size and in the export."""
+    regulator = identity("regulator")
+    with app.app_context():
+        scores = sorted(db.session.scalars(select(CreditRating.score)).all())
+    # cut-offs that spread this district over all four tiers (its scores are all under
+    # the default C cut-off)
+    q = [scores[len(scores) * k // 4] for k in (3, 2, 1)]
+    app.config["TIER_CUTOFFS"] = {"A": q[0], "B": q[1], "C": q[2]}
+    with app.app_context():
+        jobs.run(db.session, "test", today_in_china())
+    before = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json
+    assert {i["tier"] for i in before["items"]} == set("ABCD")
+    best = max(before["items"], key=lambda i: i["score"])
+    assert best["tier"] == "A"
+    response = client.post(
+        f"/api/v1/enterprises/{best['uscc']}/credit-events",
+        json={"type": "serious_dishonesty", "severity": "critical",
+              "occurred_on": str(today_in_china() - dt.timedelta(days=1)),
+              "source": "渝市监失信〔2026〕9号"},
+        headers=scored["admin"],
+    )  # fmt: skip
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        jobs.run(db.session, "test", today_in_china())
+    items = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json["items"]
+    listed = next(i for i in items if i["uscc"] == best["uscc"])
+    assert listed["tier"] == "D" and listed["score"] == pytest.approx(best["score"])
+    # by score alone it would come after every enterprise of the other tiers
+    assert all(i["score"] <= listed["score"] for i in items if i["tier"] != "D")
+    tiers = [i["tier"] for i in items]
+    assert tiers == sorted(tiers, key="DCBA".index)
+    assert best["uscc"] in [i["uscc"] for i in items[: tiers.count("D")]]
+    for limit in (1, 2, 3, 7):
+        cursor, paged = None, []
+        while True:
+            url = f"/api/v1/enterprises?order=risk&limit={limit}" + (
+                f"&cursor={cursor}" if cursor else ""
+            )
+            page = client.get(url, headers=regulator).json
+            paged += [i["uscc"] for i in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert paged == [i["uscc"] for i in items], limit
+    exported = client.get("/api/v1/rankings/export?format=csv", headers=regulator)
+    assert exported.status_code == 200
+    rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))[1:]
+    assert len(rows) == len(items)
+    assert any(best["uscc"] in row for row in rows[: tiers.count("D")])
+
+
+def test_a_cursor_of_another_tier_filter_or_the_old_order_is_refused(client, identity, scored):
+    from inspect_core.pagination import encode_cursor
+
+    regulator = identity("regulator")
+    page = client.get("/api/v1/enterprises?order=risk&limit=1", headers=regulator).json
+    first_tier = page["items"][0]["tier"]
+    other = next(t for t in "ABCD" if t != first_tier)
+    r = client.get(
+        f"/api/v1/enterprises?order=risk&tier={other}&cursor={page['next_cursor']}",
+        headers=regulator,
+    )
+    assert r.status_code == 400 and "cursor" in r.json["errors"], r.json
+    with client.application.test_request_context():
+        old = encode_cursor("ranked", [scored["run"], 0.0, 1])  # the score-only order's
+    r = client.get(f"/api/v1/enterprises?order=risk&cursor={old}", headers=regulator)
+    assert r.status_code == 400 and "cursor" in r.json["errors"], r.json
 
 
 def test_a_rescore_does_not_reshuffle_a_list_being_read(app, client, identity, scored):

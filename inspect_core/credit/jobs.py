@@ -32,6 +32,8 @@ from inspect_core.db import utcnow
 from inspect_core.errors import Conflict, Unprocessable
 
 Progress = Callable[[str, int, int], None]
+#: the tiers a rating may have (scoring.tiers.TIERS)
+_TIERS = frozenset(("A", "B", "C", "D"))
 
 
 @dataclass
@@ -586,6 +588,9 @@ class _RatingsWriter:
         tiers: list[str],
         reasons: list[list[dict[str, Any]]],
     ) -> None:
+        unknown = set(tiers) - _TIERS
+        if unknown:  # the ranked list reads tiers D, C, B, A: any other would not be listed
+            raise ValueError(f"ratings with unknown tiers {sorted(unknown)!r}; nothing stored")
         rows = zip(ids, scores, probabilities, tiers, reasons, strict=True)
         if not self.copying:
             self.session.execute(

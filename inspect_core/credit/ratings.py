@@ -7,6 +7,8 @@ reshuffles a list being read (RELIABILITY.md §2.3).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
@@ -19,9 +21,12 @@ from inspect_core.errors import BadRequest, NotFound
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.scope import region_clause
 
-#: "ranked:tier" cursors carry (run, tier, score, id); a cursor of the score-only order
-#: that came before ("ranked") is refused as unknown: start again without one
-CURSOR_KIND = "ranked:tier"
+#: cursors carry (run, filters, tier, score, id); one of the score-only order that came
+#: before ("ranked") is refused as unknown: start again without one
+CURSOR_KIND = "ranked:v2"
+#: the filters a page is read under: a cursor is only valid with the same ones (a cursor
+#: of ``tier=B`` used without the filter would start the list in B, skipping D and C)
+_FILTERS = ("tier", "sector", "region", "status", "q")
 #: riskiest first: the tier decides (an override puts an enterprise on the serious-
 #: dishonesty list in D whatever its score), then the lowest credit score
 RISKIEST_FIRST = ("D", "C", "B", "A")
@@ -136,21 +141,22 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
         .order_by(CreditRating.score, CreditRating.enterprise_id)
     )
     tiers = [args["tier"]] if args.get("tier") else list(RISKIEST_FIRST)
+    filters = _filters_digest(args)
     if cursor is not None:
-        tier = cursor[1]
-        if tier not in tiers:
+        if len(cursor) != 5 or cursor[1] != filters or cursor[2] not in tiers:
             raise BadRequest(
-                "unknown or malformed cursor",
-                {"cursor": ["the cursor belongs to another tier filter; start again"]},
-                message_zh="分页游标无效",
-            )
-        tiers = tiers[tiers.index(tier) :]
+                "the cursor belongs to a list with other filters",
+                {"cursor": ["made with other filters (tier, sector, region, status, q); "
+                            "start again without one"]},
+                message_zh="分页游标与筛选条件不符，请不带游标重新开始",
+            )  # fmt: skip
+        tiers = tiers[tiers.index(cursor[2]) :]
     limit = args["limit"]
     rows: list[Any] = []
     for tier in tiers:
         query = stmt.where(CreditRating.tier == tier)
-        if cursor is not None and tier == cursor[1]:
-            score, last_id = float(cursor[2]), int(cursor[3])
+        if cursor is not None and tier == cursor[2]:
+            score, last_id = float(cursor[3]), int(cursor[4])
             query = query.where(
                 tuple_(CreditRating.score, CreditRating.enterprise_id) > tuple_(score, last_id)
             )
@@ -178,9 +184,15 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(
-            CURSOR_KIND, [run_id, last.tier, last.score, last.enterprise_id]
+            CURSOR_KIND, [run_id, filters, last.tier, last.score, last.enterprise_id]
         )
     return {"items": items, "next_cursor": next_cursor}
+
+
+def _filters_digest(args: dict[str, Any]) -> str:
+    """A short digest of the page's filters, carried in its cursor."""
+    named = json.dumps([args.get(name) for name in _FILTERS], ensure_ascii=False, default=str)
+    return hashlib.sha256(named.encode()).hexdigest()[:16]
 
 
 def credit_page(session: Session, user: Any, uscc: str) -> dict[str, Any]:

@@ -499,6 +499,29 @@ def test_an_error_while_scoring_stops_the_ratings_writer(app, scored):
         session.rollback()
 
 
+def test_a_rating_with_a_tier_the_list_does_not_read_is_refused(app, scored):
+    """The ranked list reads tiers D, C, B and A; a rating with any other tier would be
+    stored but never listed, so the writer refuses it."""
+    with app.app_context():
+        session = db.session
+        run = ScoringRun(as_of=today_in_china(), started_by="test", cutoffs={})
+        session.add(run)
+        session.flush()
+        (enterprise_id,) = session.execute(select(Enterprise.id).limit(1)).one()
+        for copying in (True, False):
+            with (
+                pytest.raises(ValueError, match="unknown tiers"),
+                jobs._RatingsWriter(session, run.id) as writer,
+            ):
+                writer.copying = writer.copying and copying
+                writer.write([enterprise_id], [600.0], [0.1], ["E"], [[]])
+        stored = session.scalar(
+            select(func.count()).select_from(CreditRating).where(CreditRating.run_id == run.id)
+        )
+        assert stored == 0
+        session.rollback()
+
+
 def test_json_columns_read_what_the_old_serializer_wrote():
     """Columns are decoded by orjson, which refuses the ``NaN`` that ``json.dumps`` wrote;
     such old values must still read."""

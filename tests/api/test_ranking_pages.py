@@ -1,0 +1,220 @@
+"""Paging the risk-ranked list over runs made to order: ties across tiers, an empty tier,
+a tier that fills a page exactly, filters, scopes and cursors."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from sqlalchemy import insert, select
+
+from inspect_core.credit.models import CreditRating, ScoringRun
+from inspect_core.db import db, utcnow
+from inspect_core.enterprises.models import Enterprise
+
+
+def make_run(app, tiers_scores, as_of=None):
+    """A finished run rating the district's enterprises with (tier, score) in order of id."""
+    with app.app_context():
+        s = db.session
+        ids = s.scalars(select(Enterprise.id).order_by(Enterprise.id)).all()
+        run = ScoringRun(
+            as_of=as_of or dt.date.today(),
+            status="finished",
+            started_by="t",
+            finished_at=utcnow(),
+            enterprises=len(tiers_scores),
+        )
+        s.add(run)
+        s.flush()
+        rows = [
+            {
+                "run_id": run.id,
+                "enterprise_id": eid,
+                "score": sc,
+                "probability": 0.5,
+                "tier": t,
+                "reasons": [],
+            }
+            for eid, (t, sc) in zip(ids, tiers_scores, strict=False)
+        ]
+        s.execute(insert(CreditRating), rows)
+        s.commit()
+        usccs = dict(s.execute(select(Enterprise.id, Enterprise.uscc)).all())
+        expected = sorted(
+            rows,
+            key=lambda r: (
+                "DCBA".index(r["tier"]) if r["tier"] in "DCBA" else 9,
+                r["score"],
+                r["enterprise_id"],
+            ),
+        )
+        return run.id, [usccs[r["enterprise_id"]] for r in expected]
+
+
+def walk(client, headers, limit, extra=""):
+    cursor, out, pages = None, [], 0
+    while True:
+        url = f"/api/v1/enterprises?order=risk&limit={limit}{extra}" + (
+            f"&cursor={cursor}" if cursor else ""
+        )
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200, r.json
+        out += [i["uscc"] for i in r.json["items"]]
+        pages += 1
+        cursor = r.json["next_cursor"]
+        if not cursor:
+            return out, pages, r.json
+
+
+# ties across tiers (same score in D and C and A), an empty tier (B), D of exactly 6 rows
+TS = (
+    [("D", 10.0)] * 2
+    + [("D", 55.5)] * 2
+    + [("D", 0.1 + 0.2)] * 2  # 6 D rows
+    + [("C", 10.0)] * 3
+    + [("C", 55.5)] * 3  # 6 C rows, same scores
+    + [("A", 10.0)] * 2
+    + [("A", 900.123456789)] * 4
+)  # 6 A, no B
+
+
+def test_every_limit_lists_everything_once_in_tier_then_score_order(
+    app, client, identity, district
+):
+    run_id, expected = make_run(app, TS)
+    reg = identity("regulator")
+    for limit in range(1, 21):
+        got, pages, last = walk(client, reg, limit)
+        assert got == expected, limit
+        assert pages == max(1, -(-len(expected) // limit)), limit  # no empty trailing page
+
+
+def test_tier_filter_with_cursor(app, client, identity, district):
+    run_id, expected = make_run(app, TS)
+    reg = identity("regulator")
+    for tier in "ABCD":
+        want = [
+            u
+            for u, (t, _) in zip(
+                expected, sorted(TS, key=lambda x: ("DCBA".index(x[0]), x[1])), strict=True
+            )
+            if t == tier
+        ]
+        for limit in (1, 2, 5, 6, 7):
+            got, _, _ = walk(client, reg, limit, f"&tier={tier}")
+            assert len(got) == len(want), (tier, limit)
+            assert got == want, (tier, limit)
+
+
+def test_export_same_order(app, client, identity, district):
+    run_id, expected = make_run(app, TS)
+    reg = identity("regulator")
+    r = client.get("/api/v1/rankings/export?format=csv", headers=reg)
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))[1:]
+    assert [row[1] for row in rows] == expected
+
+
+def test_scoped_regulator_and_filters_walk(app, client, identity, district):
+    run_id, expected = make_run(app, TS)
+    from tests import factories
+
+    region = factories.REGIONS[0]
+    scoped = identity("regulator", regions=[region])
+    with app.app_context():
+        in_region = set(
+            db.session.scalars(select(Enterprise.uscc).where(Enterprise.region == region))
+        )
+    want = [u for u in expected if u in in_region]
+    for limit in (1, 2, 3, 4, 7):
+        got, _, _ = walk(client, scoped, limit)
+        assert got == want, limit
+        got, _, _ = walk(client, scoped, limit, "&sector=food&status=active")
+        assert got == want, limit
+
+
+def test_last_row_cursor_is_an_empty_page_not_an_error(app, client, identity, district):
+    from inspect_core.pagination import encode_cursor
+
+    run_id, expected = make_run(app, TS)
+    reg = identity("regulator")
+    from inspect_core.credit.ratings import CURSOR_KIND, _filters_digest
+
+    with app.test_request_context():
+        c = encode_cursor(CURSOR_KIND, [run_id, _filters_digest({}), "A", 1e308, 2**31 - 1])
+    r = client.get(f"/api/v1/enterprises?order=risk&cursor={c}", headers=reg)
+    assert r.status_code == 200 and r.json == {"items": [], "next_cursor": None}
+
+
+def test_a_cursor_of_a_tier_filter_is_refused_without_that_filter(app, client, identity, district):
+    """A cursor made by the tier=B list, sent without the filter, would start the list in
+    B and skip every D and C enterprise: it is a 400."""
+    run_id, expected = make_run(
+        app, [("D", 1.0)] * 4 + [("C", 2.0)] * 4 + [("B", 3.0)] * 4 + [("A", 4.0)] * 4
+    )
+    reg = identity("regulator")
+    first = client.get("/api/v1/enterprises?order=risk&tier=B&limit=1", headers=reg).json
+    r = client.get(
+        f"/api/v1/enterprises?order=risk&limit=100&cursor={first['next_cursor']}", headers=reg
+    )
+    assert r.status_code == 400, [i["tier"] for i in r.json["items"]]
+
+
+def test_an_unfiltered_cursor_is_refused_with_a_tier_filter(app, client, identity, district):
+    """...and the other way round: an unfiltered list's cursor that ended in C would start
+    the tier=C list in the middle of C."""
+    run_id, expected = make_run(app, [("D", 1.0)] * 1 + [("C", 2.0)] * 4 + [("A", 4.0)] * 4)
+    reg = identity("regulator")
+    first = client.get("/api/v1/enterprises?order=risk&limit=3", headers=reg).json
+    assert [i["tier"] for i in first["items"]] == ["D", "C", "C"]
+    r = client.get(
+        f"/api/v1/enterprises?order=risk&tier=C&cursor={first['next_cursor']}", headers=reg
+    )
+    assert r.status_code == 400, [i["tier"] for i in r.json["items"]]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "x",
+        "!!!!",
+        "%C3%A9%C3%A9%C3%A9%C3%A9",
+        "a" * 500,
+        "AAAA" * 10,
+        "eyJrIjoicmFua2VkOnRpZXIiLCJ2IjpbMSwiRCIsMC4wLDFdfQ",
+    ],
+)
+def test_garbage_cursors_are_400(app, client, identity, district, bad):
+    make_run(app, TS)
+    reg = identity("regulator")
+    for url in (
+        f"/api/v1/enterprises?order=risk&cursor={bad}",
+        f"/api/v1/enterprises?order=risk&tier=D&cursor={bad}",
+    ):
+        r = client.get(url, headers=reg)
+        assert r.status_code == 400, (bad, r.status_code)
+
+
+def test_foreign_kind_cursor_is_400(app, client, identity, district):
+    make_run(app, TS)
+    reg = identity("regulator")
+    plain = client.get("/api/v1/enterprises?limit=1", headers=reg).json["next_cursor"]
+    r = client.get(f"/api/v1/enterprises?order=risk&cursor={plain}", headers=reg)
+    assert r.status_code == 400
+    ranked = client.get("/api/v1/enterprises?order=risk&limit=1", headers=reg).json["next_cursor"]
+    r = client.get(f"/api/v1/enterprises?cursor={ranked}", headers=reg)
+    assert r.status_code == 400
+
+
+def test_a_cursor_made_under_other_filters_is_refused(app, client, identity, district):
+    make_run(app, TS)
+    reg = identity("regulator")
+    first = client.get("/api/v1/enterprises?order=risk&limit=2&sector=food", headers=reg).json
+    r = client.get(f"/api/v1/enterprises?order=risk&cursor={first['next_cursor']}", headers=reg)
+    assert r.status_code == 400 and "cursor" in r.json["errors"], r.json
+    r = client.get(
+        f"/api/v1/enterprises?order=risk&sector=food&cursor={first['next_cursor']}", headers=reg
+    )
+    assert r.status_code == 200, r.json

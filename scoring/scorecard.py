@@ -67,6 +67,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
         self.edges_: list[np.ndarray] = []
         self.woe_: list[np.ndarray] = []
+        self.counts_: list[np.ndarray] = []
         woe_matrix = np.empty_like(X)
         total_bad = target.sum() + self.smoothing
         total_good = (1 - target).sum() + self.smoothing
@@ -75,15 +76,24 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             finite = column[~np.isnan(column)]
             if finite.size:
                 edges = np.unique(np.quantile(finite, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
+                # an edge at the smallest value (a count that is mostly 0) left the bin below
+                # it empty: "[-inf, 0)", scored from the smoothing alone
+                edges = edges[edges > finite.min()]
             else:
                 edges = np.array([])
             codes = self._codes(column, edges)
             n_codes = len(edges) + 2  # bins, plus the missing-value bin last
+            rows = np.bincount(codes, minlength=n_codes)
             bad = np.bincount(codes, weights=target, minlength=n_codes) + self.smoothing
             good = np.bincount(codes, weights=1 - target, minlength=n_codes) + self.smoothing
             woe = np.log((bad / total_bad) / (good / total_good))
+            # a bin no training row fell in (often the missing-value bin) holds no evidence:
+            # WoE 0, not the smoothing's log(goods / bads), which read as a risk of its own
+            # and, being the best bin, made every row "lose" points against it
+            woe[rows == 0] = 0.0
             self.edges_.append(edges)
             self.woe_.append(woe)
+            self.counts_.append(rows)
             woe_matrix[:, j] = woe[codes]
         self.logit_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
         self.logit_.fit(woe_matrix, target)
@@ -164,15 +174,31 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 )
         return pd.DataFrame(rows)
 
+    def _seen(self, j: int) -> np.ndarray:
+        """Variable ``j``'s bins that training rows fell in (all of them for a model saved
+        before bin counts were kept)."""
+        counts = getattr(self, "counts_", None)
+        if counts is None or not np.any(counts[j] > 0):
+            return np.ones(len(self.woe_[j]), dtype=bool)
+        return counts[j] > 0
+
     def best_points(self) -> np.ndarray:
-        """Per variable, the points of its best bin (the maximum of ``points_table``)."""
+        """Per variable, the points of its best bin that training rows fell in (the
+        maximum of ``points_table`` over those): the reference a row's reasons are
+        measured against, never a bin no one was seen in."""
         check_is_fitted(self)
         n = len(self.feature_names_)
         coef = self.logit_.coef_[0]
         intercept = float(self.logit_.intercept_[0])
         return np.array(
             [
-                float(np.max(-(woe * coef[j] + intercept / n) * self.factor_ + self.offset_ / n))
+                float(
+                    np.max(
+                        (-(woe * coef[j] + intercept / n) * self.factor_ + self.offset_ / n)[
+                            self._seen(j)
+                        ]
+                    )
+                )
                 for j, woe in enumerate(self.woe_)
             ]
         )
@@ -212,7 +238,11 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         coef = self.logit_.coef_[0]
         stop = -1 if finite else None
-        return np.array([int(np.argmin(woe[:stop] * coef[j])) for j, woe in enumerate(self.woe_)])
+        best = []
+        for j, woe in enumerate(self.woe_):
+            risk = np.where(self._seen(j), woe * coef[j], np.inf)[:stop]
+            best.append(int(np.argmin(risk)) if np.isfinite(risk).any() else 0)
+        return np.array(best)
 
     def reason_codes(self, X: Any, n: int = 3) -> list[list[dict[str, Any]]]:
         """Per row, the ``n`` variables that cost it the most points against their best bin.

@@ -89,6 +89,50 @@ def test_explain_ranks_only_eligible_reasons_and_the_score_is_unchanged():
     np.testing.assert_allclose(scores, sc.points(X))
 
 
+def _mostly_zero_counts(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Two decayed counts, zero for most rows (as failures are), and the outcome they
+    drive; no missing values in training."""
+    rng = np.random.default_rng(seed)
+    n = 2000
+    failed = np.where(rng.random(n) < 0.7, 0.0, rng.exponential(1.0, n))
+    minor = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(2.0, n))
+    y = (rng.random(n) < 1 / (1 + np.exp(2.0 - 1.2 * failed - 0.2 * minor))).astype(int)
+    return pd.DataFrame({"failed": failed, "minor": minor}), y
+
+
+def test_a_count_that_is_mostly_zero_has_no_empty_bin_below_zero():
+    """Quantile edges of a count that is mostly 0 include 0; the bin below it,
+    "[-inf, 0)", held no row and was scored from the smoothing alone.  In the demo it
+    was the best bin, so every enterprise with a little of the count "lost" points to it
+    and was told "failed 0-0.36 times" as a reason."""
+    X, y = _mostly_zero_counts()
+    card = Scorecard().fit(X, y)
+    table = card.points_table()
+    assert not table["bin"].str.startswith("[-inf, 0)").any(), table
+    for j, counts in enumerate(card.counts_):
+        seen = counts[:-1] > 0  # the value bins
+        assert seen.all(), (card.feature_names_[j], counts)
+    # a row with no failures at all sits in the best bin of "failed": it loses nothing
+    _, _, lost = card.explain(pd.DataFrame({"failed": [0.0], "minor": [0.0]}))
+    assert lost[0, 0] == pytest.approx(0.0)
+
+
+def test_a_bin_no_training_row_fell_in_is_neutral_and_never_the_best():
+    """No missing value in training: the missing-value bin has WoE 0 (no evidence), and
+    the best bin a row's reasons are measured against is one that rows were seen in."""
+    X, y = _mostly_zero_counts(1)
+    card = Scorecard().fit(X, y)
+    for j, woe in enumerate(card.woe_):
+        assert card.counts_[j][-1] == 0 and woe[-1] == 0.0
+        table = card.points_table()
+        seen_points = table[table["variable"] == card.feature_names_[j]]["points"].to_numpy()
+        assert card.best_points()[j] == pytest.approx(seen_points[:-1].max())
+    # a model saved before bin counts were kept still explains (all bins count as seen)
+    old = Scorecard().fit(X, y)
+    del old.counts_
+    assert np.isfinite(old.best_points()).all() and len(old.best_bins(finite=True)) == 2
+
+
 def test_save_and_load_give_identical_scores():
     X, y = data()
     sc, ml = Scorecard().fit(X, y), RiskModel(max_iter=30).fit(X, y)

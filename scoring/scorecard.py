@@ -95,11 +95,34 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             self.woe_.append(woe)
             self.counts_.append(rows)
             woe_matrix[:, j] = woe[codes]
-        self.logit_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
-        self.logit_.fit(woe_matrix, target)
+        self.logit_ = self._sign_consistent_fit(woe_matrix, target)
         self.factor_ = self.pdo / math.log(2)
         self.offset_ = self.base_points - self.factor_ * math.log(self.base_odds)
         return self
+
+    def _sign_consistent_fit(self, woe_matrix: np.ndarray, target: np.ndarray) -> Any:
+        """The logistic regression on the WoE columns, every coefficient ≥ 0.
+
+        WoE already points each variable the risky way, so a negative coefficient (two
+        collinear variables, such as one count over 180 and over 730 days) turns a
+        variable around: its riskier bins score more points, and a regulator reading the
+        points table sees "more failed checks, better credit".  As scorecards usually
+        are, the variable with the most negative coefficient is dropped (its WoE set to
+        0, so all its bins score alike and it is never a reason) and the rest refitted,
+        until no coefficient is negative.  ``dropped_`` names what was dropped."""
+        keep = np.ones(woe_matrix.shape[1], dtype=bool)
+        self.dropped_: list[str] = []
+        while True:
+            logit = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
+            logit.fit(np.where(keep, woe_matrix, 0.0), target)
+            coef = np.where(keep, logit.coef_[0], 0.0)
+            worst = int(np.argmin(coef))
+            if coef[worst] >= -1e-9:
+                logit.coef_[0][~keep] = 0.0
+                return logit
+            keep[worst] = False
+            self.woe_[worst] = np.zeros_like(self.woe_[worst])
+            self.dropped_.append(self.feature_names_[worst])
 
     @staticmethod
     def _codes(column: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -383,6 +383,9 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
             float(roc_auc_score(y[test_idx], ml.predict_proba(X.iloc[test_idx])[:, 1])), 4
         )
     scorecard = Scorecard(random_state=0).fit(X, y)
+    # variables the scorecard left out: their coefficient turned negative (collinear with
+    # another), which would have scored their riskier bins higher
+    metrics["scorecard_dropped"] = list(scorecard.dropped_)
     ml = RiskModel(random_state=0).fit(X, y)
     # inspector strictness against out-of-fold enterprise-only predictions
     from sklearn.model_selection import cross_val_predict

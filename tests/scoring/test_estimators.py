@@ -133,6 +133,31 @@ def test_a_bin_no_training_row_fell_in_is_neutral_and_never_the_best():
     assert np.isfinite(old.best_points()).all() and len(old.best_bins(finite=True)) == 2
 
 
+def test_no_variable_scores_more_points_for_riskier_bins():
+    """Two collinear counts (failures over 180 and over 730 days, the shorter one less
+    telling once the longer is known) gave the shorter a negative coefficient, so its
+    riskier bins scored more points: "more failed checks, better credit" in the points
+    table.  That variable is dropped (its bins all score alike) and every coefficient is
+    ≥ 0, so within each variable a riskier bin (higher WoE) never scores more."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    recent = np.where(rng.random(n) < 0.6, 0.0, rng.exponential(1.0, n))
+    older = recent + np.where(rng.random(n) < 0.4, 0.0, rng.exponential(1.0, n))
+    y = (rng.random(n) < 1 / (1 + np.exp(2.0 - 1.5 * older + 1.0 * recent))).astype(int)
+    X = pd.DataFrame({"failed_180d": recent, "failed_730d": older})
+    card = Scorecard().fit(X, y)
+    assert card.dropped_ == ["failed_180d"]  # its coefficient was negative: the test bites
+    assert (card.logit_.coef_[0] >= 0).all(), card.logit_.coef_
+    table = card.points_table()
+    for name, woe in zip(card.feature_names_, card.woe_, strict=True):
+        points = table[table["variable"] == name]["points"].to_numpy()
+        assert np.all(np.diff(points[np.argsort(woe)]) <= 1e-9), (name, woe, points)
+    flat = table[table["variable"] == "failed_180d"]["points"].to_numpy()
+    assert np.ptp(flat) == pytest.approx(0.0)
+    reasons = card.reason_codes(X.head(200))
+    assert all(r["feature"] != "failed_180d" for row in reasons for r in row)
+
+
 def test_save_and_load_give_identical_scores():
     X, y = data()
     sc, ml = Scorecard().fit(X, y), RiskModel(max_iter=30).fit(X, y)

@@ -475,7 +475,7 @@ class Timings:
 
 def ranked_pages(app: Flask, run_id: int, depths: list[int], page: int) -> list[Timings]:
     """Time one page at each depth: HTTP keyset, bare keyset SQL, and OFFSET SQL."""
-    from inspect_core.credit.ratings import CURSOR_KIND
+    from inspect_core.credit.ratings import CURSOR_KIND, _filters_digest
     from inspect_core.pagination import encode_cursor
 
     with app.app_context():
@@ -500,8 +500,10 @@ def ranked_pages(app: Flask, run_id: int, depths: list[int], page: int) -> list[
         ids = order["enterprise_id"].to_numpy()
         cursors = [
             encode_cursor(
-                CURSOR_KIND, [run_id, str(tiers[d - 1]), float(scores[d - 1]), int(ids[d - 1])]
-            )
+                CURSOR_KIND,
+                [run_id, _filters_digest({}), str(tiers[d - 1]), float(scores[d - 1]),
+                 int(ids[d - 1])],
+            )  # fmt: skip
             if d
             else None
             for d in depths

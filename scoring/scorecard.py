@@ -112,9 +112,13 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         until no coefficient is negative.  ``dropped_`` names what was dropped."""
         keep = np.ones(woe_matrix.shape[1], dtype=bool)
         self.dropped_: list[str] = []
+        # each refit starts from the last one's coefficients: a few iterations, not a fit
+        # from zero each time
+        logit = LogisticRegression(
+            C=self.C, max_iter=1000, random_state=self.random_state, warm_start=True
+        )
         while True:
-            logit = LogisticRegression(C=self.C, max_iter=1000, random_state=self.random_state)
-            logit.fit(np.where(keep, woe_matrix, 0.0), target)
+            logit.fit(woe_matrix if keep.all() else np.where(keep, woe_matrix, 0.0), target)
             coef = np.where(keep, logit.coef_[0], 0.0)
             worst = int(np.argmin(coef))
             if coef[worst] >= -1e-9:

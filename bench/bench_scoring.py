@@ -501,8 +501,13 @@ def ranked_pages(app: Flask, run_id: int, depths: list[int], page: int) -> list[
         cursors = [
             encode_cursor(
                 CURSOR_KIND,
-                [run_id, _filters_digest({}), str(tiers[d - 1]), float(scores[d - 1]),
-                 int(ids[d - 1])],
+                [
+                    run_id,
+                    _filters_digest({}),
+                    str(tiers[d - 1]),
+                    float(scores[d - 1]),
+                    int(ids[d - 1]),
+                ],
             )  # fmt: skip
             if d
             else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from inspect_core.simulate import make_uscc
@@ -93,3 +94,35 @@ def create_plan(client, headers, **overrides) -> int:
     response = client.post("/api/v1/plans", json=plan_body(**overrides), headers=headers)
     assert response.status_code == 201, response.json
     return response.json["id"]
+
+
+def xlsx_with_sheet(rows: list[list[object]], edit: Callable[[str], str]) -> bytes:
+    """An .xlsx of ``rows`` (written by openpyxl) whose first sheet's XML is passed
+    through ``edit``: files as other tools write them (a wrong dimension, cells out of
+    order)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = edit(data.decode()).encode()
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def declaring(dimension: str | None) -> Callable[[str], str]:
+    """A sheet edit: the declared dimension replaced (None: removed)."""
+    import re
+
+    tag = "" if dimension is None else f'<dimension ref="{dimension}"/>'
+    return lambda xml: re.sub(r"<dimension [^>]*/>", tag, xml)

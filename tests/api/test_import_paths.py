@@ -72,6 +72,23 @@ def test_the_same_file_gives_the_same_answer_with_one_or_two_workers(
     assert answers[1] == answers[2]
 
 
+@pytest.fixture
+def force_rows(monkeypatch):
+    """A switch: while ``on``, every CSV takes the rows path (parsed in the importing
+    process), as a file with a quoted cell does."""
+    real = reader.open_csv
+    switch = {"on": False}
+
+    def open_csv(content, limits):
+        stream = real(content, limits)
+        if switch["on"]:
+            stream.body = None
+        return stream
+
+    monkeypatch.setattr(reader, "open_csv", open_csv)
+    return switch
+
+
 def _content(rng, tasks, exotic_task_cells):
     today = "2026-11-26"
     perm = list(range(len(FOOD_HEADER)))
@@ -110,19 +127,9 @@ def _summary(r):
 
 
 @pytest.mark.parametrize("exotic", [False, True])
-def test_lines_path_equals_rows_path(app, client, identity, district, session, monkeypatch,
+def test_lines_path_equals_rows_path(app, client, identity, district, session, force_rows,
                                      exotic):  # fmt: skip
     regulator, _, tasks = _drawn(client, identity, district)
-    real = reader.open_csv
-    force_rows = {"on": False}
-
-    def open_csv(content, limits):
-        stream = real(content, limits)
-        if force_rows["on"]:
-            stream.body = None
-        return stream
-
-    monkeypatch.setattr(reader, "open_csv", open_csv)
     rng = random.Random(7)
     bad = []
     for it in range(int(os.environ.get("PATHS_ITERATIONS", "25"))):
@@ -143,18 +150,8 @@ def test_lines_path_equals_rows_path(app, client, identity, district, session, m
 
 
 def test_large_file_lines_path_equals_rows_path(app, client, identity, district, session,
-                                                monkeypatch):  # fmt: skip
+                                                force_rows):  # fmt: skip
     regulator, _, tasks = _drawn(client, identity, district)
-    real = reader.open_csv
-    force_rows = {"on": False}
-
-    def open_csv(content, limits):
-        stream = real(content, limits)
-        if force_rows["on"]:
-            stream.body = None
-        return stream
-
-    monkeypatch.setattr(reader, "open_csv", open_csv)
     rng = random.Random(3)
     perm = list(range(len(FOOD_HEADER)))
     rng.shuffle(perm)

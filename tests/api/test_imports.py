@@ -515,23 +515,7 @@ def test_a_malformed_line_deep_in_a_large_csv_stores_nothing(
 
 def _xlsx_declaring(rows: list[list[object]], dimension: str) -> bytes:
     """An .xlsx of ``rows`` whose sheet declares a dimension smaller than its data."""
-    import re
-
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = re.sub(
-                    rb'<dimension ref="[^"]*"/>', f'<dimension ref="{dimension}"/>'.encode(), data
-                )
-            dst.writestr(info, data)
-    return out.getvalue()
+    return factories.xlsx_with_sheet(rows, factories.declaring(dimension))
 
 
 def test_rows_past_an_xlsx_sheets_declared_size_are_stored_or_refused(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 
 import pytest
-from openpyxl import Workbook
 
 from inspect_core.imports import reader
+from tests.factories import declaring, xlsx_with_sheet
 
 FULL = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -79,38 +77,12 @@ def test_csv_row_numbers_count_records_not_lines():
     assert [(n, values[0]) for n, values in table.rows] == [(2, "1"), (4, "3")]
 
 
-def _xlsx(rows: list[list[object]], dimension: str | None) -> bytes:
-    """An .xlsx of ``rows`` whose sheet declares ``dimension`` (None: no dimension)."""
-    import io
-    import re
-    import zipfile
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                replacement = (
-                    b"" if dimension is None else f'<dimension ref="{dimension}"/>'.encode()
-                )
-                data = re.sub(rb"<dimension [^>]*/>", replacement, data)
-            dst.writestr(info, data)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("dimension", ["A1:B1", "A1", None, "A1:B3"])
 def test_xlsx_rows_past_a_wrong_dimension_are_read(dimension):
     """Some export tools write the sheet's dimension as "A1"; openpyxl's read-only mode
     stops there, and every row after it was lost without a word.  All rows are read,
     whatever the sheet declares."""
-    content = _xlsx([["a", "b"], [1, 2], [3, 4], [5, 6], [7, 8]], dimension)
+    content = xlsx_with_sheet([["a", "b"], [1, 2], [3, 4], [5, 6], [7, 8]], declaring(dimension))
     if dimension in ("A1", None):  # no usable size: read whole, counted
         assert reader.open_table("rows.xlsx", content, LIMITS).estimate == 4
     table = reader.read_table("rows.xlsx", content, LIMITS)
@@ -119,39 +91,26 @@ def test_xlsx_rows_past_a_wrong_dimension_are_read(dimension):
     ]  # fmt: skip
 
 
-def _xlsx_with_row2_reordered(rows: list[list[object]]) -> bytes:
-    """An .xlsx whose row 2 lists its first cell last (A2 after the others)."""
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    out = io.BytesIO()
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                text = data.decode()
-                row2 = re.search(r'<row r="2"[^>]*>(.*?)</row>', text)
-                cells = re.findall(r"<c .*?</c>", row2.group(1))
-                text = text.replace(row2.group(1), "".join(cells[1:] + cells[:1]))
-                data = text.encode()
-            dst.writestr(info, data)
-    return out.getvalue()
+def _row2_reordered(xml: str) -> str:
+    """A sheet edit: row 2 lists its first cell last (A2 after the others)."""
+    row2 = re.search(r'<row r="2"[^>]*>(.*?)</row>', xml)
+    assert row2 is not None
+    cells = re.findall(r"<c .*?</c>", row2.group(1))
+    return xml.replace(row2.group(1), "".join(cells[1:] + cells[:1]))
 
 
 def test_xlsx_cells_out_of_column_order_are_not_lost():
     """A writer may list a row's cells in any order; each is placed by its column.  (With
     the dimension reset and no width asked for, openpyxl takes a row's width from its
     last cell: A2 last would have dropped B2 and C2 without a word.)"""
-    content = _xlsx_with_row2_reordered([["a", "b", "c"], [1, 2, 3], [4, 5, 6]])
+    content = xlsx_with_sheet([["a", "b", "c"], [1, 2, 3], [4, 5, 6]], _row2_reordered)
     table = reader.read_table("x.xlsx", content, LIMITS)
     assert table.rows == [(2, [1, 2, 3]), (3, [4, 5, 6])]
 
 
 def test_xlsx_row_limit_holds_past_a_wrong_dimension():
     limits = reader.Limits(10**9, 2, 10**9, 10**9, 10**9)
-    content = _xlsx([["a", "b"], [1, 2], [3, 4], [5, 6]], "A1:B2")
+    content = xlsx_with_sheet([["a", "b"], [1, 2], [3, 4], [5, 6]], declaring("A1:B2"))
     stream = reader.open_table("rows.xlsx", content, limits)
     with pytest.raises(reader.TooLarge):
         list(stream.rows)

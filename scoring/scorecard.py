@@ -76,9 +76,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             finite = column[~np.isnan(column)]
             if finite.size:
                 edges = np.unique(np.quantile(finite, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
-                # an edge at the smallest value (a count that is mostly 0) left the bin below
-                # it empty: "[-inf, 0)", scored from the smoothing alone
+                # no value bin without training rows: an edge at the smallest value (a count
+                # that is mostly 0) left "[-inf, 0)" empty, and an interpolated edge between
+                # two values a count takes (1.8 between 1 and 3) left "[1.8, 3)" empty; an
+                # empty bin scored as no evidence, so 2 failed checks beat 1.  Each edge
+                # opening an empty bin goes: that bin joins the one below it.
                 edges = edges[edges > finite.min()]
+                below = np.searchsorted(edges, finite, side="right")
+                edges = edges[np.bincount(below, minlength=len(edges) + 1)[1:] > 0]
             else:
                 edges = np.array([])
             codes = self._codes(column, edges)
@@ -87,9 +92,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             bad = np.bincount(codes, weights=target, minlength=n_codes) + self.smoothing
             good = np.bincount(codes, weights=1 - target, minlength=n_codes) + self.smoothing
             woe = np.log((bad / total_bad) / (good / total_good))
-            # a bin no training row fell in (often the missing-value bin) holds no evidence:
-            # WoE 0, not the smoothing's log(goods / bads), which read as a risk of its own
-            # and, being the best bin, made every row "lose" points against it
+            # a bin no training row fell in (now only the missing-value bin) holds no
+            # evidence: WoE 0, not the smoothing's log(goods / bads), which read as a risk of
+            # its own and, as the best bin, made every row "lose" points against it
             woe[rows == 0] = 0.0
             self.edges_.append(edges)
             self.woe_.append(woe)
@@ -201,31 +206,18 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 )
         return pd.DataFrame(rows)
 
-    def _seen(self, j: int) -> np.ndarray:
-        """Variable ``j``'s bins that training rows fell in (all of them for a model saved
-        before bin counts were kept)."""
-        counts = getattr(self, "counts_", None)
-        if counts is None or not np.any(counts[j] > 0):
-            return np.ones(len(self.woe_[j]), dtype=bool)
-        return counts[j] > 0
-
     def best_points(self) -> np.ndarray:
-        """Per variable, the points of its best bin that training rows fell in (the
-        maximum of ``points_table`` over those): the reference a row's reasons are
-        measured against, never a bin no one was seen in."""
+        """Per variable, the points of its best bin (the maximum of ``points_table``): the
+        reference a row's reasons are measured against.  Every value bin held training
+        rows and an unseen missing-value bin is neutral (WoE 0), so no row scores above
+        the sum of these."""
         check_is_fitted(self)
         n = len(self.feature_names_)
         coef = self.logit_.coef_[0]
         intercept = float(self.logit_.intercept_[0])
         return np.array(
             [
-                float(
-                    np.max(
-                        (-(woe * coef[j] + intercept / n) * self.factor_ + self.offset_ / n)[
-                            self._seen(j)
-                        ]
-                    )
-                )
+                float(np.max(-(woe * coef[j] + intercept / n) * self.factor_ + self.offset_ / n))
                 for j, woe in enumerate(self.woe_)
             ]
         )
@@ -265,11 +257,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         coef = self.logit_.coef_[0]
         stop = -1 if finite else None
-        best = []
-        for j, woe in enumerate(self.woe_):
-            risk = np.where(self._seen(j), woe * coef[j], np.inf)[:stop]
-            best.append(int(np.argmin(risk)) if np.isfinite(risk).any() else 0)
-        return np.array(best)
+        return np.array([int(np.argmin(woe[:stop] * coef[j])) for j, woe in enumerate(self.woe_)])
 
     def reason_codes(self, X: Any, n: int = 3) -> list[list[dict[str, Any]]]:
         """Per row, the ``n`` variables that cost it the most points against their best bin.

@@ -158,6 +158,35 @@ def test_no_variable_scores_more_points_for_riskier_bins():
     assert all(r["feature"] != "failed_180d" for row in reasons for r in row)
 
 
+def test_no_empty_value_bin_between_two_counts():
+    """Quantile edges interpolate between two values of a count (0.6 between 0 and 1, 1.8
+    between 1 and 3): the bin [1.8, 3) held no training row, got WoE 0 and so scored 2
+    failed checks better than 1, though both neighbours are riskier.  Such a bin joins
+    the one below it."""
+    rng = np.random.default_rng(0)
+    n = 1000
+    failed = np.repeat([0.0, 1.0, 3.0], [400, 200, 400])
+    y = (rng.random(n) < np.select([failed == 0, failed == 1], [0.1, 0.45], 0.5)).astype(int)
+    card = Scorecard().fit(pd.DataFrame({"failed": failed}), y)
+    pts = card.points(pd.DataFrame({"failed": [0.0, 1.0, 2.0, 3.0]}))
+    assert np.all(np.diff(pts) <= 1e-9), pts  # more failures never score more
+    assert (card.counts_[0][:-1] > 0).all(), (card.edges_[0], card.counts_[0])
+
+
+def test_a_row_never_scores_above_the_best_possible_score():
+    """With few positives the smoothing makes every seen bin's WoE > 0; the unseen
+    missing-value bin (WoE 0) then scores above them, and the best bin reasons are
+    measured against must include it: no row loses a negative number of points."""
+    rng = np.random.default_rng(0)
+    x = rng.exponential(1, 1000)
+    y = np.zeros(1000, dtype=int)
+    y[np.argmax(x)] = 1
+    card = Scorecard().fit(pd.DataFrame({"a": x}), y)
+    score, _, lost = card.explain(pd.DataFrame({"a": [np.nan]}))
+    assert score[0] <= card.best_points().sum() + 1e-9
+    assert (lost >= -1e-9).all(), lost
+
+
 def test_save_and_load_give_identical_scores():
     X, y = data()
     sc, ml = Scorecard().fit(X, y), RiskModel(max_iter=30).fit(X, y)

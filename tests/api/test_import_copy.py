@@ -20,8 +20,8 @@ from inspect_core.db import json_bytes
 from inspect_core.imports import pgcopy, workers
 from inspect_core.imports import service as imports
 from inspect_core.results.models import Result
-from inspect_core.results.service import today_in_china
-from tests.api.test_imports import FOOD_HEADER, _drawn, csv_bytes, upload
+from tests.api.test_imports import _drawn, csv_bytes, upload
+from tests.api.test_imports import _food_rows as food_rows
 
 #: values that need every rule of the text format: escapes, NULL, unicode, types
 AWKWARD = [
@@ -101,12 +101,8 @@ def test_copy_text_stores_what_psycopg_write_row_stores(session, client_encoding
 
 
 def _food_rows(tasks, n):
-    today = today_in_china().isoformat()
-    return [FOOD_HEADER] + [
-        [tasks[i % len(tasks)]["id"], "no_problem", f"C{i}", "大米\t（散装）", "cereal.rice.milled",
-         today, "circulation", "Cd", "0.1", "mg/kg"]
-        for i in range(n)
-    ]  # fmt: skip
+    """Rows whose food name holds a tab, which COPY text must escape."""
+    return food_rows(tasks, n, prefix="C", name="大米\t（散装）")
 
 
 def test_worker_pool_is_kept_and_shared_across_uploads(app, client, identity, district, session):

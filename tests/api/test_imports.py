@@ -421,10 +421,14 @@ def test_an_unforeseen_reader_failure_rejects_the_import(client, identity, sessi
     assert (stored.status, stored.accepted) == ("rejected", 0)
 
 
-def _food_rows(tasks: list[dict], n: int) -> list[list[object]]:
+def _food_rows(
+    tasks: list[dict], n: int, prefix: str = "S", name: str = "大米"
+) -> list[list[object]]:
+    """A food results sheet of ``n`` valid rows over ``tasks``, sample numbers
+    ``prefix`` + row index."""
     today = today_in_china().isoformat()
     return [FOOD_HEADER] + [
-        [tasks[i % len(tasks)]["id"], "no_problem", f"S{i}", "大米", "cereal.rice.milled",
+        [tasks[i % len(tasks)]["id"], "no_problem", f"{prefix}{i}", name, "cereal.rice.milled",
          today, "circulation", "Cd", "0.1", "mg/kg"]
         for i in range(n)
     ]  # fmt: skip

@@ -170,7 +170,7 @@ def score_window(
     X = X.apply(pd.to_numeric, errors="coerce").astype(float)
     X = X.loc[:, X[train_mask.to_numpy()].notna().any()]
     est = (
-        Scorecard(random_state=0)
+        Scorecard(categorical_features=[c for c in config.categorical if c in X], random_state=0)
         if model == "scorecard"
         else RiskModel(cv=ML_FOLDS, categorical_features=("inspector",), random_state=0)
     )

@@ -18,13 +18,29 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from scoring.ensemble import resolve_columns
 
 
 class Scorecard(ClassifierMixin, BaseEstimator):
     """Binary scorecard.  ``n_bins`` quantile bins per variable (missing values get a bin
-    of their own); WoE with ``smoothing`` pseudo-counts; L2 logistic regression (``C``)."""
+    of their own); WoE with ``smoothing`` pseudo-counts; L2 logistic regression (``C``).
+
+    ``categorical_features`` (indices, names or a mask): columns of integer category codes
+    (sector, region, inspector).  Their codes have no order, so each category with at least
+    ``min_category_share`` of the training rows gets a bin of its own, and the rarer ones,
+    and any category first seen after training, share one "other" bin; quantile bins of
+    codes would have put alphabetical neighbours together ("region [2, 5)").
+
+    A category's WoE is its own rows' outcome, so on a hundred rows it is partly luck, and
+    a regression fitted on those same rows takes the luck for signal: a region with no
+    effect of its own got a large weight and became the first reason of the riskiest
+    enterprises.  So the coefficient of a categorical variable is fitted on *out-of-fold*
+    WoE (``cross_fit`` folds, as scikit-learn's ``TargetEncoder`` does): each row's WoE from
+    the other folds' rows.  Points and predictions use the WoE of all training rows."""
 
     def __init__(
         self,
@@ -34,6 +50,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         pdo: float = 20.0,
         base_points: float = 600.0,
         base_odds: float = 50.0,
+        categorical_features: Sequence[int] | Sequence[str] | Sequence[bool] | None = None,
+        min_category_share: float = 0.02,
+        cross_fit: int = 5,
         random_state: int | None = None,
     ) -> None:
         self.n_bins = n_bins
@@ -42,6 +61,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.pdo = pdo
         self.base_points = base_points
         self.base_odds = base_odds
+        self.categorical_features = categorical_features
+        self.min_category_share = min_category_share
+        self.cross_fit = cross_fit
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -60,21 +82,27 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             raise ValueError(f"Only binary classification is supported; the target is {kind}.")
         if self.n_bins < 2:
             raise ValueError("n_bins must be at least 2")
+        if not 0.0 <= self.min_category_share < 1.0:
+            raise ValueError("min_category_share must be at least 0 and below 1")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("Classifier can't train when only one class is present.")
         target = (y == self.classes_[1]).astype(float)
         self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
+        self.is_categorical_ = resolve_columns(self.categorical_features, X.shape[1], names)
         self.edges_: list[np.ndarray] = []
         self.woe_: list[np.ndarray] = []
         self.counts_: list[np.ndarray] = []
         woe_matrix = np.empty_like(X)
-        total_bad = target.sum() + self.smoothing
-        total_good = (1 - target).sum() + self.smoothing
+        folds = self._folds(target) if self.is_categorical_.any() else None
         for j in range(X.shape[1]):
             column = X[:, j]
             finite = column[~np.isnan(column)]
-            if finite.size:
+            if self.is_categorical_[j]:
+                # edges_ of a categorical variable: its categories with a bin of their own
+                values, counts = np.unique(finite, return_counts=True)
+                edges = values[counts >= max(1.0, self.min_category_share * len(column))]
+            elif finite.size:
                 edges = np.unique(np.quantile(finite, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
                 # no value bin without training rows: an edge at the smallest value (a count
                 # that is mostly 0) left "[-inf, 0)" empty, and an interpolated edge between
@@ -86,24 +114,48 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 edges = edges[np.bincount(below, minlength=len(edges) + 1)[1:] > 0]
             else:
                 edges = np.array([])
-            codes = self._codes(column, edges)
-            n_codes = len(edges) + 2  # bins, plus the missing-value bin last
-            rows = np.bincount(codes, minlength=n_codes)
-            bad = np.bincount(codes, weights=target, minlength=n_codes) + self.smoothing
-            good = np.bincount(codes, weights=1 - target, minlength=n_codes) + self.smoothing
-            woe = np.log((bad / total_bad) / (good / total_good))
-            # a bin no training row fell in (now only the missing-value bin) holds no
-            # evidence: WoE 0, not the smoothing's log(goods / bads), which read as a risk of
-            # its own and, as the best bin, made every row "lose" points against it
-            woe[rows == 0] = 0.0
+            codes = self._codes(column, edges, bool(self.is_categorical_[j]))
+            # value bins (a categorical variable's last one is "other"), then missing
+            rows, woe = self._bin_woe(codes, target, len(edges) + 2)
             self.edges_.append(edges)
             self.woe_.append(woe)
             self.counts_.append(rows)
-            woe_matrix[:, j] = woe[codes]
+            if self.is_categorical_[j] and folds is not None:
+                for fit_rows, held_out in folds:
+                    _, fold_woe = self._bin_woe(codes[fit_rows], target[fit_rows], len(woe))
+                    woe_matrix[held_out, j] = fold_woe[codes[held_out]]
+            else:
+                woe_matrix[:, j] = woe[codes]
         self.logit_ = self._sign_consistent_fit(woe_matrix, target)
         self.factor_ = self.pdo / math.log(2)
         self.offset_ = self.base_points - self.factor_ * math.log(self.base_odds)
         return self
+
+    def _folds(self, target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Stratified folds for out-of-fold WoE; None (in-sample WoE) when ``cross_fit``
+        is below 2 or a class has fewer rows than folds."""
+        n_folds = min(self.cross_fit, int(target.sum()), int((1 - target).sum()))
+        if n_folds < 2:
+            return None
+        split = StratifiedKFold(n_folds, shuffle=True, random_state=self.random_state)
+        return list(split.split(np.zeros((len(target), 1)), target))
+
+    def _bin_woe(
+        self, codes: np.ndarray, target: np.ndarray, n_codes: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and WoE per bin, with ``smoothing`` pseudo-counts."""
+        rows = np.bincount(codes, minlength=n_codes)
+        bad = np.bincount(codes, weights=target, minlength=n_codes) + self.smoothing
+        good = np.bincount(codes, weights=1 - target, minlength=n_codes) + self.smoothing
+        total_bad = target.sum() + self.smoothing
+        total_good = (1 - target).sum() + self.smoothing
+        woe = np.log((bad / total_bad) / (good / total_good))
+        # a bin no training row fell in (only the missing-value bin, or the "other" bin of
+        # a categorical variable without rare categories) holds no evidence: WoE 0, not the
+        # smoothing's log(goods / bads), which read as a risk of its own and, as the best
+        # bin, made every row "lose" points against it
+        woe[rows == 0] = 0.0
+        return rows, woe
 
     def _sign_consistent_fit(self, woe_matrix: np.ndarray, target: np.ndarray) -> Any:
         """The logistic regression on the WoE columns, every coefficient ≥ 0.
@@ -134,15 +186,31 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             self.dropped_.append(self.feature_names_[worst])
 
     @staticmethod
-    def _codes(column: np.ndarray, edges: np.ndarray) -> np.ndarray:
-        codes = np.searchsorted(edges, column, side="right")
+    def _codes(column: np.ndarray, edges: np.ndarray, categorical: bool = False) -> np.ndarray:
+        """Bin per value: by range between ``edges``, or for a categorical variable the
+        position of its category in ``edges`` ("other", ``len(edges)``, when not there);
+        a missing value's bin, ``len(edges) + 1``, last."""
+        if categorical:
+            codes = np.full(len(column), len(edges))
+            if len(edges):
+                at = np.minimum(np.searchsorted(edges, column), len(edges) - 1)
+                codes = np.where(edges[at] == column, at, len(edges))
+        else:
+            codes = np.searchsorted(edges, column, side="right")
         codes[np.isnan(column)] = len(edges) + 1
         return codes
 
+    def _categorical(self) -> np.ndarray:
+        """Which variables are categorical (none in a model saved before they could be)."""
+        mask = getattr(self, "is_categorical_", None)
+        return np.zeros(len(self.edges_), dtype=bool) if mask is None else mask
+
     def _bin_codes(self, X: np.ndarray) -> np.ndarray:
         """:meth:`bins` of checked values."""
+        categorical = self._categorical()
         return np.column_stack(
-            [self._codes(X[:, j], edges) for j, edges in enumerate(self.edges_)]
+            [self._codes(X[:, j], edges, bool(categorical[j]))
+             for j, edges in enumerate(self.edges_)]
         ) if X.shape[1] else np.zeros((X.shape[0], 0), dtype=int)  # fmt: skip
 
     def _woe(self, codes: np.ndarray) -> np.ndarray:
@@ -189,15 +257,21 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         n = len(self.feature_names_)
         coef = self.logit_.coef_[0]
         intercept = float(self.logit_.intercept_[0])
+        categorical = self._categorical()
         for j, name in enumerate(self.feature_names_):
             edges = self.edges_[j]
             bounds = [-np.inf, *edges, np.inf]
             for b, woe in enumerate(self.woe_[j]):
-                missing = b == len(edges) + 1
+                if b == len(edges) + 1:
+                    text = "missing"
+                elif categorical[j]:
+                    text = "other" if b == len(edges) else f"= {edges[b]:.6g}"
+                else:
+                    text = f"[{bounds[b]:.4g}, {bounds[b + 1]:.4g})"
                 rows.append(
                     {
                         "variable": name,
-                        "bin": "missing" if missing else f"[{bounds[b]:.4g}, {bounds[b + 1]:.4g})",
+                        "bin": text,
                         "woe": float(woe),
                         "points": float(
                             -(woe * coef[j] + intercept / n) * self.factor_ + self.offset_ / n

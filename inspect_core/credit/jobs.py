@@ -368,13 +368,24 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     ]
     X = X[features].astype(float)
     y = frames.y
+    # category codes (sector, region, ...) have no order: the scorecard gives each category
+    # its own bin, the trees split them as sets (at most 255 categories, their limit)
+    categorical = [c for c in features if c in config.categorical]
+    tree_categorical = [c for c in categorical if len(vocabulary.get(c, ())) <= 255]
+
+    def scorecard_model() -> Scorecard:
+        return Scorecard(categorical_features=categorical, random_state=0)
+
+    def ml_model() -> RiskModel:
+        return RiskModel(categorical_features=tree_categorical, random_state=0)
+
     order = np.argsort(frames.rows["as_of"].to_numpy(), kind="stable")
     cut = int(len(order) * 0.8)
     metrics: dict[str, Any] = {"rows": int(len(y)), "positives": int(y.sum())}
     train_idx, test_idx = order[:cut], order[cut:]
     if len(np.unique(y[train_idx])) == 2 and len(np.unique(y[test_idx])) == 2:
-        sc = Scorecard(random_state=0).fit(X.iloc[train_idx], y[train_idx])
-        ml = RiskModel(random_state=0).fit(X.iloc[train_idx], y[train_idx])
+        sc = scorecard_model().fit(X.iloc[train_idx], y[train_idx])
+        ml = ml_model().fit(X.iloc[train_idx], y[train_idx])
         metrics["holdout_rows"] = int(len(test_idx))
         metrics["auc_scorecard"] = round(
             float(roc_auc_score(y[test_idx], sc.predict_proba(X.iloc[test_idx])[:, 1])), 4
@@ -382,18 +393,18 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         metrics["auc_ml"] = round(
             float(roc_auc_score(y[test_idx], ml.predict_proba(X.iloc[test_idx])[:, 1])), 4
         )
-    scorecard = Scorecard(random_state=0).fit(X, y)
+    scorecard = scorecard_model().fit(X, y)
     # variables the scorecard left out: their coefficient turned negative (collinear with
     # another), which would have scored their riskier bins higher
     metrics["scorecard_dropped"] = list(scorecard.dropped_)
-    ml = RiskModel(random_state=0).fit(X, y)
+    ml = ml_model().fit(X, y)
     # inspector strictness against out-of-fold enterprise-only predictions
     from sklearn.model_selection import cross_val_predict
 
     from scoring.inspectors import effects
 
     folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
-    oof = cross_val_predict(Scorecard(random_state=0), X, y, cv=folds, method="predict_proba")[:, 1]
+    oof = cross_val_predict(scorecard_model(), X, y, cv=folds, method="predict_proba")[:, 1]
     strictness = effects(frames.rows["inspector"].to_numpy(), y, oof)
     metrics["inspectors"] = [
         {"inspector": str(r.inspector), "visits": int(r.visits), "found": int(r.found),

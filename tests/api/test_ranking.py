@@ -411,6 +411,30 @@ def test_a_model_saved_with_training_row_reference_still_scores(app, scored):
         assert run.psi["threshold"] == monitoring.ALARM
 
 
+def test_the_trained_models_treat_category_codes_as_categories(app, scored):
+    """Region, sector, status and last result reach the models as codes in the order of
+    their vocabulary (alphabetical): the scorecard gives each category a bin of its own and
+    the trees split them as sets, so no region shares points with its alphabetical
+    neighbours."""
+    from scoring.persistence import loads
+
+    with app.app_context():
+        bundle = loads(jobs.latest_model(db.session).blob)
+    card, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
+    wanted = set(jobs.feature_config().categorical)
+    categorical = [name for name in bundle.features if name in wanted]
+    assert "region" in categorical, bundle.features  # the fixture's towns differ
+    assert [n for n, c in zip(card.feature_names_, card.is_categorical_, strict=True) if c] == (
+        categorical
+    )
+    assert list(ml.categorical_features) == categorical
+    table = card.points_table()
+    regions = bundle.feature_config["vocabulary"]["region"]
+    bins = table.loc[table["variable"] == "region", "bin"].tolist()
+    assert bins[-2:] == ["other", "missing"]
+    assert all(b.startswith("= ") and int(b[2:]) < len(regions) for b in bins[:-2]), bins
+
+
 def test_inspector_effects_are_reported(client, identity, scored):
     response = client.get("/api/v1/scoring/inspector-effects", headers=identity("regulator"))
     assert response.status_code == 200

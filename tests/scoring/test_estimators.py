@@ -187,6 +187,77 @@ def test_a_row_never_scores_above_the_best_possible_score():
     assert (lost >= -1e-9).all(), lost
 
 
+def _alternating_categories(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Eight category codes (a region's, say) whose risk alternates with the code, and a
+    ninth held by 1 % of rows: no order of the codes means anything."""
+    rng = np.random.default_rng(seed)
+    n = 8000
+    code = rng.integers(0, 8, n).astype(float)
+    code[rng.random(n) < 0.01] = 8.0
+    risk = np.where(code % 2 == 1, 0.4, 0.05)
+    return pd.DataFrame({"region": code}), (rng.random(n) < risk).astype(int)
+
+
+def test_category_codes_are_binned_as_categories_not_as_ordered_numbers():
+    """Quantile bins of category codes put alphabetical neighbours together ("region [2,
+    5)"), so a risky region shared points with the safe ones beside it.  A categorical
+    variable gives each category its own bin; rare and unseen codes share "other"."""
+    from sklearn.metrics import roc_auc_score
+
+    X, y = _alternating_categories()
+    card = Scorecard(categorical_features=["region"]).fit(X, y)
+    plain = Scorecard().fit(X, y)
+    pts = card.points(pd.DataFrame({"region": np.arange(8.0)}))
+    assert pts[1::2].max() + 20 < pts[0::2].min(), pts  # every risky region scores lower
+    auc = roc_auc_score(y, -card.points(X))
+    assert auc > roc_auc_score(y, -plain.points(X)) + 0.05, auc
+    table = card.points_table()
+    assert list(table["bin"]) == [f"= {k}" for k in range(8)] + ["other", "missing"]
+    # the rare code and a code first seen after training share the "other" bin
+    other = card.points(pd.DataFrame({"region": [8.0, 20.0]}))
+    assert other[0] == other[1] == table["points"].iloc[8]
+    assert card.counts_[0][8] == (X["region"] == 8).sum() and card.counts_[0][9] == 0
+    # a missing region (none in training) is neutral: WoE 0
+    assert card.woe_[0][-1] == 0.0
+    assert list(card.bins(pd.DataFrame({"region": [3.0, 8.0, np.nan]}))[:, 0]) == [3, 8, 9]
+    with pytest.raises(ValueError, match="min_category_share"):
+        Scorecard(categorical_features=["region"], min_category_share=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="not a feature"):
+        Scorecard(categorical_features=["sector"]).fit(X, y)
+
+
+def test_a_category_without_an_effect_gets_next_to_no_weight():
+    """Twenty regions of 150 rows with no effect of their own: each region's WoE is luck,
+    and a regression fitted on the same rows' WoE weighted it like a real variable (about
+    1.0, a 21-point spread between regions).  Fitted on out-of-fold WoE it gets next to
+    none; the real variable keeps its weight."""
+    rng = np.random.default_rng(0)
+    n = 3000
+    region = rng.integers(0, 20, n).astype(float)
+    failed = np.where(rng.random(n) < 0.7, 0.0, rng.exponential(1.0, n))
+    y = (rng.random(n) < 1 / (1 + np.exp(1.8 - 1.2 * failed))).astype(int)
+    X = pd.DataFrame({"failed": failed, "region": region})
+
+    def spread(card: Scorecard) -> float:
+        table = card.points_table()
+        return float(np.ptp(table.loc[table["variable"] == "region", "points"].iloc[:-2]))
+
+    in_sample = Scorecard(categorical_features=["region"], cross_fit=0).fit(X, y)
+    cross_fitted = Scorecard(categorical_features=["region"], random_state=0).fit(X, y)
+    assert in_sample.logit_.coef_[0][1] > 0.8 and spread(in_sample) > 15  # the test bites
+    assert cross_fitted.logit_.coef_[0][1] < 0.2 and spread(cross_fitted) < 3
+    assert cross_fitted.logit_.coef_[0][0] > 0.8
+
+
+def test_a_model_saved_before_categorical_variables_scores_as_before():
+    X, y = data()
+    card = Scorecard().fit(X, y)
+    before = card.points(X)
+    del card.is_categorical_  # as unpickled from an older blob
+    np.testing.assert_array_equal(card.points(X), before)
+    assert "other" not in set(card.points_table()["bin"])
+
+
 def test_save_and_load_give_identical_scores():
     X, y = data()
     sc, ml = Scorecard().fit(X, y), RiskModel(max_iter=30).fit(X, y)

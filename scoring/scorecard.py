@@ -28,10 +28,13 @@ from scoring.ensemble import resolve_columns
 class Scorecard(ClassifierMixin, BaseEstimator):
     """Binary scorecard.  ``n_bins`` quantile bins per variable (missing values get a bin
     of their own); WoE with ``smoothing`` pseudo-counts; L2 logistic regression (``C``).
+    A variable's smallest value gets a bin of its own when it holds more than a bin's share
+    of the rows and the values above it at least ``min_bin_share``: a count that is 0 for
+    most enterprises still tells none from some.
 
     ``categorical_features`` (indices, names or a mask): columns of integer category codes
     (sector, region, inspector).  Their codes have no order, so each category with at least
-    ``min_category_share`` of the training rows gets a bin of its own, and the rarer ones,
+    ``min_bin_share`` of the training rows gets a bin of its own, and the rarer ones,
     and any category first seen after training, share one "other" bin; quantile bins of
     codes would have put alphabetical neighbours together ("region [2, 5)").
 
@@ -51,7 +54,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         base_points: float = 600.0,
         base_odds: float = 50.0,
         categorical_features: Sequence[int] | Sequence[str] | Sequence[bool] | None = None,
-        min_category_share: float = 0.02,
+        min_bin_share: float = 0.02,
         cross_fit: int = 5,
         random_state: int | None = None,
     ) -> None:
@@ -62,7 +65,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.base_points = base_points
         self.base_odds = base_odds
         self.categorical_features = categorical_features
-        self.min_category_share = min_category_share
+        self.min_bin_share = min_bin_share
         self.cross_fit = cross_fit
         self.random_state = random_state
 
@@ -82,8 +85,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             raise ValueError(f"Only binary classification is supported; the target is {kind}.")
         if self.n_bins < 2:
             raise ValueError("n_bins must be at least 2")
-        if not 0.0 <= self.min_category_share < 1.0:
-            raise ValueError("min_category_share must be at least 0 and below 1")
+        if not 0.0 <= self.min_bin_share < 1.0:
+            raise ValueError("min_bin_share must be at least 0 and below 1")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("Classifier can't train when only one class is present.")
@@ -95,15 +98,23 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.counts_: list[np.ndarray] = []
         woe_matrix = np.empty_like(X)
         folds = self._folds(target) if self.is_categorical_.any() else None
+        share = self.min_bin_share
         for j in range(X.shape[1]):
             column = X[:, j]
             finite = column[~np.isnan(column)]
             if self.is_categorical_[j]:
                 # edges_ of a categorical variable: its categories with a bin of their own
                 values, counts = np.unique(finite, return_counts=True)
-                edges = values[counts >= max(1.0, self.min_category_share * len(column))]
+                edges = values[counts >= max(1.0, share * len(column))]
             elif finite.size:
                 edges = np.unique(np.quantile(finite, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
+                lowest = finite.min()
+                above = finite[finite > lowest]
+                if (edges <= lowest).any() and above.size >= max(1.0, share * len(column)):
+                    # the smallest value (0 for a count) holds more than a bin's share: it
+                    # is a bin of its own, so "none" and "some" differ even when 90 % of
+                    # rows have none (the edges all fell on 0 and it was one bin)
+                    edges = np.unique(np.append(edges, above.min()))
                 # no value bin without training rows: an edge at the smallest value (a count
                 # that is mostly 0) left "[-inf, 0)" empty, and an interpolated edge between
                 # two values a count takes (1.8 between 1 and 3) left "[1.8, 3)" empty; an

@@ -117,6 +117,24 @@ def test_a_count_that_is_mostly_zero_has_no_empty_bin_below_zero():
     assert lost[0, 0] == pytest.approx(0.0)
 
 
+def test_a_count_that_is_zero_for_most_rows_still_tells_none_from_some():
+    """Critical findings are 0 for nine enterprises in ten: every quantile edge fell on 0,
+    the variable had one bin, and the scorecard ignored the strongest signal it had.
+    0 now has a bin of its own once the values above it hold ``min_bin_share`` of rows."""
+    rng = np.random.default_rng(0)
+    n = 5000
+    critical = np.where(rng.random(n) < 0.9, 0.0, rng.integers(1, 4, n).astype(float))
+    y = (rng.random(n) < np.where(critical > 0, 0.45, 0.1)).astype(int)
+    card = Scorecard().fit(pd.DataFrame({"critical": critical}), y)
+    assert list(card.edges_[0][:1]) == [1.0], card.edges_
+    none, some = card.points(pd.DataFrame({"critical": [0.0, 2.0]}))
+    assert none > some + 20, (none, some)
+    # too few rows above 0 for a bin of their own (0.5 % < 2 %): one bin, as before
+    rare = np.where(np.arange(n) < n * 0.005, 1.0, 0.0)
+    card = Scorecard().fit(pd.DataFrame({"critical": rare}), y)
+    assert len(card.edges_[0]) == 0
+
+
 def test_a_bin_no_training_row_fell_in_is_neutral_and_never_the_best():
     """No missing value in training: the missing-value bin has WoE 0 (no evidence), and
     the best bin a row's reasons are measured against is one that rows were seen in."""
@@ -220,8 +238,8 @@ def test_category_codes_are_binned_as_categories_not_as_ordered_numbers():
     # a missing region (none in training) is neutral: WoE 0
     assert card.woe_[0][-1] == 0.0
     assert list(card.bins(pd.DataFrame({"region": [3.0, 8.0, np.nan]}))[:, 0]) == [3, 8, 9]
-    with pytest.raises(ValueError, match="min_category_share"):
-        Scorecard(categorical_features=["region"], min_category_share=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="min_bin_share"):
+        Scorecard(categorical_features=["region"], min_bin_share=1.0).fit(X, y)
     with pytest.raises(ValueError, match="not a feature"):
         Scorecard(categorical_features=["sector"]).fit(X, y)
 

@@ -180,11 +180,16 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         until no coefficient is negative.  ``dropped_`` names what was dropped."""
         keep = np.ones(woe_matrix.shape[1], dtype=bool)
         self.dropped_: list[str] = []
-        # each refit starts from the last one's coefficients: a few iterations, not a fit
-        # from zero each time
+        # Newton steps (few variables, many rows) to a tight tolerance: lbfgs stopped at its
+        # default 1e-4 where the path mattered — refits warm-started from the last one and
+        # refits from zero ended up to 43 points apart on a row, and in 4 of 150 random
+        # collinear datasets dropped different variables; at 1e-8 with Newton, none of
+        # 150 differed and 300,000 rows × 40 variables took 6.3 s instead of lbfgs's 7.4 s.
+        # Each refit starts from the last one's coefficients.
         logit = LogisticRegression(
-            C=self.C, max_iter=1000, random_state=self.random_state, warm_start=True
-        )
+            C=self.C, solver="newton-cholesky", tol=1e-8, max_iter=1000,
+            random_state=self.random_state, warm_start=True,
+        )  # fmt: skip
         while True:
             logit.fit(woe_matrix if keep.all() else np.where(keep, woe_matrix, 0.0), target)
             coef = np.where(keep, logit.coef_[0], 0.0)

@@ -202,7 +202,7 @@ FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
     ("last_serious", "上次检查发现主要问题{v}项", "Major findings at the last check: {v}", True),
     ("last_minor", "上次检查发现一般问题{v}项", "Minor findings at the last check: {v}", True),
     ("last_failed", "上次检查不合格", "Failed the last check", True),
-    ("last_result", "上次检查结论", "Outcome of the last check", False),
+    ("last_result", "上次检查结论：{v}", "Outcome of the last check: {v}", False),
     ("days_since_last", "距上次检查{v}天", "Days since the last check: {v}", False),
     ("n_prior", "历史检查{v}次", "Past checks: {v}", False),
     ("has_history", "检查记录情况", "Inspection history", False),
@@ -223,9 +223,9 @@ FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
     ("business_age_years", "经营年限{v}年", "Years in business: {v}", False),
     ("area_critical_rate", "所在区域严重问题检出比例", "Share of critical findings in the area",
      False),
-    ("sector", "所属行业", "Sector", False),
-    ("region", "所在街镇", "Street or town", False),
-    ("status", "经营状态", "Registration status", False),
+    ("sector", "所属行业：{v}", "Sector: {v}", False),
+    ("region", "所在街镇：{v}", "Street or town: {v}", False),
+    ("status", "经营状态：{v}", "Registration status: {v}", False),
 )  # fmt: skip
 
 #: a decayed count of a plugin's fact (``<fact>_<half-life>``): adverse, like the findings
@@ -258,14 +258,62 @@ def _template(feature: str, facts: dict[str, tuple[str, str]] | None) -> tuple[s
 def label(
     feature: str,
     facts: dict[str, tuple[str, str]] | None = None,
-    value: float | str | None = None,
+    value: float | str | tuple[str, str] | None = None,
 ) -> tuple[str, str]:
-    """zh-CN and English reason text of a feature with the row's ``value`` (a number, or
-    text such as a bin's range, :func:`bin_text`); ``facts``: the plugins' declared facts
-    (:func:`fact_labels`), whose features are ``<fact>_<half-life>``."""
+    """zh-CN and English reason text of a feature with the row's ``value`` (a number,
+    text such as a bin's range, :func:`bin_text`, or a (zh-CN, English) pair such as a
+    sector's names); ``facts``: the plugins' declared facts (:func:`fact_labels`), whose
+    features are ``<fact>_<half-life>``."""
     zh, en, _, half_life = _template(feature, facts)
-    shown = value if isinstance(value, str) else _shown(float("nan" if value is None else value))
-    return zh.format(v=shown, h=half_life), en.format(v=shown, h=half_life)
+    if isinstance(value, tuple):
+        shown_zh, shown_en = value
+    else:
+        shown_zh = shown_en = (
+            value if isinstance(value, str) else _shown(float("nan" if value is None else value))
+        )
+    return zh.format(v=shown_zh, h=half_life), en.format(v=shown_en, h=half_life)
+
+
+#: a last result's values in the event log (``scoring.features.prepare_events``)
+RESULT_NAMES = {"Fail": ("不合格", "failed"), "Pass": ("合格", "passed")}
+
+
+def category_names(feature: str, values: list[str]) -> list[tuple[str, str]]:
+    """(zh-CN, English) names of a categorical feature's vocabulary, for reason texts:
+    sectors as the catalogue names them, statuses and results in words, regions as
+    registered (one name in both languages)."""
+    from inspect_core.enterprises.models import STATUS_NAMES
+    from inspect_core.sectors import catalogue
+
+    if feature == "sector":
+        sectors = catalogue()
+        return [
+            (sectors[v].name_zh, sectors[v].name_en) if v in sectors else (v, v) for v in values
+        ]
+    names = {"status": STATUS_NAMES, "last_result": RESULT_NAMES}.get(feature, {})
+    return [names.get(v, (v, v)) for v in values]
+
+
+def category_texts(scorecard: Any, vocabulary: dict[str, list[str]]) -> dict[int, list[Any]]:
+    """Per categorical variable of the scorecard (by position): the (zh-CN, English) value a
+    reason text shows for each of its bins — a category's names, "other", none for the
+    missing-value bin.  A model saved before categories had bins of their own binned the
+    codes by range, which names no category: its bins show "—"."""
+    out: dict[int, list[Any]] = {}
+    categorical = scorecard._categorical()
+    for j, name in enumerate(scorecard.feature_names_):
+        if name not in vocabulary:
+            continue
+        if not categorical[j]:
+            out[j] = ["—"] * (len(scorecard.edges_[j]) + 2)
+            continue
+        names = category_names(name, list(vocabulary[name]))
+        shown: list[Any] = [
+            names[int(code)] if 0 <= int(code) < len(names) else ("其他", "other")
+            for code in scorecard.edges_[j]
+        ]
+        out[j] = [*shown, ("其他", "other"), "—"]
+    return out
 
 
 #: features whose values are whole numbers (counts, days), shown as integer ranges
@@ -474,11 +522,13 @@ def _reason_lists(
     overrides: list[str | None],
     bins: np.ndarray | None = None,
     edges: list[np.ndarray] | None = None,
+    categories: dict[int, list[Any]] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Per row, its reasons as stored: the tier override first, then the variables that
     lost the most points (``order``, where ``lost`` > 1e-9), three at most, each text
     stating the range of the row's bin (``bins``: rows × variables, :meth:`Scorecard.bins`;
-    ``edges``: ``Scorecard.edges_``; None: ranges unknown, "—").
+    ``edges``: ``Scorecard.edges_``; None: ranges unknown, "—"), or for a categorical
+    variable its category (``categories``: :func:`category_texts`).
 
     Rows with the same override, variables, points and bins share one list: a scorecard
     gives each variable a handful of bins, so a million rows hold a few thousand distinct
@@ -518,7 +568,10 @@ def _reason_lists(
                 name = names[j]
                 texts_key = (j, code)
                 if texts_key not in texts_of:
-                    shown = "—" if edges is None else bin_text(name, edges[j], code)
+                    if categories and j in categories and code >= 0:
+                        shown = categories[j][code]
+                    else:
+                        shown = "—" if edges is None else bin_text(name, edges[j], code)
                     texts_of[texts_key] = label(name, facts, shown)
                 zh, en = texts_of[texts_key]
                 if en in texts:  # never the same text twice in one row
@@ -677,6 +730,7 @@ def run(
     inputs = scoring_inputs(session, as_of)
     scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
     best_bins = scorecard.best_bins(finite=True)
+    categories = category_texts(scorecard, bundle.feature_config.get("vocabulary") or {})
     total = len(inputs.rows)
     matrices: list[pd.DataFrame] = []
     scores_parts: list[np.ndarray] = []
@@ -706,8 +760,14 @@ def run(
                 [round(x, 6) for x in probability.tolist()],
                 [str(t) for t in tiers],
                 _reason_lists(
-                    scorecard.feature_names_, order, lost, overrides, bins, scorecard.edges_
-                ),
+                    scorecard.feature_names_,
+                    order,
+                    lost,
+                    overrides,
+                    bins,
+                    scorecard.edges_,
+                    categories,
+                ),  # fmt: skip
             )
             matrices.append(X)
             scores_parts.append(scores)

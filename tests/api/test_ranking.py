@@ -20,6 +20,7 @@ from inspect_core.enterprises.models import Enterprise
 from inspect_core.plans.models import Task
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
+from inspect_core.sectors import catalogue
 from tests import factories
 from tests.factories import create_plan
 
@@ -707,6 +708,48 @@ def test_reason_texts_state_facts_that_are_true_and_distinct(app, client, identi
     assert false_claims == [], false_claims[:3]
     assert repeated == [], repeated[:2]
     assert any(item["reasons"] for item in items)
+
+
+def test_a_category_reason_names_the_category_in_both_languages(app):
+    """A region, sector or status reason said only "所在街镇 / Street or town": which one
+    cost the points was not said.  With a bin per category, the text names the row's
+    category (a sector as the catalogue names it); rare and unseen ones read "other".  A
+    model saved before binned the codes by range, which names no category: "—"."""
+    from scoring.scorecard import Scorecard
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    X = pd.DataFrame({"region": rng.integers(0, 3, n).astype(float),
+                      "status": rng.integers(0, 2, n).astype(float),
+                      "sector": np.zeros(n)})  # fmt: skip
+    X.loc[:9, "region"] = 3.0  # 0.5 % of rows: "other"
+    y = (rng.random(n) < np.where(X["region"] == 1, 0.4, 0.1)).astype(int)
+    vocabulary = {"region": ["华岩镇", "走马镇", "谢家湾街道", "西彭镇"],
+                  "status": ["active", "suspended"], "sector": ["food"]}  # fmt: skip
+    card = Scorecard(categorical_features=["region", "status", "sector"]).fit(X, y)
+    with app.app_context():
+        texts = jobs.category_texts(card, vocabulary)
+        food = catalogue()["food"]
+        assert texts[0] == [("华岩镇", "华岩镇"), ("走马镇", "走马镇"), ("谢家湾街道", "谢家湾街道"),
+                            ("其他", "other"), "—"]  # fmt: skip
+        assert jobs.label("region", None, texts[0][1]) == (
+            "所在街镇：走马镇",
+            "Street or town: 走马镇",
+        )
+        assert jobs.label("status", None, texts[1][1]) == (
+            "经营状态：停业",
+            "Registration status: suspended",
+        )
+        assert texts[2][0] == (food.name_zh, food.name_en) != ("food", "food")
+        # stored reasons use them: a row in 走马镇 that lost points for it
+        bins = card.bins(X)
+        row = int(np.flatnonzero(X["region"] == 1)[0])
+        order, lost = np.array([[0, 1, 2]]), np.array([[5.0, 0.0, 0.0]])
+        (listed,) = jobs._reason_lists(card.feature_names_, order, lost, [None], bins[[row]],
+                                       card.edges_, texts)  # fmt: skip
+        assert [r["text_zh"] for r in listed] == ["所在街镇：走马镇"]
+        del card.is_categorical_  # as unpickled from an older blob
+        assert set(jobs.category_texts(card, vocabulary)[0]) == {"—"}
 
 
 def test_an_adverse_count_is_a_reason_only_above_its_best_bin_and_above_zero(app):

@@ -18,10 +18,10 @@ is measured in this run:
 
 The issue #5 targets are checked on the RiskModel rows (the evaluate command's default).
 ``--bootstrap N`` resamples the test inspections to show the sampling spread of their days
-earlier; ``--validate`` repeats the ensemble, the RiskModel and the baseline on four earlier
-two-month windows, each fitted only on data before its start (the months before 2014-04-17,
-which have inspector and context columns): windows like these chose the settings of both
-models, never the test window.
+earlier; ``--validate`` repeats the ensemble, the RiskModel, the scorecard and the baseline
+on four earlier two-month windows, each fitted only on data before its start (the months
+before 2014-04-17, which have inspector and context columns): windows like these chose the
+settings of the models, never the test window.
 """
 
 from __future__ import annotations
@@ -163,7 +163,10 @@ def main() -> None:
 
     if args.validate:
         print("\nRolling validation inside the training period (each fit on data before it):")
-        print(f"{'window':<25} {'mode':<16} {'ensemble':>8} {'RiskModel':>9} {'pub. LR':>8}")
+        print(
+            f"{'window':<25} {'mode':<16} {'ensemble':>8} {'RiskModel':>9} {'Scorecard':>9} "
+            f"{'pub. LR':>8}"
+        )
         totals: dict[str, list[tuple[float, float, float]]] = {}
         for start, end in VALIDATION:
             fr = window_frames(ents, ins, start, end)
@@ -174,20 +177,26 @@ def main() -> None:
                     est.predict_net_proba(fr.X_test)
                 )[:, 1]  # fmt: skip
                 ours = measure(fr, risk).days_earlier
-                risk_model = evaluate(
-                    ents, ins, start, end, model="ml", with_inspector=with_inspector
-                ).days_earlier
+                risk_model, scorecard = (
+                    evaluate(
+                        ents, ins, start, end, model=kind, with_inspector=with_inspector
+                    ).days_earlier
+                    for kind in ("ml", "scorecard")
+                )
                 base = evaluate_published_baseline(
                     ents, ins, start, end, with_inspector=with_inspector
                 ).days_earlier
-                totals.setdefault(mode, []).append((ours, risk_model, base))
+                totals.setdefault(mode, []).append((ours, risk_model, scorecard, base))
                 print(
                     f"{start + ' … ' + end:<25} {mode:<16} {ours:>8.2f} {risk_model:>9.2f} "
-                    f"{base:>8.2f}"
+                    f"{scorecard:>9.2f} {base:>8.2f}"
                 )
         for mode, rows in totals.items():
-            ours, risk_model, base = np.mean(rows, axis=0)
-            print(f"{'mean':<25} {mode:<16} {ours:>8.2f} {risk_model:>9.2f} {base:>8.2f}")
+            ours, risk_model, scorecard, base = np.mean(rows, axis=0)
+            print(
+                f"{'mean':<25} {mode:<16} {ours:>8.3f} {risk_model:>9.3f} {scorecard:>9.3f} "
+                f"{base:>8.3f}"
+            )
 
 
 if __name__ == "__main__":

@@ -474,7 +474,7 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     reference["score"]["shares"] = monitoring.distribution(scores, reference["score"]["edges"])
     for name in features:
         values = population[name].to_numpy()
-        edges = monitoring.bin_edges(values)
+        edges = monitoring.bin_edges(values, categorical=name in categorical)
         reference[name] = {"edges": edges, "shares": monitoring.distribution(values, edges)}
     start = until - dt.timedelta(days=window_days)
     version = f"credit-{until.isoformat()}-{utcnow():%Y%m%d%H%M%S}"

@@ -434,6 +434,9 @@ def test_the_trained_models_treat_category_codes_as_categories(app, scored):
     bins = table.loc[table["variable"] == "region", "bin"].tolist()
     assert bins[-2:] == ["other", "missing"]
     assert all(b.startswith("= ") and int(b[2:]) < len(regions) for b in bins[:-2]), bins
+    # population stability per region, not per decile of region codes
+    edges = bundle.monitoring["region"]["edges"]
+    assert edges and all(e % 1 == 0.5 for e in edges), edges
 
 
 def test_inspector_effects_are_reported(client, identity, scored):

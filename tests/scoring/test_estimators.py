@@ -355,6 +355,25 @@ def test_psi_is_small_for_the_same_population_and_alarms_on_a_shift():
     assert shifted["psi"]["score"] > 0.25 and shifted["alarm"]
 
 
+def test_psi_of_category_codes_sees_a_move_between_alphabetical_neighbours():
+    """Thirty regions in decile bins: three alphabetical neighbours to a bin, so half of
+    one region's enterprises re-registered in the next changed no share.  Each category
+    is a bin of its own now; a region unknown to the model reads as missing."""
+    rng = np.random.default_rng(0)
+    ref = rng.integers(0, 30, 30_000).astype(float)
+    moved = ref.copy()
+    moved[(ref % 3 == 0) & (rng.random(ref.size) < 0.8)] += 1  # into the next code
+    by_decile = monitoring.bin_edges(ref)
+    by_category = monitoring.bin_edges(ref, categorical=True)
+    assert len(by_decile) == 9 and len(by_category) == 29
+    decile_psi, category_psi = (
+        monitoring.psi(monitoring.distribution(ref, e), monitoring.distribution(moved, e))
+        for e in (by_decile, by_category)
+    )
+    assert decile_psi < 0.05 < monitoring.ALARM < category_psi, (decile_psi, category_psi)
+    assert monitoring.distribution(np.array([np.nan, 3.0]), by_category)[-1] == 0.5
+
+
 events_strategy = st.lists(
     st.tuples(st.integers(0, 4), st.integers(0, 60), st.integers(0, 2), st.integers(0, 2)),
     min_size=1, max_size=40,

@@ -167,7 +167,7 @@ def main() -> None:
             f"{'window':<25} {'mode':<16} {'ensemble':>8} {'RiskModel':>9} {'Scorecard':>9} "
             f"{'pub. LR':>8}"
         )
-        totals: dict[str, list[tuple[float, float, float]]] = {}
+        totals: dict[str, list[tuple[float, float, float, float]]] = {}
         for start, end in VALIDATION:
             fr = window_frames(ents, ins, start, end)
             est = ensemble_model(list(fr.X_train.columns)).fit(fr.X_train, fr.y_train)

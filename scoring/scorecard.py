@@ -11,6 +11,7 @@ fall furthest below their best bin, so the reasons and the score agree by constr
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,6 +70,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.cross_fit = cross_fit
         self.random_state = random_state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a model pickled before these parameters existed: scikit-learn's repr, get_params
+        # and clone read every __init__ parameter
+        for key, value in (("categorical_features", None), ("min_bin_share", 0.02),
+                           ("cross_fit", 5)):  # fmt: skip
+            state.setdefault(key, value)
+        super().__setstate__(state)
+
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
@@ -87,6 +96,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             raise ValueError("n_bins must be at least 2")
         if not 0.0 <= self.min_bin_share < 1.0:
             raise ValueError("min_bin_share must be at least 0 and below 1")
+        if isinstance(self.cross_fit, bool) or not isinstance(self.cross_fit, numbers.Integral):
+            raise ValueError(f"cross_fit must be a whole number of folds, not {self.cross_fit!r}")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("Classifier can't train when only one class is present.")
@@ -110,11 +121,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
                 edges = np.unique(np.quantile(finite, np.linspace(0, 1, self.n_bins + 1)[1:-1]))
                 lowest = finite.min()
                 above = finite[finite > lowest]
-                if (edges <= lowest).any() and above.size >= max(1.0, share * len(column)):
+                need = max(1.0, share * len(column))
+                if (edges <= lowest).any() and above.size >= need:
                     # the smallest value (0 for a count) holds more than a bin's share: it
                     # is a bin of its own, so "none" and "some" differ even when 90 % of
                     # rows have none (the edges all fell on 0 and it was one bin)
-                    edges = np.unique(np.append(edges, above.min()))
+                    start = above.min()
+                    # the bin it opens, [start, next edge), holds min_bin_share of the rows
+                    # too: else that next edge goes (a few stray values just above the
+                    # minimum were a bin of their own, with a WoE of pure luck)
+                    higher = edges[edges > start]
+                    while higher.size and (above < higher[0]).sum() < need:
+                        higher = higher[1:]
+                    edges = np.concatenate([edges[edges < start], [start], higher])
                 # no value bin without training rows: an edge at the smallest value (a count
                 # that is mostly 0) left "[-inf, 0)" empty, and an interpolated edge between
                 # two values a count takes (1.8 between 1 and 3) left "[1.8, 3)" empty; an
@@ -143,8 +162,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         return self
 
     def _folds(self, target: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
-        """Stratified folds for out-of-fold WoE; None (in-sample WoE) when ``cross_fit``
-        is below 2 or a class has fewer rows than folds."""
+        """Stratified folds for out-of-fold WoE: ``cross_fit`` of them, fewer when a class
+        has fewer rows; None (in-sample WoE) when that leaves fewer than 2."""
         n_folds = min(self.cross_fit, int(target.sum()), int((1 - target).sum()))
         if n_folds < 2:
             return None

@@ -296,7 +296,7 @@ def category_names(feature: str, values: list[str]) -> list[tuple[str, str]]:
 
 def category_texts(scorecard: Any, vocabulary: dict[str, list[str]]) -> dict[int, list[Any]]:
     """Per categorical variable of the scorecard (by position): the (zh-CN, English) value a
-    reason text shows for each of its bins — a category's names, "other", none for the
+    reason text shows for each of its bins — a category's names, "other", "—" for the
     missing-value bin.  A model saved before categories had bins of their own binned the
     codes by range, which names no category: its bins show "—"."""
     out: dict[int, list[Any]] = {}

@@ -716,8 +716,9 @@ def test_reason_texts_state_facts_that_are_true_and_distinct(app, client, identi
 def test_a_category_reason_names_the_category_in_both_languages(app):
     """A region, sector or status reason said only "所在街镇 / Street or town": which one
     cost the points was not said.  With a bin per category, the text names the row's
-    category (a sector as the catalogue names it); rare and unseen ones read "other".  A
-    model saved before binned the codes by range, which names no category: "—"."""
+    category (a sector as the catalogue names it); rare ones read "other" (one first seen
+    after training has no code: it is a missing value, never a reason).  A model saved
+    before binned the codes by range, which names no category: "—"."""
     from scoring.scorecard import Scorecard
 
     rng = np.random.default_rng(0)

@@ -264,6 +264,8 @@ def test_category_codes_are_binned_as_categories_not_as_ordered_numbers():
     assert list(card.bins(pd.DataFrame({"region": [3.0, 8.0, np.nan]}))[:, 0]) == [3, 8, 9]
     with pytest.raises(ValueError, match="min_bin_share"):
         Scorecard(categorical_features=["region"], min_bin_share=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="cross_fit"):
+        Scorecard(categorical_features=["region"], cross_fit=2.5).fit(X, y)
     with pytest.raises(ValueError, match="not a feature"):
         Scorecard(categorical_features=["sector"]).fit(X, y)
 
@@ -508,3 +510,37 @@ def test_inspector_strictness_is_found_over_expected_shrunk_toward_one():
     assert table.loc["lenient", "strictness"] == pytest.approx(0.6, rel=0.15)
     assert table.loc["average", "strictness"] == pytest.approx(1.0, rel=0.1)
     assert abs(table.loc["rare", "strictness"] - 1) < 0.5  # few visits: pulled toward 1
+
+
+def test_a_scorecard_pickled_before_the_category_parameters_prints_clones_and_scores():
+    """A blob saved before ``categorical_features``, ``min_bin_share`` and ``cross_fit``
+    existed unpickles without them: ``repr``, ``get_params`` and ``clone`` (scikit-learn
+    reads every ``__init__`` parameter) raised AttributeError."""
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = data()
+    card = Scorecard().fit(X, y)
+    before = card.points(X)
+    for key in ("categorical_features", "min_bin_share", "cross_fit", "is_categorical_"):
+        delattr(card, key)  # as the older class pickled it
+    old = pickle.loads(pickle.dumps(card))
+    assert "Scorecard" in repr(old)
+    assert old.get_params()["categorical_features"] is None
+    np.testing.assert_array_equal(old.points(X), before)
+    np.testing.assert_array_equal(clone(old).fit(X, y).points(X), before)
+
+
+def test_the_smallest_values_bin_leaves_no_bin_of_a_few_rows_above_it():
+    """The edge that gives the smallest value its bin is the next value up; when the next
+    quantile edge lies far above it, the bin between held whatever few rows fell there
+    (here one), with a WoE of pure luck.  Those rows join the bin above instead."""
+    n = 1000
+    v = np.r_[np.zeros(500), [0.001], np.full(499, 7.0)]
+    y = np.r_[np.zeros(450), np.ones(50), [1], np.zeros(350), np.ones(149)].astype(int)
+    card = Scorecard().fit(pd.DataFrame({"v": v}), y)
+    rows = card.counts_[0][:-1]  # value bins
+    assert rows.min() >= 0.02 * n, (card.edges_, rows)
+    zero, tiny, seven = card.bins(pd.DataFrame({"v": [0.0, 0.001, 7.0]}))[:, 0]
+    assert zero != tiny == seven  # 0 still a bin of its own

@@ -235,14 +235,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         codes[np.isnan(column)] = len(edges) + 1
         return codes
 
-    def _categorical(self) -> np.ndarray:
+    def categorical_mask(self) -> np.ndarray:
         """Which variables are categorical (none in a model saved before they could be)."""
         mask = getattr(self, "is_categorical_", None)
         return np.zeros(len(self.edges_), dtype=bool) if mask is None else mask
 
     def _bin_codes(self, X: np.ndarray) -> np.ndarray:
         """:meth:`bins` of checked values."""
-        categorical = self._categorical()
+        categorical = self.categorical_mask()
         return np.column_stack(
             [self._codes(X[:, j], edges, bool(categorical[j]))
              for j, edges in enumerate(self.edges_)]
@@ -292,7 +292,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         n = len(self.feature_names_)
         coef = self.logit_.coef_[0]
         intercept = float(self.logit_.intercept_[0])
-        categorical = self._categorical()
+        categorical = self.categorical_mask()
         for j, name in enumerate(self.feature_names_):
             edges = self.edges_[j]
             bounds = [-np.inf, *edges, np.inf]

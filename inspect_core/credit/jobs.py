@@ -300,7 +300,7 @@ def category_texts(scorecard: Any, vocabulary: dict[str, list[str]]) -> dict[int
     missing-value bin.  A model saved before categories had bins of their own binned the
     codes by range, which names no category: its bins show "—"."""
     out: dict[int, list[Any]] = {}
-    categorical = scorecard._categorical()
+    categorical = scorecard.categorical_mask()
     for j, name in enumerate(scorecard.feature_names_):
         if name not in vocabulary:
             continue
@@ -767,7 +767,7 @@ def run(
                     bins,
                     scorecard.edges_,
                     categories,
-                ),  # fmt: skip
+                ),
             )
             matrices.append(X)
             scores_parts.append(scores)

@@ -22,6 +22,8 @@ from inspect_core.credit.schemas import (
     RepairInSchema,
 )
 from inspect_core.db import db
+from inspect_core.errors import NotFound
+from inspect_core.validators import RowId
 from inspect_core.workbook import XLSX_MIMETYPE, csv_cell, rows_workbook
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
@@ -116,3 +118,58 @@ class InspectorEffectsView(MethodView):
 
         model = latest_model(db.session)
         return {"model": model.version, "items": model.metrics.get("inspectors", [])}
+
+
+class PointsArgsSchema(Schema):
+    run = RowId(metadata={"description": "a scoring run id: the model it scored with; "
+                                         "default the newest model"})  # fmt: skip
+
+
+class PointsItemSchema(Schema):
+    variable = fields.String()
+    bin = fields.String(metadata={"description": "[lo, hi), = code, other or missing"})
+    text_zh = fields.String(metadata={"description": "what a reason for a row in it reads"})
+    text_en = fields.String()
+    rows = fields.Integer(allow_none=True, metadata={"description": "training rows in it"})
+    woe = fields.Float()
+    points = fields.Float()
+    dropped = fields.Boolean(metadata={"description": "left out by the fit: every bin alike"})
+
+
+class PointsCardSchema(Schema):
+    model = fields.String()
+    trained_at = fields.DateTime()
+    window_start = fields.Date(allow_none=True)
+    window_end = fields.Date(allow_none=True)
+    scaling = fields.Dict(keys=fields.String(), values=fields.Float())
+    best_score = fields.Float(metadata={"description": "the sum of every variable's best bin"})
+    rows = fields.Integer(allow_none=True)
+    positives = fields.Integer(allow_none=True)
+    auc_scorecard = fields.Float(allow_none=True)
+    auc_ml = fields.Float(allow_none=True)
+    items = fields.List(fields.Nested(PointsItemSchema))
+
+
+@blp.route("/scoring/points")
+class PointsCardView(MethodView):
+    @require("rankings:read")
+    @blp.arguments(PointsArgsSchema, location="query")
+    @blp.response(200, PointsCardSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The scorecard's points table: every variable's bins with their texts, training
+        rows, WoE and points — how each score and reason of a run was made."""
+        from inspect_core.credit.jobs import latest_model, points_card
+        from inspect_core.credit.models import ScoringModel
+
+        if "run" in args:
+            run = ratings.get_run(db.session, args["run"])
+            model = db.session.get(ScoringModel, run.model_id) if run.model_id else None
+            if model is None:
+                raise NotFound(
+                    f"scoring run {run.id} names no stored model",
+                    {"run": [f"scoring run {run.id} names no stored model"]},
+                    message_zh=f"评分批次 {run.id} 没有对应的已存模型",
+                )
+        else:
+            model = latest_model(db.session)
+        return points_card(model)

@@ -515,6 +515,54 @@ def latest_model(session: Session) -> ScoringModel:
     return model
 
 
+def points_card(model: ScoringModel) -> dict[str, Any]:
+    """The scorecard of ``model`` as a regulator reads it: every variable's bins, each
+    with the text a reason would show for a row in it (zh-CN and English), its training
+    rows, WoE and points, and the scaling.  A score is the sum of its bins' points, and a
+    reason's points are what its bin scores below the variable's best bin, so this table
+    is how every stored score and reason was made (variables the fit dropped score alike
+    in every bin)."""
+    from scoring.persistence import loads
+
+    bundle = loads(model.blob)
+    card = bundle.estimator["scorecard"]
+    facts = fact_labels()
+    categories = category_texts(card, bundle.feature_config.get("vocabulary") or {})
+    table = card.points_table().to_dict("records")
+    counts = getattr(card, "counts_", None)
+    dropped = set(getattr(card, "dropped_", ()))
+    items: list[dict[str, Any]] = []
+    for j, name in enumerate(card.feature_names_):
+        n_bins = len(card.woe_[j])
+        for b in range(n_bins):
+            row = table[len(items)]
+            if j in categories:
+                shown: Any = categories[j][b]
+            else:
+                shown = "—" if b == n_bins - 1 else bin_text(name, card.edges_[j], b)
+            zh, en = label(name, facts, shown)
+            items.append(
+                {"variable": name, "bin": row["bin"], "text_zh": zh, "text_en": en,
+                 "rows": None if counts is None else int(counts[j][b]),
+                 "woe": round(float(row["woe"]), 6), "points": round(float(row["points"]), 2),
+                 "dropped": name in dropped}
+            )  # fmt: skip
+    metrics = model.metrics or {}
+    return {
+        "model": model.version,
+        "trained_at": model.trained_at,
+        "window_start": model.window_start,
+        "window_end": model.window_end,
+        "scaling": card.scaling(),
+        "best_score": round(float(card.best_points().sum()), 2),
+        "rows": metrics.get("rows"),
+        "positives": metrics.get("positives"),
+        "auc_scorecard": metrics.get("auc_scorecard"),
+        "auc_ml": metrics.get("auc_ml"),
+        "items": items,
+    }
+
+
 def _reason_lists(
     names: list[str],
     order: np.ndarray,

@@ -439,6 +439,55 @@ def test_the_trained_models_treat_category_codes_as_categories(app, scored):
     assert edges and all(e % 1 == 0.5 for e in edges), edges
 
 
+def test_the_points_table_is_how_every_score_and_reason_was_made(
+    client, identity, scored, district
+):
+    """Regulators read the scorecard itself: each variable's bins with the text a reason
+    for a row in it reads, its training rows and points.  Every stored reason is one of
+    those texts, losing exactly its bin's points against the variable's best bin, and
+    every stored score lies between the worst and the best the table allows."""
+    regulator = identity("regulator")
+    card = client.get("/api/v1/scoring/points", headers=regulator)
+    assert card.status_code == 200, card.json
+    card = card.json
+    assert card["model"] == scored["model"] and card["scaling"]["pdo"] == 20
+    by_variable: dict[str, list[dict]] = {}
+    for item in card["items"]:
+        by_variable.setdefault(item["variable"], []).append(item)
+    best = {v: max(i["points"] for i in items) for v, items in by_variable.items()}
+    worst = sum(min(i["points"] for i in items) for items in by_variable.values())
+    assert card["best_score"] == pytest.approx(sum(best.values()), abs=0.05)
+    for items in by_variable.values():
+        assert sum(i["rows"] for i in items) == card["rows"]
+        assert items[-1]["bin"] == "missing"
+    regions = {i["text_en"] for i in by_variable["region"]}
+    assert "Street or town: 走马镇" in regions, regions
+    listed = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json
+    checked = 0
+    for enterprise in listed["items"]:
+        assert worst - 0.05 <= enterprise["score"] <= card["best_score"] + 0.05
+        for reason in enterprise["reasons"]:
+            if reason["points"] is None:  # a tier override
+                continue
+            (item,) = [i for i in by_variable[reason["feature"]]
+                       if i["text_zh"] == reason["text_zh"] and i["text_en"] == reason["text_en"]]  # fmt: skip
+            assert reason["points"] == pytest.approx(item["points"] - best[item["variable"]],
+                                                     abs=0.02)  # fmt: skip
+            checked += 1
+    assert checked > 20
+    one_run = client.get(f"/api/v1/scoring/points?run={scored['run']}", headers=regulator)
+    assert one_run.json == card
+    missing = client.get("/api/v1/scoring/points?run=999999", headers=regulator)
+    assert missing.status_code == 404 and "run" in missing.json["errors"]
+    inspector = identity("inspector", badge=district["inspectors"][0])
+    assert client.get("/api/v1/scoring/points", headers=inspector).status_code == 403
+
+
+def test_the_points_table_before_any_model_is_a_409(client, identity):
+    response = client.get("/api/v1/scoring/points", headers=identity("regulator"))
+    assert response.status_code == 409 and "model" in response.json["errors"]
+
+
 def test_inspector_effects_are_reported(client, identity, scored):
     response = client.get("/api/v1/scoring/inspector-effects", headers=identity("regulator"))
     assert response.status_code == 200

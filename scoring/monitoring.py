@@ -13,16 +13,18 @@ def bin_edges(reference: np.ndarray, bins: int = 10, categorical: bool = False) 
     """Decile edges of the reference (training) values, stored with the model.
 
     ``categorical``: the values are category codes (a region's, a sector's), whose order
-    means nothing: an edge between each two codes seen, so each category is a bin.  Decile
-    bins of codes held several alphabetical neighbours each, and enterprises moving from
-    one to another within a bin changed no share."""
+    means nothing: an edge half a code below and above each code seen, so each category is
+    a bin, and a code the reference did not hold (below, between or above those seen) falls
+    in a bin of its own rather than its neighbour's.  Decile bins of codes held several
+    alphabetical neighbours each, and enterprises moving from one to another within a bin
+    changed no share."""
     values = np.asarray(reference, dtype=float)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return []
     if categorical:
         codes = np.unique(values)
-        return [float(x) for x in (codes[:-1] + codes[1:]) / 2]
+        return [float(x) for x in np.unique(np.concatenate([codes - 0.5, codes + 0.5]))]
     return [float(x) for x in np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))]
 
 

@@ -128,8 +128,12 @@ class PointsArgsSchema(Schema):
 class PointsItemSchema(Schema):
     variable = fields.String()
     bin = fields.String(metadata={"description": "[lo, hi), = code, other or missing"})
-    text_zh = fields.String(metadata={"description": "what a reason for a row in it reads"})
-    text_en = fields.String()
+    text_zh = fields.String(
+        allow_none=True,
+        metadata={"description": "what a reason for a row in it reads; null: no row in it "
+                                 "is given this variable as a reason"},
+    )  # fmt: skip
+    text_en = fields.String(allow_none=True)
     rows = fields.Integer(allow_none=True, metadata={"description": "training rows in it"})
     woe = fields.Float()
     points = fields.Float()

@@ -517,7 +517,8 @@ def latest_model(session: Session) -> ScoringModel:
 
 def points_card(model: ScoringModel) -> dict[str, Any]:
     """The scorecard of ``model`` as a regulator reads it: every variable's bins, each
-    with the text a reason would show for a row in it (zh-CN and English), its training
+    with the text a reason would show for a row in it (zh-CN and English; none where no
+    row's reason comes from it, see :func:`reason_eligible`), its training
     rows, WoE and points, and the scaling.  A score is the sum of its bins' points, and a
     reason's points are what its bin scores below the variable's best bin, so this table
     is how every stored score and reason was made (variables the fit dropped score alike
@@ -531,20 +532,36 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
     table = card.points_table().to_dict("records")
     counts = getattr(card, "counts_", None)
     dropped = set(getattr(card, "dropped_", ()))
+    best = card.best_bins(finite=True)
+    categorical = card.categorical_mask()
     items: list[dict[str, Any]] = []
     for j, name in enumerate(card.feature_names_):
         n_bins = len(card.woe_[j])
+        template, _, adverse, _ = _template(name, facts)
         for b in range(n_bins):
             row = table[len(items)]
-            if j in categories:
-                shown: Any = categories[j][b]
+            # reason_eligible's rule, per bin (it judges rows): an adverse variable only
+            # where a row has some (> 0) and sits above the best bin; a missing value only
+            # when the text shows no value.  Points to 4 decimals, as scores are stored.
+            if b == n_bins - 1:
+                reason = not adverse and "{v}" not in template
+            elif adverse:
+                upper = np.inf if categorical[j] or b >= len(card.edges_[j]) else card.edges_[j][b]
+                reason = b > best[j] and upper > 0
             else:
-                shown = "—" if b == n_bins - 1 else bin_text(name, card.edges_[j], b)
-            zh, en = label(name, facts, shown)
+                reason = True
+            if not reason:
+                zh = en = None
+            else:
+                if j in categories:
+                    shown: Any = categories[j][b]
+                else:
+                    shown = "—" if b == n_bins - 1 else bin_text(name, card.edges_[j], b)
+                zh, en = label(name, facts, shown)
             items.append(
                 {"variable": name, "bin": row["bin"], "text_zh": zh, "text_en": en,
                  "rows": None if counts is None else int(counts[j][b]),
-                 "woe": round(float(row["woe"]), 6), "points": round(float(row["points"]), 2),
+                 "woe": round(float(row["woe"]), 6), "points": round(float(row["points"]), 4),
                  "dropped": name in dropped}
             )  # fmt: skip
     metrics = model.metrics or {}
@@ -554,7 +571,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
         "window_start": model.window_start,
         "window_end": model.window_end,
         "scaling": card.scaling(),
-        "best_score": round(float(card.best_points().sum()), 2),
+        "best_score": round(float(card.best_points().sum()), 4),
         "rows": metrics.get("rows"),
         "positives": metrics.get("positives"),
         "auc_scorecard": metrics.get("auc_scorecard"),

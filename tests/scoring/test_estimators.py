@@ -358,13 +358,33 @@ def test_psi_of_category_codes_sees_a_move_between_alphabetical_neighbours():
     moved[(ref % 3 == 0) & (rng.random(ref.size) < 0.8)] += 1  # into the next code
     by_decile = monitoring.bin_edges(ref)
     by_category = monitoring.bin_edges(ref, categorical=True)
-    assert len(by_decile) == 9 and len(by_category) == 29
+    assert len(by_decile) == 9 and len(by_category) == 31  # and below/above every code
     decile_psi, category_psi = (
         monitoring.psi(monitoring.distribution(ref, e), monitoring.distribution(moved, e))
         for e in (by_decile, by_category)
     )
     assert decile_psi < 0.05 < monitoring.ALARM < category_psi, (decile_psi, category_psi)
     assert monitoring.distribution(np.array([np.nan, 3.0]), by_category)[-1] == 0.5
+
+
+def test_psi_of_category_codes_sees_a_code_the_reference_did_not_hold():
+    """A category code the reference population did not hold (every enterprise's last
+    check passed when the model was trained; a region between two seen ones) is a bin
+    of its own, not part of its neighbour's: half the enterprises failing their last
+    check alarmed with decile edges ([1.0]) and read PSI 0 with an edge only between
+    codes seen (none at all for one code)."""
+    single = np.r_[np.ones(900), np.full(100, np.nan)]  # one code: 1 = "Pass"
+    failing = np.r_[np.zeros(450), np.ones(450), np.full(100, np.nan)]
+    gap = np.r_[np.zeros(500), np.full(500, 2.0)]  # codes 0 and 2, none of 1
+    into_gap = np.r_[np.zeros(250), np.ones(250), np.full(500, 2.0)]
+    for ref, moved in ((single, failing), (gap, into_gap)):
+        edges = monitoring.bin_edges(ref, categorical=True)
+        same = monitoring.psi(monitoring.distribution(ref, edges),
+                              monitoring.distribution(ref, edges))  # fmt: skip
+        shifted = monitoring.psi(monitoring.distribution(ref, edges),
+                                 monitoring.distribution(moved, edges))  # fmt: skip
+        assert same == 0.0 and shifted > monitoring.ALARM, (edges, shifted)
+    assert monitoring.bin_edges(np.array([np.nan]), categorical=True) == []
 
 
 events_strategy = st.lists(

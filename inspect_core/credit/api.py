@@ -128,6 +128,9 @@ class PointsArgsSchema(Schema):
 class PointsItemSchema(Schema):
     variable = fields.String()
     bin = fields.String(metadata={"description": "[lo, hi), = code, other or missing"})
+    category = fields.String(
+        allow_none=True, metadata={"description": "the category of a categorical bin"}
+    )
     text_zh = fields.String(
         allow_none=True,
         metadata={"description": "what a reason for a row in it reads; null: no row in it "
@@ -161,7 +164,10 @@ class PointsCardView(MethodView):
     @blp.response(200, PointsCardSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The scorecard's points table: every variable's bins with their texts, training
-        rows, WoE and points — how each score and reason of a run was made."""
+        rows, WoE and points — how each score and reason of a run was made.  A user scoped
+        to regions sees the bins of those regions only: another region's bin holds that
+        region's record (its rows and, in the WoE, their outcomes), which the rest of the
+        API keeps from them."""
         from inspect_core.credit.jobs import latest_model, points_card
         from inspect_core.credit.models import ScoringModel
 
@@ -176,4 +182,11 @@ class PointsCardView(MethodView):
                 )
         else:
             model = latest_model(db.session)
-        return points_card(model)
+        card = points_card(model)
+        regions = current_user().regions
+        if regions:
+            card["items"] = [
+                item for item in card["items"]
+                if item["variable"] != "region" or item["category"] in (None, *regions)
+            ]  # fmt: skip
+        return card

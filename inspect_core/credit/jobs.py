@@ -517,8 +517,9 @@ def latest_model(session: Session) -> ScoringModel:
 
 def points_card(model: ScoringModel) -> dict[str, Any]:
     """The scorecard of ``model`` as a regulator reads it: every variable's bins, each
-    with the text a reason would show for a row in it (zh-CN and English; none where no
-    row's reason comes from it, see :func:`reason_eligible`), its training
+    with its category (a categorical variable's own bins), the text a reason would show
+    for a row in it (zh-CN and English; none where no row's reason comes from it, see
+    :func:`reason_eligible`), its training
     rows, WoE and points, and the scaling.  A score is the sum of its bins' points, and a
     reason's points are what its bin scores below the variable's best bin, so this table
     is how every stored score and reason was made (variables the fit dropped score alike
@@ -528,7 +529,8 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
     bundle = loads(model.blob)
     card = bundle.estimator["scorecard"]
     facts = fact_labels()
-    categories = category_texts(card, bundle.feature_config.get("vocabulary") or {})
+    vocabulary = bundle.feature_config.get("vocabulary") or {}
+    categories = category_texts(card, vocabulary)
     table = card.points_table().to_dict("records")
     counts = getattr(card, "counts_", None)
     dropped = set(getattr(card, "dropped_", ()))
@@ -558,8 +560,13 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
                 else:
                     shown = "—" if b == n_bins - 1 else bin_text(name, card.edges_[j], b)
                 zh, en = label(name, facts, shown)
+            category = None  # the vocabulary value a category's own bin holds
+            if categorical[j] and name in vocabulary and b < len(card.edges_[j]):
+                code = int(card.edges_[j][b])
+                category = vocabulary[name][code] if 0 <= code < len(vocabulary[name]) else None
             items.append(
-                {"variable": name, "bin": row["bin"], "text_zh": zh, "text_en": en,
+                {"variable": name, "bin": row["bin"], "category": category,
+                 "text_zh": zh, "text_en": en,
                  "rows": None if counts is None else int(counts[j][b]),
                  "woe": round(float(row["woe"]), 6), "points": round(float(row["points"]), 4),
                  "dropped": name in dropped}

@@ -516,6 +516,22 @@ def test_the_points_table_of_a_run_is_that_runs_model_not_the_newest(app, client
     assert newest["model"] == scored["model"] + "-next" and of_run["model"] == scored["model"]
 
 
+def test_a_regulator_scoped_to_a_region_sees_no_other_regions_bins(client, identity, scored):
+    """Another region's bin holds that region's record (its training rows, and in the WoE
+    its outcomes), which the ranked list and the KPIs keep from a scoped regulator."""
+    everyone = client.get("/api/v1/scoring/points", headers=identity("regulator")).json
+    scoped = client.get(
+        "/api/v1/scoring/points", headers=identity("regulator", regions=["华岩镇"])
+    ).json
+    named = {i["category"] for i in everyone["items"] if i["variable"] == "region"}
+    assert {"华岩镇", "走马镇"} <= named  # the test bites: both towns have bins
+    regions = [i for i in scoped["items"] if i["variable"] == "region"]
+    assert {i["category"] for i in regions} == {"华岩镇", None}
+    assert [i["bin"] for i in regions][-2:] == ["other", "missing"]
+    rest = [i for i in everyone["items"] if i["variable"] != "region"]
+    assert [i for i in scoped["items"] if i["variable"] != "region"] == rest
+
+
 def test_the_points_table_before_any_model_is_a_409(client, identity):
     response = client.get("/api/v1/scoring/points", headers=identity("regulator"))
     assert response.status_code == 409 and "model" in response.json["errors"]

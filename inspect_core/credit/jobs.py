@@ -517,13 +517,12 @@ def latest_model(session: Session) -> ScoringModel:
 
 def points_card(model: ScoringModel) -> dict[str, Any]:
     """The scorecard of ``model`` as a regulator reads it: every variable's bins, each
-    with its category (a categorical variable's own bins), the text a reason would show
-    for a row in it (zh-CN and English; none where no row's reason comes from it, see
-    :func:`reason_eligible`), its training
+    with its category (a categorical variable's own bins), the text a reason shows for a
+    row in it (zh-CN and English; none where no row's reason comes from it), its training
     rows, WoE and points, and the scaling.  A score is the sum of its bins' points, and a
     reason's points are what its bin scores below the variable's best bin, so this table
     is how every stored score and reason was made (variables the fit dropped score alike
-    in every bin)."""
+    in every bin).  Points to 4 decimals, as scores are stored."""
     from scoring.persistence import loads
 
     bundle = loads(model.blob)
@@ -538,31 +537,28 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
     categorical = card.categorical_mask()
     items: list[dict[str, Any]] = []
     for j, name in enumerate(card.feature_names_):
-        n_bins = len(card.woe_[j])
+        edges, n_bins = card.edges_[j], len(card.woe_[j])
         template, _, adverse, _ = _template(name, facts)
         for b in range(n_bins):
             row = table[len(items)]
             # reason_eligible's rule, per bin (it judges rows): an adverse variable only
             # where a row has some (> 0) and sits above the best bin; a missing value only
-            # when the text shows no value.  Points to 4 decimals, as scores are stored.
+            # when the text shows no value
             if b == n_bins - 1:
                 reason = not adverse and "{v}" not in template
             elif adverse:
-                upper = np.inf if categorical[j] or b >= len(card.edges_[j]) else card.edges_[j][b]
+                upper = np.inf if categorical[j] or b >= len(edges) else edges[b]
                 reason = b > best[j] and upper > 0
             else:
                 reason = True
-            if not reason:
-                zh = en = None
-            else:
-                if j in categories:
-                    shown: Any = categories[j][b]
-                else:
-                    shown = "—" if b == n_bins - 1 else bin_text(name, card.edges_[j], b)
-                zh, en = label(name, facts, shown)
+            zh = en = None
+            if reason and j in categories:
+                zh, en = label(name, facts, categories[j][b])
+            elif reason:
+                zh, en = label(name, facts, "—" if b == n_bins - 1 else bin_text(name, edges, b))
             category = None  # the vocabulary value a category's own bin holds
-            if categorical[j] and name in vocabulary and b < len(card.edges_[j]):
-                code = int(card.edges_[j][b])
+            if categorical[j] and name in vocabulary and b < len(edges):
+                code = int(edges[b])
                 category = vocabulary[name][code] if 0 <= code < len(vocabulary[name]) else None
             items.append(
                 {"variable": name, "bin": row["bin"], "category": category,

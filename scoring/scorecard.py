@@ -71,11 +71,14 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # a model pickled before these parameters existed: scikit-learn's repr, get_params
-        # and clone read every __init__ parameter
+        # a model pickled before categorical variables existed: scikit-learn's repr,
+        # get_params and clone read every __init__ parameter, and its variables were all
+        # binned by range
         for key, value in (("categorical_features", None), ("min_bin_share", 0.02),
                            ("cross_fit", 5)):  # fmt: skip
             state.setdefault(key, value)
+        if "edges_" in state:
+            state.setdefault("is_categorical_", np.zeros(len(state["edges_"]), dtype=bool))
         super().__setstate__(state)
 
     def __sklearn_tags__(self) -> Any:
@@ -235,14 +238,9 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         codes[np.isnan(column)] = len(edges) + 1
         return codes
 
-    def categorical_mask(self) -> np.ndarray:
-        """Which variables are categorical (none in a model saved before they could be)."""
-        mask = getattr(self, "is_categorical_", None)
-        return np.zeros(len(self.edges_), dtype=bool) if mask is None else mask
-
     def _bin_codes(self, X: np.ndarray) -> np.ndarray:
         """:meth:`bins` of checked values."""
-        categorical = self.categorical_mask()
+        categorical = self.is_categorical_
         return np.column_stack(
             [self._codes(X[:, j], edges, bool(categorical[j]))
              for j, edges in enumerate(self.edges_)]
@@ -292,7 +290,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         n = len(self.feature_names_)
         coef = self.logit_.coef_[0]
         intercept = float(self.logit_.intercept_[0])
-        categorical = self.categorical_mask()
+        categorical = self.is_categorical_
         for j, name in enumerate(self.feature_names_):
             edges = self.edges_[j]
             bounds = [-np.inf, *edges, np.inf]

@@ -300,7 +300,7 @@ def category_texts(scorecard: Any, vocabulary: dict[str, list[str]]) -> dict[int
     missing-value bin.  A model saved before categories had bins of their own binned the
     codes by range, which names no category: its bins show "—"."""
     out: dict[int, list[Any]] = {}
-    categorical = scorecard.categorical_mask()
+    categorical = scorecard.is_categorical_
     for j, name in enumerate(scorecard.feature_names_):
         if name not in vocabulary:
             continue
@@ -338,6 +338,21 @@ def bin_text(feature: str, edges: np.ndarray, code: int) -> str:
     if not math.isfinite(hi):
         return f"≥{_shown(lo)}"
     return f"{_shown(lo)}–{_shown(hi)}"
+
+
+def bin_shown(
+    feature: str,
+    j: int,
+    code: int,
+    edges: list[np.ndarray],
+    categories: dict[int, list[Any]] | None,
+) -> Any:
+    """What a reason text shows for bin ``code`` of variable ``j``: its category
+    (``categories``: :func:`category_texts`) or its range (:func:`bin_text`; "—" for the
+    missing-value bin)."""
+    if categories and j in categories and code >= 0:
+        return categories[j][code]
+    return bin_text(feature, edges[j], code)
 
 
 def reason_eligible(
@@ -534,7 +549,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
     counts = getattr(card, "counts_", None)
     dropped = set(getattr(card, "dropped_", ()))
     best = card.best_bins(finite=True)
-    categorical = card.categorical_mask()
+    categorical = card.is_categorical_
     items: list[dict[str, Any]] = []
     for j, name in enumerate(card.feature_names_):
         edges, n_bins = card.edges_[j], len(card.woe_[j])
@@ -552,10 +567,8 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
             else:
                 reason = True
             zh = en = None
-            if reason and j in categories:
-                zh, en = label(name, facts, categories[j][b])
-            elif reason:
-                zh, en = label(name, facts, "—" if b == n_bins - 1 else bin_text(name, edges, b))
+            if reason:
+                zh, en = label(name, facts, bin_shown(name, j, b, card.edges_, categories))
             category = None  # the vocabulary value a category's own bin holds
             if categorical[j] and name in vocabulary and b < len(edges):
                 code = int(edges[b])
@@ -636,10 +649,7 @@ def _reason_lists(
                 name = names[j]
                 texts_key = (j, code)
                 if texts_key not in texts_of:
-                    if categories and j in categories and code >= 0:
-                        shown = categories[j][code]
-                    else:
-                        shown = "—" if edges is None else bin_text(name, edges[j], code)
+                    shown = "—" if edges is None else bin_shown(name, j, code, edges, categories)
                     texts_of[texts_key] = label(name, facts, shown)
                 zh, en = texts_of[texts_key]
                 if en in texts:  # never the same text twice in one row

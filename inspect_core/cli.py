@@ -180,7 +180,10 @@ def _demo_scoring() -> None:
     session = db.session
     model = jobs.train(session, "demo", today_in_china(), window_days=3 * 365)
     scoring_run = jobs.run(session, "demo", today_in_china())
-    click.echo(f"scored {scoring_run.enterprises} enterprises with {model.version} {model.metrics}")
+    click.echo(
+        f"scored {scoring_run.enterprises} enterprises with {model.version} "
+        f"{jobs.metrics_line(model.metrics)}"
+    )
 
     class Everyone:
         regions: list[str] = []
@@ -426,7 +429,7 @@ def _date(value: str | None) -> Any:
 @with_appcontext
 def score_train(until: str | None, window_days: int) -> None:
     """Fit the scorecard and the ML model on the recorded results; store them."""
-    from inspect_core.credit.jobs import train
+    from inspect_core.credit.jobs import metrics_line, train
     from inspect_core.errors import ApiError
     from inspect_core.results.service import today_in_china
 
@@ -435,7 +438,7 @@ def score_train(until: str | None, window_days: int) -> None:
             model = train(session, "cli", _date(until) or today_in_china(), window_days)
         except ApiError as exc:
             raise click.ClickException(f"{exc.message} {exc.errors}") from None
-        click.echo(f"model {model.version}: {model.metrics}")
+        click.echo(f"model {model.version}: {metrics_line(model.metrics)}")
 
 
 @score_group.command("run")

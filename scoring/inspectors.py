@@ -28,3 +28,22 @@ def effects(
     pseudo = prior * base
     grouped["strictness"] = (grouped["found"] + pseudo) / (grouped["expected"] + pseudo)
     return grouped.sort_values("strictness", ascending=False).reset_index()
+
+
+def breakdown(
+    inspector: np.ndarray, group: np.ndarray, y: np.ndarray, predicted: np.ndarray
+) -> pd.DataFrame:
+    """Per (inspector, group): visits, found and expected, unshrunk — the counts behind
+    :func:`effects` split by, say, region, so a user who may see some regions only is
+    shown the visits made there (the strictness itself stays the inspector's, estimated
+    from all their visits)."""
+    frame = pd.DataFrame(
+        {"inspector": inspector, "group": group, "y": y.astype(float),
+         "p": predicted.astype(float)}
+    )  # fmt: skip
+    frame = frame[frame["inspector"].notna() & frame["group"].notna()]
+    return (
+        frame.groupby(["inspector", "group"])
+        .agg(visits=("y", "size"), found=("y", "sum"), expected=("p", "sum"))
+        .reset_index()
+    )

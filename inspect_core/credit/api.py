@@ -104,7 +104,31 @@ class InspectorEffectSchema(Schema):
 
 class InspectorEffectsSchema(Schema):
     model = fields.String()
+    regions = fields.List(
+        fields.String(),
+        allow_none=True,
+        metadata={"description": "the regions visits, found and expected count; "
+                                 "null: the whole district"},
+    )  # fmt: skip
     items = fields.List(fields.Nested(InspectorEffectSchema))
+
+
+def scoped_effects(items: list[dict[str, Any]], regions: list[str]) -> list[dict[str, Any]]:
+    """The inspectors who visited ``regions``, with the visits, findings and expected
+    findings there only: what they found elsewhere is another region's record.  Their
+    strictness stays the one estimated from all their visits (it is the inspector's, and
+    fewer visits would only shrink it more).  A model trained before the counts were
+    kept per region shows a scoped user nobody, rather than the whole district."""
+    shown = []
+    for item in items:
+        here = [item.get("regions", {}).get(region) for region in regions]
+        here = [counts for counts in here if counts]
+        if not here:
+            continue
+        visits, found, expected = (sum(c[k] for c in here) for k in range(3))
+        shown.append({**item, "visits": int(visits), "found": int(found),
+                      "expected": round(float(expected), 2)})  # fmt: skip
+    return shown
 
 
 @blp.route("/scoring/inspector-effects")
@@ -113,11 +137,17 @@ class InspectorEffectsView(MethodView):
     @blp.response(200, InspectorEffectsSchema)
     def get(self) -> dict[str, Any]:
         """How strict each inspector is, net of the risk of the enterprises they were drawn
-        for (the latest model's training window)."""
+        for (the latest model's training window).  A user scoped to regions sees the
+        inspectors who visited them, with the counts of those visits only."""
         from inspect_core.credit.jobs import latest_model
 
         model = latest_model(db.session)
-        return {"model": model.version, "items": model.metrics.get("inspectors", [])}
+        items = (model.metrics or {}).get("inspectors", [])
+        regions = current_user().regions
+        if regions:
+            return {"model": model.version, "regions": list(regions),
+                    "items": scoped_effects(items, list(regions))}  # fmt: skip
+        return {"model": model.version, "regions": None, "items": items}
 
 
 class PointsArgsSchema(Schema):

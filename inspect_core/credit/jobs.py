@@ -400,6 +400,13 @@ def _encode(X: pd.DataFrame, vocabulary: dict[str, Any]) -> pd.DataFrame:
     return encode_categoricals(X, vocabulary)
 
 
+def metrics_line(metrics: dict[str, Any]) -> str:
+    """A model's metrics for a terminal: the figures, and how many inspectors were rated
+    (the per-inspector, per-region table is the API's, ``/scoring/inspector-effects``)."""
+    shown = {k: v for k, v in metrics.items() if k != "inspectors"}
+    return f"{shown} inspectors rated: {len(metrics.get('inspectors', []))}"
+
+
 def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 365) -> ScoringModel:
     """Fit the scorecard and the ML model on judged results before ``until``; store them.
 
@@ -464,14 +471,26 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # inspector strictness against out-of-fold enterprise-only predictions
     from sklearn.model_selection import cross_val_predict
 
-    from scoring.inspectors import effects
+    from scoring.inspectors import breakdown, effects
 
     folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
     oof = cross_val_predict(scorecard_model(), X, y, cv=folds, method="predict_proba")[:, 1]
-    strictness = effects(frames.rows["inspector"].to_numpy(), y, oof)
+    inspectors = frames.rows["inspector"].to_numpy()
+    strictness = effects(inspectors, y, oof)
+    # the same counts per region, for a user scoped to some regions (see the API view)
+    by_region: dict[str, dict[str, list[float]]] = {}
+    if "region" in frames.X:
+        split = breakdown(inspectors, frames.X["region"].to_numpy(), y, oof)
+        for r in split.itertuples():
+            by_region.setdefault(str(r.inspector), {})[str(r.group)] = [
+                int(r.visits),
+                int(r.found),
+                round(float(r.expected), 4),
+            ]
     metrics["inspectors"] = [
         {"inspector": str(r.inspector), "visits": int(r.visits), "found": int(r.found),
-         "expected": round(float(r.expected), 2), "strictness": round(float(r.strictness), 3)}
+         "expected": round(float(r.expected), 2), "strictness": round(float(r.strictness), 3),
+         "regions": by_region.get(str(r.inspector), {})}
         for r in strictness.itertuples()
     ]  # fmt: skip
     # PSI reference: the population a run scores (every enterprise, as of one day), here

@@ -154,7 +154,8 @@ def test_demo_load_runs_the_whole_loop_once(tmp_path):
     first = runner.invoke(args=["demo", "load", "--enterprises", "600", "--inspectors", "40"])
     assert first.exit_code == 0, first.output
     for fragment in ("demo district loaded", "simulated history", "scored 600 enterprises",
-                     "riskiest 10", "results recorded", "demo-admin-pass"):  # fmt: skip
+                     "riskiest 10", "results recorded", "demo-admin-pass",
+                     "inspectors rated: "):  # fmt: skip
         assert fragment in first.output, fragment
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already present" in again.output

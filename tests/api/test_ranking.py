@@ -42,14 +42,19 @@ def scored(app, client, identity, district):
     with app.app_context():
         s = db.session
         tasks = s.scalars(select(Task).where(Task.plan_id == plan_id).order_by(Task.id)).all()
+        region = dict(s.execute(select(Enterprise.id, Enterprise.region)).all())
         rows = []
         for n, task in enumerate(tasks):
             risky = n % 3 == 0
+            # one account records 华岩镇's results, another both towns': scoping tests
+            # need an inspector who worked in one region only
+            by = "seed-hy" if region[task.enterprise_id] == "华岩镇" and n % 2 else "seed"
             for k in range(8):
                 major = int(rng.random() < (0.7 if risky else 0.1))
                 day = today - dt.timedelta(days=int(40 + k * 80 + rng.integers(0, 30)))
                 minor = int(rng.integers(0, 3))
-                rows.append(factories.history_result(task, day, major, minor_count=minor))
+                rows.append(factories.history_result(task, day, major, minor_count=minor,
+                                                     recorded_by=by))  # fmt: skip
         s.execute(insert(Result), rows)
         s.commit()
     response = client.post(
@@ -348,6 +353,10 @@ def test_score_commands(app, scored):
     result = runner.invoke(args=["score", "run", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "26 enterprises scored" in result.output
+    trained = runner.invoke(args=["score", "train", "--window-days", "900"])
+    assert trained.exit_code == 0, trained.output
+    assert "auc_ml" in trained.output and "inspectors rated: 2" in trained.output
+    assert "seed-hy" not in trained.output  # the per-inspector table is the API's
 
 
 def test_score_run_with_out_of_order_cutoffs_is_a_clear_cli_error(app, scored):
@@ -541,9 +550,32 @@ def test_the_points_table_before_any_model_is_a_409(client, identity):
 def test_inspector_effects_are_reported(client, identity, scored):
     response = client.get("/api/v1/scoring/inspector-effects", headers=identity("regulator"))
     assert response.status_code == 200
-    assert response.json["model"] == scored["model"]
-    (seed,) = response.json["items"]  # every seeded result was recorded by one account
-    assert seed["inspector"] == "seed" and seed["visits"] > 100 and seed["strictness"] > 0
+    assert response.json["model"] == scored["model"] and response.json["regions"] is None
+    items = {i["inspector"]: i for i in response.json["items"]}
+    assert set(items) == {"seed", "seed-hy"}  # the two accounts that recorded results
+    assert all(i["visits"] > 30 and i["strictness"] > 0 for i in items.values())
+    assert "regions" not in items["seed"]  # the per-region counts stay in the model
+
+
+def test_a_scoped_regulator_sees_inspector_effects_of_their_regions_only(client, identity, scored):
+    """What an inspector found in another region is that region's record: a regulator
+    scoped to 走马镇 sees only who visited 走马镇, with those visits' counts."""
+    path = "/api/v1/scoring/inspector-effects"
+    everyone = {
+        i["inspector"]: i for i in client.get(path, headers=identity("regulator")).json["items"]
+    }
+    zm = client.get(path, headers=identity("regulator", regions=["走马镇"])).json
+    hy = client.get(path, headers=identity("regulator", regions=["华岩镇"])).json
+    assert zm["regions"] == ["走马镇"] and hy["regions"] == ["华岩镇"]
+    (seed,) = zm["items"]  # seed-hy never worked in 走马镇
+    assert seed["inspector"] == "seed" and 0 < seed["visits"] < everyone["seed"]["visits"]
+    assert seed["strictness"] == everyone["seed"]["strictness"]
+    in_hy = {i["inspector"]: i for i in hy["items"]}
+    assert set(in_hy) == {"seed", "seed-hy"}
+    assert in_hy["seed-hy"]["visits"] == everyone["seed-hy"]["visits"]
+    # each visit was made in one of the two towns
+    for field in ("visits", "found"):
+        assert seed[field] + in_hy["seed"][field] == everyone["seed"][field]
 
 
 def _ratings(session, run_id: int) -> dict[int, tuple]:

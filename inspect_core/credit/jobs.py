@@ -512,6 +512,16 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         reference[name] = {"edges": edges, "shares": monitoring.distribution(values, edges)}
     start = until - dt.timedelta(days=window_days)
     version = f"credit-{until.isoformat()}-{utcnow():%Y%m%d%H%M%S}"
+    # two trainings within one second (a retry, a script): the second gets a suffix
+    # instead of failing on the unique version after all the fitting
+    taken = set(
+        session.scalars(
+            select(ScoringModel.version).where(ScoringModel.version.startswith(version))
+        )
+    )
+    if version in taken:
+        version = next(f"{version}-{n}" for n in range(2, len(taken) + 3)
+                       if f"{version}-{n}" not in taken)  # fmt: skip
     bundle = ModelBundle(
         estimator={"scorecard": scorecard, "ml": ml},
         kind="scorecard+ml",

@@ -359,6 +359,19 @@ def test_score_commands(app, scored):
     assert "seed-hy" not in trained.output  # the per-inspector table is the API's
 
 
+def test_two_trainings_in_one_second_get_two_versions(app, scored, monkeypatch):
+    """The version holds the training time to the second; a second training within it
+    failed on the unique version (a traceback from `score train`) after all the fitting."""
+    moment = dt.datetime(2026, 11, 26, 10, 0, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(jobs, "utcnow", lambda: moment)
+    with app.app_context():
+        today = today_in_china()
+        versions = [jobs.train(db.session, "test", today, window_days=900).version
+                    for _ in range(3)]  # fmt: skip
+    stem = f"credit-{today.isoformat()}-20261126100000"
+    assert versions == [stem, f"{stem}-2", f"{stem}-3"]
+
+
 def test_score_run_with_out_of_order_cutoffs_is_a_clear_cli_error(app, scored):
     """Cut-offs changed after the app started (or checked nowhere) must stop `score run`
     before it scores anything, with a usage error in English and zh-CN, not a traceback."""

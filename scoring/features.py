@@ -221,10 +221,21 @@ def learn_vocabulary(
     return vocab
 
 
+#: the code of a category the vocabulary does not hold (first seen after training)
+UNSEEN = -1.0
+
+
 def encode_categoricals(
     frame: pd.DataFrame, vocabulary: Mapping[str, Sequence[str]]
 ) -> pd.DataFrame:
-    """Replace each vocabulary column by its integer code (unknown or missing → NaN)."""
+    """Replace each vocabulary column by its integer code: a missing value → NaN, a value
+    the vocabulary does not hold → :data:`UNSEEN`.  The two differ to the scorecard: a
+    region or sector first seen after training is *some* category, and belongs in its
+    "other" bin with the rare ones, not in the missing-value bin (neutral when training
+    had no missing values).  The trees treat a negative category code as missing and the
+    ensemble's linear member imputes missing codes as -1, so neither sees a difference
+    (a variable of over 255 categories, which the trees take as a number, sees the code
+    sort before every other)."""
     out = frame.copy()
     for col, values in vocabulary.items():
         if col not in out.columns:
@@ -235,11 +246,12 @@ def encode_categoricals(
 
 
 def _codes(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
-    """``mapping[str(v)]`` per value (unknown or missing → NaN), looked up once per distinct
-    value: a million rows hold a few dozen regions or sectors, and a lambda per row was
-    most of the feature time (measured: 2.5 of 4 s for 200,000 enterprises).  Distinct
-    values are found by hashing, so when they are not all text (``1`` and ``1.0`` are
-    equal but print differently) each value is looked up on its own instead."""
+    """``mapping[str(v)]`` per value (missing → NaN, unknown → :data:`UNSEEN`), looked up
+    once per distinct value: a million rows hold a few dozen regions or sectors, and a
+    lambda per row was most of the feature time (measured: 2.5 of 4 s for 200,000
+    enterprises).  Distinct values are found by hashing, so when they are not all text
+    (``1`` and ``1.0`` are equal but print differently) each value is looked up on its
+    own instead."""
     values = column.astype("object").to_numpy()
     present = pd.notna(values)
     codes = np.full(len(values), np.nan)
@@ -248,10 +260,10 @@ def _codes(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
     kept = values[present]
     positions, uniques = pd.factorize(kept)
     if all(isinstance(u, str) for u in uniques):
-        table = np.array([mapping.get(u, np.nan) for u in uniques], dtype=float)
+        table = np.array([mapping.get(u, UNSEEN) for u in uniques], dtype=float)
         codes[present] = table[positions]
     else:
-        codes[present] = [mapping.get(str(v), np.nan) for v in kept]
+        codes[present] = [mapping.get(str(v), UNSEEN) for v in kept]
     return codes
 
 

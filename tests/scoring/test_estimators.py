@@ -270,6 +270,33 @@ def test_category_codes_are_binned_as_categories_not_as_ordered_numbers():
         Scorecard(categorical_features=["sector"]).fit(X, y)
 
 
+def test_a_category_first_seen_after_training_is_other_to_the_scorecard_and_missing_to_trees():
+    """A town or sector first seen after training is some category: the scorecard puts it
+    in "other" with the rare ones (it was in the missing-value bin, neutral), while the
+    trees, for which an unknown category is a missing one, score it as before."""
+    from scoring.ensemble import EnsembleRiskModel
+    from scoring.features import encode_categoricals, learn_vocabulary
+
+    codes, y = _alternating_categories()
+    towns = pd.DataFrame({"region": [f"town-{int(c)}" for c in codes["region"]]})
+    vocabulary = learn_vocabulary(towns, ["region"])
+    X = encode_categoricals(towns, vocabulary)
+    card = Scorecard(categorical_features=["region"], random_state=0).fit(X, y)
+    later = encode_categoricals(pd.DataFrame({"region": ["new-town", None, "town-8"]}), vocabulary)
+    assert later["region"].iloc[0] == -1.0 and np.isnan(later["region"].iloc[1])
+    other, missing = len(card.edges_[0]), len(card.edges_[0]) + 1
+    assert list(card.bins(later)[:, 0]) == [other, missing, other]
+    assert card.counts_[0][other] > 0  # town-8 is rare: "other" holds evidence
+    new_town, blank, rare = card.points(later)
+    assert new_town == rare != blank
+    for model in (
+        RiskModel(categorical_features=["region"], cv=2, max_iter=20),
+        EnsembleRiskModel(categorical_features=["region"], max_iter=20, random_state=0),
+    ):
+        p = model.fit(X, y).predict_proba(later)[:, 1]
+        assert p[0] == p[1], type(model).__name__
+
+
 def test_a_category_without_an_effect_gets_next_to_no_weight():
     """Twenty regions of 150 rows with no effect of their own: each region's WoE is luck,
     and a regression fitted on the same rows' WoE weighted it like a real variable (about

@@ -50,7 +50,7 @@ def test_codes_are_looked_up_as_text_per_value_whatever_the_type():
     got = encode_categoricals(frame, vocabulary)
     for column in ("mixed", "text"):
         mapping = {v: float(i) for i, v in enumerate(vocabulary[column])}
-        expected = [mapping.get(str(v), np.nan) if pd.notna(v) else np.nan for v in frame[column]]
+        expected = [mapping.get(str(v), -1.0) if pd.notna(v) else np.nan for v in frame[column]]
         np.testing.assert_array_equal(got[column].to_numpy(), np.array(expected, dtype=float))
     assert "absent" not in got.columns
 

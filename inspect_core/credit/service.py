@@ -14,6 +14,7 @@ from inspect_core.credit.models import CREDIT_EVENT_TYPES, CreditEvent, CreditRe
 from inspect_core.enterprises import service as enterprises
 from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.results.service import today_in_china
+from inspect_core.scope import region_clause
 
 
 def event_view(event: CreditEvent, repair: CreditRepair | None, on: dt.date) -> dict[str, Any]:
@@ -80,13 +81,18 @@ def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
 
 
 def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
-    event = session.get(CreditEvent, event_id)
-    if event is None:
-        raise NotFound(f"no credit event {event_id}")
     from inspect_core.enterprises.models import Enterprise
 
-    enterprise = session.get(Enterprise, event.enterprise_id)
-    enterprises.get(session, user, enterprise.uscc)  # scope check
+    # scope in the query: an event of another region reads as absent, and the 404 names
+    # only the id asked for (not the enterprise it belongs to)
+    found = session.execute(
+        select(CreditEvent, Enterprise)
+        .join(Enterprise, Enterprise.id == CreditEvent.enterprise_id)
+        .where(CreditEvent.id == event_id, region_clause(user, Enterprise.region))
+    ).first()
+    if found is None:
+        raise NotFound(f"no credit event {event_id}")
+    event, enterprise = found
     if session.scalar(select(CreditRepair.id).where(CreditRepair.event_id == event.id)):
         raise Conflict("this event was already repaired", {"event": ["already repaired"]})
     today = today_in_china()

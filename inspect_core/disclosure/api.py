@@ -171,8 +171,16 @@ class CalendarView(MethodView):
     @blp.response(200, CalendarLoadedSchema)
     def put(self, data: dict[str, Any], year: int) -> dict[str, int]:
         """Load a year's holidays and adjusted working days (State Council notice)."""
-        from inspect_core.errors import Unprocessable
+        from inspect_core.errors import Forbidden, Unprocessable
 
+        user = current_user()
+        if user.regions:  # the calendar sets every region's disclosure deadlines
+            raise Forbidden(
+                "the working-day calendar is district-wide; a user scoped to regions may not "
+                "load it",
+                {"year": [f"your scope is {', '.join(user.regions)}"]},
+                message_zh="工作日历为全区共用，限全区账号维护",
+            )
         if not 2000 <= year <= 2100:
             raise Unprocessable("year out of range", {"year": ["2000-2100"]})
         outside = [d for d in data["holidays"] + data["workdays"] if d.year != year]
@@ -180,7 +188,5 @@ class CalendarView(MethodView):
             raise Unprocessable(
                 "dates outside the year", {"holidays": [f"{outside[0]} is not in {year}"]}
             )
-        days = service.load_calendar(
-            db.session, current_user(), year, data["holidays"], data["workdays"]
-        )
+        days = service.load_calendar(db.session, user, year, data["holidays"], data["workdays"])
         return {"year": year, "days": days}

@@ -120,7 +120,12 @@ def declare_conflict(
     )
     if inspector is None:
         raise NotFound(f"no inspector {badge}")
-    enterprise = session.scalar(select(Enterprise).where(Enterprise.uscc == data["uscc"]))
+    # a scoped user names only enterprises in their regions (else it reads as unregistered)
+    enterprise = session.scalar(
+        select(Enterprise).where(
+            Enterprise.uscc == data["uscc"], region_clause(user, Enterprise.region)
+        )
+    )
     if enterprise is None:
         raise Unprocessable(
             "unknown enterprise", {"uscc": [f"no enterprise {data['uscc']} is registered"]}
@@ -164,7 +169,11 @@ def list_conflicts(session: Session, user: Any, badge: str) -> list[ConflictOfIn
     return list(
         session.scalars(
             select(ConflictOfInterest)
-            .where(ConflictOfInterest.inspector_id == inspector.id)
+            .join(Enterprise, Enterprise.id == ConflictOfInterest.enterprise_id)
+            .where(
+                ConflictOfInterest.inspector_id == inspector.id,
+                region_clause(user, Enterprise.region),
+            )
             .order_by(ConflictOfInterest.id)
         )
     )

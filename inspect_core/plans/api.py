@@ -8,7 +8,13 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from inspect_core.auth.access import current_user, optional_user, public, require
+from inspect_core.auth.access import (
+    current_user,
+    has_permission,
+    optional_user,
+    public,
+    require,
+)
 from inspect_core.db import db
 from inspect_core.errors import NotFound
 from inspect_core.plans import service
@@ -113,8 +119,6 @@ def _draw_readable(draw: Any) -> None:
     if plan.status in ("published", "closed"):
         return
     user = optional_user()
-    from inspect_core.auth.access import has_permission
-
     if user is None or not has_permission(user, "plans:read"):
         raise NotFound(f"no published draw {draw.id}")
     service.get_plan(db.session, user, plan.id)
@@ -129,7 +133,12 @@ class DrawOne(MethodView):
         draw = service.get_draw(db.session, draw_id)
         _draw_readable(draw)
         tasks = len(service.stored_assignments(db.session, draw.id))
-        return _draw_body(draw, tasks)
+        body = _draw_body(draw, tasks)
+        user = optional_user()
+        if user is None or not has_permission(user, "plans:read"):
+            # the public sees what /public/plans shows: not the staff account that drew it
+            body.pop("drawn_by", None)
+        return body
 
 
 @blp.route("/draws/<int:draw_id>/verify")

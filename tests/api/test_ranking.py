@@ -566,7 +566,7 @@ def test_inspector_effects_are_reported(client, identity, scored):
     assert response.json["model"] == scored["model"] and response.json["regions"] is None
     items = {i["inspector"]: i for i in response.json["items"]}
     assert set(items) == {"seed", "seed-hy"}  # the two accounts that recorded results
-    assert all(i["visits"] > 30 and i["strictness"] > 0 for i in items.values())
+    assert all(i["visits"] >= 8 and i["strictness"] > 0 for i in items.values())  # a task: 8
     assert "regions" not in items["seed"]  # the per-region counts stay in the model
 
 

@@ -95,8 +95,12 @@ class RankingsExportView(MethodView):
 
 
 class InspectorEffectSchema(Schema):
-    inspector = fields.String(metadata={"description": "the recording account"})
-    visits = fields.Integer()
+    inspector = fields.String(metadata={"description": "the inspector's badge"})
+    name = fields.String(allow_none=True)
+    visits = fields.Integer(
+        metadata={"description": "judged results of tasks they were on (each member of a "
+                                 "team is credited with the team's)"}
+    )  # fmt: skip
     found = fields.Integer(metadata={"description": "inspections with a critical or major finding"})
     expected = fields.Float(metadata={"description": "what the enterprises' own risk predicts"})
     strictness = fields.Float(metadata={"description": "shrunk found / expected; 1 = average"})

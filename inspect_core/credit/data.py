@@ -38,9 +38,28 @@ EVENTS_SQL = (
     """
 SELECT r.id AS inspection_id, r.enterprise_id, r.inspected_on AS date, r.critical_count,
        r.major_count AS serious_count, r.minor_count,
-       CASE WHEN r.passed THEN 0 ELSE 1 END AS failed, r.sector, r.recorded_by AS inspector
+       CASE WHEN r.passed THEN 0 ELSE 1 END AS failed, r.sector
 """
     + CURRENT_JUDGED
+)
+
+#: who inspected: the inspectors on a judged result's task when it was recorded (the drawn
+#: team, or whoever had replaced a member by then).  That assignment is the random one the
+#: inspector effect rests on; the recording account may be a clerk uploading a team's
+#: workbook.  A result is credited to every member of its team.
+TEAMS_SQL = (
+    """
+SELECT r.id AS inspection_id, i.badge, i.name
+FROM task_assignments a
+JOIN inspectors i ON i.id = a.inspector_id
+JOIN (SELECT r.id, r.task_id, r.recorded_at
+"""
+    + CURRENT_JUDGED
+    + """) r ON r.task_id = a.task_id
+WHERE a.assigned_at <= r.recorded_at
+  AND (a.released_at IS NULL OR a.released_at > r.recorded_at)
+ORDER BY r.id, i.badge
+"""
 )
 
 #: what rescoring needs of an event: integers only (``date`` as days since 1970-01-01)
@@ -101,8 +120,11 @@ FROM results r, json_each(r.facts) AS f
 }
 
 
-def read_frame(session: Session, sql: str, dates: Sequence[str] = ()) -> pd.DataFrame:
-    """A query's rows as a frame: COPY on PostgreSQL (the fastest path), a cursor elsewhere."""
+def read_frame(
+    session: Session, sql: str, dates: Sequence[str] = (), texts: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A query's rows as a frame: COPY on PostgreSQL (the fastest path), a cursor elsewhere.
+    ``texts``: columns kept as text (a badge "007" is not the number 7)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
@@ -114,7 +136,9 @@ def read_frame(session: Session, sql: str, dates: Sequence[str] = ()) -> pd.Data
             for block in copy:
                 buffer.write(block)
         buffer.seek(0)
-        frame = pd.read_csv(buffer, parse_dates=list(dates), keep_default_na=True)
+        frame = pd.read_csv(
+            buffer, parse_dates=list(dates), keep_default_na=True, dtype=dict.fromkeys(texts, str)
+        )
     else:
         result = connection.execute(text(sql))
         frame = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
@@ -123,14 +147,14 @@ def read_frame(session: Session, sql: str, dates: Sequence[str] = ()) -> pd.Data
     return frame
 
 
-def events_frame(session: Session, *, inspectors: bool = True) -> pd.DataFrame:
+def events_frame(session: Session, *, sector: bool = True) -> pd.DataFrame:
     """Every judged result (current version) as an inspection event.
 
-    ``inspectors=False`` (rescoring, which uses neither) leaves out the text columns
-    ``sector`` and ``inspector``; on PostgreSQL the rows then come packed (see
+    ``sector=False`` (rescoring, which does not use it) leaves out the text column
+    ``sector``; on PostgreSQL the rows then come packed (see
     :func:`read_packed_integers`).
     """
-    if not inspectors and _packs(session, "results", 4 * len(EVENT_INTEGERS)):
+    if not sector and _packs(session, "results", 4 * len(EVENT_INTEGERS)):
         rows = session.connection().scalar(
             text("SELECT reltuples FROM pg_class WHERE oid = CAST('results' AS regclass)")
         )
@@ -139,9 +163,16 @@ def events_frame(session: Session, *, inspectors: bool = True) -> pd.DataFrame:
         days = frame["date"].to_numpy().astype("timedelta64[D]")
         frame["date"] = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[us]")
         return frame
-    frame = read_frame(session, EVENTS_SQL if inspectors else SCORING_EVENTS_SQL, dates=("date",))
+    frame = read_frame(session, EVENTS_SQL if sector else SCORING_EVENTS_SQL, dates=("date",))
     for column in ("inspection_id", "critical_count", "serious_count", "minor_count", "failed"):
         frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def teams_frame(session: Session) -> pd.DataFrame:
+    """``inspection_id, badge, name``: each judged result's team (:data:`TEAMS_SQL`)."""
+    frame = read_frame(session, TEAMS_SQL, texts=("badge", "name"))
+    frame["inspection_id"] = frame["inspection_id"].astype("int64")
     return frame
 
 

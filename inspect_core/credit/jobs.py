@@ -86,7 +86,8 @@ def training_frames(
         {"enterprise_id": inspections["enterprise_id"], "as_of": inspections["date"]}
     )
     X = _features(session, rows, events, config, facts)
-    rows["inspector"] = inspections["inspector"].to_numpy()  # after the features: not one
+    # after the features: the result's id (which finds its inspectors) is not one
+    rows["inspection_id"] = inspections["inspection_id"].to_numpy()
     return Frames(rows, X, y, X["serious_dishonesty"].to_numpy(), X["has_history"].to_numpy())
 
 
@@ -105,7 +106,7 @@ class ScoringInputs:
 
 def scoring_inputs(session: Session, as_of: dt.date) -> ScoringInputs:
     """Every enterprise on ``as_of``, and everything recorded about them."""
-    events = data.events_frame(session, inspectors=False)
+    events = data.events_frame(session, sector=False)
     by_enterprise = np.argsort(events["enterprise_id"].to_numpy(), kind="stable")
     events = events.iloc[by_enterprise].reset_index(drop=True)
     enterprises = data.enterprises_frame(session, as_of)  # one row per enterprise
@@ -400,6 +401,42 @@ def _encode(X: pd.DataFrame, vocabulary: dict[str, Any]) -> pd.DataFrame:
     return encode_categoricals(X, vocabulary)
 
 
+def inspector_metrics(
+    session: Session, frames: Frames, y: np.ndarray, predicted: np.ndarray
+) -> list[dict[str, Any]]:
+    """Each inspector's visits, findings, expected findings (``predicted``: out-of-fold
+    enterprise-only probabilities of the training rows) and strictness, with the counts per
+    region for users scoped to some (see the API view).  A result counts for every member
+    of the team on its task (:data:`data.TEAMS_SQL`); partners are drawn at random too, so
+    a strict partner only dilutes the estimate, toward 1."""
+    from scoring.inspectors import breakdown, effects
+
+    regions = frames.X["region"].to_numpy() if "region" in frames.X else None
+    rows = pd.DataFrame(
+        {"inspection_id": frames.rows["inspection_id"].to_numpy(), "y": y, "p": predicted,
+         "region": regions}
+    )  # fmt: skip
+    visits = data.teams_frame(session).merge(rows, on="inspection_id")
+    if visits.empty:
+        return []
+    badges, found, expected = (visits[c].to_numpy() for c in ("badge", "y", "p"))
+    strictness = effects(badges, found, expected)
+    by_region: dict[str, dict[str, list[float]]] = {}
+    split = breakdown(badges, visits["region"].to_numpy(), found, expected)
+    for r in split.itertuples():
+        by_region.setdefault(str(r.inspector), {})[str(r.group)] = [
+            int(r.visits), int(r.found), round(float(r.expected), 4)
+        ]  # fmt: skip
+    names = visits.drop_duplicates("badge").set_index("badge")["name"]
+    return [
+        {"inspector": str(r.inspector), "name": str(names[r.inspector]), "visits": int(r.visits),
+         "found": int(r.found), "expected": round(float(r.expected), 2),
+         "strictness": round(float(r.strictness), 3),
+         "regions": by_region.get(str(r.inspector), {})}
+        for r in strictness.itertuples()
+    ]  # fmt: skip
+
+
 def metrics_line(metrics: dict[str, Any]) -> str:
     """A model's metrics for a terminal: the figures, and how many inspectors were rated
     (the per-inspector, per-region table is the API's, ``/scoring/inspector-effects``)."""
@@ -471,28 +508,9 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # inspector strictness against out-of-fold enterprise-only predictions
     from sklearn.model_selection import cross_val_predict
 
-    from scoring.inspectors import breakdown, effects
-
     folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
     oof = cross_val_predict(scorecard_model(), X, y, cv=folds, method="predict_proba")[:, 1]
-    inspectors = frames.rows["inspector"].to_numpy()
-    strictness = effects(inspectors, y, oof)
-    # the same counts per region, for a user scoped to some regions (see the API view)
-    by_region: dict[str, dict[str, list[float]]] = {}
-    if "region" in frames.X:
-        split = breakdown(inspectors, frames.X["region"].to_numpy(), y, oof)
-        for r in split.itertuples():
-            by_region.setdefault(str(r.inspector), {})[str(r.group)] = [
-                int(r.visits),
-                int(r.found),
-                round(float(r.expected), 4),
-            ]
-    metrics["inspectors"] = [
-        {"inspector": str(r.inspector), "visits": int(r.visits), "found": int(r.found),
-         "expected": round(float(r.expected), 2), "strictness": round(float(r.strictness), 3),
-         "regions": by_region.get(str(r.inspector), {})}
-        for r in strictness.itertuples()
-    ]  # fmt: skip
+    metrics["inspectors"] = inspector_metrics(session, frames, y, oof)
     # PSI reference: the population a run scores (every enterprise, as of one day), here
     # as of ``until`` — not the training rows (inspections at their own dates), which a
     # run never resembles (max PSI ≈ 7 on n_prior, an alarm on every run)

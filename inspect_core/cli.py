@@ -208,7 +208,7 @@ def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
     if loaded:
         click.echo(f"demo district loaded: {n_enterprises} enterprises, {n_inspectors} inspectors")
         history = seed_history(seed)
-        click.echo(f"simulated history: {history} earlier results")
+        click.echo(f"simulated history: {history.results} earlier results")
         _demo_scoring()
         loop = run_demo_loop(seed)
         click.echo(

@@ -14,7 +14,7 @@ from inspect_core.auth.models import User
 from inspect_core.auth.service import create_user
 from inspect_core.db import db
 from inspect_core.inspectors.models import Inspector
-from inspect_core.plans.models import Task
+from inspect_core.plans.models import Task, TaskAssignment
 from inspect_core.simulate import simulate
 
 
@@ -130,16 +130,32 @@ def run_demo_loop(seed: int) -> dict[str, int]:
             "disclosed": disclosed}  # fmt: skip
 
 
-def seed_history(seed: int, years: int = 2) -> int:
+@dataclass(frozen=True)
+class History:
+    """What :func:`seed_history` made: the results, and each inspector's simulated
+    strictness (by badge), which ``/scoring/inspector-effects`` should recover."""
+
+    results: int
+    strictness: dict[str, float]
+
+
+def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
     """Two years of earlier food spot checks for the demo, so scoring has history to learn
-    from: a closed historical plan whose tasks carry results dated in the past.  A third of
-    the enterprises are risky (frequent major findings).  Simulated data, marked as such."""
+    from: a closed plan a round (twice a year), each drawn as the real ones are (half the
+    enterprises, two random inspectors a task), with one result a task dated in its round.
+    A third of the enterprises are risky (frequent major findings), and inspectors differ
+    in how much they find (a strictness factor each, log-normal, applied through the mean
+    of the drawn team's), so ``/scoring/inspector-effects`` has something to measure: a
+    new team every round, as in a double-random programme, keeps an enterprise's record
+    from carrying one team's strictness into the next check.  Simulated data, marked as
+    such."""
     import datetime as dt
     import uuid
 
     import numpy as np
     from sqlalchemy import insert
 
+    from inspect_core.enterprises.models import Enterprise
     from inspect_core.plans import service as plans
     from inspect_core.results.models import Result
     from inspect_core.results.service import today_in_china
@@ -147,33 +163,56 @@ def seed_history(seed: int, years: int = 2) -> int:
     session = db.session
     regulator = Actor("regulator", "regulator")
     today = today_in_china()
-    plan = plans.create_plan(
-        session,
-        regulator,
-        {
-            "title": "历史抽查记录（模拟数据，供信用评分演示）",
-            "issuing_unit": "重庆市九龙坡区市场监督管理局",
-            "sector": "food",
-            "check_items": [
-                {"code": "F-HIST", "name_zh": "综合检查", "name_en": "General check", "key": True}
-            ],
-            "scope_regions": [],
-            "scope_statuses": ["active"],
-            "ratios": {"A": "0.5", "B": "0.5", "C": "0.5", "D": "0.5"},
-            "inspectors_per_task": 2,
-            "due_date": today,
-        },
-    )
-    _, n_tasks = plans.run_draw(session, regulator, plan.id, {"seed": seed})
-    tasks = session.scalars(select(Task).where(Task.plan_id == plan.id)).all()
     rng = np.random.default_rng(seed)
+    ids = session.scalars(select(Enterprise.id).order_by(Enterprise.id)).all()
+    risky = dict(zip(ids, rng.random(len(ids)) < 0.3, strict=True))
+    strictness: dict[int, float] = {}
     rows = []
-    for task in tasks:
-        risky = rng.random() < 0.3
-        for _ in range(int(rng.integers(2, 7))):
-            major = int(rng.random() < (0.55 if risky else 0.08))
+    rounds = years * rounds_a_year
+    span = 365 // rounds_a_year
+    for k in range(rounds):
+        plan = plans.create_plan(
+            session,
+            regulator,
+            {
+                "title": f"历史抽查记录第{k + 1}轮（模拟数据，供信用评分演示）",
+                "issuing_unit": "重庆市九龙坡区市场监督管理局",
+                "sector": "food",
+                "check_items": [
+                    {
+                        "code": "F-HIST",
+                        "name_zh": "综合检查",
+                        "name_en": "General check",
+                        "key": True,
+                    }
+                ],  # fmt: skip
+                "scope_regions": [],
+                "scope_statuses": ["active"],
+                "ratios": {"A": "0.5", "B": "0.5", "C": "0.5", "D": "0.5"},
+                "inspectors_per_task": 2,
+                "due_date": today,
+            },
+        )
+        plans.run_draw(session, regulator, plan.id, {"seed": seed * 100 + k})
+        teams: dict[int, list[int]] = {}
+        for task_id, inspector_id in session.execute(
+            select(TaskAssignment.task_id, TaskAssignment.inspector_id)
+            .join(Task, Task.id == TaskAssignment.task_id)
+            .where(Task.plan_id == plan.id)
+            .order_by(TaskAssignment.task_id, TaskAssignment.inspector_id)
+        ):
+            teams.setdefault(task_id, []).append(inspector_id)
+        for i in sorted({i for team in teams.values() for i in team} - set(strictness)):
+            strictness[i] = float(rng.lognormal(0.0, 0.4))
+        # round k covers the span ending 30 + (rounds - 1 - k) spans before today
+        newest = 30 + (rounds - 1 - k) * span
+        tasks = session.scalars(select(Task).where(Task.plan_id == plan.id).order_by(Task.id))
+        for task in tasks:
+            finds = float(np.mean([strictness[i] for i in teams.get(task.id, [])] or [1.0]))
+            base = 0.55 if risky[task.enterprise_id] else 0.08
+            major = int(rng.random() < min(0.95, base * finds))
             critical = int(major and rng.random() < 0.2)
-            day = today - dt.timedelta(days=int(rng.integers(30, 365 * years)))
+            day = today - dt.timedelta(days=int(newest + rng.integers(0, span)))
             # what the food plugin would remember of such a sample (Judgement.facts)
             facts = {
                 name: 1.0
@@ -193,11 +232,18 @@ def seed_history(seed: int, years: int = 2) -> int:
                 "recorded_at": dt.datetime.now(dt.UTC),
                 "disclosure_due": day, "disclosure_basis": "calendar",
             })  # fmt: skip
+        session.execute(
+            Task.__table__.update().where(Task.plan_id == plan.id).values(status="done")
+        )
+        plans.update_plan(session, regulator, plan.id, {"status": "published"})
+        plans.update_plan(session, regulator, plan.id, {"status": "closed"})
     session.execute(insert(Result), rows)
-    session.execute(Task.__table__.update().where(Task.plan_id == plan.id).values(status="done"))
-    plans.update_plan(session, regulator, plan.id, {"status": "published"})
-    plans.update_plan(session, regulator, plan.id, {"status": "closed"})
-    return len(rows)
+    badges = dict(
+        session.execute(
+            select(Inspector.id, Inspector.badge).where(Inspector.id.in_(strictness))
+        ).all()
+    )
+    return History(len(rows), {badges[i]: f for i, f in strictness.items()})
 
 
 def load_demo(n_enterprises: int, n_inspectors: int, seed: int) -> tuple[bool, list[DemoAccount]]:

@@ -166,7 +166,12 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
     rng = np.random.default_rng(seed)
     ids = session.scalars(select(Enterprise.id).order_by(Enterprise.id)).all()
     risky = dict(zip(ids, rng.random(len(ids)) < 0.3, strict=True))
-    strictness: dict[int, float] = {}
+    # relative to the average inspector (mean 1), so the district's finding rate is the
+    # enterprises' and only who finds it varies
+    everyone = session.scalars(select(Inspector.id).order_by(Inspector.id)).all()
+    factors = rng.lognormal(0.0, 0.4, len(everyone))
+    strictness = dict(zip(everyone, (factors / factors.mean()).tolist(), strict=True))
+    drawn: set[int] = set()
     rows = []
     rounds = years * rounds_a_year
     span = 365 // rounds_a_year
@@ -202,8 +207,7 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
             .order_by(TaskAssignment.task_id, TaskAssignment.inspector_id)
         ):
             teams.setdefault(task_id, []).append(inspector_id)
-        for i in sorted({i for team in teams.values() for i in team} - set(strictness)):
-            strictness[i] = float(rng.lognormal(0.0, 0.4))
+        drawn.update(i for team in teams.values() for i in team)
         # round k covers the span ending 30 + (rounds - 1 - k) spans before today
         newest = 30 + (rounds - 1 - k) * span
         tasks = session.scalars(select(Task).where(Task.plan_id == plan.id).order_by(Task.id))
@@ -239,11 +243,9 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
         plans.update_plan(session, regulator, plan.id, {"status": "closed"})
     session.execute(insert(Result), rows)
     badges = dict(
-        session.execute(
-            select(Inspector.id, Inspector.badge).where(Inspector.id.in_(strictness))
-        ).all()
+        session.execute(select(Inspector.id, Inspector.badge).where(Inspector.id.in_(drawn))).all()
     )
-    return History(len(rows), {badges[i]: f for i, f in strictness.items()})
+    return History(len(rows), {badges[i]: strictness[i] for i in drawn})
 
 
 def load_demo(n_enterprises: int, n_inspectors: int, seed: int) -> tuple[bool, list[DemoAccount]]:

@@ -55,7 +55,8 @@ JOIN inspectors i ON i.id = a.inspector_id
 JOIN (SELECT r.id, r.task_id, r.recorded_at
 """
     + CURRENT_JUDGED
-    + """) r ON r.task_id = a.task_id
+    + """  AND r.inspected_on >= '{start}' AND r.inspected_on < '{until}'
+) r ON r.task_id = a.task_id
 WHERE a.assigned_at <= r.recorded_at
   AND (a.released_at IS NULL OR a.released_at > r.recorded_at)
 ORDER BY r.id, i.badge
@@ -169,9 +170,12 @@ def events_frame(session: Session, *, sector: bool = True) -> pd.DataFrame:
     return frame
 
 
-def teams_frame(session: Session) -> pd.DataFrame:
-    """``inspection_id, badge, name``: each judged result's team (:data:`TEAMS_SQL`)."""
-    frame = read_frame(session, TEAMS_SQL, texts=("badge", "name"))
+def teams_frame(session: Session, start: dt.date, until: dt.date) -> pd.DataFrame:
+    """``inspection_id, badge, name``: the team (:data:`TEAMS_SQL`) of each judged result
+    inspected in [``start``, ``until``) — a training window, not every result ever (ten
+    million results are twenty million team rows)."""
+    sql = TEAMS_SQL.format(start=start.isoformat(), until=until.isoformat())
+    frame = read_frame(session, sql, texts=("badge", "name"))
     frame["inspection_id"] = frame["inspection_id"].astype("int64")
     return frame
 

@@ -402,7 +402,11 @@ def _encode(X: pd.DataFrame, vocabulary: dict[str, Any]) -> pd.DataFrame:
 
 
 def inspector_metrics(
-    session: Session, frames: Frames, y: np.ndarray, predicted: np.ndarray
+    session: Session,
+    frames: Frames,
+    y: np.ndarray,
+    predicted: np.ndarray,
+    window: tuple[dt.date, dt.date],
 ) -> list[dict[str, Any]]:
     """Each inspector's visits, findings, expected findings (``predicted``: out-of-fold
     enterprise-only probabilities of the training rows) and strictness, with the counts per
@@ -416,7 +420,7 @@ def inspector_metrics(
         {"inspection_id": frames.rows["inspection_id"].to_numpy(), "y": y, "p": predicted,
          "region": regions}
     )  # fmt: skip
-    visits = data.teams_frame(session).merge(rows, on="inspection_id")
+    visits = data.teams_frame(session, *window).merge(rows, on="inspection_id")
     if visits.empty:
         return []
     badges, found, expected = (visits[c].to_numpy() for c in ("badge", "y", "p"))
@@ -510,7 +514,8 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
 
     folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
     oof = cross_val_predict(scorecard_model(), X, y, cv=folds, method="predict_proba")[:, 1]
-    metrics["inspectors"] = inspector_metrics(session, frames, y, oof)
+    start = until - dt.timedelta(days=window_days)
+    metrics["inspectors"] = inspector_metrics(session, frames, y, oof, (start, until))
     # PSI reference: the population a run scores (every enterprise, as of one day), here
     # as of ``until`` — not the training rows (inspections at their own dates), which a
     # run never resembles (max PSI ≈ 7 on n_prior, an alarm on every run)
@@ -528,7 +533,6 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         values = population[name].to_numpy()
         edges = monitoring.bin_edges(values, categorical=name in categorical)
         reference[name] = {"edges": edges, "shares": monitoring.distribution(values, edges)}
-    start = until - dt.timedelta(days=window_days)
     version = f"credit-{until.isoformat()}-{utcnow():%Y%m%d%H%M%S}"
     # two trainings within one second (a retry, a script): the second gets a suffix
     # instead of failing on the unique version after all the fitting

@@ -591,6 +591,22 @@ def test_inspector_effects_credit_each_member_of_the_drawn_team(app, client, ide
     assert "seed" not in items and "regions" not in next(iter(items.values()))
 
 
+def test_teams_are_read_for_the_training_window_only(app, scored):
+    """Ten million results are twenty million team rows: training reads the teams of its
+    window's results only."""
+    with app.app_context():
+        today = today_in_china()
+        start = today - dt.timedelta(days=200)
+        teams = data.teams_frame(db.session, start, today)
+        inside = db.session.scalars(
+            select(Result.id).where(Result.inspected_on >= start, Result.inspected_on < today)
+        ).all()
+        everything = db.session.scalar(select(func.count()).select_from(Result))
+    assert 0 < len(inside) < everything  # the test bites: some results are older
+    assert sorted(set(teams["inspection_id"])) == sorted(inside)
+    assert len(teams) == 2 * len(inside) and teams["badge"].map(type).eq(str).all()
+
+
 def test_a_scoped_regulator_sees_inspector_effects_of_their_regions_only(
     app, client, identity, scored
 ):

@@ -21,7 +21,13 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from scoring.errors import ScoringDataError
-from scoring.features import FeatureConfig, build_features, learn_vocabulary, parse_dates
+from scoring.features import (
+    UNSEEN,
+    FeatureConfig,
+    build_features,
+    learn_vocabulary,
+    parse_dates,
+)
 
 ENTERPRISE_COLUMNS = ("enterprise_id",)
 INSPECTION_COLUMNS = ("inspection_id", "enterprise_id", "date", "critical_count")
@@ -165,7 +171,12 @@ def score_window(
     )
     raw = build_features(events, rows, enterprises, config)
     vocabulary = learn_vocabulary(raw[train_mask.to_numpy()], config.categorical)
-    config = replace(config, vocabulary=vocabulary)
+    # the ml model takes only the inspector as a category: to its trees the other codes
+    # are numbers, where an unseen code (-1) would sort with code 0 rather than go the
+    # missing-value way it went before unseen codes existed; the scorecard puts it in
+    # its "other" bin
+    unseen = UNSEEN if model == "scorecard" else np.nan
+    config = replace(config, vocabulary=vocabulary, unseen=unseen)
     X = build_features(events, rows, enterprises, config)
     X = X.apply(pd.to_numeric, errors="coerce").astype(float)
     X = X.loc[:, X[train_mask.to_numpy()].notna().any()]

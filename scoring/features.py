@@ -44,6 +44,10 @@ RESERVED_COLUMNS = frozenset(
 )
 
 
+#: the code of a category the vocabulary does not hold (first seen after training)
+UNSEEN = -1.0
+
+
 @dataclass(frozen=True)
 class FeatureConfig:
     """How history is summarised; persisted with a model so scoring repeats training.
@@ -70,6 +74,11 @@ class FeatureConfig:
     facts: tuple[str, ...] = ()
     area: str | None = None
     area_half_life_days: float = 365.0
+    #: the code of a category the vocabulary does not hold (:func:`encode_categoricals`);
+    #: a model stored before such categories had a code of their own coded them as
+    #: missing (NaN), and its PSI reference and bins expect that: ``from_dict`` of a
+    #: config without the key gives NaN
+    unseen: float = UNSEEN
 
     def __post_init__(self) -> None:
         if (
@@ -93,6 +102,7 @@ class FeatureConfig:
             "facts": list(self.facts),
             "area": self.area,
             "area_half_life_days": self.area_half_life_days,
+            "unseen": self.unseen,
         }
 
     @classmethod
@@ -109,6 +119,7 @@ class FeatureConfig:
             facts=tuple(data.get("facts") or ()),  # type: ignore[arg-type]
             area=data.get("area"),  # type: ignore[arg-type]
             area_half_life_days=float(data.get("area_half_life_days", 365.0)),  # type: ignore[arg-type]
+            unseen=float(data.get("unseen", np.nan)),  # type: ignore[arg-type]
         )
 
 
@@ -221,12 +232,8 @@ def learn_vocabulary(
     return vocab
 
 
-#: the code of a category the vocabulary does not hold (first seen after training)
-UNSEEN = -1.0
-
-
 def encode_categoricals(
-    frame: pd.DataFrame, vocabulary: Mapping[str, Sequence[str]]
+    frame: pd.DataFrame, vocabulary: Mapping[str, Sequence[str]], unseen: float = UNSEEN
 ) -> pd.DataFrame:
     """Replace each vocabulary column by its integer code: a missing value → NaN, a value
     the vocabulary does not hold → :data:`UNSEEN`.  The two differ to the scorecard: a
@@ -235,17 +242,18 @@ def encode_categoricals(
     had no missing values).  The trees treat a negative category code as missing and the
     ensemble's linear member imputes missing codes as -1, so neither sees a difference
     (a variable of over 255 categories, which the trees take as a number, sees the code
-    sort before every other)."""
+    sort before every other).  ``unseen``: another code for them (NaN for a model stored
+    before they had one, :attr:`FeatureConfig.unseen`)."""
     out = frame.copy()
     for col, values in vocabulary.items():
         if col not in out.columns:
             continue
         mapping = {v: float(i) for i, v in enumerate(values)}
-        out[col] = _codes(out[col], mapping)
+        out[col] = _codes(out[col], mapping, unseen)
     return out
 
 
-def _codes(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
+def _codes(column: pd.Series, mapping: Mapping[str, float], unseen: float = UNSEEN) -> np.ndarray:
     """``mapping[str(v)]`` per value (missing → NaN, unknown → :data:`UNSEEN`), looked up
     once per distinct value: a million rows hold a few dozen regions or sectors, and a
     lambda per row was most of the feature time (measured: 2.5 of 4 s for 200,000
@@ -260,10 +268,10 @@ def _codes(column: pd.Series, mapping: Mapping[str, float]) -> np.ndarray:
     kept = values[present]
     positions, uniques = pd.factorize(kept)
     if all(isinstance(u, str) for u in uniques):
-        table = np.array([mapping.get(u, UNSEEN) for u in uniques], dtype=float)
+        table = np.array([mapping.get(u, unseen) for u in uniques], dtype=float)
         codes[present] = table[positions]
     else:
-        codes[present] = [mapping.get(str(v), UNSEEN) for v in kept]
+        codes[present] = [mapping.get(str(v), unseen) for v in kept]
     return codes
 
 
@@ -367,7 +375,7 @@ def build_features(
         attrs.index = r.index
         out = pd.concat([out, attrs.loc[:, ~attrs.columns.isin(out.columns)]], axis=1)
     if config.vocabulary:
-        out = encode_categoricals(out, config.vocabulary)
+        out = encode_categoricals(out, config.vocabulary, config.unseen)
     return out
 
 

@@ -125,7 +125,8 @@ def read_frame(
     session: Session, sql: str, dates: Sequence[str] = (), texts: Sequence[str] = ()
 ) -> pd.DataFrame:
     """A query's rows as a frame: COPY on PostgreSQL (the fastest path), a cursor elsewhere.
-    ``texts``: columns kept as text (a badge "007" is not the number 7)."""
+    ``texts``: columns kept as text (a badge "007" is not the number 7, "NA" is not
+    missing)."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         raw = connection.connection.driver_connection
@@ -137,8 +138,14 @@ def read_frame(
             for block in copy:
                 buffer.write(block)
         buffer.seek(0)
+        # text as text: with pandas' default NA strings a badge "NA" or "null" (both
+        # valid) would be read as missing; COPY writes NULL as an empty field
         frame = pd.read_csv(
-            buffer, parse_dates=list(dates), keep_default_na=True, dtype=dict.fromkeys(texts, str)
+            buffer,
+            parse_dates=list(dates),
+            dtype=dict.fromkeys(texts, str),
+            keep_default_na=not texts,
+            na_values=[""] if texts else None,
         )
     else:
         result = connection.execute(text(sql))

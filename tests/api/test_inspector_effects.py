@@ -1,17 +1,30 @@
-"""The inspector effect on a simulated double-random history: the strictness the demo
-history gave each inspector is what ``/scoring/inspector-effects`` should recover."""
+"""Inspector effects and the category codes scoring relies on: the strictness the demo
+history gave each inspector is what ``/scoring/inspector-effects`` recovers; results are
+credited to the team on the task when recorded; a model keeps the code it gave categories
+first seen after training."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 from scipy.stats import spearmanr
+from sqlalchemy import insert, select, text
 
 from inspect_core.app import create_app
-from inspect_core.credit import jobs
+from inspect_core.credit import data, jobs
 from inspect_core.db import db
 from inspect_core.demo import seed_history
 from inspect_core.migrate import upgrade
+from inspect_core.plans.models import Task
+from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from inspect_core.simulate import simulate
+from tests import factories
+from tests.api import test_ranking
+from tests.factories import create_plan
+
+scored = test_ranking.scored  # the fixture: trained model, one run
 
 
 def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(tmp_path):
@@ -32,3 +45,129 @@ def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(t
     badges = sorted(rated)
     rho = spearmanr([rated[b] for b in badges], [history.strictness[b] for b in badges])
     assert rho.statistic > 0.7, rho
+
+
+def test_a_model_trained_before_unseen_codes_keeps_its_psi(
+    app, client, identity, scored, monkeypatch
+):
+    """A model stored before bd784cc put a category the training rows never held (here a
+    town whose only enterprise has no history) in its PSI reference's missing-value bin.
+    Rescored after the upgrade, the same enterprise is coded -1, a bin the reference holds
+    no share of: the shares move between two bins and the run raises a PSI alarm
+    although the population did not change at all."""
+    import scoring.features as features
+    from scoring.persistence import dumps, loads
+
+    body = factories.enterprise(region="西彭镇", sectors=["food"])
+    assert client.post("/api/v1/enterprises", json=body, headers=scored["admin"]).status_code == 201
+    real = features._codes
+
+    def before_bd784cc(column, mapping, *args, **kwargs):  # unseen → NaN, as it was
+        codes = real(column, mapping, *args, **kwargs)
+        return np.where(codes == -1.0, np.nan, codes)
+
+    today = today_in_china()
+    with app.app_context(), monkeypatch.context() as old:
+        old.setattr(features, "_codes", before_bd784cc)
+        model = jobs.train(db.session, "test", today, window_days=900)
+        bundle = loads(model.blob)  # as a model of that time was stored
+        bundle.feature_config.pop("unseen", None)
+        model.blob = dumps(bundle)
+        db.session.commit()
+        then = jobs.run(db.session, "test", today).psi
+    assert "region" in then["psi"] and not then["alarm"]
+    with app.app_context():
+        now = jobs.run(db.session, "test", today).psi
+    assert now["psi"]["region"] == then["psi"]["region"], (then, now)
+    assert not now["alarm"], now
+
+
+def test_a_result_recorded_after_a_recusal_is_credited_to_the_replacement(
+    app, client, identity, district
+):
+    """TEAMS_SQL: the team on the task when the result was recorded, not the drawn one."""
+    admin = identity("admin")
+    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    assert client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1},
+                       headers=admin).status_code == 201  # fmt: skip
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
+    leaving, staying = task["inspectors"]
+    moved = client.post(f"/api/v1/tasks/{task['id']}/reassign",
+                        json={"badge": leaving, "reason": "检查人员申请回避"}, headers=admin)  # fmt: skip
+    assert moved.status_code == 200, moved.json
+    (joining,) = set(moved.json["inspectors"]) - {staying}
+    today = today_in_china()
+    with app.app_context():
+        s = db.session
+        t = s.get(Task, task["id"])
+        s.execute(insert(Result), [factories.history_result(t, today - dt.timedelta(days=3), 1)])
+        s.commit()
+        # every writer stores SQLite datetimes as one text form, so they compare as text
+        if s.get_bind().dialect.name == "sqlite":
+            stamps = s.execute(text(
+                "SELECT a.assigned_at, a.released_at, r.recorded_at FROM task_assignments a "
+                "JOIN results r ON r.task_id = a.task_id WHERE a.task_id = :t"
+            ), {"t": task["id"]}).all()  # fmt: skip
+            for row in stamps:
+                for stamp in row:
+                    assert stamp is None or (len(stamp) == 26 and stamp[10] == " "), stamp
+        teams = data.teams_frame(s, today - dt.timedelta(days=30), today)
+    assert sorted(teams["badge"]) == sorted([staying, joining])
+
+
+def test_a_model_trained_now_stores_its_unseen_code(app, client, scored):
+    """The model stores the code it gave unseen categories: its run codes the new town as
+    its PSI reference did (no alarm), and an old config reads as NaN."""
+    from scoring.features import UNSEEN, FeatureConfig
+    from scoring.persistence import loads
+
+    body = factories.enterprise(region="西彭镇", sectors=["food"])
+    assert client.post("/api/v1/enterprises", json=body, headers=scored["admin"]).status_code == 201
+    today = today_in_china()
+    with app.app_context():
+        model = jobs.train(db.session, "test", today, window_days=900)
+        stored = loads(model.blob).feature_config
+        report = jobs.run(db.session, "test", today).psi
+    assert stored["unseen"] == UNSEEN and FeatureConfig.from_dict(stored).unseen == UNSEEN
+    assert report["psi"]["region"] == 0.0 and not report["alarm"]
+    old = {k: v for k, v in stored.items() if k != "unseen"}
+    assert np.isnan(FeatureConfig.from_dict(old).unseen)
+
+
+def test_a_model_without_per_region_counts_shows_a_scoped_user_nobody(
+    app, client, identity, scored
+):
+    """A model trained before the counts were kept per region: a scoped regulator sees no
+    inspector (not the whole district's counts); a district-wide one sees them all."""
+    from inspect_core.credit.models import ScoringModel
+
+    with app.app_context():
+        model = db.session.scalar(
+            select(ScoringModel).where(ScoringModel.version == scored["model"])
+        )
+        model.metrics = {
+            **model.metrics,
+            "inspectors": [
+                {k: v for k, v in i.items() if k != "regions"} for i in model.metrics["inspectors"]
+            ],
+        }
+        db.session.commit()
+    path = "/api/v1/scoring/inspector-effects"
+    assert client.get(path, headers=identity("regulator")).json["items"]
+    scoped = client.get(path, headers=identity("regulator", regions=[factories.REGIONS[0]]))
+    assert scoped.status_code == 200 and scoped.json["items"] == []
+
+
+def test_text_columns_are_read_as_written(app):
+    """A badge "NA", "null" or "007" is valid; read with pandas' defaults (PostgreSQL's
+    COPY path) the first two became missing and the last the number 7, and the inspector
+    fell out of the effects."""
+    with app.app_context():
+        frame = data.read_frame(
+            db.session,
+            "SELECT 'NA' AS badge, 'null' AS name, 1 AS n UNION ALL SELECT '007', 'None', NULL",
+            texts=("badge", "name"),
+        )
+    assert frame["badge"].tolist() == ["NA", "007"]
+    assert frame["name"].tolist() == ["null", "None"]
+    assert frame["n"].iloc[0] == 1 and np.isnan(frame["n"].iloc[1])

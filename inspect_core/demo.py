@@ -192,7 +192,7 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
                         "name_en": "General check",
                         "key": True,
                     }
-                ],  # fmt: skip
+                ],
                 "scope_regions": [],
                 "scope_statuses": ["active"],
                 "ratios": {"A": "0.5", "B": "0.5", "C": "0.5", "D": "0.5"},

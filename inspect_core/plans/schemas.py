@@ -182,6 +182,20 @@ class VerifySchema(Schema):
     changed = fields.List(fields.String())
 
 
+def _release_reason(assignment: Any) -> str | None:
+    """A recusal reason may be personal ("与企业负责人系亲属"): those who manage tasks see
+    every one, an inspector only their own (the team learns that a member left, and when,
+    not why)."""
+    from inspect_core.auth.access import has_permission, optional_user
+
+    user = optional_user()
+    if user is None:
+        return None
+    if has_permission(user, "tasks:read") or assignment.inspector.badge == user.inspector_badge:
+        return assignment.release_reason
+    return None
+
+
 class TaskSchema(Schema):
     id = fields.Integer()
     plan_id = fields.Integer()
@@ -200,7 +214,7 @@ class TaskSchema(Schema):
                 "how": a.how,
                 "assigned_at": a.assigned_at.isoformat(),
                 "released_at": a.released_at.isoformat() if a.released_at else None,
-                "release_reason": a.release_reason,
+                "release_reason": _release_reason(a),
             }
             for a in t.assignments
         ]

@@ -468,6 +468,13 @@ def test_reassign_after_late_recusal(client, identity, district, session):
         headers=regulator,
     )  # fmt: skip
     assert wrong.status_code == 422
+    # the reason is the leaving inspector's own (here: a relative runs the enterprise):
+    # the team sees that and when a member left, not why (regulators see it, above)
+    for badge in now:
+        mine = client.get(f"/api/v1/tasks/{task['id']}", headers=inspector_headers(identity, badge))
+        assert mine.status_code == 200, mine.json
+        gone = next(h for h in mine.json["history"] if h["badge"] == leaving)
+        assert gone["released_at"] and gone["release_reason"] is None
 
 
 def test_disclosure_deadline_across_national_day(

@@ -21,10 +21,7 @@ from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from inspect_core.simulate import simulate
 from tests import factories
-from tests.api import test_ranking
 from tests.factories import create_plan
-
-scored = test_ranking.scored  # the fixture: trained model, one run
 
 
 def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(tmp_path):

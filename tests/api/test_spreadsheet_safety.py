@@ -24,7 +24,6 @@ from tests.api.test_imports import (
     csv_bytes,
     upload,
 )
-from tests.api.test_ranking import scored  # noqa: F401 - fixture
 
 EVIL = '=HYPERLINK("http://evil.example/x","点击查看")'
 
@@ -50,7 +49,7 @@ def test_workbook_text_is_text_and_control_characters_do_not_fail_the_download()
     assert [c.value for c in cells] == ["名称", "=header", EVIL, "大米\ufffd(散装)", -0.5, None]
 
 
-def _evil_enterprise_scored(app, client, scored):  # noqa: F811 - the fixture's value
+def _evil_enterprise_scored(app, client, scored):
     evil = factories.enterprise(region="华岩镇", name=EVIL)
     assert client.post("/api/v1/enterprises", json=evil, headers=scored["admin"]).status_code == 201
     with app.app_context():
@@ -58,7 +57,7 @@ def _evil_enterprise_scored(app, client, scored):  # noqa: F811 - the fixture's 
     return evil["uscc"]
 
 
-def test_rankings_csv_export_does_not_hand_out_a_formula(app, client, identity, scored):  # noqa: F811
+def test_rankings_csv_export_does_not_hand_out_a_formula(app, client, identity, scored):
     code = _evil_enterprise_scored(app, client, scored)
     body = client.get("/api/v1/rankings/export?format=csv", headers=identity("regulator"))
     assert body.status_code == 200
@@ -72,7 +71,7 @@ def test_rankings_xlsx_export_holds_the_name_as_text_not_a_live_formula(
     app,
     client,
     identity,
-    scored,  # noqa: F811
+    scored,
 ):
     _evil_enterprise_scored(app, client, scored)
     xlsx = client.get("/api/v1/rankings/export?format=xlsx", headers=identity("regulator"))

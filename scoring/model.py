@@ -14,6 +14,9 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
+#: the most categories HistGradientBoosting splits as a set (its ``max_bins``)
+MAX_TREE_CATEGORIES = 255
+
 
 class RiskModel(ClassifierMixin, BaseEstimator):
     """``HistGradientBoostingClassifier`` (missing values handled natively) wrapped in
@@ -22,6 +25,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     ``categorical_features``: names of columns holding integer category codes (such as the
     inspector) that the trees split as sets of categories, not as ordered numbers: one split
     can then set the strictest inspector apart, wherever its code falls in the vocabulary.
+    The trees take at most 255 categories (codes 0–254); a column with higher codes is
+    split as numbers.  A negative code (a category first seen after training) is missing
+    to the trees either way: as a number it sorted with code 0.
     """
 
     def __init__(
@@ -70,7 +76,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
             raise ValueError("Classifier can't train when only one class is present.")
         self.feature_names_ = names or [f"x{i}" for i in range(X.shape[1])]
         wanted = set(self.categorical_features or ())
-        categorical = np.array([name in wanted for name in self.feature_names_])
+        self.category_codes_ = np.array([name in wanted for name in self.feature_names_])
+        X = self._unseen_missing(X)
+        # the trees' own categorical splits take codes 0–254; more categories are numbers
+        highest = np.nanmax(np.where(self.category_codes_, X, np.nan), axis=0, initial=-1.0)
+        categorical = self.category_codes_ & (highest < MAX_TREE_CATEGORIES)
         base = HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes, l2_regularization=self.l2_regularization,
@@ -86,9 +96,20 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.reference_ = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
         return self
 
+    def _unseen_missing(self, X: np.ndarray) -> np.ndarray:
+        """``X`` with negative category codes (unseen categories) as NaN: what the trees'
+        categorical splits make of them, and for a column split as numbers the missing
+        side rather than code 0's.  (A model fitted before this knew no codes.)"""
+        codes = getattr(self, "category_codes_", None)
+        if codes is None or not codes.any():
+            return X
+        negative = (X < 0) & codes[None, :]
+        return np.where(negative, np.nan, X) if negative.any() else X
+
     def _check(self, X: Any) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=float)
+        return self._unseen_missing(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         X = self._check(X)

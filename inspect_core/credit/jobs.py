@@ -480,15 +480,15 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     X = X[features].astype(float)
     y = frames.y
     # category codes (sector, region, ...) have no order: the scorecard gives each category
-    # its own bin, the trees split them as sets (at most 255 categories, their limit)
+    # its own bin, the trees split them as sets (at most 255 categories, their limit; the
+    # model splits a column of more as numbers, an unseen category on the missing side)
     categorical = [c for c in features if c in config.categorical]
-    tree_categorical = [c for c in categorical if len(vocabulary.get(c, ())) <= 255]
 
     def scorecard_model() -> Scorecard:
         return Scorecard(categorical_features=categorical, random_state=0)
 
     def ml_model() -> RiskModel:
-        return RiskModel(categorical_features=tree_categorical, random_state=0)
+        return RiskModel(categorical_features=categorical, random_state=0)
 
     order = np.argsort(frames.rows["as_of"].to_numpy(), kind="stable")
     cut = int(len(order) * 0.8)

@@ -297,6 +297,27 @@ def test_a_category_first_seen_after_training_is_other_to_the_scorecard_and_miss
         assert p[0] == p[1], type(model).__name__
 
 
+def test_an_unseen_category_of_a_column_of_over_255_is_missing_not_code_0():
+    """The trees split at most 255 categories as sets; a column of 300 (shops' streets)
+    is split as numbers, where an unseen category's code, -1, sorted with code 0 — here
+    the riskiest.  It now goes the missing-value way, as it does in a column of fewer."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    street = rng.integers(0, 300, n).astype(float)
+    y = (rng.random(n) < np.where(street < 10, 0.8, 0.1)).astype(int)
+    X = pd.DataFrame({"street": street, "noise": rng.random(n)})
+    model = RiskModel(categorical_features=["street"], cv=2, max_iter=30).fit(X, y)
+    assert model.calibrated_.calibrated_classifiers_[0].estimator.is_categorical_ is None
+    later = pd.DataFrame({"street": [-1.0, np.nan, 0.0], "noise": [0.5, 0.5, 0.5]})
+    unseen, missing, risky = model.predict_proba(later)[:, 1]
+    assert unseen == missing and risky > unseen + 0.3
+    numbers = RiskModel(cv=2, max_iter=30).fit(X, y)  # codes as plain numbers
+    assert numbers.predict_proba(later)[0, 1] > 0.5  # the test bites: -1 sorts with 0
+    few = RiskModel(categorical_features=["street"], cv=2, max_iter=30)
+    few.fit(X.assign(street=street % 200), y)
+    assert few.calibrated_.calibrated_classifiers_[0].estimator.is_categorical_[0]
+
+
 def test_a_category_without_an_effect_gets_next_to_no_weight():
     """Twenty regions of 150 rows with no effect of their own: each region's WoE is luck,
     and a regression fitted on the same rows' WoE weighted it like a real variable (about

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
@@ -533,42 +534,53 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         values = population[name].to_numpy()
         edges = monitoring.bin_edges(values, categorical=name in categorical)
         reference[name] = {"edges": edges, "shares": monitoring.distribution(values, edges)}
-    version = f"credit-{until.isoformat()}-{utcnow():%Y%m%d%H%M%S}"
-    # two trainings within one second (a retry, a script): the second gets a suffix
-    # instead of failing on the unique version after all the fitting
+    stem = f"credit-{until.isoformat()}-{utcnow():%Y%m%d%H%M%S}"
+    # two trainings within one second (a retry, a script, another process): the later
+    # gets a suffix (-2, -3, ...) instead of failing on the unique version after all the
+    # fitting.  Versions this session can see are skipped; one another process commits
+    # meanwhile fails the insert, whose savepoint is rolled back, and the next is tried.
     taken = set(
-        session.scalars(
-            select(ScoringModel.version).where(ScoringModel.version.startswith(version))
+        session.scalars(select(ScoringModel.version).where(ScoringModel.version.startswith(stem)))
+    )
+    candidates = (stem if n == 1 else f"{stem}-{n}" for n in range(1, len(taken) + 12))
+    for version in (v for v in candidates if v not in taken):
+        bundle = ModelBundle(
+            estimator={"scorecard": scorecard, "ml": ml},
+            kind="scorecard+ml",
+            version=version,
+            features=features,
+            feature_config={
+                **config.to_dict(),
+                "vocabulary": {k: list(v) for k, v in vocabulary.items()},
+            },
+            window=(start.isoformat(), until.isoformat()),
+            metrics=metrics,
+            scaling=scorecard.scaling(),
+            monitoring=reference,
         )
-    )
-    if version in taken:
-        version = next(f"{version}-{n}" for n in range(2, len(taken) + 3)
-                       if f"{version}-{n}" not in taken)  # fmt: skip
-    bundle = ModelBundle(
-        estimator={"scorecard": scorecard, "ml": ml},
-        kind="scorecard+ml",
-        version=version,
-        features=features,
-        feature_config={
-            **config.to_dict(),
-            "vocabulary": {k: list(v) for k, v in vocabulary.items()},
-        },
-        window=(start.isoformat(), until.isoformat()),
-        metrics=metrics,
-        scaling=scorecard.scaling(),
-        monitoring=reference,
-    )
-    row = ScoringModel(
-        version=version,
-        kind=bundle.kind,
-        blob=dumps(bundle),
-        window_start=start,
-        window_end=until,
-        features=features,
-        metrics=metrics,
-    )
-    session.add(row)
-    session.flush()
+        row = ScoringModel(
+            version=version,
+            kind=bundle.kind,
+            blob=dumps(bundle),
+            window_start=start,
+            window_end=until,
+            features=features,
+            metrics=metrics,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            if session.scalar(select(ScoringModel.id).where(ScoringModel.version == version)):
+                continue  # taken by another process since the query above
+            raise
+        break
+    else:  # pragma: no cover - ten other processes within one second
+        raise Conflict(
+            "every model version of this second is taken; train again",
+            {"version": [stem]},
+            message_zh="本秒内的模型版本号均已占用，请重新训练",
+        )
     audit(session, user, "model.train", "model", version, {"window": bundle.window, **metrics})
     session.commit()
     return row

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from inspect_core.credit import current_tiers, data, jobs
 from inspect_core.credit.models import CreditRating, ScoringRun
@@ -319,6 +319,41 @@ def test_two_trainings_in_one_second_get_two_versions(app, scored, monkeypatch):
                     for _ in range(3)]  # fmt: skip
     stem = f"credit-{today.isoformat()}-20261126100000"
     assert versions == [stem, f"{stem}-2", f"{stem}-3"]
+
+
+def test_a_version_another_process_took_meanwhile_is_skipped(app, scored, monkeypatch):
+    """A training in another process, committed after this one looked for taken versions,
+    made the insert fail with an IntegrityError; the next version is tried instead, and
+    the other's model is left as it was."""
+    from inspect_core.credit.models import ScoringModel
+    from scoring import persistence
+
+    moment = dt.datetime(2026, 11, 26, 11, 0, 0, tzinfo=dt.UTC)
+    monkeypatch.setattr(jobs, "utcnow", lambda: moment)
+    real_dumps = persistence.dumps
+    other: list[str] = []
+
+    def dumps_while_another_commits(bundle):
+        if not other:  # the other process's row appears after the versions were read
+            other.append(bundle.version)
+            with db.session.begin_nested():
+                db.session.add(ScoringModel(version=bundle.version, kind="other", blob=b"x",
+                                            features=[], metrics={}))  # fmt: skip
+        return real_dumps(bundle)
+
+    monkeypatch.setattr(persistence, "dumps", dumps_while_another_commits)
+    with app.app_context():
+        today = today_in_china()
+        row = jobs.train(db.session, "test", today, window_days=900)
+        stem = f"credit-{today.isoformat()}-20261126110000"
+        assert other == [stem] and row.version == f"{stem}-2"
+        kinds = dict(db.session.execute(
+            select(ScoringModel.version, ScoringModel.kind)
+            .where(ScoringModel.version.startswith(stem))
+        ).all())  # fmt: skip
+        db.session.execute(delete(ScoringModel).where(ScoringModel.version == stem))
+        db.session.commit()  # the module's later tests read real models only
+    assert kinds == {stem: "other", f"{stem}-2": "scorecard+ml"}
 
 
 def test_score_run_with_out_of_order_cutoffs_is_a_clear_cli_error(app, scored):

@@ -118,6 +118,10 @@ class Config:
     KPI_TARGETS: list[dict[str, Any]] = DEFAULT_KPI_TARGETS
     #: minimum credit scores of tiers A, B and C (higher = lower risk); below C is D
     TIER_CUTOFFS: dict[str, float] = {"A": 620.0, "B": 590.0, "C": 560.0}
+    #: significance level of the scorecard's test that a variable's bins differ in
+    #: failure rate; a variable above it is left out (its points would be noise, and its
+    #: worst bin a reason).  None keeps every variable.
+    SCORECARD_ALPHA: float | None = 0.01
     #: days a credit event of these types must have stood before a repair may end it early
     #: (DOMAIN.md §2: early removal from the serious-dishonesty list after 1 year [M])
     CREDIT_REPAIR_MIN_DAYS: dict[str, int] = {"serious_dishonesty": 365}
@@ -149,6 +153,14 @@ def check(config: dict[str, Any]) -> None:
         check_cutoffs(config.get("TIER_CUTOFFS") or {})
     except ValueError as exc:
         raise ValueError(f"TIER_CUTOFFS (INSPECT_TIER_CUTOFFS): {exc}") from None
+    alpha = config.get("SCORECARD_ALPHA")
+    if alpha is not None and (
+        isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 1
+    ):
+        raise ValueError(
+            f"SCORECARD_ALPHA (INSPECT_SCORECARD_ALPHA): {alpha!r} — a number above 0 and at "
+            "most 1, or null to keep every variable"
+        )
     from inspect_core.credit.models import CREDIT_EVENT_TYPES
 
     waits = config.get("CREDIT_REPAIR_MIN_DAYS") or {}

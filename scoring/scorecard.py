@@ -44,7 +44,15 @@ class Scorecard(ClassifierMixin, BaseEstimator):
     effect of its own got a large weight and became the first reason of the riskiest
     enterprises.  So the coefficient of a categorical variable is fitted on *out-of-fold*
     WoE (``cross_fit`` folds, as scikit-learn's ``TargetEncoder`` does): each row's WoE from
-    the other folds' rows.  Points and predictions use the WoE of all training rows."""
+    the other folds' rows.  Points and predictions use the WoE of all training rows.
+
+    Cross-fitting shrinks such a weight but does not remove it: on the demo district a
+    region with no simulated effect still lost 9 points against the luckiest one (66 rows)
+    and was the third reason of the riskiest enterprises.  So a variable whose bins' shares
+    of positives differ no more than chance makes them differ — a chi-squared test of
+    independence with a p-value above ``alpha`` — is left out before the fit (None keeps
+    every variable).  ``p_values_`` holds each variable's p-value, and ``drop_reasons_``
+    why each dropped variable was dropped."""
 
     def __init__(
         self,
@@ -58,6 +66,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         min_bin_share: float = 0.02,
         cross_fit: int = 5,
         random_state: int | None = None,
+        alpha: float | None = 0.01,
     ) -> None:
         self.n_bins = n_bins
         self.smoothing = smoothing
@@ -69,13 +78,15 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.min_bin_share = min_bin_share
         self.cross_fit = cross_fit
         self.random_state = random_state
+        self.alpha = alpha
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         # a model pickled before categorical variables existed: scikit-learn's repr,
         # get_params and clone read every __init__ parameter, and its variables were all
         # binned by range
+        # (and before the significance test: alpha None, every variable kept)
         for key, value in (("categorical_features", None), ("min_bin_share", 0.02),
-                           ("cross_fit", 5)):  # fmt: skip
+                           ("cross_fit", 5), ("alpha", None)):  # fmt: skip
             state.setdefault(key, value)
         if "edges_" in state:
             state.setdefault("is_categorical_", np.zeros(len(state["edges_"]), dtype=bool))
@@ -101,6 +112,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             raise ValueError("min_bin_share must be at least 0 and below 1")
         if isinstance(self.cross_fit, bool) or not isinstance(self.cross_fit, numbers.Integral):
             raise ValueError(f"cross_fit must be a whole number of folds, not {self.cross_fit!r}")
+        if self.alpha is not None and not 0.0 < self.alpha <= 1.0:
+            raise ValueError(f"alpha must be above 0 and at most 1, or None, not {self.alpha!r}")
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("Classifier can't train when only one class is present.")
@@ -110,6 +123,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         self.edges_: list[np.ndarray] = []
         self.woe_: list[np.ndarray] = []
         self.counts_: list[np.ndarray] = []
+        self.p_values_ = np.ones(X.shape[1])
         woe_matrix = np.empty_like(X)
         folds = self._folds(target) if self.is_categorical_.any() else None
         share = self.min_bin_share
@@ -150,6 +164,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             codes = self._codes(column, edges, bool(self.is_categorical_[j]))
             # value bins (a categorical variable's last one is "other"), then missing
             rows, woe = self._bin_woe(codes, target, len(edges) + 2)
+            self.p_values_[j] = _independence_p(codes, target, len(woe))
             self.edges_.append(edges)
             self.woe_.append(woe)
             self.counts_.append(rows)
@@ -202,6 +217,12 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         until no coefficient is negative.  ``dropped_`` names what was dropped."""
         keep = np.ones(woe_matrix.shape[1], dtype=bool)
         self.dropped_: list[str] = []
+        self.drop_reasons_: dict[str, str] = {}
+        if self.alpha is not None:
+            # bins whose outcomes differ no more than chance makes them differ: the
+            # variable's points would be noise, and its worst bin a reason
+            for j in np.flatnonzero(self.p_values_ > self.alpha):
+                self._drop(int(j), keep, "not_significant")
         # Newton steps (few variables, many rows) to a tight tolerance: lbfgs stopped at its
         # default 1e-4 where the path mattered — refits warm-started from the last one and
         # refits from zero ended up to 43 points apart on a row, and in 4 of 150 random
@@ -213,15 +234,34 @@ class Scorecard(ClassifierMixin, BaseEstimator):
             random_state=self.random_state, warm_start=True,
         )  # fmt: skip
         while True:
+            if not keep.any():
+                # no variable left: the fit is the intercept alone, whose optimum is the
+                # log-odds of the training rows (Newton's line search fails on an all-zero
+                # design whose start is already that optimum)
+                rate = float(target.mean())
+                logit.coef_ = np.zeros((1, woe_matrix.shape[1]))
+                logit.intercept_ = np.array([math.log(rate / (1 - rate))])
+                logit.classes_ = np.array([0.0, 1.0])
+                logit.n_features_in_ = woe_matrix.shape[1]
+                logit.n_iter_ = np.array([0], dtype=np.int32)
+                return logit
             logit.fit(woe_matrix if keep.all() else np.where(keep, woe_matrix, 0.0), target)
             coef = np.where(keep, logit.coef_[0], 0.0)
             worst = int(np.argmin(coef))
             if coef[worst] >= -1e-9:
                 logit.coef_[0][~keep] = 0.0
                 return logit
-            keep[worst] = False
-            self.woe_[worst] = np.zeros_like(self.woe_[worst])
-            self.dropped_.append(self.feature_names_[worst])
+            self._drop(worst, keep, "negative_coefficient")
+
+    def _drop(self, j: int, keep: np.ndarray, reason: str) -> None:
+        """Leave variable ``j`` out: WoE 0 in every bin, so all score alike and it is
+        never a reason.  ``drop_reasons_`` keeps why: ``not_significant`` (its bins'
+        outcomes differ by no more than chance, ``p_values_`` above ``alpha``) or
+        ``negative_coefficient`` (collinear with another variable)."""
+        keep[j] = False
+        self.woe_[j] = np.zeros_like(self.woe_[j])
+        self.dropped_.append(self.feature_names_[j])
+        self.drop_reasons_[self.feature_names_[j]] = reason
 
     @staticmethod
     def _codes(column: np.ndarray, edges: np.ndarray, categorical: bool = False) -> np.ndarray:
@@ -390,6 +430,19 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """The scaling persisted with the model."""
         return {"pdo": self.pdo, "base_points": self.base_points, "base_odds": self.base_odds,
                 "factor": self.factor_, "offset": self.offset_}  # fmt: skip
+
+
+def _independence_p(codes: np.ndarray, target: np.ndarray, n_codes: int) -> float:
+    """p-value of the chi-squared test that a variable's bins all have the same share of
+    positives (1.0 with fewer than two bins holding rows, or one class only)."""
+    from scipy.stats import chi2_contingency
+
+    bad = np.bincount(codes, weights=target, minlength=n_codes)
+    rows = np.bincount(codes, minlength=n_codes)
+    table = np.column_stack([bad, rows - bad])[rows > 0]
+    if len(table) < 2 or (table.sum(axis=0) == 0).any():
+        return 1.0
+    return float(chi2_contingency(table, correction=False).pvalue)
 
 
 def feature_matrix(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -175,6 +175,18 @@ class PointsItemSchema(Schema):
     woe = fields.Float()
     points = fields.Float()
     dropped = fields.Boolean(metadata={"description": "left out by the fit: every bin alike"})
+    p_value = fields.Float(
+        allow_none=True,
+        metadata={"description": "chi-squared test that the variable's bins share one "
+                                 "failure rate; above the model's alpha the variable is "
+                                 "dropped (null: a model fitted before the test)"},
+    )  # fmt: skip
+    drop_reason = fields.String(
+        allow_none=True,
+        metadata={"description": "not_significant | negative_coefficient; null when kept"},
+    )
+    drop_reason_zh = fields.String(allow_none=True)
+    drop_reason_en = fields.String(allow_none=True)
 
 
 class PointsCardSchema(Schema):

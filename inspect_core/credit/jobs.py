@@ -484,9 +484,11 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # its own bin, the trees split them as sets (at most 255 categories, their limit; the
     # model splits a column of more as numbers, an unseen category on the missing side)
     categorical = [c for c in features if c in config.categorical]
+    # the scorecard's significance level: a variable whose bins differ by chance is left out
+    alpha = current_app.config.get("SCORECARD_ALPHA")
 
     def scorecard_model() -> Scorecard:
-        return Scorecard(categorical_features=categorical, random_state=0)
+        return Scorecard(categorical_features=categorical, random_state=0, alpha=alpha)
 
     def ml_model() -> RiskModel:
         return RiskModel(categorical_features=categorical, random_state=0)
@@ -506,8 +508,9 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
             float(roc_auc_score(y[test_idx], ml.predict_proba(X.iloc[test_idx])[:, 1])), 4
         )
     scorecard = scorecard_model().fit(X, y)
-    # variables the scorecard left out: their coefficient turned negative (collinear with
-    # another), which would have scored their riskier bins higher
+    # variables the scorecard left out: not significant (noise), or their coefficient
+    # turned negative (collinear with another), which would have scored their riskier
+    # bins higher; /scoring/points says which, per variable
     metrics["scorecard_dropped"] = list(scorecard.dropped_)
     ml = ml_model().fit(X, y)
     # inspector strictness against out-of-fold enterprise-only predictions
@@ -611,6 +614,9 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
     table = card.points_table().to_dict("records")
     counts = getattr(card, "counts_", None)
     dropped = set(getattr(card, "dropped_", ()))
+    # a model fitted before the significance test has no p-values or drop reasons
+    p_values = getattr(card, "p_values_", None)
+    drop_reasons = getattr(card, "drop_reasons_", {})
     best = card.best_bins(finite=True)
     categorical = card.is_categorical_
     items: list[dict[str, Any]] = []
@@ -641,7 +647,9 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
                  "text_zh": zh, "text_en": en,
                  "rows": None if counts is None else int(counts[j][b]),
                  "woe": round(float(row["woe"]), 6), "points": round(float(row["points"]), 4),
-                 "dropped": name in dropped}
+                 "dropped": name in dropped,
+                 "p_value": None if p_values is None else round(float(p_values[j]), 6),
+                 **_drop_texts(drop_reasons.get(name) if name in dropped else None)}
             )  # fmt: skip
     metrics = model.metrics or {}
     return {
@@ -657,6 +665,28 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
         "auc_ml": metrics.get("auc_ml"),
         "items": items,
     }
+
+
+#: why the scorecard left a variable out (``Scorecard.drop_reasons_``), for regulators
+DROP_REASONS = {
+    "not_significant": (
+        "各分组不合格率差异不显著（卡方检验 p 值高于显著性水平），得分视为噪声",
+        "its bins' failure rates differ no more than chance (chi-squared p above the "
+        "significance level): its points would be noise",
+    ),
+    "negative_coefficient": (
+        "与其他变量共线，系数为负，会使风险较高的分组得分更高",
+        "collinear with another variable: its coefficient turned negative, which would "
+        "have scored its riskier bins higher",
+    ),
+}
+
+
+def _drop_texts(code: str | None) -> dict[str, str | None]:
+    """A dropped variable's reason, as a code and in zh-CN and English (all None when kept,
+    or dropped by a model fitted before reasons were kept)."""
+    zh, en = DROP_REASONS.get(code or "", (None, None))
+    return {"drop_reason": code, "drop_reason_zh": zh, "drop_reason_en": en}
 
 
 def _reason_lists(

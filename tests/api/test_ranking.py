@@ -356,6 +356,21 @@ def test_a_version_another_process_took_meanwhile_is_skipped(app, scored, monkey
     assert kinds == {stem: "other", f"{stem}-2": "scorecard+ml"}
 
 
+def test_training_uses_the_configured_significance_level(app, scored, monkeypatch):
+    """SCORECARD_ALPHA reaches the scorecard `score train` fits: the default drops
+    variables whose bins differ by chance; null keeps every variable it can."""
+    from scoring.persistence import loads
+
+    with app.app_context():
+        today = today_in_china()
+        default = loads(jobs.train(db.session, "test", today, window_days=900).blob)
+        monkeypatch.setitem(app.config, "SCORECARD_ALPHA", None)
+        off = loads(jobs.train(db.session, "test", today, window_days=900).blob)
+    card, kept = default.estimator["scorecard"], off.estimator["scorecard"]
+    assert card.alpha == 0.01 and "not_significant" in card.drop_reasons_.values()
+    assert kept.alpha is None and "not_significant" not in kept.drop_reasons_.values()
+
+
 def test_score_run_with_out_of_order_cutoffs_is_a_clear_cli_error(app, scored):
     """Cut-offs changed after the app started (or checked nowhere) must stop `score run`
     before it scores anything, with a usage error in English and zh-CN, not a traceback."""
@@ -469,6 +484,23 @@ def test_the_points_table_is_how_every_score_and_reason_was_made(
         assert items[-1]["bin"] == "missing"
     regions = {i["text_en"] for i in by_variable["region"]}
     assert "Street or town: 走马镇" in regions, regions
+    # why a variable was left out, in both languages; a kept one has none
+    for items in by_variable.values():
+        first = items[0]
+        assert all((i["p_value"], i["drop_reason"]) == (first["p_value"], first["drop_reason"])
+                   for i in items)  # fmt: skip
+        assert 0 <= first["p_value"] <= 1
+        if first["dropped"]:
+            assert first["drop_reason"] in {"not_significant", "negative_coefficient"}
+            assert first["drop_reason_zh"] and first["drop_reason_en"]
+            assert (first["drop_reason"] == "not_significant") == (first["p_value"] > 0.01)
+        else:
+            assert first["drop_reason"] is first["drop_reason_en"] is None
+            assert first["p_value"] <= 0.01
+            # a kept variable scores its bins differently
+            assert len({i["points"] for i in items if i["rows"]}) > 1
+    assert any(items[0]["drop_reason"] == "not_significant" for items in by_variable.values())
+    assert any(not items[0]["dropped"] for items in by_variable.values())
     listed = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json
     checked = 0
     for enterprise in listed["items"]:

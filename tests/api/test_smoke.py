@@ -85,6 +85,19 @@ def test_tier_cutoffs_from_the_environment_are_checked_too(monkeypatch):
     assert create_app({"DATABASE_URL": "sqlite://"}).config["TIER_CUTOFFS"]["A"] == 650
 
 
+@pytest.mark.parametrize("alpha", [0, 1.5, -0.01, "0.05", True])
+def test_a_bad_scorecard_significance_level_is_refused_when_the_app_starts(alpha):
+    with pytest.raises(ValueError, match="SCORECARD_ALPHA"):
+        create_app({"SCORECARD_ALPHA": alpha, "DATABASE_URL": "sqlite://"})
+
+
+def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):
+    monkeypatch.setenv("INSPECT_SCORECARD_ALPHA", "null")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORECARD_ALPHA"] is None
+    monkeypatch.setenv("INSPECT_SCORECARD_ALPHA", "0.05")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORECARD_ALPHA"] == 0.05
+
+
 @pytest.mark.parametrize(
     "waits", [{"fireworks": 365}, {"serious_dishonesty": -1}, {"penalty": "1y"}, "365"]
 )

@@ -334,11 +334,67 @@ def test_a_category_without_an_effect_gets_next_to_no_weight():
         table = card.points_table()
         return float(np.ptp(table.loc[table["variable"] == "region", "points"].iloc[:-2]))
 
-    in_sample = Scorecard(categorical_features=["region"], cross_fit=0).fit(X, y)
-    cross_fitted = Scorecard(categorical_features=["region"], random_state=0).fit(X, y)
+    # alpha=None: the significance test (next test) would drop region before either fit
+    in_sample = Scorecard(categorical_features=["region"], cross_fit=0, alpha=None).fit(X, y)
+    cross_fitted = Scorecard(categorical_features=["region"], random_state=0, alpha=None).fit(X, y)
     assert in_sample.logit_.coef_[0][1] > 0.8 and spread(in_sample) > 15  # the test bites
     assert cross_fitted.logit_.coef_[0][1] < 0.2 and spread(cross_fitted) < 3
     assert cross_fitted.logit_.coef_[0][0] > 0.8
+
+
+def _regions_and_failures(region_effect: float, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """3,000 rows: twenty regions, region 0's log-odds raised by ``region_effect``, and a
+    real variable (failed checks)."""
+    rng = np.random.default_rng(seed)
+    n = 3000
+    region = rng.integers(0, 20, n).astype(float)
+    failed = np.where(rng.random(n) < 0.7, 0.0, rng.exponential(1.0, n))
+    logit = -1.8 + 1.2 * failed + region_effect * (region == 0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"failed": failed, "region": region}), y
+
+
+def test_a_variable_whose_bins_differ_by_chance_is_left_out():
+    """Cross-fitting shrinks a region without an effect but left it some points, and its
+    unluckiest region was a reason; a chi-squared test drops it (every bin alike, never a
+    reason) and keeps the real variable and a region with a real effect."""
+    X, y = _regions_and_failures(0.0)
+    card = Scorecard(categorical_features=["region"], random_state=0).fit(X, y)
+    assert card.alpha == 0.01 and card.p_values_[1] > card.alpha
+    assert card.dropped_ == ["region"] and card.drop_reasons_ == {"region": "not_significant"}
+    table = card.points_table()
+    assert np.ptp(table.loc[table["variable"] == "region", "points"]) == 0
+    reasons = {r["feature"] for row in card.reason_codes(X) for r in row}
+    assert reasons == {"failed"}
+    assert card.p_values_[0] < 1e-6 and card.logit_.coef_[0][0] > 0.8
+    kept = Scorecard(categorical_features=["region"], random_state=0, alpha=None).fit(X, y)
+    assert kept.dropped_ == [] and kept.logit_.coef_[0][1] > 0  # the test bites
+    assert {r["feature"] for row in kept.reason_codes(X) for r in row} == {"failed", "region"}
+
+    X, y = _regions_and_failures(1.5)
+    real = Scorecard(categorical_features=["region"], random_state=0).fit(X, y)
+    assert real.p_values_[1] < 1e-6 and real.dropped_ == []
+    risky = real.points(pd.DataFrame({"failed": [0.0, 0.0], "region": [0.0, 5.0]}))
+    assert risky[0] < risky[1] - 10  # region 0 costs points
+
+
+def test_no_variable_significant_leaves_the_base_rate():
+    """Every variable dropped: the fit is the intercept alone, every row the training
+    rows' log-odds, no reasons."""
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"noise": rng.random(400)})
+    y = (rng.random(400) < 0.25).astype(int)
+    card = Scorecard(random_state=0).fit(X, y)
+    assert card.dropped_ == ["noise"]
+    assert np.allclose(card.predict_proba(X)[:, 1], y.mean())
+    assert all(row == [] for row in card.reason_codes(X))
+
+
+@pytest.mark.parametrize("alpha", [0, -0.1, 1.5])
+def test_alpha_out_of_range_is_refused(alpha: float):
+    X, y = data()
+    with pytest.raises(ValueError, match="alpha"):
+        Scorecard(alpha=alpha).fit(X, y)
 
 
 def test_save_and_load_give_identical_scores():

@@ -116,8 +116,14 @@ class Config:
     PLUGINS: list[str] | str = ["food", "drugs", "special_equipment", "construction"]
     #: programme KPI lines (pass-rate targets); see inspect_core/kpis.py
     KPI_TARGETS: list[dict[str, Any]] = DEFAULT_KPI_TARGETS
-    #: minimum credit scores of tiers A, B and C (higher = lower risk); below C is D
-    TIER_CUTOFFS: dict[str, float] = {"A": 620.0, "B": 590.0, "C": 560.0}
+    #: minimum credit scores of tiers A, B and C (higher = lower risk); below C is D.
+    #: None (the default): each model's own, set when it is trained so that TIER_SHARES
+    #: of the enterprises it could score from their record fall in each tier
+    TIER_CUTOFFS: dict[str, float] | None = None
+    #: shares of the scored enterprises in A, B, C and D when cut-offs come from the model
+    #: (a district's choice, not a national rule: it sets how many are drawn at each
+    #: tier's ratio)
+    TIER_SHARES: dict[str, float] = {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}
     #: significance level of the scorecard's test that a variable's bins differ in
     #: failure rate; a variable above it is left out (its points would be noise, and its
     #: worst bin a reason).  None keeps every variable.
@@ -147,12 +153,17 @@ def check(config: dict[str, Any]) -> None:
     """Refuse, when the app starts, a setting that would only fail later (``score run``
     died on out-of-order tier cut-offs after scoring every enterprise): a ValueError
     naming the setting and the rule."""
-    from scoring.tiers import check_cutoffs
+    from scoring.tiers import check_cutoffs, check_shares
 
+    if config.get("TIER_CUTOFFS") is not None:
+        try:
+            check_cutoffs(config["TIER_CUTOFFS"])
+        except ValueError as exc:
+            raise ValueError(f"TIER_CUTOFFS (INSPECT_TIER_CUTOFFS): {exc}") from None
     try:
-        check_cutoffs(config.get("TIER_CUTOFFS") or {})
+        check_shares(config.get("TIER_SHARES"))  # type: ignore[arg-type]
     except ValueError as exc:
-        raise ValueError(f"TIER_CUTOFFS (INSPECT_TIER_CUTOFFS): {exc}") from None
+        raise ValueError(f"TIER_SHARES (INSPECT_TIER_SHARES): {exc}") from None
     alpha = config.get("SCORECARD_ALPHA")
     if alpha is not None and (
         isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha <= 1

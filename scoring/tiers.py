@@ -55,3 +55,72 @@ def assign(
         for i in np.flatnonzero(np.asarray(serious_dishonesty) > 0):
             tiers[i], overrides[i] = "D", "serious_dishonesty"
     return tiers.astype(object), overrides
+
+
+#: cut-offs of a model that carries none (trained before cut-offs came from shares) when
+#: none are configured: 600 points at odds 50:1 against a finding, 20 points to double
+#: them, so A, B and C begin at about 1.0 %, 2.8 % and 7.4 % risk of a finding — below the
+#: share of checks that find one in most districts, where every checked enterprise was D
+LEGACY_CUTOFFS = {"A": 620.0, "B": 590.0, "C": 560.0}
+
+
+def check_shares(shares: Mapping[str, float]) -> dict[str, float]:
+    """``{"A": a, "B": b, "C": c, "D": d}``, each share in [0, 1] and summing to 1, else a
+    ValueError saying why."""
+    try:
+        out = {t: float(shares[t]) for t in TIERS}
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            "tier shares need a number for each of A, B, C and D / 需为A、B、C、D各给出占比"
+        ) from None
+    if isinstance(shares, Mapping) and set(shares) - set(TIERS):
+        unknown = ", ".join(sorted(map(str, set(shares) - set(TIERS))))
+        raise ValueError(f"tier shares name unknown tiers: {unknown} / 未知等级：{unknown}")
+    if any(isinstance(shares[t], bool) or not 0.0 <= out[t] <= 1.0 for t in TIERS):
+        raise ValueError(
+            f"each tier share lies between 0 and 1, got {out} / 各等级占比须在0到1之间"
+        )
+    if abs(sum(out.values()) - 1.0) > 1e-6:
+        raise ValueError(
+            f"tier shares must sum to 1, got {sum(out.values()):.6g} / 各等级占比之和须为1"
+        )
+    return out
+
+
+def cutoffs_for_shares(scores: np.ndarray, shares: Mapping[str, float]) -> dict[str, float] | None:
+    """Cut-offs that put ``shares`` of ``scores`` in A, B, C and D as nearly as ties allow.
+
+    Scorecard scores are sums of a few bins' points, so many enterprises share one score
+    and a tier boundary can only fall between two distinct scores: each cut-off is the
+    midpoint of the two (exact scores read clearly on either side), chosen for the share
+    at or above it nearest the target, and strictly below the tier above's (a tier that
+    ties leave no room for is empty, its cut-off one point below the lowest score).  None
+    when there are no scores."""
+    shares = check_shares(shares)
+    values = np.unique(np.asarray(scores, dtype=float))[::-1]  # distinct, best first
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    ordered = np.sort(np.asarray(scores, dtype=float))
+    m = len(values)
+
+    def cut(j: int) -> float:
+        # position j: between values[j-1] and values[j]; above all at 0, below all from m
+        if j == 0:
+            return float(values[0] + 1.0)
+        if j >= m:
+            return float(values[-1] - (j - m + 1))
+        return float((values[j - 1] + values[j]) / 2.0)
+
+    def above(j: int) -> float:
+        return float(len(ordered) - np.searchsorted(ordered, cut(j))) / len(ordered)
+
+    out: dict[str, float] = {}
+    target, last = 0.0, -1
+    for k, tier in enumerate(("A", "B", "C")):
+        target += shares[tier]
+        # room for the tiers still to place below this one
+        options = range(last + 1, m + 1 + k)
+        last = min(options, key=lambda j: (abs(above(j) - target), j))
+        out[tier] = cut(last)
+    return out

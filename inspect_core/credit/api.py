@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -200,6 +200,20 @@ class PointsCardSchema(Schema):
     positives = fields.Integer(allow_none=True)
     auc_scorecard = fields.Float(allow_none=True)
     auc_ml = fields.Float(allow_none=True)
+    tier_cutoffs = fields.Dict(
+        keys=fields.String(), values=fields.Float(),
+        metadata={"description": "minimum scores of A, B and C (below C: D): the run's with "
+                                 "?run=, else those the next run would use"},
+    )  # fmt: skip
+    tier_cutoffs_source = fields.String(
+        metadata={"description": "run (stored with it) | configured (TIER_CUTOFFS) | model "
+                                 "(set at training from tier_shares) | legacy (a model "
+                                 "trained before: 620/590/560)"},
+    )  # fmt: skip
+    tier_shares = fields.Dict(
+        keys=fields.String(), values=fields.Float(), allow_none=True,
+        metadata={"description": "the shares of A-D the model's cut-offs were set for"},
+    )  # fmt: skip
     items = fields.List(fields.Nested(PointsItemSchema))
 
 
@@ -214,7 +228,7 @@ class PointsCardView(MethodView):
         to regions sees the bins of those regions only: another region's bin holds that
         region's record (its rows and, in the WoE, their outcomes), which the rest of the
         API keeps from them."""
-        from inspect_core.credit.jobs import latest_model, points_card
+        from inspect_core.credit.jobs import latest_model, points_card, tier_cutoffs
         from inspect_core.credit.models import ScoringModel
 
         if "run" in args:
@@ -227,8 +241,12 @@ class PointsCardView(MethodView):
                     message_zh=f"评分批次 {run.id} 没有对应的已存模型",
                 )
         else:
-            model = latest_model(db.session)
+            run, model = None, latest_model(db.session)
         card = points_card(model)
+        card["tier_cutoffs"], card["tier_cutoffs_source"] = tier_cutoffs(
+            current_app.config.get("TIER_CUTOFFS"), model, run
+        )
+        card["tier_shares"] = (model.metrics or {}).get("tier_shares")
         regions = current_user().regions
         if regions:
             card["items"] = [

@@ -163,20 +163,26 @@ def scoring_frames(session: Session, as_of: dt.date, config: Any) -> Frames:
 
 def population_matrix(
     session: Session, as_of: dt.date, config: Any, features: list[str]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The model's columns for every enterprise on ``as_of``, built as a run builds them
-    (:func:`run`): the population a run's PSI is measured against."""
+    (:func:`run`): the population a run's PSI is measured against; and per enterprise
+    whether its score will set its tier (it has a record and no override,
+    :func:`scoring.tiers.assign`)."""
     from scoring.scorecard import feature_matrix
 
     inputs = scoring_inputs(session, as_of)
-    parts = [
-        feature_matrix(chunk_features(session, inputs, start, stop, config), features)
-        for start in range(0, len(inputs.rows), WRITE_CHUNK)
-        for stop in [min(start + WRITE_CHUNK, len(inputs.rows))]
-    ]
+    parts, by_score = [], []
+    for start in range(0, len(inputs.rows), WRITE_CHUNK):
+        chunk = chunk_features(
+            session, inputs, start, min(start + WRITE_CHUNK, len(inputs.rows)), config
+        )
+        parts.append(feature_matrix(chunk, features))
+        by_score.append(
+            (chunk["has_history"].to_numpy() > 0) & ~(chunk["serious_dishonesty"].to_numpy() > 0)
+        )
     if not parts:
-        return pd.DataFrame(columns=features, dtype=float)
-    return pd.concat(parts, ignore_index=True).astype(float)
+        return pd.DataFrame(columns=features, dtype=float), np.zeros(0, dtype=bool)
+    return pd.concat(parts, ignore_index=True).astype(float), np.concatenate(by_score)
 
 
 #: reason-code texts by feature-name prefix: zh-CN and English templates, where ``{v}`` is
@@ -462,6 +468,7 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     from scoring.model import RiskModel
     from scoring.persistence import ModelBundle, dumps
     from scoring.scorecard import Scorecard
+    from scoring.tiers import check_shares, cutoffs_for_shares
 
     facts = data.facts_frame(session)
     # every fact some plugin recorded becomes a feature; one never seen in the window is
@@ -524,13 +531,23 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # as of ``until`` — not the training rows (inspections at their own dates), which a
     # run never resembles (max PSI ≈ 7 on n_prior, an alarm on every run)
     encoded = replace(config, vocabulary={k: tuple(v) for k, v in vocabulary.items()})
-    population = population_matrix(session, until, encoded, features)
+    population, by_score = population_matrix(session, until, encoded, features)
     if len(population):
         metrics["monitoring_reference"] = f"all {len(population)} enterprises as of {until}"
     else:  # no enterprise registered: the training rows are all there is
         population = X
         metrics["monitoring_reference"] = "training rows"
     scores = scorecard.points(population)
+    # the model's tier cut-offs: TIER_SHARES of the enterprises its score will tier (those
+    # with a record and no override) in each tier, as of ``until``; a run uses them unless
+    # TIER_CUTOFFS is set.  Fixed with the model, so a rescore moves an enterprise only when
+    # its own record moves it, not when others' do.
+    shares = check_shares(current_app.config.get("TIER_SHARES"))  # type: ignore[arg-type]
+    cutoffs = cutoffs_for_shares(scores[by_score] if len(by_score) else np.zeros(0), shares)
+    if cutoffs is not None:
+        metrics["tier_cutoffs"] = {t: round(v, 4) for t, v in cutoffs.items()}
+        metrics["tier_shares"] = shares
+        metrics["tier_population"] = int(by_score.sum())
     reference = {"score": {"edges": monitoring.bin_edges(scores)}}
     reference["score"]["shares"] = monitoring.distribution(scores, reference["score"]["edges"])
     for name in features:
@@ -856,13 +873,31 @@ class _RatingsWriter:
         self._queue.put(text.replace("\\", "\\\\"))
 
 
-def _cutoffs(value: Any) -> dict[str, float]:
-    """The configured tier cut-offs, checked before any work: a bad setting used to
-    surface in the first chunk, after every input had been read, as a traceback."""
+def tier_cutoffs(
+    value: Any, model: ScoringModel, run: ScoringRun | None = None
+) -> tuple[dict[str, float], str]:
+    """The cut-offs a run used (``run``: stored with it), or would use, and where they come
+    from: ``run``, ``configured`` (TIER_CUTOFFS), ``model`` (set when it was trained, from
+    TIER_SHARES) or ``legacy`` (a model trained before that)."""
+    from scoring.tiers import LEGACY_CUTOFFS
+
+    if run is not None and run.cutoffs:
+        return dict(run.cutoffs), "run"
+    if value is not None:
+        return dict(value), "configured"
+    stored = (model.metrics or {}).get("tier_cutoffs")
+    return (dict(stored), "model") if stored else (dict(LEGACY_CUTOFFS), "legacy")
+
+
+def _cutoffs(value: Any, model: ScoringModel) -> dict[str, float]:
+    """The tier cut-offs of a run: TIER_CUTOFFS when set, else the model's (set from
+    TIER_SHARES when it was trained; a model trained before that has none:
+    :data:`scoring.tiers.LEGACY_CUTOFFS`).  Checked before any work: a bad setting used
+    to surface in the first chunk, after every input had been read, as a traceback."""
     from scoring.tiers import check_cutoffs
 
     try:
-        a, b, c = check_cutoffs(value or {})
+        a, b, c = check_cutoffs(tier_cutoffs(value, model)[0])
     except ValueError as exc:
         raise Unprocessable(
             "the tier cut-offs setting (TIER_CUTOFFS) is invalid; nothing was scored",
@@ -885,8 +920,8 @@ def run(
     from scoring.tiers import assign
 
     as_of = as_of or today_in_china()
-    cutoffs = _cutoffs(current_app.config.get("TIER_CUTOFFS"))
     model_row = latest_model(session)
+    cutoffs = _cutoffs(current_app.config.get("TIER_CUTOFFS"), model_row)
     bundle = loads(model_row.blob)
     started = time.perf_counter()
     scoring_run = ScoringRun(

@@ -515,7 +515,9 @@ def test_the_points_table_is_how_every_score_and_reason_was_made(
             checked += 1
     assert checked > 20
     one_run = client.get(f"/api/v1/scoring/points?run={scored['run']}", headers=regulator)
-    assert one_run.json == card
+    # the same table; the cut-offs are the run's own, which the next run would use too
+    assert one_run.json == {**card, "tier_cutoffs_source": "run"}
+    assert card["tier_cutoffs_source"] == "model"
     missing = client.get("/api/v1/scoring/points?run=999999", headers=regulator)
     assert missing.status_code == 404 and "run" in missing.json["errors"]
     inspector = identity("inspector", badge=district["inspectors"][0])
@@ -981,3 +983,66 @@ def test_an_adverse_count_is_a_reason_only_above_its_best_bin_and_above_zero(app
             "Days since the last check: 30–119",
         )
     assert eligible.tolist() == [[False, True], [False, False], [True, True]]
+
+
+def test_tiers_follow_the_models_shares_of_the_scored_district(app, client, identity, scored):
+    """By default a run's cut-offs are its model's, set when it was trained so that
+    TIER_SHARES of the enterprises its score tiers (a record, no override) fall in each
+    tier.  With the fixed 620/590/560 every such enterprise of this district was D (its
+    scores all lie below 560); the points table says which cut-offs a run used and why."""
+    from inspect_core.credit.models import ScoringModel
+    from scoring.tiers import LEGACY_CUTOFFS, cutoffs_for_shares
+
+    with app.app_context():
+        run = db.session.get(ScoringRun, scored["run"])
+        model = db.session.get(ScoringModel, run.model_id)
+        metrics = model.metrics
+        rows = db.session.execute(
+            select(CreditRating.score, CreditRating.tier, CreditRating.reasons)
+            .where(CreditRating.run_id == run.id)
+        ).all()  # fmt: skip
+    assert metrics["tier_shares"] == {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}
+    assert run.cutoffs == pytest.approx(metrics["tier_cutoffs"])
+    by_score = [r for r in rows if not (r.reasons and r.reasons[0]["points"] is None)]
+    assert metrics["tier_population"] == len(by_score) >= 20
+    assert max(r.score for r in by_score) < LEGACY_CUTOFFS["C"]  # the old default: all D
+    # the cut-offs are those that put the shares of these scores in each tier as nearly
+    # as their ties allow (tests/scoring: cutoffs_for_shares), so the tiers spread
+    wanted = cutoffs_for_shares(np.array([r.score for r in by_score]), metrics["tier_shares"])
+    assert run.cutoffs == pytest.approx(wanted, abs=0.001)
+    assert len({r.tier for r in by_score}) >= 3, {r.tier for r in by_score}
+    for r in by_score:  # each tier is the scores between its cut-offs
+        cut = run.cutoffs
+        expected = ("A" if r.score >= cut["A"] else "B" if r.score >= cut["B"]
+                    else "C" if r.score >= cut["C"] else "D")  # fmt: skip
+        assert r.tier == expected
+    regulator = identity("regulator")
+    card = client.get("/api/v1/scoring/points", headers=regulator).json
+    assert card["tier_cutoffs_source"] == "model" and card["tier_shares"]["D"] == 0.1
+    assert card["tier_cutoffs"] == pytest.approx(run.cutoffs)
+    of_run = client.get(f"/api/v1/scoring/points?run={run.id}", headers=regulator).json
+    assert of_run["tier_cutoffs_source"] == "run" and of_run["tier_cutoffs"] == run.cutoffs
+    # a district's own cut-offs win, for the next run
+    app.config["TIER_CUTOFFS"] = {"A": 700.0, "B": 650.0, "C": 600.0}
+    card = client.get("/api/v1/scoring/points", headers=regulator).json
+    assert card["tier_cutoffs_source"] == "configured" and card["tier_cutoffs"]["A"] == 700
+    with app.app_context():
+        again = jobs.run(db.session, "test", today_in_china())
+        assert again.cutoffs == {"A": 700.0, "B": 650.0, "C": 600.0}
+        tiers = set(db.session.scalars(
+            select(CreditRating.tier).where(CreditRating.run_id == again.id)
+        ))  # fmt: skip
+    assert tiers <= {"B", "D"}  # all below 600: D, and the override B of no history
+
+
+def test_a_model_trained_before_tier_shares_keeps_the_fixed_cut_offs():
+    """A stored model without cut-offs of its own is tiered at 620/590/560, as it was."""
+    from types import SimpleNamespace
+
+    from inspect_core.credit.jobs import tier_cutoffs
+
+    old = SimpleNamespace(metrics={"rows": 10})
+    assert tier_cutoffs(None, old) == ({"A": 620.0, "B": 590.0, "C": 560.0}, "legacy")
+    new = SimpleNamespace(metrics={"tier_cutoffs": {"A": 530.0, "B": 520.0, "C": 510.0}})
+    assert tier_cutoffs(None, new)[1] == "model"
+    assert tier_cutoffs({"A": 3, "B": 2, "C": 1}, new) == ({"A": 3, "B": 2, "C": 1}, "configured")

@@ -85,6 +85,21 @@ def test_tier_cutoffs_from_the_environment_are_checked_too(monkeypatch):
     assert create_app({"DATABASE_URL": "sqlite://"}).config["TIER_CUTOFFS"]["A"] == 650
 
 
+@pytest.mark.parametrize(
+    "shares", [{"A": 0.5, "B": 0.5, "C": 0.5, "D": 0.0}, {"A": 1.0}, "0.3,0.4,0.2,0.1", None]
+)
+def test_bad_tier_shares_are_refused_when_the_app_starts(shares):
+    with pytest.raises(ValueError, match="TIER_SHARES .*share"):
+        create_app({"TIER_SHARES": shares, "DATABASE_URL": "sqlite://"})
+
+
+def test_tier_cut_offs_are_the_models_unless_set():
+    """Unset, a run uses its model's cut-offs (set from TIER_SHARES at training)."""
+    config = create_app({"DATABASE_URL": "sqlite://"}).config
+    assert config["TIER_CUTOFFS"] is None
+    assert sum(config["TIER_SHARES"].values()) == pytest.approx(1)
+
+
 @pytest.mark.parametrize("alpha", [0, 1.5, -0.01, "0.05", True])
 def test_a_bad_scorecard_significance_level_is_refused_when_the_app_starts(alpha):
     with pytest.raises(ValueError, match="SCORECARD_ALPHA"):

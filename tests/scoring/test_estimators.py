@@ -15,7 +15,7 @@ from scoring.features import FeatureConfig, build_features
 from scoring.model import RiskModel
 from scoring.persistence import ModelBundle, dumps, loads
 from scoring.scorecard import Scorecard
-from scoring.tiers import assign, check_cutoffs
+from scoring.tiers import assign, check_cutoffs, check_shares, cutoffs_for_shares
 
 
 @parametrize_with_checks([Scorecard(), RiskModel(max_iter=5, cv=2)])
@@ -660,3 +660,44 @@ def test_the_smallest_values_bin_leaves_no_bin_of_a_few_rows_above_it():
     assert rows.min() >= 0.02 * n, (card.edges_, rows)
     zero, tiny, seven = card.bins(pd.DataFrame({"v": [0.0, 0.001, 7.0]}))[:, 0]
     assert zero != tiny == seven  # 0 still a bin of its own
+
+
+def test_cut_offs_for_shares_put_those_shares_in_each_tier():
+    """Cut-offs set from shares: on scores without ties each tier holds its share."""
+    scores = np.random.default_rng(0).normal(520, 25, 2000)
+    shares = {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}
+    cut = cutoffs_for_shares(scores, shares)
+    assert cut["A"] > cut["B"] > cut["C"]
+    tiers, _ = assign(scores, cut)
+    got = {t: float(np.mean(tiers == t)) for t in "ABCD"}
+    assert got == pytest.approx(shares, abs=0.001)
+
+
+def test_cut_offs_for_shares_fall_between_tied_scores():
+    """Scorecard scores tie (sums of a few bins' points): a cut-off falls between two
+    distinct scores, at the share nearest the target, always below the tier above's."""
+    scores = np.array([500.0] * 500 + [530.0] * 300 + [560.0] * 200)
+    cut = cutoffs_for_shares(scores, {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1})
+    assert cut == {"A": 545.0, "B": 515.0, "C": 499.0}  # A 20 %, B 30 %, C 50 %, D none
+    one = cutoffs_for_shares(np.full(7, 512.0), {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1})
+    assert one["A"] > one["B"] > one["C"]
+    tiers, _ = assign(np.full(7, 512.0), one)
+    assert len(set(tiers)) == 1  # one score: one tier, in order whatever the shares
+    assert cutoffs_for_shares(np.array([]), {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}) is None
+
+
+@pytest.mark.parametrize(
+    "shares",
+    [
+        {"A": 0.3, "B": 0.4, "C": 0.2},  # D missing
+        {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.2},  # sums to 1.1
+        {"A": -0.1, "B": 0.6, "C": 0.4, "D": 0.1},
+        {"A": True, "B": 0.0, "C": 0.0, "D": 0.0},
+        {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1, "E": 0.0},
+        "0.3,0.4,0.2,0.1",
+        None,
+    ],
+)
+def test_bad_tier_shares_are_refused(shares):
+    with pytest.raises(ValueError, match="share"):
+        check_shares(shares)

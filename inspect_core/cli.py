@@ -184,6 +184,7 @@ def _demo_scoring() -> None:
         f"scored {scoring_run.enterprises} enterprises with {model.version} "
         f"{jobs.metrics_line(model.metrics)}"
     )
+    click.echo(jobs.tier_line(session, scoring_run))
 
     class Everyone:
         regions: list[str] = []
@@ -451,7 +452,7 @@ def score_run(as_of: str | None, quiet: bool) -> None:
 
     from tqdm import tqdm
 
-    from inspect_core.credit.jobs import run
+    from inspect_core.credit.jobs import run, tier_line
     from inspect_core.errors import ApiError
 
     bars: dict[str, Any] = {}
@@ -478,6 +479,7 @@ def score_run(as_of: str | None, quiet: bool) -> None:
             f"run {scoring_run.id}: {scoring_run.enterprises} enterprises scored as of "
             f"{scoring_run.as_of}; max PSI {scoring_run.psi.get('max')}{alarm}"
         )
+        click.echo(tier_line(session, scoring_run))
 
 
 try:  # the Chicago-style evaluation command, when the scoring package provides it

@@ -873,6 +873,25 @@ class _RatingsWriter:
         self._queue.put(text.replace("\\", "\\\\"))
 
 
+def tier_line(session: Session, scoring_run: ScoringRun) -> str:
+    """A run's tiers for a terminal: how many enterprises in each, and the cut-offs."""
+    from sqlalchemy import func
+
+    counts = dict(
+        session.execute(
+            select(CreditRating.tier, func.count())
+            .where(CreditRating.run_id == scoring_run.id)
+            .group_by(CreditRating.tier)
+        ).all()
+    )
+    cut = scoring_run.cutoffs or {}
+    return (
+        "tiers: " + ", ".join(f"{t} {counts.get(t, 0)}" for t in ("A", "B", "C", "D"))
+        + " (cut-offs: " + ", ".join(f"{t} ≥ {cut[t]:.1f}" for t in ("A", "B", "C") if t in cut)
+        + ")"
+    )  # fmt: skip
+
+
 def tier_cutoffs(
     value: Any, model: ScoringModel, run: ScoringRun | None = None
 ) -> tuple[dict[str, float], str]:

@@ -155,8 +155,13 @@ def test_demo_load_runs_the_whole_loop_once(tmp_path):
     assert first.exit_code == 0, first.output
     for fragment in ("demo district loaded", "simulated history", "scored 600 enterprises",
                      "riskiest 10", "results recorded", "demo-admin-pass",
-                     "inspectors rated: "):  # fmt: skip
+                     "inspectors rated: ", "tiers: A "):  # fmt: skip
         assert fragment in first.output, fragment
+    # the model's cut-offs spread the demo over the tiers: with the fixed 620/590/560 every
+    # enterprise with a record was D, the rest B by rule
+    line = next(x for x in first.output.splitlines() if x.startswith("tiers: "))
+    counts = dict(part.split() for part in line[len("tiers: ") : line.index(" (")].split(", "))
+    assert sum(map(int, counts.values())) == 600 and int(counts["C"]) > 0, line
     again = runner.invoke(args=["demo", "load"])
     assert again.exit_code == 0 and "already present" in again.output
     client = demo.test_client()

@@ -301,6 +301,15 @@ def test_score_commands(app, scored):
     result = runner.invoke(args=["score", "run", "--quiet"])
     assert result.exit_code == 0, result.output
     assert "26 enterprises scored" in result.output
+    # how many in each tier, and the cut-offs that put them there
+    with app.app_context():
+        last = db.session.scalar(select(ScoringRun).order_by(ScoringRun.id.desc()).limit(1))
+        counts = dict(db.session.execute(
+            select(CreditRating.tier, func.count())
+            .where(CreditRating.run_id == last.id).group_by(CreditRating.tier)
+        ).all())  # fmt: skip
+    shown = ", ".join(f"{t} {counts.get(t, 0)}" for t in "ABCD")
+    assert f"tiers: {shown} (cut-offs: A ≥ {last.cutoffs['A']:.1f}" in result.output
     trained = runner.invoke(args=["score", "train", "--window-days", "900"])
     assert trained.exit_code == 0, trained.output
     teams = _team_visits(app)

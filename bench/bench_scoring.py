@@ -400,7 +400,9 @@ def naive_rescore(app: Flask, sample: list[int], as_of: dt.date) -> Naive:
         bundle = loads(model.blob)
         config = FeatureConfig.from_dict(bundle.feature_config)
         scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
-        cutoffs = dict(app.config["TIER_CUTOFFS"])
+        # the cut-offs `score run` uses: TIER_CUTOFFS when set (None by default), else
+        # the model's own
+        cutoffs = jobs._cutoffs(app.config.get("TIER_CUTOFFS"), model)
         fact_texts = jobs.fact_labels()
         run = ScoringRun(model_id=model.id, as_of=as_of, started_by="naive", cutoffs=cutoffs)
         session.add(run)

@@ -430,6 +430,8 @@ def _date(value: str | None) -> Any:
 @with_appcontext
 def score_train(until: str | None, window_days: int) -> None:
     """Fit the scorecard and the ML model on the recorded results; store them."""
+    import json
+
     from inspect_core.credit.jobs import metrics_line, train
     from inspect_core.errors import ApiError
     from inspect_core.results.service import today_in_china
@@ -438,7 +440,10 @@ def score_train(until: str | None, window_days: int) -> None:
         try:
             model = train(session, "cli", _date(until) or today_in_china(), window_days)
         except ApiError as exc:
-            raise click.ClickException(f"{exc.message} {exc.errors}") from None
+            zh = f" / {exc.message_zh}" if exc.message_zh else ""
+            raise click.ClickException(
+                f"{exc.message}{zh} {json.dumps(exc.errors, ensure_ascii=False)}"
+            ) from None
         click.echo(f"model {model.version}: {metrics_line(model.metrics)}")
 
 

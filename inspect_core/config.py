@@ -126,7 +126,8 @@ class Config:
     TIER_SHARES: dict[str, float] = {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}
     #: significance level of the scorecard's test that a variable's bins differ in
     #: failure rate; a variable above it is left out (its points would be noise, and its
-    #: worst bin a reason).  None keeps every variable.
+    #: worst bin a reason).  None: no test (a collinear variable whose coefficient turns
+    #: negative is still left out).
     SCORECARD_ALPHA: float | None = 0.01
     #: days a credit event of these types must have stood before a repair may end it early
     #: (DOMAIN.md §2: early removal from the serious-dishonesty list after 1 year [M])
@@ -170,7 +171,8 @@ def check(config: dict[str, Any]) -> None:
     ):
         raise ValueError(
             f"SCORECARD_ALPHA (INSPECT_SCORECARD_ALPHA): {alpha!r} — a number above 0 and at "
-            "most 1, or null to keep every variable"
+            "most 1, or null for no test / 评分卡显著性水平须为大于0且不超过1的数，"
+            "或为 null（不做显著性检验）"
         )
     from inspect_core.credit.models import CREDIT_EVENT_TYPES
 

@@ -7,6 +7,7 @@ the serious-dishonesty list is D; one with no inspection history is B (DOMAIN.md
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -93,34 +94,48 @@ def cutoffs_for_shares(scores: np.ndarray, shares: Mapping[str, float]) -> dict[
     Scorecard scores are sums of a few bins' points, so many enterprises share one score
     and a tier boundary can only fall between two distinct scores: each cut-off is the
     midpoint of the two (exact scores read clearly on either side), chosen for the share
-    at or above it nearest the target, and strictly below the tier above's (a tier that
-    ties leave no room for is empty, its cut-off one point below the lowest score).  None
-    when there are no scores."""
+    at or above it nearest the target, and strictly below the tier above's.  A tier that
+    gets no score (a share of 0, or ties that leave it no room) is empty: its cut-off lies
+    in the same gap as the tier above's, halfway down to the next score (one point below
+    the tier above's under the lowest score, one point above the highest for A).  Each
+    cut-off is given to 4 decimals, as scores are stored, where that keeps it strictly
+    between the same scores and below the tier above's; else exactly.  Shares are of the
+    scores that are not NaN.  None when there are no finite scores."""
     shares = check_shares(shares)
-    values = np.unique(np.asarray(scores, dtype=float))[::-1]  # distinct, best first
+    scores = np.asarray(scores, dtype=float)
+    # a NaN score is tiered D (:func:`assign`), not counted among the shares; it sorted
+    # last, so it counted as above every cut-off
+    ordered = np.sort(scores[~np.isnan(scores)])
+    values = np.unique(ordered)[::-1]  # distinct, best first
     values = values[np.isfinite(values)]
     if not len(values):
         return None
-    ordered = np.sort(np.asarray(scores, dtype=float))
     m = len(values)
 
     def cut(j: int) -> float:
-        # position j: between values[j-1] and values[j]; above all at 0, below all from m
+        # gap j: between values[j-1] and values[j]; above all at 0, below all at m
         if j == 0:
             return float(values[0] + 1.0)
-        if j >= m:
-            return float(values[-1] - (j - m + 1))
+        if j == m:
+            return float(values[-1] - 1.0)
         return float((values[j - 1] + values[j]) / 2.0)
 
     def above(j: int) -> float:
         return float(len(ordered) - np.searchsorted(ordered, cut(j))) / len(ordered)
 
     out: dict[str, float] = {}
-    target, last = 0.0, -1
-    for k, tier in enumerate(("A", "B", "C")):
+    target, gap, previous = 0.0, -1, math.inf
+    for tier in ("A", "B", "C"):
         target += shares[tier]
-        # room for the tiers still to place below this one
-        options = range(last + 1, m + 1 + k)
-        last = min(options, key=lambda j: (abs(above(j) - target), j))
-        out[tier] = cut(last)
+        # the gap of the tier above's cut-off (this tier then empty) or one further down
+        above_gap = gap
+        gap = min(range(max(gap, 0), m + 1), key=lambda j: (abs(above(j) - target), j))
+        below = float(values[gap]) if gap < m else -math.inf  # the next score down
+        if gap == above_gap:  # empty: between the tier above's cut-off and that score
+            exact = (previous + below) / 2.0 if gap < m else previous - 1.0
+        else:
+            exact = cut(gap)
+        shown = round(exact, 4)
+        upper = min(previous, float(values[gap - 1]) if gap > 0 else math.inf)
+        out[tier] = previous = shown if below < shown < upper else exact
     return out

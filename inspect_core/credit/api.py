@@ -207,8 +207,8 @@ class PointsCardSchema(Schema):
     )  # fmt: skip
     tier_cutoffs_source = fields.String(
         metadata={"description": "run (stored with it) | configured (TIER_CUTOFFS) | model "
-                                 "(set at training from tier_shares) | legacy (a model "
-                                 "trained before: 620/590/560)"},
+                                 "(set at training from tier_shares) | legacy (620/590/560: "
+                                 "a model without cut-offs of its own)"},
     )  # fmt: skip
     tier_shares = fields.Dict(
         keys=fields.String(), values=fields.Float(), allow_none=True,

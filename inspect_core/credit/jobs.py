@@ -75,13 +75,16 @@ def training_frames(
     inspections = events[mask].reset_index(drop=True)
     if inspections.empty:
         raise Unprocessable(
-            "no judged results in the training window", {"window": [f"{start.date()} … {until}"]}
+            "no judged results in the training window",
+            {"window": [f"{start.date()} … {until}"]},
+            message_zh="训练期内没有已判定的检查结果",
         )
     y = ((inspections["critical_count"] + inspections["serious_count"]) > 0).to_numpy(int)
     if y.sum() == 0 or y.sum() == len(y):
         raise Unprocessable(
             "the training window needs inspections with and without critical or major findings",
             {"window": [f"{int(y.sum())} positives of {len(y)}"]},
+            message_zh="训练期内须既有发现严重或主要问题的检查，也有未发现的检查",
         )
     rows = pd.DataFrame(
         {"enterprise_id": inspections["enterprise_id"], "as_of": inspections["date"]}
@@ -544,8 +547,8 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # its own record moves it, not when others' do.
     shares = check_shares(current_app.config.get("TIER_SHARES"))  # type: ignore[arg-type]
     cutoffs = cutoffs_for_shares(scores[by_score] if len(by_score) else np.zeros(0), shares)
-    if cutoffs is not None:
-        metrics["tier_cutoffs"] = {t: round(v, 4) for t, v in cutoffs.items()}
+    if cutoffs is not None:  # to 4 decimals where that moves no score across one
+        metrics["tier_cutoffs"] = cutoffs
         metrics["tier_shares"] = shares
         metrics["tier_population"] = int(by_score.sum())
     reference = {"score": {"edges": monitoring.bin_edges(scores)}}
@@ -897,7 +900,8 @@ def tier_cutoffs(
 ) -> tuple[dict[str, float], str]:
     """The cut-offs a run used (``run``: stored with it), or would use, and where they come
     from: ``run``, ``configured`` (TIER_CUTOFFS), ``model`` (set when it was trained, from
-    TIER_SHARES) or ``legacy`` (a model trained before that)."""
+    TIER_SHARES) or ``legacy`` (a model without cut-offs of its own: trained before that,
+    or when no enterprise's tier came from its score)."""
     from scoring.tiers import LEGACY_CUTOFFS
 
     if run is not None and run.cutoffs:

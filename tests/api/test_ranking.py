@@ -395,6 +395,16 @@ def test_score_run_with_out_of_order_cutoffs_is_a_clear_cli_error(app, scored):
         assert db.session.scalar(select(func.count()).select_from(ScoringRun)) == runs
 
 
+def test_score_train_without_results_is_a_clear_cli_error_in_both_languages(app):
+    """Nothing to learn from: a usage error naming the window, in English and zh-CN (the
+    command printed the English message only, and this error had no zh-CN text)."""
+    result = app.test_cli_runner().invoke(args=["score", "train"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a traceback
+    assert "no judged results in the training window" in result.output
+    assert "训练期内没有已判定的检查结果" in result.output and '"window"' in result.output
+
+
 def test_score_run_with_a_malformed_date_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(args=["score", "run", "--quiet", "--as-of", "2026-13-01"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
@@ -1055,3 +1065,29 @@ def test_a_model_trained_before_tier_shares_keeps_the_fixed_cut_offs():
     new = SimpleNamespace(metrics={"tier_cutoffs": {"A": 530.0, "B": 520.0, "C": 510.0}})
     assert tier_cutoffs(None, new)[1] == "model"
     assert tier_cutoffs({"A": 3, "B": 2, "C": 1}, new) == ({"A": 3, "B": 2, "C": 1}, "configured")
+
+
+def test_a_models_cut_offs_between_close_scores_stay_in_order(app, scored, monkeypatch):
+    """The model's cut-offs were stored rounded to 4 decimals: between distinct scores
+    closer than that (here 500.00003, 500.00001 and 499.99999) the cut-offs of A
+    (500.00002) and B (500.0) were stored as one, 500.0, and every `score run` then
+    failed, blaming a TIER_CUTOFFS nobody had set.  Stored cut-offs keep A > B > C and
+    still fall between the scores they were set between."""
+    from scoring.scorecard import Scorecard
+    from scoring.tiers import assign, check_cutoffs
+
+    pattern = 500.0 + np.array([3, 3, 3, 1, 1, 1, -1, -1, -1, -1]) * 1e-5
+
+    def close_scores(self, X):  # the scores the model's cut-offs are set from
+        return pattern[np.arange(len(X)) % len(pattern)]
+
+    with app.app_context():
+        monkeypatch.setattr(Scorecard, "points", close_scores)
+        model = jobs.train(db.session, "test", today_in_china(), window_days=900)
+        monkeypatch.undo()
+        cut = model.metrics["tier_cutoffs"]
+        check_cutoffs(cut)  # A=500.0, B=500.0: out of order
+        tiers, _ = assign(np.array([500.00003, 500.00001, 499.99999]), cut)
+        assert list(tiers) == ["A", "B", "C"], cut
+        scoring_run = jobs.run(db.session, "test", today_in_china())  # was a 422
+        assert scoring_run.cutoffs == cut

@@ -102,8 +102,10 @@ def test_tier_cut_offs_are_the_models_unless_set():
 
 @pytest.mark.parametrize("alpha", [0, 1.5, -0.01, "0.05", True])
 def test_a_bad_scorecard_significance_level_is_refused_when_the_app_starts(alpha):
-    with pytest.raises(ValueError, match="SCORECARD_ALPHA"):
+    """Refused in English and zh-CN, as the tier settings beside it are."""
+    with pytest.raises(ValueError, match="SCORECARD_ALPHA") as refused:
         create_app({"SCORECARD_ALPHA": alpha, "DATABASE_URL": "sqlite://"})
+    assert "above 0" in str(refused.value) and "显著性水平" in str(refused.value)
 
 
 def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):

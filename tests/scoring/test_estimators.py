@@ -701,3 +701,33 @@ def test_cut_offs_for_shares_fall_between_tied_scores():
 def test_bad_tier_shares_are_refused(shares):
     with pytest.raises(ValueError, match="share"):
         check_shares(shares)
+
+
+def test_a_tier_whose_share_is_zero_is_empty():
+    """A share may be 0 (a district that wants no B), but each cut-off had to lie below
+    a distinct score under the tier above's, so such a tier took the next score's
+    enterprises: here B held the 300 at 530 (30 % for a share of 0).  Its cut-off now
+    lies in the same gap as the tier above's, just below it: the tier is empty."""
+    scores = np.array([500.0] * 500 + [530.0] * 300 + [560.0] * 200)
+    cut = cutoffs_for_shares(scores, {"A": 0.2, "B": 0.0, "C": 0.7, "D": 0.1})
+    assert cut["A"] > cut["B"] > cut["C"]
+    tiers, _ = assign(scores, cut)
+    counts = {t: int((tiers == t).sum()) for t in "ABCD"}
+    assert counts == {"A": 200, "B": 0, "C": 800, "D": 0}, cut  # C 80 % is nearest 70 %
+    smooth = np.random.default_rng(0).normal(520, 25, 2000)
+    cut = cutoffs_for_shares(smooth, {"A": 0.3, "B": 0.0, "C": 0.0, "D": 0.7})
+    assert cut["A"] > cut["B"] > cut["C"]
+    tiers, _ = assign(smooth, cut)
+    counts = {t: int((tiers == t).sum()) for t in "ABCD"}
+    assert counts == {"A": 600, "B": 0, "C": 0, "D": 1400}, cut
+
+
+def test_cut_offs_for_shares_leave_nan_scores_out():
+    """A NaN score is D to :func:`assign` but sorted last, so it counted as above every
+    cut-off: a third of them NaN put A's cut-off above every score (A empty for 30 %)."""
+    scores = np.random.default_rng(0).normal(520, 25, 1000)
+    shares = {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}
+    with_nan = cutoffs_for_shares(np.r_[scores, np.full(500, np.nan)], shares)
+    assert with_nan == cutoffs_for_shares(scores, shares)
+    assert float(np.mean(scores >= with_nan["A"])) == pytest.approx(0.3, abs=0.001)
+    assert cutoffs_for_shares(np.full(3, np.nan), shares) is None

@@ -668,7 +668,9 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
                  "rows": None if counts is None else int(counts[j][b]),
                  "woe": round(float(row["woe"]), 6), "points": round(float(row["points"]), 4),
                  "dropped": name in dropped,
-                 "p_value": None if p_values is None else round(float(p_values[j]), 6),
+                 # significant digits, not decimals: 0.0100004 read 0.01, beside a drop
+                 # for p above 0.01, and 1e-30 read 0
+                 "p_value": None if p_values is None else float(f"{p_values[j]:.6g}"),
                  **_drop_texts(drop_reasons.get(name) if name in dropped else None)}
             )  # fmt: skip
     metrics = model.metrics or {}

@@ -543,6 +543,28 @@ def test_the_points_table_is_how_every_score_and_reason_was_made(
     assert client.get("/api/v1/scoring/points", headers=inspector).status_code == 403
 
 
+def test_the_points_table_gives_p_values_to_significant_digits(app, scored):
+    """A p-value just above alpha read 0.01 at six decimals, beside "not significant:
+    p above 0.01"; a tiny one read 0."""
+    from types import SimpleNamespace
+
+    from scoring.persistence import dumps, loads
+
+    with app.app_context():
+        model = jobs.latest_model(db.session)
+        bundle = loads(model.blob)
+        card = bundle.estimator["scorecard"]
+        weak = card.feature_names_.index(card.dropped_[0])
+        strong = next(j for j, n in enumerate(card.feature_names_) if n not in card.dropped_)
+        card.p_values_[weak], card.p_values_[strong] = 0.0100004, 3.2e-30
+        edited = SimpleNamespace(**{c: getattr(model, c) for c in (
+            "version", "trained_at", "window_start", "window_end", "metrics")}, blob=dumps(bundle))  # fmt: skip
+        items = jobs.points_card(edited)["items"]
+    shown = {i["variable"]: i["p_value"] for i in items}
+    assert shown[card.feature_names_[weak]] == 0.0100004 > 0.01
+    assert shown[card.feature_names_[strong]] == 3.2e-30
+
+
 def test_the_points_table_gives_no_reason_text_to_a_bin_no_reason_comes_from(
     client, identity, scored
 ):

@@ -111,30 +111,25 @@ def cutoffs_for_shares(scores: np.ndarray, shares: Mapping[str, float]) -> dict[
     if not len(values):
         return None
     m = len(values)
-
-    def cut(j: int) -> float:
-        # gap j: between values[j-1] and values[j]; above all at 0, below all at m
-        if j == 0:
-            return float(values[0] + 1.0)
-        if j == m:
-            return float(values[-1] - 1.0)
-        return float((values[j - 1] + values[j]) / 2.0)
-
-    def above(j: int) -> float:
-        return float(len(ordered) - np.searchsorted(ordered, cut(j))) / len(ordered)
+    # gap j lies between values[j-1] and values[j] (above all at 0, below all at m); its
+    # cut-off, and the share of scores at or above it
+    cuts = np.concatenate([[values[0] + 1.0], (values[:-1] + values[1:]) / 2.0,
+                           [values[-1] - 1.0]])  # fmt: skip
+    above = (len(ordered) - np.searchsorted(ordered, cuts)) / len(ordered)
 
     out: dict[str, float] = {}
     target, gap, previous = 0.0, -1, math.inf
     for tier in ("A", "B", "C"):
         target += shares[tier]
-        # the gap of the tier above's cut-off (this tier then empty) or one further down
-        above_gap = gap
-        gap = min(range(max(gap, 0), m + 1), key=lambda j: (abs(above(j) - target), j))
+        # the gap of the tier above's cut-off (this tier then empty) or one further down,
+        # the nearest share (the first such gap on a tie)
+        above_gap, start = gap, max(gap, 0)
+        gap = start + int(np.argmin(np.abs(above[start:] - target)))
         below = float(values[gap]) if gap < m else -math.inf  # the next score down
         if gap == above_gap:  # empty: between the tier above's cut-off and that score
             exact = (previous + below) / 2.0 if gap < m else previous - 1.0
         else:
-            exact = cut(gap)
+            exact = float(cuts[gap])
         shown = round(exact, 4)
         upper = min(previous, float(values[gap - 1]) if gap > 0 else math.inf)
         out[tier] = previous = shown if below < shown < upper else exact

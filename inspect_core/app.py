@@ -15,7 +15,7 @@ from inspect_core.auth.access import install_gate
 from inspect_core.auth.service import authenticate_request
 from inspect_core.config import Config, check, default_sqlite_url, normalise
 from inspect_core.db import db
-from inspect_core.errors import ApiError, register_error_handlers
+from inspect_core.errors import ApiError, ErrorSchema, register_error_handlers
 from inspect_core.validators import MAX_ID
 
 
@@ -27,6 +27,12 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+class _Api(Api):
+    """flask-smorest's Api documenting our error body (``message_zh`` included)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
 
 def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Flask:
@@ -91,7 +97,7 @@ def _register_api(app: Flask) -> None:
     from inspect_core.results.api import blp as results_blp
     from inspect_core.sectors_api import blp as sectors_blp
 
-    api = Api(app)
+    api = _Api(app)
     app.extensions["inspect_api"] = api
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}

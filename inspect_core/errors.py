@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,20 @@ class Conflict(ApiError):
 
 class Unprocessable(ApiError):
     status_code = 422
+
+
+class ErrorSchema(Schema):
+    """The documented shape of :func:`error_body` (the OpenAPI ``Error``): the document
+    must match what clients get, or a client generated from it rejects our errors."""
+
+    code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = fields.String(required=True, metadata={"description": "HTTP status phrase"})
+    message = fields.String(required=True, metadata={"description": "what went wrong"})
+    message_zh = fields.String(metadata={"description": "the message in zh-CN, where given"})
+    errors = fields.Dict(
+        required=True,
+        metadata={"description": "field → reasons (nested for nested fields and rows)"},
+    )
 
 
 def error_body(

@@ -22,6 +22,19 @@ REQUIRED_FILL = PatternFill("solid", fgColor="FFF2CC")
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+#: the OpenAPI answer of an export offered as CSV (``format=csv``, the default) or Excel
+#: (``format=xlsx``): ``@blp.response(200, **CSV_RESPONSE)`` documents the first and
+#: ``@blp.alt_response(200, **XLSX_ALSO)`` adds the second, so the document names both
+CSV_RESPONSE: dict[str, Any] = {
+    "schema": {"type": "string", "description": "UTF-8 with a byte-order mark"},
+    "content_type": "text/csv",
+}
+XLSX_ALSO: dict[str, Any] = {
+    "schema": {"type": "string", "format": "binary"},
+    "content_type": XLSX_MIMETYPE,
+    "success": True,
+}
+
 #: what Excel and WPS read as the start of a formula in a CSV cell (OWASP "CSV injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")

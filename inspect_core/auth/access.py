@@ -118,8 +118,15 @@ def authenticated(fn: F) -> F:
 
 
 def public(fn: F) -> F:
-    """No token needed (public disclosure, login, the spec)."""
+    """No token needed (public disclosure, login, the spec).
+
+    Also documented so (OpenAPI ``security: []``, in flask-smorest's ``manual_doc``, as
+    ``Blueprint.doc`` would put it): the document's default is the bearer token, and a
+    client generated from it would otherwise send one where none is asked for."""
     fn._inspect_access = (PUBLIC,)  # type: ignore[attr-defined]
+    apidoc = dict(getattr(fn, "_apidoc", {}))
+    apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}), "security": []}
+    fn._apidoc = apidoc  # type: ignore[attr-defined]
     return fn
 
 

@@ -24,7 +24,7 @@ from inspect_core.credit.schemas import (
 from inspect_core.db import db
 from inspect_core.errors import NotFound
 from inspect_core.validators import RowId
-from inspect_core.workbook import XLSX_MIMETYPE, csv_cell, rows_workbook
+from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell, rows_workbook
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
@@ -72,7 +72,8 @@ class ExportArgsSchema(RankedArgsSchema):
 class RankingsExportView(MethodView):
     @require("rankings:read")
     @blp.arguments(ExportArgsSchema, location="query")
-    @blp.response(200, {"type": "string", "format": "binary"})
+    @blp.response(200, **CSV_RESPONSE)
+    @blp.alt_response(200, **XLSX_ALSO)
     def get(self, args: dict[str, Any]) -> Response:
         """The whole risk-ranked list of one run (same filters) as CSV or Excel."""
         rows = ratings.export_rows(db.session, current_user(), args)

@@ -16,7 +16,8 @@ from inspect_core.db import db
 from inspect_core.errors import Unprocessable
 from inspect_core.imports import service
 from inspect_core.imports.models import IMPORT_MODES
-from inspect_core.workbook import XLSX_MIMETYPE, rows_workbook
+from inspect_core.validators import RowId
+from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, rows_workbook
 
 blp = Blueprint("imports", __name__, url_prefix="/api/v1", description="Bulk uploads and exports")
 
@@ -70,7 +71,7 @@ class ImportStatusSchema(ImportReportSchema):
 class ExportArgsSchema(Schema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
     sector = fields.String(required=True)
-    plan = fields.Integer()
+    plan = RowId()
 
 
 def _run(kind: str, files: dict[str, Any], form: dict[str, Any]) -> Any:
@@ -193,7 +194,8 @@ class ImportErrorsView(MethodView):
 class ResultExportView(MethodView):
     @require("results:read")
     @blp.arguments(ExportArgsSchema, location="query")
-    @blp.response(200, {"type": "string", "format": "binary"})
+    @blp.response(200, **CSV_RESPONSE)
+    @blp.alt_response(200, **XLSX_ALSO)
     def get(self, args: dict[str, Any]) -> Response:
         """Current results of a sector in its template's columns: re-imports cleanly."""
         columns, rows = service.export_rows(

@@ -22,13 +22,28 @@ class CheckItemSchema(Schema):
     key = fields.Boolean(load_default=False, metadata={"description": "重点检查事项 (no cap)"})
 
 
+def _ratio() -> fields.Decimal:
+    """A tier's ratio, 0–1.  Its bounds are documented by hand: apispec writes a Decimal
+    field's bounds as strings ("0", "1"), which is not a valid OpenAPI document."""
+    return fields.Decimal(
+        required=True,
+        as_string=True,
+        validate=validate.Range(0, 1),
+        metadata={
+            "minimum": 0,
+            "maximum": 1,
+            "description": '0–1, a number or its decimal string ("0.25")',
+        },
+    )
+
+
 class RatiosSchema(Schema):
     """Sampling ratio per credit tier, 0–1 (a minimum: the draw rounds up)."""
 
-    A = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
-    B = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
-    C = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
-    D = fields.Decimal(required=True, as_string=True, validate=validate.Range(0, 1))
+    A = _ratio()
+    B = _ratio()
+    C = _ratio()
+    D = _ratio()
 
 
 def _one_sector(code: str) -> None:

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.plugin_api import SEVERITIES
 from inspect_core.results.models import RESULT_CODES
-from inspect_core.validators import CleanString, USCCField
+from inspect_core.validators import CleanString, RowId, USCCField
 
 #: conclusions for which nothing could be inspected, so no payload is judged
 NOT_INSPECTED = ("unreachable", "no_activity", "closed", "uncooperative")
@@ -111,7 +111,7 @@ class ResultWithChainSchema(ResultSchema):
 
 
 class ResultListArgsSchema(PageArgsSchema):
-    plan = fields.Integer()
+    plan = RowId()
     uscc = USCCField()
     sector = fields.String(validate=validate.Length(max=40))
     passed = fields.Boolean()
@@ -140,7 +140,7 @@ class PublicResultSchema(Schema):
 
 class PublicResultArgsSchema(PageArgsSchema):
     uscc = USCCField()
-    plan = fields.Integer()
+    plan = RowId()
     sector = fields.String(validate=validate.Length(max=40))
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")

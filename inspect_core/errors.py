@@ -79,6 +79,13 @@ class ErrorSchema(Schema):
     )
 
 
+#: webargs' locations (``inspect_core.blueprint`` adds ``form_and_files``), whose level
+#: is dropped from field errors so a client reads ``errors.name``, not ``errors.json.name``
+ARGUMENT_LOCATIONS = frozenset(
+    {"json", "query", "form", "files", "form_and_files", "headers", "view_args"}
+)
+
+
 def error_body(
     status: int, message: str, errors: Any = None, message_zh: str | None = None
 ) -> dict[str, Any]:
@@ -121,9 +128,7 @@ def register_error_handlers(app: Flask) -> None:
         # webargs puts errors under the location ("json", "query"); keep the field level
         if isinstance(errors, dict) and len(errors) == 1:
             ((loc, inner),) = errors.items()
-            if loc in {"json", "query", "form", "files", "headers", "view_args"} and isinstance(
-                inner, dict
-            ):
+            if loc in ARGUMENT_LOCATIONS and isinstance(inner, dict):
                 errors = inner
         message = data.get("message") or _default_message(status, exc)
         headers = None

@@ -15,12 +15,12 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from inspect_core.auth.access import current_user, require
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.results.models import Result

@@ -10,10 +10,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from inspect_core.auth.access import require
+from inspect_core.blueprint import Blueprint
 from inspect_core.errors import NotFound
 from inspect_core.judging import payload_schema
 from inspect_core.plugin_manager import get_pm

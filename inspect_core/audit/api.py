@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from inspect_core.audit import service
 from inspect_core.auth.access import require
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")

@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_core.auth import service
 from inspect_core.auth.access import authenticated, current_user, public
 from inspect_core.auth.schemas import MeSchema, TokenRequestSchema, TokenSchema
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and identity")

@@ -8,10 +8,10 @@ from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from inspect_core.auth.access import current_user, require
+from inspect_core.blueprint import Blueprint
 from inspect_core.credit import ratings, service
 from inspect_core.credit.schemas import (
     CreditEventInSchema,

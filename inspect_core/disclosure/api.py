@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from inspect_core.auth.access import current_user, public, require
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 from inspect_core.disclosure import service
 from inspect_core.results.schemas import PublicResultArgsSchema, PublicResultPageSchema

@@ -6,12 +6,11 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
 
 from inspect_core import idempotency
 from inspect_core.auth.access import current_user, require
+from inspect_core.blueprint import Blueprint, UploadedFile
 from inspect_core.db import db
 from inspect_core.errors import Unprocessable
 from inspect_core.imports import service
@@ -22,11 +21,12 @@ from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, rows_w
 blp = Blueprint("imports", __name__, url_prefix="/api/v1", description="Bulk uploads and exports")
 
 
-class FileSchema(Schema):
-    file = Upload(required=True, metadata={"description": ".xlsx or .csv (UTF-8, UTF-8-BOM, GBK)"})
-
-
 class ImportFormSchema(Schema):
+    """One multipart body: the file and the form fields."""
+
+    file = UploadedFile(
+        required=True, metadata={"description": ".xlsx or .csv (UTF-8, UTF-8-BOM, GBK)"}
+    )
     mode = fields.String(
         validate=validate.OneOf(IMPORT_MODES),
         metadata={"description": "all_or_nothing (default) or partial; also accepted as ?mode="},
@@ -74,8 +74,8 @@ class ExportArgsSchema(Schema):
     plan = RowId()
 
 
-def _run(kind: str, files: dict[str, Any], form: dict[str, Any]) -> Any:
-    upload = files["file"]
+def _run(kind: str, form: dict[str, Any]) -> Any:
+    upload = form["file"]
     mode = form.get("mode") or request.args.get("mode") or "all_or_nothing"
     if mode not in IMPORT_MODES:
         raise Unprocessable("unknown mode", {"mode": [f"one of {', '.join(IMPORT_MODES)}"]})
@@ -121,37 +121,34 @@ IMPORT_DOC = {
 @blp.route("/results/import")
 class ResultImportView(MethodView):
     @require("results:import")
-    @blp.arguments(FileSchema, location="files")
-    @blp.arguments(ResultImportFormSchema, location="form")
+    @blp.arguments(ResultImportFormSchema, location="form_and_files")
     @blp.response(201, ImportReportSchema)
     @blp.doc(**IMPORT_DOC)
-    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+    def post(self, form: dict[str, Any]) -> Any:
         """Upload results in a sector's template; rows validated and judged as in the JSON API."""
-        return _run("results", files, form)
+        return _run("results", form)
 
 
 @blp.route("/enterprises/import")
 class EnterpriseImportView(MethodView):
     @require("enterprises:write")
-    @blp.arguments(FileSchema, location="files")
-    @blp.arguments(ImportFormSchema, location="form")
+    @blp.arguments(ImportFormSchema, location="form_and_files")
     @blp.response(201, ImportReportSchema)
     @blp.doc(**IMPORT_DOC)
-    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+    def post(self, form: dict[str, Any]) -> Any:
         """Upload enterprise registry rows (统一社会信用代码, 企业名称, 监管行业, 所属街镇, …)."""
-        return _run("enterprises", files, form)
+        return _run("enterprises", form)
 
 
 @blp.route("/inspectors/import")
 class InspectorImportView(MethodView):
     @require("inspectors:write")
-    @blp.arguments(FileSchema, location="files")
-    @blp.arguments(ImportFormSchema, location="form")
+    @blp.arguments(ImportFormSchema, location="form_and_files")
     @blp.response(201, ImportReportSchema)
     @blp.doc(**IMPORT_DOC)
-    def post(self, files: dict[str, Any], form: dict[str, Any]) -> Any:
+    def post(self, form: dict[str, Any]) -> Any:
         """Upload inspector registry rows (执法证号, 姓名, 所属单位, 所属街镇, 执法资格, 在岗)."""
-        return _run("inspectors", files, form)
+        return _run("inspectors", form)
 
 
 @blp.route("/imports/<int:import_id>")

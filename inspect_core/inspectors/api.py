@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_core.auth.access import current_user, require
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 from inspect_core.inspectors import service
 from inspect_core.inspectors.schemas import (

@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_core.auth.access import (
     current_user,
@@ -15,6 +14,7 @@ from inspect_core.auth.access import (
     public,
     require,
 )
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 from inspect_core.errors import NotFound
 from inspect_core.plans import service

@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import jsonify, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from inspect_core import idempotency
 from inspect_core.auth.access import current_user, require
+from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 from inspect_core.results import service
 from inspect_core.results.schemas import (

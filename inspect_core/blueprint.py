@@ -15,7 +15,8 @@ document said the upload was a url-encoded form without the file.  The
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, NoReturn
 
 import flask_smorest
 from flask import Request
@@ -67,6 +68,27 @@ class Parser(FlaskParser):
                 message_zh="请求体为空：请发送要修改字段的 JSON 对象",
             )
         return data
+
+    def _handle_invalid_json_error(
+        self,
+        error: json.JSONDecodeError | UnicodeDecodeError,
+        req: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> NoReturn:
+        """Where and why the body is not JSON (webargs said only "Invalid JSON body",
+        under Werkzeug's message for any 400)."""
+        if isinstance(error, json.JSONDecodeError):
+            reason = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            reason_zh = f"不是有效的 JSON：第 {error.lineno} 行第 {error.colno} 列"
+        else:
+            reason, reason_zh = "not UTF-8 text", "不是 UTF-8 文本"
+        raise ApiError(
+            f"malformed JSON body: {reason}",
+            {"body": [reason]},
+            message_zh=f"JSON 请求体格式错误：{reason_zh}",
+            status_code=400,
+        )
 
     def load_form_and_files(self, req: Request, schema: Any) -> Any:
         """Form fields and files of one multipart body, as one mapping."""

@@ -46,6 +46,24 @@ def test_json_sent_as_text_is_a_415_not_missing_fields(client, identity):
     assert set(response.json["errors"]) == {"Content-Type"}
 
 
+def test_malformed_json_says_where(client, identity):
+    admin = identity("admin")
+    body = _enterprise(client, admin)
+    url = f"/api/v1/enterprises/{body['uscc']}"
+    broken = client.patch(
+        url, data='{"name": "重庆", "region": }', content_type="application/json", headers=admin
+    )
+    assert broken.status_code == 400
+    assert broken.json["errors"]["body"] == ["not valid JSON: Expecting value at line 1 column 26"]
+    assert broken.json["message"].startswith("malformed JSON body")
+    assert broken.json["message_zh"]
+    not_utf8 = client.patch(
+        url, data=b'{"name": "\xd6\xd8"}', content_type="application/json", headers=admin
+    )
+    assert not_utf8.status_code == 400
+    assert "decoding" in not_utf8.json["errors"]["body"][0]  # GBK bytes: not UTF-8
+
+
 def test_a_patch_without_a_body_is_a_422_and_an_empty_object_a_no_op(client, identity):
     admin = identity("admin")
     body = _enterprise(client, admin)

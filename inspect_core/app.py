@@ -8,14 +8,16 @@ from typing import Any
 
 from flask import Flask, request
 from flask_smorest import Api
+from webargs.core import is_json
 from werkzeug.routing import IntegerConverter
 
 from inspect_core import plugin_manager
-from inspect_core.auth.access import install_gate
+from inspect_core.auth.access import BEARER_SCHEME, install_gate
 from inspect_core.auth.service import authenticate_request
+from inspect_core.blueprint import json_too_large
 from inspect_core.config import Config, check, default_sqlite_url, normalise
 from inspect_core.db import db
-from inspect_core.errors import ApiError, ErrorSchema, register_error_handlers
+from inspect_core.errors import ErrorSchema, register_error_handlers
 from inspect_core.validators import MAX_ID
 
 
@@ -61,14 +63,17 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
 
     @app.before_request
     def _json_body_limit() -> None:
-        """JSON bodies get a smaller limit than file uploads (OWASP API4)."""
+        """JSON bodies get a smaller limit than file uploads (OWASP API4): every media type
+        the parser reads as JSON (``application/*+json`` too), and a body of unknown length
+        (chunked) as it is read, where werkzeug otherwise allows ``MAX_CONTENT_LENGTH``."""
+        if not is_json(request.mimetype):
+            return
         limit = int(app.config["MAX_JSON_BYTES"])
-        if request.mimetype == "application/json" and (request.content_length or 0) > limit:
-            raise ApiError(
-                f"request body too large (limit {limit} bytes for JSON)",
-                {"body": [f"larger than {limit} bytes"]},
-                status_code=413,
-            )
+        if (request.content_length or 0) > limit:
+            raise json_too_large(limit)
+        # werkzeug stops reading at the maximum without a word: read one byte more, so the
+        # parser can tell a body past the limit (it refuses it) from one just at it
+        request.max_content_length = min(limit + 1, request.max_content_length or limit + 1)
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
@@ -100,9 +105,9 @@ def _register_api(app: Flask) -> None:
     api = _Api(app)
     app.extensions["inspect_api"] = api
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
+        BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )
-    api.spec.options["security"] = [{"bearerAuth": []}]
+    api.spec.options["security"] = [{BEARER_SCHEME: []}]
     for blp in (
         auth_blp,
         imports_blp,

@@ -117,17 +117,37 @@ def authenticated(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: the OpenAPI security scheme of the bearer token (the document's default)
+BEARER_SCHEME = "bearerAuth"
+#: the OpenAPI ``security`` of a public operation: no token is asked for
+NO_TOKEN: list[dict[str, list[str]]] = []
+#: ... of a public operation that answers more to a token: none, or the bearer token
+TOKEN_OPTIONAL: list[dict[str, list[str]]] = [{}, {BEARER_SCHEME: []}]
+
+
+def _public(fn: F, security: list[dict[str, list[str]]]) -> F:
+    fn._inspect_access = (PUBLIC,)  # type: ignore[attr-defined]
+    apidoc = dict(getattr(fn, "_apidoc", {}))
+    apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}), "security": security}
+    fn._apidoc = apidoc  # type: ignore[attr-defined]
+    return fn
+
+
 def public(fn: F) -> F:
     """No token needed (public disclosure, login, the spec).
 
     Also documented so (OpenAPI ``security: []``, in flask-smorest's ``manual_doc``, as
     ``Blueprint.doc`` would put it): the document's default is the bearer token, and a
     client generated from it would otherwise send one where none is asked for."""
-    fn._inspect_access = (PUBLIC,)  # type: ignore[attr-defined]
-    apidoc = dict(getattr(fn, "_apidoc", {}))
-    apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}), "security": []}
-    fn._apidoc = apidoc  # type: ignore[attr-defined]
-    return fn
+    return _public(fn, NO_TOKEN)
+
+
+def public_token_optional(fn: F) -> F:
+    """No token needed, but a token shows more (:func:`optional_user`: a regulator reads an
+    unpublished plan's draw, and who drew it).  Documented as ``security: [{},
+    {bearerAuth: []}]``: with ``security: []`` a client generated from the document never
+    sends its token here, and its regulators get a 404 for a draw they may read."""
+    return _public(fn, TOKEN_OPTIONAL)
 
 
 def current_user() -> Any:

@@ -11,7 +11,7 @@ from inspect_core.auth.access import (
     current_user,
     has_permission,
     optional_user,
-    public,
+    public_token_optional,
     require,
 )
 from inspect_core.blueprint import Blueprint
@@ -126,7 +126,7 @@ def _draw_readable(draw: Any) -> None:
 
 @blp.route("/draws/<int:draw_id>")
 class DrawOne(MethodView):
-    @public
+    @public_token_optional
     @blp.response(200, DrawSchema)
     def get(self, draw_id: int) -> Any:
         """One draw: seed, public value and source, pool hash, parameters, tier counts."""
@@ -143,7 +143,7 @@ class DrawOne(MethodView):
 
 @blp.route("/draws/<int:draw_id>/verify")
 class VerifyView(MethodView):
-    @public
+    @public_token_optional
     @blp.response(200, VerifySchema)
     def get(self, draw_id: int) -> Any:
         """Replay the draw from its stored snapshot and seed: ``identical`` true or false."""

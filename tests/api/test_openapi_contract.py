@@ -11,8 +11,8 @@ Left out, on purpose:
 - ``positive_data_acceptance``: the document cannot state every business rule (a USCC's
   check digit, a blank name, a date before the plan); such a request is a 4xx naming
   the field, which the other API tests assert;
-- ``negative_data_rejection`` and ``missing_required_header``: an empty PATCH is a valid
-  no-op, and a public route has no token to miss;
+- ``negative_data_rejection`` and ``missing_required_header``: a PATCH of ``{}`` is a
+  valid no-op, and a public route has no token to miss;
 - ``status_code_conformance``: every operation documents a ``default`` error;
 - the stateful phase: the API tests walk the workflows (draw → record → disclose).
 

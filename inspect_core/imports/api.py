@@ -76,7 +76,15 @@ class ExportArgsSchema(Schema):
 
 def _run(kind: str, form: dict[str, Any]) -> Any:
     upload = form["file"]
-    mode = form.get("mode") or request.args.get("mode") or "all_or_nothing"
+    given = {m for m in (form.get("mode"), request.args.get("mode")) if m}
+    if len(given) > 1:
+        # the form field used to win silently: an all-or-nothing upload could run partial
+        raise Unprocessable(
+            "mode given twice, differently",
+            {"mode": [f"form says {form['mode']!r}, query says {request.args['mode']!r}"]},
+            message_zh="导入方式在表单和查询参数中不一致",
+        )
+    mode = given.pop() if given else "all_or_nothing"
     if mode not in IMPORT_MODES:
         raise Unprocessable("unknown mode", {"mode": [f"one of {', '.join(IMPORT_MODES)}"]})
     key = idempotency.request_key(required=False)

@@ -113,6 +113,20 @@ def test_an_upload_needs_a_multipart_body_with_a_file_part(client, identity):
     assert "owner" in unknown.json["errors"]
 
 
+def test_an_upload_mode_given_twice_differently_is_refused(client, identity):
+    """The form field used to win silently over ``?mode=``."""
+    admin = identity("admin")
+    rows = "统一社会信用代码,企业名称\n".encode()
+    response = client.post(
+        "/api/v1/enterprises/import?mode=all_or_nothing",
+        data={"file": (io.BytesIO(rows), "e.csv"), "mode": "partial"},
+        content_type="multipart/form-data",
+        headers=admin,
+    )
+    assert response.status_code == 422
+    assert "mode" in response.json["errors"]
+
+
 def test_a_filter_naming_no_row_is_refused_not_ignored(client, identity):
     """``?plan=0`` used to be dropped, answering with every plan's results."""
     admin = identity("admin")

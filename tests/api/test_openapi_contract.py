@@ -16,13 +16,13 @@ Left out, on purpose:
 - ``status_code_conformance``: every operation documents a ``default`` error;
 - the stateful phase: the API tests walk the workflows (draw → record → disclose).
 
-The district is built once for the module, on its own SQLite file: rebuilding it for
-each operation would take minutes.  Nothing here reaches the shared test database, so
-CI's PostgreSQL pass does not repeat it; the id bound it relies on is the same there.
+The district is built once for the module, on a database of its own (rebuilding it for
+each operation would take minutes); CI runs the module on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,9 +36,10 @@ from schemathesis.specs.openapi.checks import (
     ignored_auth,
     response_schema_conformance,
 )
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from inspect_core.app import create_app
+from inspect_core.db import db, make_engine
 from inspect_core.migrate import upgrade
 from tests.conftest import TEST_CONFIG
 
@@ -48,11 +49,25 @@ CHECKS = [not_a_server_error, content_type_conformance, response_schema_conforma
 SKIPPED_PATHS = r"^/api/v1/auth/revoke$"
 
 
+pytestmark = pytest.mark.db  # CI's PostgreSQL pass runs it again, on PostgreSQL
+
+
 @pytest.fixture(scope="module")
-def contract_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A small demo district (300 enterprises), scored and with one spot check done."""
-    url = f"sqlite:///{Path(tmp_path_factory.mktemp('contract')) / 'contract.sqlite3'}"
-    engine = create_engine(url)
+def contract_app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Any]:
+    """A small demo district (300 enterprises), scored and with one spot check done, on a
+    database of its own: a SQLite file, or a schema of the PostgreSQL test database (where
+    a string past its column's length or an integer past INTEGER fails, as SQLite's do
+    not)."""
+    admin = None
+    if database_url.startswith("postgresql"):
+        schema_name = f"contract_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema_name}"))
+        url = f"{database_url}?options=-csearch_path%3D{schema_name}"
+    else:
+        url = f"sqlite:///{Path(tmp_path_factory.mktemp('contract')) / 'contract.sqlite3'}"
+    engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
     app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
@@ -60,6 +75,11 @@ def contract_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     outcome = app.test_cli_runner().invoke(args=args)
     assert outcome.exit_code == 0, outcome.output
     yield app
+    db.engine_for(app).dispose()
+    if admin is not None:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema_name} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 from inspect_core import plugin_manager
 from inspect_core.auth.access import BEARER_SCHEME, install_gate
 from inspect_core.auth.service import authenticate_request
-from inspect_core.blueprint import json_too_large
+from inspect_core.blueprint import json_too_large, refuse_nul_in_path
 from inspect_core.config import Config, check, default_sqlite_url, normalise
 from inspect_core.db import db
 from inspect_core.errors import ErrorSchema, register_error_handlers
@@ -60,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
     _register_api(app)
     register_error_handlers(app)  # after flask-smorest's, so ours win
     install_gate(app, authenticate_request)
+    app.before_request(refuse_nul_in_path)
 
     @app.before_request
     def _json_body_limit() -> None:

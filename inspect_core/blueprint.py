@@ -11,6 +11,9 @@ Uploads take a file and form fields in one ``multipart/form-data`` body; webargs
 ``form`` and ``files`` apart and flask-smorest documents only one request body, so the
 document said the upload was a url-encoded form without the file.  The
 ``form_and_files`` location reads both into one schema and is documented as multipart.
+
+A NUL byte in a query parameter, a JSON string or key, a form field or the path is a 4xx
+naming where: PostgreSQL's text cannot hold one, so it reached the driver as an error.
 """
 
 from __future__ import annotations
@@ -19,14 +22,14 @@ import json
 from typing import Any, NoReturn
 
 import flask_smorest
-from flask import Request, current_app
+from flask import Request, current_app, request
 from flask_smorest.fields import Upload
 from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
-from inspect_core.errors import ApiError, Unprocessable
+from inspect_core.errors import ApiError, NotFound, Unprocessable
 
 MULTIPART = "multipart/form-data"
 
@@ -58,6 +61,60 @@ def unsupported(expected: str, got: str | None) -> ApiError:
     )
 
 
+NUL = "\x00"
+NUL_REASON = "must not contain a NUL byte (0x00)"
+
+
+def _shown(name: str) -> str:
+    return name.replace(NUL, "\\x00")
+
+
+def nul_errors(value: Any) -> dict[str, Any]:
+    """Field errors, nested as marshmallow nests them, for every string (or key) of a
+    parsed JSON value holding a NUL: PostgreSQL's text cannot hold one, so it would
+    surface as a driver error (a 500), and nothing a person types contains one."""
+    errors: dict[str, Any] = {}
+    items: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, item in items:
+        name = _shown(str(key))
+        if isinstance(key, str) and NUL in key:
+            errors[name] = [NUL_REASON]
+        elif isinstance(item, str):
+            if NUL in item:
+                errors[name] = [NUL_REASON]
+        elif inner := nul_errors(item):
+            errors[name] = inner
+    return errors
+
+
+def _nul_fields(multidict: Any) -> dict[str, list[str]]:
+    return {
+        _shown(key): [NUL_REASON]
+        for key, values in multidict.lists()
+        if NUL in key or any(NUL in v for v in values)
+    }
+
+
+def refuse_nul_in_path() -> None:
+    """``before_request``: a NUL in the path is a 404 (no id holds one), where PostgreSQL
+    answered the lookup with an error (a 500)."""
+    if NUL in request.path:
+        raise NotFound("no such resource", {"path": [NUL_REASON]}, message_zh="路径含有 NUL 字节")
+
+
+def _refuse_nul_fields(multidict: Any) -> None:
+    if bad := _nul_fields(multidict):
+        raise Unprocessable(
+            "the request's fields did not validate", bad, message_zh="字段含有 NUL 字节"
+        )
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser, strict about the body's media type."""
 
@@ -65,6 +122,13 @@ class Parser(FlaskParser):
         **FlaskParser.__location_map__,
         "form_and_files": "load_form_and_files",
     }
+
+    def load_querystring(self, req: Request, schema: Any) -> Any:
+        """Query parameters; one holding a NUL is a 422 naming it (PostgreSQL answered a
+        filter holding one with an error, a 500: on every string filter, and on the
+        public results).  Here, after the token is checked, not before."""
+        _refuse_nul_fields(req.args)
+        return super().load_querystring(req, schema)
 
     def load_json(self, req: Request, schema: Any) -> Any:
         if has_body(req) and not is_json_request(req):
@@ -76,6 +140,10 @@ class Parser(FlaskParser):
             if len(req.get_data(cache=True)) > limit:
                 raise json_too_large(limit)
         data = super().load_json(req, schema)
+        if errors := nul_errors(data):
+            raise Unprocessable(
+                "the request's fields did not validate", errors, message_zh="字段含有 NUL 字节"
+            )
         if data is core.missing and req.method == "PATCH":
             raise Unprocessable(
                 "send a JSON object of the fields to change",
@@ -109,6 +177,7 @@ class Parser(FlaskParser):
         """Form fields and files of one multipart body, as one mapping."""
         if has_body(req) and req.mimetype != MULTIPART:
             raise unsupported(MULTIPART, req.mimetype)
+        _refuse_nul_fields(req.form)
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
 

@@ -245,3 +245,53 @@ def test_a_chunked_json_body_is_held_to_the_json_limit(app_factory, identity):
     assert len(at_the_limit.encode()) == 64
     assert send(at_the_limit).status_code == 200
     assert small.get(url, headers=admin).json["name"] == "重庆新名有限公司"
+
+
+def test_a_nul_byte_anywhere_in_the_input_is_a_4xx_naming_where(client, identity, district):
+    """PostgreSQL's text holds no NUL: a NUL in a string filter, a path id or a login was
+    a driver error (a 500) there, on the public results too.  Nothing typed holds one."""
+    admin = district["admin"]
+    for url, query in (
+        ("/api/v1/enterprises", {"q": "重庆\x00"}),
+        ("/api/v1/enterprises", {"order": "risk", "region": "\x00"}),
+        ("/api/v1/results", {"sector": "fo\x00od"}),
+        ("/api/v1/public/results", {"sector": "\x00"}),
+        ("/api/v1/tasks", {"badge": "\x00"}),
+        ("/api/v1/rankings/export", {"sector": "\x00"}),
+    ):
+        response = client.get(url, query_string=query, headers=admin)
+        assert response.status_code == 422, (url, query, response.status_code)
+        (name,) = [k for k in query if "\x00" in query[k]]
+        assert response.json["errors"] == {name: ["must not contain a NUL byte (0x00)"]}
+    hidden_key = client.get("/api/v1/enterprises", query_string={"a\x00b": "1"}, headers=admin)
+    assert hidden_key.json["errors"] == {"a\\x00b": ["must not contain a NUL byte (0x00)"]}
+    for path in ("/api/v1/enterprises/9111%00", "/api/v1/inspectors/AB%00"):
+        response = client.get(path, headers=admin)
+        assert response.status_code == 404
+        assert "path" in response.json["errors"]
+    login = client.post("/api/v1/auth/token", json={"username": "ad\x00min", "password": "x"})
+    assert login.status_code == 422
+    assert login.json["errors"] == {"username": ["must not contain a NUL byte (0x00)"]}
+    uscc = district["enterprises"][0]
+    nested = client.post(
+        f"/api/v1/enterprises/{uscc}/credit-events",
+        json={"type": "recall", "occurred_on": "2026-01-05", "severity": "major",
+              "source": "渝市监", "extra": [{"k": "v\x00"}]},
+        headers=admin,
+    )  # fmt: skip
+    assert nested.status_code == 422
+    assert nested.json["errors"] == {"extra": {"0": {"k": ["must not contain a NUL byte (0x00)"]}}}
+    form = client.post(
+        "/api/v1/enterprises/import",
+        data={"file": (io.BytesIO(b"a\n"), "e.csv"), "mode": "partial\x00"},
+        content_type="multipart/form-data",
+        headers=admin,
+    )
+    assert form.status_code == 422
+    assert form.json["errors"] == {"mode": ["must not contain a NUL byte (0x00)"]}
+
+
+def test_a_nul_byte_is_checked_after_the_token(client):
+    """No token, no detail: the 401 comes first."""
+    response = client.get("/api/v1/enterprises", query_string={"q": "\x00"})
+    assert response.status_code == 401

@@ -10,6 +10,10 @@ import re
 from tests import factories
 
 
+def _multipart(client, url: str, headers: dict, data: dict):
+    return client.post(url, data=data, content_type="multipart/form-data", headers=headers)
+
+
 def _enterprise(client, admin) -> dict:
     body = factories.enterprise(name="重庆原名有限公司")
     assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
@@ -95,19 +99,11 @@ def test_an_upload_needs_a_multipart_body_with_a_file_part(client, identity):
     )
     assert as_form.status_code == 415
     assert "multipart/form-data" in as_form.json["errors"]["Content-Type"][0]
-    as_text = client.post(
-        url,
-        data={"file": "统一社会信用代码,企业名称"},
-        content_type="multipart/form-data",
-        headers=admin,
-    )
+    as_text = _multipart(client, url, admin, {"file": "统一社会信用代码,企业名称"})
     assert as_text.status_code == 422
     assert "file" in as_text.json["errors"]
-    unknown = client.post(
-        url,
-        data={"file": (io.BytesIO(b"a,b\n"), "e.csv"), "owner": "x"},
-        content_type="multipart/form-data",
-        headers=admin,
+    unknown = _multipart(
+        client, url, admin, {"file": (io.BytesIO(b"a,b\n"), "e.csv"), "owner": "x"}
     )
     assert unknown.status_code == 422
     assert "owner" in unknown.json["errors"]
@@ -117,11 +113,11 @@ def test_an_upload_mode_given_twice_differently_is_refused(client, identity):
     """The form field used to win silently over ``?mode=``."""
     admin = identity("admin")
     rows = "统一社会信用代码,企业名称\n".encode()
-    response = client.post(
+    response = _multipart(
+        client,
         "/api/v1/enterprises/import?mode=all_or_nothing",
-        data={"file": (io.BytesIO(rows), "e.csv"), "mode": "partial"},
-        content_type="multipart/form-data",
-        headers=admin,
+        admin,
+        {"file": (io.BytesIO(rows), "e.csv"), "mode": "partial"},
     )
     assert response.status_code == 422
     assert "mode" in response.json["errors"]
@@ -281,11 +277,11 @@ def test_a_nul_byte_anywhere_in_the_input_is_a_4xx_naming_where(client, identity
     )  # fmt: skip
     assert nested.status_code == 422
     assert nested.json["errors"] == {"extra": {"0": {"k": ["must not contain a NUL byte (0x00)"]}}}
-    form = client.post(
+    form = _multipart(
+        client,
         "/api/v1/enterprises/import",
-        data={"file": (io.BytesIO(b"a\n"), "e.csv"), "mode": "partial\x00"},
-        content_type="multipart/form-data",
-        headers=admin,
+        admin,
+        {"file": (io.BytesIO(b"a\n"), "e.csv"), "mode": "partial\x00"},
     )
     assert form.status_code == 422
     assert form.json["errors"] == {"mode": ["must not contain a NUL byte (0x00)"]}

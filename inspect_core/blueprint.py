@@ -73,14 +73,13 @@ def nul_errors(value: Any) -> dict[str, Any]:
     """Field errors, nested as marshmallow nests them, for every string (or key) of a
     parsed JSON value holding a NUL: PostgreSQL's text cannot hold one, so it would
     surface as a driver error (a 500), and nothing a person types contains one."""
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return {}
     errors: dict[str, Any] = {}
-    items: Any = (
-        value.items()
-        if isinstance(value, dict)
-        else enumerate(value)
-        if isinstance(value, list)
-        else ()
-    )
     for key, item in items:
         name = _shown(str(key))
         if isinstance(key, str) and NUL in key:
@@ -93,14 +92,6 @@ def nul_errors(value: Any) -> dict[str, Any]:
     return errors
 
 
-def _nul_fields(multidict: Any) -> dict[str, list[str]]:
-    return {
-        _shown(key): [NUL_REASON]
-        for key, values in multidict.lists()
-        if NUL in key or any(NUL in v for v in values)
-    }
-
-
 def refuse_nul_in_path() -> None:
     """``before_request``: a NUL in the path is a 404 (no id holds one), where PostgreSQL
     answered the lookup with an error (a 500)."""
@@ -109,7 +100,13 @@ def refuse_nul_in_path() -> None:
 
 
 def _refuse_nul_fields(multidict: Any) -> None:
-    if bad := _nul_fields(multidict):
+    """422 naming each key of a query string or form whose name or a value holds a NUL."""
+    bad = {
+        _shown(key): [NUL_REASON]
+        for key, values in multidict.lists()
+        if NUL in key or any(NUL in v for v in values)
+    }
+    if bad:
         raise Unprocessable(
             "the request's fields did not validate", bad, message_zh="字段含有 NUL 字节"
         )

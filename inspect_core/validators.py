@@ -32,6 +32,14 @@ class RowId(fields.Integer):
 class USCCField(fields.String):
     """A USCC, normalised (full-width folded, upper-cased) and checked against GB 32100."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # documented: 18 characters at least (separators are allowed and dropped)
+        self.metadata.setdefault("minLength", 18)
+        self.metadata.setdefault(
+            "description", "统一社会信用代码 (GB 32100-2015, check digit verified)"
+        )
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
@@ -46,6 +54,8 @@ class CleanString(fields.String):
     def __init__(self, *args: Any, allow_blank: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allow_blank = allow_blank
+        if not allow_blank:
+            self.metadata.setdefault("minLength", 1)  # documented: blank is refused
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))

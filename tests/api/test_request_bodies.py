@@ -174,6 +174,9 @@ def test_the_document_describes_uploads_exports_and_errors(client):
         assert set(paths[path]["get"]["responses"]["200"]["content"]) == {"text/csv", xlsx}
     error = document["components"]["schemas"]["Error"]["properties"]
     assert {"code", "status", "message", "message_zh", "errors"} <= set(error)
+    enterprise = document["components"]["schemas"]["EnterpriseCreate"]["properties"]
+    assert enterprise["name"]["minLength"] == 1  # blank is refused
+    assert enterprise["uscc"]["minLength"] == 18
     ratio = document["components"]["schemas"]["Ratios"]["properties"]["A"]
     assert (ratio["minimum"], ratio["maximum"]) == (0, 1)
 

@@ -69,10 +69,28 @@ def _shown(name: str) -> str:
     return name.replace(NUL, "\\x00")
 
 
-def nul_errors(value: Any) -> dict[str, Any]:
+#: the deepest nesting a JSON body may have: the deepest body the API takes (a plugin's
+#: payload tree) nests a few levels; past ~990 Python's decoder raised (a 500)
+MAX_JSON_DEPTH = 64
+
+
+def too_deep() -> ApiError:
+    reason = f"nested deeper than {MAX_JSON_DEPTH} levels"
+    return ApiError(
+        f"malformed JSON body: {reason}",
+        {"body": [reason]},
+        message_zh=f"JSON 请求体嵌套超过 {MAX_JSON_DEPTH} 层",
+        status_code=400,
+    )
+
+
+def nul_errors(value: Any, depth: int = 0) -> dict[str, Any]:
     """Field errors, nested as marshmallow nests them, for every string (or key) of a
     parsed JSON value holding a NUL: PostgreSQL's text cannot hold one, so it would
-    surface as a driver error (a 500), and nothing a person types contains one."""
+    surface as a driver error (a 500), and nothing a person types contains one.  A value
+    nested deeper than :data:`MAX_JSON_DEPTH` is refused on the way."""
+    if depth > MAX_JSON_DEPTH:
+        raise too_deep()
     if isinstance(value, dict):
         items: Any = value.items()
     elif isinstance(value, list):
@@ -87,7 +105,7 @@ def nul_errors(value: Any) -> dict[str, Any]:
         elif isinstance(item, str):
             if NUL in item:
                 errors[name] = [NUL_REASON]
-        elif inner := nul_errors(item):
+        elif inner := nul_errors(item, depth + 1):
             errors[name] = inner
     return errors
 
@@ -136,7 +154,10 @@ class Parser(FlaskParser):
             limit = int(current_app.config["MAX_JSON_BYTES"])
             if len(req.get_data(cache=True)) > limit:
                 raise json_too_large(limit)
-        data = super().load_json(req, schema)
+        try:
+            data = super().load_json(req, schema)
+        except RecursionError:
+            raise too_deep() from None
         if errors := nul_errors(data):
             raise Unprocessable(
                 "the request's fields did not validate", errors, message_zh="字段含有 NUL 字节"

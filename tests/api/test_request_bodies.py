@@ -294,3 +294,24 @@ def test_a_nul_byte_is_checked_after_the_token(client):
     """No token, no detail: the 401 comes first."""
     response = client.get("/api/v1/enterprises", query_string={"q": "\x00"})
     assert response.status_code == 401
+
+
+def test_json_nested_past_the_limit_is_a_400_not_a_recursion_error(client, identity):
+    """Past ~990 levels Python's decoder raised RecursionError (a 500)."""
+    from inspect_core.blueprint import MAX_JSON_DEPTH
+
+    admin = identity("admin")
+    body = _enterprise(client, admin)
+    url = f"/api/v1/enterprises/{body['uscc']}"
+
+    def nested(depth: int):
+        data = '{"name": ' + "[" * depth + "]" * depth + "}"
+        return client.patch(url, data=data, content_type="application/json", headers=admin)
+
+    within = nested(MAX_JSON_DEPTH - 1)
+    assert within.status_code == 422  # reaches the field: a list is not a name
+    assert within.json["errors"] == {"name": ["Not a valid string."]}
+    for depth in (MAX_JSON_DEPTH + 1, 5_000, 200_000):
+        response = nested(depth)
+        assert response.status_code == 400, depth
+        assert response.json["errors"] == {"body": [f"nested deeper than {MAX_JSON_DEPTH} levels"]}

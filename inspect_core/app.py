@@ -9,12 +9,12 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 from webargs.core import is_json
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
 from inspect_core import plugin_manager
 from inspect_core.auth.access import BEARER_SCHEME, install_gate
 from inspect_core.auth.service import authenticate_request
-from inspect_core.blueprint import json_too_large, refuse_nul_in_path
+from inspect_core.blueprint import NUL, json_too_large
 from inspect_core.config import Config, check, default_sqlite_url, normalise
 from inspect_core.db import db
 from inspect_core.errors import ErrorSchema, register_error_handlers
@@ -37,6 +37,17 @@ class _Api(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
+class TextConverter(UnicodeConverter):
+    """``<…>`` and ``<string:…>`` in every route, refusing a NUL byte: such a path matches
+    no route (a 404, as any unknown path, before the token is looked at) instead of
+    reaching the database, where PostgreSQL's text cannot hold it (a 500)."""
+
+    def to_python(self, value: str) -> str:
+        if NUL in value:
+            raise ValidationError()  # werkzeug: this rule does not match
+        return value
+
+
 def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] = ()) -> Flask:
     """Build the app: class defaults, then ``INSPECT_*`` variables, then ``config``.
 
@@ -55,12 +66,12 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
         app.config["DATABASE_URL"] = default_sqlite_url(app.instance_path)
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     db.init_app(app, app.config["DATABASE_URL"])
     plugin_manager.init_app(app, plugins)
     _register_api(app)
     register_error_handlers(app)  # after flask-smorest's, so ours win
     install_gate(app, authenticate_request)
-    app.before_request(refuse_nul_in_path)
 
     @app.before_request
     def _json_body_limit() -> None:

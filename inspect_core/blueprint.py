@@ -12,24 +12,29 @@ Uploads take a file and form fields in one ``multipart/form-data`` body; webargs
 document said the upload was a url-encoded form without the file.  The
 ``form_and_files`` location reads both into one schema and is documented as multipart.
 
-A NUL byte in a query parameter, a JSON string or key, a form field or the path is a 4xx
-naming where: PostgreSQL's text cannot hold one, so it reached the driver as an error.
+A NUL byte in a query parameter, a JSON string or key, a form field, or an uploaded file's
+name or type is a 4xx naming where: PostgreSQL's text cannot hold one, so it reached the
+driver as an error (a path holding one matches no route: ``inspect_core.app``).  So is
+a lone UTF-16 surrogate in a JSON string or key (``"\\ud800"``: Python's decoder takes it,
+no UTF-8 text can hold it, both drivers raised).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import sys
 from typing import Any, NoReturn
 
 import flask_smorest
-from flask import Request, current_app, request
+from flask import Request, current_app
 from flask_smorest.fields import Upload
 from marshmallow import ValidationError
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
-from inspect_core.errors import ApiError, NotFound, Unprocessable
+from inspect_core.errors import ApiError, Unprocessable
 
 MULTIPART = "multipart/form-data"
 
@@ -63,10 +68,23 @@ def unsupported(expected: str, got: str | None) -> ApiError:
 
 NUL = "\x00"
 NUL_REASON = "must not contain a NUL byte (0x00)"
+SURROGATE_REASON = "must not contain a lone UTF-16 surrogate (\\ud800-\\udfff)"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _shown(name: str) -> str:
-    return name.replace(NUL, "\\x00")
+    """A field name as an error may show it: NUL and lone surrogates escaped."""
+    return name.replace(NUL, "\\x00").encode("utf-8", "backslashreplace").decode()
+
+
+def _text_fault(text: str) -> str | None:
+    """Why ``text`` cannot be stored: a NUL, or a lone surrogate (a JSON ``\\ud800``
+    escape; a pair is decoded into one character, so any surrogate left is alone)."""
+    if NUL in text:
+        return NUL_REASON
+    if not text.isascii() and _SURROGATE.search(text):
+        return SURROGATE_REASON
+    return None
 
 
 #: the deepest nesting a JSON body may have: the deepest body the API takes (a plugin's
@@ -84,11 +102,22 @@ def too_deep() -> ApiError:
     )
 
 
+def too_long_number() -> ApiError:
+    reason = f"a number longer than {sys.get_int_max_str_digits()} digits"
+    return ApiError(
+        f"malformed JSON body: {reason}",
+        {"body": [reason]},
+        message_zh=f"JSON 请求体中的数字超过 {sys.get_int_max_str_digits()} 位",
+        status_code=400,
+    )
+
+
 def nul_errors(value: Any, depth: int = 0) -> dict[str, Any]:
     """Field errors, nested as marshmallow nests them, for every string (or key) of a
-    parsed JSON value holding a NUL: PostgreSQL's text cannot hold one, so it would
-    surface as a driver error (a 500), and nothing a person types contains one.  A value
-    nested deeper than :data:`MAX_JSON_DEPTH` is refused on the way."""
+    parsed JSON value holding a NUL or a lone surrogate: PostgreSQL's text cannot hold a
+    NUL, no UTF-8 text a surrogate, so either surfaced as a driver error (a 500), and
+    nothing a person types contains one.  A value nested deeper than
+    :data:`MAX_JSON_DEPTH` is refused on the way."""
     if depth > MAX_JSON_DEPTH:
         raise too_deep()
     if isinstance(value, dict):
@@ -99,31 +128,31 @@ def nul_errors(value: Any, depth: int = 0) -> dict[str, Any]:
         return {}
     errors: dict[str, Any] = {}
     for key, item in items:
-        name = _shown(str(key))
-        if isinstance(key, str) and NUL in key:
-            errors[name] = [NUL_REASON]
+        if isinstance(key, str) and (reason := _text_fault(key)):
+            errors[_shown(key)] = [reason]
         elif isinstance(item, str):
-            if NUL in item:
-                errors[name] = [NUL_REASON]
+            if reason := _text_fault(item):
+                errors[_shown(str(key))] = [reason]
         elif inner := nul_errors(item, depth + 1):
-            errors[name] = inner
+            errors[_shown(str(key))] = inner
     return errors
 
 
-def refuse_nul_in_path() -> None:
-    """``before_request``: a NUL in the path is a 404 (no id holds one), where PostgreSQL
-    answered the lookup with an error (a 500)."""
-    if NUL in request.path:
-        raise NotFound("no such resource", {"path": [NUL_REASON]}, message_zh="路径含有 NUL 字节")
+FILE_NUL_REASON = "the file's name and Content-Type " + NUL_REASON
 
 
-def _refuse_nul_fields(multidict: Any) -> None:
-    """422 naming each key of a query string or form whose name or a value holds a NUL."""
+def _refuse_nul_fields(multidict: Any, files: Any = None) -> None:
+    """422 naming each key of a query string or form whose name or a value holds a NUL,
+    and each file part whose name, file name or Content-Type does (both are stored with
+    an upload)."""
     bad = {
         _shown(key): [NUL_REASON]
         for key, values in multidict.lists()
         if NUL in key or any(NUL in v for v in values)
     }
+    for key, parts in files.lists() if files is not None else ():
+        if any(NUL in f"{key}{p.filename or ''}{p.content_type or ''}" for p in parts):
+            bad[_shown(key)] = [FILE_NUL_REASON]
     if bad:
         raise Unprocessable(
             "the request's fields did not validate", bad, message_zh="字段含有 NUL 字节"
@@ -158,9 +187,15 @@ class Parser(FlaskParser):
             data = super().load_json(req, schema)
         except RecursionError:
             raise too_deep() from None
+        except ValueError:
+            # not a JSONDecodeError (webargs handles those): an integer longer than Python
+            # converts (``sys.get_int_max_str_digits``), which escaped as a 500
+            raise too_long_number() from None
         if errors := nul_errors(data):
             raise Unprocessable(
-                "the request's fields did not validate", errors, message_zh="字段含有 NUL 字节"
+                "the request's fields did not validate",
+                errors,
+                message_zh="字段含有 NUL 字节或孤立的代理字符",
             )
         if data is core.missing and req.method == "PATCH":
             raise Unprocessable(
@@ -195,7 +230,7 @@ class Parser(FlaskParser):
         """Form fields and files of one multipart body, as one mapping."""
         if has_body(req) and req.mimetype != MULTIPART:
             raise unsupported(MULTIPART, req.mimetype)
-        _refuse_nul_fields(req.form)
+        _refuse_nul_fields(req.form, req.files)
         return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
 
 

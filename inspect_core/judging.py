@@ -68,6 +68,64 @@ def _prefix(errors: Any, prefix: str) -> dict[str, Any]:
     return {prefix: errors}
 
 
+#: the largest power of ten a payload's decimal may reach, either way: a rule writes its
+#: numbers out (``format(value, "f")``), so the 13 characters "1E+1000000000" became a
+#: billion digits and exhausted the memory (the server was killed); 10^±1000 is still far
+#: past any measurement
+MAX_DECIMAL_EXPONENT = 1000
+#: what a payload's integer may be: the JSON columns' encoder (orjson) holds 64 bits, and a
+#: larger count (``"sampled": 10**30``) failed as the result was stored (a 500)
+INT64 = range(-(2**63), 2**63)
+
+
+def _out_of_range(value: Any) -> str | None:
+    """Why a number of a loaded payload cannot be judged and stored, if it cannot."""
+    if type(value) is int and value not in INT64:
+        return "out of range: an integer of at most 64 bits is expected"
+    if isinstance(value, Decimal):
+        exponent = value.as_tuple().exponent  # a letter for NaN and Infinity
+        reach = max(abs(exponent), abs(value.adjusted())) if isinstance(exponent, int) else 0
+        if reach > MAX_DECIMAL_EXPONENT:
+            return f"out of range: a number within 10^±{MAX_DECIMAL_EXPONENT} is expected"
+    return None
+
+
+def number_errors(value: Any) -> dict[str, Any]:
+    """Field errors, nested as marshmallow nests them, for each number of a loaded payload
+    out of range (see :data:`MAX_DECIMAL_EXPONENT`, :data:`INT64`)."""
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return {}
+    errors: dict[str, Any] = {}
+    for key, item in items:
+        if reason := _out_of_range(item):
+            errors[str(key)] = [reason]
+        elif inner := number_errors(item):
+            errors[str(key)] = inner
+    return errors
+
+
+_EXPONENT_TEXT = re.compile(r"\s*[+-]?[\d_.]+[eE]")
+
+
+def _holds_huge_number(row: Mapping[str, Any]) -> bool:
+    """An upload row with a cell a Decimal field reads as a number out of range: the bulk
+    path hands cells to the plugin unchecked, so such a row takes the per-row path, where
+    the schema reads it first and :func:`number_errors` names it."""
+    for value in row.values():
+        if isinstance(value, str) and _EXPONENT_TEXT.match(value):
+            try:
+                number = Decimal(value)
+            except ArithmeticError:
+                continue
+            if _out_of_range(number):
+                return True
+    return False
+
+
 def payload_schema(sector: str) -> type[Schema]:
     pm = get_pm()
     try:
@@ -236,6 +294,10 @@ class Judger:
             ) from None
         except Exception as exc:  # noqa: BLE001 - a plugin schema that crashes
             raise self.fault(f"its payload schema raised {exc!r}") from exc
+        if errors := number_errors(payload):
+            raise Unprocessable(
+                "the payload does not fit the sector's schema", _prefix(errors, field)
+            )
         if self.plugin is None:
             return Judged(_jsonable(payload), _generic_judgement(payload), None, None)
         try:
@@ -260,31 +322,35 @@ class Judger:
         raises, or one that answers with the wrong shape costs speed, never correctness:
         every row then goes the per-row way.  Accepted answers are checked like
         :meth:`__call__`'s."""
-        declined: list[Judged | None] = [None] * len(rows)
+        out: list[Judged | None] = [None] * len(rows)
         if self.plugin is None or not rows:
-            return declined
+            return out
+        kept = [i for i, row in enumerate(rows) if not _holds_huge_number(row)]
+        if not kept:
+            return out
         try:
             answers = self.pm.hook.inspect_judge_rows(
-                sector=self.sector, rows=rows, context={**context, "config": self.config}
+                sector=self.sector,
+                rows=rows if len(kept) == len(rows) else [rows[i] for i in kept],
+                context={**context, "config": self.config},
             )
         except Exception:  # noqa: BLE001 - the per-row path will name any fault
-            return declined
-        if answers is None or len(answers) != len(rows):
-            return declined
-        out: list[Judged | None] = []
-        for answer in answers:
+            return out
+        if answers is None or len(answers) != len(kept):
+            return out
+        for i, answer in zip(kept, answers, strict=True):
             if answer is None:
-                out.append(None)
                 continue
             try:
                 payload, judgement = answer
                 checked = check_judgement(self.sector, judgement, self.fault, self.facts)
             except (PluginFault, TypeError, ValueError):
-                out.append(None)  # malformed: the per-row path will say so
-                continue
+                continue  # malformed: the per-row path will say so
+            if number_errors(payload):
+                continue  # a number the store cannot hold: the per-row path names it
             # the payload stays as loaded: a bulk upload encodes it with json_dumps, which
             # writes Decimals and dates as _jsonable does
-            out.append(Judged(payload, checked, self.plugin, self.version))
+            out[i] = Judged(payload, checked, self.plugin, self.version)
         return out
 
 

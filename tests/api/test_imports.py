@@ -1287,3 +1287,29 @@ def test_a_task_number_out_of_the_databases_range_is_a_row_error(
         (3, "任务编号", "not a task number")
     ]
     assert r.json["accepted"] == 1
+
+
+def test_a_decimal_cell_past_its_range_is_a_row_error_not_a_billion_digits(
+    client, identity, district, session
+):
+    """The bulk path handed "1E+1000000000" to the food plugin, whose rules wrote it out
+    digit by digit (all the memory there was); such a row now takes the per-row path,
+    where the schema reads it and the core names it.  The other rows keep the bulk path."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    day = today_in_china().isoformat()
+    rows = [FOOD_HEADER] + [
+        [tasks[i]["id"], "corrected", f"S{i}", "大米", "cereal.rice.milled", day, "circulation",
+         "Cd", value, "mg/kg"]
+        for i, value in enumerate(("1E+100000", "0.3", " 1e-2000 ", "2.5E+1"))
+    ]  # fmt: skip
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows), "e.csv",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 201, r.json
+    reason = "out of range: a number within 10^±1000 is expected"
+    assert [(e["row"], e["field"], e["message"]) for e in r.json["errors"]] == [
+        (2, "items.0.value", f"payload.items.0.value: {reason}"),
+        (4, "items.0.value", f"payload.items.0.value: {reason}"),
+    ]
+    assert r.json["accepted"] == 2

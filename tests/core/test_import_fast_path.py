@@ -127,3 +127,22 @@ def test_reading_a_row_is_normalise_cell_on_each_cell(cells):
     too_long = {f for f, v in expected.items() if isinstance(v, str) and len(v) > 10}
     assert record == {f: v for f, v in expected.items() if v is not None and f not in too_long}
     assert {p[0] for p in problems} == too_long
+
+
+def test_a_fast_path_payload_the_store_cannot_hold_goes_the_per_row_way():
+    """A payload number past what the JSON columns hold (64-bit integers) is declined on
+    the fast path too, so the per-row path refuses it naming the field, not the store."""
+    pm = make_plugin_manager(("food",))
+    columns = pm.hook.inspect_template_columns(sector="food")
+    row = {c.name: c.example for c in columns if c.example not in (None, "")}
+    context = {"recorded_on": dt.date(2026, 11, 25)}
+    (fine,) = Judger(pm, "food", {}).judge_rows([row], context)
+    assert fine is not None
+
+    class Huge:
+        @hookimpl
+        def inspect_judge_rows(self, sector, rows, context):
+            return [({**fine.payload, "count": 10**30}, fine.judgement) for _ in rows]
+
+    pm.register(Huge(), name="huge")
+    assert Judger(pm, "food", {}).judge_rows([row], context) == [None]

@@ -17,7 +17,8 @@ Left out, on purpose:
 - the stateful phase: the API tests walk the workflows (draw → record → disclose).
 
 The district is built once for the module, on a database of its own (rebuilding it for
-each operation would take minutes); CI runs the module on SQLite and on PostgreSQL.
+each operation would take minutes).  CI's PostgreSQL pass runs the two parameter tests
+again on PostgreSQL; the generated requests run in the SQLite pass only.
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ def contract_app(tmp_path_factory: pytest.TempPathFactory, database_url: str) ->
 
 
 @pytest.fixture(scope="module")
-def contract_schema(contract_app: Any) -> Any:
+def contract_schema(contract_app: Any, database_url: str) -> Any:
+    if database_url.startswith("postgresql"):
+        # 32 s there; what fails on PostgreSQL alone (a NUL, an integer past INTEGER) is
+        # sent to every parameter by the two tests below, which do run there
+        pytest.skip("the generated requests run in the SQLite pass")
     return schemathesis.openapi.from_wsgi("/api/openapi.json", contract_app).exclude(
         path_regex=SKIPPED_PATHS
     )

@@ -92,24 +92,25 @@ def _text_fault(text: str) -> str | None:
 MAX_JSON_DEPTH = 64
 
 
-def too_deep() -> ApiError:
-    reason = f"nested deeper than {MAX_JSON_DEPTH} levels"
+def malformed_json(reason: str, reason_zh: str) -> ApiError:
+    """400 for a body that is not JSON the API can read, naming ``body``."""
     return ApiError(
         f"malformed JSON body: {reason}",
         {"body": [reason]},
-        message_zh=f"JSON 请求体嵌套超过 {MAX_JSON_DEPTH} 层",
+        message_zh=f"JSON 请求体格式错误：{reason_zh}",
         status_code=400,
+    )
+
+
+def too_deep() -> ApiError:
+    return malformed_json(
+        f"nested deeper than {MAX_JSON_DEPTH} levels", f"嵌套超过 {MAX_JSON_DEPTH} 层"
     )
 
 
 def too_long_number() -> ApiError:
-    reason = f"a number longer than {sys.get_int_max_str_digits()} digits"
-    return ApiError(
-        f"malformed JSON body: {reason}",
-        {"body": [reason]},
-        message_zh=f"JSON 请求体中的数字超过 {sys.get_int_max_str_digits()} 位",
-        status_code=400,
-    )
+    digits = sys.get_int_max_str_digits()
+    return malformed_json(f"a number longer than {digits} digits", f"数字超过 {digits} 位")
 
 
 def nul_errors(value: Any, depth: int = 0) -> dict[str, Any]:
@@ -219,12 +220,7 @@ class Parser(FlaskParser):
             reason_zh = f"不是有效的 JSON：第 {error.lineno} 行第 {error.colno} 列"
         else:
             reason, reason_zh = "not UTF-8 text", "不是 UTF-8 文本"
-        raise ApiError(
-            f"malformed JSON body: {reason}",
-            {"body": [reason]},
-            message_zh=f"JSON 请求体格式错误：{reason_zh}",
-            status_code=400,
-        )
+        raise malformed_json(reason, reason_zh)
 
     def load_form_and_files(self, req: Request, schema: Any) -> Any:
         """Form fields and files of one multipart body, as one mapping."""

@@ -34,7 +34,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
 
-from inspect_core.errors import ApiError, Unprocessable
+from inspect_core.errors import ApiError, Unprocessable, nested_errors
 
 MULTIPART = "multipart/form-data"
 
@@ -113,30 +113,18 @@ def too_long_number() -> ApiError:
     return malformed_json(f"a number longer than {digits} digits", f"数字超过 {digits} 位")
 
 
-def nul_errors(value: Any, depth: int = 0) -> dict[str, Any]:
-    """Field errors, nested as marshmallow nests them, for every string (or key) of a
-    parsed JSON value holding a NUL or a lone surrogate: PostgreSQL's text cannot hold a
-    NUL, no UTF-8 text a surrogate, so either surfaced as a driver error (a 500), and
-    nothing a person types contains one.  A value nested deeper than
-    :data:`MAX_JSON_DEPTH` is refused on the way."""
-    if depth > MAX_JSON_DEPTH:
-        raise too_deep()
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return {}
-    errors: dict[str, Any] = {}
-    for key, item in items:
-        if isinstance(key, str) and (reason := _text_fault(key)):
-            errors[_shown(key)] = [reason]
-        elif isinstance(item, str):
-            if reason := _text_fault(item):
-                errors[_shown(str(key))] = [reason]
-        elif inner := nul_errors(item, depth + 1):
-            errors[_shown(str(key))] = inner
-    return errors
+def text_errors(value: Any) -> dict[str, Any]:
+    """Field errors for every string (or key) of a parsed JSON value holding a NUL or a
+    lone surrogate: PostgreSQL's text cannot hold a NUL, no UTF-8 text a surrogate, so
+    either surfaced as a driver error (a 500), and nothing a person types contains one.
+    A value nested deeper than :data:`MAX_JSON_DEPTH` is refused on the way."""
+    return nested_errors(
+        value,
+        lambda v: _text_fault(v) if isinstance(v, str) else None,
+        name=lambda key: _shown(str(key)),
+        max_depth=MAX_JSON_DEPTH,
+        too_deep=too_deep,
+    )
 
 
 FILE_NUL_REASON = "the file's name and Content-Type " + NUL_REASON
@@ -192,7 +180,7 @@ class Parser(FlaskParser):
             # not a JSONDecodeError (webargs handles those): an integer longer than Python
             # converts (``sys.get_int_max_str_digits``), which escaped as a 500
             raise too_long_number() from None
-        if errors := nul_errors(data):
+        if errors := text_errors(data):
             raise Unprocessable(
                 "the request's fields did not validate",
                 errors,

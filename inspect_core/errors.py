@@ -9,6 +9,7 @@ never leaks a traceback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -77,6 +78,34 @@ class ErrorSchema(Schema):
         required=True,
         metadata={"description": "field → reasons (nested for nested fields and rows)"},
     )
+
+
+def nested_errors(
+    value: Any,
+    fault: Callable[[Any], str | None],
+    name: Callable[[Any], str] = str,
+    max_depth: int | None = None,
+    too_deep: Callable[[], Exception] | None = None,
+    _depth: int = 0,
+) -> dict[str, Any]:
+    """Field errors, nested as marshmallow nests them (``{"a": {"0": ["why"]}}``), for
+    each key and leaf of a JSON-like value that ``fault`` gives a reason against; keys
+    are shown with ``name``.  Past ``max_depth`` levels ``too_deep()`` is raised."""
+    if max_depth is not None and _depth > max_depth:
+        raise (too_deep or RecursionError)()
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return {}
+    errors: dict[str, Any] = {}
+    for key, item in items:
+        if reason := fault(key) or fault(item):
+            errors[name(key)] = [reason]
+        elif inner := nested_errors(item, fault, name, max_depth, too_deep, _depth + 1):
+            errors[name(key)] = inner
+    return errors
 
 
 #: webargs' locations (``inspect_core.blueprint`` adds ``form_and_files``), whose level

@@ -20,7 +20,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate
 
-from inspect_core.errors import ApiError, Unprocessable
+from inspect_core.errors import ApiError, Unprocessable, nested_errors
 from inspect_core.plugin_api import (
     SEVERITIES,
     Fact,
@@ -91,21 +91,9 @@ def _out_of_range(value: Any) -> str | None:
 
 
 def number_errors(value: Any) -> dict[str, Any]:
-    """Field errors, nested as marshmallow nests them, for each number of a loaded payload
-    out of range (see :data:`MAX_DECIMAL_EXPONENT`, :data:`INT64`)."""
-    if isinstance(value, Mapping):
-        items: Any = value.items()
-    elif isinstance(value, list | tuple):
-        items = enumerate(value)
-    else:
-        return {}
-    errors: dict[str, Any] = {}
-    for key, item in items:
-        if reason := _out_of_range(item):
-            errors[str(key)] = [reason]
-        elif inner := number_errors(item):
-            errors[str(key)] = inner
-    return errors
+    """Field errors for each number of a loaded payload out of range (see
+    :data:`MAX_DECIMAL_EXPONENT`, :data:`INT64`)."""
+    return nested_errors(value, _out_of_range)
 
 
 _EXPONENT_TEXT = re.compile(r"\s*[+-]?[\d_.]+[eE]")

@@ -129,9 +129,23 @@ class Config:
     #: worst bin a reason).  None: no test (a collinear variable whose coefficient turns
     #: negative is still left out).
     SCORECARD_ALPHA: float | None = 0.01
-    #: days a credit event of these types must have stood before a repair may end it early
-    #: (DOMAIN.md §2: early removal from the serious-dishonesty list after 1 year [M])
-    CREDIT_REPAIR_MIN_DAYS: dict[str, int] = {"serious_dishonesty": 365}
+    #: credit rules by event type, or type and severity (inspect_core/credit/rules.py):
+    #: how long an event counts when recorded without ``expires_on`` (other types: the
+    #: type's default; a penalty of only 通报批评 or a low fine, severity minor, is public
+    #: for 3 months, others for 3 years: 行政处罚信息公示规定 2021 art. 13)
+    CREDIT_EVENT_DAYS: dict[str, Any] = {"penalty": {"minor": 90}}
+    #: days an event must have stood before a repair may end it early (DOMAIN.md §2: a
+    #: year on the serious-dishonesty list; about a year of a penalty's publicity [M])
+    CREDIT_REPAIR_MIN_DAYS: dict[str, Any] = {
+        "serious_dishonesty": 365,
+        "penalty": {"major": 365, "critical": 365},
+    }
+    #: events no repair may end early, matched on type, severity and the enterprise's
+    #: sectors (DOMAIN.md §2: serious food, drug and special-equipment cases [M])
+    CREDIT_REPAIR_REFUSED: list[dict[str, Any]] = [
+        {"type": "penalty", "severity": ["critical"],
+         "sectors": ["food", "drugs", "special_equipment"]},
+    ]  # fmt: skip
     #: per-sector threshold overrides handed to the plugin as ``context["config"]``
     PLUGIN_CONFIG: dict[str, dict[str, object]] = {}
     SECTORS: dict[str, dict[str, str]] = DEFAULT_SECTORS
@@ -174,20 +188,6 @@ def check(config: dict[str, Any]) -> None:
             "most 1, or null for no test / 评分卡显著性水平须为大于0且不超过1的数，"
             "或为 null（不做显著性检验）"
         )
-    from inspect_core.credit.models import CREDIT_EVENT_TYPES
+    from inspect_core.credit import rules
 
-    waits = config.get("CREDIT_REPAIR_MIN_DAYS") or {}
-    bad = (
-        waits
-        if not isinstance(waits, dict)
-        else {
-            k: v
-            for k, v in waits.items()
-            if k not in CREDIT_EVENT_TYPES or type(v) is not int or v < 0
-        }
-    )
-    if bad:
-        raise ValueError(
-            f"CREDIT_REPAIR_MIN_DAYS (INSPECT_CREDIT_REPAIR_MIN_DAYS): {bad} — keys are credit "
-            f"event types ({', '.join(CREDIT_EVENT_TYPES)}), values whole days ≥ 0"
-        )
+    rules.check(config)

@@ -24,6 +24,13 @@ CREDIT_EVENT_TYPES: dict[str, tuple[str, str, int, int | None]] = {
     "quality_award": ("质量奖", "Quality award", -1, 3 * 365),
 }
 EVENT_SEVERITIES = ("critical", "major", "minor", "positive")
+#: zh-CN and English names of the severities (a penalty's: minor = 通报批评 or a low fine)
+SEVERITY_NAMES: dict[str, tuple[str, str]] = {
+    "critical": ("严重", "critical"),
+    "major": ("较重", "major"),
+    "minor": ("轻微", "minor"),
+    "positive": ("正面", "positive"),
+}
 
 
 class CreditEvent(Base):

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
+from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES, SEVERITY_NAMES
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.validators import CleanString, RowId
@@ -21,7 +21,15 @@ class CreditEventInSchema(Schema):
         },
     )
     occurred_on = fields.Date(required=True)
-    severity = fields.String(required=True, validate=validate.OneOf(EVENT_SEVERITIES))
+    severity = fields.String(
+        required=True,
+        validate=validate.OneOf(EVENT_SEVERITIES),
+        metadata={
+            "description": "positive for certifications and awards; for a penalty, minor is "
+            "通报批评 or a low fine (public 3 months), critical a heavier penalty (closure, "
+            "licence revoked, practice ban)"
+        },
+    )
     source = CleanString(
         required=True,
         validate=validate.Length(max=200),
@@ -29,7 +37,8 @@ class CreditEventInSchema(Schema):
     )
     description = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=5000))
     expires_on = fields.Date(
-        load_default=None, metadata={"description": "default by type when omitted"}
+        load_default=None,
+        metadata={"description": "default by type and severity (CREDIT_EVENT_DAYS) when omitted"},
     )
 
     @validates_schema
@@ -77,9 +86,19 @@ class CreditEventSchema(Schema):
     )
     occurred_on = fields.Date()
     severity = fields.String()
+    severity_zh = fields.Function(lambda e: SEVERITY_NAMES[e["severity"]][0])
+    severity_en = fields.Function(lambda e: SEVERITY_NAMES[e["severity"]][1])
     source = fields.String()
     description = fields.String()
     expires_on = fields.Date(allow_none=True)
+    repairable_from = fields.Date(
+        allow_none=True,
+        metadata={
+            "description": "first day a credit repair may take effect; null once repaired or "
+            "where the rules allow no early repair (CREDIT_REPAIR_MIN_DAYS, "
+            "CREDIT_REPAIR_REFUSED)"
+        },
+    )
     repaired_on = fields.Date(allow_none=True)
     repair_reason = fields.String(allow_none=True)
     active = fields.Boolean()

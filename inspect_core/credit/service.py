@@ -10,15 +10,24 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
-from inspect_core.credit.models import CREDIT_EVENT_TYPES, CreditEvent, CreditRepair
+from inspect_core.credit import rules
+from inspect_core.credit.models import (
+    CREDIT_EVENT_TYPES,
+    SEVERITY_NAMES,
+    CreditEvent,
+    CreditRepair,
+)
 from inspect_core.enterprises import service as enterprises
 from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.results.service import today_in_china
 from inspect_core.scope import region_clause
 
 
-def event_view(event: CreditEvent, repair: CreditRepair | None, on: dt.date) -> dict[str, Any]:
-    """An event with its repair and whether it still counts on ``on``."""
+def event_view(
+    event: CreditEvent, repair: CreditRepair | None, on: dt.date, sectors: list[str]
+) -> dict[str, Any]:
+    """An event with its repair, whether it still counts on ``on``, and from when a repair
+    may end it (``sectors``: the enterprise's, which the repair rules match on)."""
     end = min(
         d for d in (event.expires_on, repair.effective_on if repair else None, dt.date.max) if d
     )
@@ -33,6 +42,11 @@ def event_view(event: CreditEvent, repair: CreditRepair | None, on: dt.date) -> 
         "repaired_on": repair.effective_on if repair else None,
         "repair_reason": repair.reason if repair else None,
         "active": event.occurred_on <= on < end,
+        "repairable_from": None
+        if repair
+        else rules.repairable_from(
+            current_app.config, event.type, event.severity, event.occurred_on, sectors
+        ),
         "recorded_by": event.recorded_by,
         "recorded_at": event.recorded_at,
     }
@@ -45,10 +59,9 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
         raise Unprocessable(
             "the event is dated in the future", {"occurred_on": [f"after today ({today})"]}
         )
-    expires = data.get("expires_on")
-    if expires is None:
-        days = CREDIT_EVENT_TYPES[data["type"]][3]
-        expires = data["occurred_on"] + dt.timedelta(days=days) if days else None
+    expires = data.get("expires_on") or rules.default_expiry(
+        current_app.config, data["type"], data["severity"], data["occurred_on"]
+    )
     event = CreditEvent(
         enterprise_id=enterprise.id,
         type=data["type"],
@@ -65,7 +78,7 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
           {"event": event.id, "type": event.type, "occurred_on": event.occurred_on,
            "severity": event.severity, "source": event.source})  # fmt: skip
     session.commit()
-    return event_view(event, None, today)
+    return event_view(event, None, today, enterprise.sectors)
 
 
 def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
@@ -77,7 +90,7 @@ def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
         .order_by(CreditEvent.occurred_on.desc(), CreditEvent.id.desc())
     ).all()
     today = today_in_china()
-    return [event_view(e, r, today) for e, r in rows]
+    return [event_view(e, r, today, enterprise.sectors) for e, r in rows]
 
 
 def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -102,10 +115,26 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
             "a repair takes effect between the event and today",
             {"effective_on": [f"between {event.occurred_on} and {today}"]},
         )
-    wait = int((current_app.config.get("CREDIT_REPAIR_MIN_DAYS") or {}).get(event.type, 0))
+    zh, en = CREDIT_EVENT_TYPES[event.type][:2]
+    refusing = rules.refusing_rule(
+        current_app.config, event.type, event.severity, enterprise.sectors
+    )
+    if refusing:  # e.g. a serious food penalty keeps its whole term
+        held = set(enterprise.sectors)
+        where = ", ".join(sorted(held & set(refusing.get("sectors") or held))) or "any sector"
+        level_zh, level_en = SEVERITY_NAMES[event.severity]
+        end_en, end_zh = (event.expires_on, event.expires_on) if event.expires_on else (
+            "it is removed", "移出"
+        )  # fmt: skip
+        raise Unprocessable(
+            f"{en} ({level_en}) of an enterprise in {where}: the rules allow no early "
+            f"repair; it counts until {end_en} (CREDIT_REPAIR_REFUSED)",
+            {"event": [f"no early repair of a {event.severity} {event.type} in {where}"]},
+            message_zh=f"{level_zh}{zh}（{where}）依规不予提前信用修复，效力持续至{end_zh}",
+        )
+    wait = rules.repair_wait(current_app.config, event.type, event.severity)
     earliest = event.occurred_on + dt.timedelta(days=wait)
     if effective < earliest:  # e.g. a year on the serious-dishonesty list before removal
-        zh, en = CREDIT_EVENT_TYPES[event.type][:2]
         raise Unprocessable(
             f"{en}: a repair can take effect from {earliest}, {wait} days after the event",
             {"effective_on": [f"not before {earliest} ({wait} days after {event.occurred_on})"]},
@@ -117,4 +146,4 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
     audit(session, user, "credit_event.repair", "enterprise", enterprise.uscc,
           {"event": event.id, "effective_on": effective, "reason": data["reason"]})  # fmt: skip
     session.commit()
-    return event_view(event, row, today)
+    return event_view(event, row, today, enterprise.sectors)

@@ -28,17 +28,18 @@ def test_credit_events_default_expiry_listing_and_repair(client, identity, enter
     regulator = identity("regulator")
     path = f"/api/v1/enterprises/{enterprise}/credit-events"
     today = today_in_china()
+    occurred = today - dt.timedelta(days=400)
     penalty = client.post(
         path,
-        json={"type": "penalty", "occurred_on": str(today - dt.timedelta(days=30)), "severity": "major",
-              "source": "九龙市监处罚〔2026〕12号", "description": "销售超过保质期的食品"},
+        json={"type": "penalty", "occurred_on": str(occurred), "severity": "major",
+              "source": "九龙市监处罚〔2025〕12号", "description": "销售超过保质期的食品"},
         headers=regulator,
     )  # fmt: skip
     assert penalty.status_code == 201, penalty.json
-    assert penalty.json["expires_on"] == str(
-        today - dt.timedelta(days=30) + dt.timedelta(days=3 * 365)
-    )
+    assert penalty.json["expires_on"] == str(occurred + dt.timedelta(days=3 * 365))
     assert penalty.json["active"] is True and penalty.json["type_zh"] == "行政处罚"
+    assert (penalty.json["severity_zh"], penalty.json["severity_en"]) == ("较重", "major")
+    assert penalty.json["repairable_from"] == str(occurred + dt.timedelta(days=365))
     listed = client.get(path, headers=identity("sector_admin")).json["items"]
     assert [e["id"] for e in listed] == [penalty.json["id"]]
 
@@ -49,6 +50,7 @@ def test_credit_events_default_expiry_listing_and_repair(client, identity, enter
     )
     assert repaired.status_code == 201, repaired.json
     assert repaired.json["active"] is False and repaired.json["repair_reason"].startswith("已履行")
+    assert repaired.json["repairable_from"] is None
     again = client.post(
         f"/api/v1/credit-events/{penalty.json['id']}/repair",
         json={"reason": "再次修复"},
@@ -83,6 +85,100 @@ def test_early_removal_from_the_dishonesty_list_waits_a_year(app, client, identi
     assert repair(old, effective_on=str(today - dt.timedelta(days=35))).status_code == 201
     app.config["CREDIT_REPAIR_MIN_DAYS"] = {}  # a district without the wait
     assert repair(recent).status_code == 201
+
+
+def test_a_minor_penalty_counts_three_months_and_others_three_years(
+    app, client, identity, enterprise
+):
+    """行政处罚信息公示规定 (2021) art. 13: 通报批评 or a low fine is public for 3 months."""
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+    on = today_in_china() - dt.timedelta(days=10)
+
+    def record(**body: str) -> dict:
+        r = client.post(path, json={"type": "penalty", "occurred_on": str(on),
+                                    "source": "九龙市监处罚〔2026〕3号", **body}, headers=regulator)  # fmt: skip
+        assert r.status_code == 201, r.json
+        return r.json
+
+    assert record(severity="minor")["expires_on"] == str(on + dt.timedelta(days=90))
+    assert record(severity="major")["expires_on"] == str(on + dt.timedelta(days=3 * 365))
+    assert record(severity="critical")["expires_on"] == str(on + dt.timedelta(days=3 * 365))
+    given = str(on + dt.timedelta(days=40))
+    assert record(severity="minor", expires_on=given)["expires_on"] == given
+    # a district's own terms: a type for every severity, or one severity of a type
+    app.config["CREDIT_EVENT_DAYS"] = {"penalty": 200, "complaint": {"minor": 30}}
+    assert record(severity="minor")["expires_on"] == str(on + dt.timedelta(days=200))
+    complaint = client.post(path, json={"type": "complaint", "occurred_on": str(on),
+                                        "severity": "minor", "source": "12315"}, headers=regulator)  # fmt: skip
+    assert complaint.json["expires_on"] == str(on + dt.timedelta(days=30)), complaint.json
+    app.config["CREDIT_EVENT_DAYS"] = {"penalty": None}  # until repaired
+    assert record(severity="major")["expires_on"] is None
+
+
+@pytest.mark.parametrize(
+    ("sectors", "refused"),
+    [(["food"], True), (["drugs", "industrial_products"], True), (["industrial_products"], False)],
+)
+def test_a_serious_food_drug_or_equipment_penalty_is_not_repaired_early(
+    app, client, identity, sectors, refused
+):
+    """DOMAIN.md §2 [M]: early stop of penalty publicity, serious food/drug/equipment cases
+    excluded (CREDIT_REPAIR_REFUSED, matched on the enterprise's sectors)."""
+    admin, regulator = identity("admin"), identity("regulator")
+    body = factories.enterprise(region="华岩镇", sectors=sectors)
+    assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}/credit-events"
+    occurred = today_in_china() - dt.timedelta(days=500)
+    event = client.post(path, json={"type": "penalty", "occurred_on": str(occurred),
+                                    "severity": "critical", "source": "九龙市监处罚〔2025〕1号",
+                                    "description": "吊销食品经营许可证"}, headers=regulator)  # fmt: skip
+    assert event.status_code == 201, event.json
+    after_a_year = str(occurred + dt.timedelta(days=365))
+    assert event.json["repairable_from"] == (None if refused else after_a_year)
+
+    def repair():
+        return client.post(f"/api/v1/credit-events/{event.json['id']}/repair",
+                           json={"reason": "已履行处罚并消除不良影响"}, headers=regulator)  # fmt: skip
+
+    if not refused:
+        assert repair().status_code == 201
+        return
+    answer = repair()
+    assert answer.status_code == 422 and "event" in answer.json["errors"], answer.json
+    held = sorted({"food", "drugs", "special_equipment"} & set(sectors))
+    assert (
+        ", ".join(held) in answer.json["message"]
+        and "CREDIT_REPAIR_REFUSED" in answer.json["message"]
+    )
+    assert (
+        "不予提前信用修复" in answer.json["message_zh"]
+        and "严重行政处罚" in answer.json["message_zh"]
+    )
+    listed = client.get(path, headers=regulator).json["items"]
+    assert listed[0]["active"] is True and listed[0]["repaired_on"] is None
+    app.config["CREDIT_REPAIR_REFUSED"] = []  # a district whose rules allow it
+    assert client.get(path, headers=regulator).json["items"][0]["repairable_from"] == after_a_year
+    assert repair().status_code == 201
+
+
+def test_a_penalty_is_repaired_early_only_after_a_year_unless_minor(client, identity, enterprise):
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+    on = today_in_china() - dt.timedelta(days=60)
+    ids = {}
+    for severity in ("major", "minor"):
+        r = client.post(path, json={"type": "penalty", "occurred_on": str(on), "severity": severity,
+                                    "source": "九龙市监处罚〔2026〕8号"}, headers=regulator)  # fmt: skip
+        ids[severity] = r.json["id"]
+    refused = client.post(f"/api/v1/credit-events/{ids['major']}/repair",
+                          json={"reason": "已缴纳罚款并整改"}, headers=regulator)  # fmt: skip
+    assert refused.status_code == 422 and "effective_on" in refused.json["errors"], refused.json
+    assert str(on + dt.timedelta(days=365)) in refused.json["message"]
+    assert "满365天后" in refused.json["message_zh"]
+    minor = client.post(f"/api/v1/credit-events/{ids['minor']}/repair",
+                        json={"reason": "已缴纳罚款并整改"}, headers=regulator)  # fmt: skip
+    assert minor.status_code == 201, minor.json
 
 
 @pytest.mark.parametrize(

@@ -121,3 +121,40 @@ def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):
 def test_bad_credit_repair_waits_are_refused_when_the_app_starts(waits):
     with pytest.raises(ValueError, match="CREDIT_REPAIR_MIN_DAYS"):
         create_app({"CREDIT_REPAIR_MIN_DAYS": waits, "DATABASE_URL": "sqlite://"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("CREDIT_REPAIR_MIN_DAYS", {"penalty": {"severe": 365}}, "penalty.severe: not a severity"),
+        ("CREDIT_REPAIR_MIN_DAYS", {"penalty": {"major": True}}, "penalty.major"),
+        ("CREDIT_EVENT_DAYS", {"penalty": {"minor": 0}}, "penalty.minor: 0"),
+        ("CREDIT_EVENT_DAYS", {"recall": "2y"}, "recall"),
+        ("CREDIT_EVENT_DAYS", [90], "[90]"),
+        ("CREDIT_REPAIR_REFUSED", {"type": "penalty"}, "not a list"),
+        ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "sectors": ["fireworks"]}], "fireworks"),
+        ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "severity": "critical"}], "[0].severity"),
+        ("CREDIT_REPAIR_REFUSED", [{"type": "fine"}], "[0].type"),
+        ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "sector": ["food"]}], "unknown keys"),
+    ],
+)
+def test_bad_credit_rules_are_refused_when_the_app_starts(name, value, named):
+    """Each names the setting, its environment variable and the entry at fault, in both
+    languages."""
+    with pytest.raises(ValueError) as refused:
+        create_app({name: value, "DATABASE_URL": "sqlite://"})
+    message = str(refused.value)
+    assert f"{name} (INSPECT_{name})" in message and named in message, message
+    assert "设置有误" in message
+
+
+def test_credit_rules_by_severity_load_from_the_environment(monkeypatch):
+    monkeypatch.setenv(
+        "INSPECT_CREDIT_REPAIR_MIN_DAYS", '{"penalty": {"critical": 730}, "recall": 30}'
+    )
+    monkeypatch.setenv("INSPECT_CREDIT_EVENT_DAYS", '{"abnormal_operations": 1095}')
+    monkeypatch.setenv("INSPECT_CREDIT_REPAIR_REFUSED", "[]")
+    config = create_app({"DATABASE_URL": "sqlite://"}).config
+    assert config["CREDIT_REPAIR_MIN_DAYS"] == {"penalty": {"critical": 730}, "recall": 30}
+    assert config["CREDIT_EVENT_DAYS"] == {"abnormal_operations": 1095}
+    assert config["CREDIT_REPAIR_REFUSED"] == []

@@ -1,0 +1,153 @@
+"""How long a credit event counts, and when a credit repair (信用修复) may end it early.
+
+Three settings, each by event type and, where the rules differ, by severity:
+
+- ``CREDIT_EVENT_DAYS`` — the default effect when a request gives no ``expires_on``.
+  Penalty publicity ends three months after a penalty of only 通报批评 or a low fine
+  (recorded with severity ``minor``) and three years after any other
+  (《市场监督管理行政处罚信息公示规定》2021, art. 13).
+- ``CREDIT_REPAIR_MIN_DAYS`` — days an event must stand before a repair takes effect:
+  a year on the serious-dishonesty list, and about a year of a penalty's publicity
+  (DOMAIN.md §2 [M]).
+- ``CREDIT_REPAIR_REFUSED`` — events no repair may end early: serious food, drug and
+  special-equipment penalties keep their full term (DOMAIN.md §2 [M]).  A rule names the
+  enterprise's sectors, since an event does not record which of them it concerns.
+
+The [M] facts are defaults, not law checked here: a district sets its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
+
+_ABSENT = object()
+
+
+def _by_severity(table: Mapping[str, Any] | None, kind: str, severity: str) -> tuple[bool, Any]:
+    """(named, value): a type's entry is a value for every severity or a severity map."""
+    entry = (table or {}).get(kind, _ABSENT)
+    if isinstance(entry, Mapping):
+        entry = entry.get(severity, _ABSENT)
+    return (entry is not _ABSENT), (None if entry is _ABSENT else entry)
+
+
+def default_expiry(
+    config: Mapping[str, Any], kind: str, severity: str, on: dt.date
+) -> dt.date | None:
+    """The day an event recorded without ``expires_on`` stops counting (None: never)."""
+    named, days = _by_severity(config.get("CREDIT_EVENT_DAYS"), kind, severity)
+    if not named:
+        days = CREDIT_EVENT_TYPES[kind][3]
+    return on + dt.timedelta(days=days) if days else None
+
+
+def refusing_rule(
+    config: Mapping[str, Any], kind: str, severity: str, sectors: Iterable[str]
+) -> dict[str, Any] | None:
+    """The ``CREDIT_REPAIR_REFUSED`` rule that keeps this event from early repair, if any."""
+    held = set(sectors)
+    for rule in config.get("CREDIT_REPAIR_REFUSED") or []:
+        if rule["type"] != kind or severity not in rule.get("severity", EVENT_SEVERITIES):
+            continue
+        if not rule.get("sectors") or held & set(rule["sectors"]):
+            return rule
+    return None
+
+
+def repair_wait(config: Mapping[str, Any], kind: str, severity: str) -> int:
+    """Days an event must stand before a repair may take effect."""
+    return int(_by_severity(config.get("CREDIT_REPAIR_MIN_DAYS"), kind, severity)[1] or 0)
+
+
+def repairable_from(
+    config: Mapping[str, Any],
+    kind: str,
+    severity: str,
+    occurred_on: dt.date,
+    sectors: Iterable[str],
+) -> dt.date | None:
+    """The first day a repair may take effect; None when the rules refuse one."""
+    if refusing_rule(config, kind, severity, sectors):
+        return None
+    return occurred_on + dt.timedelta(days=repair_wait(config, kind, severity))
+
+
+def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:
+    """What is wrong with a days-by-type(-and-severity) table, one line each."""
+    if not isinstance(table, Mapping):
+        return [f"{table!r} is not an object of event types"]
+    errors = []
+
+    def bad_days(value: Any) -> bool:
+        if value is None:
+            return not allow_null
+        return type(value) is not int or value < least
+
+    for kind, entry in table.items():
+        if kind not in CREDIT_EVENT_TYPES:
+            errors.append(f"{kind!r} is not a credit event type")
+        elif isinstance(entry, Mapping):
+            for severity, days in entry.items():
+                if severity not in EVENT_SEVERITIES:
+                    errors.append(f"{kind}.{severity}: not a severity")
+                elif bad_days(days):
+                    errors.append(
+                        f"{kind}.{severity}: {days!r} is not a whole number of days ≥ {least}"
+                    )
+        elif bad_days(entry):
+            errors.append(f"{kind}: {entry!r} is not whole days ≥ {least}")
+    return errors
+
+
+def _refused_errors(rules: Any, sectors: Iterable[str]) -> list[str]:
+    if not isinstance(rules, list):
+        return [f"{rules!r} is not a list of rules"]
+    known = set(sectors)
+    errors = []
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, Mapping):
+            errors.append(f"[{i}]: {rule!r} is not an object")
+            continue
+        extra = set(rule) - {"type", "severity", "sectors"}
+        if extra:
+            errors.append(f"[{i}]: unknown keys {sorted(extra)}")
+        if rule.get("type") not in CREDIT_EVENT_TYPES:
+            errors.append(f"[{i}].type: {rule.get('type')!r} is not a credit event type")
+        severity = rule.get("severity", list(EVENT_SEVERITIES))
+        if not isinstance(severity, list) or not set(severity) <= set(EVENT_SEVERITIES):
+            errors.append(f"[{i}].severity: {severity!r} is not a list of severities")
+        chosen = rule.get("sectors", [])
+        if not isinstance(chosen, list) or not all(isinstance(s, str) for s in chosen):
+            errors.append(f"[{i}].sectors: {chosen!r} is not a list of sector codes")
+        elif set(chosen) - known:
+            errors.append(f"[{i}].sectors: unknown sectors {sorted(set(chosen) - known)}")
+    return errors
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse bad credit-rule settings when the app starts (ValueError naming each)."""
+    kinds = ", ".join(CREDIT_EVENT_TYPES)
+    severities = ", ".join(EVENT_SEVERITIES)
+    tables = (
+        ("CREDIT_EVENT_DAYS", True, 1, "; null: until repaired", "信用事件默认有效天数"),
+        ("CREDIT_REPAIR_MIN_DAYS", False, 0, "", "信用修复最短等待天数"),
+    )
+    for name, allow_null, least, note, zh in tables:
+        errors = _day_table_errors(config.get(name) or {}, allow_null, least)
+        if errors:
+            raise ValueError(
+                f"{name} (INSPECT_{name}): {'; '.join(errors)} — keys are credit event types "
+                f"({kinds}); values whole days ≥ {least}, or an object of severities "
+                f"({severities}) to days{note} / {zh}设置有误"
+            )
+    errors = _refused_errors(config.get("CREDIT_REPAIR_REFUSED") or [], config.get("SECTORS") or {})
+    if errors:
+        raise ValueError(
+            f"CREDIT_REPAIR_REFUSED (INSPECT_CREDIT_REPAIR_REFUSED): {'; '.join(errors)} — a "
+            'list of {"type": …, "severity": [...], "sectors": [...]} '
+            "/ 不予提前信用修复的规则设置有误"
+        )

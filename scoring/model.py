@@ -28,6 +28,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
     The trees take at most 255 categories (codes 0–254); a column with higher codes is
     split as numbers.  A negative code (a category first seen after training) is missing
     to the trees either way: as a number it sorted with code 0.
+
+    ``ensemble``: scikit-learn's choice for ``CalibratedClassifierCV``.  True averages the
+    ``cv`` fold models, each calibrated on its held-out fold; False calibrates one model,
+    fitted on all rows, on out-of-fold predictions, so a prediction walks one set of trees
+    instead of ``cv`` (rescoring a district spends most of its time there).
     """
 
     def __init__(
@@ -41,6 +46,7 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         n_threads: int | None = None,
         random_state: int | None = 0,
         categorical_features: Sequence[str] | None = None,
+        ensemble: bool = True,
     ) -> None:
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -51,6 +57,12 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.categorical_features = categorical_features
+        self.ensemble = ensemble
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # a model pickled before ``ensemble`` existed averaged its fold models
+        state.setdefault("ensemble", True)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -89,7 +101,9 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         )  # fmt: skip
         counts = np.bincount(np.searchsorted(self.classes_, y))
         cv = max(2, min(self.cv, int(counts.min())))
-        self.calibrated_ = CalibratedClassifierCV(clone(base), method=self.calibration, cv=cv)
+        self.calibrated_ = CalibratedClassifierCV(
+            clone(base), method=self.calibration, cv=cv, ensemble=self.ensemble
+        )
         with self._threads(len(X)):
             self.calibrated_.fit(X, y)
         self.n_iter_ = max(c.estimator.n_iter_ for c in self.calibrated_.calibrated_classifiers_)

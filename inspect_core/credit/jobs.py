@@ -501,7 +501,9 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         return Scorecard(categorical_features=categorical, random_state=0, alpha=alpha)
 
     def ml_model() -> RiskModel:
-        return RiskModel(categorical_features=categorical, random_state=0)
+        # one calibrated model, not the average of three: a rescore walks a third of the
+        # trees (holdout AUC and Brier score unchanged on the 1M-enterprise bench district)
+        return RiskModel(categorical_features=categorical, random_state=0, ensemble=False)
 
     order = np.argsort(frames.rows["as_of"].to_numpy(), kind="stable")
     cut = int(len(order) * 0.8)

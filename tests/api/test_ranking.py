@@ -15,12 +15,13 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, func, select
 
 from inspect_core.credit import current_tiers, data, jobs
-from inspect_core.credit.models import CreditRating, ScoringRun
+from inspect_core.credit.models import CreditRating, ScoringModel, ScoringRun
 from inspect_core.db import db
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from inspect_core.sectors import catalogue
+from scoring.persistence import loads
 from tests import factories
 from tests.factories import create_plan
 
@@ -315,6 +316,12 @@ def test_score_commands(app, scored):
     teams = _team_visits(app)
     assert "auc_ml" in trained.output and f"inspectors rated: {len(teams)}" in trained.output
     assert not any(badge in trained.output for badge in teams)  # the table is the API's
+    with app.app_context():
+        ml = loads(db.session.scalar(
+            select(ScoringModel.blob).order_by(ScoringModel.id.desc()).limit(1)
+        )).estimator["ml"]  # fmt: skip
+    # one calibrated model: a rescore walks one set of trees, not three
+    assert ml.ensemble is False and len(ml.calibrated_.calibrated_classifiers_) == 1
 
 
 def test_two_trainings_in_one_second_get_two_versions(app, scored, monkeypatch):

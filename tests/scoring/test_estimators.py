@@ -18,7 +18,9 @@ from scoring.scorecard import Scorecard
 from scoring.tiers import assign, check_cutoffs, check_shares, cutoffs_for_shares
 
 
-@parametrize_with_checks([Scorecard(), RiskModel(max_iter=5, cv=2)])
+@parametrize_with_checks(
+    [Scorecard(), RiskModel(max_iter=5, cv=2), RiskModel(max_iter=5, cv=2, ensemble=False)]
+)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -646,6 +648,41 @@ def test_a_scorecard_pickled_before_the_category_parameters_prints_clones_and_sc
     np.testing.assert_array_equal(old.points(X), before)
     assert "other" not in set(old.points_table()["bin"])  # its bins are ranges
     np.testing.assert_array_equal(clone(old).fit(X, y).points(X), before)
+
+
+def test_a_risk_model_pickled_before_the_ensemble_parameter_still_averages_its_folds():
+    """Models stored before ``ensemble`` existed were fold averages: they print, clone and
+    score as before."""
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = data()
+    model = RiskModel(max_iter=20, cv=3).fit(X, y)
+    before = model.predict_proba(X)
+    del model.ensemble  # as the older class pickled it
+    old = pickle.loads(pickle.dumps(model))
+    assert old.get_params()["ensemble"] is True and "RiskModel" in repr(old)
+    np.testing.assert_array_equal(old.predict_proba(X), before)
+    assert len(clone(old).fit(X, y).calibrated_.calibrated_classifiers_) == 3
+
+
+def test_a_single_calibrated_model_walks_one_set_of_trees_and_ranks_as_well():
+    """``ensemble=False`` (what ``score train`` stores): one model on every row, calibrated
+    on out-of-fold predictions, instead of the average of ``cv`` fold models."""
+    from sklearn.metrics import roc_auc_score
+
+    X, y = data(n=3000, seed=4)
+    (X_fit, y_fit), (X_test, y_test) = (X[:2400], y[:2400]), (X[2400:], y[2400:])
+    single = RiskModel(max_iter=50, cv=3, ensemble=False).fit(X_fit, y_fit)
+    folds = RiskModel(max_iter=50, cv=3).fit(X_fit, y_fit)
+    assert len(single.calibrated_.calibrated_classifiers_) == 1
+    assert len(folds.calibrated_.calibrated_classifiers_) == 3
+    p = single.predict_proba(X_test)[:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    auc = roc_auc_score(y_test, p)
+    assert auc > 0.6
+    assert abs(auc - roc_auc_score(y_test, folds.predict_proba(X_test)[:, 1])) < 0.03
 
 
 def test_the_smallest_values_bin_leaves_no_bin_of_a_few_rows_above_it():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -56,6 +57,12 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
     """
     app = Flask("inspect_core", instance_relative_config=True)
     app.config.from_object(Config)
+    # the class's dicts and lists are shared: an ``INSPECT_A__B`` variable (Flask's nested
+    # form, e.g. INSPECT_CREDIT_REPAIR_MIN_DAYS__penalty) would otherwise change them for
+    # every app built after this one
+    for key, value in list(app.config.items()):
+        if isinstance(value, dict | list):
+            app.config[key] = copy.deepcopy(value)
     app.config.from_prefixed_env("INSPECT")
     if config:
         app.config.update(config)
@@ -69,6 +76,13 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     db.init_app(app, app.config["DATABASE_URL"])
     plugin_manager.init_app(app, plugins)
+    # a repair rule may name any sector of the catalogue, the plugins' own included
+    from inspect_core.credit import rules as credit_rules
+
+    credit_rules.check(
+        app.config,
+        {*app.config["SECTORS"], *plugin_manager.sector_owners(plugin_manager.get_pm(app))},
+    )
     _register_api(app)
     register_error_handlers(app)  # after flask-smorest's, so ours win
     install_gate(app, authenticate_request)

@@ -60,8 +60,11 @@ class RiskModel(ClassifierMixin, BaseEstimator):
         self.ensemble = ensemble
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # a model pickled before ``ensemble`` existed averaged its fold models
+        # scikit-learn's repr, get_params and clone read every __init__ parameter: a model
+        # pickled before ``ensemble`` existed averaged its fold models, and one pickled
+        # before ``categorical_features`` existed split every column as numbers
         state.setdefault("ensemble", True)
+        state.setdefault("categorical_features", None)
         super().__setstate__(state)
 
     def __sklearn_tags__(self) -> Any:

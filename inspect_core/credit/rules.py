@@ -25,6 +25,9 @@ from typing import Any
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
 
 _ABSENT = object()
+#: the most days a setting may give: a century is far beyond any legal term, and an event
+#: date plus a larger number overflows Python's dates (a 500 on every listing of the event)
+MAX_DAYS = 36_600
 
 
 def _by_severity(table: Mapping[str, Any] | None, kind: str, severity: str) -> tuple[bool, Any]:
@@ -59,7 +62,8 @@ def refusing_rule(
 
 
 def repair_wait(config: Mapping[str, Any], kind: str, severity: str) -> int:
-    """Days an event must stand before a repair may take effect."""
+    """Days an event must stand before a repair may take effect (none where the setting
+    names neither the type nor, in a type's severity map, the severity)."""
     return int(_by_severity(config.get("CREDIT_REPAIR_MIN_DAYS"), kind, severity)[1] or 0)
 
 
@@ -69,11 +73,16 @@ def repairable_from(
     severity: str,
     occurred_on: dt.date,
     sectors: Iterable[str],
+    expires_on: dt.date | None = None,
 ) -> dt.date | None:
-    """The first day a repair may take effect; None when the rules refuse one."""
-    if refusing_rule(config, kind, severity, sectors):
+    """The first day a repair may take effect; None when the rules refuse one, or when the
+    event stops counting (``expires_on``) before the wait is over: a repair ends an event
+    early, and nothing is left to end then.  A positive event (certification, award)
+    records no dishonesty, so it has nothing to repair."""
+    if CREDIT_EVENT_TYPES[kind][2] < 0 or refusing_rule(config, kind, severity, sectors):
         return None
-    return occurred_on + dt.timedelta(days=repair_wait(config, kind, severity))
+    earliest = occurred_on + dt.timedelta(days=repair_wait(config, kind, severity))
+    return None if expires_on is not None and earliest >= expires_on else earliest
 
 
 def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:
@@ -85,7 +94,7 @@ def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:
     def bad_days(value: Any) -> bool:
         if value is None:
             return not allow_null
-        return type(value) is not int or value < least
+        return type(value) is not int or not least <= value <= MAX_DAYS
 
     for kind, entry in table.items():
         if kind not in CREDIT_EVENT_TYPES:
@@ -96,17 +105,24 @@ def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:
                     errors.append(f"{kind}.{severity}: not a severity")
                 elif bad_days(days):
                     errors.append(
-                        f"{kind}.{severity}: {days!r} is not a whole number of days ≥ {least}"
+                        f"{kind}.{severity}: {days!r} is not a whole number of days from "
+                        f"{least} to {MAX_DAYS}"
                     )
         elif bad_days(entry):
-            errors.append(f"{kind}: {entry!r} is not whole days ≥ {least}")
+            errors.append(f"{kind}: {entry!r} is not whole days from {least} to {MAX_DAYS}")
     return errors
 
 
-def _refused_errors(rules: Any, sectors: Iterable[str]) -> list[str]:
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _refused_errors(rules: Any, sectors: Iterable[str] | None) -> list[str]:
+    """``sectors``: the catalogue's codes (the configured ones and every enabled plugin's);
+    None: not known yet, so names are not checked against it."""
     if not isinstance(rules, list):
         return [f"{rules!r} is not a list of rules"]
-    known = set(sectors)
+    known = None if sectors is None else set(sectors)
     errors = []
     for i, rule in enumerate(rules):
         if not isinstance(rule, Mapping):
@@ -115,21 +131,29 @@ def _refused_errors(rules: Any, sectors: Iterable[str]) -> list[str]:
         extra = set(rule) - {"type", "severity", "sectors"}
         if extra:
             errors.append(f"[{i}]: unknown keys {sorted(extra)}")
-        if rule.get("type") not in CREDIT_EVENT_TYPES:
-            errors.append(f"[{i}].type: {rule.get('type')!r} is not a credit event type")
+        # a list or an object where a name belongs is unhashable: a TypeError, not this
+        # message, when looked up in the tables
+        kind = rule.get("type")
+        if not isinstance(kind, str) or kind not in CREDIT_EVENT_TYPES:
+            errors.append(f"[{i}].type: {kind!r} is not a credit event type")
         severity = rule.get("severity", list(EVENT_SEVERITIES))
-        if not isinstance(severity, list) or not set(severity) <= set(EVENT_SEVERITIES):
-            errors.append(f"[{i}].severity: {severity!r} is not a list of severities")
+        if not _strings(severity) or not severity or not set(severity) <= set(EVENT_SEVERITIES):
+            # empty would match nothing: leave the key out for every severity
+            errors.append(f"[{i}].severity: {severity!r} is not a non-empty list of severities")
         chosen = rule.get("sectors", [])
-        if not isinstance(chosen, list) or not all(isinstance(s, str) for s in chosen):
+        if not _strings(chosen):
             errors.append(f"[{i}].sectors: {chosen!r} is not a list of sector codes")
-        elif set(chosen) - known:
+        elif known is not None and set(chosen) - known:
             errors.append(f"[{i}].sectors: unknown sectors {sorted(set(chosen) - known)}")
     return errors
 
 
-def check(config: Mapping[str, Any]) -> None:
-    """Refuse bad credit-rule settings when the app starts (ValueError naming each)."""
+def check(config: Mapping[str, Any], sectors: Iterable[str] | None = None) -> None:
+    """Refuse bad credit-rule settings when the app starts (ValueError naming each).
+
+    ``sectors``: the sector catalogue's codes, once the plugins are loaded (they declare
+    sectors of their own); None checks everything but the sector codes of
+    ``CREDIT_REPAIR_REFUSED``."""
     kinds = ", ".join(CREDIT_EVENT_TYPES)
     severities = ", ".join(EVENT_SEVERITIES)
     tables = (
@@ -141,10 +165,10 @@ def check(config: Mapping[str, Any]) -> None:
         if errors:
             raise ValueError(
                 f"{name} (INSPECT_{name}): {'; '.join(errors)} — keys are credit event types "
-                f"({kinds}); values whole days ≥ {least}, or an object of severities "
-                f"({severities}) to days{note} / {zh}设置有误"
+                f"({kinds}); values whole days from {least} to {MAX_DAYS}, or an object of "
+                f"severities ({severities}) to days{note} / {zh}设置有误（{least}至{MAX_DAYS}天）"
             )
-    errors = _refused_errors(config.get("CREDIT_REPAIR_REFUSED") or [], config.get("SECTORS") or {})
+    errors = _refused_errors(config.get("CREDIT_REPAIR_REFUSED") or [], sectors)
     if errors:
         raise ValueError(
             f"CREDIT_REPAIR_REFUSED (INSPECT_CREDIT_REPAIR_REFUSED): {'; '.join(errors)} — a "

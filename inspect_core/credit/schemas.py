@@ -94,9 +94,9 @@ class CreditEventSchema(Schema):
     repairable_from = fields.Date(
         allow_none=True,
         metadata={
-            "description": "first day a credit repair may take effect; null once repaired or "
-            "where the rules allow no early repair (CREDIT_REPAIR_MIN_DAYS, "
-            "CREDIT_REPAIR_REFUSED)"
+            "description": "first day a credit repair may take effect; null once repaired, "
+            "where the rules allow no early repair (CREDIT_REPAIR_REFUSED), or where the "
+            "event expires before the wait (CREDIT_REPAIR_MIN_DAYS) is over"
         },
     )
     repaired_on = fields.Date(allow_none=True)

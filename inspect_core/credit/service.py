@@ -21,6 +21,7 @@ from inspect_core.enterprises import service as enterprises
 from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.results.service import today_in_china
 from inspect_core.scope import region_clause
+from inspect_core.sectors import catalogue
 
 
 def event_view(
@@ -45,7 +46,12 @@ def event_view(
         "repairable_from": None
         if repair
         else rules.repairable_from(
-            current_app.config, event.type, event.severity, event.occurred_on, sectors
+            current_app.config,
+            event.type,
+            event.severity,
+            event.occurred_on,
+            sectors,
+            event.expires_on,
         ),
         "recorded_by": event.recorded_by,
         "recorded_at": event.recorded_at,
@@ -108,6 +114,13 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
     event, enterprise = found
     if session.scalar(select(CreditRepair.id).where(CreditRepair.event_id == event.id)):
         raise Conflict("this event was already repaired", {"event": ["already repaired"]})
+    if CREDIT_EVENT_TYPES[event.type][2] < 0:  # a certification or an award
+        zh, en = CREDIT_EVENT_TYPES[event.type][:2]
+        raise Unprocessable(
+            f"{en} is a positive event: credit repair ends a dishonesty record's effect early",
+            {"event": [f"a positive event ({event.type}) has nothing to repair"]},
+            message_zh=f"{zh}属正面信用信息，无需信用修复",
+        )
     today = today_in_china()
     effective = data.get("effective_on") or today
     if not event.occurred_on <= effective <= today:
@@ -116,24 +129,39 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
             {"effective_on": [f"between {event.occurred_on} and {today}"]},
         )
     zh, en = CREDIT_EVENT_TYPES[event.type][:2]
+    expires = event.expires_on
     refusing = rules.refusing_rule(
         current_app.config, event.type, event.severity, enterprise.sectors
     )
     if refusing:  # e.g. a serious food penalty keeps its whole term
         held = set(enterprise.sectors)
-        where = ", ".join(sorted(held & set(refusing.get("sectors") or held))) or "any sector"
+        codes = sorted(held & set(refusing.get("sectors") or held))
+        names = catalogue()
+        where = ", ".join(codes) or "any sector"
+        where_zh = "、".join(names[c].name_zh if c in names else c for c in codes) or "任何行业"
         level_zh, level_en = SEVERITY_NAMES[event.severity]
-        end_en, end_zh = (event.expires_on, event.expires_on) if event.expires_on else (
-            "it is removed", "移出"
-        )  # fmt: skip
+        end_en, end_zh = (expires, expires) if expires else ("it is removed", "移出")
         raise Unprocessable(
             f"{en} ({level_en}) of an enterprise in {where}: the rules allow no early "
             f"repair; it counts until {end_en} (CREDIT_REPAIR_REFUSED)",
             {"event": [f"no early repair of a {event.severity} {event.type} in {where}"]},
-            message_zh=f"{level_zh}{zh}（{where}）依规不予提前信用修复，效力持续至{end_zh}",
+            message_zh=f"{level_zh}{zh}（{where_zh}）依规不予提前信用修复，效力持续至{end_zh}",
         )
     wait = rules.repair_wait(current_app.config, event.type, event.severity)
     earliest = event.occurred_on + dt.timedelta(days=wait)
+    if expires is not None and earliest >= expires:  # the wait outlasts the event
+        raise Unprocessable(
+            f"{en}: it stops counting on {expires}, before a repair could take effect "
+            f"({earliest}, {wait} days after the event)",
+            {"event": [f"stops counting on {expires}, before a repair may ({earliest})"]},
+            message_zh=f"{zh}于{expires}到期失效，早于可信用修复之日（{earliest}），无需提前修复",
+        )
+    if expires is not None and effective >= expires:  # a repair ends an event early
+        raise Unprocessable(
+            f"{en}: it stops counting on {expires}; a repair can only end it earlier",
+            {"effective_on": [f"before {expires}, when the event stops counting"]},
+            message_zh=f"{zh}于{expires}到期失效，信用修复须在此之前生效",
+        )
     if effective < earliest:  # e.g. a year on the serious-dishonesty list before removal
         raise Unprocessable(
             f"{en}: a repair can take effect from {earliest}, {wait} days after the event",

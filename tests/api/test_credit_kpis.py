@@ -116,6 +116,23 @@ def test_a_minor_penalty_counts_three_months_and_others_three_years(
     assert record(severity="major")["expires_on"] is None
 
 
+def test_a_positive_event_has_nothing_to_repair(client, identity, enterprise):
+    regulator = identity("regulator")
+    award = client.post(
+        f"/api/v1/enterprises/{enterprise}/credit-events",
+        json={"type": "quality_award", "occurred_on": str(today_in_china() - dt.timedelta(days=30)),
+              "severity": "positive", "source": "区政府质量奖"},
+        headers=regulator,
+    )  # fmt: skip
+    assert award.status_code == 201 and award.json["repairable_from"] is None, award.json
+    refused = client.post(f"/api/v1/credit-events/{award.json['id']}/repair",
+                          json={"reason": "撤销奖项"}, headers=regulator)  # fmt: skip
+    assert refused.status_code == 422 and "event" in refused.json["errors"], refused.json
+    assert "正面信用信息" in refused.json["message_zh"]
+    listed = client.get(f"/api/v1/enterprises/{enterprise}/credit-events", headers=regulator)
+    assert listed.json["items"][0]["active"] is True
+
+
 @pytest.mark.parametrize(
     ("sectors", "refused"),
     [(["food"], True), (["drugs", "industrial_products"], True), (["industrial_products"], False)],
@@ -155,6 +172,10 @@ def test_a_serious_food_drug_or_equipment_penalty_is_not_repaired_early(
         "不予提前信用修复" in answer.json["message_zh"]
         and "严重行政处罚" in answer.json["message_zh"]
     )
+    # the sectors by their zh-CN names, not their codes
+    zh_names = {"food": "食品", "drugs": "药品", "special_equipment": "特种设备"}
+    assert "、".join(zh_names[c] for c in held) in answer.json["message_zh"], answer.json
+    assert not any(code in answer.json["message_zh"] for code in held), answer.json
     listed = client.get(path, headers=regulator).json["items"]
     assert listed[0]["active"] is True and listed[0]["repaired_on"] is None
     app.config["CREDIT_REPAIR_REFUSED"] = []  # a district whose rules allow it
@@ -179,6 +200,46 @@ def test_a_penalty_is_repaired_early_only_after_a_year_unless_minor(client, iden
     minor = client.post(f"/api/v1/credit-events/{ids['minor']}/repair",
                         json={"reason": "已缴纳罚款并整改"}, headers=regulator)  # fmt: skip
     assert minor.status_code == 201, minor.json
+
+
+def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(client, identity):
+    """A repair ends an event early: one whose wait outlasts it shows no repairable_from
+    and is refused, and a repair cannot take effect once the event has stopped counting
+    (both were accepted, a repair of an event that no longer counted)."""
+    regulator = identity("regulator")
+    body = factories.enterprise(region="华岩镇", sectors=["industrial_products"])
+    assert (
+        client.post("/api/v1/enterprises", json=body, headers=identity("admin")).status_code == 201
+    )
+    path = f"/api/v1/enterprises/{body['uscc']}/credit-events"
+    today = today_in_china()
+
+    def record(days_ago: int, lasts: int) -> dict:
+        on = today - dt.timedelta(days=days_ago)
+        r = client.post(path, json={"type": "penalty", "occurred_on": str(on), "severity": "major",
+                                    "source": "九龙市监处罚〔2025〕5号",
+                                    "expires_on": str(on + dt.timedelta(days=lasts))},
+                        headers=regulator)  # fmt: skip
+        assert r.status_code == 201, r.json
+        return r.json
+
+    def repair(event: dict, **extra: str):
+        return client.post(f"/api/v1/credit-events/{event['id']}/repair",
+                           json={"reason": "已履行处罚并消除不良影响", **extra}, headers=regulator)  # fmt: skip
+
+    for days_ago in (100, 400):  # the year's wait ends after the 200 days it counts
+        short = record(days_ago, 200)
+        assert short["repairable_from"] is None, short
+        answer = repair(short)
+        assert answer.status_code == 422 and "event" in answer.json["errors"], answer.json
+        assert short["expires_on"] in answer.json["message"] and "到期" in answer.json["message_zh"]
+    lapsed = record(400, 380)  # repairable from day 365, stopped counting on day 380
+    on = today - dt.timedelta(days=400)
+    assert lapsed["repairable_from"] == str(on + dt.timedelta(days=365)) and not lapsed["active"]
+    late = repair(lapsed)
+    assert late.status_code == 422 and "effective_on" in late.json["errors"], late.json
+    assert "到期" in late.json["message_zh"]
+    assert repair(lapsed, effective_on=str(on + dt.timedelta(days=370))).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -134,8 +134,20 @@ def test_bad_credit_repair_waits_are_refused_when_the_app_starts(waits):
         ("CREDIT_REPAIR_REFUSED", {"type": "penalty"}, "not a list"),
         ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "sectors": ["fireworks"]}], "fireworks"),
         ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "severity": "critical"}], "[0].severity"),
+        ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "severity": []}], "non-empty"),
         ("CREDIT_REPAIR_REFUSED", [{"type": "fine"}], "[0].type"),
         ("CREDIT_REPAIR_REFUSED", [{"type": "penalty", "sector": ["food"]}], "unknown keys"),
+        # a list or an object where a name belongs: unhashable, a TypeError before
+        ("CREDIT_REPAIR_REFUSED", [{"type": ["penalty"]}], "[0].type"),
+        ("CREDIT_REPAIR_REFUSED", [{"type": {"penalty": 1}}], "[0].type"),
+        (
+            "CREDIT_REPAIR_REFUSED",
+            [{"type": "penalty", "severity": [["critical"]]}],
+            "[0].severity",
+        ),
+        # past what a date can hold: every event listing of the type was a 500
+        ("CREDIT_EVENT_DAYS", {"penalty": 5_000_000}, "penalty: 5000000"),
+        ("CREDIT_REPAIR_MIN_DAYS", {"penalty": {"major": 5_000_000}}, "penalty.major"),
     ],
 )
 def test_bad_credit_rules_are_refused_when_the_app_starts(name, value, named):
@@ -158,3 +170,27 @@ def test_credit_rules_by_severity_load_from_the_environment(monkeypatch):
     assert config["CREDIT_REPAIR_MIN_DAYS"] == {"penalty": {"critical": 730}, "recall": 30}
     assert config["CREDIT_EVENT_DAYS"] == {"abnormal_operations": 1095}
     assert config["CREDIT_REPAIR_REFUSED"] == []
+
+
+def test_a_repair_rule_may_name_a_sector_only_a_plugin_declares():
+    """The sector catalogue is the configured sectors and every enabled plugin's: a
+    district whose SECTORS leaves food, drugs and special equipment to their plugins
+    could not start with the default CREDIT_REPAIR_REFUSED."""
+    own = {"hazardous_chemicals": {"zh": "危险化学品", "en": "Hazardous chemicals"}}
+    app = create_app({"SECTORS": own, "DATABASE_URL": "sqlite://"})
+    assert app.config["CREDIT_REPAIR_REFUSED"][0]["sectors"] == [
+        "food", "drugs", "special_equipment"
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match=r"unknown sectors \['food', 'special_equipment'\]"):
+        create_app({"SECTORS": own, "PLUGINS": ["drugs"], "DATABASE_URL": "sqlite://"})
+
+
+def test_a_nested_environment_setting_changes_only_its_own_app(monkeypatch):
+    """Flask reads ``INSPECT_A__B`` into the dict of A: it changed the class default, so
+    every app built afterwards in the process (each test's) had it too."""
+    monkeypatch.setenv("INSPECT_CREDIT_REPAIR_MIN_DAYS__penalty__critical", "730")
+    changed = create_app({"DATABASE_URL": "sqlite://"}).config["CREDIT_REPAIR_MIN_DAYS"]
+    assert changed["penalty"] == {"major": 365, "critical": 730}
+    monkeypatch.delenv("INSPECT_CREDIT_REPAIR_MIN_DAYS__penalty__critical")
+    again = create_app({"DATABASE_URL": "sqlite://"}).config["CREDIT_REPAIR_MIN_DAYS"]
+    assert again["penalty"] == {"major": 365, "critical": 365}

@@ -667,6 +667,25 @@ def test_a_risk_model_pickled_before_the_ensemble_parameter_still_averages_its_f
     assert len(clone(old).fit(X, y).calibrated_.calibrated_classifiers_) == 3
 
 
+def test_a_risk_model_pickled_before_the_category_parameter_prints_and_clones():
+    """A model of the first release had neither ``categorical_features`` nor ``ensemble``:
+    it scored, but repr, get_params and clone raised AttributeError."""
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = data()
+    model = RiskModel(max_iter=20, cv=3).fit(X, y)
+    before = model.predict_proba(X)
+    del model.ensemble, model.categorical_features, model.category_codes_  # as it pickled
+    old = pickle.loads(pickle.dumps(model))
+    params = old.get_params()
+    assert params["categorical_features"] is None and params["ensemble"] is True
+    assert "RiskModel" in repr(old)
+    np.testing.assert_array_equal(old.predict_proba(X), before)
+    np.testing.assert_array_equal(clone(old).fit(X, y).predict_proba(X), before)
+
+
 def test_a_single_calibrated_model_walks_one_set_of_trees_and_ranks_as_well():
     """``ensemble=False`` (what ``score train`` stores): one model on every row, calibrated
     on out-of-fold predictions, instead of the average of ``cv`` fold models."""

@@ -117,12 +117,11 @@ def _strings(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def _refused_errors(rules: Any, sectors: Iterable[str] | None) -> list[str]:
-    """``sectors``: the catalogue's codes (the configured ones and every enabled plugin's);
-    None: not known yet, so names are not checked against it."""
+def _refused_errors(rules: Any, sectors: Iterable[str]) -> list[str]:
+    """``sectors``: the catalogue's codes (the configured ones and every enabled plugin's)."""
     if not isinstance(rules, list):
         return [f"{rules!r} is not a list of rules"]
-    known = None if sectors is None else set(sectors)
+    known = set(sectors)
     errors = []
     for i, rule in enumerate(rules):
         if not isinstance(rule, Mapping):
@@ -143,17 +142,16 @@ def _refused_errors(rules: Any, sectors: Iterable[str] | None) -> list[str]:
         chosen = rule.get("sectors", [])
         if not _strings(chosen):
             errors.append(f"[{i}].sectors: {chosen!r} is not a list of sector codes")
-        elif known is not None and set(chosen) - known:
+        elif set(chosen) - known:
             errors.append(f"[{i}].sectors: unknown sectors {sorted(set(chosen) - known)}")
     return errors
 
 
-def check(config: Mapping[str, Any], sectors: Iterable[str] | None = None) -> None:
+def check(config: Mapping[str, Any], sectors: Iterable[str]) -> None:
     """Refuse bad credit-rule settings when the app starts (ValueError naming each).
 
     ``sectors``: the sector catalogue's codes, once the plugins are loaded (they declare
-    sectors of their own); None checks everything but the sector codes of
-    ``CREDIT_REPAIR_REFUSED``."""
+    sectors of their own)."""
     kinds = ", ".join(CREDIT_EVENT_TYPES)
     severities = ", ".join(EVENT_SEVERITIES)
     tables = (

@@ -114,8 +114,8 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
     event, enterprise = found
     if session.scalar(select(CreditRepair.id).where(CreditRepair.event_id == event.id)):
         raise Conflict("this event was already repaired", {"event": ["already repaired"]})
+    zh, en = CREDIT_EVENT_TYPES[event.type][:2]
     if CREDIT_EVENT_TYPES[event.type][2] < 0:  # a certification or an award
-        zh, en = CREDIT_EVENT_TYPES[event.type][:2]
         raise Unprocessable(
             f"{en} is a positive event: credit repair ends a dishonesty record's effect early",
             {"event": [f"a positive event ({event.type}) has nothing to repair"]},
@@ -128,7 +128,6 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
             "a repair takes effect between the event and today",
             {"effective_on": [f"between {event.occurred_on} and {today}"]},
         )
-    zh, en = CREDIT_EVENT_TYPES[event.type][:2]
     expires = event.expires_on
     refusing = rules.refusing_rule(
         current_app.config, event.type, event.severity, enterprise.sectors

@@ -8,11 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 from scipy.stats import spearmanr
-from sqlalchemy import insert, select, text
+from sqlalchemy import String, func, insert, select, text
 
 from inspect_core.app import create_app
 from inspect_core.credit import data, jobs
+from inspect_core.credit.models import CreditRating
 from inspect_core.db import db
 from inspect_core.demo import seed_history
 from inspect_core.migrate import upgrade
@@ -24,24 +26,61 @@ from tests import factories
 from tests.factories import create_plan
 
 
-def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(tmp_path):
-    """Four rounds of draws, a new random team of two for every check, all recorded by one
-    clerk's account: crediting each result to its drawn team (not to the account that
-    typed it) orders the inspectors as their simulated strictness does."""
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'history.sqlite3'}",
-                      "TESTING": True})  # fmt: skip
+@pytest.fixture(scope="module")
+def demo_district(tmp_path_factory):
+    """The demo district and its simulated history, trained on and rescored as ``make
+    demo`` does: (the history, the model, each tier's count, each with-history count)."""
+    path = tmp_path_factory.mktemp("demo") / "history.sqlite3"
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True})
     with app.app_context():
         upgrade(db.engine)
         simulate(db.engine, 3000, 80, seed=2026, progress=False)  # the demo district's
         history = seed_history(seed=2026)
         db.session.commit()
         model = jobs.train(db.session, "test", today_in_china(), window_days=3 * 365)
+        scoring_run = jobs.run(db.session, "test", today_in_china())
+        tiers = dict(
+            db.session.execute(
+                select(CreditRating.tier, func.count())
+                .where(CreditRating.run_id == scoring_run.id)
+                .group_by(CreditRating.tier)
+            ).all()
+        )
+        no_history = db.session.scalar(
+            select(func.count()).where(
+                CreditRating.run_id == scoring_run.id,
+                CreditRating.reasons.cast(String).contains("no_history"),
+            )
+        )
         db.engine_for(app).dispose()
+    return history, model, tiers, no_history
+
+
+def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(demo_district):
+    """Four rounds of draws, a new random team of two for every check, all recorded by one
+    clerk's account: crediting each result to its drawn team (not to the account that
+    typed it) orders the inspectors as their simulated strictness does."""
+    history, model, _, _ = demo_district
     rated = {i["inspector"]: i["strictness"] for i in model.metrics["inspectors"]}
     assert set(rated) == set(history.strictness) and len(rated) >= 15
     badges = sorted(rated)
     rho = spearmanr([rated[b] for b in badges], [history.strictness[b] for b in badges])
     assert rho.statistic > 0.7, rho
+
+
+def test_the_demo_district_fills_every_tier_near_its_share(demo_district):
+    """``make demo`` printed ``tiers: A 0``: the history's minor counts were unrelated to
+    risk, so 71 % of the enterprises with a record tied on the best score and A's 30 %
+    could not be cut from it.  Now every tier holds enterprises, the tiers the score sets
+    within 10 points of the default shares 30/40/20/10 (ties still move a few), and the
+    enterprises without history are the override's B."""
+    _, _, tiers, no_history = demo_district
+    assert sum(tiers.values()) == 3000 and no_history > 0
+    by_score = {"A": tiers.get("A", 0), "B": tiers.get("B", 0) - no_history,
+                "C": tiers.get("C", 0), "D": tiers.get("D", 0)}  # fmt: skip
+    total = sum(by_score.values())
+    for tier, share in {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}.items():
+        assert by_score[tier] > 0 and abs(by_score[tier] / total - share) <= 0.1, (tier, by_score)
 
 
 def test_a_model_trained_before_unseen_codes_keeps_its_psi(

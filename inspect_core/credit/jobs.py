@@ -713,6 +713,21 @@ def _drop_texts(code: str | None) -> dict[str, str | None]:
     return {"drop_reason": code, "drop_reason_zh": zh, "drop_reason_en": en}
 
 
+def _equal_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Groups of equal rows of ``keys``: each group's first row, and each row's group.
+
+    Hashed column by column (``pd.factorize``), not ``np.unique(axis=0)``: its sort of the
+    rows' bytes was 4.9 of the 5.7 s that reasons took per million enterprises (and a
+    Python dict of tuples, before it, 0.3 s of every 50,000).  The running code stays below
+    rows², so the products never overflow."""
+    group = np.zeros(len(keys), dtype=np.int64)
+    for column in keys.T:
+        values, uniques = pd.factorize(column)  # NaN: -1, all NaN one group
+        group, _ = pd.factorize(group * (len(uniques) + 1) + values + 1)
+    _, first = np.unique(group, return_index=True)  # codes 0, 1, … in order of first row
+    return first, group
+
+
 def _reason_lists(
     names: list[str],
     order: np.ndarray,
@@ -746,13 +761,12 @@ def _reason_lists(
         codes = np.full(order.shape, -1)
     else:
         codes = np.take_along_axis(np.asarray(bins), order, axis=1)
-    # one row of numbers per enterprise; equal rows share a list (found by np.unique,
-    # not a Python dict of tuples: that loop was 0.3 s of every 50,000 enterprises)
+    # one row of numbers per enterprise; equal rows share a list
     override_codes = {code: float(k + 1) for k, code in enumerate(REASONS)}
     keys = np.column_stack(
         [np.array([override_codes[o] if o else 0.0 for o in overrides]), order, top, codes]
     )
-    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    first, inverse = _equal_rows(keys)
     texts_of: dict[tuple[int, int], tuple[str, str]] = {}  # (variable, bin) → texts
     built: list[list[dict[str, Any]]] = []
     for row in first.tolist():

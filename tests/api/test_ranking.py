@@ -877,8 +877,32 @@ def test_the_split_packed_read_is_one_snapshot_of_the_whole_table(committed_app,
             whole = after
 
 
+def test_equal_rows_groups_as_a_sort_of_the_rows_does():
+    """``_equal_rows`` hashes column by column; its groups must be np.unique(axis=0)'s,
+    NaN equal to NaN, with each group's first row, also when every column has thousands
+    of values (the running code must not overflow)."""
+    rng = np.random.default_rng(3)
+    n = 60_000
+    few = rng.integers(0, 3, (n, 4)).astype(float)
+    few[rng.random((n, 4)) < 0.1] = np.nan
+    many = rng.integers(0, 5_000, (n, 6)).astype(float)
+    for keys in (few, np.column_stack([few, many]), np.zeros((0, 3))):
+        first, group = jobs._equal_rows(keys)
+        _, expected_first, expected = np.unique(
+            np.nan_to_num(keys, nan=-7.0), axis=0, return_index=True, return_inverse=True
+        )
+        expected = expected.reshape(-1)
+        assert len(first) == len(expected_first) and len(group) == len(keys)
+        # the same partition: a group's rows are one np.unique group, and vice versa
+        pairs = set(zip(group.tolist(), expected.tolist(), strict=True))
+        assert len(pairs) == len(first)
+        np.testing.assert_array_equal(np.sort(first), np.sort(expected_first))
+        assert (group[first] == np.arange(len(first))).all()
+    assert len(jobs._equal_rows(few)[0]) == 4**4  # 0, 1, 2 or NaN in each: rows repeat
+
+
 def test_reason_lists_equal_one_built_per_row_and_equal_rows_share_one(app):
-    """``_reason_lists`` groups equal rows with np.unique; each row must still get what a
+    """``_reason_lists`` groups equal rows (``_equal_rows``); each row must still get what a
     plain per-row construction gives (its texts stating its own values), and equal rows
     the same list object (the COPY writer serialises each shared list once)."""
     from scoring.tiers import REASONS

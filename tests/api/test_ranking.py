@@ -880,13 +880,17 @@ def test_the_split_packed_read_is_one_snapshot_of_the_whole_table(committed_app,
 def test_equal_rows_groups_as_a_sort_of_the_rows_does():
     """``_equal_rows`` hashes column by column; its groups must be np.unique(axis=0)'s,
     NaN equal to NaN, with each group's first row, also when every column has thousands
-    of values (the running code must not overflow)."""
+    of values, and when a code kept across columns without renumbering would overflow:
+    after two distinct rows, 64 constant columns double their codes' difference to 2**64,
+    which wraps to 0 in int64 (random rows almost never collide when a code wraps)."""
     rng = np.random.default_rng(3)
     n = 60_000
     few = rng.integers(0, 3, (n, 4)).astype(float)
     few[rng.random((n, 4)) < 0.1] = np.nan
     many = rng.integers(0, 5_000, (n, 6)).astype(float)
-    for keys in (few, np.column_stack([few, many]), np.zeros((0, 3))):
+    wraps = np.column_stack([[0.0, 1.0], np.ones((2, 64))])
+    small = (np.zeros((0, 3)), np.zeros((5, 0)), np.array([[1.0, -2.0]]), few[:, :1])
+    for keys in (few, np.column_stack([few, many]), wraps, *small):
         first, group = jobs._equal_rows(keys)
         _, expected_first, expected = np.unique(
             np.nan_to_num(keys, nan=-7.0), axis=0, return_index=True, return_inverse=True

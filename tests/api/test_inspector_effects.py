@@ -29,7 +29,8 @@ from tests.factories import create_plan
 @pytest.fixture(scope="module")
 def demo_district(tmp_path_factory):
     """The demo district and its simulated history, trained on and rescored as ``make
-    demo`` does: (the history, the model, each tier's count, each with-history count)."""
+    demo`` does: (the history, the model, each tier's count, how many took the no-history
+    override)."""
     path = tmp_path_factory.mktemp("demo") / "history.sqlite3"
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True})
     with app.app_context():

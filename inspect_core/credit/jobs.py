@@ -189,8 +189,9 @@ def population_matrix(
 
 
 #: reason-code texts by feature-name prefix: zh-CN and English templates, where ``{v}`` is
-#: the row's value (as the range of its scorecard bin, :func:`bin_text`) and ``{h}`` a
-#: decayed count's half-life in days, and whether the feature counts something adverse.
+#: the row's value (as the range of its scorecard bin, :func:`bin_text`), ``{h}`` a
+#: decayed count's half-life in days and ``{g}`` what the count means in days
+#: (:func:`_decay_gloss`), and whether the feature counts something adverse.
 #: A text states the row's value and claims no
 #: direction the scorecard may not have (its bins need not be monotonic: an enterprise
 #: with no minor finding at its last check could lose points for it); an adverse count is
@@ -198,16 +199,16 @@ def population_matrix(
 #: (:func:`reason_eligible`).  Each half-life has its own text, so no two reasons of a row
 #: read the same.
 FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
-    ("decay_critical", "严重问题{v}次（按{h}天半衰期加权）",
-     "Critical findings (weighted by a {h}-day half-life): {v}", True),
-    ("decay_serious", "主要问题{v}次（按{h}天半衰期加权）",
-     "Major findings (weighted by a {h}-day half-life): {v}", True),
-    ("decay_minor", "一般问题{v}次（按{h}天半衰期加权）",
-     "Minor findings (weighted by a {h}-day half-life): {v}", True),
-    ("decay_failed", "抽检/检查不合格{v}次（按{h}天半衰期加权）",
-     "Failed checks (weighted by a {h}-day half-life): {v}", True),
-    ("decay_inspections", "检查{v}次（按{h}天半衰期加权）",
-     "Checks (weighted by a {h}-day half-life): {v}", False),
+    ("decay_critical", "严重问题{v}次（按发生时间加权：每{h}天权重减半{g}）",
+     "Critical findings, weighted by age (weight halves every {h} days{g}): {v}", True),
+    ("decay_serious", "主要问题{v}次（按发生时间加权：每{h}天权重减半{g}）",
+     "Major findings, weighted by age (weight halves every {h} days{g}): {v}", True),
+    ("decay_minor", "一般问题{v}次（按发生时间加权：每{h}天权重减半{g}）",
+     "Minor findings, weighted by age (weight halves every {h} days{g}): {v}", True),
+    ("decay_failed", "抽检/检查不合格{v}次（按发生时间加权：每{h}天权重减半{g}）",
+     "Failed checks, weighted by age (weight halves every {h} days{g}): {v}", True),
+    ("decay_inspections", "检查{v}次（按发生时间加权：每{h}天权重减半{g}）",
+     "Checks, weighted by age (weight halves every {h} days{g}): {v}", False),
     ("last_critical", "上次检查发现严重问题{v}项", "Critical findings at the last check: {v}",
      True),
     ("last_serious", "上次检查发现主要问题{v}项", "Major findings at the last check: {v}", True),
@@ -240,7 +241,24 @@ FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
 )  # fmt: skip
 
 #: a decayed count of a plugin's fact (``<fact>_<half-life>``): adverse, like the findings
-FACT_TEMPLATE = ("{zh}{v}次（按{h}天半衰期加权）", "{en} (weighted by a {h}-day half-life): {v}")
+FACT_TEMPLATE = (
+    "{zh}{v}次（按发生时间加权：每{h}天权重减半{g}）",
+    "{en}, weighted by age (weight halves every {h} days{g}): {v}",
+)
+
+
+def _decay_gloss(low: float | None, half_life: str) -> tuple[str, str]:
+    """What a decayed count's lower bound means, for a reader who does not think in
+    half-lives: a count below one is as much as a single event of a certain age (one
+    ``d`` days ago weighs ``2 ** (-d / h)``), so "≥0.07 with a 180-day half-life" reads
+    "one about 690 days ago counts 0.07".  Nothing for a bound of one or more (a count
+    a reader takes as it is), zero, or one shown as "<0.01"."""
+    if low is None or not half_life or not 0.005 <= low < 1:
+        return "", ""
+    days = float(half_life) * math.log2(1 / low)
+    days = round(days, -1) if days >= 100 else max(round(days), 1)
+    shown = _shown(low)
+    return f"；约{days:g}天前的1次计{shown}次", f"; one about {days:g} days ago counts {shown}"
 
 
 def _shown(value: float) -> str:
@@ -258,7 +276,8 @@ def _template(feature: str, facts: dict[str, tuple[str, str]] | None) -> tuple[s
     half_life = tag[:-1] if tag.endswith("d") else ""
     fact = (facts or {}).get(stem)
     if fact is not None:
-        zh, en = (t.format(zh=fact[0], en=fact[1], v="{v}", h="{h}") for t in FACT_TEMPLATE)
+        keep = {"v": "{v}", "h": "{h}", "g": "{g}"}
+        zh, en = (t.format(zh=fact[0], en=fact[1], **keep) for t in FACT_TEMPLATE)
         return zh, en, True, half_life
     for prefix, zh, en, adverse in FEATURE_LABELS:
         if feature.startswith(prefix):
@@ -270,11 +289,14 @@ def label(
     feature: str,
     facts: dict[str, tuple[str, str]] | None = None,
     value: float | str | tuple[str, str] | None = None,
+    low: float | None = None,
 ) -> tuple[str, str]:
     """zh-CN and English reason text of a feature with the row's ``value`` (a number,
     text such as a bin's range, :func:`bin_text`, or a (zh-CN, English) pair such as a
     sector's names); ``facts``: the plugins' declared facts (:func:`fact_labels`), whose
-    features are ``<fact>_<half-life>``."""
+    features are ``<fact>_<half-life>``.  ``low``: the least value the text stands for
+    (a bin's lower bound, :func:`bin_low`; a number ``value`` is its own), which a
+    decayed count's text explains in days (:func:`_decay_gloss`)."""
     zh, en, _, half_life = _template(feature, facts)
     if isinstance(value, tuple):
         shown_zh, shown_en = value
@@ -282,7 +304,13 @@ def label(
         shown_zh = shown_en = (
             value if isinstance(value, str) else _shown(float("nan" if value is None else value))
         )
-    return zh.format(v=shown_zh, h=half_life), en.format(v=shown_en, h=half_life)
+        if low is None and value is not None and not isinstance(value, str):
+            low = float(value)
+    gloss_zh, gloss_en = _decay_gloss(low, half_life) if "{g}" in zh else ("", "")
+    return (
+        zh.format(v=shown_zh, h=half_life, g=gloss_zh),
+        en.format(v=shown_en, h=half_life, g=gloss_en),
+    )
 
 
 #: a last result's values in the event log (``scoring.features.prepare_events``)
@@ -351,6 +379,15 @@ def bin_text(feature: str, edges: np.ndarray, code: int) -> str:
     return f"{_shown(lo)}–{_shown(hi)}"
 
 
+def bin_low(edges: np.ndarray, code: int) -> float | None:
+    """The least value of scorecard bin ``code`` (values are never negative); None for
+    the missing-value bin."""
+    bounds = [-np.inf, *np.asarray(edges, dtype=float).tolist(), np.inf]
+    if code < 0 or code >= len(bounds) - 1:
+        return None
+    return max(bounds[code], 0.0)
+
+
 def bin_shown(
     feature: str,
     j: int,
@@ -364,6 +401,21 @@ def bin_shown(
     if categories and j in categories and code >= 0:
         return categories[j][code]
     return bin_text(feature, edges[j], code)
+
+
+def bin_label(
+    feature: str,
+    j: int,
+    code: int,
+    edges: list[np.ndarray],
+    categories: dict[int, list[Any]] | None,
+    facts: dict[str, tuple[str, str]] | None,
+) -> tuple[str, str]:
+    """zh-CN and English reason text of bin ``code`` of variable ``j``: true of every row
+    in the bin (:func:`bin_shown`), a decayed count's bound explained in days."""
+    shown = bin_shown(feature, j, code, edges, categories)
+    low = None if isinstance(shown, tuple) else bin_low(edges[j], code)
+    return label(feature, facts, shown, low)
 
 
 def reason_eligible(
@@ -659,7 +711,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
                 reason = True
             zh = en = None
             if reason:
-                zh, en = label(name, facts, bin_shown(name, j, b, card.edges_, categories))
+                zh, en = bin_label(name, j, b, card.edges_, categories, facts)
             category = None  # the vocabulary value a category's own bin holds
             if categorical[j] and name in vocabulary and b < len(edges):
                 code = int(edges[b])
@@ -781,8 +833,11 @@ def _reason_lists(
                 name = names[j]
                 texts_key = (j, code)
                 if texts_key not in texts_of:
-                    shown = "—" if edges is None else bin_shown(name, j, code, edges, categories)
-                    texts_of[texts_key] = label(name, facts, shown)
+                    texts_of[texts_key] = (
+                        label(name, facts, "—")
+                        if edges is None
+                        else bin_label(name, j, code, edges, categories, facts)
+                    )
                 zh, en = texts_of[texts_key]
                 if en in texts:  # never the same text twice in one row
                     continue

@@ -164,7 +164,8 @@ def test_facts_become_features_with_the_plugins_labels(app, client, identity, di
     # the plugin's label, with the half-life and the row's range: one text per half-life
     for code, zh, en in fact_reasons:
         half_life = code.rsplit("_", 1)[1][:-1]
-        assert zh.startswith("禁用物质及致病菌检出次数") and f"按{half_life}天半衰期" in zh
+        assert zh.startswith("禁用物质及致病菌检出次数") and f"每{half_life}天权重减半" in zh
         assert en.startswith(
-            f"Banned substances or pathogens detected (weighted by a {half_life}-day half-life): "
+            f"Banned substances or pathogens detected, weighted by age (weight halves every "
+            f"{half_life} days"
         )

@@ -251,14 +251,17 @@ def _decay_gloss(low: float | None, half_life: str) -> tuple[str, str]:
     """What a decayed count's lower bound means, for a reader who does not think in
     half-lives: a count below one is as much as a single event of a certain age (one
     ``d`` days ago weighs ``2 ** (-d / h)``), so "≥0.07 with a 180-day half-life" reads
-    "one about 690 days ago counts 0.07".  Nothing for a bound of one or more (a count
-    a reader takes as it is), zero, or one shown as "<0.01"."""
-    if low is None or not half_life or not 0.005 <= low < 1:
+    "one about 690 days ago counts as 0.07".  Nothing for a bound shown as one or more
+    (a count a reader takes as it is), zero, or "<0.01"."""
+    if low is None or math.isnan(low) or not half_life or low < 0.005 or float(_shown(low)) >= 1:
         return "", ""
     days = float(half_life) * math.log2(1 / low)
     days = round(days, -1) if days >= 100 else max(round(days), 1)
-    shown = _shown(low)
-    return f"；约{days:g}天前的1次计{shown}次", f"; one about {days:g} days ago counts {shown}"
+    shown, unit = _shown(low), "day" if days == 1 else "days"
+    return (
+        f"；约{days:g}天前的1次计为{shown}次",
+        f"; one about {days:g} {unit} ago counts as {shown}",
+    )
 
 
 def _shown(value: float) -> str:

@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -947,7 +948,7 @@ def test_reason_lists_equal_one_built_per_row_and_equal_rows_share_one(app):
     texts = {r["text_en"] for listed in got for r in listed}
     assert (
         "Major findings, weighted by age (weight halves every 180 days; one about 270 days"
-        " ago counts 0.35): 0.35–1.2"
+        " ago counts as 0.35): 0.35–1.2"
     ) in texts
     assert {"Past checks: 0–1", "Past checks: 5–8", "Past checks: ≥9"} <= texts
 
@@ -1055,7 +1056,7 @@ def test_an_adverse_count_is_a_reason_only_above_its_best_bin_and_above_zero(app
         )
         assert jobs.label("decay_serious_730d", None, 0.8)[1] == (
             "Major findings, weighted by age (weight halves every 730 days; one about 240 days"
-            " ago counts 0.8): 0.8"
+            " ago counts as 0.8): 0.8"
         )
         days = jobs.bin_text("days_since_last", np.array([30.0, 120.0]), 1)
         assert jobs.label("days_since_last", None, days) == (
@@ -1068,20 +1069,23 @@ def test_an_adverse_count_is_a_reason_only_above_its_best_bin_and_above_zero(app
 @pytest.mark.parametrize("half_life", [30.0, 180.0, 730.0])
 def test_a_decayed_count_reason_says_in_days_what_its_lower_bound_means(half_life):
     """ "≥0.07 with a 180-day half-life" tells a regulator nothing; the text adds that one
-    failure about 690 days old counts 0.07.  The gloss is true of the features: one failed
-    check that many days before the date scored has the count the text shows (within the
-    days' rounding).  A bound of one or more, zero or below 0.01 has no gloss."""
+    failure about 690 days old counts as 0.07.  The gloss is true of the features: one
+    failed check that many days before the date scored has the count the text shows
+    (within the days' rounding).  A bound shown as one or more, zero or below 0.01 has no
+    gloss."""
     from scoring.features import FeatureConfig, build_features
 
     as_of = pd.Timestamp("2026-06-30")
     tag = f"{half_life:g}d"
     config = FeatureConfig(categorical=(), half_lives_days=(half_life,))
-    for low in (0.0063, 0.0712, 0.35, 0.5, 0.93):
+    for low in (0.0063, 0.0712, 0.35, 0.5, 0.93, 0.98):
         zh, en = jobs.bin_label(f"decay_failed_{tag}", 0, 1, [np.array([low, 2.0])], None, None)
-        days = int(en.split("one about ", 1)[1].split(" days ago", 1)[0])
-        shown = float(en.split("counts ", 1)[1].split(")", 1)[0])
+        found = re.search(r"; one about (\d+) (day|days) ago counts as ([\d.]+)\): ", en)
+        assert found, en
+        days, shown = int(found[1]), float(found[3])
+        assert (found[2] == "day") == (days == 1)
         assert shown == pytest.approx(low, abs=0.005)
-        assert f"约{days}天前的1次计{shown:g}次" in zh and f"每{half_life:g}天权重减半" in zh
+        assert f"；约{days}天前的1次计为{shown:g}次）" in zh and f"每{half_life:g}天权重减半" in zh
         events = pd.DataFrame(
             {"enterprise_id": [0], "date": [as_of - pd.Timedelta(days=days)], "failed": [1]}
         )
@@ -1089,9 +1093,12 @@ def test_a_decayed_count_reason_says_in_days_what_its_lower_bound_means(half_lif
         weight = build_features(events, rows, None, config).loc[0, f"decay_failed_{tag}"]
         rounding = 5 if days >= 100 else 0.5  # days are shown to 10 above 100, else to 1
         assert low * 2 ** (-rounding / half_life) <= weight <= low * 2 ** (rounding / half_life)
-    for low in (0.0, 0.004, 1.0, 2.5):
-        _, en = jobs.bin_label(f"decay_failed_{tag}", 0, 1, [np.array([low, 9.0])], None, None)
-        assert "days ago" not in en and en.endswith(f"{low:g}–9" if low >= 0.005 else "–9")
+    for low in (0.0, 0.004, 0.996, 1.0, 2.5):
+        zh, en = jobs.bin_label(f"decay_failed_{tag}", 0, 1, [np.array([low, 9.0])], None, None)
+        assert " ago " not in en and "天前" not in zh
+        assert en.endswith(f"{round(low, 2):g}–9" if low >= 0.005 else "–9"), en
+    # a row's own value (the naive path): missing has no gloss, and no error
+    assert jobs.label(f"decay_failed_{tag}", None, float("nan"))[1].endswith(" days): —")
 
 
 def test_tiers_follow_the_models_shares_of_the_scored_district(app, client, identity, scored):

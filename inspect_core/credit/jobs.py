@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -199,16 +200,16 @@ def population_matrix(
 #: (:func:`reason_eligible`).  Each half-life has its own text, so no two reasons of a row
 #: read the same.
 FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
-    ("decay_critical", "严重问题{v}次（按发生时间加权：每{h}天权重减半{g}）",
-     "Critical findings, weighted by age (weight halves every {h} days{g}): {v}", True),
-    ("decay_serious", "主要问题{v}次（按发生时间加权：每{h}天权重减半{g}）",
-     "Major findings, weighted by age (weight halves every {h} days{g}): {v}", True),
-    ("decay_minor", "一般问题{v}次（按发生时间加权：每{h}天权重减半{g}）",
-     "Minor findings, weighted by age (weight halves every {h} days{g}): {v}", True),
-    ("decay_failed", "抽检/检查不合格{v}次（按发生时间加权：每{h}天权重减半{g}）",
-     "Failed checks, weighted by age (weight halves every {h} days{g}): {v}", True),
-    ("decay_inspections", "检查{v}次（按发生时间加权：每{h}天权重减半{g}）",
-     "Checks, weighted by age (weight halves every {h} days{g}): {v}", False),
+    ("decay_critical", "严重问题{v}次（按时间远近加权：每{h}天权重减半{g}）",
+     "Critical findings, weighted by recency (weight halves every {h} days{g}): {v}", True),
+    ("decay_serious", "主要问题{v}次（按时间远近加权：每{h}天权重减半{g}）",
+     "Major findings, weighted by recency (weight halves every {h} days{g}): {v}", True),
+    ("decay_minor", "一般问题{v}次（按时间远近加权：每{h}天权重减半{g}）",
+     "Minor findings, weighted by recency (weight halves every {h} days{g}): {v}", True),
+    ("decay_failed", "抽检/检查不合格{v}次（按时间远近加权：每{h}天权重减半{g}）",
+     "Failed checks, weighted by recency (weight halves every {h} days{g}): {v}", True),
+    ("decay_inspections", "检查{v}次（按时间远近加权：每{h}天权重减半{g}）",
+     "Checks, weighted by recency (weight halves every {h} days{g}): {v}", False),
     ("last_critical", "上次检查发现严重问题{v}项", "Critical findings at the last check: {v}",
      True),
     ("last_serious", "上次检查发现主要问题{v}项", "Major findings at the last check: {v}", True),
@@ -242,8 +243,8 @@ FEATURE_LABELS: tuple[tuple[str, str, str, bool], ...] = (
 
 #: a decayed count of a plugin's fact (``<fact>_<half-life>``): adverse, like the findings
 FACT_TEMPLATE = (
-    "{zh}{v}次（按发生时间加权：每{h}天权重减半{g}）",
-    "{en}, weighted by age (weight halves every {h} days{g}): {v}",
+    "{zh}{v}次（按时间远近加权：每{h}天权重减半{g}）",
+    "{en}, weighted by recency (weight halves every {h} days{g}): {v}",
 )
 
 
@@ -259,8 +260,8 @@ def _decay_gloss(low: float | None, half_life: str) -> tuple[str, str]:
     days = round(days, -1) if days >= 100 else max(round(days), 1)
     shown, unit = _shown(low), "day" if days == 1 else "days"
     return (
-        f"；约{days:g}天前的1次计为{shown}次",
-        f"; one about {days:g} {unit} ago counts as {shown}",
+        f"，约{days:g}天前的1次计为{shown}次",
+        f", so one about {days:g} {unit} ago counts as {shown}",
     )
 
 
@@ -273,11 +274,19 @@ def _shown(value: float) -> str:
     return f"{round(value, 2):g}"
 
 
+#: a decayed count's half-life tag, as ``scoring.features`` names it (``180d``, ``182.5d``,
+#: ``1e+06d``): ``last_failed`` or ``credit_quality_award`` end in "d" but have none
+_HALF_LIFE_TAG = re.compile(r"(\d+(?:\.\d+)?(?:e[+-]\d+)?)d")
+
+
 def _template(feature: str, facts: dict[str, tuple[str, str]] | None) -> tuple[str, str, bool, str]:
-    """zh-CN and English templates of a feature, whether it is adverse, its half-life."""
+    """zh-CN and English templates of a feature, whether it is adverse, its half-life
+    ("" for none).  A plugin's fact is a feature only with a half-life (``<fact>_180d``):
+    a fact named ``last`` does not make ``last_failed`` one."""
     stem, _, tag = feature.rpartition("_")
-    half_life = tag[:-1] if tag.endswith("d") else ""
-    fact = (facts or {}).get(stem)
+    tagged = _HALF_LIFE_TAG.fullmatch(tag)
+    half_life = tagged[1] if tagged else ""
+    fact = (facts or {}).get(stem) if half_life else None
     if fact is not None:
         keep = {"v": "{v}", "h": "{h}", "g": "{g}"}
         zh, en = (t.format(zh=fact[0], en=fact[1], **keep) for t in FACT_TEMPLATE)

@@ -947,7 +947,7 @@ def test_reason_lists_equal_one_built_per_row_and_equal_rows_share_one(app):
                for listed in got for r in listed)  # fmt: skip
     texts = {r["text_en"] for listed in got for r in listed}
     assert (
-        "Major findings, weighted by age (weight halves every 180 days; one about 270 days"
+        "Major findings, weighted by recency (weight halves every 180 days, so one about 270 days"
         " ago counts as 0.35): 0.35–1.2"
     ) in texts
     assert {"Past checks: 0–1", "Past checks: 5–8", "Past checks: ≥9"} <= texts
@@ -1055,7 +1055,7 @@ def test_an_adverse_count_is_a_reason_only_above_its_best_bin_and_above_zero(app
             "Minor findings at the last check: 3",
         )
         assert jobs.label("decay_serious_730d", None, 0.8)[1] == (
-            "Major findings, weighted by age (weight halves every 730 days; one about 240 days"
+            "Major findings, weighted by recency (weight halves every 730 days, so one about 240 days"
             " ago counts as 0.8): 0.8"
         )
         days = jobs.bin_text("days_since_last", np.array([30.0, 120.0]), 1)
@@ -1080,12 +1080,13 @@ def test_a_decayed_count_reason_says_in_days_what_its_lower_bound_means(half_lif
     config = FeatureConfig(categorical=(), half_lives_days=(half_life,))
     for low in (0.0063, 0.0712, 0.35, 0.5, 0.93, 0.98):
         zh, en = jobs.bin_label(f"decay_failed_{tag}", 0, 1, [np.array([low, 2.0])], None, None)
-        found = re.search(r"; one about (\d+) (day|days) ago counts as ([\d.]+)\): ", en)
+        found = re.search(r", so one about (\d+) (day|days) ago counts as ([\d.]+)\): ", en)
         assert found, en
         days, shown = int(found[1]), float(found[3])
         assert (found[2] == "day") == (days == 1)
         assert shown == pytest.approx(low, abs=0.005)
-        assert f"；约{days}天前的1次计为{shown:g}次）" in zh and f"每{half_life:g}天权重减半" in zh
+        assert f"，约{days}天前的1次计为{shown:g}次）" in zh and f"每{half_life:g}天权重减半" in zh
+        assert "; " not in en + zh  # the export and the CLI join a row's reasons with "; "
         events = pd.DataFrame(
             {"enterprise_id": [0], "date": [as_of - pd.Timedelta(days=days)], "failed": [1]}
         )
@@ -1099,6 +1100,29 @@ def test_a_decayed_count_reason_says_in_days_what_its_lower_bound_means(half_lif
         assert en.endswith(f"{round(low, 2):g}–9" if low >= 0.005 else "–9"), en
     # a row's own value (the naive path): missing has no gloss, and no error
     assert jobs.label(f"decay_failed_{tag}", None, float("nan"))[1].endswith(" days): —")
+
+
+def test_a_name_ending_in_d_is_no_half_life_and_a_fact_needs_one():
+    """``last_failed`` and ``credit_quality_award`` end in "d" but are not decayed counts:
+    a plugin's fact named like their stem (any ``[a-z][a-z0-9_]*`` is allowed) neither
+    relabels them nor gives them a gloss in "days" of a half-life such as "faile" (which
+    raised, and failed the run); the fact's own decayed counts keep their gloss."""
+    facts = {"last": ("最近事项", "Recent items"), "credit_quality": ("质量", "Quality")}
+    assert jobs.label("last_failed", facts, 1.0) == ("上次检查不合格", "Failed the last check")
+    failed_bin = jobs.bin_label("last_failed", 0, 1, [np.array([0.5])], None, facts)
+    assert failed_bin == ("上次检查不合格", "Failed the last check")
+    assert jobs.label("credit_quality_award", facts, 2.0) == (
+        "有效质量奖2项",
+        "Quality awards in force: 2",
+    )
+    for name in ("decay_failed_old", "decay_minor_bad"):  # no half-life tag: no gloss
+        assert " ago " not in jobs.label(name, None, 0.5)[1]
+    zh, en = jobs.label("last_182.5d", facts, 0.5)
+    assert en == (
+        "Recent items, weighted by recency (weight halves every 182.5 days, so one about 180 days"
+        " ago counts as 0.5): 0.5"
+    )
+    assert zh == "最近事项0.5次（按时间远近加权：每182.5天权重减半，约180天前的1次计为0.5次）"
 
 
 def test_tiers_follow_the_models_shares_of_the_scored_district(app, client, identity, scored):

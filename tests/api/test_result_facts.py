@@ -166,6 +166,6 @@ def test_facts_become_features_with_the_plugins_labels(app, client, identity, di
         half_life = code.rsplit("_", 1)[1][:-1]
         assert zh.startswith("禁用物质及致病菌检出次数") and f"每{half_life}天权重减半" in zh
         assert en.startswith(
-            f"Banned substances or pathogens detected, weighted by age (weight halves every "
+            f"Banned substances or pathogens detected, weighted by recency (weight halves every "
             f"{half_life} days"
         )

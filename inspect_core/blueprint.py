@@ -148,6 +148,26 @@ def _refuse_nul_fields(multidict: Any, files: Any = None) -> None:
         )
 
 
+REPEATED_REASON = "given more than once; this parameter takes one value"
+
+
+def _refuse_repeated(proxy: Any, schema: Any) -> None:
+    """422 naming each query parameter of ``schema`` given more than once that takes one
+    value (``proxy``: webargs' view of the query string, which knows the fields that take
+    several): webargs read the first and dropped the rest, so ``tier=A&tier=D`` listed A
+    only and ``format=csv&format=xlsx`` sent CSV, each answering a question not asked."""
+    single = {
+        name if field.data_key is None else field.data_key for name, field in schema.fields.items()
+    } - proxy.multiple_keys
+    bad = {
+        _shown(key): [REPEATED_REASON]
+        for key, values in proxy.data.lists()
+        if len(values) > 1 and key in single
+    }
+    if bad:
+        raise Unprocessable("the request's fields did not validate", bad, message_zh="查询参数重复")
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser, strict about the body's media type."""
 
@@ -159,9 +179,12 @@ class Parser(FlaskParser):
     def load_querystring(self, req: Request, schema: Any) -> Any:
         """Query parameters; one holding a NUL is a 422 naming it (PostgreSQL answered a
         filter holding one with an error, a 500: on every string filter, and on the
-        public results).  Here, after the token is checked, not before."""
+        public results).  Here, after the token is checked, not before.  So is one that
+        takes a single value given more than once (:func:`_refuse_repeated`)."""
         _refuse_nul_fields(req.args)
-        return super().load_querystring(req, schema)
+        proxy = self._makeproxy(req.args, schema)
+        _refuse_repeated(proxy, schema)
+        return proxy
 
     def load_json(self, req: Request, schema: Any) -> Any:
         if has_body(req) and not is_json_request(req):

@@ -67,6 +67,14 @@ class CleanString(fields.String):
         return text
 
 
+def validate_sector_filter(code: str) -> None:
+    """A ``?sector=`` filter names a catalogue sector: an unknown code (a typo) matched
+    nothing and answered an empty list, as if the district had no such enterprise."""
+    unknown = unknown_sectors([code])
+    if unknown:
+        raise ValidationError(f"unknown sector code: {unknown[0]}")
+
+
 def validate_sectors(codes: list[str]) -> None:
     """Every code must be in the sector catalogue (configured or declared by a plugin)."""
     if not codes:

@@ -15,6 +15,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from inspect_core.errors import Unprocessable
 from inspect_core.plugin_api import TemplateColumn
 
 HEADER_FONT = Font(bold=True)
@@ -105,8 +106,12 @@ def rows_workbook(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[An
 
     Every text is stored as text: openpyxl would store ``=…`` as a live formula, which runs
     when the file is opened.  Control characters that XML cannot hold (a pasted ``\x0b``,
-    say) become U+FFFD instead of failing the whole download.
+    say) become U+FFFD instead of failing the whole download.  More rows than a sheet
+    holds (:data:`XLSX_MAX_ROWS`) are a 422 naming ``format``.
     """
+    rows = rows if isinstance(rows, Sequence) else list(rows)
+    if len(rows) + 1 > XLSX_MAX_ROWS:  # before writing: a sheet left open warns when freed
+        raise too_many_rows()
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
 
@@ -124,6 +129,21 @@ def rows_workbook(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[An
     for row in rows:
         ws.append([cell(v) for v in row])
     return _save(wb)
+
+
+#: the rows a sheet holds (Excel, WPS): openpyxl writes more without a word, and the file
+#: then opens as damaged, the rows past the limit dropped
+XLSX_MAX_ROWS = 1_048_576
+
+
+def too_many_rows() -> Unprocessable:
+    """422 naming ``format`` for an export past :data:`XLSX_MAX_ROWS` (header included)."""
+    return Unprocessable(
+        f"more than {XLSX_MAX_ROWS - 1} rows: an Excel sheet holds {XLSX_MAX_ROWS} with "
+        "the header; export as csv, or narrow the filters",
+        {"format": [f"xlsx holds at most {XLSX_MAX_ROWS - 1} rows; use csv"]},
+        message_zh=f"超过{XLSX_MAX_ROWS - 1}行，Excel 工作表无法容纳，请导出 CSV 或缩小筛选范围",
+    )
 
 
 def _save(wb: Workbook) -> bytes:

@@ -120,6 +120,14 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
     if cursor is not None:
         run_id = int(cursor[0])
+        if args.get("run") is not None and int(args["run"]) != run_id:
+            # the cursor names its run: a page of another one than ``run`` asks for
+            raise BadRequest(
+                "the cursor belongs to another scoring run",
+                {"cursor": [f"made for scoring run {run_id}, not run {int(args['run'])}; "
+                            "start again without one"]},
+                message_zh="分页游标属于另一评分批次，请不带游标重新开始",
+            )  # fmt: skip
     elif args.get("run") is not None:
         run_id = get_run(session, int(args["run"])).id  # an unknown run is a 404, not []
     else:

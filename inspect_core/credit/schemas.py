@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES, SEVERITY_NAMES
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
-from inspect_core.validators import CleanString, RowId
+from inspect_core.validators import CleanString, RowId, validate_sector_filter
 
 
 class CreditEventInSchema(Schema):
@@ -132,7 +132,7 @@ class RankedItemSchema(Schema):
 
 class RankedArgsSchema(PageArgsSchema):
     order = fields.String(validate=validate.OneOf(("risk",)))
-    sector = fields.String(validate=validate.Length(max=40))
+    sector = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     region = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(STATUSES))
     q = fields.String(

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
@@ -170,7 +171,12 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
     row = CreditRepair(event_id=event.id, effective_on=effective, reason=data["reason"],
                        recorded_by=user.username)  # fmt: skip
     session.add(row)
-    audit(session, user, "credit_event.repair", "enterprise", enterprise.uscc,
-          {"event": event.id, "effective_on": effective, "reason": data["reason"]})  # fmt: skip
-    session.commit()
+    try:
+        session.flush()
+        audit(session, user, "credit_event.repair", "enterprise", enterprise.uscc,
+              {"event": event.id, "effective_on": effective, "reason": data["reason"]})  # fmt: skip
+        session.commit()
+    except IntegrityError:  # a concurrent repair of the same event won (unique event_id)
+        session.rollback()
+        raise Conflict("this event was already repaired", {"event": ["already repaired"]}) from None
     return event_view(event, row, today, enterprise.sectors)

@@ -6,7 +6,13 @@ from marshmallow import Schema, fields, validate
 
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
-from inspect_core.validators import CleanString, RowId, USCCField, validate_sectors
+from inspect_core.validators import (
+    CleanString,
+    RowId,
+    USCCField,
+    validate_sector_filter,
+    validate_sectors,
+)
 
 
 class LicenceSchema(Schema):
@@ -67,7 +73,7 @@ class EnterpriseSchema(Schema):
 
 
 class EnterpriseListArgsSchema(PageArgsSchema):
-    sector = fields.String(validate=validate.Length(max=40))
+    sector = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     region = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(STATUSES))
     q = fields.String(

@@ -59,6 +59,47 @@ def test_credit_events_default_expiry_listing_and_repair(client, identity, enter
     assert again.status_code == 409
 
 
+def test_a_repair_racing_another_for_the_same_event_is_a_409(
+    app, client, identity, enterprise, monkeypatch
+):
+    """Two repairs of one event at once both pass the "already repaired?" check; the
+    loser's insert breaks the unique ``event_id`` and was a 500 instead of the 409 a
+    second repair gets, with nothing of it (its audit entry) stored.  (Here the other
+    request shares the test's connection, so the loser's rollback also undoes its row.)"""
+    from inspect_core.audit.models import AuditEvent
+    from inspect_core.credit import rules
+    from inspect_core.credit.models import CreditRepair
+
+    regulator = identity("regulator")
+    occurred = today_in_china() - dt.timedelta(days=400)
+    event = client.post(
+        f"/api/v1/enterprises/{enterprise}/credit-events",
+        json={"type": "penalty", "occurred_on": str(occurred), "severity": "major",
+              "source": "九龙市监处罚〔2025〕13号"},
+        headers=regulator,
+    ).json["id"]  # fmt: skip
+    wait = rules.repair_wait
+
+    def racing(*args, **kwargs):  # the other request commits after the check
+        with db.new_session(app) as other:
+            other.execute(insert(CreditRepair).values(
+                event_id=event, effective_on=today_in_china(), reason="另一请求的修复",
+                recorded_by="other"))  # fmt: skip
+            other.commit()
+        return wait(*args, **kwargs)
+
+    monkeypatch.setattr(rules, "repair_wait", racing)
+    response = client.post(f"/api/v1/credit-events/{event}/repair",
+                           json={"reason": "已履行处罚并完成整改"}, headers=regulator)  # fmt: skip
+    assert response.status_code == 409, response.json
+    assert response.json["errors"] == {"event": ["already repaired"]}
+    with app.app_context():
+        audited = db.session.scalars(
+            select(AuditEvent.id).where(AuditEvent.action == "credit_event.repair")
+        ).all()
+    assert audited == []
+
+
 def test_early_removal_from_the_dishonesty_list_waits_a_year(app, client, identity, enterprise):
     """DOMAIN.md §2: early removal after 1 year on the list (configurable; [M])."""
     regulator = identity("regulator")

@@ -262,6 +262,31 @@ def test_export_csv_and_xlsx_in_rank_order(client, identity, scored):
     assert {v[7] for v in values[1:]} == {"D"}
 
 
+def test_an_xlsx_export_past_a_sheets_rows_is_a_422_not_a_damaged_file(
+    client, identity, scored, monkeypatch
+):
+    """openpyxl writes rows past Excel's 1,048,576 without a word; the file then opens as
+    damaged with those rows dropped.  Such an export is refused, naming ``format`` (CSV
+    has no limit).  Here a sheet of 11 rows stands in for Excel's."""
+    from inspect_core import workbook
+
+    regulator = identity("regulator")
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 11)
+    ranked = client.get("/api/v1/enterprises?order=risk&limit=100", headers=regulator).json
+    assert len(ranked["items"]) > 10
+    refused = client.get("/api/v1/rankings/export?format=xlsx", headers=regulator)
+    assert refused.status_code == 422, refused.status_code
+    assert "format" in refused.json["errors"]
+    assert client.get("/api/v1/rankings/export?format=csv", headers=regulator).status_code == 200
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", len(ranked["items"]) + 1)  # header + all
+    whole = client.get("/api/v1/rankings/export?format=xlsx", headers=regulator)
+    assert whole.status_code == 200
+    assert (
+        len(list(load_workbook(io.BytesIO(whole.data)).worksheets[0].values))
+        == len(ranked["items"]) + 1
+    )
+
+
 def test_ranked_list_and_export_are_for_regulators(client, identity, scored, district):
     inspector = identity("inspector", badge=district["inspectors"][0])
     assert client.get("/api/v1/enterprises?order=risk", headers=inspector).status_code == 403

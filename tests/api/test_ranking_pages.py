@@ -218,3 +218,42 @@ def test_a_cursor_made_under_other_filters_is_refused(app, client, identity, dis
         f"/api/v1/enterprises?order=risk&sector=food&cursor={first['next_cursor']}", headers=reg
     )
     assert r.status_code == 200, r.json
+
+
+def test_a_cursor_of_another_run_than_run_asks_for_is_refused(app, client, identity, district):
+    """A cursor names its run; sent with ``run=`` naming another, the page came from the
+    cursor's run while the request asked for the other one."""
+    old, _ = make_run(app, TS)
+    new, _ = make_run(app, TS)
+    reg = identity("regulator")
+    first = client.get(f"/api/v1/enterprises?order=risk&run={old}&limit=2", headers=reg).json
+    assert {i["run_id"] for i in first["items"]} == {old}
+    r = client.get(
+        f"/api/v1/enterprises?order=risk&run={new}&limit=2&cursor={first['next_cursor']}",
+        headers=reg,
+    )
+    assert r.status_code == 400 and "cursor" in r.json["errors"], r.json
+    for same in (f"&run={old}", ""):  # the cursor's own run, named or not
+        r = client.get(
+            f"/api/v1/enterprises?order=risk&limit=2{same}&cursor={first['next_cursor']}",
+            headers=reg,
+        )
+        assert r.status_code == 200 and {i["run_id"] for i in r.json["items"]} == {old}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/enterprises?order=risk&sector=fod",
+        "/api/v1/enterprises?sector=fod",
+        "/api/v1/rankings/export?sector=fod",
+        "/api/v1/rankings/export?format=xlsx&sector=%25",
+    ],
+)
+def test_an_unknown_sector_filter_is_a_422_not_an_empty_list(app, client, identity, district, url):
+    """A sector code the catalogue does not hold (a typo) matched nothing: an empty list
+    or an export of headers only, as if the district had no such enterprise."""
+    make_run(app, TS)
+    r = client.get(url, headers=identity("regulator"))
+    assert r.status_code == 422, r.status_code
+    assert "unknown sector" in r.json["errors"]["sector"][0]

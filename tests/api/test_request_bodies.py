@@ -288,6 +288,27 @@ def test_a_nul_byte_anywhere_in_the_input_is_a_4xx_naming_where(client, identity
     assert form.json["errors"] == {"mode": ["must not contain a NUL byte (0x00)"]}
 
 
+def test_a_query_parameter_given_twice_is_a_422_naming_it(client, identity, district):
+    """webargs read the first of a repeated parameter and dropped the rest: ``tier=A&
+    tier=D`` listed tier A alone, ``format=csv&format=xlsx`` sent CSV, ``year=2026&
+    year=1999`` answered for 2026."""
+    admin = district["admin"]
+    for url, name in (
+        ("/api/v1/enterprises?order=risk&tier=A&tier=D", "tier"),
+        ("/api/v1/rankings/export?format=csv&format=xlsx", "format"),
+        ("/api/v1/kpis?year=2026&year=1999", "year"),
+        ("/api/v1/kpis?year=2026&year=2026", "year"),
+        ("/api/v1/results?sector=food&sector=drugs", "sector"),
+    ):
+        response = client.get(url, headers=admin)
+        assert response.status_code == 422, (url, response.status_code)
+        assert response.json["errors"] == {
+            name: ["given more than once; this parameter takes one value"]
+        }, url
+    # a parameter no schema reads is left alone, as before (it is ignored)
+    assert client.get("/api/v1/kpis?year=2026&x=1&x=2", headers=admin).status_code == 200
+
+
 def test_a_nul_byte_is_checked_after_the_token(client):
     """No token, no detail: the 401 comes first."""
     response = client.get("/api/v1/enterprises", query_string={"q": "\x00"})

@@ -182,7 +182,7 @@ class Parser(FlaskParser):
         public results).  Here, after the token is checked, not before.  So is one that
         takes a single value given more than once (:func:`_refuse_repeated`)."""
         _refuse_nul_fields(req.args)
-        proxy = self._makeproxy(req.args, schema)
+        proxy = super().load_querystring(req, schema)  # webargs' MultiDictProxy
         _refuse_repeated(proxy, schema)
         return proxy
 

@@ -149,23 +149,37 @@ def _refuse_nul_fields(multidict: Any, files: Any = None) -> None:
 
 
 REPEATED_REASON = "given more than once; this parameter takes one value"
+#: how many names a key's error lists, at most (a long query string is not echoed whole)
+_UNKNOWN_SHOWN = 20
 
 
-def _refuse_repeated(proxy: Any, schema: Any) -> None:
-    """422 naming each query parameter of ``schema`` given more than once that takes one
-    value (``proxy``: webargs' view of the query string, which knows the fields that take
-    several): webargs read the first and dropped the rest, so ``tier=A&tier=D`` listed A
-    only and ``format=csv&format=xlsx`` sent CSV, each answering a question not asked."""
-    single = {
-        name if field.data_key is None else field.data_key for name, field in schema.fields.items()
-    } - proxy.multiple_keys
-    bad = {
-        _shown(key): [REPEATED_REASON]
-        for key, values in proxy.data.lists()
-        if len(values) > 1 and key in single
+def _refuse_unread(proxy: Any, schema: Any) -> None:
+    """422 naming each query parameter the operation would not read as given: one it does
+    not know (``teir=D``, a typo, listed the whole district where tier D was asked for, and
+    an export of it went out whole), and one that takes a single value given more than once
+    (webargs read the first and dropped the rest: ``tier=A&tier=D`` listed A only,
+    ``format=csv&format=xlsx`` sent CSV).  ``proxy``: webargs' view of the query string,
+    which knows the fields that take several."""
+    known = {
+        name if field.data_key is None else field.data_key
+        for name, field in schema.fields.items()
+        if not field.dump_only
     }
+    single = known - proxy.multiple_keys
+    accepted = ", ".join(sorted(known)) or "none"
+    bad: dict[str, list[str]] = {}
+    for key, values in proxy.data.lists():
+        if key not in known:
+            if len(bad) < _UNKNOWN_SHOWN:
+                bad[_shown(key)[:64]] = [f"unknown parameter; this operation takes: {accepted}"]
+        elif len(values) > 1 and key in single:
+            bad[_shown(key)] = [REPEATED_REASON]
     if bad:
-        raise Unprocessable("the request's fields did not validate", bad, message_zh="查询参数重复")
+        raise Unprocessable(
+            "the request's query parameters did not validate",
+            bad,
+            message_zh="查询参数有误：未知参数或重复参数",
+        )
 
 
 class Parser(FlaskParser):
@@ -179,11 +193,12 @@ class Parser(FlaskParser):
     def load_querystring(self, req: Request, schema: Any) -> Any:
         """Query parameters; one holding a NUL is a 422 naming it (PostgreSQL answered a
         filter holding one with an error, a 500: on every string filter, and on the
-        public results).  Here, after the token is checked, not before.  So is one that
-        takes a single value given more than once (:func:`_refuse_repeated`)."""
+        public results).  Here, after the token is checked, not before.  So is one the
+        operation does not know, or one that takes a single value given more than once
+        (:func:`_refuse_unread`)."""
         _refuse_nul_fields(req.args)
         proxy = super().load_querystring(req, schema)  # webargs' MultiDictProxy
-        _refuse_repeated(proxy, schema)
+        _refuse_unread(proxy, schema)
         return proxy
 
     def load_json(self, req: Request, schema: Any) -> Any:

@@ -305,8 +305,36 @@ def test_a_query_parameter_given_twice_is_a_422_naming_it(client, identity, dist
         assert response.json["errors"] == {
             name: ["given more than once; this parameter takes one value"]
         }, url
-    # a parameter no schema reads is left alone, as before (it is ignored)
-    assert client.get("/api/v1/kpis?year=2026&x=1&x=2", headers=admin).status_code == 200
+
+
+def test_a_query_parameter_the_operation_does_not_know_is_a_422_naming_it(
+    client, identity, district
+):
+    """A typo such as ``teir=D`` was dropped: the list, and the export, of the whole
+    district went out where tier D was asked for.  The error lists what the operation
+    takes; a parameter it knows, given once, is fine beside it only when it is known."""
+    admin = district["admin"]
+    for url, name in (
+        ("/api/v1/enterprises?order=risk&teir=D", "teir"),
+        ("/api/v1/rankings/export?format=csv&teir=D", "teir"),
+        ("/api/v1/kpis?year=2026&x=1&x=2", "x"),
+        ("/api/v1/public/results?_=1700000000", "_"),
+    ):
+        response = client.get(url, headers=admin)
+        assert response.status_code == 422, (url, response.status_code)
+        assert list(response.json["errors"]) == [name], url
+        assert response.json["errors"][name][0].startswith(
+            "unknown parameter; this operation takes: "
+        ), url
+    listed = client.get("/api/v1/enterprises?teir=D", headers=admin).json["errors"]["teir"][0]
+    assert {"tier", "sector", "region", "cursor", "limit"} <= set(
+        listed.split(": ", 1)[1].split(", ")
+    )
+    # a long query string is not echoed whole
+    many = "&".join(f"p{i}=1" for i in range(100))
+    response = client.get(f"/api/v1/kpis?year=2026&{many}", headers=admin)
+    assert response.status_code == 422 and len(response.json["errors"]) == 20
+    assert client.get("/api/v1/kpis?year=2026", headers=admin).status_code == 200
 
 
 def test_a_nul_byte_is_checked_after_the_token(client):

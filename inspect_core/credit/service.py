@@ -59,12 +59,31 @@ def event_view(
     }
 
 
+#: the earliest date a credit event may carry (the founding of the PRC: no market-regulation
+#: record is older); an enterprise's own is its establishment date, where recorded
+EARLIEST_EVENT = dt.date(1949, 10, 1)
+
+
 def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
     enterprise = enterprises.get(session, user, uscc)
     today = today_in_china()
     if data["occurred_on"] > today:
         raise Unprocessable(
             "the event is dated in the future", {"occurred_on": [f"after today ({today})"]}
+        )
+    # a date no record of this enterprise can have (a typo such as 0202-05-01): it would
+    # stand in its history and, with a long expiry, in its score
+    earliest = max(EARLIEST_EVENT, enterprise.established_on or EARLIEST_EVENT)
+    if data["occurred_on"] < earliest:
+        why = (
+            f"before the enterprise was established ({earliest})"
+            if earliest > EARLIEST_EVENT
+            else f"before {EARLIEST_EVENT}"
+        )
+        raise Unprocessable(
+            "the event is dated before any record the enterprise can have",
+            {"occurred_on": [why]},
+            message_zh=f"事件日期早于{earliest}（企业成立或最早可记录日期）",
         )
     expires = data.get("expires_on") or rules.default_expiry(
         current_app.config, data["type"], data["severity"], data["occurred_on"]

@@ -59,6 +59,43 @@ def test_credit_events_default_expiry_listing_and_repair(client, identity, enter
     assert again.status_code == 409
 
 
+def test_a_credit_event_dated_before_the_enterprise_or_1949_is_a_422(client, identity):
+    """A typo such as 0202-05-01 stood in the enterprise's history (and, with a long
+    expiry, in its score): a date before its establishment, or before any market-regulation
+    record (1949-10-01) where none is recorded, is refused naming ``occurred_on``, and
+    nothing is stored."""
+    admin, regulator = identity("admin"), identity("regulator")
+    dated = {**factories.enterprise(region="华岩镇"), "established_on": "2015-06-01"}
+    undated = factories.enterprise(region="华岩镇")
+    for body in (dated, undated):
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    for uscc, occurred, why in (
+        (dated["uscc"], "2015-05-31", "before the enterprise was established (2015-06-01)"),
+        (dated["uscc"], "0202-05-01", "before the enterprise was established (2015-06-01)"),
+        (undated["uscc"], "0001-01-01", "before 1949-10-01"),
+        (undated["uscc"], "1949-09-30", "before 1949-10-01"),
+    ):
+        response = client.post(
+            f"/api/v1/enterprises/{uscc}/credit-events",
+            json={"type": "penalty", "occurred_on": occurred, "severity": "minor",
+                  "source": "九龙市监处罚〔2025〕14号"},
+            headers=regulator,
+        )  # fmt: skip
+        assert response.status_code == 422, (occurred, response.json)
+        assert response.json["errors"] == {"occurred_on": [why]}
+    for uscc in (dated["uscc"], undated["uscc"]):
+        path = f"/api/v1/enterprises/{uscc}/credit-events"
+        assert client.get(path, headers=regulator).json["items"] == []
+    for uscc, occurred in ((dated["uscc"], "2015-06-01"), (undated["uscc"], "1949-10-01")):
+        response = client.post(
+            f"/api/v1/enterprises/{uscc}/credit-events",
+            json={"type": "complaint", "occurred_on": occurred, "severity": "minor",
+                  "source": "12315投诉"},
+            headers=regulator,
+        )  # fmt: skip
+        assert response.status_code == 201, (occurred, response.json)
+
+
 def test_a_repair_racing_another_for_the_same_event_is_a_409(
     app, client, identity, enterprise, monkeypatch
 ):

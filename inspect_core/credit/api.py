@@ -65,7 +65,13 @@ class CreditView(MethodView):
 
 
 class ExportArgsSchema(RankedArgsSchema):
+    """The ranked list's filters: the export is the whole list, so it takes no page
+    (``limit``, ``cursor`` were taken and ignored)."""
+
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+    class Meta:
+        exclude = ("limit", "cursor")
 
 
 @blp.route("/rankings/export")

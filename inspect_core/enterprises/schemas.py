@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import datetime as dt
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
@@ -13,6 +15,23 @@ from inspect_core.validators import (
     validate_sector_filter,
     validate_sectors,
 )
+
+#: the earliest establishment date taken: older is a typo (0202 for 2020), which would
+#: make the enterprise's age, a scoring feature, some 1,800 years
+EARLIEST_ESTABLISHED = dt.date(1900, 1, 1)
+
+
+def validate_established(day: dt.date | None) -> None:
+    """An establishment date lies between :data:`EARLIEST_ESTABLISHED` and today (China)."""
+    from inspect_core.results.service import today_in_china
+
+    if day is None:
+        return
+    if day < EARLIEST_ESTABLISHED:
+        raise ValidationError(f"before {EARLIEST_ESTABLISHED}")
+    today = today_in_china()
+    if day > today:
+        raise ValidationError(f"after today ({today})")
 
 
 class LicenceSchema(Schema):
@@ -33,7 +52,7 @@ class EnterpriseCreateSchema(Schema):
     region = CleanString(required=True, validate=validate.Length(max=64))
     address = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=300))
     status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
-    established_on = fields.Date(load_default=None)
+    established_on = fields.Date(load_default=None, validate=validate_established)
     licences = fields.List(fields.Nested(LicenceSchema), load_default=list)
 
 
@@ -47,7 +66,7 @@ class EnterprisePatchSchema(Schema):
     region = CleanString(validate=validate.Length(max=64))
     address = CleanString(allow_blank=True, validate=validate.Length(max=300))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    established_on = fields.Date(allow_none=True)
+    established_on = fields.Date(allow_none=True, validate=validate_established)
     licences = fields.List(fields.Nested(LicenceSchema))
 
 

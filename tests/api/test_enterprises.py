@@ -61,6 +61,8 @@ def test_uscc_is_normalised_full_width_and_lower_case(client, regulator):
         ({"name": "   "}, "name", "blank"),
         ({"status": "zombie"}, "status", "Must be one of"),
         ({"established_on": "2026-13-40"}, "established_on", "date"),
+        ({"established_on": "0202-05-01"}, "established_on", "before 1900-01-01"),
+        ({"established_on": "2999-01-01"}, "established_on", "after today"),
         ({"risk_score": 1}, "risk_score", "Unknown field"),
         ({"name": "x" * 201}, "name", "Longer than maximum"),
     ],
@@ -76,6 +78,40 @@ def test_bad_fields_get_422_naming_the_field_and_store_nothing(
     assert response.json["code"] == 422
     assert field in response.json["errors"], response.json
     assert fragment.lower() in " ".join(map(str, response.json["errors"][field])).lower()
+    assert count_enterprises(session) == before
+
+
+def test_an_establishment_date_out_of_range_is_refused_on_patch_and_in_an_upload(
+    client, regulator, session
+):
+    """A typo such as 0202-05-01 made the enterprise some 1,800 years old to the scoring
+    (its age is a feature); a date after today is no establishment yet.  The PATCH and the
+    upload name the field; the upload's row is rejected and nothing is stored."""
+    from tests.api.test_imports import ENTERPRISE_HEADER, csv_bytes, upload
+
+    body = factories.enterprise(established_on="2015-06-01")
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}"
+    for day, why in (("1899-12-31", "before 1900-01-01"), ("2999-01-01", "after today")):
+        patched = client.patch(path, json={"established_on": day}, headers=regulator)
+        assert patched.status_code == 422, patched.json
+        assert patched.json["errors"]["established_on"][0].startswith(why)
+    assert client.get(path, headers=regulator).json["established_on"] == "2015-06-01"
+    assert (
+        client.patch(path, json={"established_on": "1900-01-01"}, headers=regulator).json[
+            "established_on"
+        ]
+        == "1900-01-01"
+    )
+    before = count_enterprises(session)
+    rows = [
+        ENTERPRISE_HEADER,
+        [factories.uscc(), "重庆远古有限公司", "food", "华岩镇", "", "", "0202-05-01"],
+    ]
+    response = upload(client, "/api/v1/enterprises/import", regulator, csv_bytes(rows), "e.csv")
+    assert response.status_code == 422, response.json
+    assert [(e["row"], e["field"]) for e in response.json["errors"]] == [(2, "established_on")]
+    assert "before 1900-01-01" in response.json["errors"][0]["message"]
     assert count_enterprises(session) == before
 
 

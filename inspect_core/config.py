@@ -106,6 +106,10 @@ class Config:
     PAGE_SIZE_DEFAULT = 50
     PAGE_SIZE_MAX = 500
 
+    # plans: the furthest a plan's due date may lie ahead of today (a spot-check plan runs
+    # within its year; 2-year plans fit); an earlier date than today is refused always
+    PLAN_MAX_DAYS_AHEAD = 731
+
     # accounts
     TOKEN_TTL_SECONDS = 8 * 3600
     ARGON2_TIME_COST = 2
@@ -187,6 +191,12 @@ def check(config: dict[str, Any]) -> None:
             f"SCORECARD_ALPHA (INSPECT_SCORECARD_ALPHA): {alpha!r} — a number above 0 and at "
             "most 1, or null for no test / 评分卡显著性水平须为大于0且不超过1的数，"
             "或为 null（不做显著性检验）"
+        )
+    ahead = config.get("PLAN_MAX_DAYS_AHEAD", 731)
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 36_500:
+        raise ValueError(
+            f"PLAN_MAX_DAYS_AHEAD (INSPECT_PLAN_MAX_DAYS_AHEAD): {ahead!r} — a whole number of "
+            "days from 0 to 36500 / 计划截止日最远天数须为0至36500的整数"
         )
     # the credit rules are checked by create_app once the plugins are loaded, since a
     # repair rule may name a sector only a plugin declares (inspect_core/credit/rules.py)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from typing import Any
 
+from inspect_core.results import service as results_service
 from inspect_core.simulate import make_uscc
 
 _seq = itertools.count(900_000)
@@ -84,7 +86,8 @@ def plan_body(**overrides) -> dict:
         "scope_regions": list(REGIONS),
         "ratios": {"A": "0.05", "B": "0.5", "C": "0.6", "D": "1"},
         "inspectors_per_task": 2,
-        "due_date": "2026-12-31",
+        # looked up when called: a test that moves today moves the due date with it
+        "due_date": str(results_service.today_in_china() + dt.timedelta(days=35)),
     }
     body.update(overrides)
     return body

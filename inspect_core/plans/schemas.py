@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from inspect_core.enterprises.models import STATUSES
@@ -50,6 +52,20 @@ def _one_sector(code: str) -> None:
     validate_sectors([code])
 
 
+def _due_date(day: dt.date) -> None:
+    """A plan falls due between today (China) and ``PLAN_MAX_DAYS_AHEAD`` days on: a date
+    already past made every task overdue at once and its disclosure late, and one years
+    away (2062 for 2026) kept the tasks open that long."""
+    from inspect_core.results.service import today_in_china
+
+    today = today_in_china()
+    latest = today + dt.timedelta(days=int(current_app.config["PLAN_MAX_DAYS_AHEAD"]))
+    if day < today:
+        raise ValidationError(f"before today ({today})")
+    if day > latest:
+        raise ValidationError(f"after {latest} (PLAN_MAX_DAYS_AHEAD days from today)")
+
+
 class PlanCreateSchema(Schema):
     title = CleanString(required=True, validate=validate.Length(max=200))
     issuing_unit = CleanString(required=True, validate=validate.Length(max=200))
@@ -67,7 +83,7 @@ class PlanCreateSchema(Schema):
     )
     ratios = fields.Nested(RatiosSchema, required=True)
     inspectors_per_task = fields.Integer(load_default=2, validate=validate.Range(min=2, max=10))
-    due_date = fields.Date(required=True)
+    due_date = fields.Date(required=True, validate=_due_date)
 
     @validates_schema
     def _checks(self, data: dict[str, Any], **_: Any) -> None:
@@ -86,7 +102,7 @@ class PlanPatchSchema(Schema):
     scope_statuses = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     ratios = fields.Nested(RatiosSchema)
     inspectors_per_task = fields.Integer(validate=validate.Range(min=2, max=10))
-    due_date = fields.Date()
+    due_date = fields.Date(validate=_due_date)
     status = fields.String(validate=validate.OneOf(PLAN_STATUSES))
 
 

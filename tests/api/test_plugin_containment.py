@@ -88,7 +88,7 @@ def staffed_task(app, identity) -> tuple[dict, dict]:
         json={"title": "实验室比对", "issuing_unit": "区局", "sector": "lab",
               "check_items": [{"code": "L1", "name_zh": "读数", "name_en": "Reading"}],
               "scope_regions": ["含谷镇"], "ratios": {"A": "1", "B": "1", "C": "1", "D": "1"},
-              "due_date": "2026-12-31"},
+              "due_date": factories.plan_body()["due_date"]},
         headers=admin,
     )  # fmt: skip
     assert plan.status_code == 201, plan.json

@@ -108,6 +108,17 @@ def test_a_bad_scorecard_significance_level_is_refused_when_the_app_starts(alpha
     assert "above 0" in str(refused.value) and "显著性水平" in str(refused.value)
 
 
+@pytest.mark.parametrize("ahead", [-1, 36_501, "731", 1.5, True])
+def test_a_bad_plan_horizon_is_refused_when_the_app_starts(ahead, monkeypatch):
+    """PLAN_MAX_DAYS_AHEAD bounds every plan's due date: a negative one would refuse every
+    plan, and one that is not a whole number ("1.5") would fail each create with a 500."""
+    with pytest.raises(ValueError, match="PLAN_MAX_DAYS_AHEAD") as refused:
+        create_app({"PLAN_MAX_DAYS_AHEAD": ahead, "DATABASE_URL": "sqlite://"})
+    assert "0 to 36500" in str(refused.value) and "截止日" in str(refused.value)
+    monkeypatch.setenv("INSPECT_PLAN_MAX_DAYS_AHEAD", "365")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["PLAN_MAX_DAYS_AHEAD"] == 365
+
+
 def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):
     monkeypatch.setenv("INSPECT_SCORECARD_ALPHA", "null")
     assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORECARD_ALPHA"] is None

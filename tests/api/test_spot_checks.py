@@ -170,6 +170,42 @@ def test_whole_loop(client, identity, district, session):
     assert audit.json["ok"] is True and audit.json["events"] > 30
 
 
+def test_a_due_date_past_or_years_ahead_is_a_422_and_no_plan_is_stored(
+    app, client, identity, district, session
+):
+    """A plan due yesterday made every task overdue, and every disclosure late, at once;
+    one due in 2062 kept its tasks open that long.  Create and PATCH (of a draft) name
+    ``due_date``; today and today + PLAN_MAX_DAYS_AHEAD are taken."""
+    from inspect_core.results.service import today_in_china
+    from tests.factories import plan_body
+
+    regulator = identity("regulator")
+    today = today_in_china()
+    ahead = int(app.config["PLAN_MAX_DAYS_AHEAD"])
+    before = session.scalar(select(func.count()).select_from(Plan))
+    for day, why in ((today - dt.timedelta(days=1), f"before today ({today})"),
+                     (today + dt.timedelta(days=ahead + 1), "after ")):  # fmt: skip
+        response = client.post(
+            "/api/v1/plans", json=plan_body(due_date=str(day)), headers=regulator
+        )
+        assert response.status_code == 422, (day, response.json)
+        assert list(response.json["errors"]) == ["due_date"]
+        assert response.json["errors"]["due_date"][0].startswith(why)
+    assert session.scalar(select(func.count()).select_from(Plan)) == before
+    plan_id = create_plan(client, regulator, due_date=str(today))
+    patched = client.patch(
+        f"/api/v1/plans/{plan_id}",
+        json={"due_date": str(today - dt.timedelta(days=30))},
+        headers=regulator,
+    )
+    assert patched.status_code == 422 and "due_date" in patched.json["errors"], patched.json
+    furthest = str(today + dt.timedelta(days=ahead))
+    patched = client.patch(
+        f"/api/v1/plans/{plan_id}", json={"due_date": furthest}, headers=regulator
+    )
+    assert patched.status_code == 200 and patched.json["due_date"] == furthest, patched.json
+
+
 def test_draw_protocol_refusals(client, identity, district, session):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)

@@ -182,6 +182,20 @@ def _refuse_unread(proxy: Any, schema: Any) -> None:
         )
 
 
+def query_args(req: Request) -> Any:
+    """``req.args``, or a 400 naming ``query`` for a query string that is not UTF-8 (raw
+    bytes such as ``?\xff=1``: werkzeug decodes it strictly, and raised, a 500)."""
+    try:
+        return req.args
+    except UnicodeDecodeError:
+        raise ApiError(
+            "the query string is not UTF-8 text",
+            {"query": ["not UTF-8 text; percent-encode the parameters"]},
+            message_zh="查询字符串不是 UTF-8 文本",
+            status_code=400,
+        ) from None
+
+
 class Parser(FlaskParser):
     """webargs' Flask parser, strict about the body's media type."""
 
@@ -196,7 +210,7 @@ class Parser(FlaskParser):
         public results).  Here, after the token is checked, not before.  So is one the
         operation does not know, or one that takes a single value given more than once
         (:func:`_refuse_unread`)."""
-        _refuse_nul_fields(req.args)
+        _refuse_nul_fields(query_args(req))
         proxy = super().load_querystring(req, schema)  # webargs' MultiDictProxy
         _refuse_unread(proxy, schema)
         return proxy

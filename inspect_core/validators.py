@@ -70,9 +70,9 @@ class CleanString(fields.String):
 def validate_sector_filter(code: str) -> None:
     """A ``?sector=`` filter names a catalogue sector: an unknown code (a typo) matched
     nothing and answered an empty list, as if the district had no such enterprise."""
-    unknown = unknown_sectors([code])
-    if unknown:
-        raise ValidationError(f"unknown sector code: {unknown[0]}")
+    if code and unknown_sectors([code]):  # empty: no filter, as a form sends an unset one
+        shown = code if len(code) <= 40 else f"{code[:40]}…"  # a long one is not echoed whole
+        raise ValidationError(f"unknown sector code: {shown}")
 
 
 def validate_sectors(codes: list[str]) -> None:

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from inspect_core import idempotency
 from inspect_core.auth.access import current_user, require
-from inspect_core.blueprint import Blueprint, UploadedFile
+from inspect_core.blueprint import Blueprint, UploadedFile, query_args
 from inspect_core.db import db
 from inspect_core.errors import Unprocessable
 from inspect_core.imports import service
@@ -76,12 +76,13 @@ class ExportArgsSchema(Schema):
 
 def _run(kind: str, form: dict[str, Any]) -> Any:
     upload = form["file"]
-    given = {m for m in (form.get("mode"), request.args.get("mode")) if m}
+    query = query_args(request)
+    given = {m for m in (form.get("mode"), query.get("mode")) if m}
     if len(given) > 1:
         # the form field used to win silently: an all-or-nothing upload could run partial
         raise Unprocessable(
             "mode given twice, differently",
-            {"mode": [f"form says {form['mode']!r}, query says {request.args['mode']!r}"]},
+            {"mode": [f"form says {form['mode']!r}, query says {query['mode']!r}"]},
             message_zh="导入方式在表单和查询参数中不一致",
         )
     mode = given.pop() if given else "all_or_nothing"

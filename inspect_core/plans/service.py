@@ -26,7 +26,7 @@ from inspect_core.inspectors.models import ConflictOfInterest, Inspector, Inspec
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.plans import draw as drawlib
 from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
-from inspect_core.plans.schemas import ratios_to_json
+from inspect_core.plans.schemas import check_due_date, ratios_to_json
 from inspect_core.scope import region_clause
 
 DEFAULT_TIER = "B"  # until an enterprise has a credit rating (DOMAIN.md §2: no history → B)
@@ -94,6 +94,8 @@ def update_plan(session: Session, user: Any, plan_id: int, changes: dict[str, An
             f"plan is {plan.status}; only a draft's fields can change",
             {field: ["plan is no longer a draft"] for field in changes},
         )
+    if "due_date" in changes and changes["due_date"] != plan.due_date:
+        check_due_date(changes["due_date"])  # moved: today .. PLAN_MAX_DAYS_AHEAD on
     if "scope_regions" in changes:
         _check_plan_regions(user, changes["scope_regions"])
         changes["scope_regions"] = sorted(set(changes["scope_regions"]))

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.plugin_api import SEVERITIES
 from inspect_core.results.models import RESULT_CODES
-from inspect_core.validators import CleanString, RowId, USCCField
+from inspect_core.validators import CleanString, RowId, USCCField, validate_sector_filter
 
 #: conclusions for which nothing could be inspected, so no payload is judged
 NOT_INSPECTED = ("unreachable", "no_activity", "closed", "uncooperative")
@@ -113,7 +113,7 @@ class ResultWithChainSchema(ResultSchema):
 class ResultListArgsSchema(PageArgsSchema):
     plan = RowId()
     uscc = USCCField()
-    sector = fields.String(validate=validate.Length(max=40))
+    sector = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     passed = fields.Boolean()
 
 
@@ -141,7 +141,7 @@ class PublicResultSchema(Schema):
 class PublicResultArgsSchema(PageArgsSchema):
     uscc = USCCField()
     plan = RowId()
-    sector = fields.String(validate=validate.Length(max=40))
+    sector = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
 

@@ -7,6 +7,8 @@ import io
 import json
 import re
 
+import pytest
+
 from tests import factories
 
 
@@ -336,6 +338,48 @@ def test_a_query_parameter_the_operation_does_not_know_is_a_422_naming_it(
     response = client.get(f"/api/v1/kpis?year=2026&{many}", headers=admin)
     assert response.status_code == 422 and len(response.json["errors"]) == 20
     assert client.get("/api/v1/kpis?year=2026", headers=admin).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/results", "/api/v1/public/results", "/api/v1/plans", "/api/v1/enterprises"]
+)
+def test_every_sector_filter_refuses_an_unknown_code(client, identity, url):
+    """``?sector=fod`` (a typo) on the results, the public results and the plans answered
+    an empty list, as if there were none, while the enterprise list and the exports
+    refused it (the README says every sector filter does)."""
+    admin = identity("admin")
+    for given, reason in (("fod", "unknown sector code: fod"),
+                          ("y" * 5000, "unknown sector code: " + "y" * 40 + "…")):  # fmt: skip
+        response = client.get(url, query_string={"sector": given}, headers=admin)
+        assert response.status_code == 422, (url, given[:9], response.status_code)
+        assert response.json["errors"]["sector"][-1].startswith(reason), response.json
+        assert len(response.get_data()) < 1000  # a long code is not echoed whole
+    for given in ("food", ""):  # empty: no filter, as a form sends an unset one
+        response = client.get(url, query_string={"sector": given}, headers=admin)
+        assert response.status_code == 200, response.json
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400_naming_it(client, identity):
+    """Raw bytes in the query string (``?\\xff=1``, not percent-encoded): werkzeug
+    decodes it strictly, and the parser's look at it raised, a 500; so did an upload's
+    ``mode`` read from the query."""
+    admin = identity("admin")
+    raw = "\xff\xfe=1"  # WSGI: the bytes as latin-1
+    for url, headers in (("/api/v1/enterprises", admin), ("/api/v1/public/results", {}),
+                         ("/api/v1/kpis", admin)):  # fmt: skip
+        response = client.get(url, headers=headers, environ_overrides={"QUERY_STRING": raw})
+        assert response.status_code == 400, (url, response.status_code)
+        assert list(response.json["errors"]) == ["query"], url
+        assert response.json["message_zh"]
+    rows = "统一社会信用代码,企业名称\n".encode()
+    upload = client.post(
+        "/api/v1/enterprises/import",
+        data={"file": (io.BytesIO(rows), "e.csv")},
+        content_type="multipart/form-data",
+        headers=admin,
+        environ_overrides={"QUERY_STRING": "mode=\xff"},
+    )
+    assert upload.status_code == 400 and list(upload.json["errors"]) == ["query"]
 
 
 def test_a_nul_byte_is_checked_after_the_token(client):

@@ -206,6 +206,42 @@ def test_a_due_date_past_or_years_ahead_is_a_422_and_no_plan_is_stored(
     assert patched.status_code == 200 and patched.json["due_date"] == furthest, patched.json
 
 
+def test_a_draft_past_its_due_date_takes_its_own_date_back_and_moves_on(
+    client, identity, district, monkeypatch
+):
+    """A draft whose due date has passed: a PATCH sending that stored date back unchanged
+    (a form sends every field) was refused as "before today", so nothing of it could be
+    edited that way; moving the date to another past one is still refused, and a drawn
+    plan past its due date moves drawn → published → closed."""
+    from inspect_core.results import service as results_service
+
+    regulator = identity("regulator")
+    today = results_service.today_in_china()
+    draft = create_plan(client, regulator, due_date=str(today))
+    drawn = create_plan(client, regulator, due_date=str(today))
+    freeze_and_draw(client, regulator, drawn)
+    later = today + dt.timedelta(days=10)
+    monkeypatch.setattr(results_service, "today_in_china", lambda: later)
+    kept = client.patch(
+        f"/api/v1/plans/{draft}",
+        json={"title": "2026年大米镉专项抽查（改）", "due_date": str(today)},
+        headers=regulator,
+    )
+    assert kept.status_code == 200 and kept.json["due_date"] == str(today), kept.json
+    moved = client.patch(
+        f"/api/v1/plans/{draft}",
+        json={"due_date": str(today + dt.timedelta(days=1))},
+        headers=regulator,
+    )
+    assert moved.status_code == 422, moved.json
+    assert moved.json["errors"] == {"due_date": [f"before today ({later})"]}
+    for status in ("published", "closed"):
+        response = client.patch(
+            f"/api/v1/plans/{drawn}", json={"status": status}, headers=regulator
+        )
+        assert response.status_code == 200 and response.json["status"] == status, response.json
+
+
 def test_draw_protocol_refusals(client, identity, district, session):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import io
 import os
 import random
@@ -36,6 +37,7 @@ from inspect_core.app import create_app  # noqa: E402
 from inspect_core.auth.service import create_user  # noqa: E402
 from inspect_core.db import db  # noqa: E402
 from inspect_core.demo import Actor  # noqa: E402
+from inspect_core.results.service import today_in_china  # noqa: E402
 from inspect_core.simulate import simulate  # noqa: E402
 
 HEADER = [
@@ -82,7 +84,7 @@ def setup(url: str) -> tuple[object, dict[str, str], list[int]]:
                 "scope_statuses": ["active"],
                 "ratios": {"A": "0.2", "B": "0.2", "C": "0.2", "D": "0.2"},
                 "inspectors_per_task": 2,
-                "due_date": __import__("datetime").date(2027, 1, 31),
+                "due_date": today_in_china() + dt.timedelta(days=60),
             },
         )
         plans.run_draw(db.session, actor, plan.id, {"seed": 1})

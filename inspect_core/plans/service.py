@@ -307,7 +307,17 @@ def run_draw(session: Session, user: Any, plan_id: int, data: dict[str, Any]) ->
     if plan.status == "closed":
         raise Conflict("plan is closed", {"plan": ["closed plans are not drawn"]})
     earlier = current_draw(session, plan.id)
-    if earlier is not None:
+    if earlier is None:
+        from inspect_core.results.service import today_in_china
+
+        today = today_in_china()
+        if plan.due_date < today:  # every task would be overdue, every disclosure late
+            raise Conflict(
+                f"the plan fell due on {plan.due_date}; move its due date before drawing",
+                {"due_date": [f"passed ({plan.due_date}, today {today}); PATCH a new one"]},
+                message_zh="计划截止日期已过，请先修改截止日期再抽取",
+            )
+    else:
         if not data.get("reason"):
             raise Unprocessable(
                 "this plan was drawn already; a re-draw needs a reason and keeps the earlier draw",

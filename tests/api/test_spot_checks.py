@@ -242,6 +242,33 @@ def test_a_draft_past_its_due_date_takes_its_own_date_back_and_moves_on(
         assert response.status_code == 200 and response.json["status"] == status, response.json
 
 
+def test_a_draft_past_its_due_date_is_drawn_only_once_its_date_moves(
+    client, identity, district, session, monkeypatch
+):
+    """Drawing a draft whose due date has passed made every task overdue, and every
+    disclosure late, the moment it was drawn: a 409 naming ``due_date``, no draw stored;
+    once the date moves on, the draw goes ahead."""
+    from inspect_core.results import service as results_service
+
+    regulator = identity("regulator")
+    today = results_service.today_in_china()
+    plan_id = create_plan(client, regulator, due_date=str(today))
+    later = today + dt.timedelta(days=3)
+    monkeypatch.setattr(results_service, "today_in_china", lambda: later)
+    refused = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 3}, headers=regulator)
+    assert refused.status_code == 409, refused.json
+    assert list(refused.json["errors"]) == ["due_date"] and refused.json["message_zh"]
+    drawn = select(func.count()).select_from(Draw).where(Draw.plan_id == plan_id)
+    assert session.scalar(drawn) == 0
+    moved = client.patch(
+        f"/api/v1/plans/{plan_id}", json={"due_date": str(later)}, headers=regulator
+    )
+    assert moved.status_code == 200, moved.json
+    ok = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 3}, headers=regulator)
+    assert ok.status_code == 201, ok.json
+    assert session.scalar(drawn) == 1
+
+
 def test_draw_protocol_refusals(client, identity, district, session):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)

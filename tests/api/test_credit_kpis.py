@@ -69,30 +69,29 @@ def test_a_credit_event_dated_before_the_enterprise_or_1949_is_a_422(client, ide
     undated = factories.enterprise(region="华岩镇")
     for body in (dated, undated):
         assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+
+    def post(uscc: str, occurred: str):
+        return client.post(
+            f"/api/v1/enterprises/{uscc}/credit-events",
+            json={"type": "penalty", "occurred_on": occurred, "severity": "minor",
+                  "source": "九龙市监处罚〔2025〕14号"},
+            headers=regulator,
+        )  # fmt: skip
+
     for uscc, occurred, why in (
         (dated["uscc"], "2015-05-31", "before the enterprise was established (2015-06-01)"),
         (dated["uscc"], "0202-05-01", "before the enterprise was established (2015-06-01)"),
         (undated["uscc"], "0001-01-01", "before 1949-10-01"),
         (undated["uscc"], "1949-09-30", "before 1949-10-01"),
     ):
-        response = client.post(
-            f"/api/v1/enterprises/{uscc}/credit-events",
-            json={"type": "penalty", "occurred_on": occurred, "severity": "minor",
-                  "source": "九龙市监处罚〔2025〕14号"},
-            headers=regulator,
-        )  # fmt: skip
+        response = post(uscc, occurred)
         assert response.status_code == 422, (occurred, response.json)
         assert response.json["errors"] == {"occurred_on": [why]}
     for uscc in (dated["uscc"], undated["uscc"]):
         path = f"/api/v1/enterprises/{uscc}/credit-events"
         assert client.get(path, headers=regulator).json["items"] == []
     for uscc, occurred in ((dated["uscc"], "2015-06-01"), (undated["uscc"], "1949-10-01")):
-        response = client.post(
-            f"/api/v1/enterprises/{uscc}/credit-events",
-            json={"type": "complaint", "occurred_on": occurred, "severity": "minor",
-                  "source": "12315投诉"},
-            headers=regulator,
-        )  # fmt: skip
+        response = post(uscc, occurred)
         assert response.status_code == 201, (occurred, response.json)
 
 

@@ -377,10 +377,10 @@ def bin_text(feature: str, edges: np.ndarray, code: int) -> str:
     would make nearly every row's reason list different, and building and storing one
     list per row was measured as the larger part of a run after the model).  Values are
     counts or durations, never negative."""
-    bounds = [-np.inf, *np.asarray(edges, dtype=float).tolist(), np.inf]
-    if code >= len(bounds) - 1:
+    lo = bin_low(edges, code)
+    if lo is None:
         return "—"  # the missing-value bin
-    lo, hi = max(bounds[code], 0.0), bounds[code + 1]
+    hi = float(edges[code]) if code < len(edges) else math.inf
     if feature.startswith(_WHOLE):
         first, last = math.ceil(lo), (math.ceil(hi) - 1 if math.isfinite(hi) else None)
         if last is None:

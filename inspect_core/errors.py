@@ -168,12 +168,35 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"request body too large (limit {app.config.get('MAX_CONTENT_LENGTH')} bytes)"
             errors = {"body": [message]}
-        return _respond(status, error_body(status, message, errors), _keep_headers(headers))
+        body = error_body(status, message, errors, HTTP_MESSAGES_ZH.get(status))
+        return _respond(status, body, _keep_headers(headers))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unhandled error")
-        return _respond(500, error_body(500, "internal error; it has been logged"))
+        body = error_body(500, "internal error; it has been logged", None, HTTP_MESSAGES_ZH[500])
+        return _respond(500, body)
+
+
+#: zh-CN messages of the errors raised outside our own code (a schema's 422, werkzeug's
+#: 404/405/413, a 500), which carried English only: the field-level ``errors`` name the
+#: fields either way
+HTTP_MESSAGES_ZH: dict[int, str] = {
+    400: "请求格式有误",
+    401: "未登录或令牌无效",
+    403: "无权执行此操作",
+    404: "未找到请求的资源",
+    405: "不支持该请求方法",
+    406: "无法提供所请求的响应格式",
+    409: "与当前状态冲突",
+    413: "请求体过大",
+    415: "不支持的请求内容类型",
+    422: "请求字段未通过校验，详见 errors",
+    428: "缺少必需的前置条件",
+    429: "请求过于频繁，请稍后再试",
+    500: "服务器内部错误，已记录",
+    503: "服务暂不可用，请稍后再试",
+}
 
 
 def _keep_headers(headers: Any) -> dict[str, str] | None:

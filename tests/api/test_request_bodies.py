@@ -575,3 +575,22 @@ def test_a_payload_decimal_past_its_range_is_a_422_not_a_billion_digits(client, 
         assert response.status_code == 422, (value, response.status_code)
         assert response.json["errors"] == {"payload.items": {"0": {"value": [reason]}}}
     assert post("1E+1000").status_code == 201
+
+
+def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):
+    """A schema's 422, werkzeug's 404 and 405, and the 401 before them carried English only;
+    each now has ``message_zh`` beside the field-level ``errors``."""
+    admin = identity("admin")
+    cases = (
+        ("post", "/api/v1/enterprises", {"json": {"name": 1}, "headers": admin}, 422, "校验"),
+        ("get", "/api/v1/no-such-route", {"headers": admin}, 404, "未找到"),
+        ("delete", "/api/v1/kpis", {"headers": admin}, 405, "请求方法"),
+        ("get", "/api/v1/kpis?year=2026", {}, 401, "令牌"),
+    )
+    for method, url, kwargs, status, fragment in cases:
+        response = getattr(client, method)(url, **kwargs)
+        assert response.status_code == status, (url, response.status_code)
+        assert fragment in response.json["message_zh"], (url, response.json)
+        assert response.json["message"]  # the English message stays
+    invalid = client.post("/api/v1/enterprises", json={"name": 1}, headers=admin).json
+    assert "name" in invalid["errors"]

@@ -73,7 +73,9 @@ class ErrorSchema(Schema):
     code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
     status = fields.String(required=True, metadata={"description": "HTTP status phrase"})
     message = fields.String(required=True, metadata={"description": "what went wrong"})
-    message_zh = fields.String(metadata={"description": "the message in zh-CN, where given"})
+    message_zh = fields.String(
+        metadata={"description": "the message in zh-CN: the error's own, else one by status"}
+    )
     errors = fields.Dict(
         required=True,
         metadata={"description": "field → reasons (nested for nested fields and rows)"},
@@ -145,9 +147,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> ResponseReturnValue:
-        return _respond(
-            exc.status_code, error_body(exc.status_code, exc.message, exc.errors, exc.message_zh)
-        )
+        zh = exc.message_zh or zh_message(exc.status_code)
+        return _respond(exc.status_code, error_body(exc.status_code, exc.message, exc.errors, zh))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:
@@ -168,19 +169,19 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             message = f"request body too large (limit {app.config.get('MAX_CONTENT_LENGTH')} bytes)"
             errors = {"body": [message]}
-        body = error_body(status, message, errors, HTTP_MESSAGES_ZH.get(status))
+        body = error_body(status, message, errors, zh_message(status))
         return _respond(status, body, _keep_headers(headers))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
         log.exception("unhandled error")
-        body = error_body(500, "internal error; it has been logged", None, HTTP_MESSAGES_ZH[500])
+        body = error_body(500, "internal error; it has been logged", None, zh_message(500))
         return _respond(500, body)
 
 
-#: zh-CN messages of the errors raised outside our own code (a schema's 422, werkzeug's
-#: 404/405/413, a 500), which carried English only: the field-level ``errors`` name the
-#: fields either way
+#: zh-CN messages by status, for an error without one of its own (a schema's 422,
+#: werkzeug's 404/405/413, a 500, and our own errors raised without ``message_zh``), which
+#: carried English only: the field-level ``errors`` name the fields either way
 HTTP_MESSAGES_ZH: dict[int, str] = {
     400: "请求格式有误",
     401: "未登录或令牌无效",
@@ -195,8 +196,14 @@ HTTP_MESSAGES_ZH: dict[int, str] = {
     428: "缺少必需的前置条件",
     429: "请求过于频繁，请稍后再试",
     500: "服务器内部错误，已记录",
+    502: "依赖的组件出错",
     503: "服务暂不可用，请稍后再试",
 }
+
+
+def zh_message(status: int) -> str:
+    """The zh-CN message of an error of ``status`` that has none of its own."""
+    return HTTP_MESSAGES_ZH.get(status, f"请求未能完成（HTTP {status}）")
 
 
 def _keep_headers(headers: Any) -> dict[str, str] | None:

@@ -578,8 +578,8 @@ def test_a_payload_decimal_past_its_range_is_a_422_not_a_billion_digits(client, 
 
 
 def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):
-    """A schema's 422, werkzeug's 404 and 405, and the 401 before them carried English only;
-    each now has ``message_zh`` beside the field-level ``errors``."""
+    """A schema's 422, werkzeug's 404 and 405, and our own errors raised without one carried
+    English only; each now has ``message_zh`` beside the field-level ``errors``."""
     admin = identity("admin")
     cases = (
         ("post", "/api/v1/enterprises", {"json": {"name": 1}, "headers": admin}, 422, "校验"),
@@ -594,3 +594,14 @@ def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):
         assert response.json["message"]  # the English message stays
     invalid = client.post("/api/v1/enterprises", json={"name": 1}, headers=admin).json
     assert "name" in invalid["errors"]
+    # our own error raised without a message_zh of its own gets its status's
+    body = factories.enterprise()
+    assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    future = client.post(
+        f"/api/v1/enterprises/{body['uscc']}/credit-events",
+        json={"type": "complaint", "occurred_on": "2999-01-01", "severity": "minor",
+              "source": "12315"},
+        headers=identity("regulator"),
+    )  # fmt: skip
+    assert future.status_code == 422 and list(future.json["errors"]) == ["occurred_on"]
+    assert future.json["message_zh"] == "请求字段未通过校验，详见 errors"

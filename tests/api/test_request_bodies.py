@@ -314,7 +314,7 @@ def test_a_query_parameter_the_operation_does_not_know_is_a_422_naming_it(
 ):
     """A typo such as ``teir=D`` was dropped: the list, and the export, of the whole
     district went out where tier D was asked for.  The error lists what the operation
-    takes; a parameter it knows, given once, is fine beside it only when it is known."""
+    takes, and names at most 20 unknown parameters."""
     admin = district["admin"]
     for url, name in (
         ("/api/v1/enterprises?order=risk&teir=D", "teir"),

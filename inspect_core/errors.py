@@ -18,6 +18,8 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
+from inspect_core.i18n import catalogue
+
 log = logging.getLogger(__name__)
 
 
@@ -80,6 +82,12 @@ class ErrorSchema(Schema):
         required=True,
         metadata={"description": "field → reasons (nested for nested fields and rows)"},
     )
+    errors_zh = fields.Dict(
+        metadata={
+            "description": "``errors`` with each reason in zh-CN (the same keys); present "
+            "when ``errors`` is not empty"
+        }
+    )
 
 
 def nested_errors(
@@ -129,6 +137,8 @@ def error_body(
     }
     if message_zh:
         body["message_zh"] = message_zh
+    if body["errors"]:
+        body["errors_zh"] = catalogue().errors(body["errors"])
     return body
 
 

@@ -19,6 +19,7 @@ from pluggy import HookspecMarker
 from inspect_core.plugin_api import (
     ChecklistItem,
     Judgement,
+    Message,
     RiskFactor,
     Sector,
     TemplateColumn,
@@ -158,4 +159,19 @@ def inspect_judge_rows(
     error, so a fast path may decline anything unusual and only has to be right about
     what it accepts (test it with ``inspect_core.testing.assert_fast_path_agrees``).
     Plugins that do not implement it lose nothing but speed.  ``firstresult``.
+    """
+
+
+@hookspec
+def inspect_messages() -> Sequence[Message]:
+    """zh-CN for the English reasons this plugin's schemas and checks give.
+
+    Fires when the plugins load (a malformed answer stops the app from starting) and
+    once per app, when the first error or import report is shown.  Returns a
+    sequence of :class:`Message` (``en`` with ``{name}`` placeholders that match any
+    text, ``zh`` showing them again); every answer is collected.  Each field-level
+    reason in an error body (``errors_zh``) and in an upload's row errors
+    (``message_zh``, the rejected-rows workbook) is looked up there; a reason with no
+    entry is shown in English only; ``inspect_core.testing.untranslated_reasons``
+    records them, so a plugin's tests can fail on one.
     """

@@ -42,6 +42,16 @@ class Fact:
 
 
 @dataclass(frozen=True)
+class Message:
+    """A validation reason in English and zh-CN (``inspect_messages``): ``en`` is the text
+    a schema or check gives, where ``{name}`` placeholders match any text; ``zh`` shows
+    the same placeholders, e.g. ``Message("cannot exceed {what}", "不能超过 {what}")``."""
+
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
 class Sector:
     """A sector a plugin supervises: code, bilingual names, rulebook version."""
 
@@ -166,6 +176,7 @@ __all__ = [
     "Finding",
     "ItemJudgement",
     "Judgement",
+    "Message",
     "RiskFactor",
     "RuleInputError",
     "Sector",

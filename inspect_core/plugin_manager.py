@@ -17,8 +17,8 @@ from typing import Any
 import pluggy
 from flask import Flask, current_app
 
-from inspect_core import hookspecs
-from inspect_core.plugin_api import Sector
+from inspect_core import hookspecs, i18n
+from inspect_core.plugin_api import Message, Sector
 
 ENTRY_POINT_GROUP = "inspect_core.plugins"
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ def make_plugin_manager(enabled: Iterable[str], extra: Iterable[Any] = ()) -> pl
         pm.register(plugin)
     pm.check_pending()
     _check_sectors(pm)
+    _check_messages(pm)
     if os.environ.get("INSPECT_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda msg: log.info("plugin trace: %s", msg.rstrip()))
         pm.enable_tracing()
@@ -81,6 +82,19 @@ def _check_sectors(pm: pluggy.PluginManager) -> None:
                     f"and '{impl.plugin_name}'"
                 )
             seen[sector.code] = impl.plugin_name
+
+
+def _check_messages(pm: pluggy.PluginManager) -> None:
+    """Each plugin's ``inspect_messages`` answer is a sequence of well-formed ``Message``:
+    a bad one stops the app from starting rather than break the first error it shows."""
+    for impl in pm.hook.inspect_messages.get_hookimpls():
+        try:
+            messages = list(impl.function() or ())
+            if bad := [m for m in messages if not isinstance(m, Message)]:
+                raise ValueError(f"{bad[0]!r} is not a plugin_api.Message")
+            i18n.Catalogue(messages)
+        except Exception as exc:  # noqa: BLE001 - any failure is the plugin's, named
+            raise PluginConfigError(f"plugin '{impl.plugin_name}' inspect_messages: {exc}") from exc
 
 
 def init_app(app: Flask, extra: Iterable[Any] = ()) -> None:

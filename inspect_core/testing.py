@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import ast
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from marshmallow import ValidationError
 
+from inspect_core import i18n
 from inspect_core.db import json_dumps
 from inspect_core.judging import _jsonable
 from inspect_core.plugin_api import RuleInputError
@@ -54,3 +58,87 @@ def assert_fast_path_agrees(
         assert stored == expected, f"row {n}: payload {stored} != {expected}"
         assert fast_judgement == judgement, f"row {n}: judgement differs"
     return accepted, len(rows) - accepted
+
+
+@contextmanager
+def untranslated_reasons() -> Iterator[list[str]]:
+    """Record every field-level reason shown without a zh-CN entry while the block runs
+    (``inspect_messages``): a plugin's tests can assert the list is empty after
+    exercising its schema's bad input, as the core's suite does after every test."""
+    found: list[str] = []
+    i18n.MISSING_HOOKS.append(found.append)
+    try:
+        yield found
+    finally:
+        i18n.MISSING_HOOKS.remove(found.append)
+
+
+#: what stands for an f-string's replacement field when :func:`source_reasons` gives a
+#: reason; a catalogue pattern's ``{name}`` matches it as it matches any text
+FILLED = "…"
+
+
+def _literal(node: ast.AST) -> str | None:
+    """A string literal's text, or an f-string's with each field shown as :data:`FILLED`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(v.value if isinstance(v, ast.Constant) else FILLED for v in node.values)
+    return None
+
+
+def source_reasons(path: str | Path) -> list[tuple[int, str]]:
+    """The field-level reasons written as literals in one Python file, with their lines:
+    ``ValidationError("…")``'s message, ``RuleInputError(field, "…")``'s, a validator's
+    ``error="…"``, and the one-reason lists of an errors mapping (``{"field": ["…"]}``,
+    ``errors[name] = ["…"]``).
+
+    A reason passed in a variable is not found; the values of one-item lists that are not
+    reasons (``{"sectors": ["food"]}``) are, and a caller skips them by name.
+    """
+    found: list[tuple[int, str]] = []
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        candidates: list[ast.AST] = []
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "id", getattr(node.func, "attr", None))
+            if name == "ValidationError" and node.args:
+                candidates.append(node.args[0])
+            elif name == "RuleInputError" and len(node.args) > 1:
+                candidates.append(node.args[1])
+            # a validator's own message: validate.Range(..., error="…")
+            candidates += [k.value for k in node.keywords if k.arg == "error"]
+        elif isinstance(node, ast.Dict):
+            candidates += [
+                v.elts[0] for v in node.values if isinstance(v, ast.List) and len(v.elts) == 1
+            ]
+        elif (
+            isinstance(node, ast.Assign)
+            and isinstance(node.targets[0], ast.Subscript)
+            and isinstance(node.value, ast.List)
+            and len(node.value.elts) == 1
+        ):
+            candidates.append(node.value.elts[0])
+        for candidate in candidates:
+            if (text := _literal(candidate)) is not None:
+                found.append((candidate.lineno, text))
+    return sorted(found)
+
+
+def untranslated_in_source(
+    pm: Any, paths: Iterable[str | Path], ignore: Iterable[str] = ()
+) -> list[str]:
+    """``path:line: reason`` for each reason in the source files ``paths``
+    (:func:`source_reasons`) that the catalogue of the plugins in ``pm`` and the core's
+    cannot translate; ``ignore`` names literals that are not reasons."""
+    catalogue = i18n.Catalogue(
+        [*i18n.LIBRARY_MESSAGES, *i18n.CORE_MESSAGES]
+        + [m for answer in pm.hook.inspect_messages() for m in answer]
+    )
+    skip = set(ignore)
+    return [
+        f"{path}:{line}: {text!r}"
+        for path in paths
+        for line, text in source_reasons(path)
+        if text not in skip and catalogue.zh(text) is None
+    ]

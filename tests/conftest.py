@@ -192,3 +192,19 @@ def committed_app(database_url):
     with admin.connect() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
+
+
+# --- zh-CN ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _reasons_translated(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every field-level reason a test makes the API show has a zh-CN entry
+    (``inspect_core.i18n``); a test of the English-only fallback opts out with
+    ``@pytest.mark.untranslated``."""
+    from inspect_core.testing import untranslated_reasons
+
+    with untranslated_reasons() as missing:
+        yield
+    if missing and request.node.get_closest_marker("untranslated") is None:
+        pytest.fail(f"reasons without a zh-CN entry: {sorted(set(missing))}", pytrace=False)

@@ -43,6 +43,7 @@ class RowErrorSchema(Schema):
     field = fields.String()
     value = fields.Raw(allow_none=True)
     message = fields.String()
+    message_zh = fields.String(metadata={"description": "the reason in zh-CN"})
 
 
 class ImportReportSchema(Schema):

@@ -37,7 +37,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
 
-from inspect_core import idempotency
+from inspect_core import i18n, idempotency
 from inspect_core.audit.service import record as audit
 from inspect_core.auth.access import has_permission
 from inspect_core.db import json_bytes, json_dumps, utcnow
@@ -632,8 +632,16 @@ def report(upload: Import) -> dict[str, Any]:
         "received": upload.received,
         "accepted": upload.accepted,
         "rejected": upload.rejected,
-        "errors": upload.errors,
+        "errors": [_with_zh(e) for e in upload.errors],
     }
+
+
+def _with_zh(error: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored row error with its reason in zh-CN beside the English (translated when
+    shown, so imports stored before a translation existed get it too)."""
+    message = error.get("message")
+    zh = i18n.catalogue().row_reason(message) if isinstance(message, str) else None
+    return {**error, "message_zh": zh}
 
 
 def _process(
@@ -1635,7 +1643,9 @@ def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     reasons: dict[int, list[str]] = {}
     for e in upload.errors:
         if e.get("row") is not None:
-            reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {e['message']}")
+            zh = i18n.catalogue().row_reason(e["message"])
+            reason = e["message"] if zh == e["message"] else f"{e['message']} / {zh}"
+            reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {reason}")
     refused = upload.mode == "all_or_nothing" and upload.status == "rejected" and upload.received
     # an uploaded errors.xlsx brings the last reasons along: replaced, not repeated
     kept = [i for i, header in enumerate(table.headers) if header != REASON_HEADER]

@@ -20,6 +20,7 @@ from typing import Any
 from inspect_core.plugin_api import (
     ChecklistItem,
     Judgement,
+    Message,
     RiskFactor,
     Sector,
     TemplateColumn,
@@ -27,6 +28,7 @@ from inspect_core.plugin_api import (
 )
 
 from . import rules
+from .messages import MESSAGES
 from .schemas import CHECKLIST, CONDITIONS, ConstructionResultSchema
 
 __version__ = "1.0.0"
@@ -322,6 +324,12 @@ def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping
     return row
 
 
+@hookimpl
+def inspect_messages() -> Sequence[Message]:
+    """zh-CN for the reasons this plugin's schema and rules give."""
+    return MESSAGES
+
+
 __all__ = [
     "PLUGIN_NAME",
     "QUALIFICATION",
@@ -330,6 +338,7 @@ __all__ = [
     "__version__",
     "inspect_checklist",
     "inspect_judge",
+    "inspect_messages",
     "inspect_payload_from_row",
     "inspect_payload_schema",
     "inspect_required_qualification",

@@ -80,7 +80,9 @@ def thresholds_with_overrides(config: Mapping[str, Any] | None) -> dict[str, Any
         _merge(merged, config, "config")
     for code, severity in merged["severity"].items():
         if severity not in SEVERITIES:
-            raise RuleInputError(f"config.severity.{code}", f"must be one of {SEVERITIES}")
+            raise RuleInputError(
+                f"config.severity.{code}", f"must be one of {', '.join(SEVERITIES)}"
+            )
     return merged
 
 
@@ -833,7 +835,9 @@ def _problems_part(problems: Sequence[Mapping[str, Any]], th: Mapping[str, Any])
         code = f"construction.problem.{kind}"
         severity = problem.get("severity") or th["severity"][code]
         if severity not in SEVERITIES:
-            raise RuleInputError(f"problems.{i}.severity", f"must be one of {SEVERITIES}")
+            raise RuleInputError(
+                f"problems.{i}.severity", f"must be one of {', '.join(SEVERITIES)}"
+            )
         where = str(problem.get("location") or "")
         detail = str(problem.get("description") or "")
         part.findings.append(

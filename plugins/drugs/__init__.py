@@ -17,6 +17,7 @@ from typing import Any
 from inspect_core.plugin_api import (
     ChecklistItem,
     Judgement,
+    Message,
     RiskFactor,
     Sector,
     TemplateColumn,
@@ -24,6 +25,7 @@ from inspect_core.plugin_api import (
 )
 
 from . import rules
+from .messages import MESSAGES
 from .schemas import CHECKLIST, DrugPayloadSchema
 
 __version__ = "1.0.0"
@@ -384,6 +386,12 @@ def inspect_risk_factors(
 def inspect_required_qualification(sector: str) -> str | None:
     """Drugs tasks need a drugs-qualified inspector."""
     return SECTOR_CODE if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_messages() -> Sequence[Message]:
+    """zh-CN for the reasons this plugin's schema and rules give."""
+    return MESSAGES
 
 
 @hookimpl

@@ -133,7 +133,7 @@ class TestItemSchema(Schema):
         errors: dict[str, list[str]] = {}
         for name in self._REQUIRED.get(kind, ()):
             if data.get(name) is None:
-                errors[name] = [f"Required for a {kind} test item."]
+                errors[name] = [f"Required for a test item of kind {kind}."]
         if kind == "assay" and ("lower" in data) != ("upper" in data):
             errors["upper" if "lower" in data else "lower"] = [
                 "Give both ends of the labelled range, or neither."

@@ -17,6 +17,7 @@ from typing import Any
 from inspect_core.plugin_api import (
     ChecklistItem,
     Judgement,
+    Message,
     RiskFactor,
     Sector,
     TemplateColumn,
@@ -24,6 +25,7 @@ from inspect_core.plugin_api import (
 )
 
 from . import bulk, rules
+from .messages import MESSAGES
 from .schemas import CHECKLIST, STAGES, FoodResultSchema
 
 __version__ = "1.0.0"
@@ -91,6 +93,12 @@ def inspect_risk_factors(
     if sector != SECTOR_CODE:
         return None
     return rules.risk_factors(results, as_of)
+
+
+@hookimpl
+def inspect_messages() -> Sequence[Message]:
+    """zh-CN for the reasons this plugin's schema and rules give."""
+    return MESSAGES
 
 
 @hookimpl
@@ -267,6 +275,7 @@ __all__ = [
     "inspect_checklist",
     "inspect_judge",
     "inspect_judge_rows",
+    "inspect_messages",
     "inspect_payload_from_row",
     "inspect_payload_schema",
     "inspect_required_qualification",

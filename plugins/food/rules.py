@@ -247,7 +247,9 @@ def options_from_config(config: Mapping[str, Any] | None) -> tuple[dict[str, str
         if key not in DEFAULT_SEVERITY:
             raise RuleInputError(f"config.severity.{key}", "unknown failure kind")
         if value not in SEVERITIES:
-            raise RuleInputError(f"config.severity.{key}", f"must be one of {SEVERITIES}")
+            raise RuleInputError(
+                f"config.severity.{key}", f"must be one of {', '.join(SEVERITIES)}"
+            )
         severity[key] = str(value)
     return options, severity
 

@@ -17,6 +17,7 @@ from typing import Any
 from inspect_core.plugin_api import (
     ChecklistItem,
     Judgement,
+    Message,
     RiskFactor,
     Sector,
     TemplateColumn,
@@ -24,6 +25,7 @@ from inspect_core.plugin_api import (
 )
 
 from . import rules
+from .messages import MESSAGES
 from .schemas import CHECKLIST, RegisterSchema
 
 __version__ = "1.0.0"
@@ -362,3 +364,9 @@ def inspect_payload_from_row(sector: str, row: Mapping[str, Any]) -> Mapping[str
 def inspect_row_from_payload(sector: str, payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """One stored register payload → one upload row (see :func:`row_from_payload`)."""
     return row_from_payload(payload) if sector == SECTOR_CODE else None
+
+
+@hookimpl
+def inspect_messages() -> Sequence[Message]:
+    """zh-CN for the reasons this plugin's schema and rules give."""
+    return MESSAGES

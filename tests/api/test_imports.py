@@ -149,6 +149,11 @@ def test_mixed_rows_all_or_nothing_stores_nothing(client, identity, session):
     assert {(3, "uscc"), (4, "established_on"), (5, "sectors")} <= by_row
     uscc_error = next(e for e in body["errors"] if e["row"] == 3)
     assert uscc_error["column"] == "统一社会信用代码" and "check character" in uscc_error["message"]
+    assert uscc_error["message_zh"] == "统一社会信用代码无效：校验码为“M”，应为“L”"
+    date_error = next(e for e in body["errors"] if e["row"] == 4)
+    assert date_error["message_zh"] == "不是有效的日期"
+    sector_error = next(e for e in body["errors"] if e["row"] == 5)
+    assert sector_error["message_zh"] == "未知的行业代码：烟花爆竹"
     assert count(session, Enterprise) == before
     status = client.get(f"/api/v1/imports/{body['import_id']}", headers=admin).json
     assert status["status"] == "rejected"
@@ -656,6 +661,15 @@ def test_results_rows_for_someone_elses_task_are_rejected(client, identity, dist
     assert "not assigned" in messages[3]["message"]
     assert "no such task" in messages[4]["message"]
     assert messages[5]["field"] == "items.0.unit"
+    # the inspector reads each reason in zh-CN too: the core's and the food plugin's
+    assert messages[3]["message_zh"] == "您未被指派执行该任务"
+    assert messages[4]["message_zh"] == "您的权限范围内没有该任务"
+    assert messages[5]["message_zh"].startswith("payload.items.0.unit: 未知的计量单位 'furlong'")
+    sheet = client.get(f"/api/v1/imports/{response.json['import_id']}/errors.xlsx", headers=me)
+    rejected = list(load_workbook(io.BytesIO(sheet.data)).active.values)[1:]
+    assert next(row[-1] for row in rejected if "furlong" in row) == (
+        f"{messages[5]['column']}: {messages[5]['message']} / {messages[5]['message_zh']}"
+    )
 
 
 def test_export_reimports_cleanly(app, client, identity, district, session):

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from inspect_core.plugin_api import (
     Finding,
     Judgement,
+    Message,
     RuleInputError,
     Schema,
     Sector,
@@ -44,6 +45,10 @@ def make_plugin(name: str, judge) -> types.SimpleNamespace:
         @hookimpl
         def inspect_judge(self, sector, payload, context):
             return judge(payload) if sector == "lab" else None
+
+        @hookimpl
+        def inspect_messages(self):
+            return [Message("outside the instrument's range", "超出仪器量程")]
 
     return Plugin()
 
@@ -134,6 +139,8 @@ def test_misbehaving_plugin_is_contained(app_factory, judge, status, fragment):
         assert "lab_plugin" in response.json["message"]
     else:
         assert "payload.reading" in response.json["errors"]
+        # the plugin's own zh-CN for its reason, from its inspect_messages
+        assert response.json["errors_zh"]["payload.reading"] == ["超出仪器量程"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Result)) == 0
 
@@ -142,6 +149,23 @@ def test_duplicate_sector_refuses_to_start(app_factory):
     plugin = make_plugin("food_again", good)
     plugin.inspect_sectors = hookimpl(lambda: [Sector("food", "食品", "Food", "0")])
     with pytest.raises(PluginConfigError, match="declared by both"):
+        app_factory(plugins=(plugin,))
+
+
+@pytest.mark.parametrize(
+    ("answer", "fragment"),
+    [
+        ([Message("over {limit}", "超过 {maximum}")], "shows a placeholder it lacks"),
+        ([Message("over {0}", "超过 {0}")], "is not a name"),
+        (["over the limit"], "not a plugin_api.Message"),
+    ],
+)
+def test_malformed_messages_refuse_to_start(app_factory, answer, fragment):
+    """A bad zh-CN entry would break the first error response that met it: refused when
+    the plugins load, naming the plugin."""
+    plugin = make_plugin("lab_words", good)
+    plugin.inspect_messages = hookimpl(lambda: answer)
+    with pytest.raises(PluginConfigError, match=f"'lab_words' inspect_messages: .*{fragment}"):
         app_factory(plugins=(plugin,))
 
 

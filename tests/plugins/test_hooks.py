@@ -182,3 +182,20 @@ def test_hook_inspect_judge_rows(pm):
     assert (accepted, declined) == (1, 1)
     for code in ("drugs", "special_equipment", "construction"):
         assert pm.hook.inspect_judge_rows(sector=code, rows=[row], context={}) is None
+
+
+def test_hook_inspect_messages(pm):
+    """Each built-in plugin translates its own reasons: one its rules give, loaded the way
+    the API loads the catalogue, reads in zh-CN."""
+    from inspect_core.i18n import Catalogue
+    from inspect_core.plugin_api import Message
+
+    answers = pm.hook.inspect_messages()
+    assert len(answers) == len(BUILT_IN)
+    messages = [m for answer in answers for m in answer]
+    assert all(isinstance(m, Message) for m in messages)
+    catalogue = Catalogue(messages)
+    assert (
+        catalogue.zh("unknown unit 'furlong'; known: mg/kg")
+        == "未知的计量单位 'furlong'；可用：mg/kg"
+    )

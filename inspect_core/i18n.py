@@ -1,0 +1,453 @@
+"""zh-CN for field-level reasons.
+
+A reason in an error body (``errors``) or an import's row errors is written in English by a
+schema, a check or a plugin: ``"Not a valid date."``, ``"before today (2026-11-27)"``.  An
+inspector reading an upload's rejected rows, or a regulator reading a 422, needs it in
+zh-CN too.  Each reason is matched against a catalogue of :class:`~inspect_core.plugin_api.Message`
+pairs — marshmallow's and webargs' own reasons, the core's, and those each plugin
+declares with ``inspect_messages`` — and its zh-CN text is given beside it
+(``errors_zh``, a row error's ``message_zh``).
+
+A pattern's ``{name}`` placeholders match any text, which the zh-CN text shows again, so a
+reason built with an f-string needs one entry.  A reason with no entry keeps its English
+(the field is still named) and is reported to :data:`MISSING_HOOKS`: the test suite
+fails on any reason it produced that the catalogue cannot translate.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+
+from inspect_core.plugin_api import Message
+
+#: called with each reason that has no zh-CN entry (the test suite records them)
+MISSING_HOOKS: list[Callable[[str], None]] = []
+
+
+def _pattern(en: str) -> tuple[re.Pattern[str] | None, int]:
+    """``en`` as a regular expression (``None`` when it has no placeholder) and the length
+    of its literal text, which orders patterns from the most specific."""
+    parts = list(string.Formatter().parse(en))
+    if all(name is None for _, name, _, _ in parts):
+        return None, len(en)
+    regex, literal, seen = "", 0, set()
+    for text, name, _, _ in parts:
+        regex += re.escape(text)
+        literal += len(text)
+        if name is None:
+            continue
+        if not name.isidentifier():
+            raise ValueError(f"message pattern {en!r}: placeholder {{{name}}} is not a name")
+        # a name met again must match the same text
+        regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+        seen.add(name)
+    return re.compile(regex, re.DOTALL), literal
+
+
+#: a row error's reason for a field inside a column: ``items.0.value: Not a valid number.``
+_PATH = re.compile(r"(?P<path>[A-Za-z_][\w.]*): (?P<reason>.+)", re.DOTALL)
+
+
+#: a "reason" that is one name or code (``{"plugin": ["food_lab"]}``): the same in zh-CN,
+#: so not reported missing
+_NAME = re.compile(r"[\w.\-]+", re.ASCII)
+
+
+class Catalogue:
+    """English reason → zh-CN, by exact text or by pattern."""
+
+    def __init__(self, messages: Iterable[Message]) -> None:
+        """Raises ``ValueError`` for a malformed entry (a placeholder that is not a name,
+        or one its zh-CN shows and its English lacks), so it fails where it is declared,
+        not in the middle of an error response."""
+        self._exact: dict[str, str] = {}
+        patterns: list[tuple[int, re.Pattern[str], str]] = []
+        for m in messages:
+            regex, literal = _pattern(m.en)
+            shown = {name for _, name, _, _ in string.Formatter().parse(m.zh) if name is not None}
+            if not shown <= {name for _, name, _, _ in string.Formatter().parse(m.en)}:
+                raise ValueError(f"message {m.en!r}: its zh-CN shows a placeholder it lacks")
+            if regex is None:
+                # "{{" in a text without placeholders is a literal brace
+                self._exact.setdefault(m.en.replace("{{", "{").replace("}}", "}"), m.zh)
+            else:
+                patterns.append((literal, regex, m.zh))
+        patterns.sort(key=lambda p: -p[0])
+        self._patterns = [(regex, zh) for _, regex, zh in patterns]
+
+    def zh(self, reason: str) -> str | None:
+        """The zh-CN of ``reason``, or ``None`` when the catalogue has no entry for it."""
+        if (found := self._exact.get(reason)) is not None:
+            return found
+        for regex, zh in self._patterns:
+            if match := regex.fullmatch(reason):
+                return zh.format(**match.groupdict())
+        return None
+
+    def translate(self, reason: str) -> str:
+        """The zh-CN of ``reason``; its English (reported to :data:`MISSING_HOOKS`) when
+        there is no entry."""
+        found = self.zh(reason)
+        if found is None:
+            if not _NAME.fullmatch(reason):
+                for hook in MISSING_HOOKS:
+                    hook(reason)
+            return reason
+        return found
+
+    def row_reason(self, reason: str) -> str:
+        """:meth:`translate` for an upload's row error, whose reason for a field inside a
+        column's value is prefixed with the field's path (``items.0.value: Not a valid
+        number.``)."""
+        if self.zh(reason) is None and (prefixed := _PATH.fullmatch(reason)):
+            return f"{prefixed['path']}: {self.translate(prefixed['reason'])}"
+        return self.translate(reason)
+
+    def errors(self, errors: Any) -> Any:
+        """``errors`` (``{field: [reasons]}``, nested as marshmallow nests them) with each
+        reason in zh-CN: the same keys, so a client reads both side by side."""
+        if isinstance(errors, str):
+            return self.translate(errors)
+        if isinstance(errors, dict):
+            if "message_zh" in errors:
+                return errors  # an entry that carries its own zh-CN (a draw's problems)
+            return {key: self.errors(value) for key, value in errors.items()}
+        if isinstance(errors, list | tuple):
+            return [self.errors(value) for value in errors]
+        return errors
+
+
+def _range_messages() -> list[Message]:
+    """marshmallow's ``Range`` reasons, in every combination of its bounds."""
+    lower = {"greater than or equal to": "大于或等于", "greater than": "大于"}
+    upper = {"less than or equal to": "小于或等于", "less than": "小于"}
+    out = [Message(f"Must be {en} {{min}}.", f"必须{zh} {{min}}") for en, zh in lower.items()]
+    out += [Message(f"Must be {en} {{max}}.", f"必须{zh} {{max}}") for en, zh in upper.items()]
+    out += [
+        Message(f"Must be {le} {{min}} and {ue} {{max}}.", f"必须{lz} {{min}} 且{uz} {{max}}")
+        for le, lz in lower.items()
+        for ue, uz in upper.items()
+    ]
+    return out
+
+
+#: marshmallow's and webargs' own reasons
+LIBRARY_MESSAGES: tuple[Message, ...] = (
+    Message("Missing data for required field.", "缺少必填字段"),
+    Message("Field may not be null.", "不能为空值（null）"),
+    Message("Invalid value.", "值无效"),
+    Message("Invalid type.", "类型无效"),
+    Message("Invalid input type.", "输入类型无效"),
+    Message("Invalid input.", "输入无效"),
+    Message("Unknown field.", "未知字段"),
+    Message("Not a valid list.", "不是有效的列表"),
+    Message("Not a valid tuple.", "不是有效的元组"),
+    Message("Not a valid string.", "不是有效的字符串"),
+    Message("Not a valid utf-8 string.", "不是有效的 UTF-8 字符串"),
+    Message("Not a valid UUID.", "不是有效的 UUID"),
+    Message("Not a valid number.", "不是有效的数字"),
+    Message("Number too large.", "数值过大"),
+    Message("Not a valid integer.", "不是有效的整数"),
+    Message(
+        "Special numeric values (nan or infinity) are not permitted.",
+        "不允许特殊数值（NaN 或无穷大）",
+    ),
+    Message("Not a valid boolean.", "不是有效的布尔值"),
+    Message("Not a valid date.", "不是有效的日期"),
+    Message("Not a valid datetime.", "不是有效的日期时间"),
+    Message("Not a valid time.", "不是有效的时间"),
+    Message("Not a valid {awareness} datetime.", "不是有效的日期时间（{awareness}）"),
+    Message('"{input}" cannot be formatted as a date.', "“{input}”无法格式化为日期"),
+    Message('"{input}" cannot be formatted as a {obj_type}.', "“{input}”无法格式化为 {obj_type}"),
+    Message("Not a valid period of time.", "不是有效的时间段"),
+    Message("Not a valid mapping type.", "不是有效的对象（映射）"),
+    Message("Not a valid URL.", "不是有效的网址"),
+    Message("Not a valid email address.", "不是有效的电子邮件地址"),
+    Message("Not a valid IP address.", "不是有效的 IP 地址"),
+    Message("Must be one of: {choices}.", "必须是以下之一：{choices}"),
+    Message(
+        "One or more of the choices you made was not in: {choices}.",
+        "所选值中有不在以下范围内的：{choices}",
+    ),
+    Message(
+        "One or more of the choices you made was in: {values}.",
+        "所选值中有以下不允许的值：{values}",
+    ),
+    Message("Shorter than minimum length {min}.", "长度不能少于 {min}"),
+    Message("Longer than maximum length {max}.", "长度不能超过 {max}"),
+    Message("Length must be between {min} and {max}.", "长度必须在 {min} 到 {max} 之间"),
+    Message("Length must be {equal}.", "长度必须为 {equal}"),
+    Message("Must be equal to {other}.", "必须等于 {other}"),
+    Message("String does not match expected pattern.", "格式不符合要求"),
+    Message("Invalid JSON body.", "JSON 请求体无效"),
+    *_range_messages(),
+)
+
+#: the core's own reasons (schemas, checks and services under ``inspect_core``)
+CORE_MESSAGES: tuple[Message, ...] = (
+    # request bodies and query strings (blueprint, errors)
+    Message("must not contain a NUL byte (0x00)", "不能包含 NUL 字节（0x00）"),
+    Message(
+        "must not contain a lone UTF-16 surrogate (\\ud800-\\udfff)",
+        "不能包含孤立的 UTF-16 代理字符（\\ud800-\\udfff）",
+    ),
+    Message(
+        "the file's name and Content-Type must not contain a NUL byte (0x00)",
+        "文件名和 Content-Type 不能包含 NUL 字节（0x00）",
+    ),
+    Message("given more than once; this parameter takes one value", "重复给出；该参数只接受一个值"),
+    Message("unknown parameter; this operation takes: {known}", "未知参数；此操作接受：{known}"),
+    Message(
+        "not UTF-8 text; percent-encode the parameters", "不是 UTF-8 文本；请对参数进行百分号编码"
+    ),
+    Message("not UTF-8 text", "不是 UTF-8 文本"),
+    Message(
+        "not valid JSON: {detail} at line {line} column {column}",
+        "不是有效的 JSON：第 {line} 行第 {column} 列（{detail}）",
+    ),
+    Message(
+        "empty: a JSON object of the fields to change is expected",
+        "请求体为空：应为包含待修改字段的 JSON 对象",
+    ),
+    Message("a file part is expected, not a text field", "应上传文件，而不是文本字段"),
+    Message("larger than {limit} bytes", "超过 {limit} 字节"),
+    Message("expected {expected}, got {got}", "应为 {expected}，实际为 {got}"),
+    Message(
+        "nested deeper than {depth} levels",
+        "嵌套超过 {depth} 层",
+    ),
+    Message("a number longer than {digits} digits", "数字超过 {digits} 位"),
+    Message(
+        "out of range: an integer of at most 64 bits is expected",
+        "超出范围：应为不超过 64 位的整数",
+    ),
+    Message(
+        "out of range: a number within 10^±{exponent} is expected",
+        "超出范围：数值应在 10^±{exponent} 以内",
+    ),
+    Message(
+        "unknown or malformed cursor; start again without one",
+        "游标未知或格式错误；请不带游标重新开始",
+    ),
+    Message("outside your scope: {what}", "超出您的权限范围：{what}"),
+    Message("known: {known}", "可用：{known}"),
+    # common field checks (validators)
+    Message("must be an id from 1 to {max} / 须为1至{max}的编号", "须为1至{max}的编号"),
+    Message("invalid USCC: {reason} / {reason_zh}", "统一社会信用代码无效：{reason_zh}"),
+    Message("must not be blank", "不能为空"),
+    Message("must not contain control characters", "不能包含控制字符"),
+    Message("unknown sector code: {code}", "未知的行业代码：{code}"),
+    Message("unknown sector code(s): {codes}", "未知的行业代码：{codes}"),
+    Message("at least one sector code", "至少需要一个行业代码"),
+    Message("sector codes repeat", "行业代码重复"),
+    Message("required", "必填"),
+    Message("empty", "为空"),
+    Message("closed", "已关闭"),
+    Message("superseded", "已被取代"),
+    Message("in the future", "晚于当前时间"),
+    Message("after today ({today})", "晚于今天（{today}）"),
+    Message("before today ({today})", "早于今天（{today}）"),
+    Message("before {date}", "早于 {date}"),
+    Message("must be after {when}", "必须晚于 {when}"),
+    Message("already registered", "已登记"),
+    Message("already taken", "已被占用"),
+    Message("already repaired", "已修复"),
+    Message("already disclosed", "已公示"),
+    Message("already declared for this inspector", "该执法人员已申报过此项"),
+    # users and inspectors (auth, inspectors)
+    Message("unknown role {role}; one of {roles}", "未知角色 {role}；可选：{roles}"),
+    Message("1 to 64 characters", "长度为 1 至 64 个字符"),
+    Message("at least 8 characters", "至少 8 个字符"),
+    Message(
+        "an inspector account must be linked to an inspector badge",
+        "执法人员账号必须关联执法证号",
+    ),
+    Message("no inspector with badge {badge}", "没有执法证号为 {badge} 的执法人员"),
+    Message("no user {name}", "没有用户 {name}"),
+    Message("1-32 letters, digits or '-'", "1 至 32 个字母、数字或“-”"),
+    Message("no enterprise {uscc} is registered", "企业 {uscc} 未登记"),
+    # idempotency
+    Message("1-255 printable characters", "1 至 255 个可打印字符"),
+    Message(
+        "reused with a different body or endpoint; use a new key",
+        "已用于不同的请求体或接口；请使用新的键",
+    ),
+    Message(
+        "missing; send a unique key (e.g. a UUID) and reuse it on retry",
+        "缺失；请发送唯一的键（如 UUID），重试时沿用同一个",
+    ),
+    # enterprises
+    Message(
+        "before the enterprise was established ({date})",
+        "早于企业成立日期（{date}）",
+    ),
+    # plans and draws
+    Message(
+        "after {latest} (PLAN_MAX_DAYS_AHEAD days from today)",
+        "晚于 {latest}（今天起 PLAN_MAX_DAYS_AHEAD 天内）",
+    ),
+    Message("check item codes repeat", "检查事项代码重复"),
+    Message("give either seed or the public value, not both", "种子和公开随机值只能给出其一"),
+    Message("required unless an explicit test seed is given", "未给出测试种子时必填"),
+    Message("choose among: {choices}", "请从以下选择：{choices}"),
+    Message("closed plans are not drawn", "已关闭的计划不能抽取"),
+    Message("only open tasks are re-assigned", "只能重新指派未完成的任务"),
+    Message("{badge} is not on task {task}", "{badge} 不在任务 {task} 中"),
+    Message(
+        "no active, qualified, unconflicted inspector below the workload cap",
+        "没有在岗、具备资质、无利益冲突且未超过工作量上限的执法人员",
+    ),
+    Message(
+        "allowed: draft→drawn (by drawing), drawn→published, published→closed",
+        "允许的状态变更：draft→drawn（通过抽取）、drawn→published、published→closed",
+    ),
+    Message(
+        "passed ({due}, today {today}); PATCH a new one",
+        "已过期（{due}，今天 {today}）；请 PATCH 设置新的日期",
+    ),
+    Message("required for a re-draw", "重新抽取时必填"),
+    Message("results recorded", "已录入结果"),
+    Message("no frozen pool", "没有已冻结的抽取名录"),
+    # results and attachments
+    Message(
+        "required unless the conclusion says nothing was inspected",
+        "除结论为未实施检查外必填",
+    ),
+    Message("'from' is after 'to'", "“from”晚于“to”"),
+    Message("this task belongs to a {sector} plan", "该任务属于 {sector} 计划"),
+    Message("before the plan was created", "早于计划创建时间"),
+    Message(
+        "'no_problem' but the rules or the findings show a critical or major problem",
+        "结论为“未发现问题”，但判定规则或检查发现存在严重或较重问题",
+    ),
+    Message("allowed: {types}", "允许的类型：{types}"),
+    Message("{size} bytes; limit {limit}", "{size} 字节；上限 {limit}"),
+    Message("content is not {type}", "内容不是 {type}"),
+    Message("not base64", "不是 base64 编码"),
+    Message("you are not on task {task}", "您不在任务 {task} 中"),
+    Message("current version is {version}", "当前版本为 {version}"),
+    # credit events and ratings
+    Message(
+        "a positive event (certification, award) has severity 'positive'",
+        "正面事件（认证、奖励）的严重程度应为“positive”",
+    ),
+    Message(
+        "a negative event needs critical, major or minor",
+        "负面事件的严重程度应为 critical、major 或 minor",
+    ),
+    Message("must be after occurred_on", "必须晚于 occurred_on"),
+    Message("a positive event ({type}) has nothing to repair", "正面事件（{type}）无需信用修复"),
+    Message("between {low} and {high}", "应在 {low} 至 {high} 之间"),
+    Message(
+        "no early repair of a {severity} {type} in {sector}",
+        "{sector} 行业的 {severity} 级 {type} 不可提前修复",
+    ),
+    Message(
+        "stops counting on {ends}, before a repair may ({earliest})",
+        "该事件于 {ends} 停止计分，早于可修复日期（{earliest}）",
+    ),
+    Message("before {ends}, when the event stops counting", "早于事件停止计分的日期 {ends}"),
+    Message(
+        "not before {earliest} ({days} days after {occurred})",
+        "不得早于 {earliest}（{occurred} 后 {days} 天）",
+    ),
+    Message("no finished scoring run {run}", "没有已完成的评分批次 {run}"),
+    Message(
+        "made for scoring run {run}, not run {other}; start again without one",
+        "该游标属于评分批次 {run}，而不是 {other}；请不带游标重新开始",
+    ),
+    Message(
+        "made with other filters (tier, sector, region, status, q); start again without one",
+        "该游标使用了不同的筛选条件（tier、sector、region、status、q）；请不带游标重新开始",
+    ),
+    Message("scoring run {run} names no stored model", "评分批次 {run} 没有对应的已存模型"),
+    Message("{first} … {last}", "{first} 至 {last}"),
+    Message("{positives} positives of {rows}", "{rows} 条中阳性 {positives} 条"),
+    Message("none", "无"),
+    Message("xlsx holds at most {rows} rows; use csv", "xlsx 最多容纳 {rows} 行；请使用 csv"),
+    # disclosure
+    Message("{day} is listed as both", "{day} 同时出现在两个列表中"),
+    Message("your scope is {scope}", "您的权限范围是 {scope}"),
+    Message("2000-2100", "2000 至 2100"),
+    Message("{date} is not in {year}", "{date} 不在 {year} 年内"),
+    # uploads (imports)
+    Message("form says {form}, query says {query}", "表单为 {form}，查询参数为 {query}"),
+    Message("one of {choices}", "可选：{choices}"),
+    Message("line {line}: {detail}", "第 {line} 行：{detail}"),
+    Message("first sheet of the .xlsx: {detail}", ".xlsx 的第一个工作表：{detail}"),
+    Message(
+        "Excel 97-2003 (.xls) format; use .xlsx or CSV",
+        "Excel 97-2003（.xls）格式；请使用 .xlsx 或 CSV",
+    ),
+    Message("binary data in a CSV", "CSV 中含有二进制数据"),
+    Message("no header row", "没有表头行"),
+    Message(
+        "unpacked size over the limit (possible zip bomb)", "解压后大小超过上限（可能是 zip 炸弹）"
+    ),
+    Message(
+        "compression ratio over the limit (possible zip bomb)", "压缩比超过上限（可能是 zip 炸弹）"
+    ),
+    Message("no xl/workbook.xml in the archive", "压缩包中没有 xl/workbook.xml"),
+    Message("not a zip/xlsx archive", "不是 zip/xlsx 文件"),
+    Message(
+        "unknown text encoding; save as UTF-8 or GBK CSV",
+        "无法识别文本编码；请另存为 UTF-8 或 GBK 编码的 CSV",
+    ),
+    Message("at most {rows} data rows per file", "每个文件最多 {rows} 行数据"),
+    Message("unreadable: {detail}", "无法读取：{detail}"),
+    Message(
+        "{value} is not 'severity:description' (severity: {severities})",
+        "{value} 不是“严重程度:描述”格式（严重程度：{severities}）",
+    ),
+    Message(
+        "{value} is not a severity ({severities})", "{value} 不是有效的严重程度（{severities}）"
+    ),
+    Message(
+        "identical (SHA-256 {digest}) to import {other}",
+        "与导入 {other} 完全相同（SHA-256 {digest}）",
+    ),
+    Message(
+        "an unfinished upload used this key with another file",
+        "一个未完成的上传已用此键上传了另一个文件",
+    ),
+    Message("unknown sector {sector}", "未知行业 {sector}"),
+    Message("no upload template", "没有上传模板"),
+    Message("not in the template: {columns}", "不在模板中：{columns}"),
+    Message("missing: {columns}", "缺少：{columns}"),
+    Message("repeated: {columns}", "重复：{columns}"),
+    Message("longer than {limit} characters", "超过 {limit} 个字符"),
+    Message("not a task number", "不是有效的任务编号"),
+    Message("no such task in your scope", "您的权限范围内没有该任务"),
+    Message("you are not assigned to this task", "您未被指派执行该任务"),
+    Message("the plan is closed", "该计划已关闭"),
+    Message("task superseded by a re-draw", "该任务已因重新抽取而作废"),
+    Message("sector plugin could not read the row: {detail}", "行业插件无法读取该行：{detail}"),
+    Message(
+        "{value} cannot be stored: the database connection's encoding is {encoding}",
+        "{value} 无法保存：数据库连接的编码为 {encoding}",
+    ),
+)
+
+
+def catalogue(app: Flask | None = None) -> Catalogue:
+    """The app's catalogue: the library's, the core's and every enabled plugin's reasons,
+    built once per app (plugins are fixed when the app is made)."""
+    app = app or (current_app._get_current_object() if has_app_context() else None)  # type: ignore[attr-defined]
+    if app is None:
+        return _CORE
+    found = app.extensions.get("inspect_messages")
+    if found is None:
+        hook = app.extensions["inspect_plugins"].hook.inspect_messages
+        plugin_messages = [m for answer in hook() for m in answer]
+        found = app.extensions["inspect_messages"] = Catalogue(
+            [*LIBRARY_MESSAGES, *CORE_MESSAGES, *plugin_messages]
+        )
+    return found
+
+
+_CORE = Catalogue([*LIBRARY_MESSAGES, *CORE_MESSAGES])

@@ -17,6 +17,7 @@ from typing import Any
 from inspect_core.plugin_api import (
     ChecklistItem,
     Judgement,
+    Message,
     RiskFactor,
     Sector,
     TemplateColumn,
@@ -24,6 +25,7 @@ from inspect_core.plugin_api import (
 )
 
 from . import rules
+from .messages import MESSAGES
 from .schemas import CHECKLIST, MetrologyPayloadSchema
 
 #: Stored with every judgement: bump it whenever a rule or a default threshold changes.
@@ -223,3 +225,10 @@ def inspect_judge_rows(
     whose judgement depends on the payload and ``config`` alone can answer here instead
     (see the food plugin and ``inspect_core.testing.assert_fast_path_agrees``)."""
     return None
+
+
+@hookimpl
+def inspect_messages() -> Sequence[Message]:
+    """zh-CN for the reasons the schema and rules give: the core shows them beside the
+    English in every 422 and rejected upload row (see :mod:`.messages`)."""
+    return MESSAGES

@@ -89,3 +89,30 @@ def test_cli_plugins_lists_the_plugin(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert f"metrology {inspect_metrology.__version__}  sectors: metrology" in result.output
     assert "inspect_payload_from_row" in result.output
+
+
+def test_every_reason_has_a_zh_cn_entry(pm) -> None:
+    """Each reason the schema and rules write has a zh-CN entry (``inspect_messages``), so
+    the core shows it in zh-CN beside the English; a new reason without one fails here."""
+    from pathlib import Path
+
+    from inspect_core.testing import untranslated_in_source
+
+    sources = sorted(Path(inspect_metrology.__file__).parent.glob("*.py"))
+    assert untranslated_in_source(pm, sources) == []
+
+
+def test_core_shows_the_plugins_reason_in_zh_cn(app: Flask) -> None:
+    """A payload the rules refuse: the 422's ``errors_zh`` carries this plugin's zh-CN."""
+    from inspect_core.errors import error_body
+    from inspect_core.testing import untranslated_reasons
+
+    payload = {"instruments": [{"kind": "计价秤", "serial_no": "S", "verified_on": "2024-09-01"}]}
+    with pytest.raises(Unprocessable) as caught:
+        validate_and_judge("metrology", payload, {"recorded_on": dt.date(2024, 8, 1)})
+    with untranslated_reasons() as missing:
+        body = error_body(422, caught.value.message, caught.value.errors)
+    assert body["errors_zh"] == {
+        "payload.instruments.0.verified_on": ["检定日期 2024-09-01 晚于检查日期 2024-08-01"]
+    }
+    assert missing == []

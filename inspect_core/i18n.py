@@ -31,21 +31,42 @@ MISSING_HOOKS: list[Callable[[str], None]] = []
 
 def _pattern(en: str) -> tuple[re.Pattern[str] | None, int]:
     """``en`` as a regular expression (``None`` when it has no placeholder) and the length
-    of its literal text, which orders patterns from the most specific."""
+    of its literal text, which orders patterns from the most specific.
+
+    Each placeholder but the last takes the text up to the first place its following
+    literal text is found, and keeps it (an atomic group): a reason is matched in time
+    linear in its length.  Plain lazy groups backtrack over every split of the text, and a
+    reason echoing a long value (an upload's header, a form field) took seconds to minutes
+    against a pattern such as ``{found} {grade} defects but only …``.
+    """
     parts = list(string.Formatter().parse(en))
     if all(name is None for _, name, _, _ in parts):
         return None, len(en)
-    regex, literal, seen = "", 0, set()
+    # the literal text before each placeholder, and after the last ("{{" splits a text)
+    texts, names = [""], []
     for text, name, _, _ in parts:
-        regex += re.escape(text)
-        literal += len(text)
-        if name is None:
-            continue
-        if not name.isidentifier():
-            raise ValueError(f"message pattern {en!r}: placeholder {{{name}}} is not a name")
+        texts[-1] += text
+        if name is not None:
+            if not name.isidentifier():
+                raise ValueError(f"message pattern {en!r}: placeholder {{{name}}} is not a name")
+            names.append(name)
+            texts.append("")
+    regex, seen = re.escape(texts[0]), set()
+    for n, name in enumerate(names):
+        follow = texts[n + 1]
         # a name met again must match the same text
-        regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
+        group = f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"
         seen.add(name)
+        if n == len(names) - 1:
+            regex += group + re.escape(follow)
+        elif not follow:
+            raise ValueError(
+                f"message pattern {en!r}: {{{name}}} and the next placeholder have no text "
+                "between them to tell them apart"
+            )
+        else:
+            regex += f"(?>{group}{re.escape(follow)})"
+    literal = sum(len(text) for text in texts)
     return re.compile(regex, re.DOTALL), literal
 
 
@@ -63,31 +84,44 @@ class Catalogue:
 
     def __init__(self, messages: Iterable[Message]) -> None:
         """Raises ``ValueError`` for a malformed entry (a placeholder that is not a name,
-        or one its zh-CN shows and its English lacks), so it fails where it is declared,
-        not in the middle of an error response."""
+        one its zh-CN shows and its English lacks, or a zh-CN that does not format, such as
+        ``{n:d}``: the matched text is a string), so it fails where it is declared, not in
+        the middle of an error response."""
         self._exact: dict[str, str] = {}
         patterns: list[tuple[int, re.Pattern[str], str]] = []
         for m in messages:
             regex, literal = _pattern(m.en)
             shown = {name for _, name, _, _ in string.Formatter().parse(m.zh) if name is not None}
-            if not shown <= {name for _, name, _, _ in string.Formatter().parse(m.en)}:
+            names = {name for _, name, _, _ in string.Formatter().parse(m.en) if name is not None}
+            if not shown <= names:
                 raise ValueError(f"message {m.en!r}: its zh-CN shows a placeholder it lacks")
+            try:
+                # as zh() formats it, with the text each placeholder matched
+                zh = m.zh.format(**dict.fromkeys(names, "x"))
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+                raise ValueError(f"message {m.en!r}: its zh-CN does not format: {exc}") from None
             if regex is None:
-                # "{{" in a text without placeholders is a literal brace
-                self._exact.setdefault(m.en.replace("{{", "{").replace("}}", "}"), m.zh)
+                # "{{" in a text without placeholders is a literal brace, in both languages
+                self._exact.setdefault(m.en.replace("{{", "{").replace("}}", "}"), zh)
             else:
                 patterns.append((literal, regex, m.zh))
         patterns.sort(key=lambda p: -p[0])
         self._patterns = [(regex, zh) for _, regex, zh in patterns]
 
-    def zh(self, reason: str) -> str | None:
-        """The zh-CN of ``reason``, or ``None`` when the catalogue has no entry for it."""
+    def match(self, reason: str) -> tuple[str, dict[str, str]] | None:
+        """The zh-CN of ``reason`` and the text each placeholder of its entry matched
+        (none for an exact entry), or ``None`` when the catalogue has no entry for it."""
         if (found := self._exact.get(reason)) is not None:
-            return found
+            return found, {}
         for regex, zh in self._patterns:
             if match := regex.fullmatch(reason):
-                return zh.format(**match.groupdict())
+                return zh.format(**match.groupdict()), match.groupdict()
         return None
+
+    def zh(self, reason: str) -> str | None:
+        """The zh-CN of ``reason``, or ``None`` when the catalogue has no entry for it."""
+        found = self.match(reason)
+        return None if found is None else found[0]
 
     def translate(self, reason: str) -> str:
         """The zh-CN of ``reason``; its English (reported to :data:`MISSING_HOOKS`) when
@@ -114,8 +148,10 @@ class Catalogue:
         if isinstance(errors, str):
             return self.translate(errors)
         if isinstance(errors, dict):
-            if "message_zh" in errors:
-                return errors  # an entry that carries its own zh-CN (a draw's problems)
+            if isinstance(errors.get("message_zh"), str):
+                # an entry that carries its own zh-CN (a draw's problems); not a field
+                # that happens to be named message_zh ({"message_zh": ["Unknown field."]})
+                return errors
             return {key: self.errors(value) for key, value in errors.items()}
         if isinstance(errors, list | tuple):
             return [self.errors(value) for value in errors]
@@ -161,6 +197,8 @@ LIBRARY_MESSAGES: tuple[Message, ...] = (
     Message("Not a valid date.", "不是有效的日期"),
     Message("Not a valid datetime.", "不是有效的日期时间"),
     Message("Not a valid time.", "不是有效的时间"),
+    Message("Not a valid naive datetime.", "不是有效的日期时间（不应带时区）"),
+    Message("Not a valid aware datetime.", "不是有效的日期时间（须带时区）"),
     Message("Not a valid {awareness} datetime.", "不是有效的日期时间（{awareness}）"),
     Message('"{input}" cannot be formatted as a date.', "“{input}”无法格式化为日期"),
     Message('"{input}" cannot be formatted as a {obj_type}.', "“{input}”无法格式化为 {obj_type}"),
@@ -216,6 +254,8 @@ CORE_MESSAGES: tuple[Message, ...] = (
     ),
     Message("a file part is expected, not a text field", "应上传文件，而不是文本字段"),
     Message("larger than {limit} bytes", "超过 {limit} 字节"),
+    # werkzeug's 413 past MAX_CONTENT_LENGTH (errors.register_error_handlers)
+    Message("request body too large (limit {limit} bytes)", "请求体过大（上限 {limit} 字节）"),
     Message("expected {expected}, got {got}", "应为 {expected}，实际为 {got}"),
     Message(
         "nested deeper than {depth} levels",
@@ -234,7 +274,8 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "unknown or malformed cursor; start again without one",
         "游标未知或格式错误；请不带游标重新开始",
     ),
-    Message("outside your scope: {what}", "超出您的权限范围：{what}"),
+    # {regions} is the user's own scope, not the value refused
+    Message("outside your scope: {regions}", "超出本账号的辖区范围（辖区：{regions}）"),
     Message("known: {known}", "可用：{known}"),
     # common field checks (validators)
     Message("must be an id from 1 to {max} / 须为1至{max}的编号", "须为1至{max}的编号"),
@@ -248,7 +289,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("required", "必填"),
     Message("empty", "为空"),
     Message("closed", "已关闭"),
-    Message("superseded", "已被取代"),
+    Message("superseded", "已因重新抽取而作废"),
     Message("in the future", "晚于当前时间"),
     Message("after today ({today})", "晚于今天（{today}）"),
     Message("before today ({today})", "早于今天（{today}）"),
@@ -258,7 +299,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("already taken", "已被占用"),
     Message("already repaired", "已修复"),
     Message("already disclosed", "已公示"),
-    Message("already declared for this inspector", "该执法人员已申报过此项"),
+    Message("already declared for this inspector", "该执法人员已申报过与该企业的利益冲突"),
     # users and inspectors (auth, inspectors)
     Message("unknown role {role}; one of {roles}", "未知角色 {role}；可选：{roles}"),
     Message("1 to 64 characters", "长度为 1 至 64 个字符"),
@@ -289,7 +330,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     # plans and draws
     Message(
         "after {latest} (PLAN_MAX_DAYS_AHEAD days from today)",
-        "晚于 {latest}（今天起 PLAN_MAX_DAYS_AHEAD 天内）",
+        "晚于 {latest}（最晚为今天起第 PLAN_MAX_DAYS_AHEAD 天）",
     ),
     Message("check item codes repeat", "检查事项代码重复"),
     Message("give either seed or the public value, not both", "种子和公开随机值只能给出其一"),
@@ -366,15 +407,18 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "该游标使用了不同的筛选条件（tier、sector、region、status、q）；请不带游标重新开始",
     ),
     Message("scoring run {run} names no stored model", "评分批次 {run} 没有对应的已存模型"),
-    Message("{first} … {last}", "{first} 至 {last}"),
-    Message("{positives} positives of {rows}", "{rows} 条中阳性 {positives} 条"),
+    Message("no judged results from {start} to {end}", "{start} 至 {end} 期间没有已判定的检查结果"),
+    Message(
+        "{positives} positives of {rows}",
+        "{rows} 次检查中有 {positives} 次发现严重或较重问题",
+    ),
     Message("none", "无"),
     Message("xlsx holds at most {rows} rows; use csv", "xlsx 最多容纳 {rows} 行；请使用 csv"),
     # disclosure
     Message("{day} is listed as both", "{day} 同时出现在两个列表中"),
     Message("your scope is {scope}", "您的权限范围是 {scope}"),
     Message("2000-2100", "2000 至 2100"),
-    Message("{date} is not in {year}", "{date} 不在 {year} 年内"),
+    Message("{date} is not in the year {year}", "{date} 不在 {year} 年内"),
     # uploads (imports)
     Message("form says {form}, query says {query}", "表单为 {form}，查询参数为 {query}"),
     Message("one of {choices}", "可选：{choices}"),

@@ -130,7 +130,12 @@ def untranslated_in_source(
 ) -> list[str]:
     """``path:line: reason`` for each reason in the source files ``paths``
     (:func:`source_reasons`) that the catalogue of the plugins in ``pm`` and the core's
-    cannot translate; ``ignore`` names literals that are not reasons."""
+    cannot translate; ``ignore`` names literals that are not reasons.
+
+    An f-string's reason is translated only by an entry each of whose placeholders stands
+    for one of its fields (:data:`FILLED`): ``f"cannot exceed {n} items"`` read as
+    ``"cannot exceed … items"`` fits ``"{first} … {last}"``, but that entry does not
+    translate ``"cannot exceed 5 items"``."""
     catalogue = i18n.Catalogue(
         [*i18n.LIBRARY_MESSAGES, *i18n.CORE_MESSAGES]
         + [m for answer in pm.hook.inspect_messages() for m in answer]
@@ -140,5 +145,12 @@ def untranslated_in_source(
         f"{path}:{line}: {text!r}"
         for path in paths
         for line, text in source_reasons(path)
-        if text not in skip and catalogue.zh(text) is None
+        if text not in skip and not _translated(catalogue, text)
     ]
+
+
+def _translated(catalogue: i18n.Catalogue, text: str) -> bool:
+    found = catalogue.match(text)
+    if found is None:
+        return False
+    return FILLED not in text or all(FILLED in value for value in found[1].values())

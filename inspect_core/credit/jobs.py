@@ -77,7 +77,7 @@ def training_frames(
     if inspections.empty:
         raise Unprocessable(
             "no judged results in the training window",
-            {"window": [f"{start.date()} … {until}"]},
+            {"window": [f"no judged results from {start.date()} to {until}"]},
             message_zh="训练期内没有已判定的检查结果",
         )
     y = ((inspections["critical_count"] + inspections["serious_count"]) > 0).to_numpy(int)

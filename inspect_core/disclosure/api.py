@@ -186,7 +186,7 @@ class CalendarView(MethodView):
         outside = [d for d in data["holidays"] + data["workdays"] if d.year != year]
         if outside:
             raise Unprocessable(
-                "dates outside the year", {"holidays": [f"{outside[0]} is not in {year}"]}
+                "dates outside the year", {"holidays": [f"{outside[0]} is not in the year {year}"]}
             )
         days = service.load_calendar(db.session, user, year, data["holidays"], data["workdays"])
         return {"year": year, "days": days}

@@ -43,7 +43,7 @@ class RowErrorSchema(Schema):
     field = fields.String()
     value = fields.Raw(allow_none=True)
     message = fields.String()
-    message_zh = fields.String(metadata={"description": "the reason in zh-CN"})
+    message_zh = fields.String(allow_none=True, metadata={"description": "the reason in zh-CN"})
 
 
 class ImportReportSchema(Schema):

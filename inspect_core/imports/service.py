@@ -12,6 +12,7 @@ refused as a duplicate.
 
 from __future__ import annotations
 
+import ast
 import codecs
 import collections
 import contextlib
@@ -613,9 +614,11 @@ def _mark_rejected(session: Session, import_id: int, exc: ApiError) -> None:
     upload = session.get(Import, import_id)
     upload.status = "rejected"
     upload.message = exc.message[:500]
+    # one entry per reason (a list's str() was stored before, which _file_reasons reads)
     upload.errors = [
-        {"row": None, "column": k, "field": k, "value": None, "message": str(v)}
+        {"row": None, "column": k, "field": k, "value": None, "message": str(reason)}
         for k, v in exc.errors.items()
+        for reason in (v if isinstance(v, list) else [v])
     ]
     upload.finished_at = utcnow()
     session.commit()
@@ -640,8 +643,29 @@ def _with_zh(error: Mapping[str, Any]) -> dict[str, Any]:
     """A stored row error with its reason in zh-CN beside the English (translated when
     shown, so imports stored before a translation existed get it too)."""
     message = error.get("message")
-    zh = i18n.catalogue().row_reason(message) if isinstance(message, str) else None
+    zh = None
+    if isinstance(message, str):
+        reasons = _file_reasons(message) if error.get("row") is None else None
+        if reasons is None:
+            zh = i18n.catalogue().row_reason(message)
+        else:
+            zh = "；".join(i18n.catalogue().row_reason(r) for r in reasons)
     return {**error, "message_zh": zh}
+
+
+def _file_reasons(message: str) -> list[str] | None:
+    """The reasons of a file-level error stored before :func:`_mark_rejected` stored one
+    entry per reason, as the ``str()`` of the field's list (``"['not a zip/xlsx
+    archive']"``), or ``None`` for a message that is one reason."""
+    if not (message.startswith("[") and message.endswith("]")):
+        return None
+    try:
+        value = ast.literal_eval(message)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(value, list) and value and all(isinstance(r, str) for r in value):
+        return value
+    return None
 
 
 def _process(
@@ -1643,8 +1667,9 @@ def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     reasons: dict[int, list[str]] = {}
     for e in upload.errors:
         if e.get("row") is not None:
-            zh = i18n.catalogue().row_reason(e["message"])
-            reason = e["message"] if zh == e["message"] else f"{e['message']} / {zh}"
+            message = e.get("message")
+            zh = i18n.catalogue().row_reason(message) if isinstance(message, str) else None
+            reason = message if zh is None or zh == message else f"{message} / {zh}"
             reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {reason}")
     refused = upload.mode == "all_or_nothing" and upload.status == "rejected" and upload.received
     # an uploaded errors.xlsx brings the last reasons along: replaced, not repeated

@@ -405,6 +405,40 @@ def test_xlsx_whose_sheet_xml_does_not_parse_is_a_422(client, identity, session)
     session.rollback()
     stored = session.scalars(select(Import).where(Import.filename == "amp.xlsx")).one()
     assert stored.status == "rejected"
+    # the file-level error is stored one entry per reason, each shown in zh-CN too
+    (error,) = client.get(f"/api/v1/imports/{stored.id}", headers=admin).json["errors"]
+    assert error["message"].startswith("first sheet of the .xlsx: not well-formed"), error
+    assert error["message_zh"].startswith(".xlsx 的第一个工作表：not well-formed"), error
+
+
+@pytest.mark.untranslated
+def test_a_file_level_error_stored_as_a_list_is_read_reason_by_reason():
+    """Imports rejected before file-level errors were stored one per reason hold the str()
+    of the field's list: each reason is still shown in zh-CN."""
+    from inspect_core.imports.service import _with_zh
+
+    old = {"row": None, "column": "file", "field": "file", "value": None,
+           "message": "['not a zip/xlsx archive', 'no header row']"}  # fmt: skip
+    assert _with_zh(old)["message_zh"] == "不是 zip/xlsx 文件；没有表头行"
+    assert _with_zh({**old, "message": "[not a list"})["message_zh"] == "[not a list"
+
+
+def test_errors_workbook_of_a_stored_error_without_a_text_message():
+    """errors.xlsx of an import whose stored row error has no text message (written by
+    hand or an older version): its reason column, not a 500."""
+    import types
+
+    from inspect_core.imports.service import _with_zh, error_rows
+
+    rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆甲公司", "food", "华岩镇", "", "", ""]]
+    upload_ = types.SimpleNamespace(
+        filename="e.csv", raw=csv_bytes(rows), mode="partial", status="finished", received=1,
+        errors=[{"row": 2, "column": "成立日期", "field": "established_on", "value": None,
+                 "message": None}],
+    )  # fmt: skip
+    headers, rejected = error_rows(upload_)
+    assert headers[-1] == REASON_HEADER and rejected[0][-1] == "成立日期: None"
+    assert _with_zh(upload_.errors[0])["message_zh"] is None
 
 
 def test_an_unforeseen_reader_failure_rejects_the_import(client, identity, session, monkeypatch):

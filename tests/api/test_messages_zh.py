@@ -51,3 +51,29 @@ def test_an_error_without_field_reasons_has_no_errors_zh(client, identity):
     assert response.status_code == 404
     assert response.json["errors"] == {} and "errors_zh" not in response.json
     assert response.json["message_zh"]
+
+
+def test_a_body_past_the_upload_limit_names_it_in_both_languages(app_factory, identity):
+    """werkzeug's 413 (MAX_CONTENT_LENGTH) gives its own reason: it had no zh-CN entry."""
+    import io
+
+    client = app_factory(MAX_CONTENT_LENGTH=100).test_client()
+    response = client.post(
+        "/api/v1/enterprises/import",
+        data={"file": (io.BytesIO(b"x" * 500), "a.csv")},
+        headers=identity("admin"),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert response.json["errors_zh"] == {"body": ["请求体过大（上限 100 字节）"]}
+
+
+def test_an_unknown_field_named_message_zh_hides_no_reason(client, identity):
+    body = factories.enterprise(established_on="2020-02-30")
+    body["message_zh"] = "x"
+    response = client.post("/api/v1/enterprises", json=body, headers=identity("admin"))
+    assert response.status_code == 422
+    assert response.json["errors_zh"] == {
+        "established_on": ["不是有效的日期"],
+        "message_zh": ["未知字段"],
+    }

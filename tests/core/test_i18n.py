@@ -189,3 +189,95 @@ def test_the_scanner_finds_every_kind_of_reason(tmp_path):
         "line …: bad",
         "letters only",
     ]
+
+
+def test_a_field_named_message_zh_is_translated_like_any_other():
+    """Only an entry whose ``message_zh`` is its own zh-CN text (a draw's problem) is kept
+    whole: a body's unknown field ``message_zh`` hid every other reason's zh-CN."""
+    catalogue = Catalogue(i18n.LIBRARY_MESSAGES)
+    errors = {"message_zh": ["Unknown field."], "established_on": ["Not a valid date."]}
+    assert catalogue.errors(errors) == {
+        "message_zh": ["未知字段"],
+        "established_on": ["不是有效的日期"],
+    }
+
+
+def test_a_zh_cn_that_does_not_format_is_refused_when_declared():
+    """A placeholder is matched text: ``{n:d}`` raised in the middle of an error response."""
+    with pytest.raises(ValueError, match="does not format"):
+        Catalogue([Message("over {n}", "超过 {n:d}")])
+    with pytest.raises(ValueError, match="does not format"):
+        Catalogue([Message("over {n}", "超过 {n!z}")])
+
+
+def test_braces_of_an_exact_entry_read_the_same_as_a_patterns():
+    catalogue = Catalogue(
+        [Message("a {{b}}", "甲 {{乙}}"), Message("c {{d}} {e}", "丙 {{丁}} {e}")]
+    )
+    assert catalogue.zh("a {b}") == "甲 {乙}"
+    assert catalogue.zh("c {d} 1") == "丙 {丁} 1"
+
+
+def test_placeholders_side_by_side_are_refused():
+    with pytest.raises(ValueError, match="tell them apart"):
+        Catalogue([Message("{a}{b} over", "{a}{b} 超过")])
+
+
+def test_a_long_reason_is_matched_without_backtracking():
+    """A reason echoing a long value (an upload's header, a form field) against a pattern
+    of several placeholders backtracked over every split (32,000 characters held a request
+    for 24 s): each placeholder but the last is an atomic group, taking the text up to
+    the first place its following literal text is found, so no split is tried twice."""
+    from inspect_core.i18n import _pattern
+
+    regex, _ = _pattern("{found} {grade} defects but only {checked} {grade} items were checked")
+    assert regex.pattern.count("(?>") == 3  # every placeholder but the last
+    catalogue = Catalogue(
+        [
+            Message(
+                "{found} {grade} defects but only {checked} {grade} items were checked",
+                "{grade} 类缺陷 {found} 项，但仅检查了 {checked} 项 {grade} 类项目",
+            ),
+            Message(
+                "no early repair of a {severity} {type} in {sector}", "{sector} {severity} {type}"
+            ),
+            Message("unknown sector {sector}", "未知行业 {sector}"),
+        ]
+    )
+    words = "a " * 50_000
+    assert catalogue.zh(f"unknown sector '{words}'") == f"未知行业 '{words}'"
+    assert catalogue.zh(f"no early repair of a {words}x") is None
+    assert catalogue.zh("3 major defects but only 2 major items were checked") == (
+        "major 类缺陷 3 项，但仅检查了 2 项 major 类项目"
+    )
+    assert catalogue.zh("3 major defects but only 2 minor items were checked") is None
+
+
+def test_the_scanner_does_not_take_a_generic_entry_for_an_f_strings_own(tmp_path):
+    """``f"cannot exceed {n} items"`` is scanned as ``"cannot exceed … items"``, which a
+    generic ``"{first} … {last}"`` fits: the scan passed a reason the API shows in English
+    only.  An entry fits an f-string only where each placeholder stands for a field."""
+    import types
+
+    generic = [
+        Message("{first} … {last}", "{first} 至 {last}"),
+        Message("{what} is not in {where}", "{what} 不在 {where} 中"),
+    ]
+    pm = types.SimpleNamespace(hook=types.SimpleNamespace(inspect_messages=lambda: [generic]))
+    source = tmp_path / "probe.py"
+    source.write_text(
+        "def f(n, start, until):\n"
+        "    raise ValidationError(f'cannot exceed {n} items')\n"
+        "def g(start, until):\n"
+        "    raise ValidationError(f'{start} … {until}')\n"
+        "def h(n):\n"
+        "    raise ValidationError(f'{n} is not in stock')\n"
+        "def k(n, year):\n"
+        "    raise ValidationError(f'{n} is not in {year}')\n",
+        encoding="utf-8",
+    )
+    missing = untranslated_in_source(pm, [source])
+    assert [m.split(": ", 1)[1] for m in missing] == [
+        "'cannot exceed … items'",
+        "'… is not in stock'",
+    ]

@@ -375,6 +375,7 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         n: int = 3,
         eligible: np.ndarray | None = None,
         bins: np.ndarray | None = None,
+        families: Sequence[Any] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Scores and reason codes as arrays, from one points matrix: ``(points, order,
         lost)`` — ``points`` as :meth:`points`, ``order`` the ``n`` variables per row that
@@ -384,11 +385,18 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         ``eligible`` (rows × variables, bool): where False, the variable is not ranked as
         that row's reason and its ``lost`` reads 0 (its points still count in the score) —
         for a caller whose reason text would not be true of that row's value.  ``bins``:
-        :meth:`bins` of ``X`` when the caller has them already (rescoring does)."""
+        :meth:`bins` of ``X`` when the caller has them already (rescoring does).
+
+        ``families`` (one label per variable): variables that measure one thing (the same
+        count with different half-lives) give one reason per row, the one that lost the
+        most; the others read 0 as an ineligible one does, so the ``n`` reasons name ``n``
+        different things rather than one thing ``n`` ways."""
         matrix = self._points_matrix(self.bins(X) if bins is None else bins)
         lost = self.best_points()[None, :] - matrix
         if eligible is not None:
             lost = np.where(eligible, lost, 0.0)
+        if families is not None:
+            lost = _one_per_family(lost, families)
         order = np.argsort(-lost, axis=1)[:, :n]
         return matrix.sum(axis=1), order, lost
 
@@ -430,6 +438,25 @@ class Scorecard(ClassifierMixin, BaseEstimator):
         """The scaling persisted with the model."""
         return {"pdo": self.pdo, "base_points": self.base_points, "base_odds": self.base_odds,
                 "factor": self.factor_, "offset": self.offset_}  # fmt: skip
+
+
+def _one_per_family(lost: np.ndarray, families: Sequence[Any]) -> np.ndarray:
+    """``lost`` with, per row and family of two or more variables, all but the variable
+    that lost the most (the first of equals) set to 0."""
+    labels = list(families)
+    if len(labels) != lost.shape[1]:
+        raise ValueError(f"{len(labels)} family labels for {lost.shape[1]} variables")
+    out = lost.copy()
+    rows = np.arange(lost.shape[0])
+    for family in dict.fromkeys(labels):
+        members = [j for j, label in enumerate(labels) if label == family]
+        if len(members) < 2:
+            continue
+        block = lost[:, members]
+        keep = np.zeros(block.shape, dtype=bool)
+        keep[rows, np.argmax(block, axis=1)] = True
+        out[:, members] = np.where(keep, block, 0.0)
+    return out
 
 
 def _independence_p(codes: np.ndarray, target: np.ndarray, n_codes: int) -> float:

@@ -446,6 +446,18 @@ def reason_eligible(
     return np.where(adverse[None, :], more, ~np.isnan(values) | ~_has_value(names, facts))
 
 
+def reason_families(names: list[str]) -> list[str]:
+    """Per variable, what it measures: a time-decayed count's name without its half-life
+    (``failed_180d`` and ``failed_730d`` both ``failed``), else its own name.  A row's
+    reasons name each family once (:meth:`Scorecard.explain`): the demo's riskiest
+    enterprise had two of its three reasons saying "a failed check within two years"."""
+    out = []
+    for name in names:
+        stem, _, tag = name.rpartition("_")
+        out.append(stem if stem and _HALF_LIFE_TAG.fullmatch(tag) else name)
+    return out
+
+
 def _has_value(names: list[str], facts: dict[str, tuple[str, str]]) -> np.ndarray:
     """Per variable, whether its text shows the value (a missing value then has no
     true text: the no-history override speaks for it)."""
@@ -1045,6 +1057,7 @@ def run(
     inputs = scoring_inputs(session, as_of)
     scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
     best_bins = scorecard.best_bins(finite=True)
+    families = reason_families(scorecard.feature_names_)
     categories = category_texts(scorecard, bundle.feature_config.get("vocabulary") or {})
     total = len(inputs.rows)
     matrices: list[pd.DataFrame] = []
@@ -1063,7 +1076,9 @@ def run(
             eligible = reason_eligible(
                 scorecard.feature_names_, X.to_numpy(dtype=float), bins, best_bins
             )
-            scores, order, lost = scorecard.explain(X, n=3, eligible=eligible, bins=bins)
+            scores, order, lost = scorecard.explain(
+                X, n=3, eligible=eligible, bins=bins, families=families
+            )
             probability = ml.predict_proba(X)[:, 1]
             tiers, overrides = assign(
                 scores, cutoffs, features["serious_dishonesty"].to_numpy(),

@@ -1018,6 +1018,10 @@ def test_reason_texts_state_facts_that_are_true_and_distinct(app, client, identi
     assert false_claims == [], false_claims[:3]
     assert repeated == [], repeated[:2]
     assert any(item["reasons"] for item in items)
+    # one reason per thing measured: failed_180d and failed_730d are one count
+    families = [jobs.reason_families([r["code"] for r in item["reasons"]]) for item in items]
+    assert all(len(f) == len(set(f)) for f in families), families
+    assert any(len(item["reasons"]) == 3 for item in items)
 
 
 def test_a_category_reason_names_the_category_in_both_languages(app):

@@ -91,6 +91,35 @@ def test_explain_ranks_only_eligible_reasons_and_the_score_is_unchanged():
     np.testing.assert_allclose(scores, sc.points(X))
 
 
+def test_explain_gives_one_reason_per_family_and_the_score_is_unchanged():
+    """Two variables measuring one thing (the same count, two half-lives) gave two of a
+    row's three reasons: with ``families`` a row names each family once, by the member
+    that lost the most, and the third reason is something else."""
+    X, y = data()
+    X["a2"] = X["a"] + np.random.default_rng(1).normal(scale=0.05, size=len(X))
+    sc = Scorecard().fit(X, y)
+    families = ["a", "b", "c", "a"]
+    scores, order, lost = sc.explain(X, n=2, families=families)
+    plain_scores, plain_order, plain_lost = sc.explain(X, n=2)
+    np.testing.assert_allclose(scores, plain_scores)
+    shown = np.take_along_axis(lost, order, axis=1) > 1e-9
+    named = np.array(families)[order]
+    both = shown.all(axis=1)
+    assert (named[both, 0] != named[both, 1]).all()
+    # the family's reason is the member that lost the most; the other reads 0
+    pair = plain_lost[:, [0, 3]]
+    kept = np.where(pair[:, 0] >= pair[:, 1], 0, 3)
+    rows = np.arange(len(X))
+    np.testing.assert_array_equal(lost[rows, kept], plain_lost[rows, kept])
+    assert (lost[rows, 3 - kept] == 0).all()
+    np.testing.assert_array_equal(lost[:, [1, 2]], plain_lost[:, [1, 2]])
+    # without families the same rows did name "a" twice: the test can fail
+    plain_named = np.array(families)[plain_order]
+    assert (plain_named[:, 0] == plain_named[:, 1]).any()
+    with pytest.raises(ValueError, match="3 family labels for 4 variables"):
+        sc.explain(X, families=families[:3])
+
+
 def _mostly_zero_counts(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Two decayed counts, zero for most rows (as failures are), and the outcome they
     drive; no missing values in training."""

@@ -446,12 +446,15 @@ def _one_per_family(lost: np.ndarray, families: Sequence[Any]) -> np.ndarray:
     labels = list(families)
     if len(labels) != lost.shape[1]:
         raise ValueError(f"{len(labels)} family labels for {lost.shape[1]} variables")
+    groups: dict[Any, list[int]] = {}
+    for j, label in enumerate(labels):
+        groups.setdefault(label, []).append(j)
+    shared = [members for members in groups.values() if len(members) > 1]
+    if not shared:
+        return lost
     out = lost.copy()
     rows = np.arange(lost.shape[0])
-    for family in dict.fromkeys(labels):
-        members = [j for j, label in enumerate(labels) if label == family]
-        if len(members) < 2:
-            continue
+    for members in shared:
         block = lost[:, members]
         keep = np.zeros(block.shape, dtype=bool)
         keep[rows, np.argmax(block, axis=1)] = True

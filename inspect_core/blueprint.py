@@ -182,6 +182,40 @@ def _refuse_unread(proxy: Any, schema: Any) -> None:
         )
 
 
+def refuse_query_unread_by(view: Any, req: Request) -> None:
+    """:func:`_refuse_unread` for an operation with no query schema, which webargs never
+    looks at: its query string was dropped whatever it held, so ``GET
+    /enterprises/{uscc}/credit?run=5`` answered the latest rating as if it were run 5's.
+    It takes only the query parameters its documentation names (an upload's ``mode``);
+    an operation with a query schema is checked by :meth:`Parser.load_querystring`."""
+    args = query_args(req)
+    if not args:
+        return
+    apidoc = getattr(view, "_apidoc", {})
+    if any(p.get("in") == "query" for p in apidoc.get("arguments", {}).get("parameters", [])):
+        return
+    known = {
+        p["name"]
+        for p in apidoc.get("manual_doc", {}).get("parameters", [])
+        if p.get("in") == "query"
+    }
+    _refuse_nul_fields(args)
+    accepted = ", ".join(sorted(known)) or "none"
+    bad: dict[str, list[str]] = {}
+    for key, values in args.lists():
+        if key not in known:
+            if len(bad) < _UNKNOWN_SHOWN:
+                bad[_shown(key)[:64]] = [f"unknown parameter; this operation takes: {accepted}"]
+        elif len(values) > 1:
+            bad[_shown(key)] = [REPEATED_REASON]
+    if bad:
+        raise Unprocessable(
+            "the request's query parameters did not validate",
+            bad,
+            message_zh="查询参数有误：未知参数或重复参数",
+        )
+
+
 def query_args(req: Request) -> Any:
     """``req.args``, or a 400 naming ``query`` for a query string that is not UTF-8 (raw
     bytes such as ``?\xff=1``: werkzeug decodes it strictly, and raised, a 500)."""

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 
+from inspect_core.blueprint import refuse_query_unread_by
 from inspect_core.errors import Forbidden, Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,6 +98,7 @@ def require(*permissions: str) -> Callable[[F], F]:
                     f"role '{user.role}' may not do this (needs {' or '.join(permissions)})",
                     message_zh="当前角色无权执行此操作",
                 )
+            refuse_query_unread_by(wrapper, request)  # after the token, as webargs does
             return fn(*args, **kwargs)
 
         wrapper._inspect_access = permissions  # type: ignore[attr-defined]
@@ -111,6 +113,7 @@ def authenticated(fn: F) -> F:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         current_user()
+        refuse_query_unread_by(wrapper, request)
         return fn(*args, **kwargs)
 
     wrapper._inspect_access = (AUTHENTICATED,)  # type: ignore[attr-defined]

@@ -340,6 +340,57 @@ def test_a_query_parameter_the_operation_does_not_know_is_a_422_naming_it(
     assert client.get("/api/v1/kpis?year=2026", headers=admin).status_code == 200
 
 
+def test_an_operation_without_query_parameters_refuses_any(client, identity, district):
+    """An operation with no query schema dropped its query string whatever it held:
+    ``/enterprises/{uscc}/credit?run=5`` answered the latest rating as if it were run 5's,
+    ``/sectors/food?version=0.9`` the current rulebook.  Only after the token: without
+    one it is still a 401."""
+    admin = district["admin"]
+    uscc = district["enterprises"][0]
+    for url, name in (
+        (f"/api/v1/enterprises/{uscc}/credit?run=5", "run"),
+        ("/api/v1/sectors/food?version=0.9", "version"),
+        ("/api/v1/auth/me?verbose=1", "verbose"),  # any token, whatever the role
+    ):
+        response = client.get(url, headers=admin)
+        assert response.status_code == 422, (url, response.status_code)
+        assert response.json["errors"] == {
+            name: ["unknown parameter; this operation takes: none"]
+        }, url
+        assert response.json["errors_zh"][name] == ["未知参数；此操作接受：none"]
+        assert client.get(url.split("?")[0], headers=admin).status_code in (200, 404), url
+        assert client.get(url).status_code == 401, url
+    assert client.get("/api/v1/sectors/food?x=a%00b", headers=admin).json["errors"] == {
+        "x": ["must not contain a NUL byte (0x00)"]
+    }
+
+
+def test_an_upload_takes_the_query_parameters_it_documents(client, identity):
+    """The uploads read ``mode`` from the query string by hand (documented): it is
+    taken, once; anything else is refused, naming what is taken."""
+    admin = identity("admin")
+    header = "统一社会信用代码,企业名称,监管行业,所属街镇\n"
+
+    def post(query: str, uscc: str):
+        data = f"{header}{uscc},重庆查询参数有限公司,food,华岩镇\n".encode()
+        return client.post(
+            f"/api/v1/enterprises/import{query}",
+            data={"file": (io.BytesIO(data), "e.csv")},
+            headers=admin,
+            content_type="multipart/form-data",
+        )
+
+    taken = post("?mode=partial", factories.uscc())
+    assert taken.status_code == 201 and taken.json["mode"] == "partial", taken.json
+    wrong = post("?mood=partial", factories.uscc())
+    assert wrong.status_code == 422
+    assert wrong.json["errors"] == {"mood": ["unknown parameter; this operation takes: mode"]}
+    twice = post("?mode=partial&mode=partial", factories.uscc())
+    assert twice.json["errors"] == {
+        "mode": ["given more than once; this parameter takes one value"]
+    }
+
+
 @pytest.mark.parametrize(
     "url", ["/api/v1/results", "/api/v1/public/results", "/api/v1/plans", "/api/v1/enterprises"]
 )

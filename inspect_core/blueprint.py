@@ -165,10 +165,15 @@ def _refuse_unread(proxy: Any, schema: Any) -> None:
         for name, field in schema.fields.items()
         if not field.dump_only
     }
-    single = known - proxy.multiple_keys
+    _refuse_query(proxy.data, known, known - proxy.multiple_keys)
+
+
+def _refuse_query(args: Any, known: set[str], single: set[str]) -> None:
+    """422 naming each parameter of ``args`` (a MultiDict) not in ``known``, and each in
+    ``single`` given more than once."""
     accepted = ", ".join(sorted(known)) or "none"
     bad: dict[str, list[str]] = {}
-    for key, values in proxy.data.lists():
+    for key, values in args.lists():
         if key not in known:
             if len(bad) < _UNKNOWN_SHOWN:
                 bad[_shown(key)[:64]] = [f"unknown parameter; this operation takes: {accepted}"]
@@ -191,7 +196,7 @@ def refuse_query_unread_by(view: Any, req: Request) -> None:
     args = query_args(req)
     if not args:
         return
-    apidoc = getattr(view, "_apidoc", {})
+    apidoc = _operation_doc(view, req)
     if any(p.get("in") == "query" for p in apidoc.get("arguments", {}).get("parameters", [])):
         return
     known = {
@@ -200,20 +205,27 @@ def refuse_query_unread_by(view: Any, req: Request) -> None:
         if p.get("in") == "query"
     }
     _refuse_nul_fields(args)
-    accepted = ", ".join(sorted(known)) or "none"
-    bad: dict[str, list[str]] = {}
-    for key, values in args.lists():
-        if key not in known:
-            if len(bad) < _UNKNOWN_SHOWN:
-                bad[_shown(key)[:64]] = [f"unknown parameter; this operation takes: {accepted}"]
-        elif len(values) > 1:
-            bad[_shown(key)] = [REPEATED_REASON]
-    if bad:
-        raise Unprocessable(
-            "the request's query parameters did not validate",
-            bad,
-            message_zh="查询参数有误：未知参数或重复参数",
-        )
+    _refuse_query(args, known, known)  # a parameter read by hand takes one value
+
+
+def _operation_doc(view: Any, req: Request) -> dict[str, Any]:
+    """The documentation of the operation ``req`` is routed to, when ``view`` serves it:
+    the routed handler's, which every flask-smorest decorator added to.  ``view``'s own
+    holds only those beneath it: a query schema or ``@blp.doc`` above ``require`` was
+    missed there, and the parameters the document names were refused."""
+    handler = current_app.view_functions.get(req.endpoint or "")
+    view_class = getattr(handler, "view_class", None)
+    if view_class is not None:
+        method = req.method.lower()
+        handler = getattr(view_class, method, None)
+        if handler is None and method == "head":
+            handler = getattr(view_class, "get", None)
+    fn = handler
+    while fn is not None:
+        if fn is view:
+            return getattr(handler, "_apidoc", {})
+        fn = getattr(fn, "__wrapped__", None)
+    return getattr(view, "_apidoc", {})
 
 
 def query_args(req: Request) -> Any:

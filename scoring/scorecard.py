@@ -442,7 +442,8 @@ class Scorecard(ClassifierMixin, BaseEstimator):
 
 def _one_per_family(lost: np.ndarray, families: Sequence[Any]) -> np.ndarray:
     """``lost`` with, per row and family of two or more variables, all but the variable
-    that lost the most (the first of equals) set to 0."""
+    that lost the most (the first of equals) set to 0.  A NaN is no loss (``explain``
+    never ranks one as a reason): it does not push out a member that lost points."""
     labels = list(families)
     if len(labels) != lost.shape[1]:
         raise ValueError(f"{len(labels)} family labels for {lost.shape[1]} variables")
@@ -457,7 +458,7 @@ def _one_per_family(lost: np.ndarray, families: Sequence[Any]) -> np.ndarray:
     for members in shared:
         block = lost[:, members]
         keep = np.zeros(block.shape, dtype=bool)
-        keep[rows, np.argmax(block, axis=1)] = True
+        keep[rows, np.argmax(np.where(np.isnan(block), -np.inf, block), axis=1)] = True
         out[:, members] = np.where(keep, block, 0.0)
     return out
 

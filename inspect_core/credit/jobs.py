@@ -447,14 +447,16 @@ def reason_eligible(
 
 
 def reason_families(names: list[str]) -> list[str]:
-    """Per variable, what it measures: a time-decayed count's name without its half-life
-    (``failed_180d`` and ``failed_730d`` both ``failed``), else its own name.  A row's
-    reasons name each family once (:meth:`Scorecard.explain`): the demo's riskiest
-    enterprise had two of its three reasons saying "a failed check within two years"."""
+    """Per variable, what it measures: a time-decayed count's name with ``*`` for its
+    half-life (``failed_180d`` and ``failed_730d`` both ``failed_*``), else its own name.
+    A row's reasons name each family once (:meth:`Scorecard.explain`): the demo's riskiest
+    enterprise had two of its three reasons saying "a failed check within two years".
+    No variable's name holds a ``*``, so a count is never one thing with the variable its
+    stem names: a plugin's fact ``n_prior`` (``n_prior_180d``) is not the past checks."""
     out = []
     for name in names:
         stem, _, tag = name.rpartition("_")
-        out.append(stem if stem and _HALF_LIFE_TAG.fullmatch(tag) else name)
+        out.append(f"{stem}_*" if stem and _HALF_LIFE_TAG.fullmatch(tag) else name)
     return out
 
 

@@ -1024,6 +1024,24 @@ def test_reason_texts_state_facts_that_are_true_and_distinct(app, client, identi
     assert any(len(item["reasons"]) == 3 for item in items)
 
 
+def test_a_fact_named_as_a_core_variable_is_not_in_its_family():
+    """A plugin may name a fact as a core variable is named (``[a-z][a-z0-9_]{0,39}``):
+    its decayed counts ``n_prior_180d``, ``n_prior_730d`` were put in the family
+    ``n_prior`` with the past checks, and a row losing more points on the fact lost its
+    past-checks reason.  A count's family is its stem with ``*`` for the half-life."""
+    from scoring.scorecard import _one_per_family
+
+    names = ["n_prior", "n_prior_180d", "n_prior_730d", "last_failed", "last_failed_730d",
+             "decay_failed_180d", "decay_failed_730d", "last_180d", "last_730d"]  # fmt: skip
+    families = jobs.reason_families(names)
+    assert families[1] == families[2] != families[0]
+    assert families[4] != families[3]
+    assert families[5] == families[6] and families[7] == families[8] != families[5]
+    lost = np.array([[5.0, 8.0, 2.0, 4.0, 6.0, 1.0, 3.0, 0.0, 2.5]])
+    kept = _one_per_family(lost, families)
+    np.testing.assert_array_equal(kept[0], [5.0, 8.0, 0.0, 4.0, 6.0, 0.0, 3.0, 0.0, 2.5])
+
+
 def test_a_category_reason_names_the_category_in_both_languages(app):
     """A region, sector or status reason said only "所在街镇 / Street or town": which one
     cost the points was not said.  With a bin per category, the text names the row's

@@ -391,6 +391,52 @@ def test_an_upload_takes_the_query_parameters_it_documents(client, identity):
     }
 
 
+def test_an_operation_takes_the_query_parameters_documented_above_its_access_rule(
+    app_factory,
+):
+    """The check read the documentation of ``require``'s own wrapper, which holds only the
+    decorators beneath it: a query schema or ``@blp.doc`` placed above ``require`` was not
+    seen, and the parameter the document names was refused ("takes: none")."""
+    from marshmallow import Schema, fields
+
+    from inspect_core.auth.access import require
+    from inspect_core.blueprint import Blueprint
+    from tests.conftest import identities
+
+    class YearArgs(Schema):
+        year = fields.Integer()
+
+    app = app_factory()
+    blp = Blueprint("order_probe", __name__, url_prefix="/api/v1/order-probe")
+    year_doc = {"in": "query", "name": "year", "required": False, "schema": {"type": "integer"}}
+
+    @blp.route("/schema")
+    @blp.arguments(YearArgs, location="query")
+    @require("kpis:read")
+    def schema_above(args):
+        return {"year": args.get("year")}
+
+    @blp.route("/doc")
+    @blp.doc(parameters=[year_doc])
+    @require("kpis:read")
+    def doc_above():
+        return {}
+
+    app.extensions["inspect_api"].register_blueprint(blp)
+    client = app.test_client()
+    admin = identities(app, client)("admin")
+    for path in ("schema", "doc"):
+        url = f"/api/v1/order-probe/{path}"
+        documented = client.get("/api/openapi.json").json["paths"][url]["get"]["parameters"]
+        assert [p["name"] for p in documented if p["in"] == "query"] == ["year"]
+        response = client.get(f"{url}?year=2026", headers=admin)
+        assert response.status_code == 200, (url, response.json)
+        assert client.head(f"{url}?year=2026", headers=admin).status_code == 200, url
+    refused = client.get("/api/v1/order-probe/doc?yaer=2026", headers=admin)
+    assert refused.json["errors"] == {"yaer": ["unknown parameter; this operation takes: year"]}
+    assert client.get("/api/v1/order-probe/doc?yaer=2026").status_code == 401
+
+
 @pytest.mark.parametrize(
     "url", ["/api/v1/results", "/api/v1/public/results", "/api/v1/plans", "/api/v1/enterprises"]
 )

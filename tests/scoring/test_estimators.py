@@ -120,6 +120,21 @@ def test_explain_gives_one_reason_per_family_and_the_score_is_unchanged():
         sc.explain(X, families=families[:3])
 
 
+def test_a_nan_loss_does_not_push_out_its_familys_reason():
+    """A NaN ``lost`` (an infinite WoE, ``smoothing=0``) is never ranked as a reason, but
+    ``np.argmax`` took it as its family's largest: the member that did lose points was set
+    to 0, and the row lost that reason."""
+    from scoring.scorecard import _one_per_family
+
+    lost = np.array([[np.nan, 2.0, 1.0], [3.0, np.nan, 0.0], [np.nan, np.nan, 4.0]])
+    out = _one_per_family(lost, ["a", "a", "b"])
+    np.testing.assert_array_equal(out[0], [0.0, 2.0, 1.0])
+    np.testing.assert_array_equal(out[1], [3.0, 0.0, 0.0])
+    assert np.isnan(out[2, 0]) and out[2, 1] == 0.0 and out[2, 2] == 4.0
+    order = np.argsort(-out, axis=1)[:, :2]
+    assert [int(j) for j in order[0]] == [1, 2]
+
+
 def _mostly_zero_counts(seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Two decayed counts, zero for most rows (as failures are), and the outcome they
     drive; no missing values in training."""

@@ -1667,8 +1667,7 @@ def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     reasons: dict[int, list[str]] = {}
     for e in upload.errors:
         if e.get("row") is not None:
-            message = e.get("message")
-            zh = i18n.catalogue().row_reason(message) if isinstance(message, str) else None
+            message, zh = e.get("message"), _with_zh(e)["message_zh"]
             reason = message if zh is None or zh == message else f"{message} / {zh}"
             reasons.setdefault(int(e["row"]), []).append(f"{e['column']}: {reason}")
     refused = upload.mode == "all_or_nothing" and upload.status == "rejected" and upload.received

@@ -486,12 +486,14 @@ def catalogue(app: Flask | None = None) -> Catalogue:
         return _CORE
     found = app.extensions.get("inspect_messages")
     if found is None:
-        hook = app.extensions["inspect_plugins"].hook.inspect_messages
-        plugin_messages = [m for answer in hook() for m in answer]
-        found = app.extensions["inspect_messages"] = Catalogue(
-            [*LIBRARY_MESSAGES, *CORE_MESSAGES, *plugin_messages]
-        )
+        found = app.extensions["inspect_messages"] = catalogue_of(app.extensions["inspect_plugins"])
     return found
+
+
+def catalogue_of(pm: Any) -> Catalogue:
+    """The library's, the core's and the reasons of every plugin in ``pm``."""
+    plugin_messages = [m for answer in pm.hook.inspect_messages() for m in answer]
+    return Catalogue([*LIBRARY_MESSAGES, *CORE_MESSAGES, *plugin_messages])
 
 
 _CORE = Catalogue([*LIBRARY_MESSAGES, *CORE_MESSAGES])

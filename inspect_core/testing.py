@@ -136,10 +136,7 @@ def untranslated_in_source(
     for one of its fields (:data:`FILLED`): ``f"cannot exceed {n} items"`` read as
     ``"cannot exceed … items"`` fits ``"{first} … {last}"``, but that entry does not
     translate ``"cannot exceed 5 items"``."""
-    catalogue = i18n.Catalogue(
-        [*i18n.LIBRARY_MESSAGES, *i18n.CORE_MESSAGES]
-        + [m for answer in pm.hook.inspect_messages() for m in answer]
-    )
+    catalogue = i18n.catalogue_of(pm)
     skip = set(ignore)
     return [
         f"{path}:{line}: {text!r}"

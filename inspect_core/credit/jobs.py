@@ -29,7 +29,12 @@ from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
 from inspect_core.credit import data
-from inspect_core.credit.models import CreditRating, ScoringModel, ScoringRun
+from inspect_core.credit.models import (
+    CREDIT_EVENT_TYPES,
+    CreditRating,
+    ScoringModel,
+    ScoringRun,
+)
 from inspect_core.db import utcnow
 from inspect_core.errors import Conflict, Unprocessable
 
@@ -452,12 +457,32 @@ def reason_families(names: list[str]) -> list[str]:
     A row's reasons name each family once (:meth:`Scorecard.explain`): the demo's riskiest
     enterprise had two of its three reasons saying "a failed check within two years".
     No variable's name holds a ``*``, so a count is never one thing with the variable its
-    stem names: a plugin's fact ``n_prior`` (``n_prior_180d``) is not the past checks."""
+    stem names: a plugin's fact ``n_prior`` (``n_prior_180d``) is not the past checks.
+
+    The credit record's counts are two families: the adverse (each negative type, their
+    total ``credit_negative`` and the serious-dishonesty flag) and the positive
+    (certifications, awards, ``credit_positive``).  A total counts its parts again: the
+    demo's enterprises with a penalty read "adverse credit records ≥1" and
+    "administrative penalties ≥1", and nine in ten spent two of three reasons on having
+    no certification ("quality-system certifications 0", "positive credit records 0")."""
     out = []
     for name in names:
         stem, _, tag = name.rpartition("_")
-        out.append(f"{stem}_*" if stem and _HALF_LIFE_TAG.fullmatch(tag) else name)
+        if stem and _HALF_LIFE_TAG.fullmatch(tag):
+            out.append(f"{stem}_*")
+        else:
+            out.append(_CREDIT_FAMILIES.get(name, name))
     return out
+
+
+#: the credit variables (:func:`inspect_core.credit.data.credit_features`) by family
+_CREDIT_FAMILIES: dict[str, str] = {
+    **{
+        f"credit_{kind}": "credit_negative" if spec[2] > 0 else "credit_positive"
+        for kind, spec in CREDIT_EVENT_TYPES.items()
+    },
+    "serious_dishonesty": "credit_negative",
+}
 
 
 def _has_value(names: list[str], facts: dict[str, tuple[str, str]]) -> np.ndarray:
@@ -817,7 +842,8 @@ def _reason_lists(
     categories: dict[int, list[Any]] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Per row, its reasons as stored: the tier override first, then the variables that
-    lost the most points (``order``, where ``lost`` > 1e-9), three at most, each text
+    lost the most points (``order``, where ``lost`` > 1e-9) other than those of the
+    family the override states (:func:`reason_families`), three at most, each text
     stating the range of the row's bin (``bins``: rows × variables, :meth:`Scorecard.bins`;
     ``edges``: ``Scorecard.edges_``; None: ranges unknown, "—"), or for a categorical
     variable its category (``categories``: :func:`category_texts`).
@@ -836,6 +862,10 @@ def _reason_lists(
     top = np.take_along_axis(lost, order, axis=1)
     if not len(order):
         return []
+    # what an override already says: "on the serious-dishonesty list: tier D" is the
+    # adverse credit record, which a variable of that family would state again
+    families = reason_families(names)
+    stated = {code: reason_families([code])[0] for code in REASONS}
     if bins is None:
         codes = np.full(order.shape, -1)
     else:
@@ -855,7 +885,7 @@ def _reason_lists(
         for j, points, code in zip(
             order[row].tolist(), top[row].tolist(), codes[row].tolist(), strict=True
         ):
-            if points > 1e-9:
+            if points > 1e-9 and not (override and families[j] == stated[override]):
                 name = names[j]
                 texts_key = (j, code)
                 if texts_key not in texts_of:

@@ -1042,6 +1042,25 @@ def test_a_fact_named_as_a_core_variable_is_not_in_its_family():
     np.testing.assert_array_equal(kept[0], [5.0, 8.0, 0.0, 4.0, 6.0, 0.0, 3.0, 0.0, 2.5])
 
 
+def test_a_credit_total_and_its_parts_are_one_family():
+    """``credit_negative`` counts the penalties, complaints and listings again, and
+    ``credit_positive`` the certifications and awards: one event gave two reasons.  The
+    adverse record (its serious-dishonesty flag too) is one family, the positive record
+    another; a plugin fact named as a credit variable keeps a family of its own."""
+    from scoring.scorecard import _one_per_family
+
+    names = ["credit_negative", "credit_penalty", "credit_complaint", "serious_dishonesty",
+             "credit_serious_dishonesty", "credit_positive", "credit_certification",
+             "credit_quality_award", "credit_penalty_180d", "last_failed"]  # fmt: skip
+    families = jobs.reason_families(names)
+    assert len(set(families[:5])) == 1 and len(set(families[5:8])) == 1
+    assert families[0] != families[5]
+    assert families[8] not in families[:8] and families[9] not in families[:9]
+    lost = np.array([[3.0, 5.0, 1.0, 0.0, 0.0, 2.0, 2.5, 0.0, 4.0, 1.0]])
+    kept = _one_per_family(lost, families)
+    np.testing.assert_array_equal(kept[0], [0, 5.0, 0, 0, 0, 0, 2.5, 0, 4.0, 1.0])
+
+
 def test_a_category_reason_names_the_category_in_both_languages(app):
     """A region, sector or status reason said only "所在街镇 / Street or town": which one
     cost the points was not said.  With a bin per category, the text names the row's

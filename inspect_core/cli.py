@@ -203,13 +203,20 @@ def _demo_scoring() -> None:
 @with_appcontext
 def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
     """Load the demo district into an empty database and print the demo accounts."""
-    from inspect_core.demo import load_demo, run_demo_loop, seed_history
+    from inspect_core.demo import load_demo, run_demo_loop, seed_credit_record, seed_history
 
     loaded, accounts = load_demo(n_enterprises, n_inspectors, seed)
     if loaded:
         click.echo(f"demo district loaded: {n_enterprises} enterprises, {n_inspectors} inspectors")
         history = seed_history(seed)
         click.echo(f"simulated history: {history.results} earlier results")
+        credit = seed_credit_record(seed, history)
+        db.session.commit()
+        kinds = ", ".join(f"{kind} {n}" for kind, n in credit.events.items())
+        click.echo(
+            f"simulated credit record: {sum(credit.events.values())} events ({kinds}), "
+            f"{credit.repaired} repaired"
+        )
         _demo_scoring()
         loop = run_demo_loop(seed)
         click.echo(

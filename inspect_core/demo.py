@@ -7,6 +7,7 @@ so ``make demo`` can be run again without duplicating anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -137,6 +138,8 @@ class History:
 
     results: int
     strictness: dict[str, float]
+    #: enterprise ids the simulation made risky (the credit record follows them)
+    risky: frozenset[int] = frozenset()
 
 
 def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
@@ -250,7 +253,172 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
     badges = dict(
         session.execute(select(Inspector.id, Inspector.badge).where(Inspector.id.in_(drawn))).all()
     )
-    return History(len(rows), {badges[i]: strictness[i] for i in drawn})
+    return History(
+        len(rows),
+        {badges[i]: strictness[i] for i in drawn},
+        frozenset(i for i, r in risky.items() if r),
+    )
+
+
+@dataclass(frozen=True)
+class CreditSpec:
+    """How the demo simulates one credit event type: its chance per enterprise over
+    ``span`` days for a risky enterprise and for the others, its severities (weighted),
+    the sectors it can concern (empty: any), a source's pattern and descriptions, each
+    with the sector it needs ("": any)."""
+
+    risky: float
+    other: float
+    severities: tuple[tuple[str, float], ...]
+    span: int
+    sectors: tuple[str, ...]
+    source: str
+    descriptions: tuple[tuple[str, str], ...]
+    #: chance that an event the rules let be repaired was repaired
+    repaired: float = 0.0
+
+
+#: a district's credit record beside its checks: penalties, complaints and listings fall
+#: mostly on the risky, certifications mostly on the others, and the serious-dishonesty
+#: list about 0.4 % of the businesses (simulated shares, not a published figure)
+CREDIT_SPECS: dict[str, CreditSpec] = {
+    "penalty": CreditSpec(
+        0.18, 0.03, (("minor", 0.5), ("major", 0.4), ("critical", 0.1)), 3 * 365, (),
+        "九龙坡市监处罚〔{y}〕{n}号",
+        (("food", "销售超过保质期的食品"), ("food", "未按规定查验、记录进货"),
+         ("", "经营标签不符合规定的产品"), ("special_equipment", "使用未经定期检验的特种设备"),
+         ("drugs", "未按规定执行药品追溯制度"), ("construction", "未按规定组织竣工验收")),
+        repaired=0.25,
+    ),
+    "complaint": CreditSpec(
+        0.12, 0.04, (("minor", 0.8), ("major", 0.2)), 2 * 365, (),
+        "12315平台投诉举报 {y}{n:06d}",
+        (("food", "消费者反映商品变质"), ("", "消费者反映价格不实"),
+         ("", "消费者反映售后服务问题")),
+    ),
+    "abnormal_operations": CreditSpec(
+        0.03, 0.02, (("minor", 1.0),), 3 * 365, (),
+        "九龙坡市监异常〔{y}〕{n}号",
+        (("", "未按规定期限公示年度报告"), ("", "通过登记的住所或经营场所无法联系")),
+        repaired=0.6,
+    ),
+    "recall": CreditSpec(
+        0.04, 0.005, (("major", 1.0),), 2 * 365, ("food", "drugs", "industrial_products"),
+        "产品召回公告〔{y}〕{n}号",
+        (("", "主动召回标签标识不符合规定的批次"), ("", "召回检验不合格批次")),
+    ),
+    "incident": CreditSpec(
+        0.01, 0.001, (("major", 0.7), ("critical", 0.3)), 3 * 365, (),
+        "九龙坡区质量安全事故调查报告〔{y}〕{n}号",
+        (("special_equipment", "电梯困人事故"), ("food", "群体性食源性疾病事件"),
+         ("", "产品质量安全事故")),
+    ),
+    "serious_dishonesty": CreditSpec(
+        0.012, 0.001, (("critical", 1.0),), 3 * 365, (),
+        "渝市监失信〔{y}〕{n}号",
+        (("", "因严重违法行为受到较重行政处罚，列入严重违法失信名单"),),
+        repaired=0.5,
+    ),
+    "certification": CreditSpec(
+        0.04, 0.10, (("positive", 1.0),), 3 * 365, (),
+        "认证证书 CQC-{y}-{n:05d}",
+        (("", "GB/T 19001 质量管理体系认证"), ("food", "HACCP 体系认证")),
+    ),
+    "quality_award": CreditSpec(
+        0.0, 0.005, (("positive", 1.0),), 3 * 365, (),
+        "九龙坡区人民政府质量奖（{y}年度）第{n}号",
+        (("", "区长质量奖"),),
+    ),
+}  # fmt: skip
+
+
+def _description(spec: CreditSpec, held: set[str], rng: Any) -> str:
+    """One of the spec's descriptions that fits the enterprise's sectors."""
+    fitting = [text for sector, text in spec.descriptions if not sector or sector in held]
+    return str(fitting[int(rng.integers(0, len(fitting)))])
+
+
+@dataclass(frozen=True)
+class CreditRecord:
+    """What :func:`seed_credit_record` made: events by type, and how many were repaired."""
+
+    events: dict[str, int]
+    repaired: int
+
+
+def seed_credit_record(seed: int, history: History) -> CreditRecord:
+    """Three years of the district's credit record (penalties, complaints, listings,
+    recalls, incidents, certifications, awards) and some repairs, so the demo shows what
+    a regulator's district holds: credit reasons in the ranked list, the serious-dishonesty
+    list's tier D, events with repairs on an enterprise's credit page.  Risky enterprises
+    (``history.risky``) draw most of the negative events.  Each event is dated after its
+    enterprise was established, with the expiry and repair wait the credit rules give;
+    marked simulated, as the history is."""
+    import datetime as dt
+
+    import numpy as np
+    from flask import current_app
+
+    from inspect_core.credit import rules
+    from inspect_core.credit.models import CreditEvent, CreditRepair
+    from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+    from inspect_core.results.service import today_in_china
+
+    session = db.session
+    config = current_app.config
+    today = today_in_china()
+    rng = np.random.default_rng([seed, 2])
+    founded = dict(session.execute(select(Enterprise.id, Enterprise.established_on)).all())
+    sectors: dict[int, set[str]] = {}
+    for enterprise_id, sector in session.execute(
+        select(EnterpriseSector.enterprise_id, EnterpriseSector.sector)
+    ):
+        sectors.setdefault(enterprise_id, set()).add(sector)
+    ids = sorted(founded)
+    numbers: dict[tuple[str, int], int] = {}
+    events: list[CreditEvent] = []
+    for kind, spec in CREDIT_SPECS.items():
+        chance = np.where(np.isin(ids, list(history.risky)), spec.risky, spec.other)
+        levels, weights = zip(*spec.severities, strict=True)
+        for enterprise_id in np.asarray(ids)[rng.random(len(ids)) < chance].tolist():
+            held = sectors.get(enterprise_id, set())
+            if spec.sectors and not held & set(spec.sectors):
+                continue
+            start = max(today - dt.timedelta(days=spec.span), founded[enterprise_id] or today)
+            if start >= today:
+                continue
+            occurred = start + dt.timedelta(days=int(rng.integers(0, (today - start).days)))
+            severity = str(rng.choice(levels, p=np.array(weights) / sum(weights)))
+            numbers[kind, occurred.year] = numbers.get((kind, occurred.year), 0) + 1
+            events.append(CreditEvent(
+                enterprise_id=enterprise_id, type=kind, occurred_on=occurred, severity=severity,
+                source=spec.source.format(y=occurred.year, n=numbers[kind, occurred.year]),
+                description=f"{_description(spec, held, rng)}（模拟数据）",
+                expires_on=rules.default_expiry(config, kind, severity, occurred),
+                recorded_by="history-import",
+            ))  # fmt: skip
+    session.add_all(events)
+    session.flush()
+    repairs = []
+    for event in events:
+        spec = CREDIT_SPECS[event.type]
+        earliest = rules.repairable_from(
+            config, event.type, event.severity, event.occurred_on,
+            sectors.get(event.enterprise_id, ()), event.expires_on,
+        )  # fmt: skip
+        if earliest is None or earliest > today or rng.random() >= spec.repaired:
+            continue
+        effective = min(today, earliest + dt.timedelta(days=int(rng.integers(0, 120))))
+        if event.expires_on is not None and effective >= event.expires_on:
+            continue
+        repairs.append(CreditRepair(
+            event_id=event.id, effective_on=effective, recorded_by="history-import",
+            reason="已履行法定义务并完成整改，经申请予以信用修复（模拟数据）",
+        ))  # fmt: skip
+    session.add_all(repairs)
+    session.flush()
+    counts = {kind: sum(e.type == kind for e in events) for kind in CREDIT_SPECS}
+    return CreditRecord(counts, len(repairs))
 
 
 def load_demo(n_enterprises: int, n_inspectors: int, seed: int) -> tuple[bool, list[DemoAccount]]:

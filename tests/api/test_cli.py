@@ -153,7 +153,8 @@ def test_demo_load_runs_the_whole_loop_once(tmp_path):
     runner = demo.test_cli_runner()
     first = runner.invoke(args=["demo", "load", "--enterprises", "600", "--inspectors", "40"])
     assert first.exit_code == 0, first.output
-    for fragment in ("demo district loaded", "simulated history", "scored 600 enterprises",
+    for fragment in ("demo district loaded", "simulated history", "simulated credit record",
+                     "scored 600 enterprises",
                      "riskiest 10", "results recorded", "demo-admin-pass",
                      "inspectors rated: ", "tiers: A "):  # fmt: skip
         assert fragment in first.output, fragment

@@ -13,10 +13,12 @@ from scipy.stats import spearmanr
 from sqlalchemy import String, func, insert, select, text
 
 from inspect_core.app import create_app
-from inspect_core.credit import data, jobs
-from inspect_core.credit.models import CreditRating
+from inspect_core.config import Config
+from inspect_core.credit import data, jobs, rules
+from inspect_core.credit.models import CREDIT_EVENT_TYPES, CreditEvent, CreditRating, CreditRepair
 from inspect_core.db import db
-from inspect_core.demo import seed_history
+from inspect_core.demo import seed_credit_record, seed_history
+from inspect_core.enterprises.models import Enterprise
 from inspect_core.migrate import upgrade
 from inspect_core.plans.models import Task
 from inspect_core.results.models import Result
@@ -28,15 +30,16 @@ from tests.factories import create_plan
 
 @pytest.fixture(scope="module")
 def demo_district(tmp_path_factory):
-    """The demo district and its simulated history, trained on and rescored as ``make
-    demo`` does: (the history, the model, each tier's count, how many took the no-history
-    override)."""
+    """The demo district, its simulated history and credit record, trained on and rescored
+    as ``make demo`` does: (the history, the model, each tier's count, how many took the
+    no-history override, the credit record as :func:`_credit_rows` reads it)."""
     path = tmp_path_factory.mktemp("demo") / "history.sqlite3"
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True})
     with app.app_context():
         upgrade(db.engine)
         simulate(db.engine, 3000, 80, seed=2026, progress=False)  # the demo district's
         history = seed_history(seed=2026)
+        record = seed_credit_record(2026, history)
         db.session.commit()
         model = jobs.train(db.session, "test", today_in_china(), window_days=3 * 365)
         scoring_run = jobs.run(db.session, "test", today_in_china())
@@ -53,15 +56,41 @@ def demo_district(tmp_path_factory):
                 CreditRating.reasons.cast(String).contains("no_history"),
             )
         )
+        codes = [  # a tier override's reason has no points
+            [r["code"] if r["points"] is not None else f"override:{r['code']}" for r in reasons]
+            for reasons in db.session.scalars(
+                select(CreditRating.reasons).where(CreditRating.run_id == scoring_run.id)
+            )
+        ]
+        credit = {"record": record, "events": _credit_rows(scoring_run.id), "codes": codes}
         db.engine_for(app).dispose()
-    return history, model, tiers, no_history
+    return history, model, tiers, no_history, credit
+
+
+def _credit_rows(run_id: int) -> list[dict]:
+    """Each credit event with its enterprise's establishment, its repair, and the
+    enterprise's rating in the run."""
+    rows = db.session.execute(
+        select(CreditEvent, Enterprise.established_on, CreditRepair.effective_on,
+               CreditRating.tier, CreditRating.reasons)
+        .join(Enterprise, Enterprise.id == CreditEvent.enterprise_id)
+        .outerjoin(CreditRepair, CreditRepair.event_id == CreditEvent.id)
+        .join(CreditRating, (CreditRating.enterprise_id == Enterprise.id)
+              & (CreditRating.run_id == run_id))
+    ).all()  # fmt: skip
+    return [
+        {"enterprise_id": e.enterprise_id, "type": e.type, "severity": e.severity,
+         "occurred_on": e.occurred_on, "expires_on": e.expires_on, "established_on": founded,
+         "repaired_on": repaired, "tier": tier, "reasons": reasons}
+        for e, founded, repaired, tier, reasons in rows
+    ]  # fmt: skip
 
 
 def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(demo_district):
     """Four rounds of draws, a new random team of two for every check, all recorded by one
     clerk's account: crediting each result to its drawn team (not to the account that
     typed it) orders the inspectors as their simulated strictness does."""
-    history, model, _, _ = demo_district
+    history, model, _, _, _ = demo_district
     rated = {i["inspector"]: i["strictness"] for i in model.metrics["inspectors"]}
     assert set(rated) == set(history.strictness) and len(rated) >= 15
     badges = sorted(rated)
@@ -75,13 +104,76 @@ def test_the_demo_district_fills_every_tier_near_its_share(demo_district):
     could not be cut from it.  Now every tier holds enterprises, the tiers the score sets
     within 10 points of the default shares 30/40/20/10 (ties still move a few), and the
     enterprises without history are the override's B."""
-    _, _, tiers, no_history = demo_district
+    _, _, tiers, no_history, _ = demo_district
     assert sum(tiers.values()) == 3000 and no_history > 0
     by_score = {"A": tiers.get("A", 0), "B": tiers.get("B", 0) - no_history,
                 "C": tiers.get("C", 0), "D": tiers.get("D", 0)}  # fmt: skip
     total = sum(by_score.values())
     for tier, share in {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}.items():
         assert by_score[tier] > 0 and abs(by_score[tier] / total - share) <= 0.1, (tier, by_score)
+
+
+def test_the_demo_credit_record_is_what_a_district_holds_and_scoring_reads_it(demo_district):
+    """``make demo`` loaded no credit event at all: the credit page, repairs, the
+    serious-dishonesty list's tier D and every credit reason were out of the demo.  Its
+    record now holds every event type, dated within the enterprise's life and expiring
+    as the credit rules say, with repairs only where and when the rules allow; the
+    risky enterprises draw most of the negative events; and every enterprise on the
+    serious-dishonesty list, unrepaired, is tier D with that override as its first reason."""
+    history, model, _, _, credit = demo_district
+    events, record = credit["events"], credit["record"]
+    today = today_in_china()
+    config = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
+    assert {e["type"] for e in events} == set(CREDIT_EVENT_TYPES)
+    assert sum(record.events.values()) == len(events) and record.repaired > 0
+    for e in events:
+        assert e["established_on"] is None or e["established_on"] <= e["occurred_on"] <= today
+        assert e["expires_on"] == rules.default_expiry(
+            config, e["type"], e["severity"], e["occurred_on"]
+        )
+        if e["repaired_on"] is not None:
+            earliest = rules.repairable_from(
+                config, e["type"], e["severity"], e["occurred_on"], (), e["expires_on"]
+            )
+            assert earliest is not None and earliest <= e["repaired_on"] <= today, e
+            assert e["expires_on"] is None or e["repaired_on"] < e["expires_on"]
+    negative = [e for e in events if CREDIT_EVENT_TYPES[e["type"]][2] > 0]
+    risky = sum(e["enterprise_id"] in history.risky for e in negative) / len(history.risky)
+    others = sum(e["enterprise_id"] not in history.risky for e in negative) / (
+        3000 - len(history.risky)
+    )
+    assert risky > 2 * others, (risky, others)
+    listed = [e for e in events if e["type"] == "serious_dishonesty" and e["repaired_on"] is None
+              and (e["expires_on"] is None or e["expires_on"] > today)]  # fmt: skip
+    assert listed
+    for e in listed:
+        assert e["tier"] == "D" and e["reasons"][0]["code"] == "serious_dishonesty", e
+    # the model reads the record: a credit variable keeps its points in the scorecard
+    kept = set(model.features) - set(model.metrics["scorecard_dropped"])
+    assert {name for name in kept if name.startswith("credit_")}, kept
+
+
+def test_the_demo_reasons_give_the_credit_record_one_adverse_and_one_positive_reason(
+    demo_district,
+):
+    """With the credit record in the demo, enterprises with a penalty read "adverse credit
+    records ≥1" beside "administrative penalties ≥1" (one event, twice), and nine in ten
+    spent two of their three reasons on having no certification ("quality-system
+    certifications 0", "positive credit records 0"), and an enterprise on the
+    serious-dishonesty list read that, then "adverse credit records ≥1".  A total and its
+    parts are one family, stated once: by the override where there is one."""
+    codes = demo_district[4]["codes"]
+    negative = {f"credit_{k}" for k, v in CREDIT_EVENT_TYPES.items() if v[2] > 0}
+    negative |= {"credit_negative", "serious_dishonesty"}
+    positive = {f"credit_{k}" for k, v in CREDIT_EVENT_TYPES.items() if v[2] < 0}
+    positive |= {"credit_positive"}
+    assert len(codes) == 3000
+    twice = [c for c in codes if len(negative & set(c)) > 1 or len(positive & set(c)) > 1]
+    assert twice == [], twice[:3]
+    listed = [c for c in codes if "override:serious_dishonesty" in c]
+    assert listed and all(not negative & set(c) for c in listed), listed
+    # the credit record still gives reasons
+    assert sum(bool(negative & set(c)) for c in codes) > 50
 
 
 def test_a_model_trained_before_unseen_codes_keeps_its_psi(

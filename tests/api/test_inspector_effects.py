@@ -13,12 +13,11 @@ from scipy.stats import spearmanr
 from sqlalchemy import String, func, insert, select, text
 
 from inspect_core.app import create_app
-from inspect_core.config import Config
 from inspect_core.credit import data, jobs, rules
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, CreditEvent, CreditRating, CreditRepair
 from inspect_core.db import db
 from inspect_core.demo import seed_credit_record, seed_history
-from inspect_core.enterprises.models import Enterprise
+from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.migrate import upgrade
 from inspect_core.plans.models import Task
 from inspect_core.results.models import Result
@@ -62,14 +61,26 @@ def demo_district(tmp_path_factory):
                 select(CreditRating.reasons).where(CreditRating.run_id == scoring_run.id)
             )
         ]
-        credit = {"record": record, "events": _credit_rows(scoring_run.id), "codes": codes}
+        # the credit rules the demo applied: the app's settings (CREDIT_REPAIR_REFUSED
+        # names sectors, so a repair is checked against the enterprise's own)
+        rules_config = {key: app.config[key] for key in ("CREDIT_EVENT_DAYS",
+                        "CREDIT_REPAIR_MIN_DAYS", "CREDIT_REPAIR_REFUSED")}  # fmt: skip
+        credit = {"record": record, "events": _credit_rows(scoring_run.id), "codes": codes,
+                  "config": rules_config}  # fmt: skip
         db.engine_for(app).dispose()
     return history, model, tiers, no_history, credit
 
 
 def _credit_rows(run_id: int) -> list[dict]:
-    """Each credit event with its enterprise's establishment, its repair, and the
-    enterprise's rating in the run."""
+    """Each credit event with its enterprise's establishment and sectors, its repair, and
+    the enterprise's rating in the run."""
+    sectors: dict[int, list[str]] = {}
+    for enterprise_id, sector in db.session.execute(
+        select(EnterpriseSector.enterprise_id, EnterpriseSector.sector).order_by(
+            EnterpriseSector.enterprise_id, EnterpriseSector.sector
+        )
+    ):
+        sectors.setdefault(enterprise_id, []).append(sector)
     rows = db.session.execute(
         select(CreditEvent, Enterprise.established_on, CreditRepair.effective_on,
                CreditRating.tier, CreditRating.reasons)
@@ -81,6 +92,7 @@ def _credit_rows(run_id: int) -> list[dict]:
     return [
         {"enterprise_id": e.enterprise_id, "type": e.type, "severity": e.severity,
          "occurred_on": e.occurred_on, "expires_on": e.expires_on, "established_on": founded,
+         "sectors": sectors.get(e.enterprise_id, []),
          "repaired_on": repaired, "tier": tier, "reasons": reasons}
         for e, founded, repaired, tier, reasons in rows
     ]  # fmt: skip
@@ -123,17 +135,20 @@ def test_the_demo_credit_record_is_what_a_district_holds_and_scoring_reads_it(de
     history, model, _, _, credit = demo_district
     events, record = credit["events"], credit["record"]
     today = today_in_china()
-    config = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
+    config = credit["config"]
     assert {e["type"] for e in events} == set(CREDIT_EVENT_TYPES)
     assert sum(record.events.values()) == len(events) and record.repaired > 0
+    refused = 0  # events CREDIT_REPAIR_REFUSED keeps from repair (by the enterprise's sectors)
     for e in events:
-        assert e["established_on"] is None or e["established_on"] <= e["occurred_on"] <= today
+        assert e["occurred_on"] <= today, e
+        assert e["established_on"] is None or e["established_on"] <= e["occurred_on"], e
         assert e["expires_on"] == rules.default_expiry(
             config, e["type"], e["severity"], e["occurred_on"]
         )
+        refused += rules.refusing_rule(config, e["type"], e["severity"], e["sectors"]) is not None
         if e["repaired_on"] is not None:
             earliest = rules.repairable_from(
-                config, e["type"], e["severity"], e["occurred_on"], (), e["expires_on"]
+                config, e["type"], e["severity"], e["occurred_on"], e["sectors"], e["expires_on"]
             )
             assert earliest is not None and earliest <= e["repaired_on"] <= today, e
             assert e["expires_on"] is None or e["repaired_on"] < e["expires_on"]
@@ -142,12 +157,15 @@ def test_the_demo_credit_record_is_what_a_district_holds_and_scoring_reads_it(de
     others = sum(e["enterprise_id"] not in history.risky for e in negative) / (
         3000 - len(history.risky)
     )
+    assert refused > 0  # the demo holds events the sector rules keep from repair
     assert risky > 2 * others, (risky, others)
     listed = [e for e in events if e["type"] == "serious_dishonesty" and e["repaired_on"] is None
               and (e["expires_on"] is None or e["expires_on"] > today)]  # fmt: skip
     assert listed
     for e in listed:
-        assert e["tier"] == "D" and e["reasons"][0]["code"] == "serious_dishonesty", e
+        first = e["reasons"][0]  # the override (no points), not the variable of that name
+        assert e["tier"] == "D" and first["code"] == "serious_dishonesty", e
+        assert first["points"] is None, e
     # the model reads the record: a credit variable keeps its points in the scorecard
     kept = set(model.features) - set(model.metrics["scorecard_dropped"])
     assert {name for name in kept if name.startswith("credit_")}, kept

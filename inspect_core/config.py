@@ -138,6 +138,11 @@ class Config:
     #: type's default; a penalty of only 通报批评 or a low fine, severity minor, is public
     #: for 3 months, others for 3 years: 行政处罚信息公示规定 2021 art. 13)
     CREDIT_EVENT_DAYS: dict[str, Any] = {"penalty": {"minor": 90}}
+    #: the longest an event may count (``expires_on`` − ``occurred_on``, days): no term in
+    #: the credit rules comes near ten years (3 on the serious-dishonesty list, 3 for a
+    #: penalty's publicity), so a later date is a typo such as 2062 for 2026; an event meant
+    #: to count until removed is recorded without ``expires_on`` (abnormal operations)
+    CREDIT_EXPIRY_MAX_DAYS: int = 3653
     #: days an event must have stood before a repair may end it early (DOMAIN.md §2: a
     #: year on the serious-dishonesty list; about a year of a penalty's publicity [M])
     CREDIT_REPAIR_MIN_DAYS: dict[str, Any] = {

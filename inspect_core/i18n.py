@@ -292,6 +292,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("superseded", "已因重新抽取而作废"),
     Message("in the future", "晚于当前时间"),
     Message("after today ({today})", "晚于今天（{today}）"),
+    Message(
+        "more than {days} days after occurred_on (latest {latest})",
+        "距发生日期超过{days}天（最晚{latest}）",
+    ),
     Message("before today ({today})", "早于今天（{today}）"),
     Message("before {date}", "早于 {date}"),
     Message("must be after {when}", "必须晚于 {when}"),

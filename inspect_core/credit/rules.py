@@ -1,6 +1,6 @@
 """How long a credit event counts, and when a credit repair (信用修复) may end it early.
 
-Three settings, each by event type and, where the rules differ, by severity:
+Four settings; the tables by event type and, where the rules differ, by severity:
 
 - ``CREDIT_EVENT_DAYS`` — the default effect when a request gives no ``expires_on``.
   Penalty publicity ends three months after a penalty of only 通报批评 or a low fine
@@ -9,6 +9,8 @@ Three settings, each by event type and, where the rules differ, by severity:
 - ``CREDIT_REPAIR_MIN_DAYS`` — days an event must stand before a repair takes effect:
   a year on the serious-dishonesty list, and about a year of a penalty's publicity
   (DOMAIN.md §2 [M]).
+- ``CREDIT_EXPIRY_MAX_DAYS`` — the longest an event may count when a request gives its
+  ``expires_on`` (ten years: a later date is a typo, not a term of any rule).
 - ``CREDIT_REPAIR_REFUSED`` — events no repair may end early: serious food, drug and
   special-equipment penalties keep their full term (DOMAIN.md §2 [M]).  A rule names the
   enterprise's sectors, since an event does not record which of them it concerns.
@@ -28,6 +30,8 @@ _ABSENT = object()
 #: the most days a setting may give: a century is far beyond any legal term, and an event
 #: date plus a larger number overflows Python's dates (a 500 on every listing of the event)
 MAX_DAYS = 36_600
+#: CREDIT_EXPIRY_MAX_DAYS when a config leaves it out (inspect_core/config.py says why)
+DEFAULT_EXPIRY_MAX_DAYS = 3653
 
 
 def _by_severity(table: Mapping[str, Any] | None, kind: str, severity: str) -> tuple[bool, Any]:
@@ -38,14 +42,25 @@ def _by_severity(table: Mapping[str, Any] | None, kind: str, severity: str) -> t
     return (entry is not _ABSENT), (None if entry is _ABSENT else entry)
 
 
+def default_days(config: Mapping[str, Any], kind: str, severity: str) -> int | None:
+    """How many days an event recorded without ``expires_on`` counts (None: until
+    repaired)."""
+    named, days = _by_severity(config.get("CREDIT_EVENT_DAYS"), kind, severity)
+    return days if named else CREDIT_EVENT_TYPES[kind][3]
+
+
 def default_expiry(
     config: Mapping[str, Any], kind: str, severity: str, on: dt.date
 ) -> dt.date | None:
     """The day an event recorded without ``expires_on`` stops counting (None: never)."""
-    named, days = _by_severity(config.get("CREDIT_EVENT_DAYS"), kind, severity)
-    if not named:
-        days = CREDIT_EVENT_TYPES[kind][3]
+    days = default_days(config, kind, severity)
     return on + dt.timedelta(days=days) if days else None
+
+
+def latest_expiry(config: Mapping[str, Any], occurred_on: dt.date) -> dt.date:
+    """The last ``expires_on`` an event of that date may be given (CREDIT_EXPIRY_MAX_DAYS)."""
+    days = config.get("CREDIT_EXPIRY_MAX_DAYS", DEFAULT_EXPIRY_MAX_DAYS)
+    return occurred_on + dt.timedelta(days=days)
 
 
 def refusing_rule(
@@ -166,6 +181,25 @@ def check(config: Mapping[str, Any], sectors: Iterable[str]) -> None:
                 f"({kinds}); values whole days from {least} to {MAX_DAYS}, or an object of "
                 f"severities ({severities}) to days{note} / {zh}设置有误（{least}至{MAX_DAYS}天）"
             )
+    longest = config.get("CREDIT_EXPIRY_MAX_DAYS", DEFAULT_EXPIRY_MAX_DAYS)
+    if isinstance(longest, bool) or not isinstance(longest, int) or not 1 <= longest <= MAX_DAYS:
+        raise ValueError(
+            f"CREDIT_EXPIRY_MAX_DAYS (INSPECT_CREDIT_EXPIRY_MAX_DAYS): {longest!r} — a whole "
+            f"number of days from 1 to {MAX_DAYS} / 信用事件最长有效天数设置有误"
+            f"（1至{MAX_DAYS}天）"
+        )
+    longer = [
+        f"{kind}.{severity}: {days}"
+        for kind in CREDIT_EVENT_TYPES
+        for severity in EVENT_SEVERITIES
+        if (days := default_days(config, kind, severity)) is not None and days > longest
+    ]
+    if longer:
+        raise ValueError(
+            f"CREDIT_EXPIRY_MAX_DAYS (INSPECT_CREDIT_EXPIRY_MAX_DAYS): {longest} is shorter "
+            f"than the default effect of {'; '.join(longer)} days (CREDIT_EVENT_DAYS or the "
+            f"type's own) / 信用事件最长有效天数设置有误（短于默认有效天数）"
+        )
     errors = _refused_errors(config.get("CREDIT_REPAIR_REFUSED") or [], sectors)
     if errors:
         raise ValueError(

@@ -38,7 +38,10 @@ class CreditEventInSchema(Schema):
     description = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=5000))
     expires_on = fields.Date(
         load_default=None,
-        metadata={"description": "default by type and severity (CREDIT_EVENT_DAYS) when omitted"},
+        metadata={
+            "description": "default by type and severity (CREDIT_EVENT_DAYS) when omitted; "
+            "at most CREDIT_EXPIRY_MAX_DAYS (default 3653, ten years) after occurred_on"
+        },
     )
 
     @validates_schema

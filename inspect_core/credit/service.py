@@ -85,6 +85,14 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
             {"occurred_on": [why]},
             message_zh=f"事件日期早于{earliest}（企业成立或最早可记录日期）",
         )
+    latest = rules.latest_expiry(current_app.config, data["occurred_on"])
+    if data.get("expires_on") and data["expires_on"] > latest:
+        days = (latest - data["occurred_on"]).days
+        raise Unprocessable(
+            "the event would count longer than any credit rule lets one",
+            {"expires_on": [f"more than {days} days after occurred_on (latest {latest})"]},
+            message_zh=f"失效日期距发生日期超过{days}天（最晚{latest}），请核对日期",
+        )
     expires = data.get("expires_on") or rules.default_expiry(
         current_app.config, data["type"], data["severity"], data["occurred_on"]
     )

@@ -95,6 +95,42 @@ def test_a_credit_event_dated_before_the_enterprise_or_1949_is_a_422(client, ide
         assert response.status_code == 201, (occurred, response.json)
 
 
+def test_an_expiry_beyond_any_credit_term_is_a_422_naming_the_latest_day(
+    app, client, identity, enterprise
+):
+    """``expires_on`` had no upper bound: a typo such as 2062-03-01 for 2026-03-01 (or
+    9999-12-31) kept an event in force, and in the score, for decades.  A date more than
+    CREDIT_EXPIRY_MAX_DAYS (default 3653, ten years) after the event is refused naming
+    ``expires_on`` and the latest day, in both languages, and nothing is stored; the
+    bound itself is accepted, and a district may set its own."""
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+    occurred = today_in_china() - dt.timedelta(days=30)
+    latest = occurred + dt.timedelta(days=3653)
+
+    def post(expires: str):
+        return client.post(path, json={"type": "penalty", "occurred_on": str(occurred),
+                                       "severity": "major", "source": "九龙市监处罚〔2026〕15号",
+                                       "expires_on": expires}, headers=regulator)  # fmt: skip
+
+    for expires in (str(latest + dt.timedelta(days=1)), "9999-12-31",
+                    str(occurred.replace(year=occurred.year + 36))):  # fmt: skip
+        refused = post(expires)
+        assert refused.status_code == 422, (expires, refused.json)
+        assert refused.json["errors"] == {
+            "expires_on": [f"more than 3653 days after occurred_on (latest {latest})"]
+        }
+        assert refused.json["errors_zh"] == {
+            "expires_on": [f"距发生日期超过3653天（最晚{latest}）"]
+        }
+        assert str(latest) in refused.json["message_zh"]
+    assert client.get(path, headers=regulator).json["items"] == []
+    accepted = post(str(latest))
+    assert accepted.status_code == 201 and accepted.json["expires_on"] == str(latest)
+    app.config["CREDIT_EXPIRY_MAX_DAYS"] = 5000
+    assert post(str(latest + dt.timedelta(days=1))).status_code == 201
+
+
 def test_a_repair_racing_another_for_the_same_event_is_a_409(
     app, client, identity, enterprise, monkeypatch
 ):

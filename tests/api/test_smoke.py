@@ -159,6 +159,12 @@ def test_bad_credit_repair_waits_are_refused_when_the_app_starts(waits):
         # past what a date can hold: every event listing of the type was a 500
         ("CREDIT_EVENT_DAYS", {"penalty": 5_000_000}, "penalty: 5000000"),
         ("CREDIT_REPAIR_MIN_DAYS", {"penalty": {"major": 5_000_000}}, "penalty.major"),
+        ("CREDIT_EXPIRY_MAX_DAYS", 0, "0 — a whole number of days from 1 to 36600"),
+        ("CREDIT_EXPIRY_MAX_DAYS", "10y", "'10y'"),
+        ("CREDIT_EXPIRY_MAX_DAYS", True, "True"),
+        # shorter than a default term: every penalty recorded without a date would
+        # count longer than the bound its own request may give
+        ("CREDIT_EXPIRY_MAX_DAYS", 365, "penalty.major: 1095"),
     ],
 )
 def test_bad_credit_rules_are_refused_when_the_app_starts(name, value, named):

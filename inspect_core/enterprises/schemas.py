@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate
 
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
@@ -38,6 +39,15 @@ class LicenceSchema(Schema):
     kind = CleanString(required=True, validate=validate.Length(max=60))
     number = CleanString(required=True, validate=validate.Length(max=60))
     expires_on = fields.Date(load_default=None)
+
+    @pre_dump
+    def _stored(self, licence: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """A licence as stored: the JSON column holds its expiry as ISO text, which the
+        Date field does not dump (a 500, after the row was committed)."""
+        day = licence.get("expires_on")
+        if isinstance(day, str):
+            return {**licence, "expires_on": dt.date.fromisoformat(day)}
+        return licence
 
 
 class EnterpriseCreateSchema(Schema):

@@ -39,6 +39,26 @@ def test_create_read_patch_round_trip(client, regulator):
     assert patched.json["sectors"] == ["food"]
 
 
+def test_a_licence_with_an_expiry_reads_back(client, regulator):
+    """A licence's expiry is stored as ISO text in the JSON column; the Date field that
+    dumps it took only dates, so the create answered a 500 after committing the row, and
+    every read and patch of the enterprise, the list included, was a 500 from then on."""
+    licence = {"kind": "食品经营许可证", "number": "JY15001070001234", "expires_on": "2027-01-01"}
+    body = factories.enterprise(licences=[licence])
+    created = client.post("/api/v1/enterprises", json=body, headers=regulator)
+    assert created.status_code == 201, created.json
+    assert created.json["licences"] == [licence]
+    url = f"/api/v1/enterprises/{body['uscc']}"
+    assert client.get(url, headers=regulator).json["licences"] == [licence]
+    listed = client.get(f"/api/v1/enterprises?q={body['uscc']}", headers=regulator)
+    assert listed.json["items"][0]["licences"] == [licence]
+    renewed = {**licence, "expires_on": "2032-01-01"}
+    patched = client.patch(url, json={"licences": [renewed, {**licence, "number": "JY2"}]},
+                           headers=regulator)  # fmt: skip
+    assert patched.status_code == 200, patched.json
+    assert patched.json["licences"] == [renewed, {**licence, "number": "JY2"}]
+
+
 def test_uscc_is_normalised_full_width_and_lower_case(client, regulator):
     code = factories.uscc()
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in code.lower())

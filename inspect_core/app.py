@@ -74,6 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
+    # a path with an empty segment (``/api//v1``, a ``%2F`` at a parameter's end) is a 404:
+    # werkzeug merged the slashes and answered an HTML 308 to another resource
+    app.url_map.merge_slashes = False
     db.init_app(app, app.config["DATABASE_URL"])
     plugin_manager.init_app(app, plugins)
     # a repair rule may name any sector of the catalogue, the plugins' own included

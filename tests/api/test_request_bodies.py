@@ -601,6 +601,31 @@ def test_a_path_holding_a_nul_matches_no_route(client, district):
     assert client.get(f"/api/v1/inspectors/{badge}", headers=district["admin"]).status_code == 200
 
 
+def test_a_path_with_an_empty_segment_matches_no_route(client, district):
+    """werkzeug merged repeated slashes and answered a 308 in HTML: an undocumented status
+    and media type, and a redirect to another resource -- a USCC ending in ``/`` (sent as
+    ``%2F``) led a credit event's POST to that of the USCC without it.  It is a 404, as
+    any path no route matches, token or not."""
+    admin, uscc = district["admin"], district["enterprises"][0]
+    body = {
+        "type": "complaint",
+        "occurred_on": "2026-01-02",
+        "severity": "minor",
+        "source": "12315",
+    }
+    for method, path, kwargs in (
+        ("get", "/api//v1/enterprises", {}),
+        ("get", f"/api/v1/enterprises/{uscc}%2F/credit", {}),
+        ("post", f"/api/v1/enterprises/{uscc}%2F/credit-events", {"json": body}),
+    ):
+        for headers in ({}, admin):
+            response = getattr(client, method)(path, headers=headers, **kwargs)
+            assert response.status_code == 404, (path, response.status_code)
+            assert response.mimetype == "application/json"
+    listed = client.get(f"/api/v1/enterprises/{uscc}/credit-events", headers=admin)
+    assert listed.json["items"] == []
+
+
 def _task_of(client, identity, sector: str):
     """A drawn task of ``sector`` and the headers of its first inspector."""
     admin = identity("admin")

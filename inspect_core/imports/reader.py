@@ -154,8 +154,8 @@ def sniff_format(filename: str, content: bytes) -> str:
 
 
 def normalise_cell(value: Any) -> Any:
-    """Trimmed text (see the module's docstring); ISO dates; whole floats as ints;
-    empty → None."""
+    """Trimmed text (see the module's docstring); ISO dates; whole floats as ints (within
+    64 bits); empty → None."""
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -166,10 +166,12 @@ def normalise_cell(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, bool):
         return value
+    # a whole number is an int while 64 bits hold it, else its text: a row error showing
+    # a larger one (1E+308, 309 digits) could not be stored, the import was a 500
     if isinstance(value, float):
-        return int(value) if value.is_integer() else repr(value)
+        return int(value) if value.is_integer() and abs(value) < 2**63 else repr(value)
     if isinstance(value, int):
-        return value
+        return value if -(2**63) <= value < 2**63 else str(value)
     text = value if type(value) is str else str(value)
     if not text.isascii():  # the usual cell is ASCII: no Unicode work for it
         return _non_ascii(text)

@@ -411,6 +411,29 @@ def test_xlsx_whose_sheet_xml_does_not_parse_is_a_422(client, identity, session)
     assert error["message_zh"].startswith(".xlsx 的第一个工作表：not well-formed"), error
 
 
+def test_a_number_cell_past_64_bits_is_read_as_its_text(client, identity):
+    """A whole-number cell became a Python int however large (1E+308: 309 digits), and a
+    row error showing it could not be stored (the JSON encoder holds 64 bits): a 500, and
+    the import stayed "received".  Past 64 bits the cell is read as its text."""
+    admin = identity("admin")
+    wb = Workbook()
+    wb.active.append(ENTERPRISE_HEADER)
+    for established in (1e308, 2**64, None):
+        wb.active.append([factories.uscc(), "重庆某有限公司", "food", "华岩镇", None, None,
+                          established])  # fmt: skip
+    content = io.BytesIO()
+    wb.save(content)
+    r = upload(client, "/api/v1/enterprises/import?mode=partial", admin, content.getvalue(),
+               "big.xlsx")  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert (r.json["accepted"], r.json["rejected"]) == (1, 2)
+    shown = [(e["field"], e["value"]) for e in r.json["errors"]]
+    assert shown[0] == ("established_on", "1e+308")
+    assert shown[1][0] == "established_on" and float(shown[1][1]) == pytest.approx(2**64)
+    status = client.get(f"/api/v1/imports/{r.json['import_id']}", headers=admin).json
+    assert status["status"] == "done" and len(status["errors"]) == 2
+
+
 @pytest.mark.untranslated
 def test_a_file_level_error_stored_as_a_list_is_read_reason_by_reason():
     """Imports rejected before file-level errors were stored one per reason hold the str()

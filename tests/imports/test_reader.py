@@ -226,3 +226,11 @@ def test_findings_without_a_severity_prefix_are_refused(cell, message):
 
     with pytest.raises(ValidationError, match=message):
         _parse_findings(cell)
+
+
+def test_a_whole_number_past_64_bits_is_read_as_its_text():
+    """An int past 64 bits could not be stored in a row error (a 500): it is read as text."""
+    assert reader.normalise_cell(5.0) == 5 and reader.normalise_cell(2**63 - 1) == 2**63 - 1
+    assert reader.normalise_cell(-(2**63)) == -(2**63)
+    assert reader.normalise_cell(1e308) == "1e+308"
+    assert reader.normalise_cell(2**64) == "18446744073709551616"

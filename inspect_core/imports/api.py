@@ -12,7 +12,7 @@ from inspect_core import idempotency
 from inspect_core.auth.access import current_user, require
 from inspect_core.blueprint import Blueprint, UploadedFile, query_args
 from inspect_core.db import db
-from inspect_core.errors import Unprocessable
+from inspect_core.errors import ErrorSchema, Unprocessable
 from inspect_core.imports import service
 from inspect_core.imports.models import IMPORT_MODES
 from inspect_core.validators import RowId
@@ -57,6 +57,16 @@ class ImportReportSchema(Schema):
     accepted = fields.Integer()
     rejected = fields.Integer()
     errors = fields.List(fields.Nested(RowErrorSchema))
+
+
+class ImportRejectedSchema(ImportReportSchema):
+    """An all-or-nothing upload with a bad row: its report in the error shape."""
+
+    code = fields.Integer(metadata={"description": "422"})
+    status = fields.String(metadata={"description": "Unprocessable Entity"})
+    import_status = fields.String(metadata={"description": "the import's status: rejected"})
+    message = fields.String()
+    message_zh = fields.String()
 
 
 class ImportStatusSchema(ImportReportSchema):
@@ -110,6 +120,15 @@ def _run(kind: str, form: dict[str, Any]) -> Any:
 
 
 IMPORT_DOC = {
+    "responses": {
+        "422": {
+            "description": "a form that did not validate (the error shape), or an "
+            "all_or_nothing upload with a bad row (its report, row errors listed)",
+            "content": {
+                "application/json": {"schema": {"oneOf": [ErrorSchema, ImportRejectedSchema]}}
+            },
+        }
+    },
     "parameters": [
         {
             "in": "header",
@@ -124,7 +143,7 @@ IMPORT_DOC = {
             "required": False,
             "schema": {"type": "string", "enum": list(IMPORT_MODES)},
         },
-    ]
+    ],
 }
 
 

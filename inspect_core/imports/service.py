@@ -519,6 +519,7 @@ def run_import(
             "code": 422,
             "status": "Unprocessable Entity",
             "message": upload.message,
+            "message_zh": f"{len(outcome.rejected_rows)} 行无效，未保存任何数据（all_or_nothing）",
         }
     if key is not None:
         from inspect_core.results.models import IdempotencyRecord

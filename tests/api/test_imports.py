@@ -159,6 +159,26 @@ def test_mixed_rows_all_or_nothing_stores_nothing(client, identity, session):
     assert status["status"] == "rejected"
 
 
+def test_a_refused_upload_answers_the_422_its_document_describes(app, client, identity):
+    """An all-or-nothing upload with a bad row answers the import's report in the error
+    shape: row errors as a list, the counts beside them.  The document gave its 422 the
+    error schema alone (row errors an object, nothing else allowed), so no generated client
+    could read it; and it had no zh-CN message, as every other error has."""
+    import schemathesis
+
+    document = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    admin = identity("admin")
+    path = "/api/v1/enterprises/import"
+    refused = upload(client, path, admin, csv_bytes(mixed_rows()), "mixed.csv")
+    assert refused.status_code == 422
+    assert refused.json["message"] == "3 row(s) invalid; nothing stored (all_or_nothing)"
+    assert refused.json["message_zh"] == "3 行无效，未保存任何数据（all_or_nothing）"
+    document[path]["POST"].validate_response(refused)
+    unread = upload(client, f"{path}?mode=partial", admin, b"x", "e.csv", mode="all_or_nothing")
+    assert unread.status_code == 422 and list(unread.json["errors"]) == ["mode"]
+    document[path]["POST"].validate_response(unread)  # a form that did not validate
+
+
 def test_mixed_rows_partial_stores_the_good_rows_and_reconciles(client, identity, session):
     admin = identity("admin")
     before = count(session, Enterprise)

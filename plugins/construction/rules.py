@@ -100,9 +100,10 @@ def _dec(value: Any, field_: str, *, positive: bool = False) -> Decimal:
 
 
 def _round(value: Decimal, step: str) -> Decimal:
-    """Round once to ``step`` per GB/T 8170-2008 (half to even on the exact value)."""
+    """Round once to ``step`` per GB/T 8170-2008 (half to even on the exact value), in
+    as many digits as that takes: 50 raised InvalidOperation for a value past 10^48."""
     with decimal.localcontext() as ctx:
-        ctx.prec = 50
+        ctx.prec = max(50, value.adjusted() - Decimal(step).as_tuple().exponent + 3)
         return value.quantize(Decimal(step), rounding=ROUND_HALF_EVEN)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import decimal
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -566,6 +567,14 @@ def judge_dissolution(units: Sequence[Decimal], q: Decimal) -> DissolutionResult
     return DissolutionResult("conforms" if ok else "fails", 2, below, mean)
 
 
+def to_tenth(value: Decimal) -> Decimal:
+    """``value`` to 0.1 however many digits it has: in the default 28-digit context a
+    mean past 10^27 raised InvalidOperation (the plugin failed, a 502)."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = max(28, value.adjusted() + 3)
+        return value.quantize(Decimal("0.1"))
+
+
 def judge_limit(measured: Decimal, limit: Decimal, direction: str) -> bool:
     """``max``: measured must not exceed the limit; ``min``: must not fall below it."""
     if direction == "max":
@@ -633,18 +642,17 @@ def _judge_test_item(
                 "required; report all 12 units",
             )
         passed = result.outcome == "conforms"
+        mean = to_tenth(result.mean)
         item = ItemJudgement(
             item=test.get("name") or "dissolution",
             passed=passed,
             rule=f"溶出度（第{result.stage}次，{len(units) if result.stage == 2 else 6}单位）",
             standard=f"{CHP} 四部 通则0931 [M]",
-            measured=f"mean {result.mean.quantize(Decimal('0.1'))}; min {min(units)}",
+            measured=f"mean {mean}; min {min(units)}",
             limit=f"Q={q}",
             unit="% of label claim",
-            message_zh=f"平均溶出量 {result.mean.quantize(Decimal('0.1'))}%，"
-            f"{result.units_below_q} 个单位低于 Q={q}%",
-            message_en=f"mean dissolved {result.mean.quantize(Decimal('0.1'))}%, "
-            f"{result.units_below_q} unit(s) below Q={q}%",
+            message_zh=f"平均溶出量 {mean}%，{result.units_below_q} 个单位低于 Q={q}%",
+            message_en=f"mean dissolved {mean}%, {result.units_below_q} unit(s) below Q={q}%",
         )
         finding = None
         if not passed:

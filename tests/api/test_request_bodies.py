@@ -699,6 +699,30 @@ def test_a_payload_decimal_past_its_range_is_a_422_not_a_billion_digits(client, 
     assert post("1E+1000").status_code == 201
 
 
+def test_a_payload_decimal_in_range_is_judged_by_every_plugin_not_a_502(client, identity):
+    """A number within 10^±1000 is judged: the drugs rules took a dissolution mean to 0.1
+    and the construction rules a concrete mean to 0.1 in a context of 28 and 50 digits, so
+    a unit of "1e29" or a strength of "1e1000" raised InvalidOperation (a 502 blaming the
+    plugin, nothing stored)."""
+    dissolution = {"kind": "dissolution", "q": "80", "units": ["1e29", *["90"] * 5]}
+    sample = {"stage": "circulation", "product_name": "某某片", "dosage_form": "tablet",
+              "test_items": [dissolution]}  # fmt: skip
+    batch = {"batch_no": "KJ-01", "grade": "C30", "values": ["1e1000"] * 10}
+    cases = (
+        ("drugs", {"inspection_type": "sampling", "sample": sample}),
+        ("construction", {"project_name": "九龙坡区某住宅", "project_no": "P-1",
+                          "concrete_batches": [batch]}),
+    )  # fmt: skip
+    for sector, payload in cases:
+        task, me = _task_of(client, identity, sector)
+        body = {"sector": sector, "payload": payload, "conclusion_code": "no_problem"}
+        response = client.post(
+            f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": "k"}
+        )
+        assert response.status_code == 201, (sector, response.json)
+        assert response.json["passed"] is True
+
+
 def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):
     """A schema's 422, werkzeug's 404 and 405, and our own errors raised without one carried
     English only; each now has ``message_zh`` beside the field-level ``errors``."""

@@ -175,8 +175,8 @@ def test_the_demo_reasons_give_the_credit_record_one_adverse_and_one_positive_re
     demo_district,
 ):
     """With the credit record in the demo, enterprises with a penalty read "adverse credit
-    records ≥1" beside "administrative penalties ≥1" (one event, twice), and nine in ten
-    spent two of their three reasons on having no certification ("quality-system
+    records ≥1" beside "administrative penalties ≥1" (one event, twice; 110 rows), 2,519
+    of 3,000 spent two of their three reasons on having no certification ("quality-system
     certifications 0", "positive credit records 0"), and an enterprise on the
     serious-dishonesty list read that, then "adverse credit records ≥1".  A total and its
     parts are one family, stated once: by the override where there is one."""

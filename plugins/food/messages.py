@@ -27,6 +27,10 @@ MESSAGES: tuple[Message, ...] = (
     Message("not a number: {value}", "不是有效的数值：{value}"),
     Message("must be a finite number", "必须为有限数值"),
     Message("must not be negative", "不能为负数"),
+    Message(
+        "{amount} {unit} is more than the whole sample (1000000 mg/kg)",
+        "{amount} {unit} 超过样品本身的质量（1000000 mg/kg），请核对数值与单位",
+    ),
     Message("unknown unit {unit}; known: {known}", "未知的计量单位 {unit}；可用：{known}"),
     Message(
         "cannot convert {source} to {target} (different dimensions)",

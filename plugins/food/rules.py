@@ -314,6 +314,26 @@ def convert(value: Decimal, from_unit: str, to_unit: str, field: str) -> Decimal
     return value * src[2] / dst[2]
 
 
+#: a mass fraction past this (mg/kg) is more analyte than sample: a typo (a misplaced
+#: decimal point, a wrong unit), never a measurement, and judged it was a failed check
+#: that stood in the enterprise's credit record
+WHOLE_SAMPLE_MG_PER_KG = Decimal(1_000_000)
+
+
+def _within_the_sample(amount: Decimal | None, unit: str, field: str) -> None:
+    """Refuse a mass fraction larger than the whole sample (1,000,000 mg/kg).  A mass
+    concentration has no such bound without the sample's density (honey holds over
+    1,000 g/L of sugar), and a count per 25 g none at all."""
+    if amount is None or _UNITS[unit.lower()][1] != "mass_fraction":
+        return
+    with decimal.localcontext() as ctx:
+        ctx.prec = max(28, amount.adjusted() + 3)  # 1E+1000 stays exact
+        if convert(amount, unit, "mg/kg", field) > WHOLE_SAMPLE_MG_PER_KG:
+            raise RuleInputError(
+                field, f"{amount} {unit} is more than the whole sample (1000000 mg/kg)"
+            )
+
+
 def round_gbt8170(value: Decimal, exponent: int) -> Decimal:
     """Round ``value`` once to a multiple of 10**exponent per GB/T 8170-2008 §3.3.
 
@@ -417,6 +437,8 @@ def judge_item(
         return _to_decimal(raw, f"{base}.{name}")
 
     lod, loq = opt("lod"), opt("loq")
+    for field, amount in (("value", value), ("lod", lod), ("loq", loq)):
+        _within_the_sample(amount, unit, f"{base}.{field}")
     name = table.analytes[analyte]
     cited = str(item.get("standard") or "").strip()
     note_zh = note_en = ""

@@ -682,7 +682,7 @@ def test_a_payload_number_the_store_cannot_hold_is_a_422_naming_it(client, ident
 def test_a_payload_decimal_past_its_range_is_a_422_not_a_billion_digits(client, identity):
     """A "1E+1000000000" passed the food schema (non-negative) and the rules wrote it out
     digit by digit: one request took all the memory there was.  Within 10^±1000 a
-    number is judged."""
+    number is judged, unless the food rules find it more than the whole sample."""
     task, me = _task_of(client, identity, "food")
     url = f"/api/v1/tasks/{task['id']}/results"
 
@@ -696,7 +696,17 @@ def test_a_payload_decimal_past_its_range_is_a_422_not_a_billion_digits(client, 
         response = post(value)
         assert response.status_code == 422, (value, response.status_code)
         assert response.json["errors"] == {"payload.items": {"0": {"value": [reason]}}}
-    assert post("1E+1000").status_code == 201
+    assert post("1E-1000").status_code == 201
+    huge = post("1E+1000")  # in range, but more cadmium than rice: the food rules refuse it
+    assert huge.status_code == 422, huge.json
+    assert huge.json["errors"] == {
+        "payload.items.0.value": ["1E+1000 mg/kg is more than the whole sample (1000000 mg/kg)"]
+    }
+    assert huge.json["errors_zh"] == {
+        "payload.items.0.value": [
+            "1E+1000 mg/kg 超过样品本身的质量（1000000 mg/kg），请核对数值与单位"
+        ]
+    }
 
 
 def test_a_payload_decimal_in_range_is_judged_by_every_plugin_not_a_502(client, identity):

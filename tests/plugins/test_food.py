@@ -365,6 +365,41 @@ def test_unjudgeable_payload_names_the_field(
     assert err.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        (cd("1000001"), "items.0.value"),
+        (cd("1E+1000"), "items.0.value"),
+        (cd("1000.5", "g/kg"), "items.0.value"),
+        (cd("1000000001", "μg/kg"), "items.0.value"),
+        (cd(None, qualifier="ND", lod="2000000"), "items.0.lod"),
+        (cd("<", qualifier="<", lod="0.01", loq="5E+6"), "items.0.loq"),
+    ],
+)
+def test_a_mass_fraction_above_the_whole_sample_is_refused(
+    pm: pluggy.PluginManager, item: dict[str, Any], field: str
+) -> None:
+    """A value past 1,000,000 mg/kg (more cadmium than rice) was judged a failed check,
+    which then stood in the enterprise's credit record: a misplaced decimal point or a
+    wrong unit is refused naming the field, in any unit of mass fraction."""
+    if item.get("qualifier") == "<":
+        item = {**item, "value": "0.01"}
+    with pytest.raises(RuleInputError) as err:
+        judge(pm, sample(item))
+    assert err.value.field == field
+    assert "more than the whole sample (1000000 mg/kg)" in err.value.message
+
+
+@pytest.mark.parametrize("item", [cd("1000000"), cd("1000", "g/kg"), cd("1E+9", "μg/kg")])
+def test_the_whole_sample_is_still_judged(pm: pluggy.PluginManager, item: dict[str, Any]) -> None:
+    """The bound is the whole sample, not a plausibility guess: 1,000,000 mg/kg is
+    judged (a fail).  A mass concentration has no bound without the sample's density
+    (honey holds over 1,000 g/L of sugar), nor has a count per 25 g."""
+    assert judge(pm, sample(item)).passed is False
+    for unit in ("mg/L", "g/L", "/25g"):
+        rules._within_the_sample(Decimal("1E+12"), unit, "items.0.value")
+
+
 def test_rules_refuse_bad_options() -> None:
     """Option values outside their choices are refused, naming the config key."""
     with pytest.raises(RuleInputError) as err:

@@ -327,7 +327,10 @@ def _within_the_sample(amount: Decimal | None, unit: str, field: str) -> None:
     if amount is None or _UNITS[unit.lower()][1] != "mass_fraction":
         return
     with decimal.localcontext() as ctx:
-        ctx.prec = max(28, amount.adjusted() + 3)  # 1E+1000 stays exact
+        # exact: the factors are 1000, 1 and 0.001, so the amount's own digits and four
+        # more hold any conversion (in 28 digits 1000.000…0001 g/kg rounded down to the
+        # bound and was judged, where the same amount in mg/kg was refused)
+        ctx.prec = max(28, len(amount.as_tuple().digits) + 4)
         if convert(amount, unit, "mg/kg", field) > WHOLE_SAMPLE_MG_PER_KG:
             raise RuleInputError(
                 field, f"{amount} {unit} is more than the whole sample (1000000 mg/kg)"

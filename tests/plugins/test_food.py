@@ -390,6 +390,25 @@ def test_a_mass_fraction_above_the_whole_sample_is_refused(
     assert "more than the whole sample (1000000 mg/kg)" in err.value.message
 
 
+@pytest.mark.parametrize(
+    "item",
+    [
+        cd("1000000.00000000000000000000000000001"),
+        cd("1000.00000000000000000000000000000001", "g/kg"),
+        cd("1000000000.00000000000000000000000000001", "μg/kg"),
+    ],
+)
+def test_just_above_the_whole_sample_is_refused_in_every_unit(
+    pm: pluggy.PluginManager, item: dict[str, Any]
+) -> None:
+    """The same amount, a hair above 1,000,000 mg/kg, is refused whatever mass-fraction
+    unit it is written in: converting g/kg or μg/kg to mg/kg in 28 digits rounded it down
+    to the bound itself, so it was judged (a failed check) where mg/kg was refused."""
+    with pytest.raises(RuleInputError) as err:
+        judge(pm, sample(item))
+    assert err.value.field == "items.0.value"
+
+
 @pytest.mark.parametrize("item", [cd("1000000"), cd("1000", "g/kg"), cd("1E+9", "μg/kg")])
 def test_the_whole_sample_is_still_judged(pm: pluggy.PluginManager, item: dict[str, Any]) -> None:
     """The bound is the whole sample, not a plausibility guess: 1,000,000 mg/kg is

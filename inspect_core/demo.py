@@ -374,13 +374,14 @@ def seed_credit_record(seed: int, history: History) -> CreditRecord:
         select(EnterpriseSector.enterprise_id, EnterpriseSector.sector)
     ):
         sectors.setdefault(enterprise_id, set()).add(sector)
-    ids = sorted(founded)
+    ids = np.array(sorted(founded))
+    risky = np.isin(ids, list(history.risky))
     numbers: dict[tuple[str, int], int] = {}
     events: list[CreditEvent] = []
     for kind, spec in CREDIT_SPECS.items():
-        chance = np.where(np.isin(ids, list(history.risky)), spec.risky, spec.other)
+        chance = np.where(risky, spec.risky, spec.other)
         levels, weights = zip(*spec.severities, strict=True)
-        for enterprise_id in np.asarray(ids)[rng.random(len(ids)) < chance].tolist():
+        for enterprise_id in ids[rng.random(len(ids)) < chance].tolist():
             held = sectors.get(enterprise_id, set())
             if spec.sectors and not held & set(spec.sectors):
                 continue

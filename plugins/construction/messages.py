@@ -72,6 +72,14 @@ MESSAGES: tuple[Message, ...] = (
         "not a concrete strength grade like C30: {grade}",
         "不是有效的混凝土强度等级（如 C30）：{grade}",
     ),
+    Message(
+        "C0 is not a strength grade: fcu,k must be > 0",
+        "C0 不是混凝土强度等级：强度标准值 fcu,k 必须大于 0",
+    ),
+    Message(
+        "{value} N/mm² is above the plausible maximum ({maximum} N/mm²); check the value",
+        "{value} N/mm² 超过合理上限（{maximum} N/mm²），请核对数值",
+    ),
     Message("no coefficient for n = {n}", "试件组数 n = {n} 无对应的合格评定系数"),
     Message("at least one strength value is required", "至少需要一组试件强度代表值"),
     Message(

@@ -78,6 +78,11 @@ def thresholds_with_overrides(config: Mapping[str, Any] | None) -> dict[str, Any
     merged = default_thresholds()
     if config:
         _merge(merged, config, "config")
+    _dec(
+        merged["concrete"]["plausible_max_strength"],
+        "config.concrete.plausible_max_strength",
+        positive=True,
+    )
     for code, severity in merged["severity"].items():
         if severity not in SEVERITIES:
             raise RuleInputError(
@@ -409,6 +414,18 @@ class ConcreteVerdict:
         return all(c.passed for c in self.checks)
 
 
+def _plausible(value: Decimal, ceiling: Decimal, field_: str) -> Decimal:
+    """``value`` unless it is above the plausibility ceiling (N/mm²): a strength of "335"
+    typed for 33.5, or 1e1000, would otherwise be judged and stand in the record."""
+    if value > ceiling:
+        raise RuleInputError(
+            field_,
+            f"{value} N/mm² is above the plausible maximum ({_fmt(ceiling)} N/mm²); "
+            "check the value",
+        )
+    return value
+
+
 def parse_grade(grade: Any, field_: str) -> Decimal:
     """``C30`` → 30 (fcu,k in N/mm²)."""
     match = _GRADE.match(str(grade or "").strip())
@@ -447,11 +464,17 @@ def evaluate_concrete_batch(
     non-statistical method, too many) groups raise :class:`RuleInputError`.
     """
     conf = (thresholds or _default_thresholds())["concrete"]
-    fcuk = parse_grade(batch.get("grade"), f"{path}.grade")
+    ceiling = _dec(conf["plausible_max_strength"], "config.concrete.plausible_max_strength")
+    fcuk = _plausible(parse_grade(batch.get("grade"), f"{path}.grade"), ceiling, f"{path}.grade")
+    if fcuk == 0:
+        raise RuleInputError(f"{path}.grade", "C0 is not a strength grade: fcu,k must be > 0")
     raw_values = batch.get("values")
     if not isinstance(raw_values, Sequence) or isinstance(raw_values, str) or not raw_values:
         raise RuleInputError(f"{path}.values", "at least one strength value is required")
-    values = [_dec(v, f"{path}.values.{i}", positive=True) for i, v in enumerate(raw_values)]
+    values = [
+        _plausible(_dec(v, where, positive=True), ceiling, where)
+        for where, v in ((f"{path}.values.{i}", v) for i, v in enumerate(raw_values))
+    ]
     n = len(values)
     has_sigma = batch.get("sigma0") is not None or batch.get("sigma0_history")
     method = batch.get("method") or (
@@ -476,7 +499,8 @@ def evaluate_concrete_batch(
                 f"the known-σ0 method takes a batch of exactly {ks['batch_size']} groups, got {n}",
             )
         if batch.get("sigma0") is not None:
-            computed = _round(_dec(batch["sigma0"], f"{path}.sigma0", positive=True), prec["std"])
+            sigma0 = _dec(batch["sigma0"], f"{path}.sigma0", positive=True)
+            computed = _round(_plausible(sigma0, ceiling, f"{path}.sigma0"), prec["std"])
         else:
             history = batch.get("sigma0_history")
             if not isinstance(history, Sequence) or isinstance(history, str):
@@ -487,7 +511,8 @@ def evaluate_concrete_batch(
                     f"σ0 needs ≥ {ks['sigma_history_min_groups']} groups, got {len(history)}",
                 )
             hist = [
-                _dec(v, f"{path}.sigma0_history.{i}", positive=True) for i, v in enumerate(history)
+                _plausible(_dec(v, where, positive=True), ceiling, where)
+                for where, v in ((f"{path}.sigma0_history.{i}", v) for i, v in enumerate(history))
             ]
             computed = _round(sample_std(hist), prec["std"])
         floor = Decimal(ks["sigma_floor"])

@@ -46,6 +46,7 @@ MESSAGES: tuple[Message, ...] = (
     Message("must be one of {choices}", "必须是以下之一：{choices}"),
     Message("must be an integer ≥ {minimum}", "必须为不小于 {minimum} 的整数"),
     Message("must be a number between 0 and 100", "必须为 0 到 100 之间的数值"),
+    Message("must be a number ≥ 100", "必须为不小于 100 的数值"),
     # rules.py: gsp_percentages (``cls`` is one of rules.GRADES)
     Message(
         "more items not applicable than the {total} critical items",
@@ -92,6 +93,10 @@ MESSAGES: tuple[Message, ...] = (
         "ChP 0931: one unit below Q−10% — the second stage of 6 more units is required; "
         "report all 12 units",
         "ChP 0931：有 1 个单位低于 Q−10%，应另取 6 个单位复试，请报告全部 12 个单位的结果",
+    ),
+    Message(
+        "{value}% of label claim is above the plausible maximum ({maximum}%); check the value",
+        "{value}%（按标示量计）超过合理上限（{maximum}%），请核对数值",
     ),
     Message("unknown inspection type {kind}", "未知的检查类型 {kind}"),
 )

@@ -168,6 +168,7 @@ def resolve_config(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         "assay_far_outside_points",
     ):
         cfg[key] = _percent(f"config.{key}", cfg[key])
+    cfg["label_claim_max_pct"] = _ceiling("config.label_claim_max_pct", cfg["label_claim_max_pct"])
     for kind, severity in cfg["sampling_severity"].items():
         if severity not in SEVERITIES:
             raise RuleInputError(
@@ -192,6 +193,38 @@ def _percent(field: str, value: Any) -> Fraction:
     if not 0 <= number <= 100:
         raise RuleInputError(field, "must be a number between 0 and 100")
     return number
+
+
+def _ceiling(field: str, value: Any) -> Fraction:
+    """The plausibility ceiling in % of label claim: below 100 it would refuse a drug
+    that conforms exactly to its label."""
+    if isinstance(value, bool):
+        raise RuleInputError(field, "must be a number ≥ 100")
+    try:
+        number = Fraction(str(value))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise RuleInputError(field, "must be a number ≥ 100") from exc
+    if number < 100:
+        raise RuleInputError(field, "must be a number ≥ 100")
+    return number
+
+
+def _within_label_claim(field: str, value: Decimal | None, cfg: Mapping[str, Any]) -> None:
+    """Refuse a result in % of label claim above ``label_claim_max_pct``: "9950" typed
+    for 99.50 would otherwise stand in the enterprise's record as a critical assay
+    failure, and a dissolution unit of "1e28" would be judged to conform."""
+    ceiling = cfg["label_claim_max_pct"]
+    if value is not None and value.is_finite() and Fraction(value) > ceiling:
+        raise RuleInputError(
+            field,
+            f"{value}% of label claim is above the plausible maximum "
+            f"({_ceiling_text(ceiling)}%); check the value",
+        )
+
+
+def _ceiling_text(value: Fraction) -> str:
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    return str(value.numerator) if value.denominator == 1 else f"{exact.normalize():f}"
 
 
 def _pct_text(value: Fraction) -> str:
@@ -590,6 +623,15 @@ def _judge_test_item(
     kind = test["kind"]
     field = f"sample.test_items.{index}"
     severity = cfg["sampling_severity"]
+    # an assay is always in % of label claim; a related substance may be given in ppm,
+    # and an "other" item carries a unit of its own, so neither has a ceiling then
+    in_percent = kind == "assay" or (
+        kind == "related_substances" and (test.get("unit") or "%").strip() in ("%", "％")
+    )
+    for name in ("measured", "lower", "upper", "limit") if in_percent else ():
+        _within_label_claim(f"{field}.{name}", test.get(name), cfg)
+    for i, unit in enumerate(test["units"] if kind == "dissolution" else ()):
+        _within_label_claim(f"{field}.units.{i}", unit, cfg)
     if kind == "assay":
         lower, upper = test.get("lower"), test.get("upper")
         standard = f"{CHP} 品种正文（含量测定）"

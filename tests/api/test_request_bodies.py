@@ -10,6 +10,7 @@ import re
 import pytest
 
 from tests import factories
+from tests.conftest import identities
 
 
 def _multipart(client, url: str, headers: dict, data: dict):
@@ -709,21 +710,65 @@ def test_a_payload_decimal_past_its_range_is_a_422_not_a_billion_digits(client, 
     }
 
 
-def test_a_payload_decimal_in_range_is_judged_by_every_plugin_not_a_502(client, identity):
-    """A number within 10^±1000 is judged: the drugs rules took a dissolution mean to 0.1
-    and the construction rules a concrete mean to 0.1 in a context of 28 and 50 digits, so
-    a unit of "1e29" or a strength of "1e1000" raised InvalidOperation (a 502 blaming the
-    plugin, nothing stored)."""
-    dissolution = {"kind": "dissolution", "q": "80", "units": ["1e29", *["90"] * 5]}
+def _absurd_payloads(dissolution_unit: str, strength: str):
+    dissolution = {"kind": "dissolution", "q": "80", "units": [dissolution_unit, *["90"] * 5]}
     sample = {"stage": "circulation", "product_name": "某某片", "dosage_form": "tablet",
               "test_items": [dissolution]}  # fmt: skip
-    batch = {"batch_no": "KJ-01", "grade": "C30", "values": ["1e1000"] * 10}
-    cases = (
+    batch = {"batch_no": "KJ-01", "grade": "C30", "values": [strength] * 10}
+    return (
         ("drugs", {"inspection_type": "sampling", "sample": sample}),
         ("construction", {"project_name": "九龙坡区某住宅", "project_no": "P-1",
                           "concrete_batches": [batch]}),
     )  # fmt: skip
-    for sector, payload in cases:
+
+
+def test_an_absurd_drug_or_concrete_value_is_a_422_naming_it_and_nothing_is_stored(
+    client, identity
+):
+    """A dissolution unit of 1e29 % of label claim was judged to conform, and a cube
+    strength of 1e1000 N/mm² judged an accepted batch; now each is refused with the field
+    and the ceiling in English and zh-CN (the plugins' ``label_claim_max_pct`` and
+    ``concrete.plausible_max_strength``), and the task keeps no result."""
+    expected = {
+        "drugs": (
+            "payload.sample.test_items.0.units.0",
+            "1E+29% of label claim is above the plausible maximum (1000%); check the value",
+            "1E+29%（按标示量计）超过合理上限（1000%），请核对数值",
+        ),
+        "construction": (
+            "payload.concrete_batches.0.values.0",
+            "1E+1000 N/mm² is above the plausible maximum (300 N/mm²); check the value",
+            "1E+1000 N/mm² 超过合理上限（300 N/mm²），请核对数值",
+        ),
+    }
+    for sector, payload in _absurd_payloads("1e29", "1e1000"):
+        task, me = _task_of(client, identity, sector)
+        body = {"sector": sector, "payload": payload, "conclusion_code": "no_problem"}
+        url = f"/api/v1/tasks/{task['id']}/results"
+        response = client.post(url, json=body, headers={**me, "Idempotency-Key": "k"})
+        assert response.status_code == 422, (sector, response.json)
+        field, en, zh = expected[sector]
+        assert response.json["errors"] == {field: [en]}
+        assert response.json["errors_zh"] == {field: [zh]}
+        stored = client.get(f"/api/v1/results?sector={sector}", headers=identity("admin"))
+        assert stored.status_code == 200 and stored.json["items"] == [], stored.json
+
+
+def test_a_payload_decimal_in_range_is_judged_by_every_plugin_not_a_502(app_factory):
+    """A district may raise the plausibility ceilings, and then any number within
+    10^±1000 is judged: the drugs rules took a dissolution mean to 0.1 and the
+    construction rules a concrete mean to 0.1 in a context of 28 and 50 digits, so a unit
+    of "1e29" or a strength of "1e1000" raised InvalidOperation (a 502 blaming the
+    plugin, nothing stored)."""
+    app = app_factory(
+        PLUGIN_CONFIG={
+            "drugs": {"label_claim_max_pct": "1e30"},
+            "construction": {"concrete": {"plausible_max_strength": "1e1001"}},
+        }
+    )
+    client = app.test_client()
+    identity = identities(app, client)
+    for sector, payload in _absurd_payloads("1e29", "1e1000"):
         task, me = _task_of(client, identity, sector)
         body = {"sector": sector, "payload": payload, "conclusion_code": "no_problem"}
         response = client.post(

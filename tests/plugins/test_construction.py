@@ -424,6 +424,52 @@ def test_concrete_input_errors_name_the_field(batch: dict[str, Any], field: str)
     assert err.value.field == f"concrete_batches.3.{field}"
 
 
+@pytest.mark.parametrize(
+    ("batch", "field", "message"),
+    [
+        ({"grade": "C30", "values": ["33.5"] * 9 + ["335"]}, "values.9", "335 N/mm²"),
+        ({"grade": "C30", "values": ["1e1000"] * 10}, "values.0", "1E+1000 N/mm²"),
+        ({"grade": "C350", "values": TIGHT_10}, "grade", "350 N/mm²"),
+        ({"grade": "C30", "values": TIGHT_10[:3], "sigma0": "300.01"}, "sigma0", "300.01 N/mm²"),
+        (
+            {"grade": "C30", "values": TIGHT_10[:3], "sigma0_history": ["31"] * 44 + ["3100"]},
+            "sigma0_history.44",
+            "3100 N/mm²",
+        ),
+    ],
+)
+def test_a_strength_above_the_plausible_maximum_is_refused_naming_it(
+    batch: dict[str, Any], field: str, message: str
+) -> None:
+    """Above ``concrete.plausible_max_strength`` (300 N/mm²) a grade, cube strength or
+    σ0 is an entry error: "335" typed for 33.5 passed a C30 batch's mean check, and a σ0
+    of 1e1000 failed any batch as critical."""
+    with pytest.raises(RuleInputError) as err:
+        rules.evaluate_concrete_batch(batch, path="concrete_batches.3")
+    assert err.value.field == f"concrete_batches.3.{field}"
+    assert err.value.message == (
+        f"{message} is above the plausible maximum (300 N/mm²); check the value"
+    )
+
+
+def test_the_strength_ceiling_is_inclusive_configurable_and_c0_is_no_grade() -> None:
+    """300 N/mm² itself is judged; a district may raise the ceiling (not to 0 or text);
+    C0 set no requirement at all, so every batch of it passed."""
+    assert rules.evaluate_concrete_batch({"grade": "C250", "values": ["300"] * 3}).passed
+    raised = rules.thresholds_with_overrides({"concrete": {"plausible_max_strength": "400"}})
+    verdict = rules.evaluate_concrete_batch({"grade": "C30", "values": ["335"] * 3}, raised)
+    assert verdict.passed and verdict.mean == Decimal("335.0")
+    for bad in ("0", "abc", "-1"):
+        with pytest.raises(RuleInputError) as err:
+            rules.thresholds_with_overrides({"concrete": {"plausible_max_strength": bad}})
+        assert err.value.field == "config.concrete.plausible_max_strength"
+    for grade in ("C0", "c0.0"):
+        with pytest.raises(RuleInputError) as err:
+            rules.evaluate_concrete_batch({"grade": grade, "values": ["1"] * 3})
+        assert err.value.field == "concrete_batches.0.grade"
+        assert err.value.message == "C0 is not a strength grade: fcu,k must be > 0"
+
+
 # --------------------------------------------------------------------------- completion
 
 CONDITIONS_MET = {

@@ -323,6 +323,62 @@ def test_related_substances_and_other_items_with_direction() -> None:
     assert bad.items[0].limit == "≤0.5"
 
 
+@pytest.mark.parametrize(
+    ("test", "field"),
+    [
+        ({"kind": "assay", "measured": "9950"}, "measured"),  # 99.50 without its point
+        ({"kind": "assay", "measured": "99", "lower": "90", "upper": "1100"}, "upper"),
+        ({"kind": "dissolution", "q": "80", "units": ["90"] * 5 + ["1e29"]}, "units.5"),
+        ({"kind": "related_substances", "measured": "1000.1", "limit": "0.5"}, "measured"),
+        ({"kind": "related_substances", "measured": "0.1", "limit": "5000", "unit": "％"}, "limit"),
+    ],
+)
+def test_a_result_above_the_label_claim_ceiling_is_refused_naming_it(
+    test: dict[str, Any], field: str
+) -> None:
+    """Above ``label_claim_max_pct`` (1000 %) a value in % of label claim is an entry
+    error: "9950" was judged a critical assay failure that stood in the record."""
+    with pytest.raises(RuleInputError) as exc:
+        rules.judge(sampling(test))
+    assert exc.value.field == f"sample.test_items.0.{field}"
+    assert "above the plausible maximum (1000%)" in exc.value.message
+
+
+def test_the_label_claim_ceiling_keeps_real_extremes_and_other_units() -> None:
+    """The ceiling itself is judged (a tenfold strength mix-up must still be recorded as
+    the critical failure it is); a related substance in ppm and an "other" item have
+    units of their own and no ceiling; a district may raise it, not drop it below 100."""
+    at = rules.judge(sampling({"kind": "assay", "measured": "1000"}))
+    assert not at.passed and [f.severity for f in at.findings] == ["critical"]
+    own_units = rules.judge(
+        sampling(
+            {"kind": "related_substances", "measured": "5000", "limit": "10", "unit": "ppm"},
+            {
+                "kind": "other",
+                "name": "细菌内毒素",
+                "measured": "2000",
+                "limit": "2500",
+                "direction": "max",
+                "unit": "EU/mg",
+            },
+        )  # fmt: skip
+    )
+    assert [i.passed for i in own_units.items] == [False, True]
+    raised = rules.judge(
+        sampling({"kind": "assay", "measured": "9950"}), {"label_claim_max_pct": 10000}
+    )
+    assert not raised.passed
+    for bad in (99, "abc", True):
+        with pytest.raises(RuleInputError) as exc:
+            rules.judge(
+                sampling({"kind": "assay", "measured": "100"}), {"label_claim_max_pct": bad}
+            )
+        assert (exc.value.field, exc.value.message) == (
+            "config.label_claim_max_pct",
+            "must be a number ≥ 100",
+        )
+
+
 # --------------------------------------------------------------------------- schema
 
 

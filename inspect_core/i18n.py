@@ -367,6 +367,12 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("this task belongs to a {sector} plan", "该任务属于 {sector} 计划"),
     Message("before the plan was created", "早于计划创建时间"),
     Message(
+        "'{code}' says nothing was inspected, but sample or inspection data was given: "
+        "choose the conclusion of what was found, or leave the data out",
+        "结论“{code}”表示未实施检查，却填写了抽样或检查数据：请选择与检查所见相符的结论，"
+        "或删去这些数据",
+    ),
+    Message(
         "'no_problem' but the rules or the findings show a critical or major problem",
         "结论为“未发现问题”，但判定规则或检查发现存在严重或较重问题",
     ),

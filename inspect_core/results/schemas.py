@@ -39,6 +39,8 @@ class ResultInSchema(Schema):
         validate=validate.OneOf(list(RESULT_CODES)),
         metadata={
             "description": "; ".join(f"{k}: {zh} / {en}" for k, (zh, en) in RESULT_CODES.items())
+            + f". {', '.join(NOT_INSPECTED)} say nothing was inspected: they take no payload "
+            "(one is a 422 naming conclusion_code); every other code requires one"
         },
     )
     attachments = fields.List(

@@ -186,6 +186,14 @@ def prepare_values(
         errors["inspected_on"] = ["in the future"]
     elif inspected_on < task.plan_created_on:
         errors["inspected_on"] = ["before the plan was created"]
+    if data["conclusion_code"] in NOT_INSPECTED and data.get("payload") is not None:
+        # judged, a "closed" result with a passing sample was stored as passed: it counted
+        # in the KPI pass rates and was disclosed as a pass beside "已关闭停业"
+        errors["conclusion_code"] = [
+            f"'{data['conclusion_code']}' says nothing was inspected, but sample or "
+            "inspection data was given: choose the conclusion of what was found, or leave "
+            "the data out"
+        ]
     if errors:
         raise Unprocessable("the result does not fit its task", errors)
 
@@ -197,7 +205,7 @@ def prepare_values(
     }
     plugin_findings: list[dict[str, Any]] = []
     facts: dict[str, float] | None = None
-    if data["conclusion_code"] in NOT_INSPECTED and data.get("payload") is None:
+    if data["conclusion_code"] in NOT_INSPECTED:
         payload, judgement, passed = None, {"not_inspected": True}, None
         plugin = plugin_version = None
     else:

@@ -1026,16 +1026,25 @@ def test_a_not_inspected_row_needs_no_sample_cells(
     assert stored.judgement == {"not_inspected": True} and stored.plugin is None
 
 
-def test_a_not_inspected_row_with_sample_cells_is_judged_as_given(
+def test_a_not_inspected_row_with_sample_cells_is_refused_naming_the_conclusion(
     client, identity, district, session
 ):
-    """A sample cell filled in: the plugin reads the row, as the JSON API judges a payload
-    sent with such a conclusion (here an incomplete one, refused naming its columns)."""
+    """A sample cell filled in with a "nothing inspected" conclusion is refused naming the
+    conclusion, as the JSON API does: one cell of an incomplete sample, and a complete,
+    passing sample, which was stored as a pass under "已关闭停业"."""
     regulator, plan_id, tasks = _drawn(client, identity, district)
     content = csv_bytes(_not_inspected_rows(tasks[0]["id"], "closed", 样品编号="S1"))
     r = upload(client, "/api/v1/results/import", regulator, content, "u.csv", sector="food")
     assert r.status_code == 422, r.json
-    assert {e["field"] for e in r.json["errors"]} >= {"food_name", "items"}
+    assert [e["field"] for e in r.json["errors"]] == ["conclusion_code"], r.json
+    header, row = _food_rows(tasks[:1], 1)
+    row[header.index("检查结论")] = "closed"
+    r = upload(client, "/api/v1/results/import", regulator, csv_bytes([header, row]), "u.csv",
+               sector="food")  # fmt: skip
+    assert r.status_code == 422, r.json
+    assert [e["field"] for e in r.json["errors"]] == ["conclusion_code"], r.json
+    session.rollback()
+    assert session.scalars(select(Result).where(Result.plan_id == plan_id)).all() == []
 
 
 def test_an_inspected_row_with_blank_sample_cells_is_still_refused(

@@ -404,6 +404,31 @@ def test_bad_results_are_refused_and_nothing_is_stored(client, identity, distric
     assert "reason" in no_reason.json["errors"]
 
 
+@pytest.mark.parametrize("code", ["unreachable", "no_activity", "closed", "uncooperative"])
+def test_a_not_inspected_conclusion_with_a_sample_is_refused_not_counted_a_pass(
+    client, identity, district, session, code
+):
+    """A "closed" result carrying a passing sample was stored ``passed: true``: it counted
+    in the food KPI's pass rate and was disclosed as a pass beside "已关闭停业".  Now it
+    is a 422 naming ``conclusion_code`` in both languages, and nothing is stored; the
+    same conclusion without a payload is still recorded as not inspected."""
+    _, _, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    path = f"/api/v1/tasks/{task['id']}/results"
+    body = {"sector": "food", "payload": food_payload(), "conclusion_code": code}
+    refused = client.post(path, json=body, headers={**me, "Idempotency-Key": "a"})
+    assert refused.status_code == 422, refused.json
+    assert list(refused.json["errors"]) == ["conclusion_code"]
+    assert f"'{code}' says nothing was inspected" in refused.json["errors"]["conclusion_code"][0]
+    assert f"结论“{code}”表示未实施检查" in refused.json["errors_zh"]["conclusion_code"][0]
+    count = select(func.count()).select_from(Result).where(Result.task_id == task["id"])
+    assert session.scalar(count) == 0
+    bare = {"sector": "food", "conclusion_code": code}
+    stored = client.post(path, json=bare, headers={**me, "Idempotency-Key": "b"})
+    assert stored.status_code == 201, stored.json
+    assert (stored.json["passed"], stored.json["payload"]) == (None, None)
+
+
 def test_oversized_attachment_is_413(app, client, identity, district, session):
     app.config["ATTACHMENT_MAX_BYTES"] = 1000
     regulator, plan_id, task = _drawn_task(client, identity, district)

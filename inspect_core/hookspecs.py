@@ -65,7 +65,8 @@ def inspect_judge(
 ) -> Judgement | None:
     """Judge one result payload (already loaded by the sector's schema).
 
-    ``context`` carries ``recorded_on`` (a ``date``), the enterprise's ``uscc``
+    ``context`` carries ``recorded_on`` (a ``date``), ``inspected_on`` (the result's
+    inspection date, which date-dependent rules judge on), the enterprise's ``uscc``
     and ``sectors``, and the plugin's configuration (``config``, a mapping of
     thresholds the district may override).  Returns a :class:`Judgement`: per
     item pass/fail with the measured value, the limit, the rule and the
@@ -85,8 +86,8 @@ def inspect_risk_factors(
     """Sector-specific risk factors for scoring one enterprise.
 
     ``results`` are the enterprise's stored results in this sector recorded
-    before ``as_of`` (each a mapping with ``recorded_on``, ``payload`` and
-    ``judgement``); a plugin must not look at anything dated on or after
+    before ``as_of`` (each a mapping with ``recorded_on``, ``inspected_on``, ``payload``
+    and ``judgement``); a plugin must not look at anything dated on or after
     ``as_of``.  Returns :class:`RiskFactor` values, higher meaning riskier.
     Fires when an enterprise's credit page is built (``as_of`` = today in China);
     only the plugin owning ``sector`` is called, and a fault costs that sector's

@@ -49,7 +49,7 @@ TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
         "检查日期",
         "2024-06-15",
         required=False,
-        notes="defaults to the result's recorded_on",
+        notes="the result's inspection date; defaults to the day it is recorded",
     ),
     TemplateColumn("registration_code", "使用登记证编号/设备代码", "梯11沪A00123(20)"),
     TemplateColumn("category", "设备类别代码（1000锅炉…9000客运索道）", "3000"),
@@ -296,7 +296,12 @@ def _units(results: Sequence[Mapping[str, Any]], as_of: dt.date) -> Iterator[tup
         if recorded >= as_of:
             continue
         payload = schema.load(result["payload"])
-        day = rules.inspection_date(payload, {"recorded_on": recorded})
+        # the result's date where the core gives it: a payload date that contradicts it is
+        # refused now, but a result stored before that may still carry one
+        day = rules.inspection_date(
+            {} if result.get("inspected_on") else payload,
+            {"inspected_on": result.get("inspected_on"), "recorded_on": recorded},
+        )
         for unit in payload["equipment"]:
             yield day, unit
 
@@ -326,7 +331,7 @@ def inspect_checklist(sector: str) -> Sequence[ChecklistItem] | None:
 def inspect_judge(
     sector: str, payload: Mapping[str, Any], context: Mapping[str, Any]
 ) -> Judgement | None:
-    """Judge the register on ``inspected_on`` (else ``recorded_on``) with ``config``."""
+    """Judge the register on the result's ``inspected_on`` with ``config``."""
     if sector != SECTOR_CODE:
         return None
     return rules.judge_register(payload, context)

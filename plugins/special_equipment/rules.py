@@ -744,16 +744,37 @@ class RegisterEvaluation:
     expired_certificates: int
 
 
+def _as_day(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def inspection_date(payload: Mapping[str, Any], context: Mapping[str, Any] | None) -> dt.date:
-    """``inspected_on`` from the payload, else the context's ``recorded_on``."""
-    day = payload.get("inspected_on") or (context or {}).get("recorded_on")
+    """The day the register was inspected: the result's ``inspected_on`` (the core's
+    context), which the payload's own ``inspected_on`` may repeat but not contradict;
+    without it the payload's, else ``recorded_on``.
+
+    The payload's date once won: a crane overdue on the result's date passed when the
+    payload said 2020, and one inspected last month failed critical when it said 2099.
+    """
+    ctx = context or {}
+    given = payload.get("inspected_on")
+    if ctx.get("inspected_on") is not None:
+        day = _as_day(ctx["inspected_on"])
+        if given is not None and _as_day(given) != day:
+            raise RuleInputError(
+                "inspected_on",
+                f"{_as_day(given).isoformat()} differs from the result's inspection date "
+                f"({day.isoformat()}): give the date once, on the result",
+            )
+        return day
+    day = given or ctx.get("recorded_on")
     if day is None:
         raise RuleInputError("inspected_on", "needed: no inspected_on and no recorded_on")
-    if isinstance(day, dt.datetime):
-        return day.date()
-    if isinstance(day, dt.date):
-        return day
-    return dt.date.fromisoformat(str(day)[:10])
+    return _as_day(day)
 
 
 def evaluate_register(

@@ -1,8 +1,8 @@
 """Payload schema and on-site checklist of the special-equipment (特种设备) sector.
 
-A payload is the enterprise's equipment register as found on the inspection day
-(``inspected_on``, else the result's ``recorded_on``): one entry per unit with its
-category code (1000 boilers … 9000 passenger ropeways), sub-type where the
+A payload is the enterprise's equipment register as found on the inspection day (the
+result's ``inspected_on``; a payload ``inspected_on`` may only repeat it): one entry per
+unit with its category code (1000 boilers … 9000 passenger ropeways), sub-type where the
 interval rules differ (cranes, cylinders), commissioning and registration,
 last inspections, safety grade (pressure vessels and piping), maintenance
 visits and operators' certificates.

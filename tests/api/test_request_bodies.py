@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from inspect_core.results.service import today_in_china
 from tests import factories
 from tests.conftest import identities
 
@@ -776,6 +777,45 @@ def test_a_payload_decimal_in_range_is_judged_by_every_plugin_not_a_502(app_fact
         )
         assert response.status_code == 201, (sector, response.json)
         assert response.json["passed"] is True
+
+
+def test_a_register_dated_apart_from_its_result_is_a_422_and_nothing_is_stored(client, identity):
+    """A special-equipment payload's own ``inspected_on`` was what the register was judged
+    on, whatever the result's date: a crane overdue today passed as inspected in 2020, and
+    the stored result still said today.  It may repeat the result's date, not move it."""
+    task, me = _task_of(client, identity, "special_equipment")
+    url = f"/api/v1/tasks/{task['id']}/results"
+    crane = {"registration_code": "QZ-1", "category": "4000", "sub_type": "tower_crane",
+             "commissioning_date": "2020-01-01", "registered": True,
+             "registration_date": "2020-01-10"}  # fmt: skip
+    today = str(today_in_china())
+
+    def post(payload_day: str | None, key: str):
+        payload = {"equipment": [crane]} | ({"inspected_on": payload_day} if payload_day else {})
+        body = {"sector": "special_equipment", "payload": payload, "inspected_on": today,
+                "conclusion_code": "no_problem"}  # fmt: skip
+        return client.post(url, json=body, headers={**me, "Idempotency-Key": key})
+
+    refused = post("2020-06-01", "a")
+    assert refused.status_code == 422, refused.json
+    assert refused.json["errors"] == {
+        "payload.inspected_on": [
+            f"2020-06-01 differs from the result's inspection date ({today}): give the date "
+            "once, on the result"
+        ]
+    }
+    assert refused.json["errors_zh"] == {
+        "payload.inspected_on": [
+            f"2020-06-01 与结果的检查日期（{today}）不一致：检查日期只需在结果中填写一次"
+        ]
+    }
+    stored = client.get("/api/v1/results?sector=special_equipment", headers=identity("admin"))
+    assert stored.json["items"] == []
+    # judged on the result's day, the crane is overdue: "no_problem" contradicts it
+    for day, key in ((today, "b"), (None, "c")):
+        judged = post(day, key)
+        assert judged.status_code == 422, judged.json
+        assert list(judged.json["errors"]) == ["conclusion_code"]
 
 
 def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):

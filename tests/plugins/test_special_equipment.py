@@ -361,6 +361,34 @@ def test_inspection_date_comes_from_payload_or_context() -> None:
     assert exc.value.field == "inspected_on"
 
 
+def test_the_results_inspection_date_wins_and_a_contradicting_payload_date_is_refused() -> None:
+    """The core's ``inspected_on`` (the result's date) is the day judged: a payload date
+    may repeat it, not move it.  A crane due 2020-12-31 passed when the payload said
+    2020-06-01 while the stored result said years later."""
+    crane = unit(category="4000", sub_type="tower_crane", commissioning_date="2020-01-01")
+    loaded = RegisterSchema().load({"inspected_on": "2020-06-01", "equipment": [crane]})
+    bare = RegisterSchema().load({"equipment": [crane]})
+    context = {"inspected_on": D("2026-11-07"), "recorded_on": D("2026-11-27")}
+    with pytest.raises(RuleInputError) as exc:
+        rules.judge_register(loaded, context)
+    assert exc.value.field == "inspected_on"
+    assert exc.value.message == (
+        "2020-06-01 differs from the result's inspection date (2026-11-07): give the date "
+        "once, on the result"
+    )
+    same = rules.judge_register({**loaded, "inspected_on": D("2026-11-07")}, context)
+    assert same == rules.judge_register(bare, context)
+    assert overdue_severities(same) == ["critical"]
+    # judged on the inspection day, not the later day it was recorded
+    due_soon = unit(category="4000", sub_type="tower_crane", commissioning_date="2025-11-22")
+    on_time = rules.judge_register(RegisterSchema().load({"equipment": [due_soon]}), context)
+    assert overdue_severities(on_time) == []
+    late = rules.judge_register(
+        RegisterSchema().load({"equipment": [due_soon]}), {"recorded_on": D("2026-11-27")}
+    )
+    assert overdue_severities(late) == ["major"]
+
+
 def test_dates_after_the_inspection_are_named() -> None:
     """A unit cannot be commissioned, inspected or maintained after the inspection date."""
     with pytest.raises(RuleInputError) as exc:
@@ -547,6 +575,24 @@ def test_risk_factors_latest_state_per_unit_before_as_of(pm: pluggy.PluginManage
     values = {f.name: f.value for f in earlier}
     assert values["se_overdue_inspections"] == 1.0 and values["se_max_days_overdue"] == 60.0
     assert values["se_unregistered"] == 1.0
+
+
+def test_risk_factors_count_from_the_results_inspection_date(pm: pluggy.PluginManager) -> None:
+    """A result's ``inspected_on`` (the core passes it) dates its register, not the later
+    day it was recorded; a stored payload date is used only where the core gives none."""
+    crane = {"registration_code": "T", "category": "4000", "sub_type": "tower_crane",
+             "commissioning_date": "2022-01-01", "registered": True}  # fmt: skip
+    stored = {"recorded_on": D("2023-03-20"), "payload": {"equipment": [crane]}}
+    cases = (
+        ({**stored, "inspected_on": D("2023-03-01")}, 60.0),
+        (stored, 79.0),
+        ({**stored, "payload": {"inspected_on": "2023-03-10", "equipment": [crane]}}, 69.0),
+    )
+    for result, days in cases:
+        (factors,) = pm.hook.inspect_risk_factors(
+            sector=SECTOR, results=[result], as_of=D("2023-05-01")
+        )
+        assert {f.name: f.value for f in factors}["se_max_days_overdue"] == days, result
 
 
 def test_config_category_keys_are_checked() -> None:

@@ -254,14 +254,22 @@ def _as_date(value: Any) -> dt.date:
 
 
 def inspection_date(payload: Mapping[str, Any], context: Mapping[str, Any] | None) -> dt.date:
-    """The day the instruments were checked: the payload's ``inspected_on``, else the
-    context's ``inspected_on``, else its ``recorded_on``."""
+    """The day the instruments were checked: the context's ``inspected_on`` (the result's
+    date, which the payload's own may repeat but not contradict: judged on another day,
+    the result would show one date and a verdict of another), else the payload's, else
+    the context's ``recorded_on``."""
     context = context or {}
-    for value in (
-        payload.get("inspected_on"),
-        context.get("inspected_on"),
-        context.get("recorded_on"),
-    ):
+    given = payload.get("inspected_on")
+    if context.get("inspected_on") is not None:
+        day = _as_date(context["inspected_on"])
+        if given is not None and _as_date(given) != day:
+            raise RuleInputError(
+                "inspected_on",
+                f"{_as_date(given).isoformat()} differs from the result's inspection date "
+                f"({day.isoformat()}): give the date once, on the result",
+            )
+        return day
+    for value in (given, context.get("recorded_on")):
         if value is not None:
             return _as_date(value)
     raise RuleInputError(

@@ -385,8 +385,9 @@ def test_hooks_answer_none_for_other_sectors(pm: pluggy.PluginManager) -> None:
 
 
 def test_judge_hook_dates_and_config_come_from_context(pm: pluggy.PluginManager) -> None:
-    """The hook judges on the payload's inspected_on, else the context's inspected_on, else
-    recorded_on, with the district's config."""
+    """The hook judges on the context's inspected_on (the result's date; a payload date
+    may repeat it, a different one is refused), else the payload's, else recorded_on,
+    with the district's config."""
     payload = load({"instruments": [instrument("fuel_dispenser", verified_on="2024-01-10")]})
     context = {"recorded_on": D("2024-08-01"), "uscc": "x", "sectors": [SECTOR], "config": {}}
     late = pm.hook.inspect_judge(sector=SECTOR, payload=payload, context=context)
@@ -396,11 +397,26 @@ def test_judge_hook_dates_and_config_come_from_context(pm: pluggy.PluginManager)
     )
     assert on_time.passed
     own_date = pm.hook.inspect_judge(
-        sector=SECTOR,
-        payload={**payload, "inspected_on": D("2024-07-01")},
-        context={**context, "inspected_on": D("2024-08-01")},
+        sector=SECTOR, payload={**payload, "inspected_on": D("2024-07-01")}, context=context
     )
     assert own_date.passed
+    with pytest.raises(RuleInputError) as exc:
+        pm.hook.inspect_judge(
+            sector=SECTOR,
+            payload={**payload, "inspected_on": D("2024-07-01")},
+            context={**context, "inspected_on": D("2024-08-01")},
+        )
+    assert (exc.value.field, exc.value.message) == (
+        "inspected_on",
+        "2024-07-01 differs from the result's inspection date (2024-08-01): give the date "
+        "once, on the result",
+    )
+    same_day = pm.hook.inspect_judge(
+        sector=SECTOR,
+        payload={**payload, "inspected_on": D("2024-07-10")},
+        context={**context, "inspected_on": D("2024-07-10")},
+    )
+    assert same_day == on_time
     relaxed = pm.hook.inspect_judge(
         sector=SECTOR,
         payload=payload,

@@ -206,6 +206,45 @@ def test_a_due_date_past_or_years_ahead_is_a_422_and_no_plan_is_stored(
     assert patched.status_code == 200 and patched.json["due_date"] == furthest, patched.json
 
 
+def test_check_items_over_the_limit_or_with_a_repeated_code_are_a_422_on_create_and_patch(
+    client, identity, session
+):
+    """A PATCH of a draft skipped create's limits on check items: 5,000 items, or two with
+    code C-1, were stored and, once the plan was published, published.  Create and PATCH
+    refuse both naming ``check_items``, in both languages, and store nothing; 200 items
+    are taken."""
+    from tests.factories import plan_body
+
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    path = f"/api/v1/plans/{plan_id}"
+    stored = client.get(path, headers=regulator).json["check_items"]
+    plans = session.scalar(select(func.count()).select_from(Plan))
+
+    def items(*codes: str) -> list[dict]:
+        return [{"code": c, "name_zh": "重金属污染物", "name_en": "Heavy metals"} for c in codes]
+
+    for check_items, why, why_zh in (
+        (items(*(f"C-{n}" for n in range(201))), "Length must be between 1 and 200.",
+         "长度必须在 1 到 200 之间"),
+        (items("C-1", "C-2", "C-1"), "check item codes repeat", "检查事项代码重复"),
+    ):  # fmt: skip
+        created = client.post(
+            "/api/v1/plans", json=plan_body(check_items=check_items), headers=regulator
+        )
+        patched = client.patch(path, json={"check_items": check_items}, headers=regulator)
+        for response in (created, patched):
+            assert response.status_code == 422, response.json
+            assert response.json["errors"] == {"check_items": [why]}
+            assert response.json["errors_zh"] == {"check_items": [why_zh]}
+    assert session.scalar(select(func.count()).select_from(Plan)) == plans
+    assert client.get(path, headers=regulator).json["check_items"] == stored
+    most = items(*(f"C-{n}" for n in range(200)))
+    patched = client.patch(path, json={"check_items": most}, headers=regulator)
+    assert patched.status_code == 200, patched.json
+    assert [i["code"] for i in patched.json["check_items"]] == [i["code"] for i in most]
+
+
 def test_a_draft_past_its_due_date_takes_its_own_date_back_and_moves_on(
     client, identity, district, monkeypatch
 ):

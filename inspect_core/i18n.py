@@ -331,6 +331,14 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "before the enterprise was established ({date})",
         "早于企业成立日期（{date}）",
     ),
+    Message(
+        "later than the earliest record of this enterprise (credit event on {date})",
+        "晚于该企业最早的记录（{date} 的信用事件）",
+    ),
+    Message(
+        "later than the earliest record of this enterprise (inspection result on {date})",
+        "晚于该企业最早的记录（{date} 的检查结果）",
+    ),
     # plans and draws
     Message(
         "after {latest} (PLAN_MAX_DAYS_AHEAD days from today)",

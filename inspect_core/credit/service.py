@@ -65,7 +65,8 @@ EARLIEST_EVENT = dt.date(1949, 10, 1)
 
 
 def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
-    enterprise = enterprises.get(session, user, uscc)
+    # shared: a PATCH moving established_on waits, and then sees this event
+    enterprise = enterprises.get(session, user, uscc, lock="share")
     today = today_in_china()
     if data["occurred_on"] > today:
         raise Unprocessable(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
+from inspect_core.credit.models import CreditEvent
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
-from inspect_core.errors import Conflict, NotFound
+from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.pagination import decode_cursor, encode_cursor
+from inspect_core.results.models import Result
 from inspect_core.scope import check_region_writable, region_clause
 from inspect_core.uscc import compact
 
@@ -62,22 +65,74 @@ def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
     return enterprise
 
 
-def get(session: Session, user: Any, uscc: str) -> Enterprise:
-    """The enterprise if it is in the user's scope; 404 otherwise (no existence leak)."""
-    enterprise = session.scalar(
-        select(Enterprise).where(
-            Enterprise.uscc == compact(uscc), region_clause(user, Enterprise.region)
-        )
+def get(
+    session: Session, user: Any, uscc: str, lock: Literal["share", "update"] | None = None
+) -> Enterprise:
+    """The enterprise if it is in the user's scope; 404 otherwise (no existence leak).
+
+    ``lock`` ("share" or "update") locks its row on PostgreSQL until the transaction
+    ends: a credit event's date is checked against ``established_on``, and a new
+    ``established_on`` against the events, so neither may change under the other."""
+    stmt = select(Enterprise).where(
+        Enterprise.uscc == compact(uscc), region_clause(user, Enterprise.region)
     )
+    if lock and session.get_bind().dialect.name == "postgresql":
+        # FOR SHARE, or FOR NO KEY UPDATE (what an UPDATE takes: inserts naming the row
+        # by foreign key, such as a task's, are not held up)
+        stmt = stmt.with_for_update(read=lock == "share", key_share=lock == "update")
+    enterprise = session.scalar(stmt)
     if enterprise is None:
         raise NotFound(f"no enterprise {uscc}", message_zh="未找到该企业")
     return enterprise
 
 
+def _earliest_record(session: Session, enterprise_id: int) -> tuple[dt.date, str] | None:
+    """The date of the enterprise's earliest credit event or stored result, and which of
+    the two it is (``None``: it has neither).  Every result version counts: versions are
+    never altered, so a superseded one still stands in the enterprise's history."""
+    queries = (
+        (
+            "credit event",
+            select(func.min(CreditEvent.occurred_on)).where(
+                CreditEvent.enterprise_id == enterprise_id
+            ),
+        ),
+        (
+            "inspection result",
+            select(func.min(Result.inspected_on)).where(Result.enterprise_id == enterprise_id),
+        ),
+    )
+    found = [(day, kind) for kind, stmt in queries if (day := session.scalar(stmt)) is not None]
+    return min(found, key=lambda f: f[0]) if found else None
+
+
+def _check_established(session: Session, enterprise: Enterprise, day: dt.date | None) -> None:
+    """A new establishment date may not follow a record of the enterprise: it would stand
+    dated before the enterprise existed (a credit event is refused so on create), and
+    scoring reads the enterprise's age from the date.  The stored date sent back unchanged
+    is taken, as a form sends every field."""
+    if day is None or day == enterprise.established_on:
+        return
+    earliest = _earliest_record(session, enterprise.id)
+    if earliest is not None and day > earliest[0]:
+        on, kind = earliest
+        raise Unprocessable(
+            "the establishment date is later than a record of the enterprise",
+            {
+                "established_on": [
+                    f"later than the earliest record of this enterprise ({kind} on {on})"
+                ]
+            },
+            message_zh=f"成立日期晚于该企业最早的记录（{on}）",
+        )
+
+
 def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> Enterprise:
-    enterprise = get(session, user, uscc)
+    enterprise = get(session, user, uscc, lock="update" if "established_on" in changes else None)
     if "region" in changes:
         check_region_writable(user, changes["region"])
+    if "established_on" in changes:
+        _check_established(session, enterprise, changes["established_on"])
     for key in ("name", "region", "address", "status", "established_on"):
         if key in changes:
             setattr(enterprise, key, changes[key])

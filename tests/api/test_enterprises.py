@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+import datetime as dt
 
+import pytest
+from sqlalchemy import func, insert, select
+
+from inspect_core.audit.models import AuditEvent
 from inspect_core.enterprises.models import Enterprise
+from inspect_core.plans.models import Task
+from inspect_core.results.models import Result
 from tests import factories
 
 
@@ -133,6 +138,99 @@ def test_an_establishment_date_out_of_range_is_refused_on_patch_and_in_an_upload
     assert [(e["row"], e["field"]) for e in response.json["errors"]] == [(2, "established_on")]
     assert "before 1900-01-01" in response.json["errors"][0]["message"]
     assert count_enterprises(session) == before
+
+
+def updates_of(session, uscc: str) -> int:
+    """The audited updates of an enterprise (a refused PATCH writes none)."""
+    return session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "enterprise.update", AuditEvent.entity_id == uscc)
+    )
+
+
+def test_an_establishment_date_after_a_credit_event_is_refused_on_patch(client, regulator, session):
+    """A credit event dated before ``established_on`` is refused, but a PATCH moving
+    ``established_on`` past an existing event was taken: the event then stood dated before
+    the enterprise existed, and scoring read the enterprise's age from the date.  A 422
+    naming the field and the earlier record, in both languages, and nothing changes; the
+    event's own day, the stored date sent back and an unknown date are taken."""
+    body = factories.enterprise(established_on="2015-06-01")
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}"
+    for occurred in ("2023-04-02", "2020-03-15"):
+        event = client.post(
+            f"{path}/credit-events",
+            json={"type": "complaint", "occurred_on": occurred, "severity": "minor",
+                  "source": "12315投诉〔2020〕88号"},
+            headers=regulator,
+        )  # fmt: skip
+        assert event.status_code == 201, event.json
+    updates = updates_of(session, body["uscc"])
+    for day in ("2020-03-16", "2025-01-01"):
+        refused = client.patch(path, json={"established_on": day}, headers=regulator)
+        assert refused.status_code == 422, refused.json
+        assert refused.json["errors"] == {
+            "established_on": [
+                "later than the earliest record of this enterprise (credit event on 2020-03-15)"
+            ]
+        }
+        assert refused.json["errors_zh"] == {
+            "established_on": ["晚于该企业最早的记录（2020-03-15 的信用事件）"]
+        }
+        assert "2020-03-15" in refused.json["message_zh"]
+    assert client.get(path, headers=regulator).json["established_on"] == "2015-06-01"
+    assert updates_of(session, body["uscc"]) == updates
+    for day in ("2015-06-01", "2020-03-15", None):
+        taken = client.patch(path, json={"established_on": day}, headers=regulator)
+        assert taken.status_code == 200, taken.json
+        assert taken.json["established_on"] == day
+
+
+def test_an_establishment_date_after_any_stored_result_version_is_refused_on_patch(
+    client, identity, district, session
+):
+    """Results count too, every stored version: a correction is a new row and the version
+    it supersedes stays in the enterprise's history, so an establishment date after the
+    first version's ``inspected_on`` is refused even when the current version is later.
+    The earliest record is named, result or credit event."""
+    admin = identity("admin")
+    plan_id = factories.create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
+    assert drawn.status_code == 201, drawn.json
+    (listed,) = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"]
+    task = session.get(Task, listed["id"])
+    first = factories.history_result(task, dt.date(2021, 5, 10), 1)
+    first_id = session.scalar(insert(Result).returning(Result.id), first)
+    session.execute(
+        insert(Result),
+        {**first, "version": 2, "supersedes_id": first_id, "inspected_on": dt.date(2022, 5, 10),
+         "correction_reason": "更正检查日期"},
+    )  # fmt: skip
+    session.commit()
+    path = f"/api/v1/enterprises/{listed['uscc']}"
+
+    def refused(day: str) -> list[str]:
+        response = client.patch(path, json={"established_on": day}, headers=admin)
+        assert response.status_code == 422, response.json
+        assert client.get(path, headers=admin).json["established_on"] is None
+        return response.json["errors"]["established_on"]
+
+    assert refused("2021-05-11") == [
+        "later than the earliest record of this enterprise (inspection result on 2021-05-10)"
+    ]
+    event = client.post(
+        f"{path}/credit-events",
+        json={"type": "complaint", "occurred_on": "2019-08-01", "severity": "minor",
+              "source": "12315投诉〔2019〕5号"},
+        headers=admin,
+    )  # fmt: skip
+    assert event.status_code == 201, event.json
+    assert refused("2020-01-01") == [
+        "later than the earliest record of this enterprise (credit event on 2019-08-01)"
+    ]
+    taken = client.patch(path, json={"established_on": "2019-08-01"}, headers=admin)
+    assert taken.status_code == 200 and taken.json["established_on"] == "2019-08-01", taken.json
 
 
 def test_missing_required_fields_are_each_named(client, regulator):

@@ -415,6 +415,26 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "not before {earliest} ({days} days after {occurred})",
         "不得早于 {earliest}（{occurred} 后 {days} 天）",
     ),
+    Message(
+        "before {earliest}, the first day a credit repair may end it ({days} days after "
+        "occurred_on)",
+        "早于 {earliest}，即最早可信用修复之日（发生日期后 {days} 天）",
+    ),
+    Message(
+        "before {ends}, the end of its full term: no early repair of a {severity} {type} "
+        "in {sector}",
+        "早于 {ends}（完整有效期届满）：{sector} 行业的 {severity} 级 {type} 不可提前修复",
+    ),
+    Message(
+        "must be left out: no early repair of a {severity} {type} in {sector}, and it "
+        "counts until removed",
+        "不得指定：{sector} 行业的 {severity} 级 {type} 不可提前修复，且长期有效",
+    ),
+    Message(
+        "before {ends}, when its default term ends: no credit repair may end it sooner "
+        "({days} days after occurred_on)",
+        "早于 {ends}（默认有效期届满）：发生日期后 {days} 天内不可信用修复",
+    ),
     Message("no finished scoring run {run}", "没有已完成的评分批次 {run}"),
     Message(
         "made for scoring run {run}, not run {other}; start again without one",

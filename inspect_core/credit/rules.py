@@ -15,6 +15,9 @@ Four settings; the tables by event type and, where the rules differ, by severity
   special-equipment penalties keep their full term (DOMAIN.md §2 [M]).  A rule names the
   enterprise's sectors, since an event does not record which of them it concerns.
 
+A request's own ``expires_on`` may not end an event sooner than these rules let it stop
+counting (``earliest_expiry``): ending one early is a repair, with its reason recorded.
+
 The [M] facts are defaults, not law checked here: a district sets its own.
 """
 
@@ -98,6 +101,27 @@ def repairable_from(
         return None
     earliest = occurred_on + dt.timedelta(days=repair_wait(config, kind, severity))
     return None if expires_on is not None and earliest >= expires_on else earliest
+
+
+def earliest_expiry(
+    config: Mapping[str, Any],
+    kind: str,
+    severity: str,
+    occurred_on: dt.date,
+    sectors: Iterable[str],
+) -> dt.date | None:
+    """The earliest ``expires_on`` a request may give: the first day the rules let the event
+    stop counting, by a repair (``repairable_from``) or its default term if that ends
+    sooner.  An earlier date would end it early without the repair and the reason it
+    records.  Where no repair may end it, its default expiry; None when that is never
+    (no date may be given).  A positive event has nothing to repair: ``occurred_on``."""
+    if CREDIT_EVENT_TYPES[kind][2] < 0:
+        return occurred_on
+    default = default_expiry(config, kind, severity, occurred_on)
+    repairable = repairable_from(config, kind, severity, occurred_on, sectors)
+    if repairable is None:  # CREDIT_REPAIR_REFUSED: the full term
+        return default
+    return min(repairable, default) if default else repairable
 
 
 def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:

@@ -40,7 +40,11 @@ class CreditEventInSchema(Schema):
         load_default=None,
         metadata={
             "description": "default by type and severity (CREDIT_EVENT_DAYS) when omitted; "
-            "at most CREDIT_EXPIRY_MAX_DAYS (default 3653, ten years) after occurred_on"
+            "at most CREDIT_EXPIRY_MAX_DAYS (default 3653, ten years) after occurred_on, and "
+            "not before the first day a credit repair may end the event "
+            "(CREDIT_REPAIR_MIN_DAYS; its default expiry, if sooner), nor, where "
+            "CREDIT_REPAIR_REFUSED allows none, before its default expiry (ending it early is "
+            "a repair, with its reason recorded)"
         },
     )
 

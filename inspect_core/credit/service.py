@@ -64,6 +64,73 @@ def event_view(
 EARLIEST_EVENT = dt.date(1949, 10, 1)
 
 
+def _refused_where(refusing: dict[str, Any], sectors: list[str]) -> tuple[str, str]:
+    """The enterprise's sectors a ``CREDIT_REPAIR_REFUSED`` rule matched, by code and by
+    zh-CN name (a rule without sectors matches any)."""
+    held = set(sectors)
+    codes = sorted(held & set(refusing.get("sectors") or held))
+    names = catalogue()
+    where = ", ".join(codes) or "any sector"
+    where_zh = "、".join(names[c].name_zh if c in names else c for c in codes) or "任何行业"
+    return where, where_zh
+
+
+def _check_not_before_the_rules(data: dict[str, Any], sectors: list[str]) -> None:
+    """Refuse an ``expires_on`` sooner than the credit rules let the event stop counting
+    (``rules.earliest_expiry``): a one-day expiry ended a serious-dishonesty listing, or a
+    food penalty no repair may end, at once, with no repair and no reason recorded."""
+    config = current_app.config
+    kind, severity, occurred = data["type"], data["severity"], data["occurred_on"]
+    given = data["expires_on"]
+    earliest = rules.earliest_expiry(config, kind, severity, occurred, sectors)
+    if earliest is not None and given >= earliest:
+        return
+    zh, en = CREDIT_EVENT_TYPES[kind][:2]
+    level_zh, level_en = SEVERITY_NAMES[severity]
+    refusing = rules.refusing_rule(config, kind, severity, sectors)
+    if refusing:  # e.g. a serious food penalty keeps its whole term
+        where, where_zh = _refused_where(refusing, sectors)
+        if earliest is None:  # its default is to count until removed
+            raise Unprocessable(
+                f"{en} ({level_en}) of an enterprise in {where}: the rules allow no early "
+                "repair (CREDIT_REPAIR_REFUSED) and it counts until removed; record it "
+                "without expires_on",
+                {"expires_on": [f"must be left out: no early repair of a {severity} {kind} "
+                                f"in {where}, and it counts until removed"]},
+                message_zh=f"{level_zh}{zh}（{where_zh}）依规不予提前信用修复且长期有效，"
+                "不得指定失效日期",
+            )  # fmt: skip
+        raise Unprocessable(
+            f"{en} ({level_en}) of an enterprise in {where}: the rules allow no early repair "
+            f"(CREDIT_REPAIR_REFUSED), so it counts its full term; expires_on may not be "
+            f"before {earliest}",
+            {"expires_on": [f"before {earliest}, the end of its full term: no early repair "
+                            f"of a {severity} {kind} in {where}"]},
+            message_zh=f"{level_zh}{zh}（{where_zh}）依规不予提前信用修复，"
+            f"失效日期不得早于{earliest}（完整有效期届满）",
+        )  # fmt: skip
+    assert earliest is not None  # only a refused repair leaves no day
+    wait = rules.repair_wait(config, kind, severity)
+    if earliest < occurred + dt.timedelta(days=wait):  # its default term ends first
+        raise Unprocessable(
+            f"{en}: its default term ends on {earliest} (CREDIT_EVENT_DAYS), before a credit "
+            f"repair may take effect ({wait} days after the event); expires_on may not be "
+            "sooner",
+            {"expires_on": [f"before {earliest}, when its default term ends: no credit repair "
+                            f"may end it sooner ({wait} days after occurred_on)"]},
+            message_zh=f"{zh}默认有效期至{earliest}，期满前不可信用修复，"
+            f"失效日期不得早于{earliest}",
+        )  # fmt: skip
+    raise Unprocessable(
+        f"{en}: a credit repair may end it from {earliest}, {wait} days after the event "
+        "(CREDIT_REPAIR_MIN_DAYS); an earlier expires_on would end it sooner without one",
+        {"expires_on": [f"before {earliest}, the first day a credit repair may end it "
+                        f"({wait} days after occurred_on)"]},
+        message_zh=f"{zh}满{wait}天后（{earliest}起）方可信用修复，失效日期不得早于{earliest}；"
+        "提前结束效力须申请信用修复",
+    )  # fmt: skip
+
+
 def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
     # shared: a PATCH moving established_on waits, and then sees this event
     enterprise = enterprises.get(session, user, uscc, lock="share")
@@ -94,6 +161,8 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
             {"expires_on": [f"more than {days} days after occurred_on (latest {latest})"]},
             message_zh=f"失效日期距发生日期超过{days}天（最晚{latest}），请核对日期",
         )
+    if data.get("expires_on"):
+        _check_not_before_the_rules(data, enterprise.sectors)
     expires = data.get("expires_on") or rules.default_expiry(
         current_app.config, data["type"], data["severity"], data["occurred_on"]
     )
@@ -162,11 +231,7 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
         current_app.config, event.type, event.severity, enterprise.sectors
     )
     if refusing:  # e.g. a serious food penalty keeps its whole term
-        held = set(enterprise.sectors)
-        codes = sorted(held & set(refusing.get("sectors") or held))
-        names = catalogue()
-        where = ", ".join(codes) or "any sector"
-        where_zh = "、".join(names[c].name_zh if c in names else c for c in codes) or "任何行业"
+        where, where_zh = _refused_where(refusing, enterprise.sectors)
         level_zh, level_en = SEVERITY_NAMES[event.severity]
         end_en, end_zh = (expires, expires) if expires else ("it is removed", "移出")
         raise Unprocessable(

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from inspect_core import kpis
+from inspect_core.credit.models import CREDIT_EVENT_TYPES
 from inspect_core.db import db
 from inspect_core.plans.models import Task
 from inspect_core.results.models import Result
@@ -129,6 +130,180 @@ def test_an_expiry_beyond_any_credit_term_is_a_422_naming_the_latest_day(
     assert accepted.status_code == 201 and accepted.json["expires_on"] == str(latest)
     app.config["CREDIT_EXPIRY_MAX_DAYS"] = 5000
     assert post(str(latest + dt.timedelta(days=1))).status_code == 201
+
+
+def test_an_expiry_before_a_repair_may_end_the_event_is_a_422(app, client, identity, enterprise):
+    """An explicit ``expires_on`` as early as the day after the event was accepted: a
+    serious-dishonesty listing given one day stopped counting at once (the enterprise
+    escaped the tier-D override), though a repair, which records its reason, may end it
+    only after a year.  A date before the first day a repair may take effect is refused
+    naming ``expires_on``, that day and the rule, in both languages, and nothing is
+    stored; that day itself is accepted, and any later day in a district without the
+    wait."""
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+    occurred = today_in_china() - dt.timedelta(days=10)
+    earliest = occurred + dt.timedelta(days=365)
+
+    def post(expires: dt.date):
+        return client.post(path, json={"type": "serious_dishonesty", "occurred_on": str(occurred),
+                                       "severity": "critical", "source": "渝市监失信〔2026〕9号",
+                                       "expires_on": str(expires)}, headers=regulator)  # fmt: skip
+
+    for expires in (occurred + dt.timedelta(days=1), earliest - dt.timedelta(days=1)):
+        refused = post(expires)
+        assert refused.status_code == 422, (expires, refused.json)
+        assert refused.json["errors"] == {
+            "expires_on": [
+                f"before {earliest}, the first day a credit repair may end it "
+                "(365 days after occurred_on)"
+            ]
+        }
+        assert refused.json["errors_zh"] == {
+            "expires_on": [f"早于 {earliest}，即最早可信用修复之日（发生日期后 365 天）"]
+        }
+        assert str(earliest) in refused.json["message"]
+        assert "CREDIT_REPAIR_MIN_DAYS" in refused.json["message"]
+        assert f"失效日期不得早于{earliest}" in refused.json["message_zh"]
+        assert "信用修复" in refused.json["message_zh"]
+    assert client.get(path, headers=regulator).json["items"] == []
+    accepted = post(earliest)
+    assert accepted.status_code == 201, accepted.json
+    assert accepted.json["expires_on"] == str(earliest) and accepted.json["active"] is True
+    app.config["CREDIT_REPAIR_MIN_DAYS"] = {}  # a district without the wait
+    assert post(occurred + dt.timedelta(days=1)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("sectors", "refused"), [(["food"], True), (["industrial_products"], False)]
+)
+def test_an_expiry_before_the_full_term_is_a_422_where_no_repair_may_end_it(
+    app, client, identity, sectors, refused
+):
+    """CREDIT_REPAIR_REFUSED keeps a critical food penalty from early repair, yet one given
+    a one-day ``expires_on`` stopped counting at once.  Where no repair may end an event,
+    ``expires_on`` may not be before its default expiry (its full term); elsewhere the
+    year's wait of CREDIT_REPAIR_MIN_DAYS applies.  Where the full term has no end, no
+    ``expires_on`` is accepted at all."""
+    admin, regulator = identity("admin"), identity("regulator")
+    body = factories.enterprise(region="华岩镇", sectors=sectors)
+    assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}/credit-events"
+    occurred = today_in_china() - dt.timedelta(days=10)
+    after_a_year = occurred + dt.timedelta(days=365)
+    full_term = occurred + dt.timedelta(days=3 * 365)
+
+    def post(expires: dt.date | None):
+        given = {} if expires is None else {"expires_on": str(expires)}
+        return client.post(path, json={"type": "penalty", "occurred_on": str(occurred),
+                                       "severity": "critical", "source": "九龙市监处罚〔2026〕9号",
+                                       **given}, headers=regulator)  # fmt: skip
+
+    one_day = post(occurred + dt.timedelta(days=1))
+    assert one_day.status_code == 422, one_day.json
+    if not refused:
+        assert one_day.json["errors"] == {
+            "expires_on": [
+                f"before {after_a_year}, the first day a credit repair may end it "
+                "(365 days after occurred_on)"
+            ]
+        }
+        assert post(after_a_year).status_code == 201
+        return
+    assert one_day.json["errors"] == {
+        "expires_on": [
+            f"before {full_term}, the end of its full term: "
+            "no early repair of a critical penalty in food"
+        ]
+    }
+    assert one_day.json["errors_zh"] == {
+        "expires_on": [
+            f"早于 {full_term}（完整有效期届满）：food 行业的 critical 级 penalty 不可提前修复"
+        ]
+    }
+    assert "CREDIT_REPAIR_REFUSED" in one_day.json["message"]
+    assert str(full_term) in one_day.json["message"]
+    zh = one_day.json["message_zh"]
+    assert "不予提前信用修复" in zh and "食品" in zh and f"不得早于{full_term}" in zh, zh
+    assert post(after_a_year).status_code == 422
+    assert post(full_term - dt.timedelta(days=1)).status_code == 422
+    assert client.get(path, headers=regulator).json["items"] == []
+    assert post(full_term).status_code == 201
+    app.config["CREDIT_EVENT_DAYS"] = {"penalty": None}  # a district: until removed
+    never = post(full_term)
+    assert never.status_code == 422, never.json
+    assert never.json["errors"] == {
+        "expires_on": [
+            "must be left out: no early repair of a critical penalty in food, "
+            "and it counts until removed"
+        ]
+    }
+    assert "不得指定失效日期" in never.json["message_zh"]
+    assert post(None).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("kind", "severity"),
+    [
+        ("quality_award", "positive"),
+        ("certification", "positive"),
+        ("complaint", "major"),
+        ("abnormal_operations", "critical"),
+        ("penalty", "minor"),
+    ],
+)
+def test_an_event_no_repair_rule_holds_may_end_the_day_after(
+    app, client, identity, enterprise, kind, severity
+):
+    """A positive event has nothing to repair, and a type or severity with no repair wait
+    (CREDIT_REPAIR_MIN_DAYS) may be repaired from the day it occurs: any ``expires_on``
+    after ``occurred_on`` stands, as before (a rule naming a positive type changes
+    nothing: no repair ends one)."""
+    if CREDIT_EVENT_TYPES[kind][2] < 0:
+        app.config["CREDIT_REPAIR_REFUSED"] = [{"type": kind}]
+    regulator = identity("regulator")
+    occurred = today_in_china() - dt.timedelta(days=10)
+    response = client.post(
+        f"/api/v1/enterprises/{enterprise}/credit-events",
+        json={"type": kind, "occurred_on": str(occurred), "severity": severity,
+              "source": "九龙市监〔2026〕10号",
+              "expires_on": str(occurred + dt.timedelta(days=1))},
+        headers=regulator,
+    )  # fmt: skip
+    assert response.status_code == 201, response.json
+    assert response.json["active"] is False
+
+
+def test_an_expiry_at_the_end_of_a_default_term_shorter_than_the_wait_stands(
+    app, client, identity, enterprise
+):
+    """A district whose default term of an event ends before a repair may: the rules let it
+    stop counting at the term's end, so ``expires_on`` may be that day (the default, given
+    back), not before."""
+    app.config["CREDIT_EVENT_DAYS"] = {"penalty": {"major": 200}}
+    regulator = identity("regulator")
+    occurred = today_in_china() - dt.timedelta(days=10)
+    ends = occurred + dt.timedelta(days=200)
+
+    def post(expires: dt.date):
+        return client.post(f"/api/v1/enterprises/{enterprise}/credit-events",
+                           json={"type": "penalty", "occurred_on": str(occurred),
+                                 "severity": "major", "source": "九龙市监处罚〔2026〕11号",
+                                 "expires_on": str(expires)}, headers=regulator)  # fmt: skip
+
+    early = post(ends - dt.timedelta(days=1))
+    assert early.status_code == 422, early.json
+    assert early.json["errors"] == {
+        "expires_on": [
+            f"before {ends}, when its default term ends: no credit repair may end it sooner "
+            "(365 days after occurred_on)"
+        ]
+    }
+    assert early.json["errors_zh"] == {
+        "expires_on": [f"早于 {ends}（默认有效期届满）：发生日期后 365 天内不可信用修复"]
+    }
+    assert "CREDIT_EVENT_DAYS" in early.json["message"] and str(ends) in early.json["message_zh"]
+    assert post(ends).status_code == 201
 
 
 def test_a_repair_racing_another_for_the_same_event_is_a_409(
@@ -315,10 +490,12 @@ def test_a_penalty_is_repaired_early_only_after_a_year_unless_minor(client, iden
     assert minor.status_code == 201, minor.json
 
 
-def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(client, identity):
+def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(app, client, identity):
     """A repair ends an event early: one whose wait outlasts it shows no repairable_from
     and is refused, and a repair cannot take effect once the event has stopped counting
-    (both were accepted, a repair of an event that no longer counted)."""
+    (both were accepted, a repair of an event that no longer counted).  A request may no
+    longer give an ``expires_on`` before the wait is over: such an event stops counting
+    the day the wait ends, or was recorded before the district set its wait."""
     regulator = identity("regulator")
     body = factories.enterprise(region="华岩镇", sectors=["industrial_products"])
     assert (
@@ -340,8 +517,18 @@ def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(client, i
         return client.post(f"/api/v1/credit-events/{event['id']}/repair",
                            json={"reason": "已履行处罚并消除不良影响", **extra}, headers=regulator)  # fmt: skip
 
-    for days_ago in (100, 400):  # the year's wait ends after the 200 days it counts
-        short = record(days_ago, 200)
+    waits = app.config["CREDIT_REPAIR_MIN_DAYS"]
+    app.config["CREDIT_REPAIR_MIN_DAYS"] = {}  # before the district set its year's wait
+    assert record(100, 200)["repairable_from"] == str(today - dt.timedelta(days=100))
+    app.config["CREDIT_REPAIR_MIN_DAYS"] = waits
+    for days_ago in (100, 400):  # the year's wait ends on the day it stops counting
+        record(days_ago, 365)
+    listed = client.get(path, headers=regulator).json["items"]
+    assert sorted(e["expires_on"] for e in listed) == sorted(
+        str(today - dt.timedelta(days=ago) + dt.timedelta(days=lasts))
+        for ago, lasts in ((100, 200), (100, 365), (400, 365))
+    )
+    for short in listed:
         assert short["repairable_from"] is None, short
         answer = repair(short)
         assert answer.status_code == 422 and "event" in answer.json["errors"], answer.json

@@ -71,18 +71,17 @@ def inspect_checklist(sector: str) -> Sequence[ChecklistItem] | None:
 def inspect_judge(
     sector: str, payload: Mapping[str, Any], context: Mapping[str, Any]
 ) -> Judgement | None:
-    """Judge a result; ``context["recorded_on"]`` dates an overdue filing, ``config``
-    overrides thresholds (same keys as ``thresholds.json``)."""
+    """Judge a result as found on the inspection day (``context["inspected_on"]``, else
+    ``recorded_on``), which dates an overdue filing and bounds the completion dates;
+    ``config`` overrides thresholds (same keys as ``thresholds.json``)."""
     if sector != SECTOR_CODE:
         return None
     context = context or {}
-    recorded_on = context.get("recorded_on")
-    if isinstance(recorded_on, dt.datetime):
-        recorded_on = recorded_on.date()
+    day = context.get("inspected_on") or context.get("recorded_on")
+    if isinstance(day, dt.datetime):
+        day = day.date()
     return rules.judge_result(
-        payload,
-        context.get("config") or {},
-        recorded_on if isinstance(recorded_on, dt.date) else None,
+        payload, context.get("config") or {}, day if isinstance(day, dt.date) else None
     )
 
 

@@ -109,4 +109,13 @@ MESSAGES: tuple[Message, ...] = (
     Message("required (true or false)", "必填（true 或 false）"),
     Message("required", "必填"),
     Message("filing cannot precede acceptance", "竣工验收备案日期不得早于竣工验收日期"),
+    Message(
+        "before {earliest}, when the completion rules judged here took effect",
+        "早于 {earliest}：所依据的竣工验收规定当时尚未施行",
+    ),
+    Message(
+        "after the inspection date ({day}): what has not happened yet cannot be judged",
+        "晚于检查日期（{day}）：尚未发生的事项无法判定",
+    ),
+    Message("out of range", "超出有效范围"),
 )

@@ -638,13 +638,37 @@ def _finding(code: str, severity: Mapping[str, str], zh: str, en: str, basis: st
 def evaluate_completion(
     completion: Mapping[str, Any],
     thresholds: Mapping[str, Any] | None = None,
-    recorded_on: dt.date | None = None,
+    inspected_on: dt.date | None = None,
 ) -> _Part:
-    """Completion acceptance: conditions met, notice in time, filing in time."""
+    """Completion acceptance: conditions met, notice in time, filing in time, as found on
+    ``inspected_on`` (the inspection date, when known).
+
+    A date after the inspection is refused (an acceptance, notice or filing not yet made
+    cannot be judged: an acceptance "in 2099" escaped the late-filing rule), and so is an
+    acceptance before ``completion.earliest_acceptance``, before the rules judged here were
+    in force (year 1 also overflowed the date arithmetic, a 502).
+    """
     th = thresholds or _default_thresholds()
     conf, severity = th["completion"], th["severity"]
     part = _Part()
     acceptance = _as_date(completion.get("acceptance_date"), "completion.acceptance_date")
+    earliest = _as_date(conf["earliest_acceptance"], "config.completion.earliest_acceptance")
+    if acceptance < earliest:
+        raise RuleInputError(
+            "completion.acceptance_date",
+            f"before {earliest.isoformat()}, when the completion rules judged here took effect",
+        )
+    dates = {"acceptance_date": acceptance}
+    for name in ("notice_date", "filing_date"):
+        if completion.get(name) is not None:
+            dates[name] = _as_date(completion[name], f"completion.{name}")
+    for name, day in dates.items() if inspected_on is not None else ():
+        if day > inspected_on:
+            raise RuleInputError(
+                f"completion.{name}",
+                f"after the inspection date ({inspected_on.isoformat()}): "
+                "what has not happened yet cannot be judged",
+            )
 
     conditions = completion.get("conditions") or {}
     if not isinstance(conditions, Mapping):
@@ -720,7 +744,10 @@ def evaluate_completion(
         )
 
     limit_days = int(conf["filing_days"])
-    due = acceptance + dt.timedelta(days=limit_days)
+    try:
+        due = acceptance + dt.timedelta(days=limit_days)
+    except OverflowError:  # only without an inspection date to bound it
+        raise RuleInputError("completion.acceptance_date", "out of range") from None
     filing_raw = completion.get("filing_date")
     if filing_raw is not None:
         filing = _as_date(filing_raw, "completion.filing_date")
@@ -730,11 +757,11 @@ def evaluate_completion(
         measured = filing.isoformat()
         msg_zh = f"备案日期 {measured}，期限 {due.isoformat()}"
         msg_en = f"filed {measured}, due by {due.isoformat()}"
-    elif recorded_on is not None and recorded_on > due:
+    elif inspected_on is not None and inspected_on > due:
         late = True
         measured = None
-        msg_zh = f"截至 {recorded_on.isoformat()} 未备案，期限 {due.isoformat()} 已过"
-        msg_en = f"not filed by {recorded_on.isoformat()}; due by {due.isoformat()}"
+        msg_zh = f"截至 {inspected_on.isoformat()} 未备案，期限 {due.isoformat()} 已过"
+        msg_en = f"not filed by {inspected_on.isoformat()}; due by {due.isoformat()}"
     else:
         late = False
         measured = None
@@ -886,7 +913,7 @@ def _problems_part(problems: Sequence[Mapping[str, Any]], th: Mapping[str, Any])
 def judge_result(
     payload: Mapping[str, Any],
     config: Mapping[str, Any] | None = None,
-    recorded_on: dt.date | None = None,
+    inspected_on: dt.date | None = None,
 ) -> Judgement:
     """Judge a construction result carrying any of the four parts.
 
@@ -904,7 +931,7 @@ def judge_result(
     if payload.get("concrete_batches"):
         parts.append(_concrete_part(payload["concrete_batches"], th))
     if payload.get("completion"):
-        parts.append(evaluate_completion(payload["completion"], th, recorded_on))
+        parts.append(evaluate_completion(payload["completion"], th, inspected_on))
     if payload.get("problems"):
         parts.append(_problems_part(payload["problems"], th))
     items = tuple(i for p in parts for i in p.items)

@@ -818,6 +818,34 @@ def test_a_register_dated_apart_from_its_result_is_a_422_and_nothing_is_stored(c
         assert list(judged.json["errors"]) == ["conclusion_code"]
 
 
+def test_a_completion_dated_past_the_inspection_or_in_year_one_is_a_422_not_a_502(client, identity):
+    """An acceptance on 9999-12-31 or 0001-01-05 overflowed the construction rules' date
+    arithmetic: a 502 blaming the plugin, with no zh-CN text.  Both are now a 422 naming
+    the date, and one in 2099 no longer escapes the late-filing rule as "not yet due"."""
+    task, me = _task_of(client, identity, "construction")
+    url = f"/api/v1/tasks/{task['id']}/results"
+    conditions = {c: True for c in ("design_contract_complete", "technical_records_complete",
+                                    "material_test_reports", "party_quality_documents",
+                                    "warranty_signed")}  # fmt: skip
+    today = str(today_in_china())
+    cases = (
+        ("9999-12-31", f"after the inspection date ({today}): what has not happened yet "
+                       "cannot be judged"),
+        ("2099-06-18", f"after the inspection date ({today}): what has not happened yet "
+                       "cannot be judged"),
+        ("0001-01-05", "before 2000-01-30, when the completion rules judged here took effect"),
+    )  # fmt: skip
+    for n, (day, reason) in enumerate(cases):
+        completion = {"acceptance_date": day, "notice_date": "0001-01-01",
+                      "conditions": conditions}  # fmt: skip
+        payload = {"project_no": "JS-1", "project_name": "滨江花园", "completion": completion}
+        body = {"sector": "construction", "payload": payload, "conclusion_code": "no_problem"}
+        response = client.post(url, json=body, headers={**me, "Idempotency-Key": str(n)})
+        assert response.status_code == 422, (day, response.json)
+        assert response.json["errors"] == {"payload.completion.acceptance_date": [reason]}
+        assert response.json["errors_zh"]["payload.completion.acceptance_date"][0] != reason
+
+
 def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):
     """A schema's 422, werkzeug's 404 and 405, and our own errors raised without one carried
     English only; each now has ``message_zh`` beside the field-level ``errors``."""

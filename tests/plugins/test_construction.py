@@ -22,7 +22,7 @@ from plugins.construction import rules
 from plugins.construction.schemas import CHECKLIST, ConstructionResultSchema
 from tests.plugins.helpers import as_stored, through
 
-RECORDED = dt.date(2024, 6, 20)
+RECORDED = dt.date(2024, 7, 3)
 
 
 @pytest.fixture()
@@ -538,7 +538,7 @@ def test_fallback_is_noted_in_the_item_message(pm: pluggy.PluginManager) -> None
     ("filing", "recorded_on", "late"),
     [
         ("2024-07-03", RECORDED, False),  # day 15
-        ("2024-07-04", RECORDED, True),  # day 16
+        ("2024-07-04", dt.date(2024, 7, 10), True),  # day 16
         (None, dt.date(2024, 7, 3), False),  # not yet due
         (None, dt.date(2024, 7, 4), True),  # overdue and not filed
     ],
@@ -554,6 +554,55 @@ def test_filing_within_15_calendar_days(
     assert len(late_findings) == int(late)
     if late:
         assert late_findings[0].severity == "major" and verdict.conclusion == "rectify"
+
+
+@pytest.mark.parametrize(
+    ("dates", "field", "reason"),
+    [
+        ({"acceptance_date": "2099-06-18"}, "acceptance_date", "after the inspection date"),
+        ({"acceptance_date": "9999-12-31"}, "acceptance_date", "after the inspection date"),
+        ({"filing_date": "2024-07-04"}, "filing_date", "after the inspection date"),
+        ({"notice_date": "2024-07-04"}, "notice_date", "after the inspection date"),
+        (
+            {"acceptance_date": "0001-01-05", "notice_date": "0001-01-01"},
+            "acceptance_date",
+            "before 2000-01-30, when the completion rules judged here took effect",
+        ),
+    ],
+)
+def test_completion_dates_after_the_inspection_or_before_the_rules_are_refused(
+    pm: pluggy.PluginManager, dates: dict[str, str], field: str, reason: str
+) -> None:
+    """An acceptance "in 2099" escaped the late-filing rule (rectify became pass), and
+    years 9999 and 1 overflowed the date arithmetic (a 502): what the inspection could
+    not have seen, or an acceptance before the 条例 took effect, is an input error."""
+    with pytest.raises(RuleInputError) as err:
+        judge(pm, {"completion": completion(**dates)}, recorded_on=dt.date(2024, 7, 3))
+    assert err.value.field == f"completion.{field}"
+    assert err.value.message.startswith(reason), err.value.message
+
+
+def test_completion_is_judged_on_the_inspection_day_not_the_recording_day(
+    pm: pluggy.PluginManager,
+) -> None:
+    """Not filed when inspected on the due day (2024-07-03) is not late, however much later
+    the result is recorded; a district may move the earliest acceptance."""
+    payload = ConstructionResultSchema().load(
+        {"project_no": "JS-1", "project_name": "滨江花园", "completion": completion()}
+    )
+    context = {"inspected_on": dt.date(2024, 7, 3), "recorded_on": dt.date(2024, 7, 20)}
+    on_the_day = pm.hook.inspect_judge(sector="construction", payload=payload, context=context)
+    assert on_the_day.conclusion == "pass"
+    recorded = pm.hook.inspect_judge(
+        sector="construction", payload=payload, context={"recorded_on": dt.date(2024, 7, 20)}
+    )
+    assert [f.code for f in recorded.findings] == ["construction.late_filing"]
+    moved = {"completion": {"earliest_acceptance": "2024-06-19"}}
+    with pytest.raises(RuleInputError) as err:
+        pm.hook.inspect_judge(
+            sector="construction", payload=payload, context={**context, "config": moved}
+        )
+    assert err.value.field == "completion.acceptance_date"
 
 
 def test_unmet_completion_condition_fails(pm: pluggy.PluginManager) -> None:
@@ -847,13 +896,13 @@ def test_risk_factors_hook(pm: pluggy.PluginManager) -> None:
     as_of = dt.date(2024, 9, 1)
 
     def stored(day: dt.date, parts: dict[str, Any]) -> dict[str, Any]:
-        verdict = rules.judge_result(parts, recorded_on=day)
+        verdict = rules.judge_result(parts, inspected_on=day)
         return {"recorded_on": day, "payload": parts, "judgement": asdict(verdict)}
 
     failing_batch = [{"batch_no": "b", "grade": "C30", "values": TIGHT_10}]
     results = [
         stored(dt.date(2024, 7, 1), {"concrete_batches": failing_batch}),
-        stored(dt.date(2024, 7, 2), {"completion": completion(filing_date="2024-07-20")}),
+        stored(dt.date(2024, 7, 22), {"completion": completion(filing_date="2024-07-20")}),
         stored(
             dt.date(2024, 7, 3),
             {"problems": [{"type": "leak", "location": "x"}, {"type": "crack", "location": "y"}]},

@@ -31,6 +31,16 @@ MESSAGES: tuple[Message, ...] = (
         "{amount} {unit} is more than the whole sample (1000000 mg/kg)",
         "{amount} {unit} 超过样品本身的质量（1000000 mg/kg），请核对数值与单位",
     ),
+    Message(
+        "{loq} is below the LOD ({lod}): no method quantifies what it cannot detect",
+        "{loq} 低于检出限（{lod}）：定量限不能低于检出限",
+    ),
+    Message(
+        "{value} is below the LOD ({lod}) given for it: a banned substance is either detected "
+        "(a value at or above the LOD) or reported ND",
+        "{value} 低于所填检出限（{lod}）：禁用物质要么检出（结果不低于检出限），"
+        "要么报告为未检出（ND）",
+    ),
     Message("unknown unit {unit}; known: {known}", "未知的计量单位 {unit}；可用：{known}"),
     Message(
         "cannot convert {source} to {target} (different dimensions)",

@@ -442,6 +442,20 @@ def judge_item(
     lod, loq = opt("lod"), opt("loq")
     for field, amount in (("value", value), ("lod", lod), ("loq", loq)):
         _within_the_sample(amount, unit, f"{base}.{field}")
+    if lod is not None and loq is not None and loq < lod:
+        raise RuleInputError(
+            f"{base}.loq",
+            f"{_fmt(loq)} is below the LOD ({_fmt(lod)}): no method quantifies what it "
+            "cannot detect",
+        )
+    if limit.limit_type == "banned" and qualifier is None and lod is not None and value < lod:
+        # "500 μg/kg" of malachite green with an LOD of 1000 passed as not detected: for a
+        # substance that must not be detected, a number the method cannot see is no result
+        raise RuleInputError(
+            f"{base}.value",
+            f"{_fmt(value)} is below the LOD ({_fmt(lod)}) given for it: a banned substance "
+            "is either detected (a value at or above the LOD) or reported ND",
+        )
     name = table.analytes[analyte]
     cited = str(item.get("standard") or "").strip()
     note_zh = note_en = ""

@@ -206,13 +206,38 @@ def fish(*items: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
+def test_a_banned_value_below_its_own_lod_or_an_loq_below_the_lod_is_refused(
+    pm: pluggy.PluginManager,
+) -> None:
+    """The LOD is the inspector's to give: "500 μg/kg" of malachite green with an LOD of
+    1000 passed as "below the LOD: not detected", where with an LOD of 0.5 it is a critical
+    failure.  A number for a banned substance must be a detection (≥ LOD) or the result
+    is ND; and no method's LOQ lies below its LOD.  Both are 422s naming the field."""
+    cases = (
+        ({"value": "500", "lod": "1000"}, "items.0.value",
+         "500 is below the LOD (1000) given for it: a banned substance is either detected "
+         "(a value at or above the LOD) or reported ND"),
+        ({"value": "0.3", "lod": "0.5"}, "items.0.value", None),
+        ({"value": "2.1", "lod": "1", "loq": "0.1"}, "items.0.loq",
+         "0.1 is below the LOD (1): no method quantifies what it cannot detect"),
+    )  # fmt: skip
+    for item, field, message in cases:
+        with pytest.raises(RuleInputError) as err:
+            judge(pm, fish({"item": "malachite_green", "unit": "μg/kg", **item}))
+        assert err.value.field == field
+        assert message is None or err.value.message == message
+    # a contaminant with a maximum keeps reading a value under the LOD as below the limit
+    rice = sample({"item": "Cd", "value": "0.001", "unit": "mg/kg", "lod": "0.002"})
+    assert judge(pm, rice).passed
+
+
 @pytest.mark.parametrize(
     ("item", "passed"),
     [
         ({"value": "0.5", "lod": "0.5"}, False),  # at the LOD: detected
         ({"value": "2.1", "lod": "0.5"}, False),
-        ({"value": "0.3", "lod": "0.5"}, True),  # below the LOD: not detected
         ({"value": None, "qualifier": "ND", "lod": "0.5"}, True),
+        ({"value": "0.3", "qualifier": "<", "lod": "0.5"}, True),  # below the LOD
     ],
 )
 def test_malachite_green_must_not_be_detected(

@@ -116,7 +116,8 @@ def test_generated_rows_exercise_both_paths(pm):
             row[f"items.{n}.item"] = rng.choice(JUDGEABLE[category])
             row[f"items.{n}.value"] = rng.choice(GOOD_VALUES)
             row[f"items.{n}.unit"] = rng.choice(GOOD_UNITS)
-            row[f"items.{n}.lod"] = rng.choice(["0.01", "0.001", "0.5"])
+            # mostly below the values: a banned substance's value under its LOD is refused
+            row[f"items.{n}.lod"] = rng.choice(["0.001", "0.001", "0.01", "0.5"])
         for _ in range(rng.randint(0, 3)):
             field = rng.choice(sorted(ODD))
             key = f"items.{rng.choice(groups)}.{field}" if field in ITEM_FIELDS else field

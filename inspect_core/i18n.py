@@ -339,6 +339,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "later than the earliest record of this enterprise (inspection result on {date})",
         "晚于该企业最早的记录（{date} 的检查结果）",
     ),
+    Message(
+        "later than the earliest record of this enterprise ({record} on {date})",
+        "晚于该企业最早的记录（{date} 的 {record}）",
+    ),
     # plans and draws
     Message(
         "after {latest} (PLAN_MAX_DAYS_AHEAD days from today)",
@@ -374,6 +378,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("'from' is after 'to'", "“from”晚于“to”"),
     Message("this task belongs to a {sector} plan", "该任务属于 {sector} 计划"),
     Message("before the plan was created", "早于计划创建时间"),
+    Message("before the task was drawn ({date})", "早于任务抽取日期（{date}）"),
     Message(
         "'{code}' says nothing was inspected, but sample or inspection data was given: "
         "choose the conclusion of what was found, or leave the data out",

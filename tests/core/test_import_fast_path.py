@@ -88,11 +88,13 @@ def test_bulk_encoding_writes_the_text_the_api_path_stores():
         payload = pm.hook.inspect_payload_schema(sector=code)().load(
             pm.hook.inspect_payload_from_row(sector=code, row=row)
         )
+        # an upload's 检查日期 column is the result's date and the payload's alike
+        day = payload.get("inspected_on") or dt.date(2026, 11, 25)
         judgement = pm.hook.inspect_judge(
             sector=code,
             payload=payload,
             context={"config": {}, "recorded_on": dt.date(2026, 11, 25),
-                     "inspected_on": dt.date(2026, 11, 25), "uscc": "", "sectors": [code]},
+                     "inspected_on": day, "uscc": "", "sectors": [code]},
         )  # fmt: skip
         assert judgement.items, code
         assert json_dumps(judgement) == json_dumps(judgement_json(judgement)), code

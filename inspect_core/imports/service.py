@@ -1344,7 +1344,8 @@ def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInf
         rows = session.execute(
             select(
                 Task.id, Task.plan_id, Task.status, Task.enterprise_id, Enterprise.uscc,
-                Plan.sector, Plan.created_at, Plan.status,
+                Plan.sector, Plan.created_at, Plan.status, Task.created_at,
+                Enterprise.established_on,
             )
             .join(Enterprise, Enterprise.id == Task.enterprise_id)
             .join(Plan, Plan.id == Task.plan_id)
@@ -1365,7 +1366,10 @@ def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInf
             .where(TaskAssignment.task_id.in_(chunk), TaskAssignment.released_at.is_(None))
         ):
             badges.setdefault(tid, set()).add(badge)
-        for tid, plan_id, status, eid, uscc, sector, created_at, plan_status in rows:
+        for (
+            tid, plan_id, status, eid, uscc, sector, created_at, plan_status, drawn_at,
+            established_on,
+        ) in rows:  # fmt: skip
             out[tid] = TaskInfo(
                 id=tid,
                 plan_id=plan_id,
@@ -1377,6 +1381,8 @@ def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInf
                 uscc=uscc,
                 sectors=tuple(sectors.get(eid, ())),
                 badges=frozenset(badges.get(tid, ())),
+                drawn_on=drawn_at.astimezone(CHINA).date(),
+                established_on=established_on,
             )
     return out
 

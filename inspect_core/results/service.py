@@ -143,6 +143,9 @@ class TaskInfo:
     uscc: str
     sectors: tuple[str, ...]
     badges: frozenset[str]
+    #: the day (China) the draw made the task: no inspection for it can precede it
+    drawn_on: dt.date
+    established_on: dt.date | None
 
     @classmethod
     def of(cls, task: Task) -> TaskInfo:
@@ -157,6 +160,8 @@ class TaskInfo:
             uscc=task.enterprise.uscc,
             sectors=tuple(task.enterprise.sectors),
             badges=frozenset(task.inspectors),
+            drawn_on=task.created_at.astimezone(CHINA).date(),
+            established_on=task.enterprise.established_on,
         )
 
 
@@ -186,6 +191,10 @@ def prepare_values(
         errors["inspected_on"] = ["in the future"]
     elif inspected_on < task.plan_created_on:
         errors["inspected_on"] = ["before the plan was created"]
+    elif inspected_on < task.drawn_on:
+        errors["inspected_on"] = [f"before the task was drawn ({task.drawn_on})"]
+    elif task.established_on is not None and inspected_on < task.established_on:
+        errors["inspected_on"] = [f"before the enterprise was established ({task.established_on})"]
     if data["conclusion_code"] in NOT_INSPECTED and data.get("payload") is not None:
         # judged, a "closed" result with a passing sample was stored as passed: it counted
         # in the KPI pass rates and was disclosed as a pass beside "已关闭停业"

@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text, update
 from inspect_core.audit.models import AuditEvent
 from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
 from inspect_core.results.models import Attachment, Result
+from inspect_core.results.service import CHINA
 from tests.factories import create_plan, food_payload
 
 
@@ -393,6 +394,49 @@ def _drawn_task(client, identity, district):
     return regulator, plan_id, task
 
 
+def _made_on(session, plan_id: int, when: dt.datetime, drawn: dt.datetime | None = None) -> None:
+    """Date a plan back to ``when`` and its tasks to ``drawn`` (default the same)."""
+    session.execute(update(Plan).where(Plan.id == plan_id).values(created_at=when))
+    session.execute(update(Task).where(Task.plan_id == plan_id).values(created_at=drawn or when))
+    session.commit()
+
+
+def test_a_result_dated_before_its_task_was_drawn_or_its_enterprise_existed_is_refused(
+    client, identity, district, session
+):
+    """The only lower bound on ``inspected_on`` was the plan's creation: a result could be
+    dated before the draw made its task, and before the enterprise was established (the
+    date drives the KPI year and the scoring windows).  Both are 422s naming the date."""
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    today = dt.datetime.now(dt.UTC)
+    _made_on(session, plan_id, today - dt.timedelta(days=30), today - dt.timedelta(days=10))
+    drawn = (today - dt.timedelta(days=10)).astimezone(CHINA).date()
+    me = inspector_headers(identity, task["inspectors"][0])
+    path = f"/api/v1/tasks/{task['id']}/results"
+
+    def post(day: dt.date, key: str):
+        body = {"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem",
+                "inspected_on": str(day)}  # fmt: skip
+        return client.post(path, json=body, headers={**me, "Idempotency-Key": key})
+
+    early = post(drawn - dt.timedelta(days=1), "a")
+    assert early.status_code == 422, early.json
+    assert early.json["errors"] == {"inspected_on": [f"before the task was drawn ({drawn})"]}
+    assert early.json["errors_zh"] == {"inspected_on": [f"早于任务抽取日期（{drawn}）"]}
+    founded = drawn + dt.timedelta(days=3)
+    patched = client.patch(f"/api/v1/enterprises/{task['uscc']}",
+                           json={"established_on": str(founded)}, headers=regulator)  # fmt: skip
+    assert patched.status_code == 200, patched.json
+    unborn = post(founded - dt.timedelta(days=1), "b")
+    assert unborn.status_code == 422, unborn.json
+    assert unborn.json["errors"] == {
+        "inspected_on": [f"before the enterprise was established ({founded})"]
+    }
+    count = select(func.count()).select_from(Result).where(Result.task_id == task["id"])
+    assert session.scalar(count) == 0
+    assert post(founded, "c").status_code == 201
+
+
 def test_bad_results_are_refused_and_nothing_is_stored(client, identity, district, session):
     regulator, plan_id, task = _drawn_task(client, identity, district)
     me = inspector_headers(identity, task["inspectors"][0])
@@ -649,12 +693,7 @@ def test_disclosure_deadline_across_national_day(
 
     monkeypatch.setattr(results_service, "today_in_china", lambda: dt.date(2026, 9, 29))
     regulator, plan_id, task = _drawn_task(client, identity, district)
-    session.execute(
-        update(Plan)
-        .where(Plan.id == plan_id)
-        .values(created_at=dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
-    )
-    session.commit()
+    _made_on(session, plan_id, dt.datetime(2026, 9, 1, tzinfo=dt.UTC))
     me = inspector_headers(identity, task["inspectors"][0])
     response = client.post(
         f"/api/v1/tasks/{task['id']}/results",

@@ -64,6 +64,11 @@ MESSAGES: tuple[Message, ...] = (
         "more items not applicable than the {total} {grade} items",
         "合理缺项数超过 {grade} 类检查项目总数（{total} 项）",
     ),
+    Message("leaves no item checked", "所有检查项目均为合理缺项，没有实际检查的项目"),
+    Message(
+        "item {code} is already listed ({where}): a GSP item counts once",
+        "检查项目 {code} 已列出（{where}）：GSP 每个检查项目只计一次",
+    ),
     Message(
         "{found} critical defects but only {checked} critical items were checked",
         "严重缺陷 {found} 项，但仅检查了 {checked} 项严重缺陷项目",

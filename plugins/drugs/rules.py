@@ -406,6 +406,9 @@ def gsp_percentages(
     :class:`RuleInputError` on impossible counts.
     """
     not_applicable = not_applicable or {}
+    if sum(denominators[c] - not_applicable.get(c, 0) for c in GRADES) <= 0:
+        # every item "not applicable" passed an inspection that checked nothing
+        raise RuleInputError("gsp_not_applicable", "leaves no item checked")
     result: dict[str, Fraction] = {}
     for cls in GRADES:
         checked = denominators[cls] - not_applicable.get(cls, 0)
@@ -460,6 +463,16 @@ def judge_gsp(
     """Judge a GSP (wholesale) on-site inspection by the share of defective items."""
     cfg = resolve_config(config)
     denominators = cfg["gsp_denominators"]
+    seen: dict[str, int] = {}
+    for i, defect in enumerate(defects):
+        # the percentage counts items: thirty defects under one item code are one item
+        if defect.item_code in seen:
+            raise RuleInputError(
+                f"defects.{i}.item_code",
+                f"item {defect.item_code} is already listed (defects.{seen[defect.item_code]}): "
+                "a GSP item counts once",
+            )
+        seen[defect.item_code] = i
     counts = Counter(d.grade for d in defects)
     pct = gsp_percentages(counts, denominators, not_applicable)
     pass_max = cfg["gsp_pass_general_max_pct"]

@@ -120,6 +120,23 @@ def test_gsp_rejects_impossible_counts() -> None:
     assert exc.value.field == "defects"
 
 
+def test_gsp_counts_each_item_once_and_needs_an_item_checked() -> None:
+    """Thirty defects under one item code were thirty items (20.7 % → rectify), and every
+    item "not applicable" passed an inspection that checked nothing: both name the field."""
+    with pytest.raises(RuleInputError) as exc:
+        judge_gsp([Defect("G-01", "general")] * 30)
+    assert (exc.value.field, exc.value.message) == (
+        "defects.1.item_code",
+        "item G-01 is already listed (defects.0): a GSP item counts once",
+    )
+    with pytest.raises(RuleInputError) as exc:
+        judge_gsp([], not_applicable={"critical": 6, "major": 107, "general": 145})
+    assert (exc.value.field, exc.value.message) == ("gsp_not_applicable", "leaves no item checked")
+    one_left = judge_gsp([], not_applicable={"critical": 6, "major": 107, "general": 144})
+    assert one_left.conclusion == "pass"  # one item checked, no defect
+    assert judge_gsp(defects("general", 30)).conclusion == "rectify"  # thirty distinct items
+
+
 def test_gsp_falsified_records_fail() -> None:
     """Falsified records fail a GSP inspection that would otherwise pass."""
     judgement = judge_gsp([], records_falsified=True)

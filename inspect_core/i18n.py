@@ -380,6 +380,11 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("before the plan was created", "早于计划创建时间"),
     Message("before the task was drawn ({date})", "早于任务抽取日期（{date}）"),
     Message(
+        "already recorded as credit event {id}; a second event of this type and day needs "
+        "the document number that tells it apart",
+        "已登记为信用事件（编号 {id}）：同一类型、同一日期的另一事件须填写能区分它的文号",
+    ),
+    Message(
         "'{code}' says nothing was inspected, but sample or inspection data was given: "
         "choose the conclusion of what was found, or leave the data out",
         "结论“{code}”表示未实施检查，却填写了抽样或检查数据：请选择与检查所见相符的结论，"

@@ -131,9 +131,32 @@ def _check_not_before_the_rules(data: dict[str, Any], sectors: list[str]) -> Non
     )  # fmt: skip
 
 
+def _check_not_recorded(session: Session, enterprise_id: int, data: dict[str, Any]) -> None:
+    """One decision is one event: the same type, day and source posted again (a retry, a
+    second clerk) counted twice, and repairing one copy of a serious-dishonesty listing
+    left the enterprise in tier D by the other."""
+    found = session.scalar(
+        select(CreditEvent.id).where(
+            CreditEvent.enterprise_id == enterprise_id,
+            CreditEvent.type == data["type"],
+            CreditEvent.occurred_on == data["occurred_on"],
+            CreditEvent.source == data["source"],
+        )
+    )
+    if found is not None:
+        raise Conflict(
+            f"credit event {found} already records this {data['type']} of "
+            f"{data['occurred_on']} from this source",
+            {"source": [f"already recorded as credit event {found}; a second event of this "
+                        "type and day needs the document number that tells it apart"]},
+            message_zh=f"该信用事件已登记（编号 {found}）：同一类型、同一日期、同一来源只登记一次",
+        )  # fmt: skip
+
+
 def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
-    # shared: a PATCH moving established_on waits, and then sees this event
-    enterprise = enterprises.get(session, user, uscc, lock="share")
+    # a PATCH moving established_on, or the same event posted twice at once, waits for
+    # this one and then sees it
+    enterprise = enterprises.get(session, user, uscc, lock="update")
     today = today_in_china()
     if data["occurred_on"] > today:
         raise Unprocessable(
@@ -163,6 +186,7 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
         )
     if data.get("expires_on"):
         _check_not_before_the_rules(data, enterprise.sectors)
+    _check_not_recorded(session, enterprise.id, data)
     expires = data.get("expires_on") or rules.default_expiry(
         current_app.config, data["type"], data["severity"], data["occurred_on"]
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from sqlalchemy import insert, select
@@ -15,6 +16,14 @@ from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from tests import factories
 from tests.factories import create_plan
+
+_DOC_NOS = itertools.count(100)
+
+
+def doc_no(prefix: str) -> str:
+    """A document number no other event here has: one decision is one event, and the
+    same type, day and source posted again is a 409."""
+    return f"{prefix}{next(_DOC_NOS)}号"
 
 
 @pytest.fixture
@@ -96,6 +105,36 @@ def test_a_credit_event_dated_before_the_enterprise_or_1949_is_a_422(client, ide
         assert response.status_code == 201, (occurred, response.json)
 
 
+def test_the_same_event_posted_twice_is_a_409_and_counts_once(client, identity, enterprise):
+    """The same type, day and source (one decision) was stored again on every post: 25
+    copies of one quality award counted 25, and repairing one copy of a serious-dishonesty
+    listing left the enterprise in tier D by the other.  The second post is a 409 naming
+    ``source`` in both languages; another source, type or day is another event."""
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+    day = str(today_in_china() - dt.timedelta(days=30))
+    event = {"type": "complaint", "occurred_on": day, "severity": "minor",
+             "source": "12315投诉〔2026〕001号"}  # fmt: skip
+    first = client.post(path, json=event, headers=regulator)
+    assert first.status_code == 201, first.json
+    again = client.post(path, json=event, headers=regulator)
+    assert again.status_code == 409, again.json
+    assert again.json["errors"] == {
+        "source": [f"already recorded as credit event {first.json['id']}; a second event of "
+                   "this type and day needs the document number that tells it apart"]
+    }  # fmt: skip
+    assert f"编号 {first.json['id']}" in again.json["message_zh"]
+    assert f"编号 {first.json['id']}" in again.json["errors_zh"]["source"][0]
+    others = (
+        {**event, "source": "12315投诉〔2026〕002号"},
+        {**event, "type": "penalty", "source": event["source"]},
+        {**event, "occurred_on": str(today_in_china() - dt.timedelta(days=29))},
+    )
+    for other in others:
+        assert client.post(path, json=other, headers=regulator).status_code == 201, other
+    assert len(client.get(path, headers=regulator).json["items"]) == 4
+
+
 def test_an_expiry_beyond_any_credit_term_is_a_422_naming_the_latest_day(
     app, client, identity, enterprise
 ):
@@ -111,7 +150,7 @@ def test_an_expiry_beyond_any_credit_term_is_a_422_naming_the_latest_day(
 
     def post(expires: str):
         return client.post(path, json={"type": "penalty", "occurred_on": str(occurred),
-                                       "severity": "major", "source": "九龙市监处罚〔2026〕15号",
+                                       "severity": "major", "source": doc_no("九龙市监处罚〔2026〕"),
                                        "expires_on": expires}, headers=regulator)  # fmt: skip
 
     for expires in (str(latest + dt.timedelta(days=1)), "9999-12-31",
@@ -147,7 +186,7 @@ def test_an_expiry_before_a_repair_may_end_the_event_is_a_422(app, client, ident
 
     def post(expires: dt.date):
         return client.post(path, json={"type": "serious_dishonesty", "occurred_on": str(occurred),
-                                       "severity": "critical", "source": "渝市监失信〔2026〕9号",
+                                       "severity": "critical", "source": doc_no("渝市监失信〔2026〕"),
                                        "expires_on": str(expires)}, headers=regulator)  # fmt: skip
 
     for expires in (occurred + dt.timedelta(days=1), earliest - dt.timedelta(days=1)):
@@ -196,7 +235,7 @@ def test_an_expiry_before_the_full_term_is_a_422_where_no_repair_may_end_it(
     def post(expires: dt.date | None):
         given = {} if expires is None else {"expires_on": str(expires)}
         return client.post(path, json={"type": "penalty", "occurred_on": str(occurred),
-                                       "severity": "critical", "source": "九龙市监处罚〔2026〕9号",
+                                       "severity": "critical", "source": doc_no("九龙市监处罚〔2026〕"),
                                        **given}, headers=regulator)  # fmt: skip
 
     one_day = post(occurred + dt.timedelta(days=1))
@@ -385,7 +424,7 @@ def test_a_minor_penalty_counts_three_months_and_others_three_years(
 
     def record(**body: str) -> dict:
         r = client.post(path, json={"type": "penalty", "occurred_on": str(on),
-                                    "source": "九龙市监处罚〔2026〕3号", **body}, headers=regulator)  # fmt: skip
+                                    "source": doc_no("九龙市监处罚〔2026〕"), **body}, headers=regulator)  # fmt: skip
         assert r.status_code == 201, r.json
         return r.json
 
@@ -436,7 +475,7 @@ def test_a_serious_food_drug_or_equipment_penalty_is_not_repaired_early(
     path = f"/api/v1/enterprises/{body['uscc']}/credit-events"
     occurred = today_in_china() - dt.timedelta(days=500)
     event = client.post(path, json={"type": "penalty", "occurred_on": str(occurred),
-                                    "severity": "critical", "source": "九龙市监处罚〔2025〕1号",
+                                    "severity": "critical", "source": doc_no("九龙市监处罚〔2025〕"),
                                     "description": "吊销食品经营许可证"}, headers=regulator)  # fmt: skip
     assert event.status_code == 201, event.json
     after_a_year = str(occurred + dt.timedelta(days=365))
@@ -478,7 +517,7 @@ def test_a_penalty_is_repaired_early_only_after_a_year_unless_minor(client, iden
     ids = {}
     for severity in ("major", "minor"):
         r = client.post(path, json={"type": "penalty", "occurred_on": str(on), "severity": severity,
-                                    "source": "九龙市监处罚〔2026〕8号"}, headers=regulator)  # fmt: skip
+                                    "source": doc_no("九龙市监处罚〔2026〕")}, headers=regulator)  # fmt: skip
         ids[severity] = r.json["id"]
     refused = client.post(f"/api/v1/credit-events/{ids['major']}/repair",
                           json={"reason": "已缴纳罚款并整改"}, headers=regulator)  # fmt: skip
@@ -507,7 +546,7 @@ def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(app, clie
     def record(days_ago: int, lasts: int) -> dict:
         on = today - dt.timedelta(days=days_ago)
         r = client.post(path, json={"type": "penalty", "occurred_on": str(on), "severity": "major",
-                                    "source": "九龙市监处罚〔2025〕5号",
+                                    "source": doc_no("九龙市监处罚〔2025〕"),
                                     "expires_on": str(on + dt.timedelta(days=lasts))},
                         headers=regulator)  # fmt: skip
         assert r.status_code == 201, r.json

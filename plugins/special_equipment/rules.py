@@ -502,9 +502,26 @@ class UnitEvaluation:
     expired_certificates: int = 0
 
 
+#: no unit in service was commissioned earlier: year 1 read "739582 days overdue"
+EARLIEST_COMMISSIONING = dt.date(1900, 1, 1)
+
+
 def _check_dates(unit: Mapping[str, Any], as_of: dt.date, field: str) -> None:
-    if unit["commissioning_date"] > as_of:
+    """Dates the register cannot hold, checked when judged (not in the schema, which
+    also reads payloads stored before these checks)."""
+    commissioning = unit["commissioning_date"]
+    if commissioning > as_of:
         raise RuleInputError(f"{field}.commissioning_date", "after the inspection date")
+    if commissioning < EARLIEST_COMMISSIONING:
+        raise RuleInputError(
+            f"{field}.commissioning_date", f"before {EARLIEST_COMMISSIONING.isoformat()}"
+        )
+    for i, day in enumerate(unit.get("maintenance_records") or ()):
+        # maintenance (维保) is of a unit in use: a visit "in 1900" made a 46351-day gap
+        if day < commissioning:
+            raise RuleInputError(
+                f"{field}.maintenance_records.{i}", "before the commissioning date"
+            )
     for name in ("last_periodic_inspection", "registration_date"):
         if unit.get(name) is not None and unit[name] > as_of:
             raise RuleInputError(f"{field}.{name}", "after the inspection date")

@@ -403,6 +403,25 @@ def test_dates_after_the_inspection_are_named() -> None:
     assert exc.value.field == "equipment.0.commissioning_date"
 
 
+def test_maintenance_before_commissioning_or_a_unit_from_year_one_is_refused() -> None:
+    """Maintenance of a unit not yet in use made "1 gap(s), longest 46351 days", and a
+    unit commissioned in year 1 read "739582 days overdue" on the credit page."""
+    with pytest.raises(RuleInputError) as exc:
+        judge(unit(maintenance_records=["2024-01-02", "1900-01-01"]), on="2024-01-10")
+    assert (exc.value.field, exc.value.message) == (
+        "equipment.0.maintenance_records.1",
+        "before the commissioning date",
+    )
+    with pytest.raises(RuleInputError) as exc:
+        judge(unit(commissioning_date="0001-01-01"), on="2024-01-10")
+    assert (exc.value.field, exc.value.message) == (
+        "equipment.0.commissioning_date",
+        "before 1900-01-01",
+    )
+    on_the_day = judge(unit(maintenance_records=["2020-06-01"]), on="2020-06-10")
+    assert on_the_day.items  # a visit on the commissioning day is judged
+
+
 def test_config_errors_name_the_key() -> None:
     """Unknown thresholds and interval rows fail loudly."""
     for config, field in (

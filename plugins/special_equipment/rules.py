@@ -508,7 +508,8 @@ EARLIEST_COMMISSIONING = dt.date(1900, 1, 1)
 
 def _check_dates(unit: Mapping[str, Any], as_of: dt.date, field: str) -> None:
     """Dates the register cannot hold, checked when judged (not in the schema, which
-    also reads payloads stored before these checks)."""
+    also reads payloads stored before these checks, nor by :func:`risk_factors`, which
+    re-reads stored registers)."""
     commissioning = unit["commissioning_date"]
     if commissioning > as_of:
         raise RuleInputError(f"{field}.commissioning_date", "after the inspection date")
@@ -534,10 +535,16 @@ def _check_dates(unit: Mapping[str, Any], as_of: dt.date, field: str) -> None:
 
 
 def evaluate_unit(
-    unit: Mapping[str, Any], as_of: dt.date, cfg: Mapping[str, Any], field: str = "equipment.0"
+    unit: Mapping[str, Any],
+    as_of: dt.date,
+    cfg: Mapping[str, Any],
+    field: str = "equipment.0",
+    check_dates: bool = True,
 ) -> UnitEvaluation:
-    """Apply every rule to one unit of the register as of ``as_of``."""
-    _check_dates(unit, as_of, field)
+    """Apply every rule to one unit of the register as of ``as_of``; ``check_dates``
+    refuses dates the register cannot hold (:func:`_check_dates`), as a new result is."""
+    if check_dates:
+        _check_dates(unit, as_of, field)
     out = UnitEvaluation()
     code, category = unit["registration_code"], unit["category"]
     cat_zh, cat_en = CATEGORIES[category]
@@ -877,7 +884,10 @@ def risk_factors(
     overdue: list[int] = []
     unregistered = gaps = expired = 0
     for day, unit in latest.values():
-        result = evaluate_unit(unit, day, cfg)
+        # a stored register is not refused again: one stored before the date checks (a
+        # visit before commissioning), or judged on a payload date the result contradicts
+        # (dates after the result's), cost the enterprise's credit page its section
+        result = evaluate_unit(unit, day, cfg, check_dates=False)
         overdue.extend(result.overdue_days)
         unregistered += result.unregistered
         gaps += result.maintenance_gaps

@@ -614,6 +614,32 @@ def test_risk_factors_count_from_the_results_inspection_date(pm: pluggy.PluginMa
         assert {f.name: f.value for f in factors}["se_max_days_overdue"] == days, result
 
 
+def test_risk_factors_read_registers_stored_before_the_date_checks(
+    pm: pluggy.PluginManager,
+) -> None:
+    """A stored register is read, not refused again: one stored before maintenance before
+    commissioning was refused, or judged on its payload's own later date (or on the day
+    it was recorded) with a visit after the result's date, raised RuleInputError and the
+    enterprise's credit page lost its special-equipment section."""
+    elevator = {"registration_code": "E", "category": "3000",
+                "commissioning_date": "2020-06-01", "registered": True}  # fmt: skip
+    before_commissioning = {**elevator, "maintenance_records": ["2020-05-20", "2024-05-01"]}
+    after_the_result = {**elevator, "maintenance_records": ["2024-05-05"]}
+    cases = (
+        ({"inspected_on": D("2024-05-10"), "payload": {"equipment": [before_commissioning]}},
+         1075.0),
+        ({"inspected_on": D("2024-05-01"),
+          "payload": {"inspected_on": "2024-05-08", "equipment": [after_the_result]}}, 1066.0),
+        ({"inspected_on": D("2024-05-01"), "payload": {"equipment": [after_the_result]}}, 1066.0),
+    )  # fmt: skip
+    for stored, days in cases:
+        result = {"recorded_on": D("2024-05-10"), "judgement": {}, **stored}
+        (factors,) = pm.hook.inspect_risk_factors(
+            sector=SECTOR, results=[result], as_of=D("2025-01-01")
+        )
+        assert {f.name: f.value for f in factors}["se_max_days_overdue"] == days, stored
+
+
 def test_config_category_keys_are_checked() -> None:
     """Maintenance and default sub-type overrides must name real categories and sub-types."""
     with pytest.raises(RuleInputError) as exc:

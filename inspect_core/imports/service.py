@@ -978,7 +978,10 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
                 continue
             assert info is not None
             pending.append((number, record, header_of, info, data))
-            if data["conclusion_code"] in _NOT_INSPECTED and not plugin_row:
+            # a core column a plugin also reads (special equipment's 检查日期) is the
+            # result's own, not inspection data: "closed" on the day of the visit
+            sample_cells = plugin_row.keys() - CORE_RESULT_FIELDS
+            if data["conclusion_code"] in _NOT_INSPECTED and not sample_cells:
                 # nothing inspected, every sample cell blank: no payload, as the JSON API
                 # stores it (not the plugin's reading of an empty row)
                 plugin_rows.append(None)
@@ -1734,7 +1737,11 @@ def export_rows(
         }
         if result.payload is not None:
             plugin_row = pm.hook.inspect_row_from_payload(sector=sector, payload=result.payload)
-            row.update(plugin_row if plugin_row is not None else _flatten_payload(result.payload))
+            cells = plugin_row if plugin_row is not None else _flatten_payload(result.payload)
+            # the result's own columns stand: a plugin column of the same name (special
+            # equipment's 检查日期) blank in a payload without the date blanked the
+            # result's, and the re-import was dated, and judged, on the day it was made
+            row.update({k: v for k, v in cells.items() if row.get(k) in (None, "")})
         extra = [k for k in row if k not in names and row[k] not in (None, "")]
         for k in extra:  # e.g. more item groups than the template shows: 检验项目4（代码）
             names.append(k)

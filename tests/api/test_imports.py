@@ -1057,6 +1057,73 @@ def test_an_inspected_row_with_blank_sample_cells_is_still_refused(
     assert "sample_no" in {e["field"] for e in r.json["errors"]}
 
 
+def test_a_not_inspected_special_equipment_row_with_its_date_is_recorded(client, identity, session):
+    """Special equipment reads 检查日期 into its payload too, so a "closed" row giving the
+    day of the visit was refused for carrying "sample or inspection data", where the JSON
+    API records the same result: the date is the result's, not a register."""
+    from tests.api.test_request_bodies import _task_of
+
+    task, me = _task_of(client, identity, "special_equipment")
+    today = today_in_china()
+    rows = [["任务编号", "检查结论", "检查日期"],
+            [task["id"], "closed", f"{today.year}年{today.month}月{today.day}日"]]  # fmt: skip
+    r = upload(client, "/api/v1/results/import", me, csv_bytes(rows), "u.csv",
+               sector="special_equipment")  # fmt: skip
+    assert r.status_code == 201, r.json
+    session.rollback()
+    stored = session.scalars(select(Result).where(Result.task_id == task["id"])).one()
+    assert (stored.conclusion_code, stored.inspected_on, stored.payload, stored.passed) == (
+        "closed",
+        today,
+        None,
+        None,
+    )
+
+
+def test_export_of_a_register_dated_on_its_result_keeps_the_date(client, identity, session):
+    """A special-equipment result whose date is given once, on the result (as the plugin
+    asks), was exported with 检查日期 blank (the payload's missing date over the
+    result's): re-imported, it was dated, and its register judged, on the day of the
+    upload.  The export carries the result's date, and the re-import keeps it."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from inspect_core.plans.models import Plan, Task
+    from tests.api.test_request_bodies import _task_of
+
+    task, me = _task_of(client, identity, "special_equipment")
+    month_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
+    for model, key in ((Plan, Plan.id), (Task, Task.plan_id)):
+        session.execute(update(model).where(key == task["plan_id"]).values(created_at=month_ago))
+    session.commit()
+    day = today_in_china() - dt.timedelta(days=20)
+    lift = {"registration_code": "E-1", "category": "3000", "registered": True,
+            "commissioning_date": str(day - dt.timedelta(days=100)),
+            "registration_date": str(day - dt.timedelta(days=99)),
+            "maintenance_records": [str(day - dt.timedelta(days=5))]}  # fmt: skip
+    body = {"sector": "special_equipment", "payload": {"equipment": [lift]},
+            "inspected_on": str(day), "conclusion_code": "corrected"}  # fmt: skip
+    r = client.post(f"/api/v1/tasks/{task['id']}/results", json=body,
+                    headers={**me, "Idempotency-Key": "se-1"})  # fmt: skip
+    assert r.status_code == 201, r.json
+    regulator = identity("regulator")
+    exported = client.get(
+        f"/api/v1/results/export?sector=special_equipment&plan={task['plan_id']}&format=csv",
+        headers=regulator,
+    )
+    header, row = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert row[header.index("检查日期")] == str(day)
+    imported = upload(client, "/api/v1/results/import", regulator, exported.data, "x.csv",
+                      sector="special_equipment")  # fmt: skip
+    assert imported.status_code == 201, imported.json
+    session.rollback()
+    stored = session.scalars(
+        select(Result).where(Result.task_id == task["id"]).order_by(Result.id)
+    ).all()
+    assert [(s.inspected_on, s.judgement) for s in stored[1:]] == [(day, stored[0].judgement)]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_of_an_unreachable_result_reimports(client, identity, district, session, fmt):
     regulator, plan_id, tasks = _drawn(client, identity, district)

@@ -36,7 +36,6 @@ MESSAGES: tuple[Message, ...] = (
     Message("no interval for grade {grade}", "安全状况等级 {grade} 无对应的检验周期"),
     Message("after the inspection date", "不得晚于检查日期"),
     Message("before the commissioning date", "不得早于投入使用日期"),
-    Message("before {date}", "不得早于 {date}"),
     Message(
         "{given} differs from the result's inspection date ({day}): give the date once, "
         "on the result",

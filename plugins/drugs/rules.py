@@ -168,7 +168,10 @@ def resolve_config(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         "assay_far_outside_points",
     ):
         cfg[key] = _percent(f"config.{key}", cfg[key])
-    cfg["label_claim_max_pct"] = _ceiling("config.label_claim_max_pct", cfg["label_claim_max_pct"])
+    # below 100 % of label claim the ceiling would refuse a drug exactly as labelled
+    cfg["label_claim_max_pct"] = _fraction(
+        "config.label_claim_max_pct", cfg["label_claim_max_pct"], 100
+    )
     for kind, severity in cfg["sampling_severity"].items():
         if severity not in SEVERITIES:
             raise RuleInputError(
@@ -182,31 +185,26 @@ def _check_int(field: str, value: Any, *, minimum: int) -> None:
         raise RuleInputError(field, f"must be an integer ≥ {minimum}")
 
 
+def _fraction(field: str, value: Any, low: int, high: int | None = None) -> Fraction:
+    """A threshold as an exact fraction, so 20 % of 145 compares without float error,
+    between ``low`` and ``high`` (no upper end when None)."""
+    if high is None:
+        why = f"must be a number ≥ {low}"
+    else:
+        why = f"must be a number between {low} and {high}"
+    if isinstance(value, bool):
+        raise RuleInputError(field, why)
+    try:
+        number = Fraction(str(value))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise RuleInputError(field, why) from exc
+    if number < low or (high is not None and number > high):
+        raise RuleInputError(field, why)
+    return number
+
+
 def _percent(field: str, value: Any) -> Fraction:
-    """Thresholds as exact fractions, so 20 % of 145 compares without float error."""
-    if isinstance(value, bool):
-        raise RuleInputError(field, "must be a number between 0 and 100")
-    try:
-        number = Fraction(str(value))
-    except (ValueError, ZeroDivisionError) as exc:
-        raise RuleInputError(field, "must be a number between 0 and 100") from exc
-    if not 0 <= number <= 100:
-        raise RuleInputError(field, "must be a number between 0 and 100")
-    return number
-
-
-def _ceiling(field: str, value: Any) -> Fraction:
-    """The plausibility ceiling in % of label claim: below 100 it would refuse a drug
-    that conforms exactly to its label."""
-    if isinstance(value, bool):
-        raise RuleInputError(field, "must be a number ≥ 100")
-    try:
-        number = Fraction(str(value))
-    except (ValueError, ZeroDivisionError) as exc:
-        raise RuleInputError(field, "must be a number ≥ 100") from exc
-    if number < 100:
-        raise RuleInputError(field, "must be a number ≥ 100")
-    return number
+    return _fraction(field, value, 0, 100)
 
 
 def _within_label_claim(field: str, value: Decimal | None, cfg: Mapping[str, Any]) -> None:

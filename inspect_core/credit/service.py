@@ -156,7 +156,7 @@ def _check_not_recorded(session: Session, enterprise_id: int, data: dict[str, An
 def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> dict[str, Any]:
     # a PATCH moving established_on, or the same event posted twice at once, waits for
     # this one and then sees it
-    enterprise = enterprises.get(session, user, uscc, lock="update")
+    enterprise = enterprises.get(session, user, uscc, lock=True)
     today = today_in_china()
     if data["occurred_on"] > today:
         raise Unprocessable(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -65,21 +65,19 @@ def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
     return enterprise
 
 
-def get(
-    session: Session, user: Any, uscc: str, lock: Literal["share", "update"] | None = None
-) -> Enterprise:
+def get(session: Session, user: Any, uscc: str, lock: bool = False) -> Enterprise:
     """The enterprise if it is in the user's scope; 404 otherwise (no existence leak).
 
-    ``lock`` ("share" or "update") locks its row on PostgreSQL until the transaction
-    ends: a credit event's date is checked against ``established_on``, and a new
-    ``established_on`` against the events, so neither may change under the other."""
+    ``lock`` locks its row on PostgreSQL until the transaction ends: a credit event is
+    checked against ``established_on`` and the events already recorded, and a new
+    ``established_on`` against the events, so none may change under the other."""
     stmt = select(Enterprise).where(
         Enterprise.uscc == compact(uscc), region_clause(user, Enterprise.region)
     )
     if lock and session.get_bind().dialect.name == "postgresql":
-        # FOR SHARE, or FOR NO KEY UPDATE (what an UPDATE takes: inserts naming the row
-        # by foreign key, such as a task's, are not held up)
-        stmt = stmt.with_for_update(read=lock == "share", key_share=lock == "update")
+        # FOR NO KEY UPDATE (what an UPDATE takes): inserts naming the row by foreign
+        # key, such as a task's, are not held up
+        stmt = stmt.with_for_update(key_share=True)
     enterprise = session.scalar(stmt)
     if enterprise is None:
         raise NotFound(f"no enterprise {uscc}", message_zh="未找到该企业")
@@ -128,7 +126,7 @@ def _check_established(session: Session, enterprise: Enterprise, day: dt.date | 
 
 
 def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> Enterprise:
-    enterprise = get(session, user, uscc, lock="update" if "established_on" in changes else None)
+    enterprise = get(session, user, uscc, lock="established_on" in changes)
     if "region" in changes:
         check_region_writable(user, changes["region"])
     if "established_on" in changes:

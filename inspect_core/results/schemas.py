@@ -29,7 +29,15 @@ class AttachmentInSchema(Schema):
 
 class ResultInSchema(Schema):
     sector = fields.String(required=True, validate=validate.Length(max=40))
-    inspected_on = fields.Date(load_default=None)
+    inspected_on = fields.Date(
+        load_default=None,
+        metadata={
+            "description": "the inspection day (China time; default today): not in the "
+            "future, nor before the plan was created, the task was drawn or the enterprise "
+            "was established. Date-dependent sector rules judge on it; a payload date that "
+            "contradicts it is refused"
+        },
+    )
     payload = fields.Dict(load_default=None, allow_none=True)
     findings = fields.List(
         fields.Nested(FindingInSchema), load_default=list, validate=validate.Length(max=200)

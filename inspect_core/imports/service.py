@@ -16,6 +16,7 @@ import ast
 import codecs
 import collections
 import contextlib
+import copy
 import csv
 import dataclasses
 import datetime as dt
@@ -314,17 +315,53 @@ def _group_path(path: str, record: Mapping[str, Any], known: Iterable[str]) -> s
     return ".".join(parts)
 
 
+#: what :func:`_payload_locator` writes at an error's path to find its column again
+_MARK = "\ue000inspect-core-error\ue000"
+
+
+def _payload_locator(pm: Any, sector: str, payload: Any) -> Callable[[str], str | None]:
+    """The upload column a payload path came from, where no template column is a prefix
+    of it: the plugin writes the payload back as a row (``inspect_row_from_payload``)
+    with a marker at the path, and the one column holding the marker is the answer.
+    Special equipment's first unit and the drugs test items are flattened into columns
+    (``maintenance_records``, ``dissolution_units``) that the path does not spell, so a
+    refused row named ``equipment`` or ``sample``, which no template has."""
+
+    def locate(path: str) -> str | None:
+        if not isinstance(payload, dict) or not path.startswith("payload."):
+            return None
+        marked = copy.deepcopy(payload)
+        node: Any = marked
+        parts = path.removeprefix("payload.").split(".")
+        try:
+            for part in parts[:-1]:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            key: Any = int(parts[-1]) if isinstance(node, list) else parts[-1]
+            node[key]  # noqa: B018 - only a value that is there can be found again
+            node[key] = _MARK
+            row = pm.hook.inspect_row_from_payload(sector=sector, payload=marked)
+        except Exception:  # noqa: BLE001 - any miss leaves the prefix rule's answer
+            return None
+        hits = [k for k, v in (row or {}).items() if isinstance(v, str) and _MARK in v]
+        return hits[0] if len(hits) == 1 else None
+
+    return locate
+
+
 def _row_errors(
     number: int,
     messages: Any,
     record: Mapping[str, Any],
     header_of: Mapping[str, str],
     known: set[str],
+    locate: Callable[[str], str | None] | None = None,
 ) -> list[RowError]:
     errors = []
     for path, message in flatten(messages):
         path = _group_path(path, record, known)
         field = _column_for(path, known)
+        if field not in known and locate is not None:
+            field = locate(path) or field
         errors.append(
             RowError(
                 number,
@@ -1023,12 +1060,16 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
                 if values["facts"] is not None:  # None stays SQL NULL
                     values["facts"] = encode(values["facts"])
             except ValidationError as exc:
-                row_errors = _row_errors(number, exc.messages, record, header_of, ctx.known)
+                locate = _payload_locator(pm, ctx.sector, data.get("payload"))
+                row_errors = _row_errors(number, exc.messages, record, header_of, ctx.known, locate)
             except ApiError as exc:
                 if exc.status_code >= 500:
                     row_errors = [RowError(number, "payload", "payload", None, exc.message)]
                 else:
-                    row_errors = _row_errors(number, exc.errors, record, header_of, ctx.known)
+                    locate = _payload_locator(pm, ctx.sector, data.get("payload"))
+                    row_errors = _row_errors(
+                        number, exc.errors, record, header_of, ctx.known, locate
+                    )
             except Exception as exc:  # noqa: BLE001 - a plugin fault is this row's error
                 row_errors = [
                     RowError(

@@ -1124,6 +1124,47 @@ def test_export_of_a_register_dated_on_its_result_keeps_the_date(client, identit
     assert [(s.inspected_on, s.judgement) for s in stored[1:]] == [(day, stored[0].judgement)]
 
 
+@pytest.mark.parametrize(
+    ("sector", "cells", "column", "reason"),
+    [
+        (
+            "special_equipment",
+            {"registration_code": "E-1", "category": "3000", "commissioning_date": "2020-06-01",
+             "registered": "是", "maintenance_records": "2020-05-01"},
+            "maintenance_records",
+            "before the commissioning date",
+        ),
+        (
+            "drugs",
+            {"inspection_type": "sampling", "stage": "circulation", "product_name": "某某片",
+             "dosage_form": "tablet", "dissolution_q": "80",
+             "dissolution_units": "1e29;90;90;90;90;90"},
+            "dissolution_units",
+            "1E+29% of label claim is above the plausible maximum (1000%); check the value",
+        ),
+    ],
+)  # fmt: skip
+def test_a_rule_error_names_the_upload_column_the_value_came_from(
+    client, identity, sector, cells, column, reason
+):
+    """Special equipment's first unit and the drugs test items are flattened into template
+    columns the payload path does not spell: a refused row named ``equipment`` or
+    ``sample``, which no template has, with no value.  The error names the column the
+    value was typed in (its zh-CN header), with the value, so errors.xlsx marks that cell."""
+    from tests.api.test_request_bodies import _task_of
+
+    task, me = _task_of(client, identity, sector)
+    described = client.get(f"/api/v1/sectors/{sector}", headers=me).json
+    header_of = {c["name"]: c["header_zh"] for c in described["template_columns"]}
+    names = ["task_id", "conclusion_code", *cells]
+    rows = [[header_of[n] for n in names], [task["id"], "corrected", *cells.values()]]
+    r = upload(client, "/api/v1/results/import", me, csv_bytes(rows), "u.csv", sector=sector)
+    assert r.status_code == 422, r.json
+    (error,) = r.json["errors"]
+    assert (error["field"], error["column"]) == (column, header_of[column]), error
+    assert error["value"] == cells[column] and error["message"].endswith(reason), error
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_export_of_an_unreachable_result_reimports(client, identity, district, session, fmt):
     regulator, plan_id, tasks = _drawn(client, identity, district)

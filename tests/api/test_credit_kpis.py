@@ -758,3 +758,65 @@ def test_kpi_drug_lines_split_by_sampling_stage(client, identity, district):
         1,
         0.0,
     )
+
+
+def test_the_same_event_posted_twice_at_once_is_stored_once_on_postgresql(
+    committed_app, monkeypatch
+):
+    """Two clerks (or a client's retry) post one decision at the same moment.  The check
+    for an earlier copy reads before it writes, so without a lock both posts would pass it;
+    ``add_event`` locks the enterprise row, and the second post waits, then sees the first
+    and gets the 409.  The threads start together and the first lingers inside the check,
+    so the posts overlap on every run."""
+    import threading
+
+    from inspect_core.auth import service as auth
+    from inspect_core.credit import service as credit
+
+    app, _ = committed_app
+    with app.app_context():
+        auth.create_user(db.session, "clerk", "correct horse", "regulator", None, ())
+        db.session.commit()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token",
+                        json={"username": "clerk", "password": "correct horse"}).json  # fmt: skip
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    body = factories.enterprise(region="华岩镇")
+    assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
+
+    start = threading.Barrier(2)
+    real_get, real_check = credit.enterprises.get, credit._check_not_recorded
+    inside = threading.Event()
+
+    def get(*args, **kwargs):
+        start.wait(timeout=10)  # both posts reach the lock together
+        return real_get(*args, **kwargs)
+
+    def check(*args, **kwargs):
+        found = real_check(*args, **kwargs)
+        if not inside.is_set():  # the first one in holds the row a while
+            inside.set()
+            threading.Event().wait(0.5)
+        return found
+
+    monkeypatch.setattr(credit.enterprises, "get", get)
+    monkeypatch.setattr(credit, "_check_not_recorded", check)
+    event = {"type": "complaint", "occurred_on": str(today_in_china()), "severity": "minor",
+             "source": "12315投诉〔2026〕777号"}  # fmt: skip
+    statuses: list[int] = []
+
+    def post() -> None:
+        response = app.test_client().post(
+            f"/api/v1/enterprises/{body['uscc']}/credit-events", json=event, headers=headers
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [201, 409]
+    monkeypatch.undo()
+    listed = client.get(f"/api/v1/enterprises/{body['uscc']}/credit-events", headers=headers)
+    assert len(listed.json["items"]) == 1

@@ -31,7 +31,16 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-DB_FIXTURES = {"engine", "app", "app_factory", "client", "session", "identity", "district"}
+DB_FIXTURES = {
+    "engine",
+    "app",
+    "app_factory",
+    "client",
+    "session",
+    "identity",
+    "district",
+    "committed_app",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -379,6 +379,12 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("this task belongs to a {sector} plan", "该任务属于 {sector} 计划"),
     Message("before the plan was created", "早于计划创建时间"),
     Message("before the task was drawn ({date})", "早于任务抽取日期（{date}）"),
+    # plugin_api.result_date, which date-dependent plugins call
+    Message(
+        "{given} differs from the result's inspection date ({day}): give the date once, "
+        "on the result",
+        "{given} 与结果的检查日期（{day}）不一致：检查日期只需在结果中填写一次",
+    ),
     Message(
         "already recorded as credit event {id}; a second event of this type and day needs "
         "the document number that tells it apart",

@@ -8,6 +8,8 @@ core's internals (the pattern of pluggy's eggsample and CKAN's toolkit).
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -147,6 +149,36 @@ class RuleInputError(ValueError):
         self.context = context
 
 
+def result_date(payload: Mapping[str, Any], context: Mapping[str, Any] | None) -> dt.date | None:
+    """The result's inspection day from the judge context (``inspected_on``), which a
+    payload's own ``inspected_on`` may repeat but not contradict; None when the context
+    has none (a rule called directly), so the plugin falls back as it chooses.
+
+    Judged on a payload date, a register showed one day on the result and a verdict of
+    another (an overdue crane passed as inspected in 2020).  Raises
+    :class:`RuleInputError` naming ``inspected_on`` when the two differ.
+    """
+    day = _day((context or {}).get("inspected_on"))
+    given = _day(payload.get("inspected_on"))
+    if day is not None and given is not None and given != day:
+        raise RuleInputError(
+            "inspected_on",
+            f"{given.isoformat()} differs from the result's inspection date "
+            f"({day.isoformat()}): give the date once, on the result",
+        )
+    return day
+
+
+def _day(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 @dataclass(frozen=True)
 class TemplateColumn:
     """A column of a sector's upload template (zh-CN header, English JSON name)."""
@@ -183,4 +215,5 @@ __all__ = [
     "Severity",
     "TemplateColumn",
     "hookimpl",
+    "result_date",
 ]

@@ -37,11 +37,6 @@ MESSAGES: tuple[Message, ...] = (
     Message("after the inspection date", "不得晚于检查日期"),
     Message("before the commissioning date", "不得早于投入使用日期"),
     Message(
-        "{given} differs from the result's inspection date ({day}): give the date once, "
-        "on the result",
-        "{given} 与结果的检查日期（{day}）不一致：检查日期只需在结果中填写一次",
-    ),
-    Message(
         "needed: no inspected_on and no recorded_on",
         "必填：未提供 inspected_on，也没有 recorded_on",
     ),

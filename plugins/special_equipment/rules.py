@@ -37,6 +37,7 @@ from inspect_core.plugin_api import (
     Judgement,
     RiskFactor,
     RuleInputError,
+    result_date,
 )
 
 DATA_DIR = Path(__file__).resolve().parent
@@ -784,18 +785,10 @@ def inspection_date(payload: Mapping[str, Any], context: Mapping[str, Any] | Non
     The payload's date once won: a crane overdue on the result's date passed when the
     payload said 2020, and one inspected last month failed critical when it said 2099.
     """
-    ctx = context or {}
-    given = payload.get("inspected_on")
-    if ctx.get("inspected_on") is not None:
-        day = _as_day(ctx["inspected_on"])
-        if given is not None and _as_day(given) != day:
-            raise RuleInputError(
-                "inspected_on",
-                f"{_as_day(given).isoformat()} differs from the result's inspection date "
-                f"({day.isoformat()}): give the date once, on the result",
-            )
-        return day
-    day = given or ctx.get("recorded_on")
+    on_result = result_date(payload, context)
+    if on_result is not None:
+        return on_result
+    day = payload.get("inspected_on") or (context or {}).get("recorded_on")
     if day is None:
         raise RuleInputError("inspected_on", "needed: no inspected_on and no recorded_on")
     return _as_day(day)

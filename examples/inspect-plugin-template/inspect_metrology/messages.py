@@ -19,11 +19,6 @@ MESSAGES: tuple[Message, ...] = (
         "缺少检查日期：结果中没有 inspected_on，上下文中也没有 inspected_on 或 recorded_on",
     ),
     Message(
-        "{given} differs from the result's inspection date ({day}): give the date once, "
-        "on the result",
-        "{given} 与结果的检查日期（{day}）不一致：检查日期只需在结果中填写一次",
-    ),
-    Message(
         "verified on {verified}, after the inspection on {inspected}",
         "检定日期 {verified} 晚于检查日期 {inspected}",
     ),

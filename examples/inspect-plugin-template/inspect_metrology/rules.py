@@ -41,6 +41,7 @@ from inspect_core.plugin_api import (
     RiskFactor,
     RuleInputError,
     Severity,
+    result_date,
 )
 
 _PACKAGE = __name__.rpartition(".")[0]
@@ -258,18 +259,10 @@ def inspection_date(payload: Mapping[str, Any], context: Mapping[str, Any] | Non
     date, which the payload's own may repeat but not contradict: judged on another day,
     the result would show one date and a verdict of another), else the payload's, else
     the context's ``recorded_on``."""
-    context = context or {}
-    given = payload.get("inspected_on")
-    if context.get("inspected_on") is not None:
-        day = _as_date(context["inspected_on"])
-        if given is not None and _as_date(given) != day:
-            raise RuleInputError(
-                "inspected_on",
-                f"{_as_date(given).isoformat()} differs from the result's inspection date "
-                f"({day.isoformat()}): give the date once, on the result",
-            )
-        return day
-    for value in (given, context.get("recorded_on")):
+    on_result = result_date(payload, context)  # the core's rule: see plugin_api
+    if on_result is not None:
+        return on_result
+    for value in (payload.get("inspected_on"), (context or {}).get("recorded_on")):
         if value is not None:
             return _as_date(value)
     raise RuleInputError(

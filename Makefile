@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# pytest-xdist workers (one per CPU; `make test WORKERS=0` runs in one process); on
+# PostgreSQL each worker gets its own database beside $(PG_TEST_URL)'s (tests/conftest.py)
+WORKERS ?= auto
 
 .PHONY: demo test test-pg lint bench install clean
 
@@ -25,11 +28,11 @@ demo: install
 	$(BIN)/inspect-core serve --host 127.0.0.1 --port 5000
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(WORKERS)
 	cd $(EXAMPLE) && $(abspath $(BIN))/pytest -q
 
 test-pg: install
-	INSPECT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -m db
+	INSPECT_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -n $(WORKERS) -m db
 
 lint: install
 	$(BIN)/ruff check .

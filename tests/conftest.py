@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, settings
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from inspect_core.app import create_app
 from inspect_core.db import db, make_engine
@@ -66,8 +66,27 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The database under test: ``INSPECT_TEST_DATABASE_URL`` or a fresh SQLite file."""
     url = os.environ.get("INSPECT_TEST_DATABASE_URL")
     if url:
-        return url
+        return worker_database(url, os.environ.get("PYTEST_XDIST_WORKER"))
     return f"sqlite:///{Path(tmp_path_factory.mktemp('db')) / 'test.sqlite3'}"
+
+
+def worker_database(url: str, worker: str | None) -> str:
+    """Under pytest-xdist, each worker's own database beside the one named (``test_gw0``
+    for ``test``), created on first use: workers sharing one would drop each other's
+    schema.  Without xdist, the database named."""
+    if not worker or not url.startswith("postgresql"):
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

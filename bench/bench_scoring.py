@@ -318,6 +318,7 @@ ONE_CREDIT_SQL = """
 SELECT c.type, c.occurred_on, c.expires_on, p.effective_on
 FROM credit_events c LEFT JOIN credit_repairs p ON p.event_id = c.id
 WHERE c.enterprise_id = %s
+  AND NOT EXISTS (SELECT 1 FROM credit_withdrawals w WHERE w.event_id = c.id)
 """
 
 

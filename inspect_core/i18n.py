@@ -302,6 +302,8 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("already registered", "已登记"),
     Message("already taken", "已被占用"),
     Message("already repaired", "已修复"),
+    Message("withdrawn", "已撤销"),
+    Message("withdrawn; credit event {id} replaces it", "已撤销，由信用事件 {id} 替代"),
     Message("already disclosed", "已公示"),
     Message("already declared for this inspector", "该执法人员已申报过与该企业的利益冲突"),
     # users and inspectors (auth, inspectors)

@@ -8,6 +8,7 @@ from inspect_core.credit.models import (
     CreditEvent,
     CreditRating,
     CreditRepair,
+    CreditWithdrawal,
     ScoringModel,
     ScoringRun,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "CreditEvent",
     "CreditRating",
     "CreditRepair",
+    "CreditWithdrawal",
     "ScoringModel",
     "ScoringRun",
     "Enterprise",

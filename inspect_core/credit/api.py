@@ -20,6 +20,8 @@ from inspect_core.credit.schemas import (
     CreditSchema,
     RankedArgsSchema,
     RepairInSchema,
+    WithdrawalInSchema,
+    WithdrawalSchema,
 )
 from inspect_core.db import db
 from inspect_core.errors import NotFound
@@ -53,6 +55,19 @@ class RepairView(MethodView):
     def post(self, data: dict[str, Any], event_id: int) -> dict[str, Any]:
         """信用修复: end an event's effect early, with the reason recorded."""
         return service.repair(db.session, current_user(), event_id, data)
+
+
+@blp.route("/credit-events/<int:event_id>/withdrawal")
+class WithdrawalView(MethodView):
+    @require("credit:write")
+    @blp.arguments(WithdrawalInSchema)
+    @blp.response(201, WithdrawalSchema)
+    def post(self, data: dict[str, Any], event_id: int) -> dict[str, Any]:
+        """更正/撤销: withdraw an event recorded in error, or whose decision was annulled, with
+        the reason recorded, and optionally record the corrected event in its place.  The
+        withdrawn event stays in the history and never counts, as of any day; the next
+        scoring run reads the record without it."""
+        return service.withdraw(db.session, current_user(), event_id, data)
 
 
 @blp.route("/enterprises/<string:uscc>/credit")

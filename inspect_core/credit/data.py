@@ -92,9 +92,11 @@ LEFT JOIN (SELECT enterprise_id, MIN(sector) AS sector FROM enterprise_sectors
            GROUP BY enterprise_id) s ON s.enterprise_id = e.id
 """
 
+#: a withdrawn event (recorded in error, or annulled) never counted, as of any day
 CREDIT_SQL = """
 SELECT c.enterprise_id, c.type, c.severity, c.occurred_on, c.expires_on, p.effective_on
 FROM credit_events c LEFT JOIN credit_repairs p ON p.event_id = c.id
+WHERE NOT EXISTS (SELECT 1 FROM credit_withdrawals w WHERE w.event_id = c.id)
 """
 
 
@@ -312,7 +314,7 @@ def enterprises_frame(session: Session, as_of: dt.date) -> pd.DataFrame:
 
 
 def credit_frame(session: Session) -> pd.DataFrame:
-    """Every credit event with its repair date, if any."""
+    """Every credit event not withdrawn, with its repair date, if any."""
     return read_frame(session, CREDIT_SQL, dates=("occurred_on", "expires_on", "effective_on"))
 
 

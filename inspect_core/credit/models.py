@@ -1,4 +1,4 @@
-"""Credit events, their repair, scoring runs, ratings and stored models."""
+"""Credit events, their repair and withdrawal, scoring runs, ratings and stored models."""
 
 from __future__ import annotations
 
@@ -59,6 +59,22 @@ class CreditRepair(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("credit_events.id"), unique=True)
     effective_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CreditWithdrawal(Base):
+    """更正/撤销: an event recorded in error, or whose decision was annulled (行政复议,
+    诉讼), is void from the start: it never counted, unlike a repair, which ends a valid
+    event's effect from a day on.  ``replaced_by_id``: the corrected event recorded in its
+    place, if any.  The withdrawn event stays, unaltered, in the history."""
+
+    __tablename__ = "credit_withdrawals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("credit_events.id"), unique=True)
+    replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("credit_events.id"))
     reason: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

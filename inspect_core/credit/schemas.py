@@ -74,6 +74,29 @@ class RepairInSchema(Schema):
     effective_on = fields.Date(load_default=None, metadata={"description": "default: today"})
 
 
+class WithdrawalInSchema(Schema):
+    reason = CleanString(
+        required=True,
+        validate=validate.Length(min=4, max=2000),
+        metadata={
+            "description": "why the event is void: entered in error, or the decision annulled "
+            "(name the review decision, e.g. 行政复议决定书 number)",
+            "example": "录入错误：处罚决定书载明为一般程序轻微违法，误录为较重",
+        },
+    )
+    replacement = fields.Nested(
+        CreditEventInSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "the corrected event, recorded in its place under the same rules "
+            "as a new one (it may repeat the withdrawn event's type, day and source); "
+            "omitted: the event is withdrawn with nothing in its place.  A repair of the "
+            "withdrawn event does not carry over"
+        },
+    )
+
+
 class CreditEventSchema(Schema):
     id = fields.Integer()
     type = fields.String()
@@ -108,6 +131,15 @@ class CreditEventSchema(Schema):
     )
     repaired_on = fields.Date(allow_none=True)
     repair_reason = fields.String(allow_none=True)
+    withdrawn_at = fields.DateTime(
+        allow_none=True,
+        metadata={"description": "when it was withdrawn (更正/撤销): void from the start, it "
+                                 "never counts; null: not withdrawn"},
+    )  # fmt: skip
+    withdrawal_reason = fields.String(allow_none=True)
+    replaced_by = fields.Integer(
+        allow_none=True, metadata={"description": "the id of the event recorded in its place"}
+    )
     active = fields.Boolean()
     recorded_by = fields.String()
     recorded_at = fields.DateTime()
@@ -115,6 +147,11 @@ class CreditEventSchema(Schema):
 
 class CreditEventListSchema(Schema):
     items = fields.List(fields.Nested(CreditEventSchema))
+
+
+class WithdrawalSchema(Schema):
+    withdrawn = fields.Nested(CreditEventSchema)
+    replacement = fields.Nested(CreditEventSchema, allow_none=True)
 
 
 class ReasonSchema(Schema):

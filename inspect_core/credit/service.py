@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from inspect_core.credit.models import (
     SEVERITY_NAMES,
     CreditEvent,
     CreditRepair,
+    CreditWithdrawal,
 )
 from inspect_core.enterprises import service as enterprises
 from inspect_core.errors import Conflict, NotFound, Unprocessable
@@ -26,10 +27,15 @@ from inspect_core.sectors import catalogue
 
 
 def event_view(
-    event: CreditEvent, repair: CreditRepair | None, on: dt.date, sectors: list[str]
+    event: CreditEvent,
+    repair: CreditRepair | None,
+    on: dt.date,
+    sectors: list[str],
+    withdrawal: CreditWithdrawal | None = None,
 ) -> dict[str, Any]:
-    """An event with its repair, whether it still counts on ``on``, and from when a repair
-    may end it (``sectors``: the enterprise's, which the repair rules match on)."""
+    """An event with its repair and withdrawal, whether it still counts on ``on``, and from
+    when a repair may end it (``sectors``: the enterprise's, which the repair rules match
+    on).  A withdrawn event never counts."""
     end = min(
         d for d in (event.expires_on, repair.effective_on if repair else None, dt.date.max) if d
     )
@@ -43,9 +49,12 @@ def event_view(
         "expires_on": event.expires_on,
         "repaired_on": repair.effective_on if repair else None,
         "repair_reason": repair.reason if repair else None,
-        "active": event.occurred_on <= on < end,
+        "active": withdrawal is None and event.occurred_on <= on < end,
+        "withdrawn_at": withdrawal.recorded_at if withdrawal else None,
+        "withdrawal_reason": withdrawal.reason if withdrawal else None,
+        "replaced_by": withdrawal.replaced_by_id if withdrawal else None,
         "repairable_from": None
-        if repair
+        if repair or withdrawal
         else rules.repairable_from(
             current_app.config,
             event.type,
@@ -131,16 +140,26 @@ def _check_not_before_the_rules(data: dict[str, Any], sectors: list[str]) -> Non
     )  # fmt: skip
 
 
-def _check_not_recorded(session: Session, enterprise_id: int, data: dict[str, Any]) -> None:
+def _not_withdrawn() -> Any:
+    """Where-clause: the event has no withdrawal (it may count)."""
+    return ~exists().where(CreditWithdrawal.event_id == CreditEvent.id)
+
+
+def _check_not_recorded(
+    session: Session, enterprise_id: int, data: dict[str, Any], replacing: int | None = None
+) -> None:
     """One decision is one event: the same type, day and source posted again (a retry, a
     second clerk) counted twice, and repairing one copy of a serious-dishonesty listing
-    left the enterprise in tier D by the other."""
+    left the enterprise in tier D by the other.  A withdrawn event, and the one
+    ``replacing`` names (withdrawn in the same transaction), no longer record it."""
     found = session.scalar(
         select(CreditEvent.id).where(
             CreditEvent.enterprise_id == enterprise_id,
             CreditEvent.type == data["type"],
             CreditEvent.occurred_on == data["occurred_on"],
             CreditEvent.source == data["source"],
+            CreditEvent.id != (replacing or 0),
+            _not_withdrawn(),
         )
     )
     if found is not None:
@@ -157,6 +176,19 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
     # a PATCH moving established_on, or the same event posted twice at once, waits for
     # this one and then sees it
     enterprise = enterprises.get(session, user, uscc, lock=True)
+    event = _new_event(session, user, enterprise, data)
+    audit(session, user, "credit_event.add", "enterprise", enterprise.uscc,
+          {"event": event.id, "type": event.type, "occurred_on": event.occurred_on,
+           "severity": event.severity, "source": event.source})  # fmt: skip
+    session.commit()
+    return event_view(event, None, today_in_china(), enterprise.sectors)
+
+
+def _new_event(
+    session: Session, user: Any, enterprise: Any, data: dict[str, Any], replacing: int | None = None
+) -> CreditEvent:
+    """Check a new event against the rules and the record (the enterprise row locked by
+    the caller) and add it, flushed, not committed."""
     today = today_in_china()
     if data["occurred_on"] > today:
         raise Unprocessable(
@@ -186,7 +218,7 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
         )
     if data.get("expires_on"):
         _check_not_before_the_rules(data, enterprise.sectors)
-    _check_not_recorded(session, enterprise.id, data)
+    _check_not_recorded(session, enterprise.id, data, replacing)
     expires = data.get("expires_on") or rules.default_expiry(
         current_app.config, data["type"], data["severity"], data["occurred_on"]
     )
@@ -202,40 +234,58 @@ def add_event(session: Session, user: Any, uscc: str, data: dict[str, Any]) -> d
     )
     session.add(event)
     session.flush()
-    audit(session, user, "credit_event.add", "enterprise", enterprise.uscc,
-          {"event": event.id, "type": event.type, "occurred_on": event.occurred_on,
-           "severity": event.severity, "source": event.source})  # fmt: skip
-    session.commit()
-    return event_view(event, None, today, enterprise.sectors)
+    return event
 
 
 def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
     enterprise = enterprises.get(session, user, uscc)
     rows = session.execute(
-        select(CreditEvent, CreditRepair)
+        select(CreditEvent, CreditRepair, CreditWithdrawal)
         .outerjoin(CreditRepair, CreditRepair.event_id == CreditEvent.id)
+        .outerjoin(CreditWithdrawal, CreditWithdrawal.event_id == CreditEvent.id)
         .where(CreditEvent.enterprise_id == enterprise.id)
         .order_by(CreditEvent.occurred_on.desc(), CreditEvent.id.desc())
     ).all()
     today = today_in_china()
-    return [event_view(e, r, today, enterprise.sectors) for e, r in rows]
+    return [event_view(e, r, today, enterprise.sectors, w) for e, r, w in rows]
 
 
-def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def _scoped_event(session: Session, user: Any, event_id: int) -> tuple[CreditEvent, Any]:
+    """The event and its enterprise; scope in the query: an event of another region reads
+    as absent, and the 404 names only the id asked for (not the enterprise it belongs
+    to)."""
     from inspect_core.enterprises.models import Enterprise
 
-    # scope in the query: an event of another region reads as absent, and the 404 names
-    # only the id asked for (not the enterprise it belongs to)
     found = session.execute(
         select(CreditEvent, Enterprise)
         .join(Enterprise, Enterprise.id == CreditEvent.enterprise_id)
         .where(CreditEvent.id == event_id, region_clause(user, Enterprise.region))
     ).first()
     if found is None:
-        raise NotFound(f"no credit event {event_id}")
-    event, enterprise = found
+        raise NotFound(f"no credit event {event_id}", message_zh=f"未找到信用事件 {event_id}")
+    return found[0], found[1]
+
+
+def _check_not_withdrawn(session: Session, event: CreditEvent) -> None:
+    withdrawal = session.scalar(
+        select(CreditWithdrawal).where(CreditWithdrawal.event_id == event.id)
+    )
+    if withdrawal is None:
+        return
+    by = withdrawal.replaced_by_id
+    reason = f"withdrawn; credit event {by} replaces it" if by else "withdrawn"
+    raise Conflict(
+        f"credit event {event.id} was {reason}",
+        {"event": [reason]},
+        message_zh=f"信用事件 {event.id} 已撤销" + (f"，由信用事件 {by} 替代" if by else ""),
+    )
+
+
+def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    event, enterprise = _scoped_event(session, user, event_id)
     if session.scalar(select(CreditRepair.id).where(CreditRepair.event_id == event.id)):
         raise Conflict("this event was already repaired", {"event": ["already repaired"]})
+    _check_not_withdrawn(session, event)
     zh, en = CREDIT_EVENT_TYPES[event.type][:2]
     if CREDIT_EVENT_TYPES[event.type][2] < 0:  # a certification or an award
         raise Unprocessable(
@@ -297,3 +347,61 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
         session.rollback()
         raise Conflict("this event was already repaired", {"event": ["already repaired"]}) from None
     return event_view(event, row, today, enterprise.sectors)
+
+
+def withdraw(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """更正/撤销: void an event recorded in error, or whose decision was annulled, with the
+    reason recorded; with ``replacement``, record the corrected event in its place.  The
+    withdrawn event stays in the history; it never counts, as of any day (a repair, by
+    contrast, ends a valid event's effect from a day on).  Both, or neither, are stored."""
+    event, enterprise = _scoped_event(session, user, event_id)
+    # the same lock add_event takes: a concurrent withdrawal, a re-post of the event or a
+    # PATCH of established_on waits for this one and then sees it
+    enterprise = enterprises.get(session, user, enterprise.uscc, lock=True)
+    _check_not_withdrawn(session, event)
+    replacement = None
+    if data.get("replacement") is not None:
+        try:
+            replacement = _new_event(session, user, enterprise, data["replacement"], event.id)
+        except Unprocessable as exc:  # name the fields where the client put them
+            raise Unprocessable(
+                f"the replacement event: {exc.message}",
+                {"replacement": exc.errors},
+                message_zh=f"替代事件：{exc.message_zh}" if exc.message_zh else None,
+            ) from None
+        except Conflict as exc:
+            raise Conflict(
+                f"the replacement event: {exc.message}",
+                {"replacement": exc.errors},
+                message_zh=f"替代事件：{exc.message_zh}" if exc.message_zh else None,
+            ) from None
+    row = CreditWithdrawal(
+        event_id=event.id,
+        replaced_by_id=replacement.id if replacement else None,
+        reason=data["reason"],
+        recorded_by=user.username,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent withdrawal of the same event won (unique event_id)
+        session.rollback()
+        raise Conflict(
+            f"credit event {event.id} was withdrawn", {"event": ["withdrawn"]},
+            message_zh=f"信用事件 {event.id} 已撤销",
+        ) from None  # fmt: skip
+    audit(session, user, "credit_event.withdraw", "enterprise", enterprise.uscc,
+          {"event": event.id, "reason": data["reason"],
+           "replacement": None if replacement is None else {
+               "event": replacement.id, "type": replacement.type,
+               "occurred_on": replacement.occurred_on, "severity": replacement.severity,
+               "source": replacement.source}})  # fmt: skip
+    session.commit()
+    repaired = session.scalar(select(CreditRepair).where(CreditRepair.event_id == event.id))
+    today = today_in_china()
+    return {
+        "withdrawn": event_view(event, repaired, today, enterprise.sectors, row),
+        "replacement": None
+        if replacement is None
+        else event_view(replacement, None, today, enterprise.sectors),
+    }

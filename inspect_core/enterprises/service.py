@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
-from inspect_core.credit.models import CreditEvent
+from inspect_core.credit.models import CreditEvent, CreditWithdrawal
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.pagination import decode_cursor, encode_cursor
@@ -87,12 +87,15 @@ def get(session: Session, user: Any, uscc: str, lock: bool = False) -> Enterpris
 def _earliest_record(session: Session, enterprise_id: int) -> tuple[dt.date, str] | None:
     """The date of the enterprise's earliest credit event or stored result, and which of
     the two it is (``None``: it has neither).  Every result version counts: versions are
-    never altered, so a superseded one still stands in the enterprise's history."""
+    never altered, so a superseded one still stands in the enterprise's history.  A
+    withdrawn credit event does not: it is void, and may have been withdrawn for the very
+    date that was wrong."""
     queries = (
         (
             "credit event",
             select(func.min(CreditEvent.occurred_on)).where(
-                CreditEvent.enterprise_id == enterprise_id
+                CreditEvent.enterprise_id == enterprise_id,
+                ~exists().where(CreditWithdrawal.event_id == CreditEvent.id),
             ),
         ),
         (

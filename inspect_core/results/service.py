@@ -8,7 +8,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -286,7 +286,18 @@ def _build(
 ) -> Result:
     """Validate, judge and add one result version (not committed)."""
     today = today_in_china()
-    values = prepare_values(user, TaskInfo.of(task), data, today, deadline_for(session, today))
+    info = TaskInfo.of(task)
+    if session.get_bind().dialect.name == "postgresql":
+        # FOR SHARE on the enterprise row: a PATCH moving established_on (which takes FOR
+        # NO KEY UPDATE) waits for this result, then sees it; one already under way is
+        # waited for here, and its new date read (the loaded task may hold the old one)
+        established = session.scalar(
+            select(Enterprise.established_on)
+            .where(Enterprise.id == task.enterprise_id)
+            .with_for_update(read=True)
+        )
+        info = replace(info, established_on=established)
+    values = prepare_values(user, info, data, today, deadline_for(session, today))
     result = Result(
         **values,
         chain=chain,

@@ -306,3 +306,106 @@ def test_limit_is_clamped(app, client, regulator):
     assert response.status_code == 200
     assert len(response.json["items"]) <= app.config["PAGE_SIZE_MAX"]
     assert client.get("/api/v1/enterprises?limit=0", headers=regulator).status_code == 422
+
+
+@pytest.mark.parametrize("first", ["patch", "result"])
+def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_postgresql(
+    committed_app, monkeypatch, first
+):
+    """A result inspected 10 days ago and a PATCH moving ``established_on`` to 5 days ago
+    each pass their own check alone; at once, without a lock between them, both landed,
+    leaving a result dated before its enterprise existed.  The result takes FOR SHARE on
+    the enterprise row, which the PATCH's FOR NO KEY UPDATE conflicts with: whichever
+    goes second waits for the first to commit, then sees it and gets a 422.  ``first``
+    lingers inside its check while the other starts, so they overlap on every run."""
+    import threading
+
+    from sqlalchemy import text
+
+    from inspect_core.auth import service as auth
+    from inspect_core.db import db
+    from inspect_core.enterprises import service as enterprises
+    from inspect_core.results import service as results
+    from inspect_core.results.service import today_in_china
+
+    app, _ = committed_app
+    with app.app_context():
+        auth.create_user(db.session, "admin", "correct horse", "admin", None, ())
+        db.session.commit()
+    client = app.test_client()
+
+    def login(username: str) -> dict[str, str]:
+        token = client.post("/api/v1/auth/token",
+                            json={"username": username, "password": "correct horse"}).json  # fmt: skip
+        return {"Authorization": f"Bearer {token['access_token']}"}
+
+    admin = login("admin")
+    body = factories.enterprise(region=factories.REGIONS[0])
+    assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    badges = []
+    for _ in range(2):
+        inspector = factories.inspector(region=factories.REGIONS[0])
+        assert client.post("/api/v1/inspectors", json=inspector, headers=admin).status_code == 201
+        badges.append(inspector["badge"])
+    plan_id = factories.create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
+    assert drawn.status_code == 201, drawn.json
+    (task,) = client.get(f"/api/v1/tasks?plan={plan_id}", headers=admin).json["items"]
+    today = today_in_china()
+    with app.app_context():  # the plan and its draw three weeks ago
+        for table, key in (("plans", plan_id), ("tasks", task["id"])):
+            db.session.execute(
+                text(f"UPDATE {table} SET created_at = created_at - interval '21 days' "
+                     "WHERE id = :id"), {"id": key})  # fmt: skip
+        auth.create_user(
+            db.session, "field", "correct horse", "inspector", task["inspectors"][0], ()
+        )
+        db.session.commit()
+    inspector = login("field")
+
+    started = threading.Event()
+    real = {"patch": enterprises._check_established, "result": results.prepare_values}
+
+    def lingering(name: str):
+        def call(*args, **kwargs):
+            out = real[name](*args, **kwargs)
+            if name == first:  # holds its lock a while after its check
+                started.set()
+                threading.Event().wait(0.5)
+            return out
+
+        return call
+
+    monkeypatch.setattr(enterprises, "_check_established", lingering("patch"))
+    monkeypatch.setattr(results, "prepare_values", lingering("result"))
+    statuses: dict[str, int] = {}
+
+    def patch() -> None:
+        response = app.test_client().patch(
+            f"/api/v1/enterprises/{body['uscc']}",
+            json={"established_on": str(today - dt.timedelta(days=5))}, headers=admin,
+        )  # fmt: skip
+        statuses["patch"] = response.status_code
+
+    payload = {**factories.food_payload(), "sampling_date": str(today - dt.timedelta(days=10))}
+
+    def record() -> None:
+        response = app.test_client().post(
+            f"/api/v1/tasks/{task['id']}/results",
+            json={"sector": "food", "payload": payload, "conclusion_code":
+                  "no_problem", "inspected_on": str(today - dt.timedelta(days=10))},
+            headers={**inspector, "Idempotency-Key": f"race-{first}"},
+        )  # fmt: skip
+        statuses["result"] = response.status_code
+
+    runs = {"patch": patch, "result": record}
+    leader = threading.Thread(target=runs[first])
+    leader.start()
+    assert started.wait(timeout=30)
+    follower = threading.Thread(target=runs["result" if first == "patch" else "patch"])
+    follower.start()
+    for thread in (leader, follower):
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    second = "result" if first == "patch" else "patch"
+    assert statuses == {first: 201 if first == "result" else 200, second: 422}, statuses

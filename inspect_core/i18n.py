@@ -79,6 +79,40 @@ _PATH = re.compile(r"(?P<path>[A-Za-z_][\w.]*): (?P<reason>.+)", re.DOTALL)
 _NAME = re.compile(r"[\w.\-]+", re.ASCII)
 
 
+def _credit_type(code: str) -> str:
+    from inspect_core.credit.models import CREDIT_EVENT_TYPES
+
+    return CREDIT_EVENT_TYPES[code][0] if code in CREDIT_EVENT_TYPES else code
+
+
+def _credit_severity(code: str) -> str:
+    from inspect_core.credit.models import SEVERITY_NAMES
+
+    return SEVERITY_NAMES[code][0] if code in SEVERITY_NAMES else code
+
+
+def _sectors(text: str) -> str:
+    """``food, drugs`` (or ``any sector``) by the sectors' zh-CN names."""
+    if text == "any sector":
+        return "任何"
+    if not has_app_context():
+        return text
+    from inspect_core.sectors import catalogue as sectors
+
+    known = sectors()
+    return "、".join(known[c].name_zh if c in known else c for c in text.split(", "))
+
+
+#: placeholders whose matched text is a code, shown in zh-CN by its name (a reason such
+#: as "no early repair of a major abnormal_operations in food" read "food 行业的 major
+#: 级 abnormal_operations"); an unknown code is shown as it is
+VALUE_NAMES: dict[str, Callable[[str], str]] = {
+    "credit_type": _credit_type,
+    "credit_severity": _credit_severity,
+    "sectors": _sectors,
+}
+
+
 class Catalogue:
     """English reason → zh-CN, by exact text or by pattern."""
 
@@ -115,7 +149,9 @@ class Catalogue:
             return found, {}
         for regex, zh in self._patterns:
             if match := regex.fullmatch(reason):
-                return zh.format(**match.groupdict()), match.groupdict()
+                found = match.groupdict()
+                shown = {k: VALUE_NAMES[k](v) if k in VALUE_NAMES else v for k, v in found.items()}
+                return zh.format(**shown), found
         return None
 
     def zh(self, reason: str) -> str | None:
@@ -418,11 +454,14 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "负面事件的严重程度应为 critical、major 或 minor",
     ),
     Message("must be after occurred_on", "必须晚于 occurred_on"),
-    Message("a positive event ({type}) has nothing to repair", "正面事件（{type}）无需信用修复"),
+    Message(
+        "a positive event ({credit_type}) has nothing to repair",
+        "{credit_type}属正面事件，无需信用修复",
+    ),
     Message("between {low} and {high}", "应在 {low} 至 {high} 之间"),
     Message(
-        "no early repair of a {severity} {type} in {sector}",
-        "{sector} 行业的 {severity} 级 {type} 不可提前修复",
+        "no early repair of a {credit_severity} {credit_type} in {sectors}",
+        "{sectors}行业的{credit_severity}{credit_type}不可提前修复",
     ),
     Message(
         "stops counting on {ends}, before a repair may ({earliest})",
@@ -439,14 +478,14 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "早于 {earliest}，即最早可信用修复之日（发生日期后 {days} 天）",
     ),
     Message(
-        "before {ends}, the end of its full term: no early repair of a {severity} {type} "
-        "in {sector}",
-        "早于 {ends}（完整有效期届满）：{sector} 行业的 {severity} 级 {type} 不可提前修复",
+        "before {ends}, the end of its full term: no early repair of a {credit_severity} "
+        "{credit_type} in {sectors}",
+        "早于 {ends}（完整有效期届满）：{sectors}行业的{credit_severity}{credit_type}不可提前修复",
     ),
     Message(
-        "must be left out: no early repair of a {severity} {type} in {sector}, and it "
-        "counts until removed",
-        "不得指定：{sector} 行业的 {severity} 级 {type} 不可提前修复，且长期有效",
+        "must be left out: no early repair of a {credit_severity} {credit_type} in "
+        "{sectors}, and it counts until removed",
+        "不得指定：{sectors}行业的{credit_severity}{credit_type}不可提前修复，且长期有效",
     ),
     Message(
         "before {ends}, when its default term ends: no credit repair may end it sooner "

@@ -63,10 +63,11 @@ class WithdrawalView(MethodView):
     @blp.arguments(WithdrawalInSchema)
     @blp.response(201, WithdrawalSchema)
     def post(self, data: dict[str, Any], event_id: int) -> dict[str, Any]:
-        """更正/撤销: withdraw an event recorded in error, or whose decision was annulled, with
-        the reason recorded, and optionally record the corrected event in its place.  The
-        withdrawn event stays in the history and never counts, as of any day; the next
-        scoring run reads the record without it."""
+        """更正/撤销: withdraw an event recorded in error or annulled, with the reason recorded.
+
+        With ``replacement``, the corrected event is recorded in its place in the same
+        transaction.  The withdrawn event stays in the history and never counts, as of any
+        day; the next scoring run reads the record without it."""
         return service.withdraw(db.session, current_user(), event_id, data)
 
 

@@ -256,9 +256,7 @@ def test_an_expiry_before_the_full_term_is_a_422_where_no_repair_may_end_it(
         ]
     }
     assert one_day.json["errors_zh"] == {
-        "expires_on": [
-            f"早于 {full_term}（完整有效期届满）：food 行业的 critical 级 penalty 不可提前修复"
-        ]
+        "expires_on": [f"早于 {full_term}（完整有效期届满）：食品行业的严重行政处罚不可提前修复"]
     }
     assert "CREDIT_REPAIR_REFUSED" in one_day.json["message"]
     assert str(full_term) in one_day.json["message"]
@@ -278,6 +276,9 @@ def test_an_expiry_before_the_full_term_is_a_422_where_no_repair_may_end_it(
         ]
     }
     assert "不得指定失效日期" in never.json["message_zh"]
+    assert never.json["errors_zh"] == {
+        "expires_on": ["不得指定：食品行业的严重行政处罚不可提前修复，且长期有效"]
+    }
     assert post(None).status_code == 201
 
 
@@ -456,6 +457,7 @@ def test_a_positive_event_has_nothing_to_repair(client, identity, enterprise):
                           json={"reason": "撤销奖项"}, headers=regulator)  # fmt: skip
     assert refused.status_code == 422 and "event" in refused.json["errors"], refused.json
     assert "正面信用信息" in refused.json["message_zh"]
+    assert refused.json["errors_zh"] == {"event": ["质量奖属正面事件，无需信用修复"]}
     listed = client.get(f"/api/v1/enterprises/{enterprise}/credit-events", headers=regulator)
     assert listed.json["items"][0]["active"] is True
 
@@ -503,6 +505,10 @@ def test_a_serious_food_drug_or_equipment_penalty_is_not_repaired_early(
     zh_names = {"food": "食品", "drugs": "药品", "special_equipment": "特种设备"}
     assert "、".join(zh_names[c] for c in held) in answer.json["message_zh"], answer.json
     assert not any(code in answer.json["message_zh"] for code in held), answer.json
+    # and so does the field's reason
+    assert answer.json["errors_zh"] == {
+        "event": [f"{'、'.join(zh_names[c] for c in held)}行业的严重行政处罚不可提前修复"]
+    }
     listed = client.get(path, headers=regulator).json["items"]
     assert listed[0]["active"] is True and listed[0]["repaired_on"] is None
     app.config["CREDIT_REPAIR_REFUSED"] = []  # a district whose rules allow it

@@ -37,6 +37,19 @@ def test_exact_and_patterned_reasons_are_translated():
     assert catalogue.zh("must not be blank!") is None  # the whole reason must match
 
 
+def test_credit_codes_in_a_reason_read_as_their_zh_cn_names():
+    """A credit refusal's reason names the event by its codes; its zh-CN showed them too
+    ("food 行业的 major 级 abnormal_operations").  A rule matching any sector reads
+    任何行业."""
+    core = i18n.catalogue()
+    assert core.zh("no early repair of a major abnormal_operations in any sector") == (
+        "任何行业的较重列入经营异常名录不可提前修复"
+    )
+    assert core.zh("a positive event (quality_award) has nothing to repair") == (
+        "质量奖属正面事件，无需信用修复"
+    )
+
+
 def test_the_most_specific_pattern_wins():
     catalogue = Catalogue(
         [

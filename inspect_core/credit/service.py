@@ -283,6 +283,9 @@ def _check_not_withdrawn(session: Session, event: CreditEvent) -> None:
 
 def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> dict[str, Any]:
     event, enterprise = _scoped_event(session, user, event_id)
+    # the lock a withdrawal takes: a repair racing one waits for it, then sees it (no table
+    # constraint ties a repair to a withdrawal)
+    enterprise = enterprises.get(session, user, enterprise.uscc, lock=True)
     if session.scalar(select(CreditRepair.id).where(CreditRepair.event_id == event.id)):
         raise Conflict("this event was already repaired", {"event": ["already repaired"]})
     _check_not_withdrawn(session, event)

@@ -78,6 +78,10 @@ def get(session: Session, user: Any, uscc: str, lock: bool = False) -> Enterpris
         # FOR NO KEY UPDATE (what an UPDATE takes): inserts naming the row by foreign
         # key, such as a task's, are not held up
         stmt = stmt.with_for_update(key_share=True)
+    if lock:
+        # the row as it is now, not as the session loaded it before waiting for the lock
+        # (a withdrawal loads the enterprise, unlocked, to scope the event first)
+        stmt = stmt.execution_options(populate_existing=True)
     enterprise = session.scalar(stmt)
     if enterprise is None:
         raise NotFound(f"no enterprise {uscc}", message_zh="未找到该企业")

@@ -281,3 +281,92 @@ def test_a_withdrawal_racing_another_of_the_same_event_is_a_409_storing_nothing(
             == []
         )
         assert db.session.scalar(select(func.count(CreditEvent.id))) == 1
+
+
+def test_a_replacement_is_checked_against_the_establishment_date_read_under_the_lock(
+    app, client, admin, enterprise, monkeypatch
+):
+    """A PATCH moving ``established_on`` later commits while the withdrawal waits for the
+    enterprise row lock (the withdrawal had already loaded the enterprise, unlocked, to
+    scope the event): the replacement is checked against the date read under the lock,
+    not the one loaded before it, and so is refused."""
+    from sqlalchemy import update
+
+    from inspect_core.enterprises import service as enterprises
+    from inspect_core.enterprises.models import Enterprise
+
+    event = post_event(client, admin, enterprise, occurred_on="2020-01-01", source="误录")
+    real = enterprises.get
+
+    def patched_while_waiting(session, user, uscc, lock=False):
+        if lock:  # the PATCH holding the lock commits; then this request gets the row
+            with db.new_session(app) as other:
+                other.execute(update(Enterprise).where(Enterprise.uscc == uscc)
+                              .values(established_on=dt.date(2019, 1, 1)))  # fmt: skip
+                other.commit()
+        return real(session, user, uscc, lock=lock)
+
+    monkeypatch.setattr(enterprises, "get", patched_while_waiting)
+    fixed = {k: event[k] for k in ("type", "source", "severity")} | {"occurred_on": "2016-03-01"}
+    response = withdraw(client, admin, event["id"], replacement=fixed)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {
+        "replacement": {"occurred_on": ["before the enterprise was established (2019-01-01)"]}
+    }
+
+
+def test_a_repair_racing_a_withdrawal_waits_for_it_and_is_a_409_on_postgresql(
+    committed_app, monkeypatch
+):
+    """A repair checked "not withdrawn" while a withdrawal of the same event was under
+    way, then stored its row: a repair on a withdrawn event, answered ``active: true``.
+    The repair takes the enterprise row lock the withdrawal holds, so it waits, then sees
+    the withdrawal.  The withdrawal lingers inside its check while the repair starts."""
+    import threading
+
+    from inspect_core.auth import service as auth
+    from inspect_core.credit import service
+
+    app, _ = committed_app
+    with app.app_context():
+        auth.create_user(db.session, "clerk", "correct horse", "regulator", None, ())
+        db.session.commit()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token",
+                        json={"username": "clerk", "password": "correct horse"}).json  # fmt: skip
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    body = factories.enterprise(region="华岩镇")
+    assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
+    event = post_event(client, headers, body["uscc"],
+                       occurred_on=str(today_in_china() - dt.timedelta(days=400)))  # fmt: skip
+    started = threading.Event()
+    real = service._check_not_withdrawn
+
+    def lingering(session, target):
+        real(session, target)
+        if not started.is_set():  # the withdrawal, first in, holds the row a while
+            started.set()
+            threading.Event().wait(0.5)
+
+    monkeypatch.setattr(service, "_check_not_withdrawn", lingering)
+    statuses: dict[str, int] = {}
+
+    def withdrawal() -> None:
+        statuses["withdrawal"] = withdraw(app.test_client(), headers, event["id"]).status_code
+
+    def repair() -> None:
+        response = app.test_client().post(f"/api/v1/credit-events/{event['id']}/repair",
+                                          json={"reason": "已履行处罚并完成整改"}, headers=headers)  # fmt: skip
+        statuses["repair"] = response.status_code
+
+    leader = threading.Thread(target=withdrawal)
+    leader.start()
+    assert started.wait(timeout=30)
+    follower = threading.Thread(target=repair)
+    follower.start()
+    for thread in (leader, follower):
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    assert statuses == {"withdrawal": 201, "repair": 409}, statuses
+    (listed,) = events_of(client, headers, body["uscc"]).values()
+    assert listed["repaired_on"] is None and listed["active"] is False

@@ -162,7 +162,8 @@ def make_rows(n: int, task_ids: list[int], seed: int) -> list[list[object]]:
             banned = limit is None
             value = "ND" if rng.random() < (0.9 if banned else 0.5) else _reported(rng, limit)
             if banned and value != "ND":
-                lod = "0.5"
+                # a detection is at or above its LOD (a value below it is refused: 0e7b79e)
+                lod = "0.5" if float(value) >= 0.5 else f"{Decimal(f'{float(value) / 2:.2g}'):f}"
             row += [analyte, value, unit, lod]
             items.append(
                 {"item": analyte, "value": None if value == "ND" else value,

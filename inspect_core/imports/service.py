@@ -1382,10 +1382,11 @@ def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInf
     from inspect_core.plans.models import Plan, TaskAssignment
 
     out: dict[int, TaskInfo] = {}
+    lock = session.get_bind().dialect.name == "postgresql"
     ordered = sorted(ids)
     for start in range(0, len(ordered), 2000):
         chunk = ordered[start : start + 2000]
-        rows = session.execute(
+        stmt = (
             select(
                 Task.id, Task.plan_id, Task.status, Task.enterprise_id, Enterprise.uscc,
                 Plan.sector, Plan.created_at, Plan.status, Task.created_at,
@@ -1394,7 +1395,13 @@ def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInf
             .join(Enterprise, Enterprise.id == Task.enterprise_id)
             .join(Plan, Plan.id == Task.plan_id)
             .where(Task.id.in_(chunk), region_clause(user, Enterprise.region))
-        ).all()  # fmt: skip
+        )  # fmt: skip
+        if lock:
+            # FOR SHARE on the enterprises until the upload commits, as a single result
+            # takes (results.service._build): a PATCH moving established_on waits for the
+            # upload, and one under way is waited for here and its new date read
+            stmt = stmt.with_for_update(read=True, of=Enterprise)
+        rows = session.execute(stmt).all()
         enterprise_ids = sorted({r[3] for r in rows})
         sectors: dict[int, list[str]] = {}
         for eid, code in session.execute(

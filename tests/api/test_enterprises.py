@@ -308,16 +308,19 @@ def test_limit_is_clamped(app, client, regulator):
     assert client.get("/api/v1/enterprises?limit=0", headers=regulator).status_code == 422
 
 
+@pytest.mark.parametrize("via", ["json", "upload"])
 @pytest.mark.parametrize("first", ["patch", "result"])
 def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_postgresql(
-    committed_app, monkeypatch, first
+    committed_app, monkeypatch, first, via
 ):
     """A result inspected 10 days ago and a PATCH moving ``established_on`` to 5 days ago
     each pass their own check alone; at once, without a lock between them, both landed,
-    leaving a result dated before its enterprise existed.  The result takes FOR SHARE on
-    the enterprise row, which the PATCH's FOR NO KEY UPDATE conflicts with: whichever
-    goes second waits for the first to commit, then sees it and gets a 422.  ``first``
-    lingers inside its check while the other starts, so they overlap on every run."""
+    leaving a result dated before its enterprise existed.  A result, recorded alone or in
+    an upload, takes FOR SHARE on the enterprise row, which the PATCH's FOR NO KEY UPDATE
+    conflicts with: whichever goes second waits for the first to commit, then sees it and
+    gets a 422.  ``first`` lingers after taking its lock while the other starts, so they
+    overlap on every run."""
+    import io
     import threading
 
     from sqlalchemy import text
@@ -325,6 +328,7 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
     from inspect_core.auth import service as auth
     from inspect_core.db import db
     from inspect_core.enterprises import service as enterprises
+    from inspect_core.imports import service as imports
     from inspect_core.results import service as results
     from inspect_core.results.service import today_in_china
 
@@ -342,16 +346,15 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
     admin = login("admin")
     body = factories.enterprise(region=factories.REGIONS[0])
     assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
-    badges = []
     for _ in range(2):
         inspector = factories.inspector(region=factories.REGIONS[0])
         assert client.post("/api/v1/inspectors", json=inspector, headers=admin).status_code == 201
-        badges.append(inspector["badge"])
     plan_id = factories.create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
     drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
     assert drawn.status_code == 201, drawn.json
     (task,) = client.get(f"/api/v1/tasks?plan={plan_id}", headers=admin).json["items"]
     today = today_in_china()
+    inspected = today - dt.timedelta(days=10)
     with app.app_context():  # the plan and its draw three weeks ago
         for table, key in (("plans", plan_id), ("tasks", task["id"])):
             db.session.execute(
@@ -364,20 +367,26 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
     inspector = login("field")
 
     started = threading.Event()
-    real = {"patch": enterprises._check_established, "result": results.prepare_values}
+    # where each holds its lock: the PATCH after its check, a result after its judgement,
+    # an upload after reading its tasks (its rows are judged in worker processes)
+    result_step = (results, "prepare_values") if via == "json" else (imports, "_load_tasks")
+    steps = {"patch": (enterprises, "_check_established"), "result": result_step}
 
     def lingering(name: str):
+        module, attribute = steps[name]
+        real = getattr(module, attribute)
+
         def call(*args, **kwargs):
-            out = real[name](*args, **kwargs)
-            if name == first:  # holds its lock a while after its check
+            out = real(*args, **kwargs)
+            if name == first and not started.is_set():
                 started.set()
                 threading.Event().wait(0.5)
             return out
 
-        return call
+        monkeypatch.setattr(module, attribute, call)
 
-    monkeypatch.setattr(enterprises, "_check_established", lingering("patch"))
-    monkeypatch.setattr(results, "prepare_values", lingering("result"))
+    lingering("patch")
+    lingering("result")
     statuses: dict[str, int] = {}
 
     def patch() -> None:
@@ -387,25 +396,42 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
         )  # fmt: skip
         statuses["patch"] = response.status_code
 
-    payload = {**factories.food_payload(), "sampling_date": str(today - dt.timedelta(days=10))}
+    payload = {**factories.food_payload(), "sampling_date": str(inspected)}
 
     def record() -> None:
-        response = app.test_client().post(
-            f"/api/v1/tasks/{task['id']}/results",
-            json={"sector": "food", "payload": payload, "conclusion_code":
-                  "no_problem", "inspected_on": str(today - dt.timedelta(days=10))},
-            headers={**inspector, "Idempotency-Key": f"race-{first}"},
-        )  # fmt: skip
+        headers = {**inspector, "Idempotency-Key": f"race-{first}-{via}"}
+        if via == "json":
+            response = app.test_client().post(
+                f"/api/v1/tasks/{task['id']}/results",
+                json={"sector": "food", "payload": payload, "conclusion_code": "no_problem",
+                      "inspected_on": str(inspected)},
+                headers=headers,
+            )  # fmt: skip
+        else:
+            (item,) = payload["items"]
+            content = (
+                "任务编号,检查日期,检查结论,样品编号,食品名称,食品类别（代码）,抽样日期,抽样环节,"
+                "items.0.item,items.0.value,items.0.unit\n"
+                f"{task['id']},{inspected},no_problem,{payload['sample_no']},"
+                f"{payload['food_name']},{payload['food_category']},{inspected},"
+                f"{payload['stage']},{item['item']},{item['value']},{item['unit']}\n"
+            ).encode()
+            response = app.test_client().post(
+                "/api/v1/results/import",
+                data={"file": (io.BytesIO(content), "race.csv"), "sector": "food"},
+                headers=headers,
+                content_type="multipart/form-data",
+            )
         statuses["result"] = response.status_code
 
     runs = {"patch": patch, "result": record}
     leader = threading.Thread(target=runs[first])
     leader.start()
     assert started.wait(timeout=30)
-    follower = threading.Thread(target=runs["result" if first == "patch" else "patch"])
+    second = "result" if first == "patch" else "patch"
+    follower = threading.Thread(target=runs[second])
     follower.start()
     for thread in (leader, follower):
-        thread.join(timeout=30)
+        thread.join(timeout=60)
     monkeypatch.undo()
-    second = "result" if first == "patch" else "patch"
     assert statuses == {first: 201 if first == "result" else 200, second: 422}, statuses

@@ -93,6 +93,22 @@ def plan_body(**overrides) -> dict:
     return body
 
 
+def committed_user(app, username: str, role: str, badge: str | None = None) -> dict[str, str]:
+    """A user of a ``committed_app`` (its own schema, real commits) and auth headers for it:
+    the concurrency tests' requests run on threads, outside any test transaction."""
+    from inspect_core.auth import service as auth
+    from inspect_core.db import db
+
+    with app.app_context():
+        auth.create_user(db.session, username, "correct horse", role, badge, ())
+        db.session.commit()
+    response = app.test_client().post(
+        "/api/v1/auth/token", json={"username": username, "password": "correct horse"}
+    )
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
 def create_plan(client, headers, **overrides) -> int:
     response = client.post("/api/v1/plans", json=plan_body(**overrides), headers=headers)
     assert response.status_code == 201, response.json

@@ -776,17 +776,11 @@ def test_the_same_event_posted_twice_at_once_is_stored_once_on_postgresql(
     so the posts overlap on every run."""
     import threading
 
-    from inspect_core.auth import service as auth
     from inspect_core.credit import service as credit
 
     app, _ = committed_app
-    with app.app_context():
-        auth.create_user(db.session, "clerk", "correct horse", "regulator", None, ())
-        db.session.commit()
     client = app.test_client()
-    token = client.post("/api/v1/auth/token",
-                        json={"username": "clerk", "password": "correct horse"}).json  # fmt: skip
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    headers = factories.committed_user(app, "clerk", "regulator")
     body = factories.enterprise(region="华岩镇")
     assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
 

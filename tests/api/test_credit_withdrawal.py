@@ -324,17 +324,11 @@ def test_a_repair_racing_a_withdrawal_waits_for_it_and_is_a_409_on_postgresql(
     the withdrawal.  The withdrawal lingers inside its check while the repair starts."""
     import threading
 
-    from inspect_core.auth import service as auth
     from inspect_core.credit import service
 
     app, _ = committed_app
-    with app.app_context():
-        auth.create_user(db.session, "clerk", "correct horse", "regulator", None, ())
-        db.session.commit()
     client = app.test_client()
-    token = client.post("/api/v1/auth/token",
-                        json={"username": "clerk", "password": "correct horse"}).json  # fmt: skip
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    headers = factories.committed_user(app, "clerk", "regulator")
     body = factories.enterprise(region="华岩镇")
     assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
     event = post_event(client, headers, body["uscc"],

@@ -325,7 +325,6 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
 
     from sqlalchemy import text
 
-    from inspect_core.auth import service as auth
     from inspect_core.db import db
     from inspect_core.enterprises import service as enterprises
     from inspect_core.imports import service as imports
@@ -333,17 +332,8 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
     from inspect_core.results.service import today_in_china
 
     app, _ = committed_app
-    with app.app_context():
-        auth.create_user(db.session, "admin", "correct horse", "admin", None, ())
-        db.session.commit()
     client = app.test_client()
-
-    def login(username: str) -> dict[str, str]:
-        token = client.post("/api/v1/auth/token",
-                            json={"username": username, "password": "correct horse"}).json  # fmt: skip
-        return {"Authorization": f"Bearer {token['access_token']}"}
-
-    admin = login("admin")
+    admin = factories.committed_user(app, "admin", "admin")
     body = factories.enterprise(region=factories.REGIONS[0])
     assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
     for _ in range(2):
@@ -360,11 +350,8 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
             db.session.execute(
                 text(f"UPDATE {table} SET created_at = created_at - interval '21 days' "
                      "WHERE id = :id"), {"id": key})  # fmt: skip
-        auth.create_user(
-            db.session, "field", "correct horse", "inspector", task["inspectors"][0], ()
-        )
         db.session.commit()
-    inspector = login("field")
+    inspector = factories.committed_user(app, "field", "inspector", task["inspectors"][0])
 
     started = threading.Event()
     # where each holds its lock: the PATCH after its check, a result after its judgement,

@@ -366,14 +366,8 @@ def withdraw(session: Session, user: Any, event_id: int, data: dict[str, Any]) -
     if data.get("replacement") is not None:
         try:
             replacement = _new_event(session, user, enterprise, data["replacement"], event.id)
-        except Unprocessable as exc:  # name the fields where the client put them
-            raise Unprocessable(
-                f"the replacement event: {exc.message}",
-                {"replacement": exc.errors},
-                message_zh=f"替代事件：{exc.message_zh}" if exc.message_zh else None,
-            ) from None
-        except Conflict as exc:
-            raise Conflict(
+        except (Unprocessable, Conflict) as exc:  # the same status, the fields where sent
+            raise type(exc)(
                 f"the replacement event: {exc.message}",
                 {"replacement": exc.errors},
                 message_zh=f"替代事件：{exc.message_zh}" if exc.message_zh else None,

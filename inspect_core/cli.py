@@ -215,7 +215,8 @@ def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
         kinds = ", ".join(f"{kind} {n}" for kind, n in credit.events.items())
         click.echo(
             f"simulated credit record: {sum(credit.events.values())} events ({kinds}), "
-            f"{credit.repaired} repaired"
+            f"{credit.repaired} repaired, {credit.withdrawn} withdrawn "
+            f"({credit.corrected} of them corrected)"
         )
         _demo_scoring()
         loop = run_demo_loop(seed)

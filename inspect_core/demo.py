@@ -6,6 +6,7 @@ so ``make demo`` can be run again without duplicating anything.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,6 +277,10 @@ class CreditSpec:
     descriptions: tuple[tuple[str, str], ...]
     #: chance that an event the rules let be repaired was repaired
     repaired: float = 0.0
+    #: share of the unrepaired events withdrawn (更正/撤销; rounded up), and the reason; a
+    #: withdrawn penalty of a severity ``CORRECTED`` lowers was corrected, not annulled
+    withdrawn: float = 0.0
+    withdrawal_reason: str = ""
 
 
 #: a district's credit record beside its checks: penalties, complaints and listings fall
@@ -288,13 +293,15 @@ CREDIT_SPECS: dict[str, CreditSpec] = {
         (("food", "销售超过保质期的食品"), ("food", "未按规定查验、记录进货"),
          ("", "经营标签不符合规定的产品"), ("special_equipment", "使用未经定期检验的特种设备"),
          ("drugs", "未按规定执行药品追溯制度"), ("construction", "未按规定组织竣工验收")),
-        repaired=0.25,
+        repaired=0.25, withdrawn=0.05,
+        withdrawal_reason="经行政复议，原处罚决定的违法情节认定有误，予以更正（模拟数据）",
     ),
     "complaint": CreditSpec(
         0.12, 0.04, (("minor", 0.8), ("major", 0.2)), 2 * 365, (),
         "12315平台投诉举报 {y}{n:06d}",
         (("food", "消费者反映商品变质"), ("", "消费者反映价格不实"),
          ("", "消费者反映售后服务问题")),
+        withdrawn=0.03, withdrawal_reason="经核查投诉举报不实，予以撤销（模拟数据）",
     ),
     "abnormal_operations": CreditSpec(
         0.03, 0.02, (("minor", 1.0),), 3 * 365, (),
@@ -317,7 +324,8 @@ CREDIT_SPECS: dict[str, CreditSpec] = {
         0.012, 0.001, (("critical", 1.0),), 3 * 365, (),
         "渝市监失信〔{y}〕{n}号",
         (("", "因严重违法行为受到较重行政处罚，列入严重违法失信名单"),),
-        repaired=0.5,
+        repaired=0.5, withdrawn=0.1,
+        withdrawal_reason="据以列入的行政处罚决定经行政诉讼被撤销，移出名单（模拟数据）",
     ),
     "certification": CreditSpec(
         0.04, 0.10, (("positive", 1.0),), 3 * 365, (),
@@ -332,6 +340,11 @@ CREDIT_SPECS: dict[str, CreditSpec] = {
 }  # fmt: skip
 
 
+#: a withdrawn penalty of this severity was corrected to the next lower one (recorded in
+#: its place); of any other, annulled outright
+CORRECTED = {"critical": "major", "major": "minor"}
+
+
 def _description(spec: CreditSpec, held: set[str], rng: Any) -> str:
     """One of the spec's descriptions that fits the enterprise's sectors."""
     fitting = [text for sector, text in spec.descriptions if not sector or sector in held]
@@ -340,17 +353,22 @@ def _description(spec: CreditSpec, held: set[str], rng: Any) -> str:
 
 @dataclass(frozen=True)
 class CreditRecord:
-    """What :func:`seed_credit_record` made: events by type, and how many were repaired."""
+    """What :func:`seed_credit_record` made: events by type (the corrected ones among
+    them), how many were repaired, withdrawn, and withdrawn with a corrected event."""
 
     events: dict[str, int]
     repaired: int
+    withdrawn: int = 0
+    corrected: int = 0
 
 
 def seed_credit_record(seed: int, history: History) -> CreditRecord:
     """Three years of the district's credit record (penalties, complaints, listings,
-    recalls, incidents, certifications, awards) and some repairs, so the demo shows what
-    a regulator's district holds: credit reasons in the ranked list, the serious-dishonesty
-    list's tier D, events with repairs on an enterprise's credit page.  Risky enterprises
+    recalls, incidents, certifications, awards), some repairs and some withdrawals
+    (penalties corrected on review, complaints found unfounded, listings annulled), so the
+    demo shows what a regulator's district holds: credit reasons in the ranked list, the
+    serious-dishonesty list's tier D, events with repairs and withdrawn events on an
+    enterprise's credit page.  Risky enterprises
     (``history.risky``) draw most of the negative events.  Each event is dated after its
     enterprise was established, with the expiry and repair wait the credit rules give;
     marked simulated, as the history is."""
@@ -360,7 +378,7 @@ def seed_credit_record(seed: int, history: History) -> CreditRecord:
     from flask import current_app
 
     from inspect_core.credit import rules
-    from inspect_core.credit.models import CreditEvent, CreditRepair
+    from inspect_core.credit.models import CreditEvent, CreditRepair, CreditWithdrawal
     from inspect_core.enterprises.models import Enterprise, EnterpriseSector
     from inspect_core.results.service import today_in_china
 
@@ -418,8 +436,38 @@ def seed_credit_record(seed: int, history: History) -> CreditRecord:
         ))  # fmt: skip
     session.add_all(repairs)
     session.flush()
+    repaired = {r.event_id for r in repairs}
+    withdrawn: list[tuple[CreditEvent, CreditEvent | None]] = []
+    for kind, spec in CREDIT_SPECS.items():
+        open_events = [e for e in events if e.type == kind and e.id not in repaired]
+        count = math.ceil(spec.withdrawn * len(open_events))  # each kind shows at least one
+        for n in sorted(rng.choice(len(open_events), size=count, replace=False).tolist()):
+            event = open_events[n]
+            lower = CORRECTED.get(event.severity) if kind == "penalty" else None
+            corrected = None
+            if lower is not None:  # the same decision, its severity corrected
+                corrected = CreditEvent(
+                    enterprise_id=event.enterprise_id, type=kind,
+                    occurred_on=event.occurred_on, severity=lower, source=event.source,
+                    description=event.description, recorded_by="history-import",
+                    expires_on=rules.default_expiry(config, kind, lower, event.occurred_on),
+                )  # fmt: skip
+            withdrawn.append((event, corrected))
+    session.add_all([corrected for _, corrected in withdrawn if corrected is not None])
+    session.flush()
+    session.add_all([
+        CreditWithdrawal(
+            event_id=event.id, replaced_by_id=corrected.id if corrected else None,
+            reason=CREDIT_SPECS[event.type].withdrawal_reason, recorded_by="history-import",
+        )
+        for event, corrected in withdrawn
+    ])  # fmt: skip
+    session.flush()
     counts = {kind: sum(e.type == kind for e in events) for kind in CREDIT_SPECS}
-    return CreditRecord(counts, len(repairs))
+    counts["penalty"] += sum(corrected is not None for _, corrected in withdrawn)
+    return CreditRecord(
+        counts, len(repairs), len(withdrawn), sum(c is not None for _, c in withdrawn)
+    )
 
 
 def load_demo(n_enterprises: int, n_inspectors: int, seed: int) -> tuple[bool, list[DemoAccount]]:

@@ -14,7 +14,13 @@ from sqlalchemy import String, func, insert, select, text
 
 from inspect_core.app import create_app
 from inspect_core.credit import data, jobs, rules
-from inspect_core.credit.models import CREDIT_EVENT_TYPES, CreditEvent, CreditRating, CreditRepair
+from inspect_core.credit.models import (
+    CREDIT_EVENT_TYPES,
+    CreditEvent,
+    CreditRating,
+    CreditRepair,
+    CreditWithdrawal,
+)
 from inspect_core.db import db
 from inspect_core.demo import seed_credit_record, seed_history
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
@@ -83,18 +89,21 @@ def _credit_rows(run_id: int) -> list[dict]:
         sectors.setdefault(enterprise_id, []).append(sector)
     rows = db.session.execute(
         select(CreditEvent, Enterprise.established_on, CreditRepair.effective_on,
-               CreditRating.tier, CreditRating.reasons)
+               CreditRating.tier, CreditRating.reasons, CreditWithdrawal)
         .join(Enterprise, Enterprise.id == CreditEvent.enterprise_id)
         .outerjoin(CreditRepair, CreditRepair.event_id == CreditEvent.id)
+        .outerjoin(CreditWithdrawal, CreditWithdrawal.event_id == CreditEvent.id)
         .join(CreditRating, (CreditRating.enterprise_id == Enterprise.id)
               & (CreditRating.run_id == run_id))
     ).all()  # fmt: skip
     return [
-        {"enterprise_id": e.enterprise_id, "type": e.type, "severity": e.severity,
+        {"id": e.id, "enterprise_id": e.enterprise_id, "type": e.type, "severity": e.severity,
          "occurred_on": e.occurred_on, "expires_on": e.expires_on, "established_on": founded,
-         "sectors": sectors.get(e.enterprise_id, []),
-         "repaired_on": repaired, "tier": tier, "reasons": reasons}
-        for e, founded, repaired, tier, reasons in rows
+         "source": e.source, "sectors": sectors.get(e.enterprise_id, []),
+         "repaired_on": repaired, "tier": tier, "reasons": reasons,
+         "withdrawn": withdrawal is not None,
+         "replaced_by": withdrawal.replaced_by_id if withdrawal else None}
+        for e, founded, repaired, tier, reasons, withdrawal in rows
     ]  # fmt: skip
 
 
@@ -160,6 +169,7 @@ def test_the_demo_credit_record_is_what_a_district_holds_and_scoring_reads_it(de
     assert refused > 0  # the demo holds events the sector rules keep from repair
     assert risky > 2 * others, (risky, others)
     listed = [e for e in events if e["type"] == "serious_dishonesty" and e["repaired_on"] is None
+              and not e["withdrawn"]
               and (e["expires_on"] is None or e["expires_on"] > today)]  # fmt: skip
     assert listed
     for e in listed:
@@ -169,6 +179,42 @@ def test_the_demo_credit_record_is_what_a_district_holds_and_scoring_reads_it(de
     # the model reads the record: a credit variable keeps its points in the scorecard
     kept = set(model.features) - set(model.metrics["scorecard_dropped"])
     assert {name for name in kept if name.startswith("credit_")}, kept
+
+
+def test_the_demo_withdraws_some_events_and_scoring_leaves_them_out(demo_district):
+    """``make demo`` held no withdrawn event (更正/撤销), so its credit pages and ranked
+    list never showed one.  It now withdraws some unrepaired penalties (a critical or
+    major one corrected to the next lower severity, recorded in its place under the same
+    decision), complaints and serious-dishonesty listings; and an enterprise whose every
+    listing was annulled is not tier D by that override."""
+    events, record = demo_district[4]["events"], demo_district[4]["record"]
+    config = demo_district[4]["config"]
+    by_id = {e["id"]: e for e in events}
+    withdrawn = [e for e in events if e["withdrawn"]]
+    assert len(withdrawn) == record.withdrawn > 0
+    assert sum(e["replaced_by"] is not None for e in withdrawn) == record.corrected > 0
+    assert {e["type"] for e in withdrawn} == {"penalty", "complaint", "serious_dishonesty"}
+    lower = {"critical": "major", "major": "minor"}
+    for e in withdrawn:
+        assert e["repaired_on"] is None, e
+        if e["replaced_by"] is None:
+            assert e["type"] != "penalty" or e["severity"] == "minor", e
+            continue
+        new = by_id[e["replaced_by"]]
+        assert (new["type"], new["severity"]) == ("penalty", lower[e["severity"]]), (e, new)
+        assert (new["enterprise_id"], new["occurred_on"], new["source"]) == (
+            e["enterprise_id"], e["occurred_on"], e["source"]
+        )  # fmt: skip
+        assert not new["withdrawn"] and new["expires_on"] == rules.default_expiry(
+            config, "penalty", new["severity"], new["occurred_on"]
+        )
+    still = {e["enterprise_id"] for e in events
+             if e["type"] == "serious_dishonesty" and not e["withdrawn"]}  # fmt: skip
+    annulled = {e["enterprise_id"]: e for e in withdrawn
+                if e["type"] == "serious_dishonesty" and e["enterprise_id"] not in still}  # fmt: skip
+    assert annulled
+    for e in annulled.values():
+        assert all(r["code"] != "serious_dishonesty" for r in e["reasons"]), e
 
 
 def test_the_demo_reasons_give_the_credit_record_one_adverse_and_one_positive_reason(

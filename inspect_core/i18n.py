@@ -554,6 +554,11 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "an unfinished upload used this key with another file",
         "一个未完成的上传已用此键上传了另一个文件",
     ),
+    Message("in use by an upload not yet finished", "正被一个尚未完成的上传使用"),
+    Message(
+        "in use by an upload not yet finished (import {id})",
+        "正被一个尚未完成的上传使用（导入 {id}）",
+    ),
     Message("unknown sector {sector}", "未知行业 {sector}"),
     Message("no upload template", "没有上传模板"),
     Message("not in the template: {columns}", "不在模板中：{columns}"),

@@ -135,7 +135,8 @@ IMPORT_DOC = {
             "name": "Idempotency-Key",
             "required": False,
             "schema": {"type": "string", "maxLength": 255},
-            "description": "a retried upload with the same key returns the first answer",
+            "description": "a retried upload with the same key returns the first answer; "
+            "one sent while the first is still running is a 409 (retry later)",
         },
         {
             "in": "query",

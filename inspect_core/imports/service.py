@@ -36,6 +36,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
 
@@ -479,7 +480,11 @@ def run_import(
             idempotency_key=key,
         )
         session.add(upload)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # the same key, at once: the other attempt took it first
+            session.rollback()
+            return _answered_meanwhile(session, user, key, endpoint, fingerprint_body)
         audit(
             session,
             user,
@@ -490,6 +495,8 @@ def run_import(
         )
     session.commit()
     import_id = upload.id
+    if key is not None and not _claim(session, import_id):
+        return _answered_meanwhile(session, user, key, endpoint, fingerprint_body, import_id)
 
     # 2. rows: read, validate, store (one transaction; result rows are written chunk by
     # chunk while later chunks are validated, and rolled back if the file is rejected)
@@ -571,8 +578,73 @@ def run_import(
                 response=body,
             )
         )
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the key's answer was stored meanwhile: after an all_or_nothing
+        # rejection rolled back (and with it the claim), another attempt ran the same file
+        session.rollback()
+        if key is None:
+            raise
+        return _answered_meanwhile(session, user, key, endpoint, fingerprint_body, import_id)
     return status, body, False
+
+
+def _claim(session: Session, import_id: int) -> bool:
+    """Lock the import row for this attempt until it commits or rolls back; False if
+    another attempt under the same key holds it, or has finished the import meanwhile.
+
+    Two uploads with one key at once each found the key free or the import unfinished:
+    without the lock both read and stored the file, and the second died on the key's
+    unique index (a 500).  The lock dies with its connection, so the retry after a crash
+    still takes the import over.  (SQLite has no row locks; its writers queue for the
+    database, and the second then finds the import finished.)"""
+    try:
+        row = session.execute(
+            select(Import.status)
+            .where(Import.id == import_id)
+            .with_for_update(nowait=True, key_share=True)
+        ).one()
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        session.rollback()
+        return False
+    if row.status != "received":
+        session.rollback()
+        return False
+    return True
+
+
+def _answered_meanwhile(
+    session: Session,
+    user: Any,
+    key: str,
+    endpoint: str,
+    fingerprint_body: dict[str, Any],
+    import_id: int | None = None,
+) -> tuple[int, dict[str, Any], bool]:
+    """Another attempt under this key got there first: its answer if it has one (a
+    replay), else a 409 saying it is still in hand, so the client retries rather than
+    the file being read and stored twice."""
+    existing = idempotency._existing(session, user.id, key)
+    if existing is not None:
+        return idempotency._replay(existing, idempotency.fingerprint(endpoint, fingerprint_body))
+    if import_id is None:
+        import_id = session.scalar(
+            select(Import.id).where(Import.user_id == user.id, Import.idempotency_key == key)
+        )
+    which = f" (import {import_id})" if import_id is not None else ""
+    reason = (
+        f"in use by an upload not yet finished (import {import_id})"
+        if import_id is not None
+        else "in use by an upload not yet finished"
+    )
+    raise Conflict(
+        f"an upload with this Idempotency-Key is in progress{which}; retry with the same "
+        "key once it has finished to get its answer",
+        {idempotency.HEADER: [reason]},
+        message_zh=f"使用该幂等键的上传正在处理{which}，请稍后用同一幂等键重试以获取结果",
+    )
 
 
 def _reusable(session: Session, upload: Import, digest: str) -> Import | None:

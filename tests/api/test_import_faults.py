@@ -102,3 +102,101 @@ def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committe
     assert again.json == retry.json
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Result)) == 2500
+
+
+@pytest.mark.parametrize("second_comes", ["while_the_first_is_received", "while_it_is_read"])
+def test_two_identical_uploads_under_one_key_at_once_store_the_file_once(
+    committed_app, monkeypatch, second_comes
+):
+    """An inspector's client that times out and retries sends the same file under the same
+    Idempotency-Key while the first attempt still runs.  The second found the key free (or
+    the import unfinished), so both read and stored the file, and the second died on the
+    key's unique index: a 500.  Now the first attempt holds its import row locked until it
+    commits; the second gets a 409 naming the key (or, if the first has finished, its
+    answer), and a retry afterwards replays the first answer.  The first lingers where
+    ``second_comes``: after adding its import, before committing it; or after claiming
+    it, before reading the rows."""
+    import threading
+
+    app, _ = committed_app
+    client = app.test_client()
+    headers = factories.committed_user(app, "boss", "admin")
+    for i in range(4):
+        body = factories.enterprise(region=factories.REGIONS[i % 2], sectors=["food"])
+        assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
+        body = factories.inspector(region=factories.REGIONS[i % 2], qualifications=["food"])
+        assert client.post("/api/v1/inspectors", json=body, headers=headers).status_code == 201
+    plan_id = factories.create_plan(
+        client, headers, ratios={"A": "1", "B": "1", "C": "1", "D": "1"}
+    )
+    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 5}, headers=headers)
+    assert drawn.status_code == 201, drawn.json
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=headers).json["items"]
+    header = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期", "抽样环节",
+              "检验项目1（代码）", "检验结果1", "计量单位1"]  # fmt: skip
+    rows = [header] + [
+        [tasks[i % len(tasks)]["id"], "no_problem", f"S-{i}", "大米", "cereal.rice.milled",
+         "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"]
+        for i in range(300)
+    ]  # fmt: skip
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    content = buffer.getvalue().encode("utf-8")
+
+    def post():
+        return app.test_client().post(
+            "/api/v1/results/import",
+            data={"file": (io.BytesIO(content), "results.csv"), "sector": "food"},
+            headers={**headers, "Idempotency-Key": "retry-on-timeout"},
+            content_type="multipart/form-data",
+        )
+
+    started = threading.Event()
+
+    def linger() -> None:
+        if threading.current_thread().name == "first" and not started.is_set():
+            started.set()
+            threading.Event().wait(1.0)
+
+    if second_comes == "while_the_first_is_received":
+        real_audit = imports.audit
+
+        def audit(session, user, action, *args, **kwargs):
+            if action == "import.receive":
+                linger()
+            return real_audit(session, user, action, *args, **kwargs)
+
+        monkeypatch.setattr(imports, "audit", audit)
+    else:
+        real_process = imports._process
+
+        def process(*args, **kwargs):
+            linger()
+            return real_process(*args, **kwargs)
+
+        monkeypatch.setattr(imports, "_process", process)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answers: dict[str, object] = {}
+
+    def run(name: str) -> None:
+        answers[name] = post()
+
+    first = threading.Thread(target=run, args=("first",), name="first")
+    first.start()
+    assert started.wait(10)
+    run("second")
+    first.join(30)
+    assert answers["first"].status_code == 201, answers["first"].json
+    second = answers["second"]
+    if second.status_code == 409:
+        assert "Idempotency-Key" in second.json["errors"], second.json
+        assert second.json["message_zh"], second.json
+    else:  # the first had finished: its answer
+        assert (second.status_code, second.json) == (201, answers["first"].json)
+    again = post()
+    assert (again.status_code, again.json) == (201, answers["first"].json)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Result)) == 300
+        uploads = db.session.scalars(select(Import)).all()
+        assert [(u.status, u.accepted) for u in uploads] == [("done", 300)]

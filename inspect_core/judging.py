@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,13 +24,17 @@ from marshmallow import Schema, ValidationError, fields, validate
 from inspect_core.errors import ApiError, Unprocessable, nested_errors
 from inspect_core.plugin_api import (
     SEVERITIES,
+    ChecklistItem,
     Fact,
     Finding,
     ItemJudgement,
     Judgement,
     RuleInputError,
+    TemplateColumn,
 )
 from inspect_core.plugin_manager import get_pm, sector_owners
+
+log = logging.getLogger(__name__)
 
 
 class PluginFault(ApiError):
@@ -158,16 +163,18 @@ def _holds_huge_number(row: Mapping[str, Any]) -> bool:
     return False
 
 
-def payload_schema(sector: str) -> type[Schema]:
+def payload_schema(sector: str, what_zh: str | None = None) -> type[Schema]:
     pm = get_pm()
     try:
         schema = pm.hook.inspect_payload_schema(sector=sector)
     except Exception as exc:  # noqa: BLE001 - contained and named
-        raise _fault(sector, f"inspect_payload_schema raised {exc!r}") from exc
+        raise _fault(sector, f"inspect_payload_schema raised {exc!r}", what_zh) from exc
     if schema is None:
         return GenericPayloadSchema
     if not (isinstance(schema, type) and issubclass(schema, Schema)):
-        raise _fault(sector, f"inspect_payload_schema returned {schema!r}, not a Schema class")
+        raise _fault(
+            sector, f"inspect_payload_schema returned {schema!r}, not a Schema class", what_zh
+        )
     return schema
 
 
@@ -179,13 +186,103 @@ def _plugin_of(sector: str) -> tuple[str | None, str | None]:
     return name, declared.version
 
 
-def _fault(sector: str, detail: str) -> PluginFault:
+def _fault(sector: str, detail: str, what_zh: str | None = None) -> PluginFault:
+    """The 502 naming ``sector``'s plugin; ``what_zh`` says in zh-CN what could not be
+    done (default: the result was not stored)."""
     name, version = _plugin_of(sector)
     return PluginFault(
         f"sector plugin '{name or sector}' {version or ''} failed: {detail}".replace("  ", " "),
         {"plugin": [name or sector]},
-        message_zh="行业插件出错，结果未保存",
+        message_zh="行业插件出错，结果未保存"
+        if what_zh is None
+        else f"行业插件 {name or sector} 出错，{what_zh}",
     )
+
+
+def call_plugin(sector: str, hook: str, what_zh: str, *, about: str = "", **kwargs: Any) -> Any:
+    """``hook``'s answer for ``sector``; a plugin that raises is a :class:`PluginFault`
+    naming it (502, as from a faulty judge), never a 500.  ``what_zh`` says in zh-CN what
+    could not be done, ``about`` what the call was on (`` on result 7``).  The answer's
+    shape is the caller's to check."""
+    try:
+        return getattr(get_pm().hook, hook)(sector=sector, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - contained and named
+        log.warning("sector %s: %s%s raised", sector, hook, about, exc_info=True)
+        raise _fault(sector, f"{hook}{about} raised {exc!r}", what_zh) from exc
+
+
+def _sequence_of(sector: str, hook: str, answer: Any, kind: type, what_zh: str) -> list[Any]:
+    """``answer`` as a list of ``kind``, or the :class:`PluginFault` saying it is not."""
+    if isinstance(answer, str | bytes) or not isinstance(answer, Sequence):
+        raise _fault(sector, f"{hook} returned {type(answer).__name__}, not a list", what_zh)
+    for item in answer:
+        if not isinstance(item, kind):
+            raise _fault(sector, f"{hook} returned {item!r}, not a {kind.__name__}", what_zh)
+    return list(answer)
+
+
+#: what a spreadsheet cell cannot hold (openpyxl refuses them: a 500 writing the template)
+_NOT_IN_A_CELL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: what a template column's example may be: a value a spreadsheet cell holds
+_CELL_VALUE = (str, int, float, Decimal, dt.date, dt.time)
+
+
+def plugin_checklist(sector: str) -> list[ChecklistItem]:
+    """The sector's checklist (``inspect_checklist``), checked: a list of
+    :class:`ChecklistItem` with text; empty when no plugin gives one."""
+    what_zh = "未能给出检查清单"
+    answer = call_plugin(sector, "inspect_checklist", what_zh)
+    if answer is None:
+        return []
+    items = _sequence_of(sector, "inspect_checklist", answer, ChecklistItem, what_zh)
+    for item in items:
+        texts = (item.code, item.text_zh, item.text_en)
+        if not all(isinstance(t, str) for t in texts) or not isinstance(item.key, bool):
+            raise _fault(sector, f"inspect_checklist returned malformed {item!r}", what_zh)
+    return items
+
+
+def plugin_template_columns(sector: str) -> list[TemplateColumn] | None:
+    """The sector's payload columns (``inspect_template_columns``), checked: a list of
+    :class:`TemplateColumn` with a name and a zh-CN header; None when no plugin declares
+    a template."""
+    what_zh = "未能给出上传模板的列"
+    answer = call_plugin(sector, "inspect_template_columns", what_zh)
+    if answer is None:
+        return None
+    columns = _sequence_of(sector, "inspect_template_columns", answer, TemplateColumn, what_zh)
+    for c in columns:
+        texts = (c.name, c.header_zh, c.notes)
+        if (
+            not all(isinstance(t, str) and not _NOT_IN_A_CELL.search(t) for t in texts)
+            or not (c.name and c.header_zh)
+            or not isinstance(c.required, bool)
+            or not (c.example is None or isinstance(c.example, _CELL_VALUE))
+            or (isinstance(c.example, str) and _NOT_IN_A_CELL.search(c.example))
+        ):
+            raise _fault(sector, f"inspect_template_columns returned malformed {c!r}", what_zh)
+    return columns
+
+
+#: what a qualification code cannot hold: the draw's pool snapshot is tab- and
+#: comma-separated (``plans.draw._FORBIDDEN``)
+_NOT_IN_A_CODE = re.compile(r"[\x00-\x1f\x7f,]")
+
+
+def required_qualification(sector: str) -> str:
+    """The qualification an inspector needs for ``sector``'s tasks
+    (``inspect_required_qualification``), checked; the sector code when no plugin says."""
+    what_zh = "未能给出该行业所需的检查员资质"
+    answer = call_plugin(sector, "inspect_required_qualification", what_zh)
+    if answer is None:
+        return sector
+    if not isinstance(answer, str) or not answer or _NOT_IN_A_CODE.search(answer):
+        raise _fault(
+            sector,
+            f"inspect_required_qualification returned {answer!r}, not a qualification code",
+            what_zh,
+        )
+    return answer
 
 
 def _generic_judgement(payload: Mapping[str, Any]) -> Judgement:
@@ -368,7 +465,7 @@ class Judger:
             )
         except Exception:  # noqa: BLE001 - the per-row path will name any fault
             return out
-        if answers is None or len(answers) != len(kept):
+        if not isinstance(answers, Sequence) or len(answers) != len(kept):
             return out
         for i, answer in zip(kept, answers, strict=True):
             if answer is None:

@@ -4,6 +4,7 @@ upload template, as the enabled plugins declare them."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from apispec import APISpec
@@ -15,8 +16,14 @@ from marshmallow import Schema, fields
 from inspect_core.auth.access import require
 from inspect_core.blueprint import Blueprint
 from inspect_core.errors import NotFound
-from inspect_core.judging import payload_schema
-from inspect_core.plugin_manager import get_pm
+from inspect_core.judging import (
+    PluginFault,
+    _fault,
+    payload_schema,
+    plugin_checklist,
+    plugin_template_columns,
+    required_qualification,
+)
 from inspect_core.results.columns import RESULT_COLUMNS
 from inspect_core.results.models import RESULT_CODES
 from inspect_core.sectors import SectorEntry, catalogue
@@ -45,10 +52,30 @@ class SectorSchema(Schema):
     name_en = fields.String()
     plugin = fields.String(allow_none=True)
     version = fields.String(allow_none=True)
-    qualification = fields.String()
-    payload_schema = fields.Dict(metadata={"description": "JSON Schema of the result payload"})
+    qualification = fields.String(
+        allow_none=True, metadata={"description": "null when the plugin could not say"}
+    )
+    payload_schema = fields.Dict(
+        allow_none=True,
+        metadata={"description": "JSON Schema of the result payload (null when the plugin "
+                  "could not give it)"},
+    )  # fmt: skip
     checklist = fields.List(fields.Nested(ChecklistItemSchema))
     template_columns = fields.List(fields.Nested(ColumnSchema))
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={
+            "description": "each part the sector's plugin could not give (it raised or "
+            "answered malformed data: the part is null or empty) → why, naming the plugin; "
+            "empty when all is well"
+        },
+    )
+    errors_zh = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "``errors`` in zh-CN (the same keys)"},
+    )
 
 
 class SectorListSchema(Schema):
@@ -85,21 +112,49 @@ def _rewrite_refs(node: Any) -> Any:
 
 
 def columns_of(code: str) -> list[Any]:
-    """Result columns, then the plugin's payload columns (if it declares any)."""
-    plugin_columns = get_pm().hook.inspect_template_columns(sector=code) or ()
-    return [*RESULT_COLUMNS, *plugin_columns]
+    """Result columns, then the plugin's payload columns (if it declares any); a plugin
+    that raises or answers malformed columns is a :class:`PluginFault` (502)."""
+    return [*RESULT_COLUMNS, *(plugin_template_columns(code) or ())]
+
+
+def _payload_json_schema(code: str) -> dict[str, Any]:
+    what_zh = "未能给出结果数据的 JSON Schema"
+    schema = payload_schema(code, what_zh)
+    try:
+        return json_schema(schema, f"{code}_payload")
+    except Exception as exc:  # noqa: BLE001 - the plugin's schema, contained and named
+        raise _fault(code, f"its payload schema cannot be written as JSON Schema: {exc!r}",
+                     what_zh) from exc  # fmt: skip
 
 
 def describe(entry: SectorEntry) -> dict[str, Any]:
-    pm = get_pm()
-    checklist = pm.hook.inspect_checklist(sector=entry.code) or ()
-    qualification = pm.hook.inspect_required_qualification(sector=entry.code) or entry.code
+    """The sector as :class:`SectorSchema` shows it.  A part its plugin cannot give
+    (it raises or answers malformed data) is left empty and named in ``errors`` /
+    ``errors_zh``: one faulty plugin costs its own parts, never the catalogue."""
+    code = entry.code
+    errors: dict[str, list[str]] = {}
+    errors_zh: dict[str, list[str]] = {}
+
+    def part(name: str, build: Callable[[], Any], empty: Any) -> Any:
+        try:
+            return build()
+        except PluginFault as exc:
+            errors[name] = [exc.message]
+            errors_zh[name] = [exc.message_zh or exc.message]
+            return empty
+
     return {
         **dataclasses.asdict(entry),
-        "qualification": qualification,
-        "payload_schema": json_schema(payload_schema(entry.code), f"{entry.code}_payload"),
-        "checklist": [dataclasses.asdict(item) for item in checklist],
-        "template_columns": [dataclasses.asdict(c) for c in columns_of(entry.code)],
+        "qualification": part("qualification", lambda: required_qualification(code), None),
+        "payload_schema": part("payload_schema", lambda: _payload_json_schema(code), None),
+        "checklist": part(
+            "checklist", lambda: [dataclasses.asdict(i) for i in plugin_checklist(code)], []
+        ),
+        "template_columns": part(
+            "template_columns", lambda: [dataclasses.asdict(c) for c in columns_of(code)], []
+        ),
+        "errors": errors,
+        "errors_zh": errors_zh,
     }
 
 

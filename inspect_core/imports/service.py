@@ -31,6 +31,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask import current_app
@@ -51,6 +52,7 @@ from inspect_core.imports import pgcopy, reader, workers
 from inspect_core.imports.models import IMPORT_KINDS, IMPORT_MODES, Import
 from inspect_core.inspectors.models import Inspector, InspectorQualification
 from inspect_core.inspectors.schemas import InspectorCreateSchema
+from inspect_core.judging import _fault, call_plugin, plugin_template_columns
 from inspect_core.plans.models import Task
 from inspect_core.plugin_api import SEVERITIES, TemplateColumn
 from inspect_core.plugin_manager import get_pm
@@ -136,7 +138,7 @@ def aliases(columns: Iterable[TemplateColumn]) -> dict[str, str]:
 
 
 def result_columns(sector: str) -> list[TemplateColumn]:
-    plugin = get_pm().hook.inspect_template_columns(sector=sector) or ()
+    plugin = plugin_template_columns(sector) or ()
     return [*RESULT_COLUMNS, *(c for c in plugin if c.name not in CORE_RESULT_FIELDS)]
 
 
@@ -713,7 +715,7 @@ def _check_sector(sector: str | None) -> None:
         raise Unprocessable("which sector's template is this?", {"sector": ["required"]})
     if sector not in catalogue():
         raise Unprocessable("unknown sector", {"sector": [f"unknown sector '{sector}'"]})
-    if get_pm().hook.inspect_template_columns(sector=sector) is None:
+    if plugin_template_columns(sector) is None:
         raise Unprocessable(
             f"sector '{sector}' has no upload template (no plugin declares one)",
             {"sector": ["no upload template"]},
@@ -1298,7 +1300,7 @@ def _process_results(
     columns += further_groups(columns, stream.headers)
     fields = _map_headers(stream, columns)
     pm = get_pm()
-    plugin_names = {c.name for c in (pm.hook.inspect_template_columns(sector=sector) or ())}
+    plugin_names = {c.name for c in (plugin_template_columns(sector) or ())}
     task_column = fields.index("task_id")
     today = today_in_china()
     plugins = tuple(current_app.config["PLUGINS"])
@@ -1843,7 +1845,6 @@ def export_rows(
     )
     if plan is not None:
         stmt = stmt.where(Result.plan_id == plan)
-    pm = get_pm()
     out = []
     for result in session.scalars(stmt).yield_per(1000):
         row: dict[str, Any] = {
@@ -1856,7 +1857,12 @@ def export_rows(
             or None,
         }
         if result.payload is not None:
-            plugin_row = pm.hook.inspect_row_from_payload(sector=sector, payload=result.payload)
+            plugin_row = call_plugin(
+                sector, "inspect_row_from_payload", f"未能导出结果 {result.id}",
+                about=f" on result {result.id}", payload=result.payload,
+            )  # fmt: skip
+            if plugin_row is not None:
+                _check_export_row(sector, result.id, plugin_row)
             cells = plugin_row if plugin_row is not None else _flatten_payload(result.payload)
             # the result's own columns stand: a plugin column of the same name (special
             # equipment's 检查日期) blank in a payload without the date blanked the
@@ -1868,6 +1874,34 @@ def export_rows(
             columns.append(TemplateColumn(k, _group_header(groups, k) or k, required=False))
         out.append(row)
     return columns, [[row.get(name) for name in names] for row in out]
+
+
+#: what an exported cell may hold: values the CSV writer and openpyxl both write as such
+#: (the set: the usual exact types, checked first; a row has dozens of cells)
+_EXPORT_CELL = (str, int, float, Decimal, dt.date, dt.time, type(None))
+_EXPORT_CELL_TYPES = frozenset({str, int, float, bool, Decimal, dt.date, type(None)})
+
+
+def _check_export_row(sector: str, result_id: int, row: Any) -> None:
+    """A row ``inspect_row_from_payload`` gave, or the 502 naming the plugin and the
+    result: a mapping of column names to cell values (a list in a cell failed the xlsx
+    export with a 500, a key that is not text the export's headers)."""
+    problem = None
+    if not isinstance(row, Mapping):
+        problem = f"returned {type(row).__name__}, not a mapping"
+    else:
+        for key, value in row.items():
+            if type(key) is not str:
+                problem = f"returned the column name {key!r}, not text"
+            elif type(value) not in _EXPORT_CELL_TYPES and not isinstance(value, _EXPORT_CELL):
+                problem = f"returned {type(value).__name__} for column {key!r}, not a cell value"
+            if problem:
+                break
+    if problem:
+        raise _fault(
+            sector, f"inspect_row_from_payload on result {result_id} {problem}",
+            f"未能导出结果 {result_id}",
+        )  # fmt: skip
 
 
 def _flatten_payload(payload: Any, prefix: str = "") -> dict[str, Any]:

@@ -237,10 +237,12 @@ def build_pool(session: Session, plan: Plan) -> drawlib.Pool:
     )
 
 
-def _qualification(sector: str) -> str | None:
-    from inspect_core.plugin_manager import get_pm
+def _qualification(sector: str) -> str:
+    """The qualification the sector's tasks need; a plugin that raises or answers no code
+    is a 502 naming it, before anything is written."""
+    from inspect_core.judging import required_qualification
 
-    return get_pm().hook.inspect_required_qualification(sector=sector)
+    return required_qualification(sector)
 
 
 def _take_snapshot(session: Session, user: Any, plan: Plan) -> PoolSnapshot:

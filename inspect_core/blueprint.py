@@ -17,6 +17,9 @@ name or type is a 4xx naming where: PostgreSQL's text cannot hold one, so it rea
 driver as an error (a path holding one matches no route: ``inspect_core.app``).  So is
 a lone UTF-16 surrogate in a JSON string or key (``"\\ud800"``: Python's decoder takes it,
 no UTF-8 text can hold it, both drivers raised).
+
+A JSON object naming a key twice is a 400 naming the key at its path: Python's decoder kept
+the last value and dropped the first without a word (:func:`parse_json`).
 """
 
 from __future__ import annotations
@@ -111,6 +114,94 @@ def too_deep() -> ApiError:
 def too_long_number() -> ApiError:
     digits = sys.get_int_max_str_digits()
     return malformed_json(f"a number longer than {digits} digits", f"数字超过 {digits} 位")
+
+
+DUPLICATE_KEY_REASON = "given more than once in the same object; send each key once"
+#: how many repeated keys the message names, at most (``errors`` names every one)
+_REPEATED_SHOWN = 5
+
+
+class _Repeated(dict):  # type: ignore[type-arg]
+    """A JSON object that named a key more than once; ``repeated``: those keys."""
+
+    __slots__ = ("repeated",)
+
+
+def parse_json(data: bytes | str) -> Any:
+    """The body as :func:`webargs.core.parse_json` reads it (undecodable bytes are a
+    ``JSONDecodeError``), except that a key named twice in one object is a 400 naming it
+    at its path (:func:`repeated_keys`): Python's decoder kept the last value and dropped
+    the first without a word, so ``{"severity": "critical", …, "severity": "minor"}``
+    was stored as minor.
+
+    The decoder hands each object's pairs to :func:`_object` (``object_pairs_hook``),
+    which builds the dict as the decoder would and compares its size with the number of
+    pairs: one call per object, and no second pass over the body unless a key repeats.
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise json.JSONDecodeError(
+                f"Bytes decoding error : {exc.reason}", doc=str(exc.object), pos=exc.start
+            ) from exc
+    else:
+        text = data
+    repeated: list[bool] = []
+
+    def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):
+            return obj
+        repeated.append(True)
+        seen: set[str] = set()
+        twice: dict[str, None] = {}  # in the order the body gives them
+        for key, _ in pairs:
+            if key in seen:
+                twice[key] = None
+            seen.add(key)
+        marked = _Repeated(obj)
+        marked.repeated = list(twice)
+        return marked
+
+    value = json.loads(text, object_pairs_hook=_object)
+    if repeated:
+        raise repeated_keys(value)
+    return value
+
+
+def _repeated_errors(value: Any, path: tuple[str, ...], found: list[str]) -> dict[str, Any]:
+    """Field errors for every repeated key within ``value``, nested as marshmallow nests
+    them; the dotted path of each is added to ``found``."""
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return {}
+    errors: dict[str, Any] = {}
+    for key in getattr(value, "repeated", ()):
+        name = _shown(key)
+        errors[name] = [DUPLICATE_KEY_REASON]
+        found.append(".".join((*path, name)))
+    for key, item in items:
+        name = _shown(str(key))
+        if name not in errors and (inner := _repeated_errors(item, (*path, name), found)):
+            errors[name] = inner
+    return errors
+
+
+def repeated_keys(value: Any) -> ApiError:
+    """400 naming each key a JSON body gives twice in one object, at its path."""
+    found: list[str] = []
+    errors = _repeated_errors(value, (), found)
+    shown = ", ".join(found[:_REPEATED_SHOWN]) + ("…" if len(found) > _REPEATED_SHOWN else "")
+    return ApiError(
+        f"malformed JSON body: a key given more than once ({shown})",
+        errors,
+        message_zh=f"JSON 请求体格式错误：键重复出现（{shown}）",
+        status_code=400,
+    )
 
 
 def text_errors(value: Any) -> dict[str, Any]:
@@ -249,6 +340,13 @@ class Parser(FlaskParser):
         **FlaskParser.__location_map__,
         "form_and_files": "load_form_and_files",
     }
+
+    def _raw_load_json(self, req: Request) -> Any:
+        """webargs' own, reading the body with :func:`parse_json` (a repeated key is a
+        400 naming it)."""
+        if not is_json_request(req):
+            return core.missing
+        return parse_json(req.get_data(cache=True))
 
     def load_querystring(self, req: Request, schema: Any) -> Any:
         """Query parameters; one holding a NUL is a 422 naming it (PostgreSQL answered a

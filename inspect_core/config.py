@@ -109,6 +109,10 @@ class Config:
     # plans: the furthest a plan's due date may lie ahead of today (a spot-check plan runs
     # within its year; 2-year plans fit); an earlier date than today is refused always
     PLAN_MAX_DAYS_AHEAD = 731
+    # enterprises: the furthest a licence's expiry may lie ahead of today (about 50 years:
+    # most licences run 3 to 5 years, a business term 20 to 50); an earlier one than
+    # 1900-01-01 or the enterprise's establishment is refused always
+    LICENCE_MAX_DAYS_AHEAD = 18_262
 
     # accounts
     TOKEN_TTL_SECONDS = 8 * 3600
@@ -202,6 +206,12 @@ def check(config: dict[str, Any]) -> None:
         raise ValueError(
             f"PLAN_MAX_DAYS_AHEAD (INSPECT_PLAN_MAX_DAYS_AHEAD): {ahead!r} — a whole number of "
             "days from 0 to 36500 / 计划截止日最远天数须为0至36500的整数"
+        )
+    ahead = config.get("LICENCE_MAX_DAYS_AHEAD", 18_262)
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 36_500:
+        raise ValueError(
+            f"LICENCE_MAX_DAYS_AHEAD (INSPECT_LICENCE_MAX_DAYS_AHEAD): {ahead!r} — a whole "
+            "number of days from 0 to 36500 / 许可证有效期最远天数须为0至36500的整数"
         )
     # the credit rules are checked by create_app once the plugins are loaded, since a
     # repair rule may name a sector only a plugin declares (inspect_core/credit/rules.py)

@@ -285,6 +285,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "不是有效的 JSON：第 {line} 行第 {column} 列（{detail}）",
     ),
     Message(
+        "given more than once in the same object; send each key once",
+        "在同一对象中重复出现；每个键只能给出一次",
+    ),
+    Message(
         "empty: a JSON object of the fields to change is expected",
         "请求体为空：应为包含待修改字段的 JSON 对象",
     ),
@@ -318,6 +322,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("invalid USCC: {reason} / {reason_zh}", "统一社会信用代码无效：{reason_zh}"),
     Message("must not be blank", "不能为空"),
     Message("must not contain control characters", "不能包含控制字符"),
+    Message(
+        "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
+        "不能包含双向文本控制字符（U+202A-U+202E、U+2066-U+2069）",
+    ),
     Message("unknown sector code: {code}", "未知的行业代码：{code}"),
     Message("unknown sector code(s): {codes}", "未知的行业代码：{codes}"),
     Message("at least one sector code", "至少需要一个行业代码"),
@@ -380,6 +388,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message(
         "later than the earliest record of this enterprise ({record} on {date})",
         "晚于该企业最早的记录（{date} 的 {record}）",
+    ),
+    Message(
+        "after {latest} (LICENCE_MAX_DAYS_AHEAD days from today)",
+        "晚于 {latest}（最晚为今天起第 LICENCE_MAX_DAYS_AHEAD 天）",
     ),
     # plans and draws
     Message(

@@ -33,6 +33,7 @@ from inspect_core.plugin_api import (
     TemplateColumn,
 )
 from inspect_core.plugin_manager import get_pm, sector_owners
+from inspect_core.validators import CleanString
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +45,10 @@ class PluginFault(ApiError):
 
 
 class GenericCheckSchema(Schema):
-    item = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    item = CleanString(required=True, validate=validate.Length(max=200))
     passed = fields.Boolean(required=True)
     severity = fields.String(validate=validate.OneOf(SEVERITIES), load_default="minor")
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=2000))
 
 
 class GenericPayloadSchema(Schema):
@@ -56,7 +57,7 @@ class GenericPayloadSchema(Schema):
     checks = fields.List(
         fields.Nested(GenericCheckSchema), required=True, validate=validate.Length(min=1)
     )
-    notes = fields.String(load_default="", validate=validate.Length(max=5000))
+    notes = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=5000))
 
 
 @dataclasses.dataclass(frozen=True)

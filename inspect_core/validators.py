@@ -48,8 +48,43 @@ class USCCField(fields.String):
             raise ValidationError(f"invalid USCC: {exc.reason} / {exc.reason_zh}") from None
 
 
+#: characters that show nothing beyond Unicode's format characters (category Cf: U+200B,
+#: U+200D, U+FEFF, the bidi controls …): the Hangul fillers, the combining grapheme joiner,
+#: the variation selectors and the braille blank
+_INVISIBLE = frozenset(
+    "\u034f\u115f\u1160\u180b\u180c\u180d\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+#: format characters that do show a sign (Arabic number signs, end of ayah …)
+_VISIBLE_FORMAT = frozenset(
+    "\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891\u08e2\U000110bd\U000110cd"
+)
+
+#: bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they
+#: reorder the text around them as it is shown, so "Trojan Source" text (CVE-2021-42574)
+#: reads on a public page, an export or the audit log otherwise than it is stored and
+#: searched.  Nothing an office types in Chinese or English needs one.  The marks U+200E and
+#: U+200F are taken: they only lend a direction to the neutral characters beside them.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+BIDI_REASON = "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
+
+
+def shows_nothing(text: str) -> bool:
+    """``text`` is only characters that show nothing: white space, format characters
+    (zero-width space and joiners, BOM, bidi controls …) and fillers (:data:`_INVISIBLE`)."""
+    return all(
+        ch.isspace()
+        or ch in _INVISIBLE
+        or (unicodedata.category(ch) == "Cf" and ch not in _VISIBLE_FORMAT)
+        for ch in text
+    )
+
+
 class CleanString(fields.String):
-    """Trimmed, NFC-normalised text; blank is refused unless ``allow_blank``."""
+    """Trimmed, NFC-normalised text; blank is refused unless ``allow_blank`` (a text of
+    only invisible characters, such as U+200B or U+FEFF, is blank: it showed as nothing).
+    Control characters and bidi controls (:data:`BIDI_CONTROLS`) are refused."""
 
     def __init__(self, *args: Any, allow_blank: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -60,10 +95,14 @@ class CleanString(fields.String):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
         text = text.strip()
-        if not text and not self.allow_blank:
-            raise ValidationError("must not be blank")
+        if shows_nothing(text):  # "" too; else stops at the first visible character
+            if not self.allow_blank:
+                raise ValidationError("must not be blank")
+            return ""
         if any(unicodedata.category(ch) == "Cc" for ch in text):
             raise ValidationError("must not contain control characters")
+        if not text.isascii() and not BIDI_CONTROLS.isdisjoint(text):
+            raise ValidationError(BIDI_REASON)
         return text
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_dump, validate
+from flask import current_app
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
 from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
@@ -35,10 +36,47 @@ def validate_established(day: dt.date | None) -> None:
         raise ValidationError(f"after today ({today})")
 
 
+def validate_licence_expiry(day: dt.date | None) -> None:
+    """A licence expires between :data:`EARLIEST_ESTABLISHED` and ``LICENCE_MAX_DAYS_AHEAD``
+    days from today (China): it may have expired long ago, or run for years yet, but an
+    expiry in the year 1 or 9999 is no office's (a typo, or a placeholder for "none",
+    which is ``null``), and would sort first or last in every expiry list."""
+    from inspect_core.results.service import today_in_china
+
+    if day is None:
+        return
+    if day < EARLIEST_ESTABLISHED:
+        raise ValidationError(f"before {EARLIEST_ESTABLISHED}")
+    ahead = int(current_app.config["LICENCE_MAX_DAYS_AHEAD"])
+    latest = today_in_china() + dt.timedelta(days=ahead)
+    if day > latest:
+        raise ValidationError(f"after {latest} (LICENCE_MAX_DAYS_AHEAD days from today)")
+
+
+def licence_errors(licences: list[dict[str, Any]], established: dt.date | None) -> dict[str, Any]:
+    """Field errors for each licence expiring before the enterprise was established
+    (``{"licences": {"0": {"expires_on": [why]}}}``): none may."""
+    if established is None:
+        return {}
+    bad = {
+        str(n): {"expires_on": [f"before the enterprise was established ({established})"]}
+        for n, licence in enumerate(licences)
+        if licence.get("expires_on") is not None and licence["expires_on"] < established
+    }
+    return {"licences": bad} if bad else {}
+
+
 class LicenceSchema(Schema):
     kind = CleanString(required=True, validate=validate.Length(max=60))
     number = CleanString(required=True, validate=validate.Length(max=60))
-    expires_on = fields.Date(load_default=None)
+    expires_on = fields.Date(
+        load_default=None,
+        validate=validate_licence_expiry,
+        metadata={
+            "description": "null when it has none; else from 1900-01-01 to "
+            "LICENCE_MAX_DAYS_AHEAD days from today, and not before established_on"
+        },
+    )
 
     @pre_dump
     def _stored(self, licence: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -64,6 +102,11 @@ class EnterpriseCreateSchema(Schema):
     status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
     established_on = fields.Date(load_default=None, validate=validate_established)
     licences = fields.List(fields.Nested(LicenceSchema), load_default=list)
+
+    @validates_schema
+    def _licences_after_establishment(self, data: dict[str, Any], **_: Any) -> None:
+        if errors := licence_errors(data.get("licences", []), data.get("established_on")):
+            raise ValidationError(errors)
 
 
 class EnterprisePatchSchema(Schema):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from inspect_core.audit.service import record as audit
 from inspect_core.credit.models import CreditEvent, CreditWithdrawal
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.enterprises.schemas import licence_errors
 from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.results.models import Result
@@ -138,6 +139,16 @@ def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> E
         check_region_writable(user, changes["region"])
     if "established_on" in changes:
         _check_established(session, enterprise, changes["established_on"])
+    if "licences" in changes:
+        # against the establishment date the enterprise will have: the body's, else the
+        # stored one (the schema sees only the body)
+        established = changes.get("established_on", enterprise.established_on)
+        if errors := licence_errors(changes["licences"], established):
+            raise Unprocessable(
+                "a licence expires before the enterprise was established",
+                errors,
+                message_zh="许可证有效期早于企业成立日期",
+            )
     for key in ("name", "region", "address", "status", "established_on"):
         if key in changes:
             setattr(enterprise, key, changes[key])

@@ -18,7 +18,7 @@ NOT_INSPECTED = ("unreachable", "no_activity", "closed", "uncooperative")
 class FindingInSchema(Schema):
     description = CleanString(required=True, validate=validate.Length(max=2000))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
-    code = fields.String(load_default=None, validate=validate.Length(max=60))
+    code = CleanString(load_default=None, allow_blank=True, validate=validate.Length(max=60))
 
 
 class AttachmentInSchema(Schema):

@@ -422,3 +422,120 @@ def test_a_result_and_a_patch_of_established_on_at_once_cannot_both_land_on_post
         thread.join(timeout=60)
     monkeypatch.undo()
     assert statuses == {first: 201 if first == "result" else 200, second: 422}, statuses
+
+
+def _licence(expires_on: str | None) -> list[dict]:
+    return [{"kind": "食品经营许可证", "number": "JY15001070001234", "expires_on": expires_on}]
+
+
+def test_a_licence_expiry_out_of_range_is_a_422_naming_it(app, client, regulator, session):
+    """An expiry in the year 1 or 9999 was stored: no office's date (a typo, or a
+    placeholder for "none", which is null), first or last in any list of expiries.  A
+    licence may have expired long ago or run decades yet: 1900-01-01 (as establishment
+    dates) to LICENCE_MAX_DAYS_AHEAD days from today, on create and on PATCH."""
+    from inspect_core.results.service import today_in_china
+
+    latest = today_in_china() + dt.timedelta(days=app.config["LICENCE_MAX_DAYS_AHEAD"])
+    before = count_enterprises(session)
+    for day, why in (
+        ("0001-01-01", "before 1900-01-01"),
+        ("1899-12-31", "before 1900-01-01"),
+        ("9999-12-31", f"after {latest} (LICENCE_MAX_DAYS_AHEAD days from today)"),
+        (str(latest + dt.timedelta(days=1)), f"after {latest} (LICENCE_MAX_DAYS_AHEAD"),
+    ):
+        body = factories.enterprise(licences=_licence(day))
+        response = client.post("/api/v1/enterprises", json=body, headers=regulator)
+        assert response.status_code == 422, (day, response.status_code)
+        (reason,) = response.json["errors"]["licences"]["0"]["expires_on"]
+        assert reason.startswith(why), (day, reason)
+        assert response.json["errors_zh"]["licences"]["0"]["expires_on"] != [reason]
+    assert count_enterprises(session) == before
+    body = factories.enterprise(licences=_licence(str(latest)))
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}"
+    for day in ("0001-01-01", "9999-12-31"):
+        patched = client.patch(path, json={"licences": _licence(day)}, headers=regulator)
+        assert patched.status_code == 422, (day, patched.json)
+        assert set(patched.json["errors"]) == {"licences"}
+    assert client.get(path, headers=regulator).json["licences"] == _licence(str(latest))
+    oldest = client.patch(path, json={"licences": _licence("1900-01-01")}, headers=regulator)
+    assert oldest.status_code == 200, oldest.json
+
+
+def test_a_licence_expiring_before_the_enterprise_was_established_is_a_422(
+    client, regulator, session
+):
+    """No licence of an enterprise expired before it existed: on create against the body's
+    establishment date, on PATCH against the one the enterprise will have (the stored one,
+    when the body leaves it)."""
+    before = count_enterprises(session)
+    body = factories.enterprise(established_on="2015-06-01", licences=_licence("2015-05-31"))
+    response = client.post("/api/v1/enterprises", json=body, headers=regulator)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {
+        "licences": {"0": {"expires_on": ["before the enterprise was established (2015-06-01)"]}}
+    }
+    assert count_enterprises(session) == before
+    body = factories.enterprise(established_on="2015-06-01", licences=_licence("2015-06-01"))
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}"
+    patched = client.patch(path, json={"licences": _licence("2010-01-01")}, headers=regulator)
+    assert patched.status_code == 422, patched.json
+    assert patched.json["errors"]["licences"]["0"]["expires_on"] == [
+        "before the enterprise was established (2015-06-01)"
+    ]
+    assert patched.json["message_zh"] == "许可证有效期早于企业成立日期"
+    both = {"established_on": "2009-01-01", "licences": _licence("2010-01-01")}
+    assert client.patch(path, json=both, headers=regulator).status_code == 200
+
+
+INVISIBLE_NAMES = ("\u200b", "\u202e", "\u200b\u200d\ufeff", "\u2060\u3164", " \u200b ")
+
+
+@pytest.mark.parametrize("name", INVISIBLE_NAMES)
+def test_a_name_of_only_invisible_characters_is_refused_as_blank(client, regulator, session, name):
+    """Zero-width spaces and joiners, a BOM, a bidi control or a Hangul filler show
+    nothing: such a name passed the blank check and listed an enterprise with no name."""
+    before = count_enterprises(session)
+    body = factories.enterprise(name=name)
+    response = client.post("/api/v1/enterprises", json=body, headers=regulator)
+    assert response.status_code == 422, (repr(name), response.json)
+    assert response.json["errors"] == {"name": ["must not be blank"]}
+    assert count_enterprises(session) == before
+
+
+def test_an_invisible_only_text_where_blank_is_allowed_is_stored_blank(client, regulator):
+    """An address may be blank: one of only a zero-width space is blank, stored as such."""
+    body = factories.enterprise(address="\u200b\ufeff")
+    created = client.post("/api/v1/enterprises", json=body, headers=regulator)
+    assert created.status_code == 201, created.json
+    assert created.json["address"] == ""
+
+
+BIDI = "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
+
+
+def test_a_bidi_control_in_text_is_a_422_naming_the_field(client, regulator, identity, session):
+    """An override or isolate reorders the text shown after it ("Trojan Source"): an
+    enterprise name or a plan title disclosed to the public would read otherwise than it
+    is stored and searched.  A joiner inside an emoji, and the marks U+200E/U+200F, which
+    reorder nothing by themselves, are taken."""
+    before = count_enterprises(session)
+    for field, text in (
+        ("name", "重庆\u202e司公限有锅火"),
+        ("name", "\u2066重庆渝味火锅有限公司\u2069"),
+        ("address", "杨家坪\u202a步行街1号"),
+    ):
+        body = factories.enterprise(**{field: text})
+        response = client.post("/api/v1/enterprises", json=body, headers=regulator)
+        assert response.status_code == 422, (field, repr(text), response.status_code)
+        assert response.json["errors"] == {field: [BIDI]}
+        assert response.json["errors_zh"][field][0].startswith("不能包含双向文本控制字符")
+    assert count_enterprises(session) == before
+    admin = identity("admin")
+    title = factories.plan_body(title="2026年\u202e查抽项专")
+    planned = client.post("/api/v1/plans", json=title, headers=admin)
+    assert planned.status_code == 422, planned.json
+    assert planned.json["errors"] == {"title": [BIDI]}
+    body = factories.enterprise(name="重庆\u200e渝味👨\u200d👩\u200d👧火锅有限公司")
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201

@@ -3,6 +3,7 @@ and the OpenAPI document describes the bodies and answers as they are."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -874,3 +875,75 @@ def test_errors_raised_outside_our_code_carry_a_zh_cn_message(client, identity):
     )  # fmt: skip
     assert future.status_code == 422 and list(future.json["errors"]) == ["occurred_on"]
     assert future.json["message_zh"] == "请求字段未通过校验，详见 errors"
+
+
+REPEATED = "given more than once in the same object; send each key once"
+
+
+def test_a_json_key_given_twice_is_a_400_naming_it_at_its_path(client, identity):
+    """Python's decoder keeps a repeated key's last value and drops the first without a
+    word: a credit event sent with "severity" critical, then minor, was stored as minor.
+    Nothing is stored; a key met again in another object (each licence's "kind") is no
+    repeat."""
+    admin = identity("admin")
+    body = _enterprise(client, admin)
+    events = f"/api/v1/enterprises/{body['uscc']}/credit-events"
+    day = today_in_china() - dt.timedelta(days=30)
+    raw = (
+        '{"type": "penalty", "severity": "critical", "source": "九龙市监处罚〔2026〕41号", '
+        f'"occurred_on": "{day}", "severity": "minor"}}'
+    )
+    response = client.post(events, data=raw, content_type="application/json", headers=admin)
+    assert response.status_code == 400, response.json
+    assert response.json["errors"] == {"severity": [REPEATED]}
+    assert response.json["errors_zh"] == {"severity": ["在同一对象中重复出现；每个键只能给出一次"]}
+    assert response.json["message"] == "malformed JSON body: a key given more than once (severity)"
+    assert response.json["message_zh"] == "JSON 请求体格式错误：键重复出现（severity）"
+    assert client.get(events, headers=admin).json["items"] == []
+    url = f"/api/v1/enterprises/{body['uscc']}"
+    nested = (
+        '{"licences": [{"kind": "食品经营许可证", "number": "JY1"}, '
+        '{"kind": "排污许可证", "number": "P1", "kind": "取水许可证", "number": "P2"}]}'
+    )
+    response = client.patch(url, data=nested, content_type="application/json", headers=admin)
+    assert response.status_code == 400, response.json
+    assert response.json["errors"] == {
+        "licences": {"1": {"kind": [REPEATED], "number": [REPEATED]}}
+    }
+    assert "(licences.1.kind, licences.1.number)" in response.json["message"]
+    assert client.get(url, headers=admin).json["licences"] == []
+    apart = '{"licences": [{"kind": "食品经营许可证", "number": "JY1"}, {"kind": "排污许可证", "number": "P1"}]}'
+    response = client.patch(url, data=apart, content_type="application/json", headers=admin)
+    assert response.status_code == 200, response.json
+
+
+def test_a_control_character_in_a_finding_code_or_a_checklist_is_a_422(client, identity):
+    """A finding's code, a generic checklist's item and notes were plain strings: a BEL or
+    an ESC was stored (201) where the finding's description refused it, and came out of
+    an .xlsx export as U+FFFD."""
+    task, me = _task_of(client, identity, "food")
+    url = f"/api/v1/tasks/{task['id']}/results"
+    finding = {"severity": "minor", "description": "进货记录不全", "code": "FS\x07\x1b1"}
+    body = {"sector": "food", "payload": factories.food_payload("0.05"),
+            "conclusion_code": "no_problem", "findings": [finding]}  # fmt: skip
+    response = client.post(url, json=body, headers={**me, "Idempotency-Key": "code-1"})
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {
+        "findings": {"0": {"code": ["must not contain control characters"]}}
+    }
+    task, me = _task_of(client, identity, "hazardous_chemicals")
+    url = f"/api/v1/tasks/{task['id']}/results"
+    for key, payload in (
+        ("item", {"checks": [{"item": "灭火器\x07", "passed": True}]}),
+        ("note", {"checks": [{"item": "灭火器", "passed": True, "note": "过期\x1b"}]}),
+        ("notes", {"checks": [{"item": "灭火器", "passed": True}], "notes": "\x08"}),
+    ):
+        body = {"sector": "hazardous_chemicals", "payload": payload,
+                "conclusion_code": "no_problem"}  # fmt: skip
+        response = client.post(url, json=body, headers={**me, "Idempotency-Key": key})
+        assert response.status_code == 422, (key, response.json)
+        assert "must not contain control characters" in str(response.json["errors"]), key
+    clean = {"checks": [{"item": " 灭火器 ", "passed": True}]}
+    body = {"sector": "hazardous_chemicals", "payload": clean, "conclusion_code": "no_problem"}
+    response = client.post(url, json=body, headers={**me, "Idempotency-Key": "clean"})
+    assert response.status_code == 201, response.json

@@ -119,6 +119,17 @@ def test_a_bad_plan_horizon_is_refused_when_the_app_starts(ahead, monkeypatch):
     assert create_app({"DATABASE_URL": "sqlite://"}).config["PLAN_MAX_DAYS_AHEAD"] == 365
 
 
+@pytest.mark.parametrize("ahead", [-1, 36_501, "731", 1.5, True])
+def test_a_bad_licence_horizon_is_refused_when_the_app_starts(ahead, monkeypatch):
+    """LICENCE_MAX_DAYS_AHEAD bounds every licence's expiry, as PLAN_MAX_DAYS_AHEAD does a
+    plan's due date: one that is not a whole number would fail each create with a 500."""
+    with pytest.raises(ValueError, match="LICENCE_MAX_DAYS_AHEAD") as refused:
+        create_app({"LICENCE_MAX_DAYS_AHEAD": ahead, "DATABASE_URL": "sqlite://"})
+    assert "0 to 36500" in str(refused.value) and "许可证" in str(refused.value)
+    monkeypatch.setenv("INSPECT_LICENCE_MAX_DAYS_AHEAD", "3653")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["LICENCE_MAX_DAYS_AHEAD"] == 3653
+
+
 def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):
     monkeypatch.setenv("INSPECT_SCORECARD_ALPHA", "null")
     assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORECARD_ALPHA"] is None

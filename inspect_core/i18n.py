@@ -577,6 +577,20 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("missing: {columns}", "缺少：{columns}"),
     Message("repeated: {columns}", "重复：{columns}"),
     Message("longer than {limit} characters", "超过 {limit} 个字符"),
+    Message(
+        "more cells than the header has columns (from {cell} on)",
+        "单元格数多于表头的列数（从 {cell} 起）",
+    ),
+    Message("{cell} holds a value but its column has no header", "{cell} 有值，但所在列没有表头"),
+    Message(
+        "{cell} is a formula without a computed value: open and save the file in Excel, "
+        "or paste values",
+        "{cell} 是没有计算结果的公式：请用 Excel 打开并保存该文件，或粘贴为数值",
+    ),
+    Message(
+        "{cells} is merged: unmerge and fill each cell",
+        "{cells} 是合并单元格：请取消合并并逐格填写",
+    ),
     Message("not a task number", "不是有效的任务编号"),
     Message("no such task in your scope", "您的权限范围内没有该任务"),
     Message("you are not assigned to this task", "您未被指派执行该任务"),

@@ -1805,13 +1805,21 @@ def error_rows(upload: Import) -> tuple[list[str], list[list[Any]]]:
     refused = upload.mode == "all_or_nothing" and upload.status == "rejected" and upload.received
     # an uploaded errors.xlsx brings the last reasons along: replaced, not repeated
     kept = [i for i, header in enumerate(table.headers) if header != REASON_HEADER]
-    rows = []
+    width = len(table.headers)
+    found: list[tuple[list[Any], list[Any], str]] = []
     for n, values in table.rows:
         if n in reasons or refused:
-            cells = [*values[: len(table.headers)], *[""] * (len(table.headers) - len(values))]
+            cells = [*values[:width], *[""] * (width - len(values))]
+            # cells past the header (refused, "more cells than the header has columns")
+            # come back too, in columns without a header, for the user to move or clear
+            past = [reader.normalise_cell(v) for v in values[width:]]
+            while past and past[-1] is None:
+                past.pop()
             reason = "; ".join(reasons[n]) if n in reasons else NOT_STORED
-            rows.append([reader.normalise_cell(cells[i]) for i in kept] + [reason])
-    return [*(table.headers[i] for i in kept), REASON_HEADER], rows
+            found.append(([reader.normalise_cell(cells[i]) for i in kept], past, reason))
+    extra = max((len(past) for _, past, _ in found), default=0)
+    rows = [[*cells, *past, *[None] * (extra - len(past)), why] for cells, past, why in found]
+    return [*(table.headers[i] for i in kept), *[""] * extra, REASON_HEADER], rows
 
 
 def _unbounded() -> reader.Limits:

@@ -1521,3 +1521,127 @@ def test_a_decimal_cell_past_its_range_is_a_row_error_not_a_billion_digits(
         (4, "items.0.value", f"payload.items.0.value: {reason}"),
     ]
     assert r.json["accepted"] == 2
+
+
+def test_a_csv_row_longer_than_its_header_is_refused_not_cut(client, identity, session):
+    """An address typed with an unquoted comma is one cell more than the header has: the
+    text after the comma was dropped and the row stored, 201.  It is a row error naming
+    the cell, in zh-CN too; errors.xlsx keeps the stray cell, so the user sees it and the
+    fixed workbook stores the whole address."""
+    admin = identity("admin")
+    good, long = factories.uscc(), factories.uscc()
+    text = (
+        ",".join(ENTERPRISE_HEADER[:5]) + "\n"
+        f"{good},重庆好有限公司,food,华岩镇,华岩路1号\n"
+        f"{long},重庆渝味火锅有限公司,food,华岩镇,重庆市九龙坡区,杨家坪步行街1号\n"
+    ).encode()
+    before = count(session, Enterprise)
+    refused = upload(client, "/api/v1/enterprises/import", admin, text, "e.csv")
+    assert refused.status_code == 422 and count(session, Enterprise) == before, refused.json
+    assert [(e["row"], e["column"], e["value"], e["message"], e["message_zh"])
+            for e in refused.json["errors"]] == [
+        (3, "F", "杨家坪步行街1号", "more cells than the header has columns (from F3 on)",
+         "单元格数多于表头的列数（从 F3 起）"),
+    ]  # fmt: skip
+    path = "/api/v1/enterprises/import?mode=partial"
+    partial = upload(client, path, admin, text, "e.csv", key="long-row")
+    assert (partial.json["accepted"], partial.json["rejected"]) == (1, 1), partial.json
+    sheet = client.get(f"/api/v1/imports/{partial.json['import_id']}/errors.xlsx", headers=admin)
+    wb = load_workbook(io.BytesIO(sheet.data))
+    header, row = list(wb.worksheets[0].values)
+    assert header == (*ENTERPRISE_HEADER[:5], None, REASON_HEADER)
+    assert row[4:6] == ("重庆市九龙坡区", "杨家坪步行街1号") and "F3" in row[6]
+    wb.worksheets[0]["E2"], wb.worksheets[0]["F2"] = "重庆市九龙坡区杨家坪步行街1号", None
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    fixed = upload(client, "/api/v1/enterprises/import", admin, buffer.getvalue(), "fixed.xlsx")
+    assert fixed.status_code == 201 and fixed.json["accepted"] == 1, fixed.json
+    stored = client.get(f"/api/v1/enterprises/{long}", headers=admin).json
+    assert stored["address"] == "重庆市九龙坡区杨家坪步行街1号"
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_results_csv_row_longer_than_its_header_is_a_row_error(
+    app, client, identity, district, session, workers
+):
+    """The same for results, whose CSV lines are parsed in worker processes."""
+    app.config.update(IMPORT_WORKERS=workers, IMPORT_PARALLEL_MIN_ROWS=1)
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    rows = _food_rows(tasks, 2)
+    rows[2] = [*rows[2], "kg"]
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows), "r.csv",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json["accepted"] == 1, r.json
+    assert [(e["row"], e["column"], e["message"]) for e in r.json["errors"]] == [
+        (3, "K", "more cells than the header has columns (from K3 on)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "header", "row", "cell"),
+    [
+        (
+            "/api/v1/enterprises/import",
+            [*ENTERPRISE_HEADER[:4], None, "地址"],
+            [None, "重庆渝味火锅有限公司", "food", "华岩镇", "重庆市九龙坡区", "杨家坪步行街1号"],
+            "E2",
+        ),
+        (
+            "/api/v1/inspectors/import",
+            ["执法证号", "姓名", None, "所属单位", "所属街镇", "执法资格", "在岗"],
+            ["CQ-0901", "李娜", "组长", "九龙坡区市场监管局华岩所", "华岩镇", "食品", "是"],
+            "C2",
+        ),
+    ],
+)
+def test_an_xlsx_value_under_a_blank_header_is_a_row_error(
+    client, identity, session, path, header, row, cell
+):
+    """A value in a column whose header cell is blank was dropped, the row stored: it is
+    a row error naming the cell, and all_or_nothing stores nothing."""
+    admin = identity("admin")
+    row = [factories.uscc() if v is None else v for v in row]
+    wb = Workbook()
+    wb.active.append(header)
+    wb.active.append(row)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    r = upload(client, path, admin, buffer.getvalue(), "blank-header.xlsx")
+    assert r.status_code == 422 and r.json["accepted"] == 0, r.json
+    assert [(e["row"], e["column"], e["message"], e["message_zh"]) for e in r.json["errors"]] == [
+        (2, cell[0], f"{cell} holds a value but its column has no header",
+         f"{cell} 有值，但所在列没有表头"),
+    ]  # fmt: skip
+
+
+def test_results_xlsx_cells_that_read_as_blank_are_row_errors(client, identity, district, session):
+    """A formula saved without its computed value (by openpyxl, many generators) and the
+    lower cell of a merged range read as blank: the rows were stored without the value
+    the sheet shows (an optional column, so nothing said so).  Each is a row error naming
+    the cell or the range; the merged range's first row reads its value and is stored."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    rows = [[*row, "B-1"] for row in _food_rows(tasks, 3)]
+    rows[0][10] = "批号"
+    rows[1][10] = '="B-"&"2"'  # K2
+    rows[3][10] = None  # K4, under K3:K4
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.active.merge_cells("K3:K4")
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, buffer.getvalue(), "r.xlsx",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 201 and r.json["accepted"] == 1, r.json
+    assert [(e["row"], e["column"], e["message"], e["message_zh"]) for e in r.json["errors"]] == [
+        (2, "批号",
+         "K2 is a formula without a computed value: open and save the file in Excel, "
+         "or paste values",
+         "K2 是没有计算结果的公式：请用 Excel 打开并保存该文件，或粘贴为数值"),
+        (4, "批号", "K3:K4 is merged: unmerge and fill each cell",
+         "K3:K4 是合并单元格：请取消合并并逐格填写"),
+    ]  # fmt: skip

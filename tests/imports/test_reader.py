@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -234,3 +235,114 @@ def test_a_whole_number_past_64_bits_is_read_as_its_text():
     assert reader.normalise_cell(-(2**63)) == -(2**63)
     assert reader.normalise_cell(1e308) == "1e+308"
     assert reader.normalise_cell(2**64) == "18446744073709551616"
+
+
+def _records(content: bytes, filename: str, fields: list[str | None]) -> list:
+    """``(row, record, problems)`` of each data row, read as an upload reads them."""
+    table = reader.read_table(filename, content, LIMITS)
+    return [
+        (n, rec, problems) for n, rec, _, problems in reader.iter_records(table, fields, LIMITS)
+    ]
+
+
+@pytest.mark.parametrize("pieces", [False, True])
+def test_a_csv_cell_past_the_header_is_a_problem_of_its_row(pieces):
+    """An unquoted comma in the last column makes one cell more than the header has: the
+    text after it was dropped without a word, the row stored.  Its row is refused naming
+    the cell, also where workers parse the CSV's lines themselves (TextChunk)."""
+    content = "name,address\n甲,重庆市九龙坡区,杨家坪步行街1号\n乙,华岩路1号,\n".encode()
+    stream = reader.open_table("e.csv", content, LIMITS)
+    if pieces:
+        rows = [row for piece in stream.pieces([1] * 10) for row in piece.rows()]
+    else:
+        rows = list(stream.rows)
+    records = reader.records_of(stream.headers, rows, ["name", "address"], LIMITS)
+    assert [(n, problems) for n, _, _, problems in records] == [
+        (2, [("C", "杨家坪步行街1号", "more cells than the header has columns (from C2 on)")]),
+        (3, []),  # an empty cell past the header (Excel pads rows so) holds nothing
+    ]
+
+
+def test_an_xlsx_value_without_a_header_is_a_problem_of_its_row():
+    """A value under a blank header cell, or right of the header's last one, was dropped
+    without a word.  A column the caller ignores on purpose has a header (errors.xlsx's
+    reason column, :data:`~inspect_core.imports.service.REASON_HEADER`): it stays quiet."""
+    content = xlsx_with_sheet(
+        [
+            ["name", None, "address", "reason"],
+            ["甲", "九龙坡区", "华岩路1号", "an old reason", "x"],
+            ["乙", None, "华岩路2号", "an old reason"],
+        ],
+        lambda xml: xml,
+    )
+    assert _records(content, "e.xlsx", ["name", None, "address", None]) == [
+        (2, {"name": "甲", "address": "华岩路1号"}, [
+            ("B", "九龙坡区", "B2 holds a value but its column has no header"),
+            ("E", "x", "more cells than the header has columns (from E2 on)"),
+        ]),
+        (3, {"name": "乙", "address": "华岩路2号"}, []),
+    ]  # fmt: skip
+
+
+def _cached(xml: str) -> str:
+    """A sheet edit: C2's formula saved with its result, and B3's as Excel saves ``=""``."""
+    xml = xml.replace("<f>1+1</f><v />", "<f>1+1</f><v>2</v>")
+    return xml.replace('<c r="B3"><f>""</f><v />', '<c r="B3" t="str"><f>""</f><v></v>')
+
+
+def _prefixed(xml: str) -> str:
+    """A sheet edit: every element with a namespace prefix (``<x:c>``), as .NET tools write."""
+    xml = re.sub(r"<(/?)(\w+)", r"<\1x:\2", xml)
+    return xml.replace('xmlns="', 'xmlns:x="', 1)
+
+
+def _unplaced(xml: str) -> str:
+    """A sheet edit: cells without their ``r``, placed by their order in the row."""
+    return re.sub(r'<c r="[A-Z]+[0-9]+"', "<c", xml)
+
+
+@pytest.mark.parametrize("layout", [None, _prefixed, _unplaced])
+def test_an_xlsx_formula_without_a_computed_value_is_a_problem_naming_its_cell(layout):
+    """openpyxl and other programs save a formula without its result; read for values,
+    the cell was blank and the row stored without it.  A formula saved with its result
+    (by Excel, WPS) reads as that result, an empty text as a blank cell."""
+    rows = [["name", "address", "n"], ["甲", '="华岩路"&"1号"', "=1+1"], ["乙", '=""', 3]]
+    content = xlsx_with_sheet(rows, lambda xml: (layout or str)(_cached(xml)))
+    reason = (
+        "B2 is a formula without a computed value: open and save the file in Excel, or paste values"
+    )
+    assert _records(content, "f.xlsx", ["name", "address", "n"]) == [
+        (2, {"name": "甲", "n": 2}, [("address", None, reason)]),
+        (3, {"name": "乙", "n": 3}, []),
+    ]
+
+
+def test_the_cells_under_a_merged_range_are_problems_naming_the_range():
+    """A merged range shows its first cell's value over all its cells; the others read as
+    blank, and the rows were stored without it.  Merges that hide no value are left
+    alone: within the header row, or of blank cells."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in [
+        ["name", "address", "n"],
+        ["甲", "华岩路1号", 1],
+        ["乙", None, 2],
+        ["丙", "华岩路3号", None],
+        ["丁", "华岩路4号", None],
+        ["戊", None, 5],
+    ]:
+        ws.append(row)
+    for cells in ["C1:D1", "B2:B3", "C4:C5", "A6:B6"]:
+        ws.merge_cells(cells)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    records = _records(buffer.getvalue(), "m.xlsx", ["name", "address", "n"])
+    assert [(n, problems) for n, _, problems in records] == [
+        (2, []),
+        (3, [("address", None, "B2:B3 is merged: unmerge and fill each cell")]),
+        (4, []),
+        (5, []),
+        (6, [("address", None, "A6:B6 is merged: unmerge and fill each cell")]),
+    ]

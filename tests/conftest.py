@@ -236,3 +236,28 @@ def _reasons_translated(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     if missing and request.node.get_closest_marker("untranslated") is None:
         pytest.fail(f"reasons without a zh-CN entry: {sorted(set(missing))}", pytrace=False)
+
+
+# --- Location ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _created_is_located() -> Iterator[None]:
+    """Every 201 a test gets names what it created in ``Location`` (RELIABILITY.md §1.5):
+    six endpoints answered 201 without one, so a client had to guess where to read the
+    event, pool, disclosure or conflict it had just made."""
+    from flask import request, request_finished
+
+    missing: list[str] = []
+
+    def check(sender: Flask, response: Any, **_: Any) -> None:
+        if response.status_code == 201 and "Location" not in response.headers:
+            missing.append(f"{request.method} {request.url_rule}")
+
+    request_finished.connect(check)
+    try:
+        yield
+    finally:
+        request_finished.disconnect(check)
+    if missing:
+        pytest.fail(f"201 without Location: {sorted(set(missing))}", pytrace=False)

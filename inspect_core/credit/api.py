@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -16,6 +16,7 @@ from inspect_core.credit import ratings, service
 from inspect_core.credit.schemas import (
     CreditEventInSchema,
     CreditEventListSchema,
+    CreditEventOneSchema,
     CreditEventSchema,
     CreditSchema,
     RankedArgsSchema,
@@ -42,9 +43,24 @@ class CreditEventsView(MethodView):
     @require("credit:write")
     @blp.arguments(CreditEventInSchema)
     @blp.response(201, CreditEventSchema)
-    def post(self, data: dict[str, Any], uscc: str) -> dict[str, Any]:
+    def post(self, data: dict[str, Any], uscc: str) -> Any:
         """Record a credit event; its effect ends at ``expires_on`` (default by type)."""
-        return service.add_event(db.session, current_user(), uscc, data)
+        event = service.add_event(db.session, current_user(), uscc, data)
+        return event, 201, _located(event["id"])
+
+
+def _located(event_id: int) -> dict[str, str]:
+    """``Location`` of a credit event (RELIABILITY.md §1.5: every 201 names one)."""
+    return {"Location": url_for("credit.CreditEventView", event_id=event_id)}
+
+
+@blp.route("/credit-events/<int:event_id>")
+class CreditEventView(MethodView):
+    @require("credit:read")
+    @blp.response(200, CreditEventOneSchema)
+    def get(self, event_id: int) -> dict[str, Any]:
+        """One credit event, with its repair or withdrawal and its enterprise's ``uscc``."""
+        return service.get_event(db.session, current_user(), event_id)
 
 
 @blp.route("/credit-events/<int:event_id>/repair")
@@ -52,9 +68,9 @@ class RepairView(MethodView):
     @require("credit:write")
     @blp.arguments(RepairInSchema)
     @blp.response(201, CreditEventSchema)
-    def post(self, data: dict[str, Any], event_id: int) -> dict[str, Any]:
+    def post(self, data: dict[str, Any], event_id: int) -> Any:
         """信用修复: end an event's effect early, with the reason recorded."""
-        return service.repair(db.session, current_user(), event_id, data)
+        return service.repair(db.session, current_user(), event_id, data), 201, _located(event_id)
 
 
 @blp.route("/credit-events/<int:event_id>/withdrawal")
@@ -68,7 +84,8 @@ class WithdrawalView(MethodView):
         With ``replacement``, the corrected event is recorded in its place in the same
         transaction.  The withdrawn event stays in the history and never counts, as of any
         day; the next scoring run reads the record without it."""
-        return service.withdraw(db.session, current_user(), event_id, data)
+        body = service.withdraw(db.session, current_user(), event_id, data)
+        return body, 201, _located(event_id)
 
 
 @blp.route("/enterprises/<string:uscc>/credit")

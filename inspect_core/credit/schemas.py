@@ -145,6 +145,10 @@ class CreditEventSchema(Schema):
     recorded_at = fields.DateTime()
 
 
+class CreditEventOneSchema(CreditEventSchema):
+    uscc = fields.String(metadata={"description": "the enterprise it belongs to"})
+
+
 class CreditEventListSchema(Schema):
     items = fields.List(fields.Nested(CreditEventSchema))
 

@@ -250,6 +250,18 @@ def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
     return [event_view(e, r, today, enterprise.sectors, w) for e, r, w in rows]
 
 
+def get_event(session: Session, user: Any, event_id: int) -> dict[str, Any]:
+    """One credit event as the enterprise's list shows it, with its enterprise's USCC: the
+    resource a POST of an event, a repair or a withdrawal names in ``Location``."""
+    event, enterprise = _scoped_event(session, user, event_id)
+    repair = session.scalar(select(CreditRepair).where(CreditRepair.event_id == event.id))
+    withdrawal = session.scalar(
+        select(CreditWithdrawal).where(CreditWithdrawal.event_id == event.id)
+    )
+    view = event_view(event, repair, today_in_china(), enterprise.sectors, withdrawal)
+    return {**view, "uscc": enterprise.uscc}
+
+
 def _scoped_event(session: Session, user: Any, event_id: int) -> tuple[CreditEvent, Any]:
     """The event and its enterprise; scope in the query: an event of another region reads
     as absent, and the 404 names only the id asked for (not the enterprise it belongs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from flask import Response
+from flask import Response, url_for
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -142,7 +142,8 @@ class DiscloseResultView(MethodView):
     @blp.response(201, DisclosedSchema)
     def post(self, result_id: int) -> Any:
         """Make a result public; later corrections show as its current version."""
-        return service.disclose_result(db.session, current_user(), result_id)
+        disclosed = service.disclose_result(db.session, current_user(), result_id)
+        return disclosed, 201, {"Location": url_for("results.ResultView", result_id=result_id)}
 
 
 @blp.route("/plans/<int:plan_id>/disclose")

@@ -81,4 +81,5 @@ class ConflictsView(MethodView):
     @blp.response(201, ConflictSchema)
     def post(self, data: dict[str, Any], badge: str) -> Any:
         """Declare a conflict with an enterprise; the draw will never pair them."""
-        return service.declare_conflict(db.session, current_user(), badge, data)
+        conflict = service.declare_conflict(db.session, current_user(), badge, data)
+        return conflict, 201, {"Location": url_for("inspectors.ConflictsView", badge=badge)}

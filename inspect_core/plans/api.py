@@ -80,7 +80,8 @@ class PoolView(MethodView):
     @blp.response(201, SnapshotSchema)
     def post(self, plan_id: int) -> Any:
         """Freeze the pool and publish its hash; the seed will come from a later public value."""
-        return service.freeze_pool(db.session, current_user(), plan_id)
+        snapshot = service.freeze_pool(db.session, current_user(), plan_id)
+        return snapshot, 201, {"Location": url_for("plans.PoolView", plan_id=plan_id)}
 
     @require("plans:read")
     @blp.response(200, SnapshotSchema)

@@ -364,3 +364,40 @@ def test_a_repair_racing_a_withdrawal_waits_for_it_and_is_a_409_on_postgresql(
     assert statuses == {"withdrawal": 201, "repair": 409}, statuses
     (listed,) = events_of(client, headers, body["uscc"]).values()
     assert listed["repaired_on"] is None and listed["active"] is False
+
+
+def test_each_credit_event_answer_names_the_event_and_it_reads_back(
+    client, admin, enterprise, identity
+):
+    """A 201 for an event, its repair or its withdrawal came without ``Location``, and no
+    URL read one event: a client had to page the enterprise's whole list to find what it
+    had just changed.  Each now names ``/credit-events/{id}``, which shows the event as
+    the list does, with its enterprise's USCC; scoped to regions, as the list is."""
+    posted = client.post(
+        f"/api/v1/enterprises/{enterprise}/credit-events",
+        json={"type": "complaint", "severity": "minor", "source": "12315平台 2026000041",
+              "occurred_on": str(today_in_china() - dt.timedelta(days=200))},
+        headers=admin,
+    )  # fmt: skip
+    assert posted.status_code == 201, posted.json
+    event_id = posted.json["id"]
+    assert posted.headers["Location"] == f"/api/v1/credit-events/{event_id}"
+    read = client.get(posted.headers["Location"], headers=admin)
+    assert read.status_code == 200, read.json
+    assert read.json == {**posted.json, "uscc": enterprise}
+    repaired = client.post(
+        f"/api/v1/credit-events/{event_id}/repair",
+        json={"reason": "已完成整改"}, headers=admin,
+    )  # fmt: skip
+    assert repaired.status_code == 201, repaired.json
+    assert repaired.headers["Location"] == posted.headers["Location"]
+    assert client.get(repaired.headers["Location"], headers=admin).json["repaired_on"]
+    withdrawn = withdraw(client, admin, event_id)
+    assert withdrawn.status_code == 201, withdrawn.json
+    assert withdrawn.headers["Location"] == posted.headers["Location"]
+    after = client.get(withdrawn.headers["Location"], headers=admin).json
+    assert after["withdrawal_reason"] and after["active"] is False
+    elsewhere = identity("regulator", regions=("走马镇",))
+    hidden = client.get(f"/api/v1/credit-events/{event_id}", headers=elsewhere)
+    assert hidden.status_code == 404 and enterprise not in str(hidden.json)
+    assert client.get("/api/v1/credit-events/999999", headers=admin).status_code == 404

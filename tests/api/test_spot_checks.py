@@ -779,3 +779,29 @@ def test_bulk_upload_task_loading_matches_the_orm(client, identity, district, se
     in_scope = {t.id for t in tasks if t.enterprise.region == factories.REGIONS[0]}
     assert 0 < len(in_scope) < len(tasks)
     assert set(_load_tasks(session, scoped, {t.id for t in tasks})) == in_scope
+
+
+def test_one_result_is_disclosed_once_and_its_answer_names_it(client, identity, district):
+    """``POST /results/{id}/disclose`` (one result, rather than a plan's) had no test and
+    answered 201 without ``Location``: it now names the result, which is public from then
+    on, and a second disclosure of it is a 409."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    freeze_and_draw(client, regulator, plan_id)
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=regulator).json["items"][0]
+    me = inspector_headers(identity, task["inspectors"][0])
+    body = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"}
+    recorded = client.post(
+        f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": "d-1"}
+    )
+    assert recorded.status_code == 201, recorded.json
+    result_id = recorded.json["id"]
+    assert all(i["id"] != result_id for i in client.get("/api/v1/public/results").json["items"])
+    disclosed = client.post(f"/api/v1/results/{result_id}/disclose", headers=regulator)
+    assert disclosed.status_code == 201, disclosed.json
+    assert disclosed.headers["Location"] == f"/api/v1/results/{result_id}"
+    assert client.get(disclosed.headers["Location"], headers=regulator).json["id"] == result_id
+    public = client.get("/api/v1/public/results").json["items"]
+    assert [i["plan_id"] for i in public if i["id"] == result_id] == [plan_id]
+    again = client.post(f"/api/v1/results/{result_id}/disclose", headers=regulator)
+    assert again.status_code == 409 and "result" in again.json["errors"]

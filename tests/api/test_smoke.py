@@ -48,6 +48,56 @@ def test_every_route_is_in_the_spec_and_every_spec_path_routes(app, client):
     assert routes == spec_paths
 
 
+def test_the_served_spec_is_the_one_kept_in_the_repository(client):
+    """OWASP API9: the spec is generated from the code and diffed in CI, so a change to
+    what the API takes or answers shows in review as a change to ``docs/openapi.json``,
+    never unnoticed.  After a deliberate change: ``inspect-core openapi print >
+    docs/openapi.json``."""
+    import json
+    from pathlib import Path
+
+    kept = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text("utf-8"))
+    served = client.get("/api/openapi.json").json
+    changed = sorted(
+        {f"path {p}" for p in set(kept["paths"]) ^ set(served["paths"])}
+        | {f"path {p}" for p in set(kept["paths"]) & set(served["paths"])
+           if kept["paths"][p] != served["paths"][p]}
+        | {f"schema {n}" for n in set(kept["components"]["schemas"])
+           | set(served["components"]["schemas"])
+           if kept["components"]["schemas"].get(n) != served["components"]["schemas"].get(n)}
+    )  # fmt: skip
+    assert served == kept, f"the API changed ({changed[:10]}); review, then regenerate it"
+
+
+def test_security_headers_on_every_answer_and_no_cors_for_a_hostile_origin(app, client):
+    """OWASP API8: the headers are set on a success, a refusal, a missing route and a
+    500 alike, and an ``Origin`` of another site is never echoed back: the API grants no
+    cross-site reads (it serves no CORS headers at all)."""
+
+    @app.route("/api/v1/boom-headers")
+    def boom():  # pragma: no cover - the body is the point
+        raise RuntimeError("boom")
+
+    boom._inspect_access = ("public",)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    hostile = {"Origin": "https://evil.example"}
+    answers = [
+        client.get("/api/v1/public/results", headers=hostile),
+        client.get("/api/v1/enterprises", headers=hostile),  # no token: 401
+        client.get("/api/v1/nothing-here", headers=hostile),
+        client.get("/api/v1/boom-headers", headers=hostile),
+        client.options("/api/v1/enterprises", headers={
+            **hostile, "Access-Control-Request-Method": "DELETE"}),
+    ]  # fmt: skip
+    assert [a.status_code for a in answers[:4]] == [200, 401, 404, 500]
+    for answer in answers:
+        headers = answer.headers
+        assert headers["X-Content-Type-Options"] == "nosniff", answer.status_code
+        assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert not any(k.lower().startswith("access-control-") for k in headers.keys()), headers
+
+
 def test_a_500_leaks_no_traceback(app, client):
     @app.route("/api/v1/boom-test")
     def boom():  # pragma: no cover - the body is the point

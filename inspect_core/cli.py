@@ -264,22 +264,90 @@ def audit_group() -> None:
     pass
 
 
+_KEY_FILE = click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    help="the checkpoint key (default: INSPECT_AUDIT_CHECKPOINT_KEY or _KEY_FILE)",
+)
+
+
 @audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoint_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="also check the chain still holds this signed checkpoint (a file's last line)",
+)
+@_KEY_FILE
 @with_appcontext
-def audit_verify() -> None:
-    """Recompute the chain; exit 1 and name the first broken link if any."""
+def audit_verify(checkpoint_path: str | None, key_file: str | None) -> None:
+    """Recompute the chain; exit 1 and name the first broken link if any.  With
+    --checkpoint, exit 1 as well unless the checkpoint's signature holds and the chain
+    still has its event with the same hash (a cut-off tail or a re-hashed chain)."""
+    from inspect_core.audit import checkpoint
     from inspect_core.audit.service import verify
 
+    key, signed = None, {}
+    if checkpoint_path:
+        try:
+            key = checkpoint.load_key(current_app.config, key_file)
+            signed = checkpoint.read(checkpoint_path)
+            checkpoint.check_signature(signed, key)
+        except checkpoint.CheckpointError as exc:
+            raise click.ClickException(str(exc)) from None
     with db.new_session() as session:
         report = verify(session)
+        problem = checkpoint.check(session, signed, key) if key is not None else None
+    failed = False
     if report.ok:
         click.echo(f"audit chain intact: {report.events} events, head {report.head}")
-        return
-    click.echo(
-        f"audit chain BROKEN at event {report.first_broken}: {report.problem} "
-        f"({report.events} events verified before it)"
-    )
-    sys.exit(1)
+    else:
+        failed = True
+        click.echo(
+            f"audit chain BROKEN at event {report.first_broken}: {report.problem} "
+            f"({report.events} events verified before it)"
+        )
+    if problem:
+        failed = True
+        click.echo(f"checkpoint NOT HELD: {problem}")
+    elif key is not None:
+        click.echo(
+            f"checkpoint of {signed['created_at']} held: event {signed['last_id']} "
+            f"hash {signed['hash']}"
+        )
+    if failed:
+        sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="append the checkpoint to this JSON-lines file (default: print it)",
+)
+@_KEY_FILE
+@with_appcontext
+def audit_checkpoint(out: str | None, key_file: str | None) -> None:
+    """Verify the chain and print (or append to --out) its head signed with HMAC-SHA256
+    under a key kept outside the database.  Keep the file elsewhere, write-once."""
+    import json
+
+    from inspect_core.audit import checkpoint
+
+    try:
+        key = checkpoint.load_key(current_app.config, key_file)
+        previous = checkpoint.last_in(out) if out else None
+        with db.new_session() as session:
+            signed = checkpoint.make(session, key, previous)
+    except checkpoint.CheckpointError as exc:
+        raise click.ClickException(str(exc)) from None
+    if out:
+        checkpoint.append(out, signed)
+        click.echo(
+            f"checkpoint appended to {out}: {signed['events']} events, head {signed['hash']}"
+        )
+    else:
+        click.echo(json.dumps(signed, sort_keys=True))
 
 
 @click.group("calendar", help="Working-day calendar for disclosure deadlines.")

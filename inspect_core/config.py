@@ -120,6 +120,12 @@ class Config:
     ARGON2_MEMORY_COST = 19 * 1024  # KiB: OWASP minimum for Argon2id
     ARGON2_PARALLELISM = 1
 
+    # audit: the HMAC-SHA256 key that signs checkpoints of the chain's head
+    # (``inspect-core audit checkpoint``), as the secret itself or a file holding it; set
+    # one, where the cron job runs, never in the database (README "Audit checkpoints")
+    AUDIT_CHECKPOINT_KEY: str | None = None
+    AUDIT_CHECKPOINT_KEY_FILE: str | None = None
+
     # plugins: installed is not enabled
     PLUGINS: list[str] | str = ["food", "drugs", "special_equipment", "construction"]
     #: programme KPI lines (pass-rate targets); see inspect_core/kpis.py

@@ -4,8 +4,9 @@ Every write calls :func:`record` inside its own transaction, so the event commit
 rolls back with the change it describes.  Appends are serialised (an advisory lock on
 PostgreSQL; SQLite has one writer) so the chain never forks.  :func:`verify` walks the
 chain and reports the first broken link: an altered row, a deleted one, or rows swapped.
-A superuser can still rewrite the whole chain, so ``head()`` is meant to be published or
-signed outside the database (a CT-style checkpoint; see RELIABILITY.md §1.4).
+A superuser can still rewrite the whole chain, or cut off its tail, so the head is signed
+outside the database and checked against later (:mod:`inspect_core.audit.checkpoint`,
+``inspect-core audit checkpoint``; a CT-style signed tree head, RELIABILITY.md §1.4).
 """
 
 from __future__ import annotations

@@ -116,14 +116,20 @@ def issue_token(session: Session, username: str, password: str) -> tuple[str, in
 
 
 def revoke_token(session: Session, token: str) -> None:
+    """Revoke one token (its owner logging out); audited by the token's id, never its value."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == _sha256(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        from inspect_core.audit.service import record as audit
+
+        audit(session, row.user, "token.revoke", "user", row.user.username, {"token_id": row.id})
         session.commit()
 
 
-def revoke_all(session: Session, username: str) -> int:
-    """Revoke every live token of a user (lost phone, staff change); returns the count."""
+def revoke_all(session: Session, username: str, actor: str = "cli") -> int:
+    """Revoke every live token of a user (lost phone, staff change); returns the count.
+    Audited when a token was revoked, with their number (an account's unrevoked tokens,
+    expired ones included, can run to thousands; their values are never recorded)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise Unprocessable("no such user", {"username": [f"no user '{username}'"]})
@@ -133,6 +139,10 @@ def revoke_all(session: Session, username: str) -> int:
     ).all()
     for row in rows:
         row.revoked_at = now
+    if rows:
+        from inspect_core.audit.service import record as audit
+
+        audit(session, actor, "token.revoke_all", "user", username, {"tokens": len(rows)})
     session.commit()
     return len(rows)
 

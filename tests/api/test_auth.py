@@ -92,3 +92,35 @@ def test_inspector_account_needs_an_existing_badge(client, session):
     with pytest.raises(Unprocessable) as info:
         create_user(session, "insp", "a long passphrase", "inspector", badge="NOPE-1")
     assert "badge" in info.value.errors
+
+
+def _token_events(session, username: str) -> list:
+    from inspect_core.audit.models import AuditEvent
+
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "user", AuditEvent.entity_id == username)
+        .where(AuditEvent.action.like("token.%"))
+        .order_by(AuditEvent.id)
+    ).all()
+
+
+def test_logging_out_is_audited_by_token_id_never_its_value(client, session):
+    """Revoking a token is a write like any other: the chain records who revoked which
+    token (its row id), but neither the token nor its SHA-256, which would let a reader
+    of the audit log look it up; a second revoke of the same token writes nothing."""
+    import hashlib
+
+    create_user(session, "qian.ba", "a long passphrase", "regulator")
+    session.commit()
+    token = login(client, "qian.ba", "a long passphrase").json["access_token"]
+    row = session.scalar(select(ApiToken).where(ApiToken.user.has(username="qian.ba")))
+    assert client.post("/api/v1/auth/revoke", headers=_bearer(token)).status_code == 204
+    (event,) = _token_events(session, "qian.ba")
+    assert (event.action, event.actor) == ("token.revoke", "qian.ba")
+    assert event.data == {"token_id": row.id}
+    stored = f"{event.data} {event.entity_id}"
+    assert token not in stored and hashlib.sha256(token.encode()).hexdigest() not in stored
+    # the revoked token is refused before it reaches the service again: still one event
+    assert client.post("/api/v1/auth/revoke", headers=_bearer(token)).status_code == 401
+    assert len(_token_events(session, "qian.ba")) == 1

@@ -40,6 +40,41 @@ def test_users_create_refuses_bad_role_and_short_password(app):
         assert db.session.scalar(select(func.count()).where(User.username.in_(["x", "y"]))) == 0
 
 
+def test_users_revoke_tokens_revokes_and_is_audited(app, client):
+    """Revoking an account's tokens from the command line is audited (actor ``cli``, how
+    many tokens, never their values); revoking none writes nothing, so records nothing."""
+    from inspect_core.audit.models import AuditEvent
+    from inspect_core.auth.models import ApiToken
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["users", "create", "lost.phone", "--role", "regulator",
+              "--password", "long enough pw"]
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    tokens = [
+        client.post(
+            "/api/v1/auth/token", json={"username": "lost.phone", "password": "long enough pw"}
+        ).json["access_token"]
+        for _ in range(2)
+    ]
+    revoked = runner.invoke(args=["users", "revoke-tokens", "lost.phone"])
+    assert revoked.exit_code == 0 and "revoked 2 token(s)" in revoked.output
+    again = runner.invoke(args=["users", "revoke-tokens", "lost.phone"])
+    assert again.exit_code == 0 and "revoked 0 token(s)" in again.output
+    with app.app_context():
+        s = db.session
+        live = ApiToken.user.has(username="lost.phone") & ApiToken.revoked_at.is_(None)
+        assert s.scalar(select(func.count()).where(live)) == 0
+        events = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "token.revoke_all", AuditEvent.entity_id == "lost.phone"
+            )
+        ).all()
+    assert [(e.actor, e.entity, e.data) for e in events] == [("cli", "user", {"tokens": 2})]
+    assert not any(token in str(events[0].data) for token in tokens)
+
+
 def test_simulate_command_inserts_rows(app, engine, tmp_path):
     """The command on its own database file: counts, sectors, inspectors with qualifications."""
     from inspect_core.app import create_app

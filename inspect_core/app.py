@@ -10,9 +10,10 @@ from typing import Any
 from flask import Flask, request
 from flask_smorest import Api
 from webargs.core import is_json
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
-from inspect_core import plugin_manager
+from inspect_core import plugin_manager, ratelimit
 from inspect_core.auth.access import BEARER_SCHEME, install_gate
 from inspect_core.auth.service import authenticate_request
 from inspect_core.blueprint import NUL, json_too_large
@@ -86,8 +87,13 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
         app.config,
         {*app.config["SECTORS"], *plugin_manager.sector_owners(plugin_manager.get_pm(app))},
     )
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        # the client address (rate limits) from that many proxies' X-Forwarded-For
+        proxies = int(app.config["TRUSTED_PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
     _register_api(app)
     register_error_handlers(app)  # after flask-smorest's, so ours win
+    ratelimit.init_app(app)  # after the routes, whose handlers it reads
     install_gate(app, authenticate_request)
 
     @app.before_request
@@ -137,6 +143,7 @@ def _register_api(app: Flask) -> None:
         BEARER_SCHEME, {"type": "http", "scheme": "bearer", "bearerFormat": "opaque"}
     )
     api.spec.options["security"] = [{BEARER_SCHEME: []}]
+    ratelimit.document(api)
     for blp in (
         auth_blp,
         imports_blp,

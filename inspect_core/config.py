@@ -114,6 +114,25 @@ class Config:
     # 1900-01-01 or the enterprise's establishment is refused always
     LICENCE_MAX_DAYS_AHEAD = 18_262
 
+    # rate limits (OWASP API2, API4, API6; inspect_core/ratelimit.py, Flask-Limiter).  A
+    # limit is a string as the ``limits`` package reads it, several joined by ";"
+    # ("10/minute;100/day").  ``memory://`` counts in each server process alone: with more
+    # than one (gunicorn workers, hosts) give them a shared store, ``redis://host:6379/0``.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STRATEGY = "moving-window"  # or "fixed-window", "sliding-window-counter"
+    RATELIMIT_KEY_PREFIX = "inspect-core"  # a store shared with other apps keeps them apart
+    #: failed logins (401) per username and client address: online password guessing
+    RATELIMIT_LOGIN_PER_USERNAME_ADDRESS = "10/minute;100/day"
+    #: every login attempt per client address: each one costs an Argon2 hash
+    RATELIMIT_LOGIN_PER_ADDRESS = "60/minute"
+    #: exports (risk ranking, results) per account, the two together
+    RATELIMIT_EXPORT_PER_USER = "60/hour;300/day"
+    #: uploads (results, enterprises, inspectors) per account, the three together
+    RATELIMIT_UPLOAD_PER_USER = "60/hour;300/day"
+    #: reverse proxies in front of the app that set X-Forwarded-For; 0: the client address
+    #: is the connection's (a client's own X-Forwarded-For is never believed)
+    TRUSTED_PROXY_COUNT = 0
+
     # accounts
     TOKEN_TTL_SECONDS = 8 * 3600
     ARGON2_TIME_COST = 2
@@ -219,5 +238,57 @@ def check(config: dict[str, Any]) -> None:
             f"LICENCE_MAX_DAYS_AHEAD (INSPECT_LICENCE_MAX_DAYS_AHEAD): {ahead!r} — a whole "
             "number of days from 0 to 36500 / 许可证有效期最远天数须为0至36500的整数"
         )
+    check_rate_limits(config)
     # the credit rules are checked by create_app once the plugins are loaded, since a
     # repair rule may name a sector only a plugin declares (inspect_core/credit/rules.py)
+
+
+#: the settings holding a limit string (inspect_core/ratelimit.py)
+RATE_LIMIT_SETTINGS = (
+    "RATELIMIT_LOGIN_PER_USERNAME_ADDRESS",
+    "RATELIMIT_LOGIN_PER_ADDRESS",
+    "RATELIMIT_EXPORT_PER_USER",
+    "RATELIMIT_UPLOAD_PER_USER",
+)
+RATE_LIMIT_STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
+
+
+def check_rate_limits(config: dict[str, Any]) -> None:
+    """The rate-limit settings: each limit string readable and not empty, a known strategy
+    and storage scheme, a whole number of proxies.  A limit that did not parse was only
+    logged by Flask-Limiter, on each request, and the route left unlimited."""
+    from limits import parse_many
+    from limits.storage import SCHEMES
+
+    for key in RATE_LIMIT_SETTINGS:
+        value = config.get(key)
+        try:
+            if not isinstance(value, str) or not parse_many(value):
+                raise ValueError
+        except ValueError:
+            raise ValueError(
+                f"{key} (INSPECT_{key}): {value!r} — one or more limits such as "
+                '"10/minute" or "60/hour;300/day" / 限流设置须为如 "10/minute" 或 '
+                '"60/hour;300/day" 的限额'
+            ) from None
+    strategy = config.get("RATELIMIT_STRATEGY", "moving-window")
+    if strategy not in RATE_LIMIT_STRATEGIES:
+        raise ValueError(
+            f"RATELIMIT_STRATEGY (INSPECT_RATELIMIT_STRATEGY): {strategy!r} — one of "
+            f"{', '.join(RATE_LIMIT_STRATEGIES)} / 限流算法须为"
+            f"{'、'.join(RATE_LIMIT_STRATEGIES)}之一"
+        )
+    uri = config.get("RATELIMIT_STORAGE_URI", "memory://")
+    scheme = uri.split("://", 1)[0] if isinstance(uri, str) and "://" in uri else None
+    if scheme not in SCHEMES or scheme.startswith("async+"):
+        raise ValueError(
+            f"RATELIMIT_STORAGE_URI (INSPECT_RATELIMIT_STORAGE_URI): {uri!r} — a storage URI "
+            "such as memory:// or redis://host:6379/0 / 限流计数存储须为如 memory:// 或 "
+            "redis://host:6379/0 的地址"
+        )
+    proxies = config.get("TRUSTED_PROXY_COUNT", 0)
+    if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
+        raise ValueError(
+            f"TRUSTED_PROXY_COUNT (INSPECT_TRUSTED_PROXY_COUNT): {proxies!r} — a whole number "
+            "from 0 to 10 / 可信反向代理层数须为0至10的整数"
+        )

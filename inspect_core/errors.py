@@ -68,6 +68,24 @@ class Unprocessable(ApiError):
     status_code = 422
 
 
+class TooManyRequests(ApiError):
+    """429: a rate limit or quota was reached (:mod:`inspect_core.ratelimit`); the seconds
+    until another request is allowed go out as ``Retry-After``."""
+
+    status_code = 429
+
+    def __init__(
+        self,
+        message: str,
+        errors: dict[str, Any] | None = None,
+        *,
+        message_zh: str | None = None,
+        retry_after: int,
+    ) -> None:
+        super().__init__(message, errors, message_zh=message_zh)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ErrorSchema(Schema):
     """The documented shape of :func:`error_body` (the OpenAPI ``Error``): the document
     must match what clients get, or a client generated from it rejects our errors."""
@@ -142,6 +160,14 @@ def error_body(
     return body
 
 
+def api_error_response(exc: ApiError) -> ResponseReturnValue:
+    """The response to an :class:`ApiError` (a 429 with its ``Retry-After``)."""
+    zh = exc.message_zh or zh_message(exc.status_code)
+    body = error_body(exc.status_code, exc.message, exc.errors, zh)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return _respond(exc.status_code, body, headers)
+
+
 def _respond(status: int, body: dict[str, Any], headers: Any = None) -> ResponseReturnValue:
     response = jsonify(body)
     response.status_code = status
@@ -155,10 +181,7 @@ def _respond(status: int, body: dict[str, Any], headers: Any = None) -> Response
 def register_error_handlers(app: Flask) -> None:
     """Route every exception through the one error shape."""
 
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError) -> ResponseReturnValue:
-        zh = exc.message_zh or zh_message(exc.status_code)
-        return _respond(exc.status_code, error_body(exc.status_code, exc.message, exc.errors, zh))
+    app.register_error_handler(ApiError, api_error_response)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ResponseReturnValue:

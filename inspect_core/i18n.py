@@ -296,6 +296,26 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("larger than {limit} bytes", "超过 {limit} 字节"),
     # werkzeug's 413 past MAX_CONTENT_LENGTH (errors.register_error_handlers)
     Message("request body too large (limit {limit} bytes)", "请求体过大（上限 {limit} 字节）"),
+    # rate limits and quotas (ratelimit._BREACHES)
+    Message(
+        "too many failed logins for this username; retry after {seconds} seconds",
+        "该用户名登录失败次数过多，请 {seconds} 秒后再试",
+    ),
+    Message(
+        "too many login attempts from this address; retry after {seconds} seconds",
+        "此地址登录尝试过于频繁，请 {seconds} 秒后再试",
+    ),
+    Message(
+        "export quota of this account used up; retry after {seconds} seconds",
+        "本账号导出次数已用完，请 {seconds} 秒后再试",
+    ),
+    Message(
+        "upload quota of this account used up; retry after {seconds} seconds",
+        "本账号上传次数已用完，请 {seconds} 秒后再试",
+    ),
+    Message(
+        "too many requests; retry after {seconds} seconds", "请求过于频繁，请 {seconds} 秒后再试"
+    ),
     Message("expected {expected}, got {got}", "应为 {expected}，实际为 {got}"),
     Message(
         "nested deeper than {depth} levels",

@@ -12,6 +12,7 @@ from inspect_core.auth.access import authenticated, current_user, public
 from inspect_core.auth.schemas import MeSchema, TokenRequestSchema, TokenSchema
 from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
+from inspect_core.ratelimit import LOGIN, rate_limited
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens and identity")
 
@@ -19,6 +20,7 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Tokens
 @blp.route("/token")
 class TokenView(MethodView):
     @public
+    @rate_limited(LOGIN)
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:

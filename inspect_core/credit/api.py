@@ -26,6 +26,7 @@ from inspect_core.credit.schemas import (
 )
 from inspect_core.db import db
 from inspect_core.errors import NotFound
+from inspect_core.ratelimit import EXPORT, rate_limited
 from inspect_core.validators import RowId
 from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell, rows_workbook
 
@@ -110,6 +111,7 @@ class ExportArgsSchema(RankedArgsSchema):
 @blp.route("/rankings/export")
 class RankingsExportView(MethodView):
     @require("rankings:read")
+    @rate_limited(EXPORT)
     @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, **CSV_RESPONSE)
     @blp.alt_response(200, **XLSX_ALSO)

@@ -15,6 +15,7 @@ from inspect_core.db import db
 from inspect_core.errors import ErrorSchema, Unprocessable
 from inspect_core.imports import service
 from inspect_core.imports.models import IMPORT_MODES
+from inspect_core.ratelimit import EXPORT, UPLOAD, rate_limited
 from inspect_core.validators import RowId
 from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, rows_workbook
 
@@ -154,6 +155,7 @@ class ResultImportView(MethodView):
     @blp.arguments(ResultImportFormSchema, location="form_and_files")
     @blp.response(201, ImportReportSchema)
     @blp.doc(**IMPORT_DOC)
+    @rate_limited(UPLOAD)
     def post(self, form: dict[str, Any]) -> Any:
         """Upload results in a sector's template; rows validated and judged as in the JSON API."""
         return _run("results", form)
@@ -165,6 +167,7 @@ class EnterpriseImportView(MethodView):
     @blp.arguments(ImportFormSchema, location="form_and_files")
     @blp.response(201, ImportReportSchema)
     @blp.doc(**IMPORT_DOC)
+    @rate_limited(UPLOAD)
     def post(self, form: dict[str, Any]) -> Any:
         """Upload enterprise registry rows (统一社会信用代码, 企业名称, 监管行业, 所属街镇, …)."""
         return _run("enterprises", form)
@@ -176,6 +179,7 @@ class InspectorImportView(MethodView):
     @blp.arguments(ImportFormSchema, location="form_and_files")
     @blp.response(201, ImportReportSchema)
     @blp.doc(**IMPORT_DOC)
+    @rate_limited(UPLOAD)
     def post(self, form: dict[str, Any]) -> Any:
         """Upload inspector registry rows (执法证号, 姓名, 所属单位, 所属街镇, 执法资格, 在岗)."""
         return _run("inspectors", form)
@@ -220,6 +224,7 @@ class ImportErrorsView(MethodView):
 @blp.route("/results/export")
 class ResultExportView(MethodView):
     @require("results:read")
+    @rate_limited(EXPORT)
     @blp.arguments(ExportArgsSchema, location="query")
     @blp.response(200, **CSV_RESPONSE)
     @blp.alt_response(200, **XLSX_ALSO)

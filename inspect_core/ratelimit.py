@@ -1,0 +1,328 @@
+"""Rate limits and per-account quotas (OWASP API2, API4, API6; RELIABILITY.md §1.8).
+
+Flask-Limiter, one :class:`~flask_limiter.Limiter` per app (its storage and settings are
+the app's: a module-level one would carry the last app's storage into every other).  A
+view declares what it is with :func:`rate_limited`; :func:`init_app` puts that kind's
+limits on its route:
+
+- ``login``: every attempt per client address (``RATELIMIT_LOGIN_PER_ADDRESS``: each costs
+  an Argon2 hash, 0.1–0.4 core-seconds) and failed attempts (401) per username and
+  address (``RATELIMIT_LOGIN_PER_USERNAME_ADDRESS``: password guessing).  Both are checked
+  before the password is, so a refused attempt costs no hash, and a correct password
+  sent past the limit is refused as a wrong one would be;
+- ``export`` and ``upload``: per account (the token's user), each kind one budget over
+  its routes; a request without a valid token is not counted (it gets its 401).
+
+A request over a limit is a 429 in the error shape, naming what was limited in
+``errors`` (``username`` or ``rate``) with ``Retry-After``.  A store that fails (Redis
+down) does not fail the request: the limits go on in the process's memory until the
+store answers again (Flask-Limiter's in-memory fallback), and its errors are logged.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, g, request
+from flask.wrappers import Response
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_smorest.utils import deepupdate
+from limits import RateLimitItem
+from limits.errors import ConfigurationError
+from webargs.core import is_json
+
+from inspect_core.blueprint import parse_json
+from inspect_core.errors import TooManyRequests, api_error_response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+LOGIN, EXPORT, UPLOAD = "login", "export", "upload"
+KINDS = (LOGIN, EXPORT, UPLOAD)
+
+#: the OpenAPI response of a 429 (components/responses), put on each limited operation
+RESPONSE_NAME = "TOO_MANY_REQUESTS_LIMITED"
+
+#: a login body past this size is not read for its username (a valid one, a username of
+#: at most 64 characters and a password of at most 1,024, is far smaller even with every
+#: character escaped): it counts in one bucket per address
+LOGIN_BODY_READ_MAX = 16 * 1024
+
+
+def rate_limited(kind: str) -> Callable[[F], F]:
+    """Declare a view's rate-limit ``kind`` (one of :data:`KINDS`) and document its 429.
+
+    The marker is read when the app is built (:func:`init_app`); like ``_inspect_access``
+    it is kept by the decorators put above it (``functools.wraps`` copies it)."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown rate-limit kind {kind!r}; one of {', '.join(KINDS)}")
+
+    def decorate(fn: F) -> F:
+        fn._inspect_rate_limit = kind  # type: ignore[attr-defined]
+        apidoc = dict(getattr(fn, "_apidoc", {}))
+        apidoc["manual_doc"] = deepupdate(
+            copy.deepcopy(apidoc.get("manual_doc", {})), {"responses": {"429": RESPONSE_NAME}}
+        )
+        fn._apidoc = apidoc  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def client_address() -> str:
+    """The client's address: the connection's (``request.remote_addr``), or the one the
+    trusted proxies report when ``TRUSTED_PROXY_COUNT`` says there are some (werkzeug's
+    ProxyFix, installed by create_app).  An IPv6 client is keyed by its /64, which one
+    subscriber holds whole: per address it would have 2^64 fresh budgets."""
+    raw = request.remote_addr or "unknown"
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return raw
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def login_username() -> str | None:
+    """The username of a login body, as the login looks it up: exactly as sent (the
+    schema neither trims nor folds case, and ``issue_token`` compares it as it is, so
+    ``Li.Na`` and ``li.na`` are two accounts and two keys).  None for a body that is not
+    a JSON object with a text username (the login refuses it with a 4xx, and no hash)."""
+    length = request.content_length
+    if not is_json(request.mimetype) or length is None or length > LOGIN_BODY_READ_MAX:
+        return None
+    try:
+        body = parse_json(request.get_data(cache=True))  # the view's own parser
+    except Exception:  # noqa: BLE001 - a malformed body is the view's to refuse
+        return None
+    username = body.get("username") if isinstance(body, dict) else None
+    return username if isinstance(username, str) else None
+
+
+def login_key() -> str:
+    """The username+address key of a login attempt.  The username goes in hashed: a
+    password typed into the username field is not written to the store."""
+    username = login_username()
+    digest = (
+        "-"
+        if username is None
+        else hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    )
+    return f"{client_address()}|{digest}"
+
+
+def user_key() -> str:
+    """The account a quota counts for: the token's user."""
+    return f"user:{g.user.id}"
+
+
+def _no_user() -> bool:
+    return g.get("user") is None
+
+
+def _login_failed(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# --- the 429 ---------------------------------------------------------------------------
+
+_UNITS_ZH = {
+    "second": "秒",
+    "minute": "分钟",
+    "hour": "小时",
+    "day": "天",
+    "month": "个月",
+    "year": "年",
+}
+
+#: scope → (errors field, reason, message, message in zh-CN): the reason is translated by
+#: the catalogue (inspect_core/i18n.py holds each), the messages name the limit
+_BREACHES: dict[str, tuple[str, str, str, str]] = {
+    "login-username-address": (
+        "username",
+        "too many failed logins for this username; retry after {seconds} seconds",
+        "too many failed logins (limit {limit} per username and address)",
+        "登录失败次数过多（同一用户名和地址上限为{limit_zh}）",
+    ),
+    "login-address": (
+        "rate",
+        "too many login attempts from this address; retry after {seconds} seconds",
+        "too many login attempts (limit {limit} per address)",
+        "登录尝试过于频繁（同一地址上限为{limit_zh}）",
+    ),
+    EXPORT: (
+        "rate",
+        "export quota of this account used up; retry after {seconds} seconds",
+        "export quota reached (limit {limit} per account)",
+        "导出次数已达上限（每个账号{limit_zh}）",
+    ),
+    UPLOAD: (
+        "rate",
+        "upload quota of this account used up; retry after {seconds} seconds",
+        "upload quota reached (limit {limit} per account)",
+        "上传次数已达上限（每个账号{limit_zh}）",
+    ),
+}
+
+#: a limit of the operator's own (Flask-Limiter's ``RATELIMIT_DEFAULT``, say)
+_OTHER_BREACH = (
+    "rate",
+    "too many requests; retry after {seconds} seconds",
+    "too many requests (limit {limit})",
+    "请求过于频繁（上限为{limit_zh}）",
+)
+
+
+def limit_text(item: RateLimitItem) -> tuple[str, str]:
+    """A limit in English and zh-CN: ``10 per 1 minute``, ``1分钟内10次``."""
+    unit = item.GRANULARITY.name
+    return str(item), f"{item.multiples}{_UNITS_ZH.get(unit, unit)}内{item.amount}次"
+
+
+def _retry_after(limiter: Limiter, item: RateLimitItem) -> int:
+    """Seconds until the breached limit takes a request again; its whole window when the
+    store cannot say (it failed after refusing)."""
+    try:
+        breached = limiter.current_limit
+        if breached is not None:
+            return max(1, int(breached.window.reset_time - time.time()) + 1)
+    except Exception:  # noqa: BLE001 - the 429 stands; only its precision is lost
+        pass
+    return max(1, int(item.get_expiry()))
+
+
+def _too_many_requests(limiter: Limiter, exc: RateLimitExceeded) -> Any:
+    scope = exc.limit.scope if isinstance(exc.limit.scope, str) else ""
+    field, reason, message, message_zh = _BREACHES.get(scope, _OTHER_BREACH)
+    seconds = _retry_after(limiter, exc.limit.limit)
+    limit, limit_zh = limit_text(exc.limit.limit)
+    return api_error_response(
+        TooManyRequests(
+            message.format(limit=limit),
+            {field: [reason.format(seconds=seconds)]},
+            message_zh=message_zh.format(limit_zh=limit_zh),
+            retry_after=seconds,
+        )
+    )
+
+
+# --- the app ---------------------------------------------------------------------------
+
+
+def _limits(limiter: Limiter, kind: str, config: Any, methods: list[str]) -> list[Any]:
+    """The Flask-Limiter decorators of ``kind`` for a route serving ``methods``."""
+    if kind == LOGIN:
+        return [
+            limiter.shared_limit(
+                config["RATELIMIT_LOGIN_PER_ADDRESS"],
+                scope="login-address",
+                key_func=client_address,
+                methods=methods,
+            ),
+            limiter.shared_limit(
+                config["RATELIMIT_LOGIN_PER_USERNAME_ADDRESS"],
+                scope="login-username-address",
+                key_func=login_key,
+                methods=methods,
+                deduct_when=_login_failed,  # checked before, counted once it failed
+            ),
+        ]
+    setting = "RATELIMIT_EXPORT_PER_USER" if kind == EXPORT else "RATELIMIT_UPLOAD_PER_USER"
+    return [
+        limiter.shared_limit(
+            config[setting], scope=kind, key_func=user_key, methods=methods, exempt_when=_no_user
+        )
+    ]
+
+
+def limited_handlers(view: Any) -> dict[str, str]:
+    """HTTP method → rate-limit kind of the handlers a view function serves."""
+    marker = getattr(view, "_inspect_rate_limit", None)
+    view_class = getattr(view, "view_class", None)
+    if view_class is None:
+        methods = getattr(view, "methods", None) or ["GET"]
+        return {m: marker for m in methods} if marker else {}
+    found = {}
+    for method in getattr(view_class, "methods", None) or ():
+        kind = getattr(getattr(view_class, method.lower(), None), "_inspect_rate_limit", None)
+        if kind:
+            found[method] = kind
+    return found
+
+
+#: a Redis store's socket timeouts (seconds; ``RATELIMIT_STORAGE_OPTIONS`` overrides them):
+#: redis-py waits without end by default, so a store host that drops packets would hold
+#: every limited request instead of letting it fall back to memory
+REDIS_TIMEOUTS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
+
+
+def storage_options(uri: str) -> dict[str, Any]:
+    """The options a store of ``uri`` gets beside the configured ones."""
+    scheme = uri.split("://", 1)[0].split("+", 1)[0]
+    return dict(REDIS_TIMEOUTS) if scheme in {"redis", "rediss", "valkey", "valkeys"} else {}
+
+
+def init_app(app: Flask) -> Limiter:
+    """Build the app's limiter from its config and put each kind's limits on the routes
+    whose handlers declare one (a GET's limit holds for its HEAD, which runs it too)."""
+    limiter = Limiter(
+        key_func=client_address,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        storage_options=storage_options(app.config["RATELIMIT_STORAGE_URI"]),
+        strategy=app.config["RATELIMIT_STRATEGY"],
+        key_prefix=app.config.get("RATELIMIT_KEY_PREFIX", ""),
+        # never a 500 for the limiter's own faults: a store that fails is replaced by the
+        # process's memory until it answers again (fail open to per-process limits)
+        swallow_errors=True,
+        in_memory_fallback_enabled=True,
+        headers_enabled=False,  # Retry-After on a 429 only (_too_many_requests)
+    )
+    try:
+        limiter.init_app(app)
+    except (ConfigurationError, NotImplementedError) as exc:
+        raise ValueError(
+            f"RATELIMIT_STORAGE_URI (INSPECT_RATELIMIT_STORAGE_URI) "
+            f"{app.config['RATELIMIT_STORAGE_URI']!r} with RATELIMIT_STRATEGY "
+            f"{app.config['RATELIMIT_STRATEGY']!r}: {exc} / 限流计数存储不可用：{exc}"
+        ) from None
+    app.extensions["inspect_limiter"] = limiter
+    for endpoint, view in list(app.view_functions.items()):
+        by_kind: dict[str, list[str]] = {}
+        for method, kind in limited_handlers(view).items():
+            by_kind.setdefault(kind, []).append(method)
+            if method == "GET":
+                by_kind[kind].append("HEAD")
+        for kind, methods in by_kind.items():
+            for decorate in _limits(limiter, kind, app.config, methods):
+                view = decorate(view)
+        app.view_functions[endpoint] = view
+    app.register_error_handler(RateLimitExceeded, lambda exc: _too_many_requests(limiter, exc))
+    return limiter
+
+
+def document(api: Any) -> None:
+    """The 429 response component the limited operations name."""
+    api.spec.components.response(
+        RESPONSE_NAME,
+        {
+            "description": "a rate limit or quota was reached (errors names which: "
+            "``username`` or ``rate``); retry after the seconds given",
+            "headers": {
+                "Retry-After": {
+                    "description": "seconds until the limit takes another request",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+            "content": {"application/json": {"schema": "Error"}},
+        },
+    )

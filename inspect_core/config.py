@@ -226,18 +226,10 @@ def check(config: dict[str, Any]) -> None:
             "most 1, or null for no test / 评分卡显著性水平须为大于0且不超过1的数，"
             "或为 null（不做显著性检验）"
         )
-    ahead = config.get("PLAN_MAX_DAYS_AHEAD", 731)
-    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 36_500:
-        raise ValueError(
-            f"PLAN_MAX_DAYS_AHEAD (INSPECT_PLAN_MAX_DAYS_AHEAD): {ahead!r} — a whole number of "
-            "days from 0 to 36500 / 计划截止日最远天数须为0至36500的整数"
-        )
-    ahead = config.get("LICENCE_MAX_DAYS_AHEAD", 18_262)
-    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 36_500:
-        raise ValueError(
-            f"LICENCE_MAX_DAYS_AHEAD (INSPECT_LICENCE_MAX_DAYS_AHEAD): {ahead!r} — a whole "
-            "number of days from 0 to 36500 / 许可证有效期最远天数须为0至36500的整数"
-        )
+    check_whole_number(config, "PLAN_MAX_DAYS_AHEAD", 731, 36_500, "days", "计划截止日最远天数")
+    check_whole_number(
+        config, "LICENCE_MAX_DAYS_AHEAD", 18_262, 36_500, "days", "许可证有效期最远天数"
+    )
     check_rate_limits(config)
     # the credit rules are checked by create_app once the plugins are loaded, since a
     # repair rule may name a sector only a plugin declares (inspect_core/credit/rules.py)
@@ -286,9 +278,18 @@ def check_rate_limits(config: dict[str, Any]) -> None:
             "such as memory:// or redis://host:6379/0 / 限流计数存储须为如 memory:// 或 "
             "redis://host:6379/0 的地址"
         )
-    proxies = config.get("TRUSTED_PROXY_COUNT", 0)
-    if isinstance(proxies, bool) or not isinstance(proxies, int) or not 0 <= proxies <= 10:
+    check_whole_number(config, "TRUSTED_PROXY_COUNT", 0, 10, "", "可信反向代理层数")
+
+
+def check_whole_number(
+    config: dict[str, Any], key: str, default: int, top: int, unit: str, name_zh: str
+) -> None:
+    """``key`` is a whole number from 0 to ``top`` (a bool is not), or a ValueError naming
+    the setting and its variable in English and zh-CN."""
+    value = config.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+        of = f" of {unit}" if unit else ""
         raise ValueError(
-            f"TRUSTED_PROXY_COUNT (INSPECT_TRUSTED_PROXY_COUNT): {proxies!r} — a whole number "
-            "from 0 to 10 / 可信反向代理层数须为0至10的整数"
+            f"{key} (INSPECT_{key}): {value!r} — a whole number{of} from 0 to {top} / "
+            f"{name_zh}须为0至{top}的整数"
         )

@@ -10,7 +10,6 @@ import io
 import pytest
 from sqlalchemy import func, select, text
 
-from inspect_core.auth.service import create_user
 from inspect_core.db import db
 from inspect_core.imports import service as imports
 from inspect_core.imports.models import Import
@@ -20,41 +19,38 @@ from tests import factories
 pytestmark = pytest.mark.db
 
 
-def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committed_app, monkeypatch):
-    app, admin = committed_app
+def food_upload(app, rows: int, registry: int) -> tuple[dict[str, str], bytes]:
+    """An admin of a committed app, ``registry`` food enterprises and inspectors, a drawn
+    plan, and a results CSV of ``rows`` rows over its tasks: (auth headers, file)."""
     client = app.test_client()
-    with app.app_context():
-        create_user(db.session, "boss", "correct horse", "admin")
-        db.session.commit()
-    token = client.post(
-        "/api/v1/auth/token", json={"username": "boss", "password": "correct horse"}
-    )
-    headers = {"Authorization": f"Bearer {token.json['access_token']}"}
-    for i in range(6):
+    headers = factories.committed_user(app, "boss", "admin")
+    for i in range(registry):
         body = factories.enterprise(region=factories.REGIONS[i % 2], sectors=["food"])
         assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
-    for i in range(4):
         body = factories.inspector(region=factories.REGIONS[i % 2], qualifications=["food"])
         assert client.post("/api/v1/inspectors", json=body, headers=headers).status_code == 201
     plan_id = factories.create_plan(
         client, headers, ratios={"A": "1", "B": "1", "C": "1", "D": "1"}
     )
-    assert (
-        client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 5}, headers=headers).status_code
-        == 201
-    )
+    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 5}, headers=headers)
+    assert drawn.status_code == 201, drawn.json
     tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=headers).json["items"]
-
     header = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期", "抽样环节",
               "检验项目1（代码）", "检验结果1", "计量单位1"]  # fmt: skip
-    rows = [header] + [
+    lines = [header] + [
         [tasks[i % len(tasks)]["id"], "no_problem", f"S-{i}", "大米", "cereal.rice.milled",
          "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"]
-        for i in range(2500)
+        for i in range(rows)
     ]  # fmt: skip
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    content = buffer.getvalue().encode("utf-8")
+    csv.writer(buffer).writerows(lines)
+    return headers, buffer.getvalue().encode("utf-8")
+
+
+def test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(committed_app, monkeypatch):
+    app, admin = committed_app
+    client = app.test_client()
+    headers, content = food_upload(app, rows=2500, registry=6)
 
     def post():
         return client.post(
@@ -119,29 +115,7 @@ def test_two_identical_uploads_under_one_key_at_once_store_the_file_once(
     import threading
 
     app, _ = committed_app
-    client = app.test_client()
-    headers = factories.committed_user(app, "boss", "admin")
-    for i in range(4):
-        body = factories.enterprise(region=factories.REGIONS[i % 2], sectors=["food"])
-        assert client.post("/api/v1/enterprises", json=body, headers=headers).status_code == 201
-        body = factories.inspector(region=factories.REGIONS[i % 2], qualifications=["food"])
-        assert client.post("/api/v1/inspectors", json=body, headers=headers).status_code == 201
-    plan_id = factories.create_plan(
-        client, headers, ratios={"A": "1", "B": "1", "C": "1", "D": "1"}
-    )
-    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 5}, headers=headers)
-    assert drawn.status_code == 201, drawn.json
-    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=headers).json["items"]
-    header = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期", "抽样环节",
-              "检验项目1（代码）", "检验结果1", "计量单位1"]  # fmt: skip
-    rows = [header] + [
-        [tasks[i % len(tasks)]["id"], "no_problem", f"S-{i}", "大米", "cereal.rice.milled",
-         "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"]
-        for i in range(300)
-    ]  # fmt: skip
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    content = buffer.getvalue().encode("utf-8")
+    headers, content = food_upload(app, rows=300, registry=4)
 
     def post():
         return app.test_client().post(

@@ -109,6 +109,9 @@ class Config:
     # plans: the furthest a plan's due date may lie ahead of today (a spot-check plan runs
     # within its year; 2-year plans fit); an earlier date than today is refused always
     PLAN_MAX_DAYS_AHEAD = 731
+    # PostgreSQL: the longest one statement of an API request may run, in milliseconds
+    # (0: no bound); past it the request is a 503.  The CLI's jobs are not bounded
+    STATEMENT_TIMEOUT_MS = 60_000
     # enterprises: the furthest a licence's expiry may lie ahead of today (about 50 years:
     # most licences run 3 to 5 years, a business term 20 to 50); an earlier one than
     # 1900-01-01 or the enterprise's establishment is refused always
@@ -229,6 +232,9 @@ def check(config: dict[str, Any]) -> None:
     check_whole_number(config, "PLAN_MAX_DAYS_AHEAD", 731, 36_500, "days", "计划截止日最远天数")
     check_whole_number(
         config, "LICENCE_MAX_DAYS_AHEAD", 18_262, 36_500, "days", "许可证有效期最远天数"
+    )
+    check_whole_number(
+        config, "STATEMENT_TIMEOUT_MS", 60_000, 3_600_000, "milliseconds", "单条SQL语句最长毫秒数"
     )
     check_rate_limits(config)
     # the credit rules are checked by create_app once the plugins are loaded, since a

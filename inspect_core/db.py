@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -144,6 +144,17 @@ class Database:
             "factory": sessionmaker(bind=engine, expire_on_commit=False),
         }
         app.teardown_appcontext(self._teardown)
+        if engine.dialect.name == "postgresql":
+            config = app.config
+
+            # a request's statements are bounded (OWASP API4): one runaway query, a filter
+            # no index serves, would hold a connection and a CPU for as long as it ran.
+            # Only in requests: the CLI's jobs (score run, demo load) may run long
+            @event.listens_for(engine, "begin")
+            def _request_statement_timeout(conn: Any) -> None:
+                limit = int(config.get("STATEMENT_TIMEOUT_MS") or 0)
+                if limit and has_request_context():
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {limit}")
 
     @staticmethod
     def _state(app: Flask | None = None) -> dict[str, Any]:

@@ -207,6 +207,18 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> ResponseReturnValue:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "57014":  # query_canceled
+            log.warning("a statement ran past STATEMENT_TIMEOUT_MS", exc_info=True)
+            limit = app.config.get("STATEMENT_TIMEOUT_MS")
+            reason = f"the database took longer than {limit} ms (STATEMENT_TIMEOUT_MS)"
+            body = error_body(
+                503,
+                "the request took longer than the database allows; narrow it (filters, a "
+                "smaller page) or retry later",
+                {"request": [reason]},
+                f"请求在数据库中执行超过 {limit} 毫秒，已取消；请缩小范围或稍后重试",
+            )
+            return _respond(503, body)
         log.exception("unhandled error")
         body = error_body(500, "internal error; it has been logged", None, zh_message(500))
         return _respond(500, body)

@@ -588,6 +588,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     ),
     Message("in use by an upload not yet finished", "正被一个尚未完成的上传使用"),
     Message(
+        "the database took longer than {limit} ms (STATEMENT_TIMEOUT_MS)",
+        "数据库执行超过 {limit} 毫秒（STATEMENT_TIMEOUT_MS）",
+    ),
+    Message(
         "in use by an upload not yet finished (import {id})",
         "正被一个尚未完成的上传使用（导入 {id}）",
     ),

@@ -272,3 +272,44 @@ def test_a_nested_environment_setting_changes_only_its_own_app(monkeypatch):
     monkeypatch.delenv("INSPECT_CREDIT_REPAIR_MIN_DAYS__penalty__critical")
     again = create_app({"DATABASE_URL": "sqlite://"}).config["CREDIT_REPAIR_MIN_DAYS"]
     assert again["penalty"] == {"major": 365, "critical": 365}
+
+
+def test_a_runaway_statement_in_a_request_is_a_503_and_jobs_are_not_bounded(committed_app):
+    """OWASP API4: one statement of a request may run for ``STATEMENT_TIMEOUT_MS`` on
+    PostgreSQL, then the request is a 503 in the error shape (before, nothing bounded it:
+    a filter no index serves held a connection and a CPU for as long as it ran).  The
+    CLI's jobs, outside any request, are not bounded: a rescore may run long."""
+    import time
+
+    from sqlalchemy import text
+
+    from inspect_core.db import db
+
+    app, _ = committed_app
+
+    @app.route("/api/v1/slow-test")
+    def slow():  # pragma: no cover - the body is the point
+        db.session.execute(text("SELECT pg_sleep(2)"))
+        return {"slept": True}
+
+    slow._inspect_access = ("public",)
+    app.config.update(STATEMENT_TIMEOUT_MS=200, PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    started = time.monotonic()
+    response = client.get("/api/v1/slow-test")
+    assert time.monotonic() - started < 1.5
+    assert response.status_code == 503, response.json
+    assert response.json["errors"] == {
+        "request": ["the database took longer than 200 ms (STATEMENT_TIMEOUT_MS)"]
+    }
+    assert "200 毫秒" in response.json["message_zh"]
+    assert client.get("/api/v1/public/results").status_code == 200  # the pool's connection
+    with app.app_context():  # as a CLI job: no bound
+        assert db.session.execute(text("SELECT pg_sleep(0.4), 1")).one()[1] == 1
+
+
+@pytest.mark.parametrize("limit", [-1, 3_600_001, "60000", 1.5, True])
+def test_a_bad_statement_timeout_is_refused_when_the_app_starts(limit):
+    with pytest.raises(ValueError, match="STATEMENT_TIMEOUT_MS") as refused:
+        create_app({"STATEMENT_TIMEOUT_MS": limit, "DATABASE_URL": "sqlite://"})
+    assert "0 to 3600000" in str(refused.value) and "SQL" in str(refused.value)

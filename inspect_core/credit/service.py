@@ -240,9 +240,7 @@ def _new_event(
 def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
     enterprise = enterprises.get(session, user, uscc)
     rows = session.execute(
-        select(CreditEvent, CreditRepair, CreditWithdrawal)
-        .outerjoin(CreditRepair, CreditRepair.event_id == CreditEvent.id)
-        .outerjoin(CreditWithdrawal, CreditWithdrawal.event_id == CreditEvent.id)
+        _with_repair_and_withdrawal()
         .where(CreditEvent.enterprise_id == enterprise.id)
         .order_by(CreditEvent.occurred_on.desc(), CreditEvent.id.desc())
     ).all()
@@ -253,13 +251,21 @@ def list_events(session: Session, user: Any, uscc: str) -> list[dict[str, Any]]:
 def get_event(session: Session, user: Any, event_id: int) -> dict[str, Any]:
     """One credit event as the enterprise's list shows it, with its enterprise's USCC: the
     resource a POST of an event, a repair or a withdrawal names in ``Location``."""
-    event, enterprise = _scoped_event(session, user, event_id)
-    repair = session.scalar(select(CreditRepair).where(CreditRepair.event_id == event.id))
-    withdrawal = session.scalar(
-        select(CreditWithdrawal).where(CreditWithdrawal.event_id == event.id)
-    )
+    _, enterprise = _scoped_event(session, user, event_id)
+    event, repair, withdrawal = session.execute(
+        _with_repair_and_withdrawal().where(CreditEvent.id == event_id)
+    ).one()
     view = event_view(event, repair, today_in_china(), enterprise.sectors, withdrawal)
     return {**view, "uscc": enterprise.uscc}
+
+
+def _with_repair_and_withdrawal() -> Any:
+    """Events with their repair and withdrawal (each at most one), as the views show them."""
+    return (
+        select(CreditEvent, CreditRepair, CreditWithdrawal)
+        .outerjoin(CreditRepair, CreditRepair.event_id == CreditEvent.id)
+        .outerjoin(CreditWithdrawal, CreditWithdrawal.event_id == CreditEvent.id)
+    )
 
 
 def _scoped_event(session: Session, user: Any, event_id: int) -> tuple[CreditEvent, Any]:

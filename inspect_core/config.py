@@ -126,12 +126,21 @@ class Config:
     RATELIMIT_KEY_PREFIX = "inspect-core"  # a store shared with other apps keeps them apart
     #: failed logins (401) per username and client address: online password guessing
     RATELIMIT_LOGIN_PER_USERNAME_ADDRESS = "10/minute;100/day"
+    #: failed logins per username from any address: guessing spread over many addresses.
+    #: Past it the account's owner is refused too, until the window passes, so it sits well
+    #: above one address's budget: locking someone out takes ten addresses' worth of
+    #: failures, and guessing stays bounded at this many a day whatever the addresses
+    RATELIMIT_LOGIN_PER_USERNAME = "1000/day"
     #: every login attempt per client address: each one costs an Argon2 hash
     RATELIMIT_LOGIN_PER_ADDRESS = "60/minute"
     #: exports (risk ranking, results) per account, the two together
     RATELIMIT_EXPORT_PER_USER = "60/hour;300/day"
     #: uploads (results, enterprises, inspectors) per account, the three together
     RATELIMIT_UPLOAD_PER_USER = "60/hour;300/day"
+    #: pages of the risk-ranked list and enterprises' credit pages read per account,
+    #: together: far above a regulator reading (a page a few seconds), far below paging
+    #: the ranking of a district out a page at a time (the export has its own quota)
+    RATELIMIT_RANKING_PER_USER = "600/hour;3000/day"
     #: reverse proxies in front of the app that set X-Forwarded-For; 0: the client address
     #: is the connection's (a client's own X-Forwarded-For is never believed)
     TRUSTED_PROXY_COUNT = 0
@@ -244,9 +253,11 @@ def check(config: dict[str, Any]) -> None:
 #: the settings holding a limit string (inspect_core/ratelimit.py)
 RATE_LIMIT_SETTINGS = (
     "RATELIMIT_LOGIN_PER_USERNAME_ADDRESS",
+    "RATELIMIT_LOGIN_PER_USERNAME",
     "RATELIMIT_LOGIN_PER_ADDRESS",
     "RATELIMIT_EXPORT_PER_USER",
     "RATELIMIT_UPLOAD_PER_USER",
+    "RATELIMIT_RANKING_PER_USER",
 )
 RATE_LIMIT_STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
 

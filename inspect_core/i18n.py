@@ -314,6 +314,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "本账号上传次数已用完，请 {seconds} 秒后再试",
     ),
     Message(
+        "risk-ranking reading quota of this account used up; retry after {seconds} seconds",
+        "本账号风险排序查阅次数已用完，请 {seconds} 秒后再试",
+    ),
+    Message(
         "too many requests; retry after {seconds} seconds", "请求过于频繁，请 {seconds} 秒后再试"
     ),
     Message("expected {expected}, got {got}", "应为 {expected}，实际为 {got}"),

@@ -6,12 +6,18 @@ view declares what it is with :func:`rate_limited`; :func:`init_app` puts that k
 limits on its route:
 
 - ``login``: every attempt per client address (``RATELIMIT_LOGIN_PER_ADDRESS``: each costs
-  an Argon2 hash, 0.1–0.4 core-seconds) and failed attempts (401) per username and
-  address (``RATELIMIT_LOGIN_PER_USERNAME_ADDRESS``: password guessing).  Both are checked
-  before the password is, so a refused attempt costs no hash, and a correct password
-  sent past the limit is refused as a wrong one would be;
-- ``export`` and ``upload``: per account (the token's user), each kind one budget over
-  its routes; a request without a valid token is not counted (it gets its 401).
+  an Argon2 hash, 0.1–0.4 core-seconds), failed attempts (401) per username and address
+  (``RATELIMIT_LOGIN_PER_USERNAME_ADDRESS``: password guessing), and failed attempts per
+  username from any address (``RATELIMIT_LOGIN_PER_USERNAME``: guessing spread over many
+  addresses, which the per-address budgets multiply).  All are checked before the
+  password is, so a refused attempt costs no hash, and a correct password sent past a
+  limit is refused as a wrong one would be;
+- ``export``, ``upload`` and ``ranking``: per account (the token's user), each kind one
+  budget over its routes.  ``ranking`` is reading the risk ranking a page or an
+  enterprise at a time (the ranked list, an enterprise's credit page), which an export
+  quota alone would leave open to scraping (OWASP API6).  A request is counted only once
+  its caller may make it: one without a valid token gets its 401, one whose role lacks
+  the permission its 403, neither spending the account's budget nor answered with a 429.
 
 A request over a limit is a 429 in the error shape, naming what was limited in
 ``errors`` (``username`` or ``rate``) with ``Retry-After``.  A store that fails (Redis
@@ -36,13 +42,20 @@ from limits import RateLimitItem
 from limits.errors import ConfigurationError
 from webargs.core import is_json
 
+from inspect_core.auth.access import AUTHENTICATED, PUBLIC, has_permission
 from inspect_core.blueprint import parse_json
 from inspect_core.errors import TooManyRequests, api_error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-LOGIN, EXPORT, UPLOAD = "login", "export", "upload"
-KINDS = (LOGIN, EXPORT, UPLOAD)
+LOGIN, EXPORT, UPLOAD, RANKING = "login", "export", "upload", "ranking"
+KINDS = (LOGIN, EXPORT, UPLOAD, RANKING)
+#: the per-account kinds and the setting holding each one's limit
+PER_USER_SETTINGS = {
+    EXPORT: "RATELIMIT_EXPORT_PER_USER",
+    UPLOAD: "RATELIMIT_UPLOAD_PER_USER",
+    RANKING: "RATELIMIT_RANKING_PER_USER",
+}
 
 #: the OpenAPI response of a 429 (components/responses), put on each limited operation
 RESPONSE_NAME = "TOO_MANY_REQUESTS_LIMITED"
@@ -53,8 +66,10 @@ RESPONSE_NAME = "TOO_MANY_REQUESTS_LIMITED"
 LOGIN_BODY_READ_MAX = 16 * 1024
 
 
-def rate_limited(kind: str) -> Callable[[F], F]:
-    """Declare a view's rate-limit ``kind`` (one of :data:`KINDS`) and document its 429.
+def rate_limited(kind: str, when: Callable[[], bool] | None = None) -> Callable[[F], F]:
+    """Declare a view's rate-limit ``kind`` (one of :data:`KINDS`) and document its 429;
+    ``when`` (read in the request, before the view) narrows it to the requests it is true
+    for (the list route serves the risk ranking only when asked for it).
 
     The marker is read when the app is built (:func:`init_app`); like ``_inspect_access``
     it is kept by the decorators put above it (``functools.wraps`` copies it)."""
@@ -63,6 +78,7 @@ def rate_limited(kind: str) -> Callable[[F], F]:
 
     def decorate(fn: F) -> F:
         fn._inspect_rate_limit = kind  # type: ignore[attr-defined]
+        fn._inspect_rate_limit_when = when  # type: ignore[attr-defined]
         apidoc = dict(getattr(fn, "_apidoc", {}))
         apidoc["manual_doc"] = deepupdate(
             copy.deepcopy(apidoc.get("manual_doc", {})), {"responses": {"429": RESPONSE_NAME}}
@@ -109,16 +125,18 @@ def login_username() -> str | None:
     return username if isinstance(username, str) else None
 
 
-def login_key() -> str:
-    """The username+address key of a login attempt.  The username goes in hashed: a
-    password typed into the username field is not written to the store."""
+def login_username_key() -> str:
+    """The username key of a login attempt, from any address.  The username goes in
+    hashed: a password typed into the username field is not written to the store."""
     username = login_username()
-    digest = (
-        "-"
-        if username is None
-        else hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-    )
-    return f"{client_address()}|{digest}"
+    if username is None:
+        return "-"  # refused with a 4xx before any password check: never counted
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def login_key() -> str:
+    """The username+address key of a login attempt."""
+    return f"{client_address()}|{login_username_key()}"
 
 
 def user_key() -> str:
@@ -126,8 +144,22 @@ def user_key() -> str:
     return f"user:{g.user.id}"
 
 
-def _no_user() -> bool:
-    return g.get("user") is None
+def _uncounted(access: tuple[str, ...], when: Callable[[], bool] | None) -> Callable[[], bool]:
+    """Whether a request to a per-account limited handler is left uncounted: no valid
+    token (a 401 follows), a role without the handler's permission (a 403 follows), or
+    not the kind of request the limit is for (``when`` false)."""
+
+    needed = tuple(p for p in access if p not in (PUBLIC, AUTHENTICATED))
+
+    def exempt() -> bool:
+        user = g.get("user")
+        if user is None:
+            return True
+        if needed and not any(has_permission(user, p) for p in needed):
+            return True
+        return when is not None and not when()
+
+    return exempt
 
 
 def _login_failed(response: Response) -> bool:
@@ -171,6 +203,18 @@ _BREACHES: dict[str, tuple[str, str, str, str]] = {
         "upload quota of this account used up; retry after {seconds} seconds",
         "upload quota reached (limit {limit} per account)",
         "上传次数已达上限（每个账号{limit_zh}）",
+    ),
+    "login-username": (
+        "username",
+        "too many failed logins for this username; retry after {seconds} seconds",
+        "too many failed logins (limit {limit} per username, from any address)",
+        "登录失败次数过多（同一用户名在所有地址合计上限为{limit_zh}）",
+    ),
+    RANKING: (
+        "rate",
+        "risk-ranking reading quota of this account used up; retry after {seconds} seconds",
+        "risk-ranking reading quota reached (limit {limit} per account)",
+        "风险排序查阅次数已达上限（每个账号{limit_zh}）",
     ),
 }
 
@@ -219,8 +263,11 @@ def _too_many_requests(limiter: Limiter, exc: RateLimitExceeded) -> Any:
 # --- the app ---------------------------------------------------------------------------
 
 
-def _limits(limiter: Limiter, kind: str, config: Any, methods: list[str]) -> list[Any]:
-    """The Flask-Limiter decorators of ``kind`` for a route serving ``methods``."""
+def _limits(
+    limiter: Limiter, kind: str, config: Any, methods: list[str], exempt: Callable[[], bool]
+) -> list[Any]:
+    """The Flask-Limiter decorators of ``kind`` for a route serving ``methods``; a
+    per-account one leaves uncounted the requests ``exempt`` is true for."""
     if kind == LOGIN:
         return [
             limiter.shared_limit(
@@ -236,27 +283,37 @@ def _limits(limiter: Limiter, kind: str, config: Any, methods: list[str]) -> lis
                 methods=methods,
                 deduct_when=_login_failed,  # checked before, counted once it failed
             ),
+            limiter.shared_limit(
+                config["RATELIMIT_LOGIN_PER_USERNAME"],
+                scope="login-username",
+                key_func=login_username_key,
+                methods=methods,
+                deduct_when=_login_failed,
+            ),
         ]
-    setting = "RATELIMIT_EXPORT_PER_USER" if kind == EXPORT else "RATELIMIT_UPLOAD_PER_USER"
     return [
         limiter.shared_limit(
-            config[setting], scope=kind, key_func=user_key, methods=methods, exempt_when=_no_user
+            config[PER_USER_SETTINGS[kind]],
+            scope=kind,
+            key_func=user_key,
+            methods=methods,
+            exempt_when=exempt,
         )
     ]
 
 
-def limited_handlers(view: Any) -> dict[str, str]:
-    """HTTP method → rate-limit kind of the handlers a view function serves."""
-    marker = getattr(view, "_inspect_rate_limit", None)
+def limited_handlers(view: Any) -> dict[str, Any]:
+    """HTTP method → the rate-limited handler a view function serves for it."""
     view_class = getattr(view, "view_class", None)
     if view_class is None:
-        methods = getattr(view, "methods", None) or ["GET"]
-        return {m: marker for m in methods} if marker else {}
+        if getattr(view, "_inspect_rate_limit", None) is None:
+            return {}
+        return {m: view for m in getattr(view, "methods", None) or ["GET"]}
     found = {}
     for method in getattr(view_class, "methods", None) or ():
-        kind = getattr(getattr(view_class, method.lower(), None), "_inspect_rate_limit", None)
-        if kind:
-            found[method] = kind
+        handler = getattr(view_class, method.lower(), None)
+        if getattr(handler, "_inspect_rate_limit", None):
+            found[method] = handler
     return found
 
 
@@ -297,13 +354,16 @@ def init_app(app: Flask) -> Limiter:
         ) from None
     app.extensions["inspect_limiter"] = limiter
     for endpoint, view in list(app.view_functions.items()):
-        by_kind: dict[str, list[str]] = {}
-        for method, kind in limited_handlers(view).items():
-            by_kind.setdefault(kind, []).append(method)
-            if method == "GET":
-                by_kind[kind].append("HEAD")
-        for kind, methods in by_kind.items():
-            for decorate in _limits(limiter, kind, app.config, methods):
+        for method, handler in limited_handlers(view).items():
+            # one set of limits per handler: its permission and condition are its own
+            methods = [method, "HEAD"] if method == "GET" else [method]
+            exempt = _uncounted(
+                getattr(handler, "_inspect_access", ()),
+                getattr(handler, "_inspect_rate_limit_when", None),
+            )
+            for decorate in _limits(
+                limiter, handler._inspect_rate_limit, app.config, methods, exempt
+            ):
                 view = decorate(view)
         app.view_functions[endpoint] = view
     app.register_error_handler(RateLimitExceeded, lambda exc: _too_many_requests(limiter, exc))

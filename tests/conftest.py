@@ -110,9 +110,11 @@ TEST_CONFIG: dict[str, Any] = {
     # the limiter stays on (each app counts in its own memory), its limits out of reach of
     # tests that log in, upload or export often; tests/api/test_rate_limits.py sets its own
     "RATELIMIT_LOGIN_PER_USERNAME_ADDRESS": "10000/minute",
+    "RATELIMIT_LOGIN_PER_USERNAME": "10000/minute",
     "RATELIMIT_LOGIN_PER_ADDRESS": "10000/minute",
     "RATELIMIT_EXPORT_PER_USER": "10000/hour",
     "RATELIMIT_UPLOAD_PER_USER": "10000/hour",
+    "RATELIMIT_RANKING_PER_USER": "10000/hour",
 }
 
 

@@ -26,7 +26,7 @@ from inspect_core.credit.schemas import (
 )
 from inspect_core.db import db
 from inspect_core.errors import NotFound
-from inspect_core.ratelimit import EXPORT, rate_limited
+from inspect_core.ratelimit import EXPORT, RANKING, rate_limited
 from inspect_core.validators import RowId
 from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell, rows_workbook
 
@@ -92,6 +92,7 @@ class WithdrawalView(MethodView):
 @blp.route("/enterprises/<string:uscc>/credit")
 class CreditView(MethodView):
     @require("credit:read")
+    @rate_limited(RANKING)
     @blp.response(200, CreditSchema)
     def get(self, uscc: str) -> dict[str, Any]:
         """Current rating with reasons, rating history across runs, and credit events."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from flask.views import MethodView
 
 from inspect_core.auth.access import current_user, has_permission, require
@@ -19,6 +20,7 @@ from inspect_core.enterprises.schemas import (
     EnterpriseSchema,
 )
 from inspect_core.errors import Forbidden
+from inspect_core.ratelimit import RANKING, rate_limited
 
 blp = Blueprint(
     "enterprises",
@@ -28,9 +30,22 @@ blp = Blueprint(
 )
 
 
+def asks_for_ranking(args: Mapping[str, Any]) -> bool:
+    """Whether a list request reads the risk ranking (``order=risk``, or a tier or run
+    filter, which only the ranking has)."""
+    return args.get("order") == "risk" or bool(args.get("tier")) or bool(args.get("run"))
+
+
+def _ranking_read() -> bool:
+    """The list request is a page of the ranking, by a caller who may read it: counted
+    in the account's ranking quota (any other is a plain list, or a 403)."""
+    return asks_for_ranking(request.args) and has_permission(current_user(), "rankings:read")
+
+
 @blp.route("")
 class EnterprisesView(MethodView):
     @require("enterprises:read")
+    @rate_limited(RANKING, when=_ranking_read)
     @blp.arguments(EnterpriseListArgsSchema, location="query")
     @blp.response(200, EnterprisePageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +57,7 @@ class EnterprisesView(MethodView):
         fixed scoring run: a rescore never reshuffles a list being read.
         """
         user = current_user()
-        if args.get("order") == "risk" or args.get("tier") or args.get("run"):
+        if asks_for_ranking(args):
             if not has_permission(user, "rankings:read"):
                 raise Forbidden(
                     "the risk-ranked list is for regulators", message_zh="风险排序仅限监管人员"

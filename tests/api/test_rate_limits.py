@@ -1,6 +1,7 @@
 """Rate limits and quotas (OWASP API2, API4, API6; RELIABILITY.md §1.8): login per username
-and address and per address, exports and uploads per account; a 429 in the error shape
-with ``Retry-After``, and never a 500 from the limiter's store."""
+and address, per username and per address; exports, uploads and reading the risk ranking
+per account; a 429 in the error shape with ``Retry-After``, and never a 500 from the
+limiter's store."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from inspect_core.app import create_app
 from inspect_core.auth.service import create_user
 from inspect_core.db import db
+from tests import factories
 from tests.conftest import TEST_CONFIG, identities
 
 TOKEN = "/api/v1/auth/token"
@@ -142,6 +144,22 @@ def test_the_username_is_keyed_as_the_login_reads_it(app_factory):
     assert login(client, " li.na", "wrong guess").status_code == 401  # another name
 
 
+def test_failed_logins_spread_over_addresses_are_bounded_per_username(app_factory):
+    """Guessing one account's password from many addresses (a botnet) gets each address
+    a fresh per-pair budget; the per-username limit bounds them all together, and
+    another account is untouched."""
+    app = app_factory(RATELIMIT_LOGIN_PER_USERNAME="3/minute")
+    users(app, "li.na", "wang.wu")
+    client = app.test_client()
+    for n in range(3):
+        assert login(client, "li.na", "wrong guess", address=f"10.0.1.{n}").status_code == 401
+    response = login(client, "li.na", address="10.0.1.99")
+    assert_limited(response, "username")
+    assert "from any address" in response.json["message"]
+    assert response.json["message_zh"].startswith("登录失败次数过多")
+    assert login(client, "wang.wu", address="10.0.1.99").status_code == 200
+
+
 def test_every_login_attempt_counts_per_address(app_factory):
     """Each attempt costs an Argon2 hash, right or wrong, and any username: the
     per-address limit counts them all (spraying many usernames, or a login flood)."""
@@ -220,6 +238,46 @@ def test_head_of_an_export_counts_as_the_export(app_factory):
     url = "/api/v1/results/export?sector=food"
     assert client.head(url, headers=regulator).status_code == 200
     assert client.get(url, headers=regulator).status_code == 429
+
+
+def test_reading_the_risk_ranking_is_a_per_account_quota(app_factory):
+    """Paging the ranked list, or reading enterprises' credit pages one by one, is the
+    export by other means (API6): one budget per account over both, counted for ranked
+    pages only; the plain list and another account are unaffected."""
+    app = app_factory(RATELIMIT_RANKING_PER_USER="3/hour")
+    client = app.test_client()
+    make = identities(app, client)
+    admin, first, second = make("admin"), make("regulator"), make("regulator")
+    enterprise = factories.enterprise()
+    assert client.post("/api/v1/enterprises", json=enterprise, headers=admin).status_code == 201
+    credit = f"/api/v1/enterprises/{enterprise['uscc']}/credit"
+    ranked = ["/api/v1/enterprises?order=risk", "/api/v1/enterprises?tier=D", credit]
+    for url in ranked:
+        assert client.get(url, headers=first).status_code != 429
+    for url in ranked:
+        response = client.get(url, headers=first)
+        assert_limited(response, "rate")
+        assert "risk-ranking reading quota" in response.json["message"]
+        assert response.json["message_zh"].startswith("风险排序查阅次数已达上限")
+    assert client.get("/api/v1/enterprises", headers=first).status_code == 200
+    assert client.get(credit, headers=second).status_code != 429
+
+
+def test_a_caller_without_the_permission_gets_its_403_and_spends_no_quota(app_factory):
+    """The quotas count requests the caller may make: an inspector asking for the
+    ranking or its export is told 403 every time (not 429), and its account's budget
+    is left for what it may do."""
+    app = app_factory(RATELIMIT_RANKING_PER_USER="1/hour", RATELIMIT_EXPORT_PER_USER="1/hour")
+    client = app.test_client()
+    make = identities(app, client)
+    badge = factories.inspector()
+    assert client.post("/api/v1/inspectors", json=badge, headers=make("admin")).status_code == 201
+    inspector = make("inspector", badge=badge["badge"])
+    for url in ("/api/v1/enterprises?order=risk", "/api/v1/rankings/export"):
+        for _ in range(3):
+            response = client.get(url, headers=inspector)
+            assert response.status_code == 403, response.json
+    assert client.get("/api/v1/enterprises", headers=inspector).status_code == 200
 
 
 def _upload(client, path, headers):
@@ -338,6 +396,8 @@ def test_a_malformed_rate_limit_setting_is_refused_at_start(setting, value):
 
 LIMITED_OPERATIONS = [
     ("/api/v1/auth/token", "post"),
+    ("/api/v1/enterprises", "get"),
+    ("/api/v1/enterprises/{uscc}/credit", "get"),
     ("/api/v1/rankings/export", "get"),
     ("/api/v1/results/export", "get"),
     ("/api/v1/results/import", "post"),

@@ -267,8 +267,39 @@ def audit_group() -> None:
 _KEY_FILE = click.option(
     "--key-file",
     type=click.Path(dir_okay=False),
-    help="the checkpoint key (default: INSPECT_AUDIT_CHECKPOINT_KEY or _KEY_FILE)",
+    help="the Ed25519 private key (default: INSPECT_AUDIT_CHECKPOINT_KEY_FILE)",
 )
+
+
+@audit_group.command("keygen")
+@click.option(
+    "--private-key-out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="new file for the private key (PEM, mode 0600); never overwritten",
+)
+@click.option(
+    "--public-key-out",
+    type=click.Path(dir_okay=False),
+    help="new file for the public key (PEM; default: print it)",
+)
+def audit_keygen(private_key_out: str, public_key_out: str | None) -> None:
+    """Make an Ed25519 key pair for signing checkpoints.  Keep the private key where the
+    checkpoint job runs, never with the database; give the public key to whoever checks
+    the checkpoints."""
+    from inspect_core.audit import checkpoint
+
+    try:
+        key = checkpoint.generate(private_key_out, public_key_out)
+    except checkpoint.CheckpointError as exc:
+        raise click.ClickException(str(exc)) from None
+    public = key.public_key()
+    click.echo(f"private key written to {private_key_out} (mode 0600)")
+    if public_key_out:
+        click.echo(f"public key written to {public_key_out}")
+    else:
+        click.echo(checkpoint.public_pem(public).decode(), nl=False)
+    click.echo(f"key id {checkpoint.key_id(public)}")
 
 
 @audit_group.command("verify")
@@ -276,28 +307,39 @@ _KEY_FILE = click.option(
     "--checkpoint",
     "checkpoint_path",
     type=click.Path(exists=True, dir_okay=False),
-    help="also check the chain still holds this signed checkpoint (a file's last line)",
+    help="also check the chain still holds this file's signed checkpoints (its last line)",
+)
+@click.option(
+    "--public-key",
+    "public_key_file",
+    type=click.Path(dir_okay=False),
+    help="the signer's Ed25519 public key (default: INSPECT_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE, "
+    "else the private key's public half)",
 )
 @_KEY_FILE
 @with_appcontext
-def audit_verify(checkpoint_path: str | None, key_file: str | None) -> None:
+def audit_verify(
+    checkpoint_path: str | None, public_key_file: str | None, key_file: str | None
+) -> None:
     """Recompute the chain; exit 1 and name the first broken link if any.  With
-    --checkpoint, exit 1 as well unless the checkpoint's signature holds and the chain
-    still has its event with the same hash (a cut-off tail or a re-hashed chain)."""
+    --checkpoint, exit 1 as well unless every checkpoint in the file is signed by the key
+    (the first that is not is named by its line) and the chain still has the last one's
+    event with the same hash (a cut-off tail or a re-hashed chain)."""
     from inspect_core.audit import checkpoint
     from inspect_core.audit.service import verify
 
-    key, signed = None, {}
+    signed, lines = None, []
     if checkpoint_path:
         try:
-            key = checkpoint.load_key(current_app.config, key_file)
-            signed = checkpoint.read(checkpoint_path)
-            checkpoint.check_signature(signed, key)
+            public_key = checkpoint.load_public_key(current_app.config, public_key_file, key_file)
+            lines = checkpoint.read(checkpoint_path)
+            checkpoint.check_lines(lines, public_key)
         except checkpoint.CheckpointError as exc:
             raise click.ClickException(str(exc)) from None
+        signed = lines[-1].checkpoint
     with db.new_session() as session:
         report = verify(session)
-        problem = checkpoint.check(session, signed, key) if key is not None else None
+        problem = checkpoint.check(session, signed) if signed is not None else None
     failed = False
     if report.ok:
         click.echo(f"audit chain intact: {report.events} events, head {report.head}")
@@ -310,10 +352,10 @@ def audit_verify(checkpoint_path: str | None, key_file: str | None) -> None:
     if problem:
         failed = True
         click.echo(f"checkpoint NOT HELD: {problem}")
-    elif key is not None:
+    elif signed is not None:
         click.echo(
             f"checkpoint of {signed['created_at']} held: event {signed['last_id']} "
-            f"hash {signed['hash']}"
+            f"hash {signed['hash']} ({len(lines)} checkpoint(s) signed by key {signed['key_id']})"
         )
     if failed:
         sys.exit(1)
@@ -328,14 +370,14 @@ def audit_verify(checkpoint_path: str | None, key_file: str | None) -> None:
 @_KEY_FILE
 @with_appcontext
 def audit_checkpoint(out: str | None, key_file: str | None) -> None:
-    """Verify the chain and print (or append to --out) its head signed with HMAC-SHA256
-    under a key kept outside the database.  Keep the file elsewhere, write-once."""
+    """Verify the chain and print (or append to --out) its head signed with an Ed25519
+    private key kept outside the database.  Keep the file elsewhere, write-once."""
     import json
 
     from inspect_core.audit import checkpoint
 
     try:
-        key = checkpoint.load_key(current_app.config, key_file)
+        key = checkpoint.load_private_key(current_app.config, key_file)
         previous = checkpoint.last_in(out) if out else None
         with db.new_session() as session:
             signed = checkpoint.make(session, key, previous)

@@ -151,11 +151,13 @@ class Config:
     ARGON2_MEMORY_COST = 19 * 1024  # KiB: OWASP minimum for Argon2id
     ARGON2_PARALLELISM = 1
 
-    # audit: the HMAC-SHA256 key that signs checkpoints of the chain's head
-    # (``inspect-core audit checkpoint``), as the secret itself or a file holding it; set
-    # one, where the cron job runs, never in the database (README "Audit checkpoints")
-    AUDIT_CHECKPOINT_KEY: str | None = None
+    # audit: the Ed25519 private key (a PEM file, ``inspect-core audit keygen``) that signs
+    # checkpoints of the chain's head (``inspect-core audit checkpoint``); set it where the
+    # cron job runs, never where the database is (README "Audit checkpoints").  The public
+    # key checks them (``audit verify --checkpoint``; without it, the private key's public
+    # half).  AUDIT_CHECKPOINT_KEY, the HMAC secret of version-1 checkpoints, is refused
     AUDIT_CHECKPOINT_KEY_FILE: str | None = None
+    AUDIT_CHECKPOINT_PUBLIC_KEY_FILE: str | None = None
 
     # plugins: installed is not enabled
     PLUGINS: list[str] | str = ["food", "drugs", "special_equipment", "construction"]

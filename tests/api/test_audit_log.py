@@ -5,15 +5,20 @@ database catches what the chain alone cannot (its tail cut off, or the chain re-
 
 from __future__ import annotations
 
+import hashlib
 import json
+import stat
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select, text
 
+from inspect_core.audit import checkpoint
 from inspect_core.audit.models import AuditEvent
 from inspect_core.audit.service import GENESIS, event_hash, record, verify
 
-KEY = "k3y-" + "0123456789abcdef" * 2  # 36 bytes, outside the database
 EVENTS = 6
 
 
@@ -59,10 +64,28 @@ def _head(session) -> int:
     return session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
 
 
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    """Two Ed25519 key pairs, outside the database: ``signer`` and ``other``."""
+    folder = tmp_path_factory.mktemp("keys")
+    pairs = {}
+    for name in ("signer", "other"):
+        private, public = folder / f"{name}.pem", folder / f"{name}.pub"
+        key = checkpoint.generate(private, public)
+        pairs[name] = KeyPair(private, public, checkpoint.key_id(key.public_key()))
+    return pairs
+
+
+class KeyPair(NamedTuple):
+    private: Path
+    public: Path
+    key_id: str
+
+
 @pytest.fixture
-def keyed(app_factory):
-    """An app whose checkpoint key is configured (as INSPECT_AUDIT_CHECKPOINT_KEY sets it)."""
-    return app_factory(AUDIT_CHECKPOINT_KEY=KEY)
+def keyed(app_factory, keys):
+    """An app whose private key is configured (as INSPECT_AUDIT_CHECKPOINT_KEY_FILE sets it)."""
+    return app_factory(AUDIT_CHECKPOINT_KEY_FILE=str(keys["signer"].private))
 
 
 def _cli(app, *args: str):
@@ -117,26 +140,69 @@ def test_without_a_checkpoint_a_cut_off_tail_still_verifies(client, identity, se
 
 # --- checkpoints ---------------------------------------------------------------------------
 
+#: a line of the HMAC-SHA256 era (version 1), as `audit checkpoint` wrote it before Ed25519
+HMAC_LINE = {
+    "created_at": "2026-11-30T01:15:00+00:00",
+    "events": 6,
+    "hash": "ab" * 32,
+    "key_id": "0f1e2d3c4b5a6978",
+    "last_id": 6,
+    "signature": "cd" * 32,
+    "version": 1,
+}
 
-def test_checkpoint_is_refused_without_a_key_or_with_a_short_one(app_factory, tmp_path):
-    """An unsigned head proves nothing, so no key means no checkpoint (and no file)."""
+
+def test_checkpoint_is_refused_without_a_key(app_factory, tmp_path):
+    """An unsigned head proves nothing, so no key means no checkpoint (and no file), and
+    no key to check one with means no verdict on it."""
     out = tmp_path / "checkpoints.jsonl"
     refused = _cli(app_factory(), "checkpoint", "--out", str(out))
     assert refused.exit_code == 1
     assert "no audit checkpoint key" in refused.output
-    assert "INSPECT_AUDIT_CHECKPOINT_KEY" in refused.output
-    short = _cli(app_factory(AUDIT_CHECKPOINT_KEY="secret"), "checkpoint", "--out", str(out))
-    assert short.exit_code == 1 and "at least 32" in short.output
+    assert "INSPECT_AUDIT_CHECKPOINT_KEY_FILE" in refused.output and "keygen" in refused.output
     assert not out.exists()
-    assert _cli(app_factory(), "verify", "--checkpoint", str(out)).exit_code != 0
+    out.write_text(json.dumps(HMAC_LINE) + "\n")
+    unchecked = _cli(app_factory(), "verify", "--checkpoint", str(out))
+    assert unchecked.exit_code == 1 and "--public-key" in unchecked.output
 
 
-def test_checkpoint_signs_the_head_and_verify_holds_it(app_factory, session, tmp_path, monkeypatch):
-    """Printed or appended, the checkpoint is the verified head, signed; a key given as an
-    environment variable (all digits: JSON-parsed to a number by Flask) or a key file
-    verifies it; the key itself is nowhere in the checkpoint."""
-    digits = "1234567890" * 4
-    monkeypatch.setenv("INSPECT_AUDIT_CHECKPOINT_KEY", digits)
+def test_keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites(keyed, tmp_path):
+    """The private key is a new file of mode 0600; the public key beside it, or printed;
+    the key id printed is SHA-256 of the raw public key; no existing file is replaced."""
+    private, public = tmp_path / "audit.pem", tmp_path / "audit.pub"
+    made = _cli(keyed, "keygen", "--private-key-out", str(private), "--public-key-out", str(public))
+    assert made.exit_code == 0, made.output
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert private.read_bytes().startswith(b"-----BEGIN PRIVATE KEY-----")
+    assert public.read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
+    loaded = serialization.load_pem_public_key(public.read_bytes())
+    raw = loaded.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert f"key id {hashlib.sha256(raw).hexdigest()[:16]}" in made.output
+    assert private.read_text() not in made.output
+
+    before = private.read_bytes()
+    again = _cli(keyed, "keygen", "--private-key-out", str(private))
+    assert again.exit_code == 1 and "exists" in again.output and "never overwritten" in again.output
+    assert private.read_bytes() == before
+    fresh = tmp_path / "fresh.pem"
+    refused = _cli(
+        keyed, "keygen", "--private-key-out", str(fresh), "--public-key-out", str(public)
+    )
+    assert refused.exit_code == 1 and "exists" in refused.output and not fresh.exists()
+
+    printed = _cli(keyed, "keygen", "--private-key-out", str(fresh))
+    assert printed.exit_code == 0 and "-----BEGIN PUBLIC KEY-----" in printed.output
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+def test_checkpoint_signs_the_head_and_the_public_key_alone_verifies_it(
+    app_factory, keys, session, tmp_path, monkeypatch
+):
+    """Printed or appended, the checkpoint is the verified head, signed with Ed25519 under
+    the key it names; a verifier with only the public key (given, configured, or derived
+    from the private key) holds it; the private key is nowhere in it."""
+    signer = keys["signer"]
+    monkeypatch.setenv("INSPECT_AUDIT_CHECKPOINT_KEY_FILE", str(signer.private))
     from_env = app_factory()
     _chain(session)
     head = _head(session)
@@ -145,7 +211,9 @@ def test_checkpoint_signs_the_head_and_verify_holds_it(app_factory, session, tmp
     signed = json.loads(printed.output)
     assert signed["events"] == signed["last_id"] == head
     assert signed["hash"] == session.scalar(select(AuditEvent.hash).where(AuditEvent.id == head))
-    assert digits not in printed.output and len(signed["signature"]) == 64
+    assert (signed["version"], signed["alg"], signed["key_id"]) == (2, "Ed25519", signer.key_id)
+    assert len(bytes.fromhex(signed["signature"])) == 64
+    assert "PRIVATE" not in printed.output
 
     out = tmp_path / "checkpoints.jsonl"
     assert _cli(from_env, "checkpoint", "--out", str(out)).exit_code == 0
@@ -155,15 +223,19 @@ def test_checkpoint_signs_the_head_and_verify_holds_it(app_factory, session, tmp
     lines = out.read_text().splitlines()
     assert [json.loads(line)["events"] for line in lines] == [head, head + 2]
 
-    monkeypatch.delenv("INSPECT_AUDIT_CHECKPOINT_KEY")
-    key_file = tmp_path / "audit.key"
-    key_file.write_text(digits + "\n")
-    held = _cli(app_factory(), "verify", "--checkpoint", str(out), "--key-file", str(key_file))
+    monkeypatch.delenv("INSPECT_AUDIT_CHECKPOINT_KEY_FILE")
+    verifier = app_factory()  # no private key anywhere
+    held = _cli(verifier, "verify", "--checkpoint", str(out), "--public-key", str(signer.public))
     assert held.exit_code == 0, held.output
     assert "intact" in held.output and f"event {head + 2}" in held.output
+    assert f"2 checkpoint(s) signed by key {signer.key_id}" in held.output
+    configured = app_factory(AUDIT_CHECKPOINT_PUBLIC_KEY_FILE=str(signer.public))
+    assert _cli(configured, "verify", "--checkpoint", str(out)).exit_code == 0
+    derived = _cli(verifier, "verify", "--checkpoint", str(out), "--key-file", str(signer.private))
+    assert derived.exit_code == 0, derived.output
 
 
-def test_tail_truncation_is_caught_against_the_last_checkpoint(keyed, session, tmp_path):
+def test_tail_truncation_is_caught_against_the_last_checkpoint(keyed, keys, session, tmp_path):
     """Cut off the newest event behind the triggers: the chain still verifies, the
     checkpoint names the missing event and the hash it should have."""
     _chain(session)
@@ -173,11 +245,17 @@ def test_tail_truncation_is_caught_against_the_last_checkpoint(keyed, session, t
     expected = json.loads(out.read_text())["hash"]
     _as_superuser(session, f"DELETE FROM audit_events WHERE id = {head}")
 
-    caught = _cli(keyed, "verify", "--checkpoint", str(out))
+    caught = _cli(
+        keyed, "verify", "--checkpoint", str(out), "--public-key", str(keys["signer"].public)
+    )
     assert caught.exit_code == 1
     assert f"audit chain intact: {head - 1} events" in caught.output
     assert f"event {head}" in caught.output and expected in caught.output
     assert "missing" in caught.output and "truncated" in caught.output
+
+    refused = _cli(keyed, "checkpoint", "--out", str(out))
+    assert refused.exit_code == 1 and "does not hold" in refused.output
+    assert out.read_text().count("\n") == 1
 
 
 def test_a_rehashed_chain_is_caught_and_not_signed_over(keyed, session, tmp_path):
@@ -206,23 +284,118 @@ def test_a_rehashed_chain_is_caught_and_not_signed_over(keyed, session, tmp_path
     assert out.read_text().count("\n") == 1
 
 
-def test_a_forged_or_foreign_checkpoint_is_refused(keyed, app_factory, session, tmp_path):
-    """Whoever rewrites the chain cannot rewrite the checkpoint to match it without the
-    key: an edited checkpoint fails its signature, one under another key is named so."""
-    _chain(session)
-    out = tmp_path / "checkpoint.json"
-    signed = json.loads(_cli(keyed, "checkpoint").output)
-    _as_superuser(session, f"DELETE FROM audit_events WHERE id = {signed['last_id']}")
-    forged = {**signed, "events": signed["events"] - 1, "last_id": signed["last_id"] - 1}
-    forged["hash"] = verify(session).head
-    out.write_text(json.dumps(forged, indent=2))
-    refused = _cli(keyed, "verify", "--checkpoint", str(out))
-    assert refused.exit_code == 1 and "signature is invalid" in refused.output
+def test_a_forged_or_edited_line_is_refused_by_its_line(keyed, keys, session, tmp_path):
+    """Whoever rewrites the chain cannot rewrite a checkpoint to match it without the
+    private key: an edited line, or one signed by another key under the signer's key id,
+    fails its signature, named by its line, in `verify` and before the next append."""
+    public = str(keys["signer"].public)
+    out = tmp_path / "checkpoints.jsonl"
+    for start in (0, 100, 200):
+        _chain(session, start=start)
+        assert _cli(keyed, "checkpoint", "--out", str(out)).exit_code == 0
+    assert _cli(keyed, "verify", "--checkpoint", str(out), "--public-key", public).exit_code == 0
+    honest = out.read_text().splitlines()
 
-    out.write_text(json.dumps(signed))
-    other = app_factory(AUDIT_CHECKPOINT_KEY="another key, also outside the database")
-    foreign = _cli(other, "verify", "--checkpoint", str(out))
-    assert foreign.exit_code == 1 and f"signed with key {signed['key_id']}" in foreign.output
+    _as_superuser(session, f"DELETE FROM audit_events WHERE id > {_head(session) - EVENTS}")
+    edited = {**json.loads(honest[2]), "events": _head(session), "last_id": _head(session)}
+    edited["hash"] = verify(session).head
+    out.write_text("\n".join([*honest[:2], json.dumps(edited)]) + "\n")
+    refused = _cli(keyed, "verify", "--checkpoint", str(out), "--public-key", public)
+    assert refused.exit_code == 1
+    assert f"{out} line 3: checkpoint signature is invalid" in refused.output
+    appended = _cli(keyed, "checkpoint", "--out", str(out))
+    assert appended.exit_code == 1 and "line 3: checkpoint signature" in appended.output
+    assert out.read_text().count("\n") == 3
+
+    older = {**json.loads(honest[0]), "created_at": "2026-01-01T00:00:00+00:00"}
+    out.write_text("\n".join([json.dumps(older), *honest[1:2]]) + "\n")
+    refused = _cli(keyed, "verify", "--checkpoint", str(out), "--public-key", public)
+    assert refused.exit_code == 1 and "line 1: checkpoint signature is invalid" in refused.output
+
+    mallory = checkpoint.load_private_key({}, str(keys["other"].private))
+    with_key_id = {**edited, "key_id": keys["signer"].key_id}
+    body = {name: with_key_id[name] for name in checkpoint.FIELDS}
+    with_key_id["signature"] = mallory.sign(checkpoint.message(body)).hex()
+    out.write_text(json.dumps(with_key_id, indent=2))  # one object, printed on several lines
+    refused = _cli(keyed, "verify", "--checkpoint", str(out), "--public-key", public)
+    assert refused.exit_code == 1 and "line 1: checkpoint signature is invalid" in refused.output
+
+
+def test_another_keys_public_key_does_not_verify(keyed, keys, session, tmp_path):
+    """A checkpoint checked with another key's public key fails, naming both keys, and a
+    file is appended to only by the key that signed it."""
+    _chain(session)
+    out = tmp_path / "checkpoints.jsonl"
+    assert _cli(keyed, "checkpoint", "--out", str(out)).exit_code == 0
+    signer, other = keys["signer"], keys["other"]
+    foreign = _cli(keyed, "verify", "--checkpoint", str(out), "--public-key", str(other.public))
+    assert foreign.exit_code == 1
+    assert f"line 1: checkpoint signed with key {signer.key_id}" in foreign.output
+    assert f"the key given is {other.key_id}" in foreign.output
+    rotated = _cli(keyed, "checkpoint", "--out", str(out), "--key-file", str(other.private))
+    assert rotated.exit_code == 1 and f"signed with key {signer.key_id}" in rotated.output
+    assert out.read_text().count("\n") == 1
+
+
+def test_the_public_key_cannot_sign(app_factory, keys, session, tmp_path):
+    """A public key given where the private key belongs (option or setting) is refused by
+    name, with no checkpoint written; and a private key is not taken as a public one."""
+    _chain(session)
+    out = tmp_path / "checkpoints.jsonl"
+    public, private = str(keys["signer"].public), str(keys["signer"].private)
+    for app, extra in (
+        (app_factory(), ("--key-file", public)),
+        (app_factory(AUDIT_CHECKPOINT_KEY_FILE=public), ()),
+    ):
+        refused = _cli(app, "checkpoint", "--out", str(out), *extra)
+        assert refused.exit_code == 1, refused.output
+        assert "is a public key" in refused.output and "cannot sign" in refused.output
+        assert not out.exists()
+    assert (
+        _cli(app_factory(), "checkpoint", "--out", str(out), "--key-file", private).exit_code == 0
+    )
+    swapped = _cli(app_factory(), "verify", "--checkpoint", str(out), "--public-key", private)
+    assert swapped.exit_code == 1 and "holds a private key" in swapped.output
+    both = _cli(
+        app_factory(),
+        "verify",
+        "--checkpoint",
+        str(out),
+        "--public-key",
+        public,
+        "--key-file",
+        private,
+    )
+    assert both.exit_code == 1 and "not both" in both.output
+
+
+def test_hmac_checkpoints_and_secrets_are_refused_by_name(
+    app_factory, keyed, keys, session, tmp_path
+):
+    """The HMAC-SHA256 era is over (one deployment, none in production): a version-1 line
+    is named as such rather than called forged, a file ending in one is not appended to,
+    and an HMAC secret, as the setting or as the key file, is refused saying why."""
+    _chain(session)
+    out = tmp_path / "hmac.jsonl"
+    out.write_text(json.dumps(HMAC_LINE, sort_keys=True) + "\n")
+    public = str(keys["signer"].public)
+    old = _cli(keyed, "verify", "--checkpoint", str(out), "--public-key", public)
+    assert old.exit_code == 1
+    assert "line 1 is an HMAC-SHA256 checkpoint" in old.output and "Ed25519" in old.output
+    appended = _cli(keyed, "checkpoint", "--out", str(out))
+    assert appended.exit_code == 1 and "HMAC-SHA256" in appended.output
+    assert out.read_text().count("\n") == 1
+
+    secret = "k3y-" + "0123456789abcdef" * 2
+    setting = _cli(app_factory(AUDIT_CHECKPOINT_KEY=secret), "checkpoint")
+    assert setting.exit_code == 1
+    assert "INSPECT_AUDIT_CHECKPOINT_KEY is set, to an HMAC secret" in setting.output
+    assert "keygen" in setting.output and secret not in setting.output
+    key_file = tmp_path / "hmac.key"
+    key_file.write_text(secret + "\n")
+    as_file = _cli(app_factory(), "checkpoint", "--key-file", str(key_file))
+    assert as_file.exit_code == 1
+    assert "not an Ed25519 private key in PEM (an HMAC secret" in as_file.output
 
 
 def test_checkpoint_refuses_to_sign_a_broken_chain(keyed, session):

@@ -65,6 +65,32 @@ def db_check() -> None:
     click.echo("models match the migrated schema")
 
 
+@db_group.command("grant-app-role")
+@click.argument("role")
+@click.option("--schema", help="the schema the tables are in (default: the current schema)")
+@with_appcontext
+def db_grant_app_role(role: str, schema: str | None) -> None:
+    """PostgreSQL: give ROLE, the login role the app runs as, just the app's privileges:
+    SELECT/INSERT on every table, UPDATE/DELETE only where the table is not append-only,
+    sequences' USAGE/SELECT; never TRUNCATE.  Run as the tables' owner after each
+    `db upgrade`; running it again changes nothing.  ROLE must exist and own nothing."""
+    from inspect_core.grants import GrantError, grant_app_role
+
+    try:
+        report = grant_app_role(db.engine, role, schema)
+    except GrantError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"role {report.role} on schema {report.schema}:")
+    click.echo(
+        f"  SELECT, INSERT on {len(report.append_only)} append-only tables (UPDATE, DELETE, "
+        f"TRUNCATE revoked): {', '.join(report.append_only)}"
+    )
+    click.echo(f"  SELECT, INSERT, UPDATE, DELETE on {len(report.mutable)} tables")
+    if report.read_only:
+        click.echo(f"  SELECT on {', '.join(report.read_only)}")
+    click.echo(f"  USAGE, SELECT on {len(report.sequences)} sequences")
+
+
 @click.group("users", help="Accounts.")
 def users_group() -> None:
     pass

@@ -478,7 +478,6 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("{size} bytes; limit {limit}", "{size} 字节；上限 {limit}"),
     Message("content is not {type}", "内容不是 {type}"),
     Message("not base64", "不是 base64 编码"),
-    Message("you are not on task {task}", "您不在任务 {task} 中"),
     Message("current version is {version}", "当前版本为 {version}"),
     # credit events and ratings
     Message(
@@ -621,7 +620,6 @@ CORE_MESSAGES: tuple[Message, ...] = (
     ),
     Message("not a task number", "不是有效的任务编号"),
     Message("no such task in your scope", "您的权限范围内没有该任务"),
-    Message("you are not assigned to this task", "您未被指派执行该任务"),
     Message("the plan is closed", "该计划已关闭"),
     Message("task superseded by a re-draw", "该任务已因重新抽取而作废"),
     Message("sector plugin could not read the row: {detail}", "行业插件无法读取该行：{detail}"),

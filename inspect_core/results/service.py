@@ -65,8 +65,14 @@ def _load_task(session: Session, user: Any, task_id: int) -> Task:
         .where(Task.id == task_id, region_clause(user, Enterprise.region))
     )
     if task is None:
-        raise NotFound(f"no task {task_id}", message_zh="未找到该任务")
+        raise _no_task(task_id)
     return task
+
+
+def _no_task(task_id: int) -> NotFound:
+    """The answer for a task the caller may not see: the same for one that does not
+    exist, so its id tells an inspector nothing (GET /tasks/{id} answers alike)."""
+    return NotFound(f"no task {task_id}", message_zh="未找到该任务")
 
 
 def _decode_attachments(items: list[dict[str, Any]]) -> list[Attachment]:
@@ -324,11 +330,9 @@ def record_result(
     def work() -> tuple[int, dict[str, Any]]:
         task = _load_task(session, user, task_id)
         if not _on_task(task, user):
-            raise Forbidden(
-                "only an inspector assigned to this task may record its result",
-                {"task": [f"you are not on task {task_id}"]},
-                message_zh="仅本任务的检查人员可录入结果",
-            )
+            # only an inspector on the task sees it (plans.service._task_query): to any
+            # other it is absent, not forbidden, or its id would tell that it exists
+            raise _no_task(task_id)
         _check_open(task)
         result = _build(session, user, task, data, 1, str(uuid7()), None, None)
         task.status = "done"

@@ -735,12 +735,12 @@ def test_results_rows_for_someone_elses_task_are_rejected(client, identity, dist
     assert response.status_code == 201, response.json
     assert (response.json["accepted"], response.json["rejected"]) == (1, 3)
     messages = {e["row"]: e for e in response.json["errors"]}
-    assert "not assigned" in messages[3]["message"]
-    assert "no such task" in messages[4]["message"]
+    # another inspector's task reads as one that does not exist (as on the JSON API): the
+    # row's answer does not tell the inspector that task exists, nor its plan's state
+    assert messages[3]["message"] == messages[4]["message"] == "no such task in your scope"
     assert messages[5]["field"] == "items.0.unit"
     # the inspector reads each reason in zh-CN too: the core's and the food plugin's
-    assert messages[3]["message_zh"] == "您未被指派执行该任务"
-    assert messages[4]["message_zh"] == "您的权限范围内没有该任务"
+    assert messages[3]["message_zh"] == messages[4]["message_zh"] == "您的权限范围内没有该任务"
     assert messages[5]["message_zh"].startswith("payload.items.0.unit: 未知的计量单位 'furlong'")
     sheet = client.get(f"/api/v1/imports/{response.json['import_id']}/errors.xlsx", headers=me)
     rejected = list(load_workbook(io.BytesIO(sheet.data)).active.values)[1:]

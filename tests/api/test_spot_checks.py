@@ -449,8 +449,15 @@ def test_bad_results_are_refused_and_nothing_is_stored(client, identity, distric
     def post(body, headers, key):
         return client.post(path, json=body, headers={**headers, "Idempotency-Key": key})
 
+    # another inspector's task is absent to an inspector, as a task that does not exist
+    absent = post(good, outsider, "a")
+    missing = client.post(
+        "/api/v1/tasks/999999999/results", json=good, headers={**outsider, "Idempotency-Key": "a2"}
+    )
+    assert absent.status_code == missing.status_code == 404, absent.json
+    assert absent.json["message"] == f"no task {task['id']}"
+    assert {**absent.json, "message": ""} == {**missing.json, "message": ""}
     cases = [
-        (post(good, outsider, "a"), 403, "task"),
         (client.post(path, json=good, headers=me), 400, "Idempotency-Key"),
         (post({**good, "conclusion_code": "fine"}, me, "b"), 422, "conclusion_code"),
         (post({**good, "sector": "drugs"}, me, "c"), 422, "sector"),

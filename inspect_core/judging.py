@@ -33,7 +33,7 @@ from inspect_core.plugin_api import (
     TemplateColumn,
 )
 from inspect_core.plugin_manager import get_pm, sector_owners
-from inspect_core.validators import CleanString
+from inspect_core.validators import BIDI_CONTROLS, BIDI_REASON, CleanString
 
 log = logging.getLogger(__name__)
 
@@ -141,16 +141,42 @@ def number_errors(value: Any) -> dict[str, Any]:
     return nested_errors(value, _out_of_range)
 
 
+#: characters no text of a payload may hold, whatever its plugin's schema says: C0 and C1
+#: controls but tab, line feed and carriage return (a description may run over lines),
+#: and the bidi controls, which make a public page, an export or the audit log show text
+#: other than what is stored (OWASP API10: the core checks what a plugin let through)
+_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: the same but NUL, which joins a row's cells for one search (see _needs_row_path)
+_BAD_TEXT_IN_ROW = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_REASON = "must not contain control characters"
+
+
+def _bad_text(value: Any) -> str | None:
+    if type(value) is str and (found := _BAD_TEXT.search(value)):
+        return BIDI_REASON if found.group() in BIDI_CONTROLS else CONTROL_REASON
+    return None
+
+
+def text_errors(value: Any) -> dict[str, Any]:
+    """Field errors for each key or text of a loaded payload holding a character
+    :data:`_BAD_TEXT` refuses (plugins declare their text fields as plain strings)."""
+    return nested_errors(value, _bad_text)
+
+
 _EXPONENT_TEXT = re.compile(r"\s*[+-]?[\d_.]+[eE]")
 #: the same at the start of any cell of a row's string cells joined by NUL
 _EXPONENT_IN_ROW = re.compile(r"(?:^|\x00)\s*[+-]?[\d_.]+[eE]")
 
 
-def _holds_huge_number(row: Mapping[str, Any]) -> bool:
-    """An upload row with a cell a Decimal field reads as a number out of range: the bulk
-    path hands cells to the plugin unchecked, so such a row takes the per-row path, where
-    the schema reads it first and :func:`number_errors` names it."""
-    text = "\x00".join(value for value in row.values() if type(value) is str)
+def _needs_row_path(row: Mapping[str, Any]) -> bool:
+    """An upload row with a cell a Decimal field reads as a number out of range, or a
+    cell :func:`text_errors` refuses: the bulk path hands cells to the plugin unchecked,
+    so such a row takes the per-row path, where the schema reads it first and
+    :func:`number_errors` or :func:`text_errors` names it."""
+    strings = [value for value in row.values() if type(value) is str]
+    text = "\x00".join(strings)
+    if _BAD_TEXT_IN_ROW.search(text) or text.count("\x00") > max(len(strings) - 1, 0):
+        return True  # a control or bidi character (a NUL beyond the joins is a cell's)
     if not _EXPONENT_IN_ROW.search(text):  # one search a row; most rows have none
         return False
     for value in row.values():
@@ -424,7 +450,7 @@ class Judger:
             ) from None
         except Exception as exc:  # noqa: BLE001 - a plugin schema that crashes
             raise self.fault(f"its payload schema raised {exc!r}") from exc
-        if errors := number_errors(payload):
+        if errors := number_errors(payload) or text_errors(payload):
             raise Unprocessable(
                 "the payload does not fit the sector's schema", _prefix(errors, field)
             )
@@ -455,7 +481,7 @@ class Judger:
         out: list[Judged | None] = [None] * len(rows)
         if self.plugin is None or not rows:
             return out
-        kept = [i for i, row in enumerate(rows) if not _holds_huge_number(row)]
+        kept = [i for i, row in enumerate(rows) if not _needs_row_path(row)]
         if not kept:
             return out
         try:

@@ -749,6 +749,29 @@ def test_results_rows_for_someone_elses_task_are_rejected(client, identity, dist
     )
 
 
+def test_upload_rows_with_control_or_bidi_text_are_row_errors(client, identity, district, session):
+    """The bulk path hands cells to the plugin's fast path unchecked: a cell holding a
+    bidi override or a control character sends its row the per-row way, where the core
+    refuses it naming the cell; the clean row is stored."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    rows = [FOOD_HEADER] + [
+        [task["id"], "no_problem", f"S{n}", name, "cereal.rice.milled", "2026-11-20", "circulation", "Cd", "0.1", "mg/kg"]
+        for n, (task, name) in enumerate(zip(tasks[:3], ["大米", "大米\u202e米大", "大米\x1b[2J"], strict=True))
+    ]  # fmt: skip
+    response = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, csv_bytes(rows), "r.csv",
+        sector="food",
+    )  # fmt: skip
+    assert response.status_code == 201, response.json
+    assert (response.json["accepted"], response.json["rejected"]) == (1, 2)
+    errors = {e["row"]: e for e in response.json["errors"]}
+    assert sorted(errors) == [3, 4]
+    assert {errors[3]["column"], errors[4]["column"]} == {"食品名称"}
+    assert "bidirectional control" in errors[3]["message"]
+    assert "control characters" in errors[4]["message"]
+    assert all(e["message_zh"] != e["message"] for e in errors.values())
+
+
 def test_export_reimports_cleanly(app, client, identity, district, session):
     """Round trip: record results, export them (CSV and xlsx), import each export: every row
     is accepted and the new results carry the same payloads, conclusions and inspector

@@ -947,3 +947,51 @@ def test_a_control_character_in_a_finding_code_or_a_checklist_is_a_422(client, i
     body = {"sector": "hazardous_chemicals", "payload": clean, "conclusion_code": "no_problem"}
     response = client.post(url, json=body, headers={**me, "Idempotency-Key": "clean"})
     assert response.status_code == 201, response.json
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("大米\u202e米大", "bidi"),  # RIGHT-TO-LEFT OVERRIDE: shows 大米大米
+        ("大\u2066米", "bidi"),  # LEFT-TO-RIGHT ISOLATE
+        ("大米\x07", "control"),  # BEL
+        ("大米\x1b[31m", "control"),  # an ANSI colour, for a terminal reading the log
+        ("大米\x85", "control"),  # C1 NEXT LINE
+    ],
+)
+def test_payload_text_with_a_control_or_bidi_character_is_a_422_naming_it(
+    client, identity, session, text, reason
+):
+    """A plugin declares its text fields as plain strings, so a food name with a bidi
+    override (a public page shows other text than is stored) or a control character
+    was stored; the core refuses it in any plugin's payload, naming the field, and
+    stores nothing."""
+    from sqlalchemy import func, select
+
+    from inspect_core.judging import CONTROL_REASON
+    from inspect_core.results.models import Result
+    from inspect_core.validators import BIDI_REASON
+
+    why = BIDI_REASON if reason == "bidi" else CONTROL_REASON
+    task, me = _task_of(client, identity, "food")
+    url = f"/api/v1/tasks/{task['id']}/results"
+
+    def post(payload, key):
+        body = {"sector": "food", "payload": payload, "conclusion_code": "no_problem"}
+        return client.post(url, json=body, headers={**me, "Idempotency-Key": key})
+
+    named = post({**factories.food_payload(), "food_name": text}, "name")
+    assert named.status_code == 422, named.json
+    assert named.json["errors"] == {"payload.food_name": [why]}
+    assert named.json["errors_zh"]["payload.food_name"] != [why]  # translated
+    nested = factories.food_payload()
+    nested["items"][0]["method"] = f"GB 5009.15-2014{text}"
+    deep = post(nested, "deep")
+    assert deep.status_code == 422, deep.json
+    assert deep.json["errors"] == {"payload.items": {"0": {"method": [why]}}}
+    stored = select(func.count()).select_from(Result).where(Result.task_id == task["id"])
+    assert session.scalar(stored) == 0
+    # tab and line breaks are text: a standard's note may run over two lines
+    lines = factories.food_payload()
+    lines["items"][0]["standard"] = "GB 2762-2022\r\n（表1\t谷物）"
+    assert post(lines, "lines").status_code == 201

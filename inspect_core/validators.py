@@ -81,9 +81,28 @@ def shows_nothing(text: str) -> bool:
     )
 
 
+def _edge_format(ch: str) -> bool:
+    return ch.isspace() or (unicodedata.category(ch) == "Cf" and ch not in _VISIBLE_FORMAT)
+
+
+def _trim_format(text: str) -> str:
+    """``text`` without the format characters at its ends (a zero-width space or a BOM
+    pasted with a name): they show nothing there, and kept they made "重庆某公司" and
+    "\u200b重庆某公司" two names that read alike but never match a search or each other.
+    Inside the text they stay (a joiner in an emoji), as do the fillers and variation
+    selectors of :data:`_INVISIBLE` (U+FE0F ends an emoji)."""
+    start, end = 0, len(text)
+    while start < end and _edge_format(text[start]):
+        start += 1
+    while end > start and _edge_format(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 class CleanString(fields.String):
     """Trimmed, NFC-normalised text; blank is refused unless ``allow_blank`` (a text of
-    only invisible characters, such as U+200B or U+FEFF, is blank: it showed as nothing).
+    only invisible characters, such as U+200B or U+FEFF, is blank: it showed as nothing);
+    format characters at its ends are trimmed with the white space.
     Control characters and bidi controls (:data:`BIDI_CONTROLS`) are refused."""
 
     def __init__(self, *args: Any, allow_blank: bool = False, **kwargs: Any) -> None:
@@ -103,7 +122,7 @@ class CleanString(fields.String):
             raise ValidationError("must not contain control characters")
         if not text.isascii() and not BIDI_CONTROLS.isdisjoint(text):
             raise ValidationError(BIDI_REASON)
-        return text
+        return text if text.isascii() else _trim_format(text)
 
 
 def validate_sector_filter(code: str) -> None:

@@ -539,3 +539,24 @@ def test_a_bidi_control_in_text_is_a_422_naming_the_field(client, regulator, ide
     assert planned.json["errors"] == {"title": [BIDI]}
     body = factories.enterprise(name="重庆\u200e渝味👨\u200d👩\u200d👧火锅有限公司")
     assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+
+
+def test_format_characters_at_the_ends_of_a_name_are_trimmed_like_spaces(client, regulator):
+    """A zero-width space or a BOM pasted with a name showed nothing but made another name:
+    it no longer matched a search for the name as it reads.  At the ends they go, as
+    spaces do; a joiner inside an emoji and an emoji's variation selector stay."""
+    body = factories.enterprise(
+        name="\ufeff\u200b 重庆渝味火锅有限公司\u200d\u2060", address="\u200b杨家坪步行街1号 "
+    )
+    created = client.post("/api/v1/enterprises", json=body, headers=regulator)
+    assert created.status_code == 201, created.json
+    assert (created.json["name"], created.json["address"]) == (
+        "重庆渝味火锅有限公司",
+        "杨家坪步行街1号",
+    )
+    found = client.get("/api/v1/enterprises", query_string={"q": "重庆渝味火锅"}, headers=regulator)
+    assert body["uscc"] in [e["uscc"] for e in found.json["items"]]
+    emoji = factories.enterprise(name="爱心❤\ufe0f火锅👨\u200d👩\u200d👧店")
+    kept = client.post("/api/v1/enterprises", json=emoji, headers=regulator)
+    assert kept.status_code == 201, kept.json
+    assert kept.json["name"] == "爱心❤\ufe0f火锅👨\u200d👩\u200d👧店"

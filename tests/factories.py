@@ -145,3 +145,18 @@ def declaring(dimension: str | None) -> Callable[[str], str]:
 
     tag = "" if dimension is None else f'<dimension ref="{dimension}"/>'
     return lambda xml: re.sub(r"<dimension [^>]*/>", tag, xml)
+
+
+#: upload headers as the templates name them: the enterprise registry's, and a food
+#: results sheet with one test item (zh-CN core headers, English item columns)
+ENTERPRISE_HEADER = [
+    "统一社会信用代码",
+    "企业名称",
+    "监管行业",
+    "所属街镇",
+    "地址",
+    "经营状态",
+    "成立日期",
+]
+FOOD_HEADER = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期", "抽样环节",
+               "items.0.item", "items.0.value", "items.0.unit"]  # fmt: skip

@@ -45,6 +45,7 @@ from inspect_core.simulate import make_uscc
 from inspect_core.testing import untranslated_reasons
 from tests import factories
 from tests.conftest import TEST_CONFIG, identities
+from tests.factories import ENTERPRISE_HEADER, FOOD_HEADER
 
 MINE, THEIRS = factories.REGIONS  # the scoped regulator's region, and one outside it
 
@@ -96,18 +97,7 @@ def _upload(make_rows: Callable[[dict[str, Any]], list[list[Any]]], **form: str)
     return body
 
 
-ENTERPRISE_HEADER = [
-    "统一社会信用代码",
-    "企业名称",
-    "监管行业",
-    "所属街镇",
-    "地址",
-    "经营状态",
-    "成立日期",
-]
 INSPECTOR_HEADER = ["执法证号", "姓名", "所属单位", "所属街镇", "执法资格", "在岗"]
-FOOD_HEADER = ["任务编号", "检查结论", "样品编号", "食品名称", "食品类别（代码）", "抽样日期",
-               "抽样环节", "items.0.item", "items.0.value", "items.0.unit"]  # fmt: skip
 
 
 def _food_row(task_id: Any) -> list[Any]:

@@ -16,7 +16,7 @@ from inspect_core.imports.service import REASON_HEADER
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from tests import factories
-from tests.factories import create_plan
+from tests.factories import ENTERPRISE_HEADER, FOOD_HEADER, create_plan
 
 
 def csv_bytes(rows: list[list[object]], encoding: str = "utf-8", bom: bool = False) -> bytes:
@@ -39,32 +39,6 @@ def upload(client, path, headers, content, filename, key=None, **form):
 def count(session, model) -> int:
     session.rollback()
     return session.scalar(select(func.count()).select_from(model))
-
-
-ENTERPRISE_HEADER = [
-    "统一社会信用代码",
-    "企业名称",
-    "监管行业",
-    "所属街镇",
-    "地址",
-    "经营状态",
-    "成立日期",
-]
-
-
-#: a food results sheet with one test item: zh-CN core headers, English item columns
-FOOD_HEADER = [
-    "任务编号",
-    "检查结论",
-    "样品编号",
-    "食品名称",
-    "食品类别（代码）",
-    "抽样日期",
-    "抽样环节",
-    "items.0.item",
-    "items.0.value",
-    "items.0.unit",
-]
 
 
 def test_gbk_csv_with_chinese_headers_dates_and_full_width_digits(client, identity, session):

@@ -33,7 +33,7 @@ from inspect_core.plugin_api import (
     TemplateColumn,
 )
 from inspect_core.plugin_manager import get_pm, sector_owners
-from inspect_core.validators import BIDI_CONTROLS, BIDI_REASON, CleanString
+from inspect_core.validators import BIDI_CONTROLS, BIDI_REASON, CONTROL_REASON, CleanString
 
 log = logging.getLogger(__name__)
 
@@ -145,10 +145,10 @@ def number_errors(value: Any) -> dict[str, Any]:
 #: controls but tab, line feed and carriage return (a description may run over lines),
 #: and the bidi controls, which make a public page, an export or the audit log show text
 #: other than what is stored (OWASP API10: the core checks what a plugin let through)
-_BAD_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BAD_BUT_NUL = "\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_BAD_TEXT = re.compile(f"[\x00{_BAD_BUT_NUL}]")
 #: the same but NUL, which joins a row's cells for one search (see _needs_row_path)
-_BAD_TEXT_IN_ROW = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-CONTROL_REASON = "must not contain control characters"
+_BAD_TEXT_IN_ROW = re.compile(f"[{_BAD_BUT_NUL}]")
 
 
 def _bad_text(value: Any) -> str | None:

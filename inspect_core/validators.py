@@ -68,6 +68,7 @@ _VISIBLE_FORMAT = frozenset(
 #: U+200F are taken: they only lend a direction to the neutral characters beside them.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 BIDI_REASON = "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)"
+CONTROL_REASON = "must not contain control characters"
 
 
 def shows_nothing(text: str) -> bool:
@@ -119,7 +120,7 @@ class CleanString(fields.String):
                 raise ValidationError("must not be blank")
             return ""
         if any(unicodedata.category(ch) == "Cc" for ch in text):
-            raise ValidationError("must not contain control characters")
+            raise ValidationError(CONTROL_REASON)
         if not text.isascii() and not BIDI_CONTROLS.isdisjoint(text):
             raise ValidationError(BIDI_REASON)
         return text if text.isascii() else _trim_format(text)

@@ -968,9 +968,8 @@ def test_payload_text_with_a_control_or_bidi_character_is_a_422_naming_it(
     stores nothing."""
     from sqlalchemy import func, select
 
-    from inspect_core.judging import CONTROL_REASON
     from inspect_core.results.models import Result
-    from inspect_core.validators import BIDI_REASON
+    from inspect_core.validators import BIDI_REASON, CONTROL_REASON
 
     why = BIDI_REASON if reason == "bidi" else CONTROL_REASON
     task, me = _task_of(client, identity, "food")

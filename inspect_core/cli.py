@@ -342,16 +342,28 @@ def audit_keygen(private_key_out: str, public_key_out: str | None) -> None:
     help="the signer's Ed25519 public key (default: INSPECT_AUDIT_CHECKPOINT_PUBLIC_KEY_FILE, "
     "else the private key's public half)",
 )
+@click.option(
+    "--records",
+    is_flag=True,
+    help="also check every stored result row against the digest its audit event holds "
+    "(reads the whole results table)",
+)
 @_KEY_FILE
 @with_appcontext
 def audit_verify(
-    checkpoint_path: str | None, public_key_file: str | None, key_file: str | None
+    checkpoint_path: str | None,
+    public_key_file: str | None,
+    records: bool,
+    key_file: str | None,
 ) -> None:
     """Recompute the chain; exit 1 and name the first broken link if any.  With
     --checkpoint, exit 1 as well unless every checkpoint in the file is signed by the key
     (the first that is not is named by its line) and the chain still has the last one's
-    event with the same hash (a cut-off tail or a re-hashed chain)."""
+    event with the same hash (a cut-off tail or a re-hashed chain).  With --records, exit
+    1 as well if a result row differs from its event's digest, is missing, or is in no
+    event (each named, the first 20)."""
     from inspect_core.audit import checkpoint
+    from inspect_core.audit.records import verify_records
     from inspect_core.audit.service import verify
 
     signed, lines = None, []
@@ -366,6 +378,10 @@ def audit_verify(
     with db.new_session() as session:
         report = verify(session)
         problem = checkpoint.check(session, signed) if signed is not None else None
+    rows = None
+    if records:
+        with db.new_session() as session:  # its own transaction, one snapshot
+            rows = verify_records(session)
     failed = False
     if report.ok:
         click.echo(f"audit chain intact: {report.events} events, head {report.head}")
@@ -383,6 +399,27 @@ def audit_verify(
             f"checkpoint of {signed['created_at']} held: event {signed['last_id']} "
             f"hash {signed['hash']} ({len(lines)} checkpoint(s) signed by key {signed['key_id']})"
         )
+    if rows is not None:
+        unchecked = (
+            f"; {rows.unverifiable} stored before row digests, not checked"
+            if rows.unverifiable
+            else ""
+        )
+        if rows.ok:
+            click.echo(
+                f"result rows intact: {rows.verified} of {rows.rows} match their audit "
+                f"events{unchecked}"
+            )
+        else:
+            failed = True
+            click.echo(
+                f"result rows NOT INTACT: {rows.n_problems} problem(s) in {rows.rows} "
+                f"rows{unchecked}"
+            )
+            for line in rows.problems:
+                click.echo(f"  {line}")
+            if rows.n_problems > len(rows.problems):
+                click.echo(f"  ... and {rows.n_problems - len(rows.problems)} more")
     if failed:
         sys.exit(1)
 

@@ -159,11 +159,10 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
     import uuid
 
     import numpy as np
-    from sqlalchemy import insert
 
+    from inspect_core.audit.records import store_loaded
     from inspect_core.enterprises.models import Enterprise
     from inspect_core.plans import service as plans
-    from inspect_core.results.models import Result
     from inspect_core.results.service import today_in_china
 
     session = db.session
@@ -250,7 +249,7 @@ def seed_history(seed: int, years: int = 2, rounds_a_year: int = 2) -> History:
         )
         plans.update_plan(session, regulator, plan.id, {"status": "published"})
         plans.update_plan(session, regulator, plan.id, {"status": "closed"})
-    session.execute(insert(Result), rows)
+    store_loaded(session, "history-import", rows, simulated=True)
     badges = dict(
         session.execute(select(Inspector.id, Inspector.badge).where(Inspector.id.in_(drawn))).all()
     )

@@ -57,6 +57,7 @@ from inspect_core.plans.models import Task
 from inspect_core.plugin_api import SEVERITIES, TemplateColumn
 from inspect_core.plugin_manager import get_pm
 from inspect_core.results.columns import RESULT_COLUMNS
+from inspect_core.results.digest import row_digest
 from inspect_core.results.models import RESULT_CODES, Result
 from inspect_core.results.schemas import NOT_INSPECTED, ResultInSchema
 from inspect_core.results.service import (
@@ -392,6 +393,11 @@ class Outcome:
     stored_tasks: frozenset[int] = frozenset()
     #: PostgreSQL: the accepted rows as COPY text instead of ``rows``
     encoded: Encoded | None = None
+    #: the digests (:func:`.digest.row_digest`, 32 bytes each, one ``bytes`` to cross
+    #: back from a worker cheaply) of the accepted rows not yet written, in order;
+    #: ``written`` hashes those written, in id order
+    digests: bytes = b""
+    written: Any = None
 
 
 @dataclass
@@ -511,7 +517,7 @@ def run_import(
             table: reader.Table | reader.Stream = _open_table(filename, content, lim)
         else:
             table = _read_table(filename, content, lim)
-        outcome = _process(session, user, kind, sector, table, lim, progress, mode)
+        outcome = _process(session, user, kind, sector, table, lim, progress, mode, import_id)
         # freed before the collector is back on: everything made meanwhile is still in
         # its youngest generation, and its first pass would walk every cell (0.1 s for
         # 100,000 rows, at the end of the request)
@@ -521,6 +527,8 @@ def run_import(
             session.rollback()
         elif outcome.rows or outcome.stored:
             _store(session, kind, outcome.rows, progress, outcome.stored_tasks)
+            if outcome.written is not None:
+                outcome.written.update(outcome.digests)
     except ApiError as exc:
         session.rollback()
         _mark_rejected(session, import_id, exc)
@@ -554,6 +562,12 @@ def run_import(
             "received": upload.received,
             "accepted": upload.accepted,
             "rejected": upload.rejected,
+            # the stored rows' digest, which ``audit verify --records`` checks them against
+            **(
+                {"rows_sha256": outcome.written.hexdigest()}
+                if accepted and outcome.written is not None
+                else {}
+            ),
         },
     )
     body = report(upload)
@@ -789,9 +803,10 @@ def _process(
     lim: reader.Limits,
     progress: Progress | None,
     mode: str = "all_or_nothing",
+    import_id: int | None = None,
 ) -> Outcome:
     if kind == "results":
-        return _process_results(session, user, sector or "", table, lim, progress, mode)
+        return _process_results(session, user, sector or "", table, lim, progress, mode, import_id)
     if isinstance(table, reader.Stream):
         table = table.read()
     if kind == "enterprises":
@@ -948,6 +963,8 @@ class RowContext:
     recorded_at: Any = None
     #: PostgreSQL: the accepted rows come back as COPY text in this encoding
     copy_encoding: str | None = None
+    #: the upload the rows are stored under (``results.import_id``)
+    import_id: int | None = None
 
 
 Record = tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]
@@ -1031,6 +1048,7 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
     encode = json_bytes if copy_encoding is not None else json_dumps
     chains = chain_ids(len(records))
     lines: list[bytes] = []
+    digests = bytearray()
     task_ids: set[int] = set()
     columns: tuple[str, ...] = ()
 
@@ -1161,8 +1179,10 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
             values["chain"] = chains[len(rows) + len(lines)]
             values["version"] = 1
             values["recorded_at"] = ctx.recorded_at
+            values["import_id"] = ctx.import_id
             if copy_encoding is None:
                 rows.append(values)
+                digests += row_digest(values)
                 continue
             # while the row's objects are still in the CPU's cache
             columns = columns or tuple(values)
@@ -1176,9 +1196,10 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
                 )
                 fail(number, [RowError(number, "payload", "payload", None, message)])
                 continue
+            digests += row_digest(values)
             task_ids.add(values["task_id"])
     errors.sort(key=lambda e: e.row)
-    outcome = Outcome(len(records), rows, errors, rejected)
+    outcome = Outcome(len(records), rows, errors, rejected, digests=bytes(digests))
     if lines:
         outcome.encoded = Encoded(columns, b"".join(lines), len(lines), frozenset(task_ids))
     return outcome
@@ -1288,6 +1309,7 @@ def _process_results(
     lim: reader.Limits,
     progress: Progress | None,
     mode: str = "all_or_nothing",
+    import_id: int | None = None,
 ) -> Outcome:
     """Validate the rows in chunks (in worker processes for large files) and write each
     chunk's accepted rows as soon as it is back, so the database works while the workers
@@ -1329,6 +1351,7 @@ def _process_results(
         limits=lim,
         recorded_at=utcnow(),
         copy_encoding=copy_encoding,
+        import_id=import_id,
     )
     estimate = max(stream.estimate, 1)
     n_workers = _workers_for(estimate, pm, plugins)
@@ -1340,6 +1363,8 @@ def _process_results(
     done = stored = 0
     stored_tasks: set[int] = set()
     streaming = True
+    # the digest of the rows in the order they are written, which is their id order
+    written = hashlib.sha256()
 
     def arrived(outcome: Outcome) -> None:
         nonlocal done, stored, streaming
@@ -1349,6 +1374,9 @@ def _process_results(
         if outcome.errors and mode == "all_or_nothing":
             streaming = False
         encoded, outcome.encoded = outcome.encoded, None
+        if streaming and (encoded is not None or outcome.rows):
+            written.update(outcome.digests)
+            outcome.digests = b""
         if streaming and encoded is not None:
             _copy_results(session, encoded)
             stored += encoded.count
@@ -1418,7 +1446,16 @@ def _process_results(
     if progress and done != estimate:  # the last figures, against the rows really read
         progress("validate", done, done)
         progress("store", stored, done)
-    return Outcome(done, rows, errors, rejected, stored, frozenset(stored_tasks))
+    return Outcome(
+        done,
+        rows,
+        errors,
+        rejected,
+        stored,
+        frozenset(stored_tasks),
+        digests=b"".join(o.digests for o in outcomes),
+        written=written,
+    )
 
 
 def _abandon(executor: Any) -> None:

@@ -103,6 +103,10 @@ class Result(Base):
     disclosure_due: Mapped[dt.date]
     #: "calendar" (official holidays), "loaded" (a regulator's file) or "weekdays" (a fallback)
     disclosure_basis: Mapped[str] = mapped_column(String(12))
+    #: the bulk upload that stored this row (NULL: the JSON API, or the demo's history);
+    #: its ``import.results`` audit event holds the digest of the import's rows.  No
+    #: foreign key, no index: see migration 0012
+    import_id: Mapped[int | None]
 
     # read-only: the columns are set, and the key checks them against the task
     task: Mapped[Task] = relationship(

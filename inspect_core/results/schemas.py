@@ -111,6 +111,8 @@ class ResultSchema(Schema):
     correction_reason = fields.String(allow_none=True)
     disclosure_due = fields.Date()
     disclosure_basis = fields.String()
+    #: the bulk upload this row came from (``GET /imports/{id}``); null if recorded alone
+    import_id = fields.Integer(allow_none=True)
     attachments = fields.List(fields.Nested(AttachmentOutSchema))
 
 

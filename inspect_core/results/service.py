@@ -28,6 +28,7 @@ from inspect_core.judging import Judged, Judger, judgement_json, judger_for
 from inspect_core.pagination import decode_cursor, encode_cursor
 from inspect_core.plans.models import Task, TaskAssignment
 from inspect_core.plugin_api import SEVERITIES
+from inspect_core.results.digest import DIGESTED, python_row_digest
 from inspect_core.results.models import (
     RESULT_CODES,
     Attachment,
@@ -364,6 +365,8 @@ def _audit_body(result: Result) -> dict[str, Any]:
             idempotency.fingerprint("", result.payload).encode()
         ).hexdigest(),
         "attachments": [a.sha256 for a in result.attachments],
+        # the whole stored row, which ``audit verify --records`` checks it against
+        "row_sha256": python_row_digest({name: getattr(result, name) for name in DIGESTED}).hex(),
     }
 
 

@@ -6,12 +6,12 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
+from inspect_core.audit.records import store_loaded
 from inspect_core.credit import jobs
 from inspect_core.db import db
 from inspect_core.plans.models import Task
-from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from tests import factories
 from tests.factories import create_plan
@@ -41,7 +41,7 @@ def scored(app, client, identity, district):
                 day = today - dt.timedelta(days=int(40 + k * 80 + rng.integers(0, 30)))
                 minor = int(rng.integers(0, 3))
                 rows.append(factories.history_result(task, day, major, minor_count=minor))
-        s.execute(insert(Result), rows)
+        store_loaded(s, "history-import", rows)  # as the demo loads its history
         s.commit()
     response = client.post(
         f"/api/v1/enterprises/{listed['uscc']}/credit-events",

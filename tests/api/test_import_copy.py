@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
+from inspect_core.audit.records import verify_records
 from inspect_core.db import json_bytes
 from inspect_core.imports import pgcopy, workers
 from inspect_core.imports import service as imports
@@ -152,6 +153,9 @@ def test_a_dead_pool_costs_only_speed(app, client, identity, district, session):
     assert r.status_code == 201, r.json
     assert (r.json["received"], r.json["accepted"], r.json["rejected"]) == (2500, 2499, 1)
     assert [e["row"] for e in r.json["errors"]] == [1201]
+    session.rollback()
+    report = verify_records(session)
+    assert report.ok and report.verified == report.rows >= 2499, report.problems
     again = workers.pool(2, tuple(app.config["PLUGINS"]), imports._init_worker)
     assert again is not executor  # the broken pool was dropped; the next upload gets workers
 
@@ -230,6 +234,10 @@ def test_a_worker_dying_mid_upload_costs_only_speed(
     assert len(stored) - before == 4500
     expected = {f"C{i}" for i in range(4500)} - {"C3000"} | {"KILL"}
     assert sorted(n for n in stored if n in expected) == sorted(expected)  # each once
+    # chunks digested in workers and here, written in file order: the upload's digest,
+    # over its rows in id order, matches them (audit verify --records)
+    report = verify_records(session)
+    assert report.ok and report.verified == report.rows >= 4500, report.problems
 
 
 def test_text_the_connection_encoding_cannot_hold_is_a_row_error(

@@ -49,8 +49,10 @@ from hypothesis.stateful import (
 )
 from openpyxl import Workbook
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from inspect_core.audit.models import AuditEvent
+from inspect_core.audit.records import verify_records
 from inspect_core.auth.models import User
 from inspect_core.credit.models import CreditRating, ScoringRun
 from inspect_core.credit.ratings import RISKIEST_FIRST
@@ -708,6 +710,10 @@ class UploadMachine(RuleBasedStateMachine):
         assert len(bulk_rows) == sum(u.accepted for u in self.uploads.values())
         report = self.client.get("/api/v1/audit/verify", headers=self.headers("regulator"))
         assert report.status_code == 200 and report.json["ok"] is True, report.json
+        # and every stored row matches the digest its event holds (audit verify --records)
+        with Session(bind=self.conn, join_transaction_mode="create_savepoint") as session:
+            rows_report = verify_records(session)
+        assert rows_report.ok and rows_report.verified == rows_report.rows, rows_report.problems
         head = self.conn.execute(
             select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         ).one()

@@ -251,3 +251,41 @@ def test_rows_from_before_row_digests_are_counted_not_checked(stored, session):
     # the upload now lacks the row: its count is named, not the legacy row
     assert not report.ok
     assert all("is in no audit event" not in p for p in report.problems), report.problems
+
+
+@pytest.mark.parametrize("payload_matches", [True, False])
+def test_a_result_recorded_before_row_digests_has_its_payload_checked(
+    stored, session, payload_matches
+):
+    """A ``result.record`` event from before row digests holds only ``payload_sha256``:
+    its row is counted as not checked, but a payload that differs from it is named."""
+    from inspect_core.audit.service import record
+    from inspect_core.results.service import _audit_body
+
+    columns = ", ".join(
+        c
+        for c in Result.__table__.c.keys()  # noqa: SIM118 - a Table's columns
+        if c not in ("id", "chain")
+    )
+    session.execute(
+        text(
+            f"INSERT INTO results (chain, {columns}) SELECT 'old-chain', {columns} "
+            f"FROM results WHERE id = {stored['single']}"
+        )
+    )
+    old = session.scalar(select(Result).where(Result.chain == "old-chain"))
+    body = _audit_body(old)
+    del body["row_sha256"]  # as the event was written before revision 0012
+    if not payload_matches:
+        body["payload_sha256"] = "0" * 64
+    record(session, "tester", "result.record", "result", old.id, body)
+    session.commit()
+    report = verify_records(session)
+    assert report.unverifiable == 1
+    if payload_matches:
+        assert report.ok, report.problems
+    else:
+        assert report.problems == [
+            f"result {old.id}: payload differs from audit event "
+            + (str(session.scalar(select(func.max(AuditEvent.id)))))
+        ]

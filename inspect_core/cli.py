@@ -424,6 +424,36 @@ def audit_verify(
         sys.exit(1)
 
 
+@audit_group.command("baseline-records")
+@with_appcontext
+def audit_baseline_records() -> None:
+    """Record in the chain, once, the result rows of a database from before row digests
+    (revision 0012) that no event covers, so that ``verify --records`` checks them from
+    now on.  Refuses if any row already differs from or is missing from its event."""
+    from inspect_core.audit.records import BaselineRefused, baseline
+    from inspect_core.audit.service import verify
+
+    with db.new_session() as session:
+        chain = verify(session)
+        if not chain.ok:
+            raise click.ClickException(
+                f"audit chain BROKEN at event {chain.first_broken}: {chain.problem}; "
+                "nothing recorded"
+            )
+        try:
+            count, report = baseline(session)
+        except BaselineRefused as exc:
+            raise click.ClickException(f"result rows NOT INTACT, nothing recorded: {exc}") from None
+        session.commit()
+    if count:
+        click.echo(
+            f"recorded {count} of {report.rows} result rows, which no audit event covered, "
+            "in one result.load event; verify --records checks them from now on"
+        )
+    else:
+        click.echo(f"nothing to record: every one of {report.rows} result rows is covered")
+
+
 @audit_group.command("checkpoint")
 @click.option(
     "--out",

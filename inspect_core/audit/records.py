@@ -83,6 +83,10 @@ class RecordsReport:
     unverifiable: int = 0
     problems: list[str] = field(default_factory=list)
     n_problems: int = 0
+    #: the ids of rows no event covers, when asked for (:func:`baseline`)
+    uncovered: list[int] | None = None
+    #: problems other than rows no event covers
+    n_other: int = 0
 
     @property
     def ok(self) -> bool:
@@ -99,14 +103,29 @@ class _Group:
     digest: str | None
     seen: int = 0
     hasher: Any = field(default_factory=hashlib.sha256)
+    #: an upload's: the id ranges its event holds, and those of the rows seen
+    ranges: list[list[int]] | None = None
+    runs: list[list[int]] = field(default_factory=list)
+
+    def add(self, rid: int, digest: bytes) -> None:
+        self.hasher.update(digest)
+        self.seen += 1
+        if self.runs and rid == self.runs[-1][1] + 1:
+            self.runs[-1][1] = rid
+        else:
+            self.runs.append([rid, rid])
 
 
-def verify_records(session: Session, batch: int = 5000, max_problems: int = 20) -> RecordsReport:
-    """Recompute every result row's digest and compare it with its event's."""
-    report = RecordsReport()
+def verify_records(
+    session: Session, batch: int = 5000, max_problems: int = 20, collect: bool = False
+) -> RecordsReport:
+    """Recompute every result row's digest and compare it with its event's.  With
+    ``collect``, also list the ids of the rows no event covers."""
+    report = RecordsReport(uncovered=[] if collect else None)
 
-    def problem(message: str) -> None:
+    def problem(message: str, other: bool = True) -> None:
         report.n_problems += 1
+        report.n_other += other
         if len(report.problems) < max_problems:
             report.problems.append(message)
 
@@ -138,9 +157,17 @@ def verify_records(session: Session, batch: int = 5000, max_problems: int = 20) 
             if "rows_sha256" not in data:
                 legacy_rows += int(data["accepted"])
                 continue
-            group = _Group(event_id, f"import {entity_id}", data["accepted"], data["rows_sha256"])
+            group = _Group(
+                event_id,
+                f"import {entity_id}",
+                data["accepted"],
+                data["rows_sha256"],
+                ranges=data.get("ranges"),
+            )
             uploads[int(entity_id)] = group
         else:
+            if data.get("baseline"):  # it took in the rows those uploads had counted
+                legacy_rows = 0
             group = _Group(
                 event_id, f"history load {entity_id}", data["count"], data["rows_sha256"]
             )
@@ -182,8 +209,7 @@ def verify_records(session: Session, batch: int = 5000, max_problems: int = 20) 
                         "stored no such rows"
                     )
                 else:
-                    group.hasher.update(digest)
-                    group.seen += 1
+                    group.add(rid, digest)
                 continue
             single = singles.pop(rid, None)
             if single is not None:
@@ -205,13 +231,23 @@ def verify_records(session: Session, batch: int = 5000, max_problems: int = 20) 
                 group.hasher.update(digest)
                 group.seen += 1
                 continue
+            if report.uncovered is not None:
+                report.uncovered.append(rid)
             if legacy_left:
                 legacy_left -= 1
                 report.unverifiable += 1
             else:
-                problem(f"result {rid} is in no audit event (written outside the application)")
+                problem(
+                    f"result {rid} is in no audit event (written outside the application)",
+                    other=False,
+                )
         last = rows[-1].id
 
+    if legacy_left:  # fewer than those events stored: append-only rows were deleted
+        problem(
+            f"{legacy_left} of the {legacy_rows} result rows that uploads from before row "
+            "digests stored are missing (deleted)"
+        )
     for rid, (event_id, _, _) in sorted(singles.items()):
         problem(f"result {rid}, recorded by audit event {event_id}, is missing (deleted)")
     for group in [*uploads.values(), *{id(g): g for _, _, g in loads}.values()]:
@@ -225,9 +261,66 @@ def verify_records(session: Session, batch: int = 5000, max_problems: int = 20) 
                 f"{group.what}: its {group.count} result rows differ from the digest in "
                 f"audit event {group.event_id} (a row altered, or rows swapped)"
             )
+        elif group.ranges is not None and group.runs != group.ranges:
+            problem(
+                f"{group.what}: its result rows have ids {group.runs}, but audit event "
+                f"{group.event_id} recorded {group.ranges} (rows renumbered)"
+            )
         else:
             report.verified += group.count
     return report
+
+
+class BaselineRefused(Exception):
+    """The rows have problems other than being in no event: recording them would cover
+    up what ``verify --records`` reports."""
+
+
+def baseline(session: Session, actor: Any = "cli") -> tuple[int, RecordsReport]:
+    """Record, in one ``result.load`` event marked ``baseline``, every result row no event
+    covers: the rows of a database from before row digests (revision 0012), which the
+    demo's history and bulk uploads stored without one.  Trust on first use: run once,
+    after the upgrade.  Refuses when any row differs from or is missing from its event.
+    Returns (rows recorded, the report that found them); the caller commits."""
+    report = verify_records(session, collect=True)
+    if report.n_other:
+        raise BaselineRefused("; ".join(report.problems))
+    ids = report.uncovered or []
+    if not ids:
+        return 0, report
+    from inspect_core.results.models import Result
+
+    table = Result.__table__
+    columns = [
+        table.c.id,
+        *(
+            cast(table.c[name], Text).label(name) if name in JSON_COLUMNS else table.c[name]
+            for name in DIGESTED
+        ),
+    ]
+    digests = bytearray()
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        rows = session.execute(
+            select(*columns).where(table.c.id.in_(part)).order_by(table.c.id)
+        ).all()
+        for row in rows:
+            digests += row_digest(row._mapping)
+    record(
+        session,
+        actor,
+        LOAD,
+        "result",
+        f"{ids[0]}-{ids[-1]}",
+        {
+            "baseline": True,
+            "reason": "result rows stored before row digests (revision 0012), as found",
+            "count": len(ids),
+            "ranges": id_ranges(ids),
+            "rows_sha256": rows_digest(bytes(digests)),
+        },
+    )
+    return len(ids), report
 
 
 def _payload_sha256(text: str | None) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
@@ -517,6 +517,9 @@ def run_import(
             table: reader.Table | reader.Stream = _open_table(filename, content, lim)
         else:
             table = _read_table(filename, content, lim)
+        # every id this upload's rows will take is above it (the sequence only grows):
+        # their ids are then found by a range of the primary key, not a scan
+        before = (session.scalar(select(func.max(Result.id))) or 0) if kind == "results" else 0
         outcome = _process(session, user, kind, sector, table, lim, progress, mode, import_id)
         # freed before the collector is back on: everything made meanwhile is still in
         # its youngest generation, and its first pass would walk every cell (0.1 s for
@@ -538,6 +541,11 @@ def run_import(
             gc.enable()
     upload = session.get(Import, import_id)
     accepted = 0 if rejected_all else len(outcome.rows) + outcome.stored
+    ranges: list[list[int]] = []
+    if kind == "results" and accepted:
+        # the ids the rows took, for the event: its digest is over the rows in id order,
+        # which two uploads' rows trading ids (or one renumbered into a gap) keep
+        ranges = _id_runs(session, before, import_id)
     upload.status = "rejected" if rejected_all else "done"
     upload.received = outcome.received
     upload.accepted = accepted
@@ -564,7 +572,7 @@ def run_import(
             "rejected": upload.rejected,
             # the stored rows' digest, which ``audit verify --records`` checks them against
             **(
-                {"rows_sha256": outcome.written.hexdigest()}
+                {"rows_sha256": outcome.written.hexdigest(), "ranges": ranges}
                 if accepted and outcome.written is not None
                 else {}
             ),
@@ -603,6 +611,21 @@ def run_import(
             raise
         return _answered_meanwhile(session, user, key, endpoint, fingerprint_body, import_id)
     return status, body, False
+
+
+def _id_runs(session: Session, after: int, import_id: int) -> list[list[int]]:
+    """The ids an upload's rows took, as ``[first, last]`` runs, found by the database
+    (gaps and islands): one row back for the usual upload, not one per result (reading
+    100,000 ids back cost the upload about 0.25 s of this process's CPU)."""
+    rows = session.execute(
+        text(
+            "SELECT min(id), max(id) FROM (SELECT id, id - row_number() OVER (ORDER BY id) "
+            "AS island FROM results WHERE id > :after AND import_id = :import_id) AS t "
+            "GROUP BY island ORDER BY 1"
+        ),
+        {"after": after, "import_id": import_id},
+    ).all()
+    return [[first, last] for first, last in rows]
 
 
 def _claim(session: Session, import_id: int) -> bool:

@@ -6,7 +6,7 @@ the event chain itself still verifies."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from inspect_core.audit.models import AuditEvent
 from inspect_core.audit.records import verify_records
@@ -289,3 +289,240 @@ def test_a_result_recorded_before_row_digests_has_its_payload_checked(
             f"result {old.id}: payload differs from audit event "
             + (str(session.scalar(select(func.max(AuditEvent.id)))))
         ]
+
+
+# --- ids, concurrency, retries (found in review) ------------------------------------------
+
+
+def _swap_ids(session, a: int, b: int) -> None:
+    """A superuser trades two rows' ids (triggers, and so foreign-key checks, off)."""
+    statements = [
+        f"UPDATE results SET id = -1 WHERE id = {a}",
+        f"UPDATE results SET id = {a} WHERE id = {b}",
+        f"UPDATE results SET id = {b} WHERE id = -1",
+    ]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE results DISABLE TRIGGER ALL"))
+        for sql in statements:
+            session.execute(text(sql))
+        session.execute(text("ALTER TABLE results ENABLE TRIGGER ALL"))
+    else:
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        session.execute(text("DROP TRIGGER IF EXISTS results_no_update"))
+        for sql in statements:
+            session.execute(text(sql))
+    session.commit()
+
+
+def test_trading_ids_between_two_uploads_is_named(app, client, identity, district, session):
+    """Two uploads one after the other: the last row of the first and the first of the
+    second trade ids.  Each upload's rows keep their order, so their digests still match,
+    yet result ``a`` now is another enterprise's result, and the correction that
+    superseded ``a`` now hides that other result and brings back the corrected one."""
+    app.config.update(IMPORT_WORKERS=1)
+    regulator, _, tasks = _drawn(client, identity, district)
+    ids = []
+    for prefix, part in (("A", tasks[:3]), ("B", tasks[3:6])):
+        r = upload(
+            client, "/api/v1/results/import", regulator,
+            csv_bytes(food_rows(part, 3, prefix)), f"{prefix}.csv", sector="food",
+        )  # fmt: skip
+        assert r.status_code == 201 and r.json["accepted"] == 3, r.json
+        session.rollback()
+        ids.append(
+            session.scalars(
+                select(Result.id).where(Result.import_id == r.json["import_id"]).order_by(Result.id)
+            ).all()
+        )
+    a, b = ids[0][-1], ids[1][0]
+    assert b == a + 1
+    fixed = client.post(
+        f"/api/v1/results/{a}/corrections",
+        json={"sector": "food", "conclusion_code": "no_problem",
+              "payload": factories.food_payload("0.12"), "reason": "录入错误 typo"},
+        headers=regulator,
+    )  # fmt: skip
+    assert fixed.status_code == 201, fixed.json
+    session.rollback()
+    assert verify_records(session).ok
+    enterprise_of_b = session.scalar(select(Result.enterprise_id).where(Result.id == b))
+
+    _swap_ids(session, a, b)
+
+    assert verify(session).ok
+    # the correction now supersedes a result of another enterprise
+    assert session.scalar(select(Result.enterprise_id).where(Result.id == a)) == enterprise_of_b
+    report = verify_records(session)
+    assert not report.ok, "two rows traded ids and --records saw nothing"
+
+
+@pytest.mark.db
+def test_two_uploads_at_once_and_a_verify_meanwhile(committed_app, monkeypatch):
+    """PostgreSQL: two uploads whose COPY chunks interleave (their ids interleave), and a
+    verify while one of them has written rows but not committed; then a verify of all."""
+    import io
+    import threading
+
+    from inspect_core.db import db
+    from inspect_core.imports import service as imports
+    from tests.api.test_import_faults import food_upload
+
+    app, _ = committed_app
+    headers, content = food_upload(app, rows=1500, registry=6)
+    other = content.replace(b"S-", b"T-")
+    real_copy = imports._copy_results
+    first_copied, go_on = threading.Event(), threading.Event()
+
+    def copy(session, chunk):
+        real_copy(session, chunk)
+        if threading.current_thread().name == "first" and not first_copied.is_set():
+            first_copied.set()
+            assert go_on.wait(30)
+
+    monkeypatch.setattr(imports, "_copy_results", copy)
+
+    def post(data):
+        return app.test_client().post(
+            "/api/v1/results/import",
+            data={"file": (io.BytesIO(data), "results.csv"), "sector": "food", "mode": "partial"},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+
+    answers = {}
+    first = threading.Thread(target=lambda: answers.update(first=post(content)), name="first")
+    first.start()
+    assert first_copied.wait(30)
+    second = post(other)
+    assert second.status_code == 201 and second.json["accepted"] == 1500, second.json
+    with app.app_context(), db.new_session() as session:
+        meanwhile = verify_records(session)
+    go_on.set()
+    first.join(60)
+    assert answers["first"].status_code == 201, answers["first"].json
+    assert meanwhile.ok and meanwhile.rows == 1500, meanwhile.problems
+    with app.app_context(), db.new_session() as session:
+        ids = session.scalars(select(Result.import_id).order_by(Result.id)).all()
+        after = verify_records(session)
+    assert ids != sorted(ids), "the uploads' ids did not interleave"
+    assert after.ok and after.verified == after.rows == 3000, after.problems
+
+
+@pytest.mark.db
+def test_an_upload_retried_after_its_connection_died_verifies(committed_app, monkeypatch):
+    from inspect_core.db import db
+    from tests.api import test_import_faults
+
+    test_import_faults.test_connection_killed_mid_import_stores_nothing_and_retry_succeeds(
+        committed_app, monkeypatch
+    )
+    app, _ = committed_app
+    with app.app_context(), db.new_session() as session:
+        report = verify_records(session)
+    assert report.ok and report.verified == report.rows == 2500, report.problems
+
+
+def test_a_row_deleted_from_an_upload_before_0012_is_named(client, identity, district, session):
+    """An upload from before row digests: its event counts 2 rows, which are counted and
+    not checked.  One of them deleted behind the back: the count says so, but nothing was
+    reported."""
+    from inspect_core.audit.service import record
+    from inspect_core.plans.models import Task
+    from inspect_core.results.service import today_in_china
+
+    _, _, tasks = _drawn(client, identity, district)
+    rows = [
+        factories.history_result(session.get(Task, t["id"]), today_in_china(), 0) for t in tasks[:2]
+    ]
+    ids = session.scalars(insert(Result).returning(Result.id, sort_by_parameter_order=True), rows)
+    first = ids.all()[0]
+    record(session, "tester", "import.results", "import", 777, {"accepted": 2})
+    session.commit()
+    assert verify_records(session).ok
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ALTER TABLE results DISABLE TRIGGER USER"))
+        session.execute(text(f"DELETE FROM results WHERE id = {first}"))
+        session.execute(text("ALTER TABLE results ENABLE TRIGGER USER"))
+    else:
+        session.execute(text("DROP TRIGGER IF EXISTS results_no_delete"))
+        session.execute(text(f"DELETE FROM results WHERE id = {first}"))
+    session.commit()
+    report = verify_records(session)
+    assert not report.ok, "a row of a pre-0012 upload was deleted and nothing was named"
+
+
+# --- a database from before row digests --------------------------------------------------
+
+
+def _cli(app, *args: str):
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=["audit", *args])
+
+
+def test_baseline_records_the_rows_from_before_row_digests_once(
+    app, client, identity, district, session
+):
+    """A demo database from before revision 0012: its history stored with no event, and
+    an upload whose event counted its rows without a digest.  ``verify --records`` names
+    the history rows; ``baseline-records`` records them all once, after which every row is
+    checked, a second run records nothing, and an edit is named again."""
+    from inspect_core.audit.service import record
+    from inspect_core.plans.models import Task
+    from inspect_core.results.service import today_in_china
+
+    _, _, tasks = _drawn(client, identity, district)
+    history = [
+        factories.history_result(session.get(Task, t["id"]), today_in_china(), n % 2)
+        for n, t in enumerate(tasks[:4])
+    ]
+    ids = session.scalars(
+        insert(Result).returning(Result.id, sort_by_parameter_order=True), history
+    ).all()
+    record(session, "tester", "import.results", "import", 4242, {"accepted": 1})
+    session.commit()
+    before = verify_records(session)
+    assert before.unverifiable == 1 and before.n_problems == 3, before
+    assert (
+        before.problems[0]
+        == f"result {ids[1]} is in no audit event (written outside the application)"
+    )
+
+    done = _cli(app, "baseline-records")
+    assert done.exit_code == 0, done.output
+    assert "recorded 4 of 4 result rows" in done.output
+    session.commit()  # (the CLI's transaction is nested in this session's, in tests)
+    after = verify_records(session)
+    assert after.ok and after.verified == after.rows == 4 and after.unverifiable == 0, after
+    again = _cli(app, "baseline-records")
+    assert again.exit_code == 0 and "nothing to record" in again.output, again.output
+
+    _as_superuser(session, f"UPDATE results SET passed = NOT passed WHERE id = {ids[2]}")
+    report = verify_records(session)
+    assert not report.ok and "rows differ from the digest" in report.problems[0], report
+
+
+def test_baseline_refuses_to_cover_a_row_that_differs(stored, session, app):
+    _as_superuser(session, f"UPDATE results SET minor_count = 9 WHERE id = {stored['single']}")
+    session.execute(
+        text(
+            "INSERT INTO results (chain, version, task_id, plan_id, enterprise_id, sector, "
+            "inspected_on, payload, judgement, passed, findings, critical_count, major_count, "
+            "minor_count, conclusion_code, recorded_by, recorded_at, disclosure_due, "
+            "disclosure_basis) SELECT 'stray', version, task_id, plan_id, enterprise_id, "
+            "sector, inspected_on, payload, judgement, passed, findings, critical_count, "
+            f"major_count, minor_count, conclusion_code, recorded_by, recorded_at, "
+            f"disclosure_due, disclosure_basis FROM results WHERE id = {stored['single']}"
+        )
+    )
+    session.commit()
+    refused = _cli(app, "baseline-records")
+    assert refused.exit_code == 1, refused.output
+    assert "NOT INTACT, nothing recorded" in refused.output
+    assert f"result {stored['single']} differs" in refused.output
+    session.commit()  # what the CLI wrote, if anything, stays (its transaction is nested)
+    assert (
+        session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "result.load")
+        )
+        == 0
+    )

@@ -408,7 +408,7 @@ def audit_verify(
         if rows.ok:
             click.echo(
                 f"result rows intact: {rows.verified} of {rows.rows} match their audit "
-                f"events{unchecked}"
+                f"events, and {rows.attachments} attachments{unchecked}"
             )
         else:
             failed = True

@@ -79,6 +79,8 @@ class RecordsReport:
 
     rows: int = 0
     verified: int = 0
+    #: attachments read, each checked against its SHA-256 and its result's event
+    attachments: int = 0
     #: rows stored before row digests (revision 0012): counted, not checked
     unverifiable: int = 0
     problems: list[str] = field(default_factory=list)
@@ -136,6 +138,7 @@ def verify_records(
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
     singles: dict[int, tuple[int, str | None, str | None]] = {}
+    attached: dict[int, tuple[int, list[str]]] = {}  # result → (event, attachments' SHA-256)
     uploads: dict[int, _Group] = {}
     loads: list[tuple[int, int, _Group]] = []
     legacy_rows = 0  # rows that events from before row digests stored without one
@@ -151,6 +154,7 @@ def verify_records(
                 data.get("row_sha256"),
                 data.get("payload_sha256"),
             )
+            attached[int(entity_id)] = (event_id, sorted(data.get("attachments") or []))
         elif action == UPLOAD:
             if not data.get("accepted"):
                 continue
@@ -243,6 +247,7 @@ def verify_records(
                 )
         last = rows[-1].id
 
+    _check_attachments(session, attached, report, problem)
     if legacy_left:  # fewer than those events stored: append-only rows were deleted
         problem(
             f"{legacy_left} of the {legacy_rows} result rows that uploads from before row "
@@ -269,6 +274,46 @@ def verify_records(
         else:
             report.verified += group.count
     return report
+
+
+def _check_attachments(
+    session: Session,
+    attached: dict[int, tuple[int, list[str]]],
+    report: RecordsReport,
+    problem: Any,
+) -> None:
+    """Each attachment's content against its SHA-256, and each result's attachments
+    against the SHA-256 list its ``result.record``/``result.correct`` event holds (an
+    attachment is evidence: a lab report, a photo).  Read 200 at a time (5 MB each at
+    most)."""
+    from inspect_core.results.models import Attachment
+
+    table = Attachment.__table__
+    found: dict[int, list[str]] = {}
+    last = 0
+    while True:
+        rows = session.execute(
+            select(table.c.id, table.c.result_id, table.c.sha256, table.c.content)
+            .where(table.c.id > last)
+            .order_by(table.c.id)
+            .limit(200)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            report.attachments += 1
+            if hashlib.sha256(row.content).hexdigest() != row.sha256:
+                problem(
+                    f"attachment {row.id} of result {row.result_id}: its content does not "
+                    "match its SHA-256 (altered)"
+                )
+            found.setdefault(row.result_id, []).append(row.sha256)
+        last = rows[-1].id
+    for rid, (event_id, listed) in attached.items():
+        if sorted(found.pop(rid, [])) != listed:
+            problem(f"result {rid}: its attachments differ from audit event {event_id}")
+    for rid in sorted(found):
+        problem(f"result {rid} has attachments that no audit event lists")
 
 
 class BaselineRefused(Exception):

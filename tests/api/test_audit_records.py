@@ -5,6 +5,9 @@ the event chain itself still verifies."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 import pytest
 from sqlalchemy import func, insert, select, text
 
@@ -18,20 +21,33 @@ from tests.api.test_imports import _drawn, csv_bytes, upload
 from tests.api.test_imports import _food_rows as food_rows
 
 UPLOADED = 5
+#: a lab report attached to the first result
+REPORT = {
+    "filename": "检测报告.pdf",
+    "content_type": "application/pdf",
+    "content_base64": base64.b64encode(b"%PDF-1.4 lab report").decode(),
+}
 
 
-def _as_superuser(session, *statements: str) -> None:
-    """Run ``statements`` on results with its append-only triggers off."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ALTER TABLE results DISABLE TRIGGER USER"))
-        for sql in statements:
-            session.execute(text(sql))
-        session.execute(text("ALTER TABLE results ENABLE TRIGGER USER"))
-    else:
-        session.execute(text("DROP TRIGGER IF EXISTS results_no_update"))
-        session.execute(text("DROP TRIGGER IF EXISTS results_no_delete"))
-        for sql in statements:
-            session.execute(text(sql))
+def _as_superuser(
+    session,
+    *statements: str,
+    tables: tuple[str, ...] = ("results", "attachments"),
+    params: dict | None = None,
+) -> None:
+    """Run ``statements`` with the append-only triggers of ``tables`` off."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for table in tables:
+        if postgresql:
+            session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+        else:
+            session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+            session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+    for sql in statements:
+        session.execute(text(sql), params or {})
+    if postgresql:
+        for table in tables:
+            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
     session.commit()
 
 
@@ -50,7 +66,7 @@ def stored(app, client, identity, district, session):
     }
     first = client.post(
         f"/api/v1/tasks/{task['id']}/results",
-        json=body,
+        json={**body, "attachments": [REPORT]},
         headers={**me, "Idempotency-Key": "k-record"},
     )
     assert first.status_code == 201, first.json
@@ -159,6 +175,7 @@ def _tamper(stored) -> dict[str, tuple[list[str], str]]:
             # its correction goes too: it names the deleted version
             [
                 f"DELETE FROM results WHERE id = {correction}",
+                f"DELETE FROM attachments WHERE result_id = {single}",
                 f"DELETE FROM results WHERE id = {single}",
             ],
             f"result {single}, recorded by audit event",
@@ -526,3 +543,46 @@ def test_baseline_refuses_to_cover_a_row_that_differs(stored, session, app):
         )
         == 0
     )
+
+
+FORGED = b"%PDF-1.4 lab rep0rt"
+ATTACHMENT_TAMPERS = {
+    "alter its content": (
+        "UPDATE attachments SET content = :forged",
+        "its content does not match its SHA-256",
+    ),
+    "alter its content and its SHA-256 alike": (
+        "UPDATE attachments SET content = :forged, sha256 = :forged_sha256",
+        "its attachments differ from audit event",
+    ),
+    "delete it": ("DELETE FROM attachments", "its attachments differ from audit event"),
+}
+
+
+@pytest.mark.parametrize("tamper", list(ATTACHMENT_TAMPERS))
+def test_an_attachment_tampered_with_is_named(stored, session, tamper):
+    """A lab report is evidence: its bytes against its SHA-256, and each result's
+    attachments against the list in its event."""
+    assert verify_records(session).attachments == 1
+    sql, named = ATTACHMENT_TAMPERS[tamper]
+    forged = {"forged": FORGED, "forged_sha256": hashlib.sha256(FORGED).hexdigest()}
+    _as_superuser(session, sql, tables=("attachments",), params=forged)
+    report = verify_records(session)
+    assert not report.ok
+    assert any(named in p and str(stored["single"]) in p for p in report.problems), report
+    if tamper == "alter its content and its SHA-256 alike":  # only the event tells
+        assert report.n_problems == 1, report
+
+
+def test_an_attachment_added_to_an_uploaded_result_is_named(stored, session):
+    """INSERT alone (the app role may): evidence added to a result no event lists it for."""
+    victim = stored["imported"][0]
+    session.execute(
+        text(
+            "INSERT INTO attachments (result_id, filename, content_type, size, sha256, content) "
+            f"SELECT {victim}, filename, content_type, size, sha256, content FROM attachments"
+        )
+    )
+    session.commit()
+    report = verify_records(session)
+    assert report.problems == [f"result {victim} has attachments that no audit event lists"]

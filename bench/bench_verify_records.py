@@ -5,8 +5,9 @@ Run:  .venv/bin/python bench/bench_verify_records.py [--results 1000000]
       [--pg postgresql+psycopg://postgres@127.0.0.1:5432/inspect_verifybench]
 
 Builds a fresh PostgreSQL database with ``bench_scoring``'s simulated district and
-history (``--results`` rows, 1 % of them corrections), then attests the rows as the demo
-does (one ``result.load`` event with their id ranges and digest; not timed).  Timed:
+history (``--results`` rows, 1 % of them corrections), then attests the rows as
+``audit baseline-records`` does (one ``result.load`` event with their id ranges and
+digest; not timed).  Timed:
 :func:`inspect_core.audit.records.verify_records`, one pass in id order in batches, and
 a naive verifier that loads each row as an ORM object by id and digests it, on
 ``--baseline`` rows spread over the table.  It also times one ``row_digest`` call on a
@@ -26,56 +27,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import Text, cast, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from bench.bench_registry_load import fresh_pg  # noqa: E402
 from bench.bench_scoring import N_INSPECTORS, load_history  # noqa: E402
 from inspect_core.app import create_app  # noqa: E402
-from inspect_core.audit.records import LOAD, verify_records  # noqa: E402
-from inspect_core.audit.service import record  # noqa: E402
+from inspect_core.audit.records import baseline, stored_columns, verify_records  # noqa: E402
 from inspect_core.db import db  # noqa: E402
 from inspect_core.results.digest import (  # noqa: E402
     DIGESTED,
-    JSON_COLUMNS,
-    id_ranges,
     python_row_digest,
     row_digest,
-    rows_digest,
 )
 from inspect_core.results.models import Result  # noqa: E402
 from inspect_core.simulate import simulate  # noqa: E402
-
-
-def _stored_columns() -> list:
-    table = Result.__table__
-    return [table.c.id] + [
-        cast(table.c[n], Text).label(n) if n in JSON_COLUMNS else table.c[n] for n in DIGESTED
-    ]
-
-
-def attest(session) -> int:  # type: ignore[no-untyped-def]
-    """One ``result.load`` event covering every row, as ``store_loaded`` writes it."""
-    ids, digests, last = [], bytearray(), 0
-    while True:
-        rows = session.execute(
-            select(*_stored_columns()).where(Result.id > last).order_by(Result.id).limit(20_000)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            ids.append(row.id)
-            digests += row_digest(row._mapping)
-        last = rows[-1].id
-    record(
-        session,
-        "bench",
-        LOAD,
-        "result",
-        f"{ids[0]}-{ids[-1]}",
-        {"count": len(ids), "ranges": id_ranges(ids), "rows_sha256": rows_digest(bytes(digests))},
-    )
-    session.commit()
-    return len(ids)
 
 
 def naive(session, sample: list[int]) -> float:  # type: ignore[no-untyped-def]
@@ -105,7 +70,8 @@ def main() -> None:
     load_history(engine, args.enterprises, args.results, dt.date(2026, 11, 27))
     with app.app_context(), db.new_session() as session:
         started = time.perf_counter()
-        n = attest(session)
+        n, _ = baseline(session, "bench")  # no event covers them: recorded as found
+        session.commit()
         print(f"setup: {n:,} result rows attested in {time.perf_counter() - started:.1f} s")
 
     with app.app_context(), db.new_session() as session:
@@ -117,7 +83,7 @@ def main() -> None:
         step = max(1, n // args.baseline)
         sample = list(range(1, n + 1, step))[: args.baseline]
         slow = naive(session, sample)
-        row = session.execute(select(*_stored_columns()).where(Result.id == 1)).one()
+        row = session.execute(select(*stored_columns()).where(Result.id == 1)).one()
         per_row = timeit.timeit(lambda: row_digest(row._mapping), number=20_000) / 20_000
     fast = n / seconds
     print(f"verify --records over {n:,} rows: {seconds:.1f} s, {fast:,.0f} rows/s "

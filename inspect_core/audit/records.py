@@ -73,6 +73,21 @@ def store_loaded(
     return list(ids)
 
 
+def stored_columns() -> list[Any]:
+    """``results.id`` and the digested columns as a row's digest is of them: the JSON
+    columns as the text stored (a cast), not parsed."""
+    from inspect_core.results.models import Result
+
+    table = Result.__table__
+    return [
+        table.c.id,
+        *(
+            cast(table.c[name], Text).label(name) if name in JSON_COLUMNS else table.c[name]
+            for name in DIGESTED
+        ),
+    ]
+
+
 @dataclass
 class RecordsReport:
     """``ok`` unless a row differs from, or is missing from, or is absent from the chain."""
@@ -182,14 +197,7 @@ def verify_records(
     from inspect_core.results.models import Result
 
     table = Result.__table__
-    # the JSON columns as the text stored, which is what their digests are of
-    columns = [
-        table.c.id,
-        *(
-            cast(table.c[name], Text).label(name) if name in JSON_COLUMNS else table.c[name]
-            for name in DIGESTED
-        ),
-    ]
+    columns = stored_columns()
     # rows stored before row digests name no event: the first as many as those events
     # counted are taken for them (unchecked), any more were added behind the back
     legacy_left = legacy_rows
@@ -336,13 +344,7 @@ def baseline(session: Session, actor: Any = "cli") -> tuple[int, RecordsReport]:
     from inspect_core.results.models import Result
 
     table = Result.__table__
-    columns = [
-        table.c.id,
-        *(
-            cast(table.c[name], Text).label(name) if name in JSON_COLUMNS else table.c[name]
-            for name in DIGESTED
-        ),
-    ]
+    columns = stored_columns()
     digests = bytearray()
     for start in range(0, len(ids), 5000):
         part = ids[start : start + 5000]

@@ -19,7 +19,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, insert, select
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import Session
 
@@ -30,7 +30,6 @@ from inspect_core.results.digest import (
     DIGESTED,
     JSON_COLUMNS,
     id_ranges,
-    python_row_digest,
     row_digest,
     rows_digest,
 )
@@ -47,8 +46,6 @@ def store_loaded(
     """Insert result rows a loader made (not an inspector's upload: the demo's simulated
     history) with one ``result.load`` event holding their id ranges and digest, so
     :func:`verify_records` covers them like every other result.  Returns their ids."""
-    from sqlalchemy import insert
-
     from inspect_core.results.models import Result
 
     if not rows:
@@ -56,20 +53,7 @@ def store_loaded(
     ids = session.scalars(
         insert(Result).returning(Result.id, sort_by_parameter_order=True), rows
     ).all()
-    ordered = sorted(zip(ids, rows, strict=True), key=lambda pair: pair[0])
-    record(
-        session,
-        actor,
-        LOAD,
-        "result",
-        f"{ordered[0][0]}-{ordered[-1][0]}",
-        {
-            **note,
-            "count": len(ordered),
-            "ranges": id_ranges(list(ids)),
-            "rows_sha256": rows_digest(b"".join(python_row_digest(row) for _, row in ordered)),
-        },
-    )
+    _record_load(session, actor, list(ids), note)
     return list(ids)
 
 
@@ -341,17 +325,29 @@ def baseline(session: Session, actor: Any = "cli") -> tuple[int, RecordsReport]:
     ids = report.uncovered or []
     if not ids:
         return 0, report
+    _record_load(
+        session,
+        actor,
+        ids,
+        {
+            "baseline": True,
+            "reason": "result rows stored before row digests (revision 0012), as found",
+        },
+    )
+    return len(ids), report
+
+
+def _record_load(session: Session, actor: Any, ids: list[int], note: dict[str, Any]) -> None:
+    """One ``result.load`` event for the rows ``ids``: their id runs and the digest of
+    the rows as stored, read back (a column's default, say, is what was stored)."""
     from inspect_core.results.models import Result
 
-    table = Result.__table__
-    columns = stored_columns()
+    ids = sorted(ids)
+    columns, key = stored_columns(), Result.__table__.c.id
     digests = bytearray()
     for start in range(0, len(ids), 5000):
         part = ids[start : start + 5000]
-        rows = session.execute(
-            select(*columns).where(table.c.id.in_(part)).order_by(table.c.id)
-        ).all()
-        for row in rows:
+        for row in session.execute(select(*columns).where(key.in_(part)).order_by(key)):
             digests += row_digest(row._mapping)
     record(
         session,
@@ -360,14 +356,12 @@ def baseline(session: Session, actor: Any = "cli") -> tuple[int, RecordsReport]:
         "result",
         f"{ids[0]}-{ids[-1]}",
         {
-            "baseline": True,
-            "reason": "result rows stored before row digests (revision 0012), as found",
+            **note,
             "count": len(ids),
             "ranges": id_ranges(ids),
             "rows_sha256": rows_digest(bytes(digests)),
         },
     )
-    return len(ids), report
 
 
 def _payload_sha256(text: str | None) -> str:

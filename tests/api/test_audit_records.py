@@ -586,3 +586,23 @@ def test_an_attachment_added_to_an_uploaded_result_is_named(stored, session):
     session.commit()
     report = verify_records(session)
     assert report.problems == [f"result {victim} has attachments that no audit event lists"]
+
+
+def test_a_loaders_rows_are_digested_as_stored(client, identity, district, session):
+    """``store_loaded`` digests the rows as the database stored them: a column the loader
+    left to its default (the counts) is in the digest as stored, and they verify."""
+    from inspect_core.audit.records import store_loaded
+    from inspect_core.plans.models import Task
+    from inspect_core.results.service import today_in_china
+
+    _, _, tasks = _drawn(client, identity, district)
+    rows = []
+    for t in tasks[:3]:
+        row = factories.history_result(session.get(Task, t["id"]), today_in_china(), 0)
+        del row["minor_count"]  # the column's default, 0, is what is stored
+        rows.append(row)
+    ids = store_loaded(session, "loader", rows)
+    session.commit()
+    assert session.scalars(select(Result.minor_count).where(Result.id.in_(ids))).all() == [0] * 3
+    report = verify_records(session)
+    assert report.ok and report.verified == report.rows == 3, report

@@ -223,9 +223,7 @@ def verify_records(
                 continue
             k = bisect.bisect_right(starts, rid) - 1
             if k >= 0 and loads[k][0] <= rid <= loads[k][1]:
-                group = loads[k][2]
-                group.hasher.update(digest)
-                group.seen += 1
+                loads[k][2].add(rid, digest)
                 continue
             if report.uncovered is not None:
                 report.uncovered.append(rid)

@@ -34,12 +34,17 @@ def _as_superuser(
     *statements: str,
     tables: tuple[str, ...] = ("results", "attachments"),
     params: dict | None = None,
+    foreign_keys: bool = True,
 ) -> None:
-    """Run ``statements`` with the append-only triggers of ``tables`` off."""
+    """Run ``statements`` with the append-only triggers of ``tables`` off (and, without
+    ``foreign_keys``, the foreign-key checks too, as a superuser renumbering rows can)."""
     postgresql = session.get_bind().dialect.name == "postgresql"
+    which = "USER" if foreign_keys else "ALL"
+    if not (postgresql or foreign_keys):
+        session.execute(text("PRAGMA defer_foreign_keys = ON"))
     for table in tables:
         if postgresql:
-            session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {which}"))
         else:
             session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
             session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
@@ -47,7 +52,7 @@ def _as_superuser(
         session.execute(text(sql), params or {})
     if postgresql:
         for table in tables:
-            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+            session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {which}"))
     session.commit()
 
 
@@ -312,23 +317,15 @@ def test_a_result_recorded_before_row_digests_has_its_payload_checked(
 
 
 def _swap_ids(session, a: int, b: int) -> None:
-    """A superuser trades two rows' ids (triggers, and so foreign-key checks, off)."""
-    statements = [
+    """A superuser trades two rows' ids (a correction still names one of them)."""
+    _as_superuser(
+        session,
         f"UPDATE results SET id = -1 WHERE id = {a}",
         f"UPDATE results SET id = {a} WHERE id = {b}",
         f"UPDATE results SET id = {b} WHERE id = -1",
-    ]
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("ALTER TABLE results DISABLE TRIGGER ALL"))
-        for sql in statements:
-            session.execute(text(sql))
-        session.execute(text("ALTER TABLE results ENABLE TRIGGER ALL"))
-    else:
-        session.execute(text("PRAGMA defer_foreign_keys = ON"))
-        session.execute(text("DROP TRIGGER IF EXISTS results_no_update"))
-        for sql in statements:
-            session.execute(text(sql))
-    session.commit()
+        tables=("results",),
+        foreign_keys=False,
+    )
 
 
 def test_trading_ids_between_two_uploads_is_named(app, client, identity, district, session):

@@ -373,6 +373,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("withdrawn", "已撤销"),
     Message("withdrawn; credit event {id} replaces it", "已撤销，由信用事件 {id} 替代"),
     Message("already disclosed", "已公示"),
+    Message(
+        "not published: publish the plan before disclosing its results",
+        "抽查计划尚未公示：请先公示计划，再公示其结果",
+    ),
     Message("already declared for this inspector", "该执法人员已申报过与该企业的利益冲突"),
     # users and inspectors (auth, inspectors)
     Message("unknown role {role}; one of {roles}", "未知角色 {role}；可选：{roles}"),

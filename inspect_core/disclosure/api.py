@@ -69,6 +69,9 @@ class OverdueSchema(Schema):
     uscc = fields.String()
     enterprise_name = fields.String()
     plan_id = fields.Integer()
+    plan_status = fields.String(
+        metadata={"description": "a plan not yet published is published before its results"}
+    )
     recorded_at = fields.DateTime()
     disclosure_due = fields.Date()
     disclosure_basis = fields.String()
@@ -141,7 +144,8 @@ class DiscloseResultView(MethodView):
     @require("disclosure:write")
     @blp.response(201, DisclosedSchema)
     def post(self, result_id: int) -> Any:
-        """Make a result public; later corrections show as its current version."""
+        """Make a result public; later corrections show as its current version.  Its plan is
+        published first (a 409 naming ``plan`` otherwise): the public reads the plan too."""
         disclosed = service.disclose_result(db.session, current_user(), result_id)
         return disclosed, 201, {"Location": url_for("results.ResultView", result_id=result_id)}
 
@@ -151,7 +155,8 @@ class DisclosePlanView(MethodView):
     @require("disclosure:write")
     @blp.response(200, CountSchema)
     def post(self, plan_id: int) -> dict[str, int]:
-        """Make every undisclosed current result of a plan public."""
+        """Make every undisclosed current result of a published plan public (a 409 naming
+        ``plan`` for a plan not yet published)."""
         return {"disclosed": service.disclose_plan(db.session, current_user(), plan_id)}
 
 

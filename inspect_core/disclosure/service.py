@@ -12,15 +12,31 @@ from inspect_core.audit.service import record as audit
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.errors import Conflict, NotFound
 from inspect_core.pagination import decode_cursor, encode_cursor
-from inspect_core.plans.models import Draw, Plan, PoolSnapshot
+from inspect_core.plans.models import PUBLIC_PLAN_STATUSES, Draw, Plan, PoolSnapshot
 from inspect_core.results.models import RESULT_CODES, CalendarDay, Disclosure, Result
 from inspect_core.results.service import _readable, today_in_china
 from inspect_core.scope import region_clause
 from inspect_core.sectors import catalogue
 
 
+def _check_published(plan: Plan) -> None:
+    """Refuse to disclose under a plan the public cannot read yet.
+
+    ``/public/plans`` lists published and closed plans only, and a disclosed result names its
+    plan: disclosed under a drawn plan, it showed the public a plan (title, issuing unit) that
+    the plan list and its draw still hid.  The plan is published first (一公开 of the plan).
+    """
+    if plan.status not in PUBLIC_PLAN_STATUSES:
+        raise Conflict(
+            f"plan {plan.id} is {plan.status}: publish it before disclosing its results",
+            {"plan": ["not published: publish the plan before disclosing its results"]},
+            message_zh=f"抽查计划 {plan.id} 尚未公示（{plan.status}），请先公示计划再公示其结果",
+        )
+
+
 def disclose_result(session: Session, user: Any, result_id: int) -> Disclosure:
     result = _readable(session, user, result_id)
+    _check_published(result.plan)
     if session.scalar(select(Disclosure.id).where(Disclosure.chain == result.chain)):
         raise Conflict("this result is already public", {"result": ["already disclosed"]})
     disclosure = Disclosure(chain=result.chain, disclosed_by=user.username)
@@ -35,7 +51,7 @@ def disclose_plan(session: Session, user: Any, plan_id: int) -> int:
     """Disclose every undisclosed current result of a plan in the user's scope."""
     from inspect_core.plans.service import get_plan
 
-    get_plan(session, user, plan_id)
+    _check_published(get_plan(session, user, plan_id))
     newer = aliased(Result)
     chains = session.scalars(
         select(Result.chain)
@@ -62,7 +78,11 @@ def public_results(session: Session, args: dict[str, Any]) -> dict[str, Any]:
         .join(Disclosure, Disclosure.chain == Result.chain)
         .join(Enterprise, Enterprise.id == Result.enterprise_id)
         .join(Plan, Plan.id == Result.plan_id)
-        .where(~exists().where(newer.supersedes_id == Result.id))
+        .where(
+            ~exists().where(newer.supersedes_id == Result.id),
+            # disclosed before a plan had to be published first: hidden until it is
+            Plan.status.in_(PUBLIC_PLAN_STATUSES),
+        )
     )
     if args.get("uscc"):
         stmt = stmt.where(Enterprise.uscc == args["uscc"])
@@ -113,7 +133,7 @@ def public_results(session: Session, args: dict[str, Any]) -> dict[str, Any]:
 def public_plans(session: Session) -> list[dict[str, Any]]:
     """Published and closed plans with every draw (seed, public value, pool hash)."""
     plans = session.scalars(
-        select(Plan).where(Plan.status.in_(("published", "closed"))).order_by(Plan.id.desc())
+        select(Plan).where(Plan.status.in_(PUBLIC_PLAN_STATUSES)).order_by(Plan.id.desc())
     ).all()
     out = []
     for plan in plans:
@@ -161,7 +181,7 @@ def public_snapshot(session: Session, snapshot_id: int) -> PoolSnapshot:
     if snapshot is None:
         raise NotFound(f"no snapshot {snapshot_id}")
     plan = session.get(Plan, snapshot.plan_id)
-    if plan.status not in ("published", "closed"):
+    if plan.status not in PUBLIC_PLAN_STATUSES:
         raise NotFound(f"no published snapshot {snapshot_id}")
     return snapshot
 
@@ -171,8 +191,9 @@ def overdue(session: Session, user: Any, as_of: dt.date | None = None) -> list[d
     as_of = as_of or today_in_china()
     newer = aliased(Result)
     rows = session.execute(
-        select(Result, Enterprise)
+        select(Result, Enterprise, Plan.status)
         .join(Enterprise, Enterprise.id == Result.enterprise_id)
+        .join(Plan, Plan.id == Result.plan_id)
         .where(
             region_clause(user, Enterprise.region),
             Result.disclosure_due < as_of,
@@ -187,12 +208,13 @@ def overdue(session: Session, user: Any, as_of: dt.date | None = None) -> list[d
             "uscc": e.uscc,
             "enterprise_name": e.name,
             "plan_id": r.plan_id,
+            "plan_status": plan_status,
             "recorded_at": r.recorded_at,
             "disclosure_due": r.disclosure_due,
             "disclosure_basis": r.disclosure_basis,
             "days_overdue": (as_of - r.disclosure_due).days,
         }
-        for r, e in rows
+        for r, e, plan_status in rows
     ]
 
 

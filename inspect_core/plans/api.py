@@ -18,7 +18,7 @@ from inspect_core.blueprint import Blueprint
 from inspect_core.db import db
 from inspect_core.errors import NotFound
 from inspect_core.plans import service
-from inspect_core.plans.models import Plan
+from inspect_core.plans.models import PUBLIC_PLAN_STATUSES, Plan
 from inspect_core.plans.schemas import (
     DrawRequestSchema,
     DrawSchema,
@@ -117,7 +117,7 @@ class DrawView(MethodView):
 def _draw_readable(draw: Any) -> None:
     """Draws of published plans are public; others need a regulator's token."""
     plan = db.session.get(Plan, draw.plan_id)
-    if plan.status in ("published", "closed"):
+    if plan.status in PUBLIC_PLAN_STATUSES:
         return
     user = optional_user()
     if user is None or not has_permission(user, "plans:read"):

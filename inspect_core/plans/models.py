@@ -13,6 +13,8 @@ from inspect_core.enterprises.models import Enterprise
 from inspect_core.inspectors.models import Inspector
 
 PLAN_STATUSES: tuple[str, ...] = ("draft", "drawn", "published", "closed")
+#: what the public sees: these plans, their draws and snapshots, and results disclosed under them
+PUBLIC_PLAN_STATUSES: tuple[str, ...] = ("published", "closed")
 
 
 class Plan(Base):

@@ -236,9 +236,10 @@ MATRIX: list[Row] = [
     row("POST",  "/api/v1/plans/{their_draft}/draw",                       401, 201, 201, 403, 403, 404, body=SEED),
     # -- disclosure:write --------------------------------------------------------------------------
     row("POST",  "/api/v1/plans/{plan}/disclose",                          401, 200, 200, 403, 403, 200),
-    row("POST",  "/api/v1/plans/{their_plan}/disclose",                    401, 200, 200, 403, 403, 404),
+    # their plan is drawn, not published: its results wait for it (409), unseen by the scoped (404)
+    row("POST",  "/api/v1/plans/{their_plan}/disclose",                    401, 409, 409, 403, 403, 404),
     row("POST",  "/api/v1/results/{result}/disclose",                      401, 201, 201, 403, 403, 201),
-    row("POST",  "/api/v1/results/{their_result}/disclose",                401, 201, 201, 403, 403, 404),
+    row("POST",  "/api/v1/results/{their_result}/disclose",                401, 409, 409, 403, 403, 404),
     row("GET",   "/api/v1/disclosures/overdue",                            401, 200, 200, 403, 403, 200),
     # -- tasks:read(:own), tasks:reassign, results:write:own ---------------------------------------
     row("GET",   "/api/v1/tasks",                                          401, 200, 200, 200, 403, 200),
@@ -451,6 +452,7 @@ def build_world(app: Flask, client: Any) -> dict[str, Any]:
         jobs.train(db.session, "matrix", today, window_days=900)
         jobs.run(db.session, "matrix", today)
         disclosed = db.session.scalar(select(Result.id).where(Result.plan_id == history).limit(1))
+    _ok(client.patch(f"/api/v1/plans/{history}", json={"status": "published"}, headers=admin), 200)
     _ok(client.post(f"/api/v1/results/{disclosed}/disclose", headers=admin))
 
     def drawn(region: str) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:

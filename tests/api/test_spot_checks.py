@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text, update
 
 from inspect_core.audit.models import AuditEvent
 from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
-from inspect_core.results.models import Attachment, Result
+from inspect_core.results.models import Attachment, Disclosure, Result
 from inspect_core.results.service import CHINA
 from tests.factories import create_plan, food_payload
 
@@ -788,10 +788,8 @@ def test_bulk_upload_task_loading_matches_the_orm(client, identity, district, se
     assert set(_load_tasks(session, scoped, {t.id for t in tasks})) == in_scope
 
 
-def test_one_result_is_disclosed_once_and_its_answer_names_it(client, identity, district):
-    """``POST /results/{id}/disclose`` (one result, rather than a plan's) had no test and
-    answered 201 without ``Location``: it now names the result, which is public from then
-    on, and a second disclosure of it is a 409."""
+def _recorded_on_a_drawn_plan(client, identity) -> tuple[dict, int, dict]:
+    """A drawn (not yet published) plan and one result recorded on it."""
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)
     freeze_and_draw(client, regulator, plan_id)
@@ -802,8 +800,28 @@ def test_one_result_is_disclosed_once_and_its_answer_names_it(client, identity, 
         f"/api/v1/tasks/{task['id']}/results", json=body, headers={**me, "Idempotency-Key": "d-1"}
     )
     assert recorded.status_code == 201, recorded.json
-    result_id = recorded.json["id"]
-    assert all(i["id"] != result_id for i in client.get("/api/v1/public/results").json["items"])
+    return regulator, plan_id, recorded.json
+
+
+def _publish(client, regulator, plan_id: int) -> None:
+    published = client.patch(
+        f"/api/v1/plans/{plan_id}", json={"status": "published"}, headers=regulator
+    )
+    assert published.status_code == 200, published.json
+
+
+def _public_ids(client) -> set[int]:
+    return {i["id"] for i in client.get("/api/v1/public/results?limit=200").json["items"]}
+
+
+def test_one_result_is_disclosed_once_and_its_answer_names_it(client, identity, district):
+    """``POST /results/{id}/disclose`` (one result, rather than a plan's) had no test and
+    answered 201 without ``Location``: it now names the result, which is public from then
+    on, and a second disclosure of it is a 409."""
+    regulator, plan_id, recorded = _recorded_on_a_drawn_plan(client, identity)
+    result_id = recorded["id"]
+    _publish(client, regulator, plan_id)
+    assert result_id not in _public_ids(client)
     disclosed = client.post(f"/api/v1/results/{result_id}/disclose", headers=regulator)
     assert disclosed.status_code == 201, disclosed.json
     assert disclosed.headers["Location"] == f"/api/v1/results/{result_id}"
@@ -812,3 +830,47 @@ def test_one_result_is_disclosed_once_and_its_answer_names_it(client, identity, 
     assert [i["plan_id"] for i in public if i["id"] == result_id] == [plan_id]
     again = client.post(f"/api/v1/results/{result_id}/disclose", headers=regulator)
     assert again.status_code == 409 and "result" in again.json["errors"]
+
+
+def test_results_of_a_plan_not_yet_published_are_not_disclosed(client, identity, district):
+    """A result disclosed under a drawn plan showed the public that plan's title and issuing
+    unit in ``/public/results`` while ``/public/plans`` and its draw still hid the plan.
+    Disclosing one result, or a plan's, is now a 409 naming ``plan`` (in zh-CN too) until
+    the plan is published, and the overdue list says which plans wait to be published."""
+    regulator, plan_id, recorded = _recorded_on_a_drawn_plan(client, identity)
+    result_id = recorded["id"]
+    one = client.post(f"/api/v1/results/{result_id}/disclose", headers=regulator)
+    assert one.status_code == 409, one.json
+    assert one.json["errors"]["plan"] == [
+        "not published: publish the plan before disclosing its results"
+    ]
+    assert one.json["errors_zh"]["plan"] == ["抽查计划尚未公示：请先公示计划，再公示其结果"]
+    assert "尚未公示" in one.json["message_zh"]
+    whole = client.post(f"/api/v1/plans/{plan_id}/disclose", headers=regulator)
+    assert whole.status_code == 409 and "plan" in whole.json["errors"], whole.json
+    assert result_id not in _public_ids(client)
+
+    late = (dt.date.fromisoformat(recorded["disclosure_due"]) + dt.timedelta(days=1)).isoformat()
+    overdue = client.get(f"/api/v1/disclosures/overdue?as_of={late}", headers=regulator).json
+    assert [i["plan_status"] for i in overdue["items"] if i["result_id"] == result_id] == ["drawn"]
+
+    _publish(client, regulator, plan_id)
+    assert client.post(f"/api/v1/plans/{plan_id}/disclose", headers=regulator).json == {
+        "disclosed": 1
+    }
+    assert result_id in _public_ids(client)
+    overdue = client.get(f"/api/v1/disclosures/overdue?as_of={late}", headers=regulator).json
+    assert result_id not in {i["result_id"] for i in overdue["items"]}
+
+
+def test_a_result_disclosed_under_a_drawn_plan_earlier_waits_for_the_plan(
+    client, identity, district, session
+):
+    """A disclosure stored before the plan had to be published first stays out of the public
+    list until its plan is published, and shows from then on without being made again."""
+    regulator, plan_id, recorded = _recorded_on_a_drawn_plan(client, identity)
+    session.add(Disclosure(chain=recorded["chain"], disclosed_by="before-the-check"))
+    session.commit()
+    assert recorded["id"] not in _public_ids(client)
+    _publish(client, regulator, plan_id)
+    assert recorded["id"] in _public_ids(client)

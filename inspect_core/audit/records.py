@@ -137,7 +137,8 @@ def verify_records(
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
     singles: dict[int, tuple[int, str | None, str | None]] = {}
-    attached: dict[int, tuple[int, list[str]]] = {}  # result → (event, attachments' SHA-256)
+    # result → (event, whether it names files, its attachments as _attachment_key gives them)
+    attached: dict[int, tuple[int, bool, list[tuple[Any, ...]]]] = {}
     uploads: dict[int, _Group] = {}
     loads: list[tuple[int, int, _Group]] = []
     legacy_rows = 0  # rows that events from before row digests stored without one
@@ -153,7 +154,12 @@ def verify_records(
                 data.get("row_sha256"),
                 data.get("payload_sha256"),
             )
-            attached[int(entity_id)] = (event_id, sorted(data.get("attachments") or []))
+            files = data.get("attachment_files")
+            if files is None:  # recorded before events named the files: contents only
+                listed = [(sha,) for sha in data.get("attachments") or []]
+            else:
+                listed = [_attachment_key(f, True) for f in files]
+            attached[int(entity_id)] = (event_id, files is not None, sorted(listed, key=str))
         elif action == UPLOAD:
             if not data.get("accepted"):
                 continue
@@ -266,24 +272,37 @@ def verify_records(
     return report
 
 
+#: what an event lists of each attachment (``attachment_files``)
+_ATTACHMENT_KEYS = ("sha256", "filename", "content_type", "size")
+
+
+def _attachment_key(attachment: dict[str, Any], named: bool) -> tuple[Any, ...]:
+    """An attachment as an event lists it: its SHA-256, and, in events that name files,
+    the filename, content type and size a reader is shown with it."""
+    if not named:
+        return (attachment.get("sha256"),)
+    return tuple(attachment.get(k) for k in _ATTACHMENT_KEYS)
+
+
 def _check_attachments(
     session: Session,
-    attached: dict[int, tuple[int, list[str]]],
+    attached: dict[int, tuple[int, bool, list[tuple[Any, ...]]]],
     report: RecordsReport,
     problem: Any,
 ) -> None:
-    """Each attachment's content against its SHA-256, and each result's attachments
-    against the SHA-256 list its ``result.record``/``result.correct`` event holds (an
-    attachment is evidence: a lab report, a photo).  Read 200 at a time (5 MB each at
-    most)."""
+    """Each attachment's content against its SHA-256 and its size, and each result's
+    attachments (SHA-256, filename, content type, size) against the list its
+    ``result.record``/``result.correct`` event holds (an attachment is evidence: a lab
+    report, a photo; a renamed one reads as other evidence).  Read 200 at a time (5 MB
+    each at most)."""
     from inspect_core.results.models import Attachment
 
     table = Attachment.__table__
-    found: dict[int, list[str]] = {}
+    found: dict[int, list[Any]] = {}
     last = 0
     while True:
         rows = session.execute(
-            select(table.c.id, table.c.result_id, table.c.sha256, table.c.content)
+            select(*(table.c[k] for k in ("id", "result_id", *_ATTACHMENT_KEYS, "content")))
             .where(table.c.id > last)
             .order_by(table.c.id)
             .limit(200)
@@ -297,11 +316,23 @@ def _check_attachments(
                     f"attachment {row.id} of result {row.result_id}: its content does not "
                     "match its SHA-256 (altered)"
                 )
-            found.setdefault(row.result_id, []).append(row.sha256)
+            elif len(row.content) != row.size:
+                problem(
+                    f"attachment {row.id} of result {row.result_id}: its size does not "
+                    "match its content (altered)"
+                )
+            # the row without its content: a result's attachments are kept until compared
+            found.setdefault(row.result_id, []).append(
+                {k: row._mapping[k] for k in _ATTACHMENT_KEYS}
+            )
         last = rows[-1].id
-    for rid, (event_id, listed) in attached.items():
-        if sorted(found.pop(rid, [])) != listed:
-            problem(f"result {rid}: its attachments differ from audit event {event_id}")
+    for rid, (event_id, named, listed) in attached.items():
+        stored = sorted((_attachment_key(a, named) for a in found.pop(rid, [])), key=str)
+        if stored != listed:
+            problem(
+                f"result {rid}: its attachments (content, name, type or size) differ from "
+                f"audit event {event_id}"
+            )
     for rid in sorted(found):
         problem(f"result {rid} has attachments that no audit event lists")
 

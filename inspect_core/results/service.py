@@ -365,6 +365,16 @@ def _audit_body(result: Result) -> dict[str, Any]:
             idempotency.fingerprint("", result.payload).encode()
         ).hexdigest(),
         "attachments": [a.sha256 for a in result.attachments],
+        # what a reader is shown of each: checked by ``audit verify --records`` too
+        "attachment_files": [
+            {
+                "sha256": a.sha256,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+            }
+            for a in result.attachments
+        ],
         # the whole stored row, which ``audit verify --records`` checks it against
         "row_sha256": python_row_digest({name: getattr(result, name) for name in DIGESTED}).hex(),
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 import pytest
 from sqlalchemy import func, insert, select, text
@@ -543,6 +544,7 @@ def test_baseline_refuses_to_cover_a_row_that_differs(stored, session, app):
 
 
 FORGED = b"%PDF-1.4 lab rep0rt"
+DIFFER = "its attachments (content, name, type or size) differ from audit event"
 ATTACHMENT_TAMPERS = {
     "alter its content": (
         "UPDATE attachments SET content = :forged",
@@ -550,9 +552,16 @@ ATTACHMENT_TAMPERS = {
     ),
     "alter its content and its SHA-256 alike": (
         "UPDATE attachments SET content = :forged, sha256 = :forged_sha256",
-        "its attachments differ from audit event",
+        DIFFER,
     ),
-    "delete it": ("DELETE FROM attachments", "its attachments differ from audit event"),
+    "delete it": ("DELETE FROM attachments", DIFFER),
+    # what a reader is shown beside the bytes: a failed lab report renamed, retyped
+    "rename it": ("UPDATE attachments SET filename = '合格报告.pdf'", DIFFER),
+    "change its type": ("UPDATE attachments SET content_type = 'image/png'", DIFFER),
+    "change its size": (
+        "UPDATE attachments SET size = size + 1",
+        "its size does not match its content",
+    ),
 }
 
 
@@ -567,8 +576,52 @@ def test_an_attachment_tampered_with_is_named(stored, session, tamper):
     report = verify_records(session)
     assert not report.ok
     assert any(named in p and str(stored["single"]) in p for p in report.problems), report
-    if tamper == "alter its content and its SHA-256 alike":  # only the event tells
-        assert report.n_problems == 1, report
+    if tamper in ("alter its content and its SHA-256 alike", "rename it", "change its type"):
+        assert report.n_problems == 1, report  # only the event tells
+
+
+def test_the_event_names_what_a_reader_is_shown_of_an_attachment(stored, session):
+    """The event lists each attachment's filename, content type and size beside its
+    SHA-256, as the result's answer shows them."""
+    data = session.scalar(
+        select(AuditEvent.data).where(
+            AuditEvent.action == "result.record", AuditEvent.entity_id == str(stored["single"])
+        )
+    )
+    body = b"%PDF-1.4 lab report"
+    assert data["attachment_files"] == [
+        {"sha256": hashlib.sha256(body).hexdigest(), "filename": REPORT["filename"],
+         "content_type": REPORT["content_type"], "size": len(body)}
+    ]  # fmt: skip
+    assert data["attachments"] == [hashlib.sha256(body).hexdigest()]
+
+
+def test_an_event_from_before_attachment_names_checks_contents_only(stored, session):
+    """An event written before events named the files (``attachments`` only) still has
+    its attachments' contents checked; their names, which it never held, are not."""
+    event_id, data = session.execute(
+        select(AuditEvent.id, AuditEvent.data).where(
+            AuditEvent.action == "result.record", AuditEvent.entity_id == str(stored["single"])
+        )
+    ).one()
+    older = {k: v for k, v in data.items() if k != "attachment_files"}
+    _as_superuser(
+        session,
+        "UPDATE audit_events SET data = :data WHERE id = :id",
+        "UPDATE attachments SET filename = 'renamed.pdf'",
+        tables=("audit_events", "attachments"),
+        params={"data": json.dumps(older, ensure_ascii=False), "id": event_id},
+    )
+    assert verify_records(session).ok
+    forged = {"forged": FORGED, "forged_sha256": hashlib.sha256(FORGED).hexdigest()}
+    _as_superuser(
+        session,
+        "UPDATE attachments SET content = :forged, sha256 = :forged_sha256",
+        tables=("attachments",),
+        params=forged,
+    )
+    report = verify_records(session)
+    assert report.problems == [f"result {stored['single']}: {DIFFER} {event_id}"], report
 
 
 def test_an_attachment_added_to_an_uploaded_result_is_named(stored, session):

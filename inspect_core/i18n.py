@@ -448,6 +448,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("required for a re-draw", "重新抽取时必填"),
     Message("results recorded", "已录入结果"),
     Message("no frozen pool", "没有已冻结的抽取名录"),
+    Message(
+        "frozen before the plan's ratios, regions or inspectors per task changed",
+        "名录冻结于计划的抽查比例、范围或每组检查人数修改之前",
+    ),
     # results and attachments
     Message(
         "required unless the conclusion says nothing was inspected",

@@ -50,6 +50,8 @@ class PublicPlanSchema(Schema):
     title = fields.String()
     issuing_unit = fields.String()
     sector = fields.String()
+    sector_zh = fields.String()
+    sector_en = fields.String()
     check_items = fields.List(fields.Dict())
     scope_regions = fields.List(fields.String())
     ratios = fields.Dict()

@@ -34,8 +34,20 @@ def _check_published(plan: Plan) -> None:
         )
 
 
+def _lock_plan(session: Session, plan_id: int) -> None:
+    """Take the plan's row lock (PostgreSQL) before reading which chains are public.
+
+    Two disclosures of one chain at once (a double click, a plan's beside one result's)
+    both found it undisclosed, and the second insert broke the unique chain: a 500, and a
+    plan's whole disclosure undone.  The second now waits, then sees the first.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Plan.id).where(Plan.id == plan_id).with_for_update())
+
+
 def disclose_result(session: Session, user: Any, result_id: int) -> Disclosure:
     result = _readable(session, user, result_id)
+    _lock_plan(session, result.plan_id)
     _check_published(result.plan)
     if session.scalar(select(Disclosure.id).where(Disclosure.chain == result.chain)):
         raise Conflict("this result is already public", {"result": ["already disclosed"]})
@@ -51,7 +63,7 @@ def disclose_plan(session: Session, user: Any, plan_id: int) -> int:
     """Disclose every undisclosed current result of a plan in the user's scope."""
     from inspect_core.plans.service import get_plan
 
-    _check_published(get_plan(session, user, plan_id))
+    _check_published(get_plan(session, user, plan_id, for_update=True))
     newer = aliased(Result)
     chains = session.scalars(
         select(Result.chain)
@@ -71,11 +83,18 @@ def disclose_plan(session: Session, user: Any, plan_id: int) -> int:
 
 
 def public_results(session: Session, args: dict[str, Any]) -> dict[str, Any]:
-    """Disclosed results, their current version, with only the public fields."""
+    """Disclosed results, their current version, with only the public fields.
+
+    Newest result first, by its first version's id: a correction gives the current version a
+    new id, and paged by that, a result corrected while a reader paged jumped ahead of the
+    cursor and was never listed (or listed twice, when corrected after its page).
+    """
     newer = aliased(Result)
+    first = aliased(Result)
     stmt = (
-        select(Result, Disclosure.disclosed_at, Enterprise, Plan)
+        select(Result, Disclosure.disclosed_at, Enterprise, Plan, first.id)
         .join(Disclosure, Disclosure.chain == Result.chain)
+        .join(first, and_(first.chain == Result.chain, first.version == 1))
         .join(Enterprise, Enterprise.id == Result.enterprise_id)
         .join(Plan, Plan.id == Result.plan_id)
         .where(
@@ -95,13 +114,13 @@ def public_results(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("date_to"):
         stmt = stmt.where(Result.inspected_on <= args["date_to"])
     if args.get("cursor"):
-        (last,) = decode_cursor("public-results:id", args["cursor"])
-        stmt = stmt.where(Result.id < int(last))
+        (last,) = decode_cursor("public-results:first", args["cursor"])
+        stmt = stmt.where(first.id < int(last))
     limit = args["limit"]
-    rows = session.execute(stmt.order_by(Result.id.desc()).limit(limit + 1)).all()
+    rows = session.execute(stmt.order_by(first.id.desc()).limit(limit + 1)).all()
     sectors = catalogue()
     items = []
-    for result, disclosed_at, enterprise, plan in rows[:limit]:
+    for result, disclosed_at, enterprise, plan, _ in rows[:limit]:
         zh, en = RESULT_CODES[result.conclusion_code]
         sector = sectors.get(result.sector)
         items.append(
@@ -125,13 +144,15 @@ def public_results(session: Session, args: dict[str, Any]) -> dict[str, Any]:
             }
         )
     next_cursor = (
-        encode_cursor("public-results:id", [rows[limit - 1][0].id]) if len(rows) > limit else None
+        encode_cursor("public-results:first", [rows[limit - 1][4]]) if len(rows) > limit else None
     )
     return {"items": items, "next_cursor": next_cursor}
 
 
 def public_plans(session: Session) -> list[dict[str, Any]]:
-    """Published and closed plans with every draw (seed, public value, pool hash)."""
+    """Published and closed plans with every draw (seed, public value, pool hash), and the
+    sector's zh-CN and English names, as ``/public/results`` gives them."""
+    sectors = catalogue()
     plans = session.scalars(
         select(Plan).where(Plan.status.in_(PUBLIC_PLAN_STATUSES)).order_by(Plan.id.desc())
     ).all()
@@ -140,12 +161,15 @@ def public_plans(session: Session) -> list[dict[str, Any]]:
         draws = session.scalars(
             select(Draw).where(Draw.plan_id == plan.id).order_by(Draw.seq)
         ).all()
+        sector = sectors.get(plan.sector)
         out.append(
             {
                 "id": plan.id,
                 "title": plan.title,
                 "issuing_unit": plan.issuing_unit,
                 "sector": plan.sector,
+                "sector_zh": sector.name_zh if sector else plan.sector,
+                "sector_en": sector.name_en if sector else plan.sector,
                 "check_items": plan.check_items,
                 "scope_regions": plan.scope_regions,
                 "ratios": plan.ratios,

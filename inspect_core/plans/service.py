@@ -303,6 +303,25 @@ def current_draw(session: Session, plan_id: int) -> Draw | None:
     )
 
 
+def _check_snapshot_fits(plan: Plan, frozen: drawlib.DrawParams) -> None:
+    """Refuse a public draw from a pool frozen before the draft's ratios, regions or team
+    size were edited.
+
+    The draw follows the parameters hashed into the frozen pool, and ``/public/plans`` shows
+    the plan's own: drawn from a stale pool, a plan published with ratio 1 for every tier over
+    one street had been drawn at its earlier ratios over two.  Freeze the pool again, then
+    take a public value drawn after that.
+    """
+    if draw_params(plan, frozen.qualification) == frozen:
+        return
+    raise Conflict(
+        "the plan was edited after its pool was frozen: freeze the pool again, then draw "
+        "from a public value drawn after that",
+        {"pool": ["frozen before the plan's ratios, regions or inspectors per task changed"]},
+        message_zh="抽取名录冻结后计划参数已修改，请重新冻结名录后再抽取",
+    )
+
+
 def run_draw(session: Session, user: Any, plan_id: int, data: dict[str, Any]) -> tuple[Draw, int]:
     """Draw the plan; returns the stored draw and the number of tasks created."""
     plan = get_plan(session, user, plan_id, for_update=True)
@@ -365,6 +384,8 @@ def run_draw(session: Session, user: Any, plan_id: int, data: dict[str, Any]) ->
         seed = drawlib.derive_seed(snapshot.pool_hash, data["public_value"])
 
     pool, params = load_snapshot(snapshot)
+    if seed_kind == "public":
+        _check_snapshot_fits(plan, params)
     try:
         outcome = drawlib.draw(pool, params, seed, expected_pool_hash=snapshot.pool_hash)
     except drawlib.DrawInfeasible as exc:

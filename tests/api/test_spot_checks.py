@@ -14,7 +14,8 @@ from inspect_core.audit.models import AuditEvent
 from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssignment
 from inspect_core.results.models import Attachment, Disclosure, Result
 from inspect_core.results.service import CHINA
-from tests.factories import create_plan, food_payload
+from tests import factories
+from tests.factories import REGIONS, create_plan, food_payload
 
 
 def freeze_and_draw(client, headers, plan_id: int) -> dict:
@@ -146,6 +147,9 @@ def test_whole_loop(client, identity, district, session):
     plans = client.get("/api/v1/public/plans").json["items"]
     (published,) = [p for p in plans if p["id"] == plan_id]
     assert published["draws"][0]["pool_hash"] == draw["pool_hash"]
+    # the plan names its sector as its results do, in zh-CN and English
+    assert (published["sector_zh"], published["sector_en"]) == (item["sector_zh"], "Food")
+    assert item["sector_zh"] == "食品"
     snap = client.get(f"/api/v1/public/snapshots/{draw['snapshot_id']}")
     import hashlib
 
@@ -874,3 +878,148 @@ def test_a_result_disclosed_under_a_drawn_plan_earlier_waits_for_the_plan(
     assert recorded["id"] not in _public_ids(client)
     _publish(client, regulator, plan_id)
     assert recorded["id"] in _public_ids(client)
+
+
+def test_a_draft_edited_after_its_pool_was_frozen_is_not_drawn_from_that_pool(
+    client, identity, district
+):
+    """The draw follows the parameters hashed into the frozen pool; ``/public/plans`` shows
+    the plan's own.  A draft edited after its pool was frozen (ratio 1 for every tier, one
+    street, three inspectors) was drawn at its earlier ratios, over both streets, with two
+    inspectors a task, and published so.  A public draw from that pool is now a 409 naming
+    ``pool``; frozen again, the draw follows the plan the public reads."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    frozen = client.post(f"/api/v1/plans/{plan_id}/pool", headers=regulator)
+    assert frozen.status_code == 201, frozen.json
+    edited = client.patch(
+        f"/api/v1/plans/{plan_id}",
+        json={"ratios": {"A": "1", "B": "1", "C": "1", "D": "1"},
+              "scope_regions": [REGIONS[0]], "inspectors_per_task": 3},
+        headers=regulator,
+    )  # fmt: skip
+    assert edited.status_code == 200, edited.json
+    drawn_at = dt.datetime.fromisoformat(frozen.json["frozen_at"]) + dt.timedelta(seconds=1)
+    public = {"public_value": "527", "public_source": "中国福利彩票3D 第2026318期开奖号码",
+              "public_drawn_at": drawn_at.isoformat()}  # fmt: skip
+    stale = client.post(f"/api/v1/plans/{plan_id}/draw", json=public, headers=regulator)
+    assert stale.status_code == 409, stale.json
+    assert list(stale.json["errors"]) == ["pool"]
+    assert "重新冻结" in stale.json["message_zh"]
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=regulator).json["status"] == "draft"
+
+    drawn = freeze_and_draw(client, regulator, plan_id)["draw"]
+    _publish(client, regulator, plan_id)
+    (plan,) = [p for p in client.get("/api/v1/public/plans").json["items"] if p["id"] == plan_id]
+    assert drawn["params"]["ratios"] == plan["ratios"]
+    assert drawn["params"]["regions"] == plan["scope_regions"] == [REGIONS[0]]
+    assert drawn["params"]["inspectors_per_task"] == plan["inspectors_per_task"] == 3
+
+
+def test_a_result_corrected_while_the_public_pages_is_listed_once(client, identity, district):
+    """``/public/results`` was paged by the current version's id: a disclosed result corrected
+    while a reader paged took a new, higher id, jumped ahead of the cursor and was never
+    listed (one corrected after its page was listed twice).  Paged by the result's first
+    version, every disclosed result is listed once, in its current version."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    freeze_and_draw(client, regulator, plan_id)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=4", headers=regulator).json["items"]
+    body = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"}
+    recorded = []
+    for i, task in enumerate(tasks):
+        me = inspector_headers(identity, task["inspectors"][0])
+        response = client.post(
+            f"/api/v1/tasks/{task['id']}/results", json=body,
+            headers={**me, "Idempotency-Key": f"pg-{i}"},
+        )  # fmt: skip
+        assert response.status_code == 201, response.json
+        recorded.append(response.json["id"])
+    _publish(client, regulator, plan_id)
+    assert client.post(f"/api/v1/plans/{plan_id}/disclose", headers=regulator).json == {
+        "disclosed": 4
+    }
+    query = f"/api/v1/public/results?plan={plan_id}&limit=2"
+    first = client.get(query).json
+    assert [i["id"] for i in first["items"]] == recorded[:1:-1]
+    # the oldest result, on the next page, is corrected between the two pages
+    correction = client.post(
+        f"/api/v1/results/{recorded[0]}/corrections",
+        json={**body, "payload": food_payload("0.25"), "conclusion_code": "corrected",
+              "reason": "实验室复核后更正检测值"},
+        headers=regulator,
+    )  # fmt: skip
+    assert correction.status_code == 201, correction.json
+    second = client.get(f"{query}&cursor={first['next_cursor']}").json
+    assert second["next_cursor"] is None
+    assert [i["id"] for i in second["items"]] == [recorded[1], correction.json["id"]]
+    assert second["items"][1]["conclusion_code"] == "corrected"
+    assert second["items"][1]["corrected"] is True
+
+
+def test_one_result_disclosed_twice_at_once_is_a_409_on_postgresql(committed_app, monkeypatch):
+    """A double click on 公示 (or a plan's disclosure beside one result's): both requests
+    found the chain undisclosed, and the second insert broke the unique chain, a 500.  Each
+    disclosure now locks the plan's row first: the second waits, then sees the first and
+    gets the 409.  The first lingers after its insert, so the two overlap on every run."""
+    import threading
+
+    from inspect_core.disclosure import service as disclosure
+
+    app, _ = committed_app
+    client = app.test_client()
+    admin = factories.committed_user(app, "clerk", "admin")
+    for i in range(4):
+        body = factories.enterprise(region=REGIONS[i % 2])
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    badges = []
+    for i in range(4):
+        body = factories.inspector(region=REGIONS[i % 2])
+        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
+        badges.append(body["badge"])
+    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
+    assert drawn.status_code == 201, drawn.json
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
+    me = factories.committed_user(app, "inspector-1", "inspector", task["inspectors"][0])
+    recorded = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"},
+        headers={**me, "Idempotency-Key": "c-1"},
+    )
+    assert recorded.status_code == 201, recorded.json
+    _publish(client, admin, plan_id)
+
+    start = threading.Barrier(2)
+    real_readable, real_audit = disclosure._readable, disclosure.audit
+    inside = threading.Event()
+
+    def readable(*args, **kwargs):
+        start.wait(timeout=10)  # both requests reach the check together
+        return real_readable(*args, **kwargs)
+
+    def audit(*args, **kwargs):
+        if not inside.is_set():  # the first one in holds its insert a while
+            inside.set()
+            threading.Event().wait(0.5)
+        return real_audit(*args, **kwargs)
+
+    monkeypatch.setattr(disclosure, "_readable", readable)
+    monkeypatch.setattr(disclosure, "audit", audit)
+    statuses: list[int] = []
+
+    def disclose() -> None:
+        response = app.test_client().post(
+            f"/api/v1/results/{recorded.json['id']}/disclose", headers=admin
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=disclose) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(statuses) == [201, 409]
+    monkeypatch.undo()
+    public = client.get(f"/api/v1/public/results?plan={plan_id}").json["items"]
+    assert [i["id"] for i in public] == [recorded.json["id"]]

@@ -248,6 +248,9 @@ def check(config: dict[str, Any]) -> None:
         config, "STATEMENT_TIMEOUT_MS", 60_000, 3_600_000, "milliseconds", "单条SQL语句最长毫秒数"
     )
     check_rate_limits(config)
+    from inspect_core.kpis import check_targets
+
+    check_targets(config)
     # the credit rules are checked by create_app once the plugins are loaded, since a
     # repair rule may name a sector only a plugin declares (inspect_core/credit/rules.py)
 

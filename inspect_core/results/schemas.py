@@ -64,6 +64,16 @@ class ResultInSchema(Schema):
 
 
 class CorrectionInSchema(ResultInSchema):
+    inspected_on = fields.Date(
+        load_default=None,
+        metadata={
+            "description": "the inspection day (China time; default the corrected version's, "
+            "which a correction does not move): not in the future, nor before the plan was "
+            "created, the task was drawn or the enterprise was established. Date-dependent "
+            "sector rules judge on it, and it decides the year whose KPIs count the result; a "
+            "payload date that contradicts it is refused"
+        },
+    )
     reason = CleanString(required=True, validate=validate.Length(min=4, max=2000))
 
 

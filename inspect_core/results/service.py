@@ -423,6 +423,11 @@ def correct(
         if task.plan.status == "closed":
             raise Conflict("the plan is closed", {"plan": ["closed"]})
         fields = {k: v for k, v in data.items() if k != "reason"}
+        if fields.get("inspected_on") is None:
+            # a correction restates what was found on that inspection: left out, its day
+            # defaulted to today, and a December result corrected in January moved to the
+            # next year's KPIs (and out of its own year's)
+            fields["inspected_on"] = old.inspected_on
         new = _build(session, user, task, fields, old.version + 1, old.chain, old, data["reason"])
         audit(
             session,

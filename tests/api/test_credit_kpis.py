@@ -820,3 +820,133 @@ def test_the_same_event_posted_twice_at_once_is_stored_once_on_postgresql(
     monkeypatch.undo()
     listed = client.get(f"/api/v1/enterprises/{body['uscc']}/credit-events", headers=headers)
     assert len(listed.json["items"]) == 1
+
+
+def test_a_correction_keeps_its_results_year_in_the_kpis(client, identity, district, session):
+    """A correction that left out ``inspected_on`` was dated the day it was made: a
+    December result corrected in January left that year's KPIs for the next one (and
+    the regulator's December figure changed).  It keeps the corrected version's day; one
+    that gives a day is dated by it."""
+    from tests.api.test_spot_checks import _made_on
+
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 4}, headers=regulator)
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=regulator).json["items"][0]
+    last = today_in_china().year - 1
+    _made_on(session, plan_id, dt.datetime(last, 12, 1, tzinfo=dt.UTC))
+    me = identity("inspector", badge=task["inspectors"][0])
+    recorded = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "food", "payload": factories.food_payload("0.1"),
+              "conclusion_code": "no_problem", "inspected_on": f"{last}-12-20"},
+        headers={**me, "Idempotency-Key": "dec"},
+    )  # fmt: skip
+    assert recorded.status_code == 201, recorded.json
+
+    def food(year: int) -> tuple[int, int]:
+        items = client.get(f"/api/v1/kpis?year={year}", headers=regulator).json["items"]
+        line = next(x for x in items if x["key"] == "food")
+        return line["samples"], line["passed"]
+
+    corrected = client.post(
+        f"/api/v1/results/{recorded.json['id']}/corrections",
+        json={"reason": "复检结果更正为不合格", "sector": "food",
+              "payload": factories.food_payload("0.3"), "conclusion_code": "corrected"},
+        headers=regulator,
+    )  # fmt: skip
+    assert corrected.status_code == 201, corrected.json
+    assert corrected.json["inspected_on"] == f"{last}-12-20"
+    assert (food(last), food(last + 1)) == ((1, 0), (0, 0))
+    redated = client.post(
+        f"/api/v1/results/{corrected.json['id']}/corrections",
+        json={"reason": "检查日期录入有误", "sector": "food", "inspected_on": f"{last}-12-21",
+              "payload": factories.food_payload("0.3"), "conclusion_code": "corrected"},
+        headers=regulator,
+    )  # fmt: skip
+    assert redated.status_code == 201 and redated.json["inspected_on"] == f"{last}-12-21"
+    assert food(last) == (1, 0)
+
+
+_LINE = {"key": "x", "sector": "drugs", "target": 99.8, "name_zh": "药品", "name_en": "Drugs"}
+
+
+@pytest.mark.parametrize(
+    ("lines", "named"),
+    [
+        ([{**_LINE, "target": "98.3%"}], "target '98.3%'"),  # was a 500 on every request
+        ([{**_LINE, "target": None}], "target None"),  # a 500 once a sample was counted
+        ([{**_LINE, "target": 100.5}], "target 100.5"),
+        ([{k: v for k, v in _LINE.items() if k != "name_en"}], "name_en"),
+        ([{**_LINE, "sector": ["drugs"]}], "sector must be"),
+        # silently counted every drug result, GMP inspections too, as one stage
+        ([{**_LINE, "where": {"path": ["sample", "stage"], "equal": "production"}}],
+         "'where.equal'"),
+        ([{**_LINE, "where": {"path": [], "equals": "production"}}], "where.path"),  # a 500
+        ([{**_LINE, "where": {"path": ["completion"], "present": "yes"}}], "present: true"),
+        ([{**_LINE, "traget": 98.2}], "'traget'"),
+        ([_LINE, _LINE], "key 'x' is used twice"),
+        ({"food": 98.2}, "a list"),
+    ],
+)  # fmt: skip
+def test_bad_kpi_lines_are_refused_when_the_app_starts(lines, named, monkeypatch):
+    """KPI_TARGETS was read only on a request: a typo answered every ``GET /kpis`` with a
+    500, or gave numbers that looked right.  The app refuses to start, naming the line's
+    problem in English and zh-CN; the programme's own lines, and a district's, start."""
+    from inspect_core.app import create_app
+
+    with pytest.raises(ValueError, match="KPI_TARGETS") as refused:
+        create_app({"KPI_TARGETS": lines, "DATABASE_URL": "sqlite://"})
+    assert named in str(refused.value) and "质量强区指标" in str(refused.value)
+    monkeypatch.setenv("INSPECT_KPI_TARGETS", '[{"key": "food", "sector": "food", "target": 97,'
+                       ' "name_zh": "食品抽检合格率", "name_en": "Food"}]')  # fmt: skip
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["KPI_TARGETS"][0]["target"] == 97
+
+
+def test_kpis_count_current_versions_of_judged_results_in_the_users_regions(
+    client, identity, district
+):
+    """Coverage the KPI tests lacked (these held already): a correction replaces its
+    result (counted once, as corrected), a correction to "closed" leaves the count, and a
+    user scoped to a region sees that region's results only."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 4}, headers=regulator)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=4", headers=regulator).json["items"]
+    ids = []
+    for i, task in enumerate(tasks):
+        me = identity("inspector", badge=task["inspectors"][0])
+        r = client.post(
+            f"/api/v1/tasks/{task['id']}/results",
+            json={"sector": "food", "payload": factories.food_payload("0.1"),
+                  "conclusion_code": "no_problem"},
+            headers={**me, "Idempotency-Key": f"scope-{i}"},
+        )  # fmt: skip
+        assert r.status_code == 201, r.json
+        ids.append(r.json["id"])
+    for rid, body in (
+        (ids[0], {"payload": factories.food_payload("0.3"), "conclusion_code": "corrected"}),
+        (ids[1], {"conclusion_code": "closed"}),
+    ):
+        r = client.post(f"/api/v1/results/{rid}/corrections",
+                        json={"reason": "复检更正或企业停业", "sector": "food", **body},
+                        headers=regulator)  # fmt: skip
+        assert r.status_code == 201, r.json
+
+    def food(headers: dict[str, str]) -> tuple[int, int]:
+        items = client.get(f"/api/v1/kpis?year={today_in_china().year}", headers=headers)
+        line = next(x for x in items.json["items"] if x["key"] == "food")
+        return line["samples"], line["passed"]
+
+    assert food(regulator) == (3, 2)
+    listed = client.get(f"/api/v1/results?plan={plan_id}&limit=10", headers=regulator).json
+    by_region: dict[str, list[bool | None]] = {}
+    for item in listed["items"]:
+        uscc = item["uscc"]
+        region = client.get(f"/api/v1/enterprises/{uscc}", headers=regulator).json["region"]
+        by_region.setdefault(region, []).append(item["passed"])
+    assert len(tasks) == 4 and set(by_region) == set(factories.REGIONS), by_region
+    for region, passes in by_region.items():
+        judged = [p for p in passes if p is not None]
+        scoped = identity("regulator", regions=(region,))
+        assert food(scoped) == (len(judged), sum(judged)), region

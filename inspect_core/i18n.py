@@ -626,6 +626,12 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "{cells} is merged: unmerge and fill each cell",
         "{cells} 是合并单元格：请取消合并并逐格填写",
     ),
+    Message(
+        "{cell} is formatted as a percentage, which Excel stores divided by 100 (98.6% as "
+        "0.986): type the number without %, in a cell formatted as a number",
+        "{cell} 为百分比格式，Excel 会将其除以 100 保存（98.6% 存为 0.986）：请去掉 %，"
+        "在数值格式的单元格中填写数字",
+    ),
     Message("not a task number", "不是有效的任务编号"),
     Message("no such task in your scope", "您的权限范围内没有该任务"),
     Message("the plan is closed", "该计划已关闭"),

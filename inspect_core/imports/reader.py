@@ -10,7 +10,9 @@ limit refuses the file before any row is stored.
 
 A cell whose value cannot be read is never taken as blank: a cell past the header or under
 a blank header, an .xlsx formula saved without its computed value, a cell hidden under a
-merged range.  Each is a row error naming the cell (:func:`records_of`).
+merged range.  Each is a row error naming the cell (:func:`records_of`).  So is a number
+in a cell formatted as a percentage: Excel stores a typed 98.6% as 0.986, which no column
+of a template means.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import math
 import re
 import unicodedata
 import zipfile
@@ -115,13 +118,17 @@ class Stream:
 class Unreadable:
     """An .xlsx cell whose value the file does not hold (:func:`open_xlsx` puts it in
     place of the ``None`` openpyxl reads): a formula saved without its computed value,
-    or a cell under a merged range.  :func:`records_of` makes it a row error; anywhere
-    else (errors.xlsx, a task number looked up) it reads as blank."""
+    or a cell under a merged range; or one whose number is not what it shows (a
+    percentage).  :func:`records_of` makes it a row error; anywhere else (errors.xlsx, a
+    task number looked up) it reads as blank, or as the number it holds."""
 
     reason: str
+    #: the number a percentage cell holds (0.986 for 98.6%), shown beside the reason and
+    #: in errors.xlsx; None for a cell whose value the file does not hold
+    value: Any = None
 
     def __str__(self) -> str:
-        return ""
+        return "" if self.value is None else str(normalise_cell(self.value))
 
 
 class MalformedChunk(Exception):
@@ -188,6 +195,11 @@ def normalise_cell(value: Any) -> Any:
     # a whole number is an int while 64 bits hold it, else its text: a row error showing
     # a larger one (1E+308, 309 digits) could not be stored, the import was a 500
     if isinstance(value, float):
+        # as Excel shows and compares it, to 15 significant digits: the .xlsx holds a
+        # computed cell's binary noise (=1.1*0.2-0.02 shows 0.2, is 0.20000000000000004),
+        # and a value shown at its limit was judged over it; a typed value has 15 at most
+        if not value.is_integer() and math.isfinite(value):
+            value = float(f"{value:.15g}")
         return int(value) if value.is_integer() and abs(value) < 2**63 else repr(value)
     if isinstance(value, int):
         return value if -(2**63) <= value < 2**63 else str(value)
@@ -370,7 +382,7 @@ def open_xlsx(content: bytes, limits: Limits) -> Stream:
         if header is None:
             raise Unprocessable("the workbook's first sheet is empty", {"file": ["no header row"]})
         width = max(len(header), columns or 0)
-        marks = _sheet_marks(content, ws._worksheet_path, header)
+        marks = _sheet_marks(content, ws._worksheet_path, header, _percent_styles(wb))
         iterator = ws.iter_rows(min_row=2, max_col=width or None, values_only=True)
     except ApiError:
         wb.close()
@@ -431,10 +443,13 @@ _FORMULA = (re.compile(rb"<f[\s/>]"), re.compile(rb":f[\s/>]"))
 _MERGE = re.compile(rb"""<(?:[\w.-]+:)?mergeCell\b[^>]*?\sref\s*=\s*["']([^"']*)["']""")
 
 
-def _sheet_marks(content: bytes, path: str, header: Sequence[Any]) -> _Marks | None:
+def _sheet_marks(
+    content: bytes, path: str, header: Sequence[Any], percent_styles: frozenset[int] = frozenset()
+) -> _Marks | None:
     """The cells of the first sheet that read as ``None`` but are not blank: formulas
-    without a computed value and cells under a merged range, or ``None`` when there are
-    none (the usual sheet: then no row pays for the check).
+    without a computed value and cells under a merged range; and the numbers in cells of
+    ``percent_styles`` (:func:`_percentages`); or ``None`` when there are none (the usual
+    sheet: then no row pays for the check).
 
     openpyxl's read-only mode shows neither (``data_only`` gives a formula's cached value,
     or ``None``; merged ranges are not kept), so the sheet's XML is unpacked once more and
@@ -452,9 +467,115 @@ def _sheet_marks(content: bytes, path: str, header: Sequence[Any]) -> _Marks | N
                 merges.update(_MERGE.findall(text))
             tail = text[-256:]  # a tag cut in two by the chunks is whole in the next
         uncomputed = _uncomputed(archive, path) if formulas else {}
-    if not merges and not uncomputed:
+        percents = _percentages(archive, path, percent_styles) if percent_styles else {}
+    if not merges and not uncomputed and not percents:
         return None
-    return _Marks(uncomputed, [m.decode() for m in merges], header)
+    return _Marks(uncomputed, [m.decode() for m in merges], header, percents)
+
+
+#: what a number format shows as written, not as a placeholder: "text", \x, [Red], [$-804]
+_FORMAT_LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+
+
+def _percent_styles(wb: Any) -> frozenset[int]:
+    """The cell styles (a cell's ``s``) whose number format is a percentage (``0%``,
+    ``0.0%``): Excel stores the number typed as 98.6% as 0.986, and openpyxl reads 0.986.
+    A ``%`` in quotes or after a backslash is only shown, not a percentage."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+
+    custom = list(getattr(wb, "_number_formats", ()) or ())
+    found = set()
+    for index, style in enumerate(getattr(wb, "_cell_styles", ()) or ()):
+        number = style.numFmtId
+        if number < BUILTIN_FORMATS_MAX_SIZE:
+            code = BUILTIN_FORMATS.get(number, "")
+        elif number - BUILTIN_FORMATS_MAX_SIZE < len(custom):
+            code = custom[number - BUILTIN_FORMATS_MAX_SIZE]
+        else:
+            continue
+        if "%" in _FORMAT_LITERAL.sub("", str(code)):
+            found.add(index)
+    return frozenset(found)
+
+
+def _percentages(
+    archive: zipfile.ZipFile, path: str, styles: frozenset[int]
+) -> dict[int, dict[int, float]]:
+    """Row → {column (1-based): number} of the cells of ``styles`` that hold a number
+    (typed, or a formula's computed value).  Only the cells of those styles are looked at,
+    found by a regular expression as in :func:`_uncomputed`; a sheet whose cells do not
+    say where they are (no ``r``) is parsed."""
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    data = archive.read(path)
+    style = b"|".join(str(s).encode() for s in sorted(styles))
+    cells = re.compile(_TAG + rb"c(?:\s[^>]*?)?\ss\s*=\s*[\"'](?:" + style + rb")[\"'][^>]*>")
+    found: dict[int, dict[int, float]] = {}
+    for match in cells.finditer(data):
+        head = match.group(0)
+        if head.endswith(b"/>"):
+            continue  # an empty formatted cell
+        kind = _ATTRIBUTE[b"t"].search(head)
+        if kind is not None and kind[1] != b"n":
+            continue  # text, a boolean, an error: not a number
+        ref = _ATTRIBUTE[b"r"].search(head)
+        if ref is None:
+            return _percentages_parsed(archive, path, styles)
+        end = match.end()
+        if _FORMULA_TAG.match(data, end):  # a formula first: its computed value follows
+            end = data.find(b">", end) + 1
+            if data[end - 2 : end] != b"/>":
+                end = data.find(b">", data.find(b"</", end)) + 1
+        cached = _CACHED.match(data, end)
+        number = _number(cached.group(1)) if cached is not None and cached.group(1) else None
+        if number is not None:
+            row, column = coordinate_to_tuple(ref[1].decode())
+            found.setdefault(row, {})[column] = number
+    return found
+
+
+def _number(text: bytes) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _percentages_parsed(
+    archive: zipfile.ZipFile, path: str, styles: frozenset[int]
+) -> dict[int, dict[int, float]]:
+    """:func:`_percentages` for any sheet, by parsing every element."""
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    row_tag, cell_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}c"
+    value_tag = f"{{{SHEET_MAIN_NS}}}v"
+    found: dict[int, dict[int, float]] = {}
+    row = column = 0
+    with archive.open(path) as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                if element.tag == row_tag:
+                    row, column = int(element.get("r") or row + 1), 0
+                continue
+            if element.tag == cell_tag:
+                ref = element.get("r")
+                if ref:
+                    row, column = coordinate_to_tuple(ref)
+                else:
+                    column += 1
+                number = _number((element.findtext(value_tag) or "").encode())
+                if (
+                    int(element.get("s") or 0) in styles
+                    and element.get("t", "n") == "n"
+                    and number is not None
+                ):
+                    found.setdefault(row, {})[column] = number
+                element.clear()
+            elif element.tag == row_tag:
+                element.clear()
+    return found
 
 
 _TAG = rb"<(?:[\w.-]+:)?"
@@ -543,7 +664,11 @@ class _Marks:
     keeps merges of empty formatted cells)."""
 
     def __init__(
-        self, uncomputed: dict[int, list[int]], merges: list[str], header: Sequence[Any]
+        self,
+        uncomputed: dict[int, list[int]],
+        merges: list[str],
+        header: Sequence[Any],
+        percents: dict[int, dict[int, float]] | None = None,
     ) -> None:
         from openpyxl.utils.cell import range_boundaries
 
@@ -557,6 +682,18 @@ class _Marks:
             }
             for row, columns in uncomputed.items()
         }
+        for row, numbers in (percents or {}).items():
+            marks = self.cells.setdefault(row, {})
+            for c, number in numbers.items():
+                marks.setdefault(
+                    c,
+                    Unreadable(
+                        f"{get_column_letter(c)}{row} is formatted as a percentage, which "
+                        "Excel stores divided by 100 (98.6% as 0.986): type the number "
+                        "without %, in a cell formatted as a number",
+                        number,
+                    ),
+                )
         #: first row → (range, first column, last column, last row)
         self.starts: dict[int, list[tuple[Unreadable, int, int, int]]] = {}
         self.active: list[tuple[Unreadable, int, int, int]] = []
@@ -678,7 +815,7 @@ def records_of(
                 if cell is not None and cell[:4].isdigit():
                     cell = normalise_cell(cell)  # " 2026/11/25": maybe a date
             elif type(value) is Unreadable:
-                problems.append((field, None, value.reason))
+                problems.append((field, normalise_cell(value.value), value.reason))
                 continue
             else:
                 cell = normalise_cell(value)
@@ -714,7 +851,7 @@ def _cell_problem(
 ) -> tuple[str, Any, str]:
     letter = get_column_letter(index + 1)
     if type(value) is Unreadable:
-        return letter, None, value.reason
+        return letter, normalise_cell(value.value), value.reason
     cell = normalise_cell(value)
     if type(cell) is str and len(cell) > longest:
         cell = cell[:50] + "…"

@@ -1093,7 +1093,10 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
             row_errors = [problem(f, v, m) for f, v, m in cell_problems]
             data: dict[str, Any] = {"sector": ctx.sector}
             try:
-                task_id: int | None = int(record.get("task_id"))
+                cell = record.get("task_id")
+                if type(cell) is bool:  # an Excel TRUE: int() read it as task 1
+                    raise ValueError
+                task_id: int | None = int(cell)
                 if not 0 < task_id <= MAX_ID:
                     raise ValueError
             except (TypeError, ValueError):

@@ -1642,3 +1642,45 @@ def test_results_xlsx_cells_that_read_as_blank_are_row_errors(client, identity, 
         (4, "批号", "K3:K4 is merged: unmerge and fill each cell",
          "K3:K4 是合并单元格：请取消合并并逐格填写"),
     ]  # fmt: skip
+
+
+def test_results_xlsx_numbers_read_as_excel_shows_them(client, identity, district, session):
+    """What an inspector's Excel shows is what is judged and stored.  A value computed by
+    a formula (=1.1*0.2-0.02, shown 0.2, saved 0.20000000000000004) at the rice cadmium
+    limit of 0.2 was judged over it and its "no problem" row refused.  A value typed as
+    0.15% is saved as 0.0015: stored as such it was a hundred times too small, so the row
+    is refused naming the cell.  A TRUE in the task column was read as task 1."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    rows = _food_rows(tasks, 3)
+    rows[1][8] = "=1.1*0.2-0.02"
+    rows[2][8] = 0.0015  # typed 0.15% in a percentage cell
+    rows[3][0] = True
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.active["I3"].number_format = "0.00%"
+    buffer, out = io.BytesIO(), io.BytesIO()
+    wb.save(buffer)
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":  # the result, as Excel saves it
+                data = data.replace(b"<v />", b"<v>0.20000000000000004</v>", 1)
+            dst.writestr(info, data)
+    r = upload(
+        client, "/api/v1/results/import?mode=partial", regulator, out.getvalue(), "r.xlsx",
+        sector="food",
+    )  # fmt: skip
+    assert r.status_code == 201, r.json
+    assert [(e["row"], e["column"], e["value"], e["message_zh"]) for e in r.json["errors"]] == [
+        (3, "items.0.value", "0.0015",
+         "I3 为百分比格式，Excel 会将其除以 100 保存（98.6% 存为 0.986）：请去掉 %，"
+         "在数值格式的单元格中填写数字"),
+        (4, "任务编号", True, "不是有效的任务编号"),
+    ]  # fmt: skip
+    stored = session.scalars(select(Result).where(Result.plan_id == plan_id)).all()
+    assert [(r.passed, r.payload["items"][0]["value"]) for r in stored] == [(True, "0.2")]
+    # errors.xlsx shows the number the percentage cell holds, for the user to retype
+    errors = client.get(f"/api/v1/imports/{r.json['import_id']}/errors.xlsx", headers=regulator)
+    sheet = load_workbook(io.BytesIO(errors.data)).active
+    assert [row[8] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["0.0015", "0.1"]

@@ -346,3 +346,67 @@ def test_the_cells_under_a_merged_range_are_problems_naming_the_range():
         (5, []),
         (6, [("address", None, "A6:B6 is merged: unmerge and fill each cell")]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        (1.1 * 0.2 - 0.02, "0.2"),  # =1.1*0.2-0.02: Excel shows 0.2, the file holds ...04
+        (0.1 + 0.2, "0.3"),
+        (0.1 * 3 * 10, 3),  # 3.0000000000000004: a whole number as Excel shows it
+        (0.123456789012345, "0.123456789012345"),  # 15 significant digits: kept
+        (1.5e-05, "1.5e-05"),
+    ],
+)
+def test_a_computed_number_reads_as_excel_shows_it(cell, expected):
+    """A formula's value is saved in full binary precision; Excel shows and compares it to
+    15 significant digits.  Read as 0.20000000000000004, a value shown at its limit (0.2)
+    was judged over it."""
+    assert reader.normalise_cell(cell) == expected
+
+
+def _percent_sheet(layout: object = None) -> bytes:
+    """C2 typed as 98.6% (stored 0.986 in a 0.0% cell), C3 a plain number, C4 a percentage
+    computed by a formula, D2 a percentage cell left empty, E2 a literal "%" (not scaled)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for row in [["name", "n", "assay", "empty", "literal"], ["甲", 1, 0.986, None, 5],
+                ["乙", 2, 98.6, None, None], ["丙", 3, "=C2", None, None]]:  # fmt: skip
+        ws.append(row)
+    for ref in ("C2", "C4", "D2"):
+        ws[ref].number_format = "0.0%"
+    ws["E2"].number_format = '0"%"'
+    ws["D2"].value = None
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    out = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                xml = data.decode().replace("<f>C2</f><v />", "<f>C2</f><v>0.986</v>")
+                data = (layout or str)(xml).encode()  # type: ignore[operator]
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("layout", [None, _prefixed, _unplaced])
+def test_a_number_in_a_percentage_cell_is_a_problem_naming_its_cell(layout):
+    """Excel stores a typed 98.6% as 0.986 in a cell formatted as a percentage; read for
+    its value, 0.986 was stored where the column asks for 98.6 (含量测定结果（%标示量）)
+    and judged a hundred times too small.  The row is refused naming the cell, the number
+    shown; a number in a plain cell, or beside a literal "%", is read as it is."""
+    reason = (
+        "{} is formatted as a percentage, which Excel stores divided by 100 (98.6% as "
+        "0.986): type the number without %, in a cell formatted as a number"
+    )
+    records = _records(_percent_sheet(layout), "p.xlsx", ["name", "n", "assay", "empty", "lit"])
+    assert records == [
+        (2, {"name": "甲", "n": 1, "lit": 5}, [("assay", "0.986", reason.format("C2"))]),
+        (3, {"name": "乙", "n": 2, "assay": "98.6"}, []),
+        (4, {"name": "丙", "n": 3}, [("assay", "0.986", reason.format("C4"))]),
+    ]

@@ -477,8 +477,16 @@ def evaluate_concrete_batch(
     ]
     n = len(values)
     has_sigma = batch.get("sigma0") is not None or batch.get("sigma0_history")
+    # the group count that picks the method is the configured one (§5.1.3 / §5.2: 10), as
+    # the methods themselves check it: a fixed 10 here sent a batch the district's
+    # thresholds give to the non-statistical method to the statistical one, which refused it
+    statistical_from = conf["statistical"]["min_groups"]
     method = batch.get("method") or (
-        "known_sigma" if has_sigma else "statistical" if n >= 10 else "non_statistical"
+        "known_sigma"
+        if has_sigma
+        else "statistical"
+        if n >= statistical_from
+        else "non_statistical"
     )
     if method not in METHODS:
         raise RuleInputError(f"{path}.method", f"must be one of {', '.join(METHODS)}")

@@ -69,6 +69,24 @@ CONCLUSIONS: Mapping[str, tuple[str, str]] = MappingProxyType(
 )
 
 
+#: zh-CN of :func:`registration_status`: the zh-CN message showed "使用登记：unregistered".
+REGISTRATION_ZH: Mapping[str, str] = MappingProxyType(
+    {"ok": "已登记", "late": "逾期登记", "grace": "未登记（期限内）", "unregistered": "未登记"}
+)
+#: zh-CN of the inspection kinds in ``inspection_intervals.csv`` (a boiler's ``periodic``
+#: inspection is its internal one): the zh-CN finding read "periodic 检验超期".
+INSPECTION_KINDS_ZH: Mapping[str, str] = MappingProxyType(
+    {"periodic": "定期检验", "external": "外部检验", "hydrostatic": "水（耐）压试验"}
+)
+
+
+def kind_zh(category: str, kind: str) -> str:
+    """zh-CN name of an inspection kind of a unit of ``category``."""
+    if category == "1000" and kind == "periodic":
+        return "内部检验（定期检验）"
+    return INSPECTION_KINDS_ZH.get(kind, kind)
+
+
 # --------------------------------------------------------------------------- data tables
 
 
@@ -242,6 +260,14 @@ def period_last_day(start: dt.date, months: int) -> dt.date:
     return add_months(start, months) - dt.timedelta(days=1)
 
 
+def service_year_last_day(commissioning: dt.date, year: int) -> dt.date:
+    """Last day of service year ``year``: ``C + year years − 1 day``, counted from the
+    commissioning date itself.  Counting 12 months on from the year's (clamped) start
+    lost a day for a unit commissioned on 29 Feb: year 4 of 2020-02-29 ended 2024-02-27
+    while :func:`service_year` still put 2024-02-28 in year 4."""
+    return add_months(commissioning, 12 * year) - dt.timedelta(days=1)
+
+
 @dataclass(frozen=True)
 class ScheduledEvent:
     """Year ``year`` of an elevator's service: a periodic inspection or a self-test."""
@@ -277,7 +303,7 @@ def elevator_schedule(
             if _is_periodic_year(n, periodic_years, span_years, yearly_after_span)
             else "self_test",
             start=add_months(commissioning, 12 * (n - 1)),
-            due=period_last_day(add_months(commissioning, 12 * (n - 1)), 12),
+            due=service_year_last_day(commissioning, n),
         )
         for n in range(1, years + 1)
     )
@@ -310,7 +336,7 @@ def elevator_next_due(
         if _is_periodic_year(n, periodic_years, span_years, yearly_after_span):
             start = add_months(commissioning, 12 * (n - 1))
             if last is None or start > last:
-                return period_last_day(start, 12)
+                return service_year_last_day(commissioning, n)
         if n > max(final, span_years) and not yearly_after_span:
             return None
         n += 1
@@ -569,14 +595,9 @@ def evaluate_unit(
             passed=status in ("ok", "grace"),
             rule=f"投入使用前或投入使用后{grace}日内办理使用登记",
             standard=f"{LAW} 第33条 [S29]",
-            measured={
-                "ok": "已登记",
-                "late": "逾期登记",
-                "grace": "未登记（期限内）",
-                "unregistered": "未登记",
-            }[status],
+            measured=REGISTRATION_ZH[status],
             limit=f"≤{grace} days after {commissioning.isoformat()}",
-            message_zh=f"{code}（{cat_zh}）使用登记：{status}",
+            message_zh=f"{code}（{cat_zh}）使用登记：{REGISTRATION_ZH[status]}",
             message_en=f"{code} ({cat_en}) use registration: {status}",
         )
     )
@@ -733,7 +754,8 @@ def _due_item(
             standard=standard,
             measured=f"last {last}",
             limit=f"due {check.due.isoformat()}",
-            message_zh=f"{code}（{cat_zh}）下次检验应于 {check.due.isoformat()} 前完成"
+            message_zh=f"{code}（{cat_zh}）下次{kind_zh(category, check.kind)}应于 "
+            f"{check.due.isoformat()} 前完成"
             f"{'，已超期 ' + str(overdue) + ' 日' if overdue else ''}{year_note_zh}",
             message_en=f"{code} ({cat_en}) next {check.kind} inspection due "
             f"{check.due.isoformat()}{f', {overdue} days overdue' if overdue else ''}"
@@ -747,7 +769,7 @@ def _due_item(
             Finding(
                 code="SE-OVERDUE-INSPECTION",
                 severity=severity["overdue_inspection_long" if long else "overdue_inspection"],
-                message_zh=f"{code}（{cat_zh}）{check.kind} 检验超期 {overdue} 日"
+                message_zh=f"{code}（{cat_zh}）{kind_zh(category, check.kind)}超期 {overdue} 日"
                 f"（应于 {check.due.isoformat()} 前完成）仍在使用",
                 message_en=f"{code} ({cat_en}) {check.kind} inspection {overdue} days overdue "
                 f"(due {check.due.isoformat()}) and still in use",

@@ -358,6 +358,21 @@ def test_non_statistical_batch() -> None:
     assert failing.mean == Decimal("34.4") and [c.passed for c in failing.checks] == [False, True]
 
 
+def test_the_method_is_chosen_at_the_configured_group_count() -> None:
+    """n = 9 / 10 picks non-statistical / statistical by default (§5.2, §5.1.3); a district
+    that moves the boundary in the thresholds moves the automatic choice with it."""
+    pick = rules.evaluate_concrete_batch
+    assert pick({"grade": "C30", "values": TIGHT_10[:9]}).method == "non_statistical"
+    assert pick({"grade": "C30", "values": TIGHT_10}).method == "statistical"
+    moved = rules.thresholds_with_overrides(
+        {"concrete": {"statistical": {"min_groups": 12}, "non_statistical": {"max_groups": 11}}}
+    )
+    assert pick({"grade": "C30", "values": TIGHT_10}, moved).method == "non_statistical"
+    assert pick({"grade": "C30", "values": [*TIGHT_10, "32.0", "33.0"]}, moved).method == (
+        "statistical"
+    )
+
+
 def test_non_statistical_c60_uses_lambda3_1_10() -> None:
     """≥ C60: λ3 = 1.10.  66.5, 67.0, 65.8 → 199.3 / 3 = 66.43 → 66.4 ≥ 66.0 ✓
     (with 1.15 it would need 69.0)."""

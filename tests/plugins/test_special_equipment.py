@@ -137,6 +137,29 @@ def test_feb_29_anniversary_falls_on_feb_28() -> None:
     assert elevator_schedule(D("2020-02-29"), 1)[0].due == D("2021-02-27")
 
 
+def test_feb_29_elevator_year_ends_the_day_before_its_anniversary() -> None:
+    """Year n ends on C + n years − 1 day, counted from C: for C = 2020-02-29, year 4
+    runs to 2024-02-28 (2024 has a 29 Feb), not to 2024-02-27 (12 months after the
+    clamped start of year 4, 2023-02-28), so the unit is not yet overdue on the 28th."""
+    events = elevator_schedule(D("2020-02-29"), 4)
+    assert [e.due for e in events] == [
+        D("2021-02-27"),
+        D("2022-02-27"),
+        D("2023-02-27"),
+        D("2024-02-28"),
+    ]
+    leap = unit(
+        commissioning_date="2020-02-29",
+        last_periodic_inspection="2021-01-10",
+        maintenance_records=["2024-02-20"],
+    )
+    on_time = judge(leap, on="2024-02-28")
+    assert overdue_severities(on_time) == []
+    item = next(i for i in on_time.items if i.item == "U1:periodic_inspection")
+    assert item.limit == "due 2024-02-28" and "year 4" in item.message_en
+    assert overdue_severities(judge(leap, on="2024-02-29")) == ["major"]
+
+
 # --------------------------------------------------------------------------- other categories
 
 
@@ -247,6 +270,26 @@ def test_boiler_internal_external_and_old_hydrostatic_rule() -> None:
         boiler, on="2024-06-01", config={"interval_overrides": {"1000/*/hydrostatic": 72}}
     )
     assert overdue_severities(hydro) == ["critical"]  # never tested since 2015: due 2020-12-31
+
+
+def test_zh_messages_name_the_inspection_kind_and_registration_status_in_chinese() -> None:
+    """The zh-CN texts once showed the English codes ("periodic 检验超期", "使用登记：ok")."""
+    boiler = {
+        "registration_code": "G",
+        "category": "1000",
+        "commissioning_date": "2015-01-01",
+        "registered": True,
+        "last_periodic_inspection": "2022-03-01",
+        "last_inspections": {"external": "2022-03-01"},
+    }
+    judgement = judge(boiler, on="2024-06-01")
+    zh = [f.message_zh for f in judgement.findings] + [i.message_zh for i in judgement.items]
+    assert not [text for text in zh if any(c.isascii() and c.isalpha() for c in text[1:])]
+    assert any("内部检验（定期检验）超期" in text for text in zh)
+    assert any("外部检验超期" in text for text in zh)
+    assert "G（锅炉）使用登记：已登记" in zh
+    unregistered = judge(unit(registered=False), on="2020-08-01")
+    assert "U1（电梯）使用登记：未登记" in [i.message_zh for i in unregistered.items]
 
 
 def test_long_overdue_is_critical_at_configurable_days() -> None:

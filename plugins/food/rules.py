@@ -125,6 +125,9 @@ class Limit:
     verified: str
     source: str = ""
     note: str = ""
+    #: categories under ``category`` that the standard's row leaves out ("谷物（稻谷除外）"):
+    #: they do not inherit this row
+    excludes: tuple[str, ...] = ()
 
     @property
     def cite(self) -> str:
@@ -151,11 +154,18 @@ class LimitTable:
         return chain
 
     def find(self, analyte: str, category: str) -> Limit | None:
-        """The limit for ``analyte`` in ``category`` or its nearest ancestor, if any."""
-        for code in self.lineage(category):
+        """The limit for ``analyte`` in ``category`` or its nearest ancestor, if any.
+
+        The nearest row is the standard's word for the category: when it excludes the
+        category (or an ancestor on the way), there is no limit, not a further one up.
+        Total arsenic in rice fell to "谷物（稻谷除外）0.5" and passed at 0.45 mg/kg,
+        where GB 2762 limits rice by its inorganic arsenic only.
+        """
+        chain = self.lineage(category)
+        for code in chain:
             hit = self.limits.get((analyte, code))
             if hit is not None:
-                return hit
+                return None if set(hit.excludes) & set(chain) else hit
         return None
 
 
@@ -175,6 +185,10 @@ def _limit_from_row(row: Mapping[str, Any], where: str) -> Limit:
     if limit_type == "max" and limit is None:
         raise RuleInputError(f"{where}.limit", "a 'max' row needs a numeric limit")
     unit = canonical_unit(str(row.get("unit") or ""), f"{where}.unit")
+    raw_excludes = row.get("excludes") or ()
+    if isinstance(raw_excludes, str):
+        raw_excludes = raw_excludes.split(";")
+    excludes = tuple(str(code).strip() for code in raw_excludes if str(code).strip())
     return Limit(
         analyte=str(row["analyte"]),
         category=str(row["category"]),
@@ -186,6 +200,7 @@ def _limit_from_row(row: Mapping[str, Any], where: str) -> Limit:
         verified=str(row.get("verified") or "M"),
         source=str(row.get("source") or ""),
         note=str(row.get("note") or ""),
+        excludes=excludes,
     )
 
 
@@ -210,7 +225,8 @@ def default_table() -> LimitTable:
 def table_with_overrides(config: Mapping[str, Any] | None) -> LimitTable:
     """The default table with ``config["limits"]`` rows added or replacing (analyte, category).
 
-    Override rows use the CSV's columns; their analyte and category must be known.
+    Override rows use the CSV's columns; their analyte and category must be known, and so
+    must the categories in ``excludes`` (``;``-separated, or a list).
     """
     base = default_table()
     rows = (config or {}).get("limits") or ()
@@ -229,6 +245,9 @@ def table_with_overrides(config: Mapping[str, Any] | None) -> LimitTable:
         if row["category"] not in base.categories:
             raise RuleInputError(f"{where}.category", f"unknown category {row['category']!r}")
         lim = _limit_from_row(row, where)
+        for code in lim.excludes:
+            if code not in base.categories:
+                raise RuleInputError(f"{where}.excludes", f"unknown category {code!r}")
         limits[(lim.analyte, lim.category)] = lim
     return LimitTable(base.categories, base.analytes, limits)
 
@@ -396,9 +415,10 @@ def judge_item(
     * ``max`` (GB 2762 / 2763 / 2761 / 2760 / 31650 limits): a numeric value is converted to
       the limit's unit, rounded to the limit's last digit per GB/T 8170-2008 (unless
       ``comparison_method`` is ``full``) and passes when ≤ the limit.  ``ND`` passes only
-      when the LOD (converted) ≤ limit; ``<X`` passes when X ≤ limit; otherwise the method
-      could not show compliance: ``indeterminate`` by default (a re-test with a fit method
-      is due; a 不合格 finding needs a measured exceedance), or ``fail`` by config.
+      when the LOD (converted) ≤ limit, and so does a value below its LOD (a non-detect);
+      ``<X`` passes when X ≤ limit; otherwise the method could not show compliance:
+      ``indeterminate`` by default (a re-test with a fit method is due; a 不合格 finding
+      needs a measured exceedance), or ``fail`` by config.
     * ``banned`` (不得检出): ND passes; a value ≥ the method's LOD (or LOQ) fails; ``<X``
       passes when X ≤ that threshold and is indeterminate otherwise.
     * ``pathogen``: ND or 0 passes, any positive count fails.
@@ -542,6 +562,20 @@ def _judge_max(
         )
     assert value is not None
     value_c = convert(value, unit, limit.unit, f"{base}.unit")
+    if qualifier is None and lod is not None and value < lod:
+        # a reading under the method's LOD is a non-detect, held to the ND rule: "0.1" with
+        # an LOD of 0.5 passed a 0.2 limit that "ND (LOD 0.5)" could not (DOMAIN.md §3)
+        lod_c = convert(lod, unit, limit.unit, f"{base}.unit")
+        if lod_c > lim:
+            return (
+                unsure,
+                f"{_fmt(value_c)} (< LOD {_fmt(lod_c)})",
+                "ND passes only when LOD ≤ limit",
+                f"检测值 {_fmt(value_c)} 低于检出限 {_fmt(lod_c)}（视为未检出），"
+                f"但检出限高于限量 {_fmt(lim)} {limit.unit}，方法不适用",
+                f"measured {_fmt(value_c)} is below the LOD {_fmt(lod_c)} (not detected), but "
+                f"the LOD is above the limit {_fmt(lim)} {limit.unit}; method not fit for purpose",
+            )
     if qualifier == "<":
         rule = "'<X' passes only when X ≤ limit"
         measured = f"<{_fmt(value_c)}"

@@ -192,6 +192,22 @@ def test_nd_with_lod_above_limit_fails_when_configured(pm: pluggy.PluginManager)
     assert verdict.conclusion == "fail"
 
 
+def test_a_value_below_an_lod_above_the_limit_is_no_pass(pm: pluggy.PluginManager) -> None:
+    """A reading under the method's LOD is a non-detect, held to the ND rule (DOMAIN.md §3:
+    ND passes only if LOD ≤ limit): "0.1" with an LOD of 0.5 passed Cd ≤ 0.2 in rice where
+    "ND (LOD 0.5)" could not be judged.  Under an LOD at or below the limit it still passes."""
+    verdict = judge(pm, sample(cd("0.1", lod="0.5")))
+    assert (verdict.passed, verdict.conclusion) == (False, "indeterminate")
+    (finding,) = verdict.findings
+    assert (finding.code, finding.severity) == ("food.method_not_fit", "minor")
+    assert verdict.items[0].measured == "0.1 (< LOD 0.5)"
+    assert "检出限 0.5" in verdict.items[0].message_zh
+    in_ug = sample(cd("100", unit="μg/kg", lod="500"))
+    assert judge(pm, in_ug, {"nd_lod_above_limit": "fail"}).conclusion == "fail"
+    assert judge(pm, sample(cd("0.1", lod="0.2"))).passed
+    assert judge(pm, sample(cd("0.6", lod="0.5"))).conclusion == "fail"  # detected, over
+
+
 def test_less_than_qualifier(pm: pluggy.PluginManager) -> None:
     """'<0.1' ≤ limit 0.2 passes; '<0.5' cannot show compliance."""
     verdict = judge(pm, sample(cd("0.1", qualifier="<"), cd("0.5", qualifier="<")))
@@ -358,6 +374,28 @@ def test_limit_override_from_config(pm: pluggy.PluginManager) -> None:
     }
     verdict = judge(pm, sample(cd("0.15")), {"limits": [override]})
     assert not verdict.passed and verdict.items[0].standard == "DB 00/000-2024 表1"
+
+
+def test_a_row_that_excludes_a_category_does_not_judge_it(pm: pluggy.PluginManager) -> None:
+    """GB 2762 总砷 "谷物（稻谷除外）0.5": rice is limited by its inorganic arsenic only, so
+    total arsenic in rice is not judged against that row (0.45 mg/kg passed it); wheat is."""
+    rice = sample({"item": "As_total", "value": "0.45", "unit": "mg/kg"})
+    with pytest.raises(RuleInputError) as err:
+        judge(pm, rice)
+    assert err.value.field == "items.0.item"
+    assert rules.default_table().find("As_total", "cereal.rice.brown") is None
+    wheat = judge(pm, sample({"item": "As_total", "value": "0.45", "unit": "mg/kg"},
+                             category="cereal.wheat"))  # fmt: skip
+    assert wheat.passed and wheat.items[0].limit == "0.5"
+    assert (
+        judge(pm, sample({"item": "As_inorganic", "value": "0.25", "unit": "mg/kg"})).conclusion
+        == "fail"
+    )
+    bad = {"analyte": "As_total", "category": "cereal", "limit": "0.5", "unit": "mg/kg",
+           "standard": "DB 00/000-2024", "excludes": "cereal.rice;rice_products"}  # fmt: skip
+    with pytest.raises(RuleInputError) as err:
+        judge(pm, sample(cd("0.1")), {"limits": [bad]})
+    assert err.value.field == "config.limits.0.excludes"
 
 
 def test_cited_standard_mismatch_is_noted(pm: pluggy.PluginManager) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from inspect_core.errors import BadRequest, Unprocessable
+from inspect_core.errors import ApiError, BadRequest, Unprocessable
 from inspect_core.results.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -86,7 +86,16 @@ def run(
     record = _existing(session, user.id, key)
     if record is not None:
         return _replay(record, digest)
-    status, response = work()
+    try:
+        status, response = work()
+    except ApiError:
+        # a request with the same key may have committed while this one ran (a correction
+        # waits for the first, then finds the version superseded): replay its answer
+        session.rollback()
+        record = _existing(session, user.id, key)
+        if record is None:
+            raise
+        return _replay(record, digest)
     session.add(
         IdempotencyRecord(
             user_id=user.id, key=key, endpoint=endpoint, request_sha256=digest,

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 from uuid_utils import uuid7
 
@@ -290,8 +290,10 @@ def _build(
     chain: str,
     supersedes: Result | None,
     reason: str | None,
+    due: tuple[dt.date, str] | None = None,
 ) -> Result:
-    """Validate, judge and add one result version (not committed)."""
+    """Validate, judge and add one result version (not committed); ``due`` is the
+    disclosure deadline, by default counted from today."""
     today = today_in_china()
     info = TaskInfo.of(task)
     if session.get_bind().dialect.name == "postgresql":
@@ -304,7 +306,7 @@ def _build(
             .with_for_update(read=True)
         )
         info = replace(info, established_on=established)
-    values = prepare_values(user, info, data, today, deadline_for(session, today))
+    values = prepare_values(user, info, data, today, due or deadline_for(session, today))
     result = Result(
         **values,
         chain=chain,
@@ -388,10 +390,12 @@ def _readable(session: Session, user: Any, result_id: int) -> Result:
     )
     if result is None:
         raise NotFound(f"no result {result_id}", message_zh="未找到该结果")
-    if not has_permission(user, "results:read"):
-        task = session.get(Task, result.task_id)
-        if not any(a.inspector.badge == user.inspector_badge for a in task.assignments):
-            raise NotFound(f"no result {result_id}")
+    # only an inspector now on the task, as for the task itself: one released (回避, a
+    # conflict of interest with the enterprise) read what the new team recorded
+    if not has_permission(user, "results:read") and not _on_task(
+        session.get(Task, result.task_id), user
+    ):
+        raise NotFound(f"no result {result_id}")
     return result
 
 
@@ -414,6 +418,14 @@ def correct(
         task = session.get(Task, old.task_id)
         if not (has_permission(user, "results:correct") or _on_task(task, user)):
             raise Forbidden("only the task's inspectors or a regulator may correct a result")
+        if session.get_bind().dialect.name == "postgresql":
+            # two corrections of one version at once both found it current, and the second
+            # insert broke the unique version (a 500); the task's row (the results table
+            # takes no row locks: no UPDATE privilege) makes the second wait, then see the
+            # first and get the 409, or, sent with the same key, its replay
+            session.execute(
+                select(Task.id).where(Task.id == task.id).with_for_update(key_share=True)
+            )
         current = current_of_chain(session, old.chain)
         if current.id != old.id:
             raise Conflict(
@@ -428,7 +440,12 @@ def correct(
             # defaulted to today, and a December result corrected in January moved to the
             # next year's KPIs (and out of its own year's)
             fields["inspected_on"] = old.inspected_on
-        new = _build(session, user, task, fields, old.version + 1, old.chain, old, data["reason"])
+        # the deadline is the result's, not the correction's: counted again from the
+        # correction, a result overdue for disclosure left the overdue list once corrected
+        due = (old.disclosure_due, old.disclosure_basis)
+        new = _build(
+            session, user, task, fields, old.version + 1, old.chain, old, data["reason"], due
+        )
         audit(
             session,
             user,
@@ -465,10 +482,16 @@ def with_chain(session: Session, user: Any, result_id: int) -> dict[str, Any]:
 
 
 def list_results(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
-    """Current versions only, newest first."""
+    """Current versions only, newest result first, by its first version's id.
+
+    Paged by the current version's id, a result corrected while a reader paged took a new,
+    higher id, jumped ahead of the cursor and was never listed (``/public/results`` alike).
+    """
     newer = aliased(Result)
+    first = aliased(Result)
     stmt = (
-        select(Result)
+        select(Result, first.id)
+        .join(first, and_(first.chain == Result.chain, first.version == 1))
         .join(Enterprise, Enterprise.id == Result.enterprise_id)
         .where(
             region_clause(user, Enterprise.region),
@@ -479,6 +502,7 @@ def list_results(session: Session, user: Any, args: dict[str, Any]) -> dict[str,
         stmt = stmt.where(
             exists().where(
                 TaskAssignment.task_id == Result.task_id,
+                TaskAssignment.released_at.is_(None),
                 TaskAssignment.inspector_id
                 == select(Inspector.id)
                 .where(Inspector.badge == user.inspector_badge)
@@ -494,12 +518,14 @@ def list_results(session: Session, user: Any, args: dict[str, Any]) -> dict[str,
     if "passed" in args:
         stmt = stmt.where(Result.passed == args["passed"])
     if args.get("cursor"):
-        (last,) = decode_cursor("results:id", args["cursor"])
-        stmt = stmt.where(Result.id < int(last))
+        (last,) = decode_cursor("results:first", args["cursor"])
+        stmt = stmt.where(first.id < int(last))
     limit = args["limit"]
-    rows = list(session.scalars(stmt.order_by(Result.id.desc()).limit(limit + 1)))
-    next_cursor = encode_cursor("results:id", [rows[limit - 1].id]) if len(rows) > limit else None
-    return {"items": rows[:limit], "next_cursor": next_cursor}
+    rows = session.execute(stmt.order_by(first.id.desc()).limit(limit + 1)).all()
+    next_cursor = (
+        encode_cursor("results:first", [rows[limit - 1][1]]) if len(rows) > limit else None
+    )
+    return {"items": [result for result, _ in rows[:limit]], "next_cursor": next_cursor}
 
 
 def conclusion_labels(code: str) -> tuple[str, str]:

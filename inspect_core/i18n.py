@@ -452,6 +452,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "frozen before the plan's ratios, regions or inspectors per task changed",
         "名录冻结于计划的抽查比例、范围或每组检查人数修改之前",
     ),
+    Message("frozen before the draft was last edited", "名录冻结于计划草案最近一次修改之前"),
     # results and attachments
     Message(
         "required unless the conclusion says nothing was inspected",

@@ -130,6 +130,9 @@ def declare_conflict(
         raise Unprocessable(
             "unknown enterprise", {"uscc": [f"no enterprise {data['uscc']} is registered"]}
         )
+    already = Conflict(
+        "conflict already declared", {"uscc": ["already declared for this inspector"]}
+    )
     duplicate = session.scalar(
         select(ConflictOfInterest.id).where(
             ConflictOfInterest.inspector_id == inspector.id,
@@ -137,9 +140,7 @@ def declare_conflict(
         )
     )
     if duplicate is not None:
-        raise Conflict(
-            "conflict already declared", {"uscc": ["already declared for this inspector"]}
-        )
+        raise already
     conflict = ConflictOfInterest(
         inspector_id=inspector.id,
         enterprise_id=enterprise.id,
@@ -148,7 +149,13 @@ def declare_conflict(
         enterprise=enterprise,
     )
     session.add(conflict)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # the same pair declared twice at once (a double click): both found none, and the
+        # second insert broke the unique pair, a 500 (PostgreSQL)
+        session.rollback()
+        raise already from None
     audit(
         session, user, "conflict.declare", "inspector", badge,
         {"uscc": enterprise.uscc, "reason": data["reason"]},

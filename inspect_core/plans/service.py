@@ -14,7 +14,7 @@ import zlib
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
@@ -134,8 +134,13 @@ def list_plans(session: Session, user: Any, args: dict[str, Any]) -> dict[str, A
         stmt = stmt.where(Plan.id < int(last))
     rows = []
     limit = args["limit"]
-    # newest first; scoped users see plans inside their regions (few plans: filter here)
-    for plan in session.scalars(stmt.order_by(Plan.id.desc()).limit(limit * 4 + 1)):
+    stmt = stmt.order_by(Plan.id.desc())
+    if not user.regions:
+        stmt = stmt.limit(limit + 1)
+    # newest first; scoped users see plans inside their regions (few plans: filter here).
+    # Read on until the page fills: cut at limit·4 + 1 rows, a page behind more of other
+    # streets' plans came back empty with no cursor, and the street's own were never listed
+    for plan in session.scalars(stmt):
         if _plan_visible(user, plan):
             rows.append(plan)
         if len(rows) > limit:
@@ -164,20 +169,38 @@ def tiers_for(session: Session, enterprise_ids: list[int]) -> dict[int, str]:
     return current_tiers(session, enterprise_ids, DEFAULT_TIER)
 
 
-def previous_pairs(session: Session, plan: Plan) -> set[tuple[str, str]]:
-    """(badge, uscc) of the latest other drawn plan of the same sector: no consecutive checks."""
+def previous_pairs(
+    session: Session, plan: Plan, as_of: dt.datetime | None = None
+) -> set[tuple[str, str]]:
+    """(badge, uscc) of the latest other drawn plan of the same sector: no consecutive checks.
+
+    ``as_of`` reads them as they stood then: a re-assignment keeps to the pairs its draw's
+    pool was frozen with.  Read now, a plan of the sector drawn since took their place, and
+    an inspector who had checked the enterprise in the plan before was drawn onto it.
+    """
+    drawn = Draw.drawn_at <= as_of if as_of is not None else true()
     previous = session.scalar(
         select(Draw)
         .join(Plan, Plan.id == Draw.plan_id)
-        .where(Plan.sector == plan.sector, Plan.id != plan.id)
+        .where(Plan.sector == plan.sector, Plan.id != plan.id, drawn)
         .order_by(Draw.drawn_at.desc(), Draw.id.desc())
         .limit(1)
     )
     if previous is None:
         return set()
-    latest_seq = session.scalar(select(func.max(Draw.seq)).where(Draw.plan_id == previous.plan_id))
+    latest_seq = session.scalar(
+        select(func.max(Draw.seq)).where(Draw.plan_id == previous.plan_id, drawn)
+    )
     current = session.scalar(
         select(Draw).where(Draw.plan_id == previous.plan_id, Draw.seq == latest_seq)
+    )
+    on_task = (
+        TaskAssignment.released_at.is_(None)
+        if as_of is None
+        else and_(
+            TaskAssignment.assigned_at <= as_of,
+            or_(TaskAssignment.released_at.is_(None), TaskAssignment.released_at > as_of),
+        )
     )
     rows = session.execute(
         select(Inspector.badge, Enterprise.uscc)
@@ -185,7 +208,7 @@ def previous_pairs(session: Session, plan: Plan) -> set[tuple[str, str]]:
         .join(Task, Task.id == TaskAssignment.task_id)
         .join(Inspector, Inspector.id == TaskAssignment.inspector_id)
         .join(Enterprise, Enterprise.id == Task.enterprise_id)
-        .where(Task.draw_id == current.id, TaskAssignment.released_at.is_(None))
+        .where(Task.draw_id == current.id, on_task)
     )
     return {(badge, uscc) for badge, uscc in rows}
 
@@ -303,21 +326,27 @@ def current_draw(session: Session, plan_id: int) -> Draw | None:
     )
 
 
-def _check_snapshot_fits(plan: Plan, frozen: drawlib.DrawParams) -> None:
-    """Refuse a public draw from a pool frozen before the draft's ratios, regions or team
-    size were edited.
+def _check_snapshot_fits(plan: Plan, snapshot: PoolSnapshot, frozen: drawlib.DrawParams) -> None:
+    """Refuse a public draw from a pool frozen before the draft was edited.
 
     The draw follows the parameters hashed into the frozen pool, and ``/public/plans`` shows
     the plan's own: drawn from a stale pool, a plan published with ratio 1 for every tier over
-    one street had been drawn at its earlier ratios over two.  Freeze the pool again, then
-    take a public value drawn after that.
+    one street had been drawn at its earlier ratios over two.  The enterprise statuses in
+    scope (``scope_statuses``) shape the pool without being hashed as a parameter: a draft
+    moved to other statuses after the freeze was drawn from the old ones, so any edit of a
+    draft after its freeze is refused too.  Freeze the pool again, then take a public value
+    drawn after that.
     """
-    if draw_params(plan, frozen.qualification) == frozen:
+    if draw_params(plan, frozen.qualification) != frozen:
+        reason = "frozen before the plan's ratios, regions or inspectors per task changed"
+    elif plan.status == "draft" and plan.updated_at > snapshot.frozen_at:
+        reason = "frozen before the draft was last edited"
+    else:
         return
     raise Conflict(
         "the plan was edited after its pool was frozen: freeze the pool again, then draw "
         "from a public value drawn after that",
-        {"pool": ["frozen before the plan's ratios, regions or inspectors per task changed"]},
+        {"pool": [reason]},
         message_zh="抽取名录冻结后计划参数已修改，请重新冻结名录后再抽取",
     )
 
@@ -385,7 +414,7 @@ def run_draw(session: Session, user: Any, plan_id: int, data: dict[str, Any]) ->
 
     pool, params = load_snapshot(snapshot)
     if seed_kind == "public":
-        _check_snapshot_fits(plan, params)
+        _check_snapshot_fits(plan, snapshot, params)
     try:
         outcome = drawlib.draw(pool, params, seed, expected_pool_hash=snapshot.pool_hash)
     except drawlib.DrawInfeasible as exc:
@@ -592,16 +621,23 @@ def list_tasks(session: Session, user: Any, args: dict[str, Any]) -> dict[str, A
     return {"items": rows[:limit], "next_cursor": next_cursor}
 
 
-def get_task(session: Session, user: Any, task_id: int) -> Task:
-    task = session.scalars(_task_query(user).where(Task.id == task_id)).unique().first()
+def get_task(session: Session, user: Any, task_id: int, for_update: bool = False) -> Task:
+    stmt = _task_query(user).where(Task.id == task_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Task)
+    task = session.scalars(stmt).unique().first()
     if task is None:
         raise NotFound(f"no task {task_id}", message_zh="未找到该任务")
     return task
 
 
 def reassign(session: Session, user: Any, task_id: int, data: dict[str, Any]) -> Task:
-    """Replace an inspector after a late recusal, drawing the replacement by the draw's rules."""
-    task = get_task(session, user, task_id)
+    """Replace an inspector after a late recusal, drawing the replacement by the draw's rules.
+
+    The task's row is locked first (PostgreSQL): two recusals from one task at once both
+    read the same team and drew the same replacement, who then stood on it twice.
+    """
+    task = get_task(session, user, task_id, for_update=True)
     if task.status != "open":
         raise Conflict(f"task is {task.status}", {"task": ["only open tasks are re-assigned"]})
     leaving = next(
@@ -628,7 +664,8 @@ def reassign(session: Session, user: Any, task_id: int, data: dict[str, Any]) ->
             )
         )
     )
-    previous = {b for b, u in previous_pairs(session, plan) if u == task.enterprise.uscc}
+    frozen_at = the_draw.snapshot_row.frozen_at
+    previous = {b for b, u in previous_pairs(session, plan, frozen_at) if u == task.enterprise.uscc}
     stmt = select(Inspector).where(
         Inspector.active,
         exists().where(

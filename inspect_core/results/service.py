@@ -26,7 +26,7 @@ from inspect_core.errors import ApiError, Conflict, Forbidden, NotFound, Unproce
 from inspect_core.inspectors.models import Inspector
 from inspect_core.judging import Judged, Judger, judgement_json, judger_for
 from inspect_core.pagination import decode_cursor, encode_cursor
-from inspect_core.plans.models import Task, TaskAssignment
+from inspect_core.plans.models import Plan, Task, TaskAssignment
 from inspect_core.plugin_api import SEVERITIES
 from inspect_core.results.digest import DIGESTED, python_row_digest
 from inspect_core.results.models import (
@@ -332,6 +332,7 @@ def record_result(
 
     def work() -> tuple[int, dict[str, Any]]:
         task = _load_task(session, user, task_id)
+        _lock_plan(session, task)
         if not _on_task(task, user):
             # only an inspector on the task sees it (plans.service._task_query): to any
             # other it is absent, not forbidden, or its id would tell that it exists
@@ -343,6 +344,22 @@ def record_result(
         return 201, _dump(session, result)
 
     return idempotency.run(session, user, key, f"POST /tasks/{task_id}/results", data, work)
+
+
+def _lock_plan(session: Session, task: Task) -> None:
+    """FOR SHARE on the task's plan (PostgreSQL), then the task and plan read afresh.
+
+    A re-draw (FOR UPDATE on the plan) superseded a task while a result for it was being
+    recorded: the result's ``done`` overwrote ``superseded``, so the result stood on a
+    draw no longer current and the new draw gave the enterprise a second task.  Now the
+    re-draw waits for the result and sees it (results recorded: a 409), or the result
+    waits for the re-draw and sees its task superseded; closing the plan likewise.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(select(Plan.id).where(Plan.id == task.plan_id).with_for_update(read=True))
+    session.refresh(task.plan)
+    session.refresh(task)
 
 
 def _check_open(task: Task) -> None:
@@ -416,6 +433,7 @@ def correct(
     def work() -> tuple[int, dict[str, Any]]:
         old = _readable(session, user, result_id)
         task = session.get(Task, old.task_id)
+        _lock_plan(session, task)
         if not (has_permission(user, "results:correct") or _on_task(task, user)):
             raise Forbidden("only the task's inspectors or a regulator may correct a result")
         if session.get_bind().dialect.name == "postgresql":

@@ -90,3 +90,54 @@ def test_conflict_with_unregistered_or_invalid_enterprise(client, regulator):
     assert "uscc" in invalid.json["errors"]
     no_reason = client.post(path, json={"uscc": factories.uscc()}, headers=regulator)
     assert "reason" in no_reason.json["errors"]
+
+
+def test_one_conflict_declared_twice_at_once_is_a_409_on_postgresql(committed_app, monkeypatch):
+    """A double click on 申请回避: both requests found the pair undeclared, and the second
+    insert broke the unique (inspector, enterprise) pair, a 500.  It is now the 409 a
+    declaration made twice in turn gets."""
+    import threading
+
+    from inspect_core.inspectors import service
+
+    app, _ = committed_app
+    client = app.test_client()
+    admin = factories.committed_user(app, "clerk", "admin")
+    ent, insp = factories.enterprise(), factories.inspector()
+    assert client.post("/api/v1/enterprises", json=ent, headers=admin).status_code == 201
+    assert client.post("/api/v1/inspectors", json=insp, headers=admin).status_code == 201
+    start = threading.Barrier(2)
+    real_get, real_audit = service.get, service.audit
+    inside = threading.Event()
+
+    def get(*args, **kwargs):
+        start.wait(timeout=10)  # both requests reach the check together
+        return real_get(*args, **kwargs)
+
+    def audit(*args, **kwargs):
+        if not inside.is_set():  # the first one in holds its insert a while
+            inside.set()
+            threading.Event().wait(0.5)
+        return real_audit(*args, **kwargs)
+
+    monkeypatch.setattr(service, "get", get)
+    monkeypatch.setattr(service, "audit", audit)
+    statuses: list[int] = []
+
+    def declare() -> None:
+        response = app.test_client().post(
+            f"/api/v1/inspectors/{insp['badge']}/conflicts",
+            json={"uscc": ent["uscc"], "reason": "近亲属在该企业任职"},
+            headers=admin,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=declare) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    assert sorted(statuses) == [201, 409]
+    listed = client.get(f"/api/v1/inspectors/{insp['badge']}/conflicts", headers=admin)
+    assert [c["uscc"] for c in listed.json["items"]] == [ent["uscc"]]

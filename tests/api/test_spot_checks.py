@@ -695,6 +695,41 @@ def test_reassign_after_late_recusal(client, identity, district, session):
         assert gone["released_at"] and gone["release_reason"] is None
 
 
+def test_a_replacement_keeps_to_the_previous_plan_its_draw_was_frozen_with(client, identity):
+    """A draw keeps off each enterprise the inspectors who checked it in the sector's
+    previous plan; a re-assignment read "previous" afresh, so once a later plan of the
+    sector was drawn it kept to that one instead, and drew onto the task an inspector the
+    draw itself had kept off it.  It now reads the pairs as they stood at the freeze."""
+    admin = identity("admin")
+    body = factories.enterprise(region=REGIONS[0], sectors=["food"])
+    assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    badges = set()
+    for i in range(5):
+        inspector = factories.inspector(region=REGIONS[i % 2], qualifications=["food"])
+        assert client.post("/api/v1/inspectors", json=inspector, headers=admin).status_code == 201
+        badges.add(inspector["badge"])
+    crews = []
+    for seed in (1, 2, 4):  # three plans of the sector, each over the one enterprise
+        plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+        drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": seed}, headers=admin)
+        assert drawn.status_code == 201, drawn.json
+        (task,) = client.get(f"/api/v1/tasks?plan={plan_id}", headers=admin).json["items"]
+        crews.append(task)
+    first, second, third = (set(t["inspectors"]) for t in crews)
+    assert not first & second  # the second plan's draw kept the first plan's crew off
+    (spare,) = badges - first - second
+    assert spare in third  # the third plan took the spare: its pairs hide the first plan's
+    response = client.post(
+        f"/api/v1/tasks/{crews[1]['id']}/reassign",
+        json={"badge": crews[1]["inspectors"][0], "reason": "检查人员申请回避：与企业负责人系亲属"},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.json
+    (joining,) = set(response.json["inspectors"]) - second
+    assert joining not in first
+    assert joining == spare
+
+
 def test_disclosure_deadline_across_national_day(
     app, client, identity, district, session, monkeypatch
 ):
@@ -916,6 +951,64 @@ def test_a_draft_edited_after_its_pool_was_frozen_is_not_drawn_from_that_pool(
     assert drawn["params"]["inspectors_per_task"] == plan["inspectors_per_task"] == 3
 
 
+def test_a_draft_whose_statuses_changed_after_its_pool_was_frozen_is_not_drawn_from_it(
+    client, identity, district
+):
+    """``scope_statuses`` shapes the pool but is not a hashed parameter: a draft moved from
+    active to suspended enterprises after its freeze was drawn over the 22 active ones
+    frozen before, and published as a check of suspended ones.  A draft edited after its
+    freeze is now a 409 naming ``pool``; frozen again, the draw takes the two suspended."""
+    regulator = identity("regulator")
+    suspended = district["enterprises"][:2]
+    for uscc in suspended:
+        response = client.patch(
+            f"/api/v1/enterprises/{uscc}", json={"status": "suspended"}, headers=district["admin"]
+        )
+        assert response.status_code == 200, response.json
+    plan_id = create_plan(client, regulator, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    frozen = client.post(f"/api/v1/plans/{plan_id}/pool", headers=regulator)
+    assert frozen.json["enterprises"] == 22
+    edited = client.patch(
+        f"/api/v1/plans/{plan_id}", json={"scope_statuses": ["suspended"]}, headers=regulator
+    )
+    assert edited.status_code == 200, edited.json
+    drawn_at = dt.datetime.fromisoformat(frozen.json["frozen_at"]) + dt.timedelta(seconds=1)
+    public = {"public_value": "527", "public_source": "中国福利彩票3D 第2026318期开奖号码",
+              "public_drawn_at": drawn_at.isoformat()}  # fmt: skip
+    stale = client.post(f"/api/v1/plans/{plan_id}/draw", json=public, headers=regulator)
+    assert stale.status_code == 409, stale.json
+    assert stale.json["errors"] == {"pool": ["frozen before the draft was last edited"]}
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=regulator).json["status"] == "draft"
+
+    drawn = freeze_and_draw(client, regulator, plan_id)
+    assert drawn["snapshot"]["enterprises"] == 2
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}", headers=regulator).json["items"]
+    assert sorted(t["uscc"] for t in tasks) == sorted(suspended)
+
+
+def test_a_scoped_user_pages_through_their_plans_behind_other_streets_plans(
+    client, identity, district
+):
+    """A street's regulator sees the plans inside their street, filtered after the query;
+    the query read limit·4 + 1 rows, so behind five newer plans of another street a page of
+    one came back empty and without a cursor, and the street's own plan was never listed."""
+    admin = identity("admin")
+    mine = [create_plan(client, admin, scope_regions=[REGIONS[0]]) for _ in range(2)]
+    for _ in range(6):
+        create_plan(client, admin, scope_regions=[REGIONS[1]])
+    scoped = identity("regulator", regions=(REGIONS[0],))
+    seen, cursor = [], None
+    for _ in range(4):
+        page = client.get(
+            "/api/v1/plans?limit=1" + (f"&cursor={cursor}" if cursor else ""), headers=scoped
+        ).json
+        seen += [p["id"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == mine[::-1]
+
+
 def test_a_result_corrected_while_the_public_pages_is_listed_once(client, identity, district):
     """``/public/results`` was paged by the current version's id: a disclosed result corrected
     while a reader paged took a new, higher id, jumped ahead of the cursor and was never
@@ -1023,3 +1116,130 @@ def test_one_result_disclosed_twice_at_once_is_a_409_on_postgresql(committed_app
     monkeypatch.undo()
     public = client.get(f"/api/v1/public/results?plan={plan_id}").json["items"]
     assert [i["id"] for i in public] == [recorded.json["id"]]
+
+
+def _committed_draw(app, client, inspectors: int = 6) -> tuple[dict[str, str], int]:
+    """A committed admin, 4 food enterprises, ``inspectors`` food inspectors, a drawn plan."""
+    admin = factories.committed_user(app, "clerk", "admin")
+    for i in range(4):
+        body = factories.enterprise(region=REGIONS[i % 2])
+        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
+    for i in range(inspectors):
+        body = factories.inspector(region=REGIONS[i % 2])
+        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
+    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
+    assert drawn.status_code == 201, drawn.json
+    return admin, plan_id
+
+
+def test_both_inspectors_of_a_task_recused_at_once_leave_two_on_it_on_postgresql(
+    committed_app, monkeypatch
+):
+    """Both members of a team declared a recusal at once: each request read the same team,
+    drew the same replacement, and the task was left with one inspector standing on it
+    twice.  The task's row is now locked first: the second waits, then sees the first's
+    replacement and draws another."""
+    import threading
+
+    from inspect_core.plans import service
+
+    app, _ = committed_app
+    client = app.test_client()
+    admin, plan_id = _committed_draw(app, client)
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
+    start = threading.Barrier(2)
+    real_get_task, real_audit = service.get_task, service.audit
+    inside = threading.Event()
+
+    def get_task(*args, **kwargs):
+        start.wait(timeout=10)  # both requests load the task together
+        return real_get_task(*args, **kwargs)
+
+    def audit(*args, **kwargs):
+        if not inside.is_set():  # the first one in holds its choice a while
+            inside.set()
+            threading.Event().wait(0.5)
+        return real_audit(*args, **kwargs)
+
+    monkeypatch.setattr(service, "get_task", get_task)
+    monkeypatch.setattr(service, "audit", audit)
+    statuses: list[int] = []
+
+    def reassign(badge: str) -> None:
+        response = app.test_client().post(
+            f"/api/v1/tasks/{task['id']}/reassign",
+            json={"badge": badge, "reason": "检查人员申请回避：与企业负责人系亲属"},
+            headers=admin,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=reassign, args=(b,)) for b in task["inspectors"]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    assert statuses == [200, 200]
+    now = client.get(f"/api/v1/tasks/{task['id']}", headers=admin).json["inspectors"]
+    assert len(now) == len(set(now)) == 2
+    assert not set(now) & set(task["inspectors"])
+
+
+def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
+    committed_app, monkeypatch
+):
+    """A re-draw counted no results on the current draw while one was being recorded, and
+    superseded its tasks; the result's ``done`` then overwrote ``superseded`` (or the
+    reverse), and the result stood on a draw no longer current while the new draw gave its
+    enterprise a fresh task.  Recording a result now takes the plan's row FOR SHARE: the
+    re-draw waits for it, then sees the result and is refused."""
+    import threading
+
+    from inspect_core.results import service as results
+
+    app, _ = committed_app
+    client = app.test_client()
+    admin, plan_id = _committed_draw(app, client)
+    task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
+    me = factories.committed_user(app, "inspector-1", "inspector", task["inspectors"][0])
+    real_audit = results.audit
+    inside = threading.Event()
+
+    def audit(*args, **kwargs):
+        inside.set()  # the result is built and its task marked done, not yet committed
+        threading.Event().wait(0.5)
+        return real_audit(*args, **kwargs)
+
+    monkeypatch.setattr(results, "audit", audit)
+    statuses: dict[str, int] = {}
+
+    def record() -> None:
+        response = app.test_client().post(
+            f"/api/v1/tasks/{task['id']}/results",
+            json={"sector": "food", "payload": food_payload("0.1"),
+                  "conclusion_code": "no_problem"},
+            headers={**me, "Idempotency-Key": "race-1"},
+        )  # fmt: skip
+        statuses["record"] = response.status_code
+
+    def redraw() -> None:
+        inside.wait(timeout=10)
+        response = app.test_client().post(
+            f"/api/v1/plans/{plan_id}/draw",
+            json={"seed": 2, "reason": "两名检查人员调离"},
+            headers=admin,
+        )
+        statuses["redraw"] = response.status_code
+
+    threads = [threading.Thread(target=record), threading.Thread(target=redraw)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    assert statuses == {"record": 201, "redraw": 409}
+    after = client.get(f"/api/v1/tasks/{task['id']}", headers=admin).json
+    assert after["status"] == "done"
+    draws = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=admin).json["items"]
+    assert {t["draw_id"] for t in draws} == {task["draw_id"]}

@@ -1527,6 +1527,22 @@ def _load_tasks(session: Session, user: Any, ids: set[int]) -> dict[int, TaskInf
     ordered = sorted(ids)
     for start in range(0, len(ordered), 2000):
         chunk = ordered[start : start + 2000]
+        if lock:
+            # FOR SHARE on the tasks' plans first, in a statement of its own, as a single
+            # result takes it (results.service._lock_plan): a re-draw or a close under way
+            # (FOR UPDATE on the plan) is waited for, and the task query below, a new
+            # statement, reads the tasks it superseded; one that starts later waits for the
+            # upload and finds its results.  Otherwise a row stored on a task being
+            # superseded left the result on a draw no longer current.
+            plan_ids = session.scalars(
+                select(Task.plan_id).where(Task.id.in_(chunk)).distinct()
+            ).all()
+            session.execute(
+                select(Plan.id)
+                .where(Plan.id.in_(sorted(plan_ids)))
+                .order_by(Plan.id)
+                .with_for_update(read=True)
+            )
         stmt = (
             select(
                 Task.id, Task.plan_id, Task.status, Task.enterprise_id, Enterprise.uscc,

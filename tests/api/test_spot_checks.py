@@ -1243,3 +1243,60 @@ def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
     assert after["status"] == "done"
     draws = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=admin).json["items"]
     assert {t["draw_id"] for t in draws} == {task["draw_id"]}
+
+
+def test_an_upload_stored_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
+    committed_app, monkeypatch
+):
+    """The bulk upload had the single result's race with a re-draw: it read its tasks open,
+    stored rows and marked them done while the re-draw superseded them, and both answered
+    201.  The upload now takes its tasks' plans FOR SHARE first: the re-draw waits for it,
+    then sees its results and is refused."""
+    import threading
+
+    from inspect_core.imports import service as imports
+    from tests.api.test_imports import _food_rows, csv_bytes, upload
+
+    app, _ = committed_app
+    app.config.update(IMPORT_WORKERS=1)
+    client = app.test_client()
+    admin, plan_id = _committed_draw(app, client)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=2", headers=admin).json["items"]
+    real_audit = imports.audit
+    inside = threading.Event()
+
+    def audit(*args, **kwargs):
+        if args[2] == "import.results":  # rows stored, tasks marked done, not committed
+            inside.set()
+            threading.Event().wait(0.5)
+        return real_audit(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "audit", audit)
+    statuses: dict[str, int] = {}
+
+    def store() -> None:
+        response = upload(
+            app.test_client(), "/api/v1/results/import", admin,
+            csv_bytes(_food_rows(tasks, 2)), "results.csv", sector="food", mode="partial",
+        )  # fmt: skip
+        statuses["upload"] = response.status_code
+
+    def redraw() -> None:
+        inside.wait(timeout=10)
+        response = app.test_client().post(
+            f"/api/v1/plans/{plan_id}/draw",
+            json={"seed": 2, "reason": "两名检查人员调离"},
+            headers=admin,
+        )
+        statuses["redraw"] = response.status_code
+
+    threads = [threading.Thread(target=store), threading.Thread(target=redraw)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    monkeypatch.undo()
+    assert statuses == {"upload": 201, "redraw": 409}
+    listed = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=admin).json["items"]
+    assert {t["draw_id"] for t in listed} == {tasks[0]["draw_id"]}
+    assert {t["status"] for t in listed if t["id"] in {tasks[0]["id"], tasks[1]["id"]}} == {"done"}

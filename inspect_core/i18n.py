@@ -634,6 +634,9 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "在数值格式的单元格中填写数字",
     ),
     Message("not a task number", "不是有效的任务编号"),
+    Message(
+        "the template's example row: delete it before uploading", "模板中的示例行：请删除后再上传"
+    ),
     Message("no such task in your scope", "您的权限范围内没有该任务"),
     Message("the plan is closed", "该计划已关闭"),
     Message("task superseded by a re-draw", "该任务已因重新抽取而作废"),

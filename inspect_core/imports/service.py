@@ -964,6 +964,29 @@ CONCLUSION_BY_ZH = {
 _NOT_INSPECTED = frozenset(NOT_INSPECTED)
 
 
+#: the reason a template's example row, left in the file, is not stored
+EXAMPLE_ROW = "the template's example row: delete it before uploading"
+
+
+def example_cells(columns: Iterable[TemplateColumn]) -> tuple[tuple[str, str], ...]:
+    """The template's example row (``GET /sectors/{code}/template.xlsx``) as its cells read
+    back: (field, text) for each column with an example."""
+    return tuple((c.name, _cell_text(c.example)) for c in columns if c.example not in (None, ""))
+
+
+def _cell_text(value: Any) -> str:
+    return "" if value is None else str(reader.normalise_cell(value)).strip()
+
+
+def is_example(record: Mapping[str, Any], example: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a row is the template's example row as the template gave it.
+
+    Left in a filled template, it was stored as a real result: task 1, whenever that task
+    was the uploader's.  One changed cell makes it the uploader's own row.
+    """
+    return bool(example) and all(_cell_text(record.get(f)) == text for f, text in example)
+
+
 @dataclass(frozen=True)
 class RowContext:
     """Everything validating result rows needs, as plain picklable data (no session, no
@@ -988,6 +1011,8 @@ class RowContext:
     copy_encoding: str | None = None
     #: the upload the rows are stored under (``results.import_id``)
     import_id: int | None = None
+    #: the template's example row (:func:`example_cells`), refused if left in the file
+    example: tuple[tuple[str, str], ...] = ()
 
 
 Record = tuple[int, dict[str, Any], dict[str, str], list[tuple[str, Any, str]]]
@@ -1074,6 +1099,7 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
     digests = bytearray()
     task_ids: set[int] = set()
     columns: tuple[str, ...] = ()
+    example_task = dict(ctx.example).get("task_id")
 
     def fail(number: int, row_errors: list[RowError]) -> None:
         errors.extend(row_errors)
@@ -1102,6 +1128,13 @@ def _validate_rows(ctx: RowContext, records: list[Record], pm: Any = None) -> Ou
             except (TypeError, ValueError):
                 task_id = None
                 row_errors.append(problem("task_id", record.get("task_id"), "not a task number"))
+            if (
+                task_id is not None
+                and str(task_id) == example_task
+                and is_example(record, ctx.example)
+            ):
+                row_errors.append(problem("task_id", record.get("task_id"), EXAMPLE_ROW))
+                task_id = None
             info = ctx.tasks.get(task_id) if task_id is not None else None
             if (
                 info is not None
@@ -1349,6 +1382,7 @@ def _process_results(
     """
     stream = reader.Stream.of(table) if isinstance(table, reader.Table) else table
     columns = result_columns(sector)
+    example = example_cells(columns)  # the template's own columns, before further groups
     columns += further_groups(columns, stream.headers)
     fields = _map_headers(stream, columns)
     pm = get_pm()
@@ -1378,6 +1412,7 @@ def _process_results(
         recorded_at=utcnow(),
         copy_encoding=copy_encoding,
         import_id=import_id,
+        example=example,
     )
     estimate = max(stream.estimate, 1)
     n_workers = _workers_for(estimate, pm, plugins)

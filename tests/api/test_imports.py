@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import datetime as dt
 import io
 import zipfile
 
@@ -1684,3 +1686,59 @@ def test_results_xlsx_numbers_read_as_excel_shows_them(client, identity, distric
     errors = client.get(f"/api/v1/imports/{r.json['import_id']}/errors.xlsx", headers=regulator)
     sheet = load_workbook(io.BytesIO(errors.data)).active
     assert [row[8] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["0.0015", "0.1"]
+
+
+@pytest.mark.parametrize("mode", ["partial", "all_or_nothing"])
+def test_the_templates_example_row_left_in_is_not_stored(
+    client, identity, district, session, mode, monkeypatch
+):
+    """The template's example row (task 1, 大米, Cd 0.1) left in a filled template was
+    stored as a real result whenever task 1 was the uploader's.  Untouched, it is a row
+    error asking for it to be deleted (zh-CN too); with one cell changed it is the
+    uploader's own row."""
+    from inspect_core import sectors_api
+    from inspect_core.imports import service
+    from inspect_core.results.columns import RESULT_COLUMNS
+    from tests.api.test_spot_checks import _made_on
+
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    _made_on(session, plan_id, dt.datetime(2026, 11, 1, tzinfo=dt.UTC))  # before the example
+    first = min(tasks, key=lambda t: t["id"])  # task 1 in a new database: the example's
+    example_task = dataclasses.replace(RESULT_COLUMNS[0], example=first["id"])
+    for module in (service, sectors_api):
+        monkeypatch.setattr(module, "RESULT_COLUMNS", (example_task, *RESULT_COLUMNS[1:]))
+    me = identity("inspector", badge=first["inspectors"][0])
+    mine = [t for t in tasks if first["inspectors"][0] in t["inspectors"] and t != first]
+    template = client.get("/api/v1/sectors/food/template.xlsx", headers=me)
+    wb = load_workbook(io.BytesIO(template.data))
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    example = {h: c.value for h, c in zip(header, ws[2], strict=True)}
+    assert example["任务编号"] == first["id"]
+    day = today_in_china().isoformat()
+    ws.append([{**example, "任务编号": mine[0]["id"], "检查日期": day}.get(h) for h in header])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = upload(client, "/api/v1/results/import", me, buffer.getvalue(), "结果.xlsx",
+                      sector="food", mode=mode)  # fmt: skip
+    (error,) = response.json["errors"]
+    assert (error["row"], error["column"], error["value"]) == (2, "任务编号", first["id"]), error
+    assert error["message"] == "the template's example row: delete it before uploading"
+    assert error["message_zh"] == "模板中的示例行：请删除后再上传"
+    stored = session.scalars(select(Result.task_id).where(Result.plan_id == plan_id)).all()
+    if mode == "partial":
+        assert response.status_code == 201 and stored == [mine[0]["id"]], response.json
+    else:
+        assert response.status_code == 422 and stored == [], response.json
+
+    # the date (the example's is before this plan) and the sample: the uploader's own row
+    ws.cell(row=2, column=header.index("检查日期") + 1, value=day)
+    ws.cell(row=2, column=header.index("样品编号") + 1, value="S-OWN-1")
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    response = upload(client, "/api/v1/results/import?mode=partial", me, buffer.getvalue(),
+                      "结果2.xlsx", sector="food")  # fmt: skip
+    assert response.status_code == 201 and response.json["errors"] == [], response.json
+    session.rollback()
+    stored = session.scalars(select(Result.task_id).where(Result.plan_id == plan_id)).all()
+    assert first["id"] in stored

@@ -294,6 +294,11 @@ CORE_MESSAGES: tuple[Message, ...] = (
     ),
     Message("a file part is expected, not a text field", "应上传文件，而不是文本字段"),
     Message("larger than {limit} bytes", "超过 {limit} 字节"),
+    # a login body of unknown length (ratelimit.check_login_body)
+    Message(
+        "of unknown length; send a Content-Length of at most {limit} bytes",
+        "长度未知；请注明 Content-Length，且不超过 {limit} 字节",
+    ),
     # werkzeug's 413 past MAX_CONTENT_LENGTH (errors.register_error_handlers)
     Message("request body too large (limit {limit} bytes)", "请求体过大（上限 {limit} 字节）"),
     # rate limits and quotas (ratelimit._BREACHES)

@@ -44,7 +44,7 @@ from webargs.core import is_json
 
 from inspect_core.auth.access import AUTHENTICATED, PUBLIC, has_permission
 from inspect_core.blueprint import parse_json
-from inspect_core.errors import TooManyRequests, api_error_response
+from inspect_core.errors import ApiError, TooManyRequests, api_error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -62,7 +62,8 @@ RESPONSE_NAME = "TOO_MANY_REQUESTS_LIMITED"
 
 #: a login body past this size is not read for its username (a valid one, a username of
 #: at most 64 characters and a password of at most 1,024, is far smaller even with every
-#: character escaped): it counts in one bucket per address
+#: character escaped): it counts in one bucket per address, and the login refuses it
+#: before any password check (:func:`check_login_body`)
 LOGIN_BODY_READ_MAX = 16 * 1024
 
 
@@ -123,6 +124,32 @@ def login_username() -> str | None:
         return None
     username = body.get("username") if isinstance(body, dict) else None
     return username if isinstance(username, str) else None
+
+
+#: why a login body of unknown length is refused (an entry of inspect_core/i18n.py)
+UNKNOWN_LENGTH_REASON = "of unknown length; send a Content-Length of at most {limit} bytes"
+
+
+def check_login_body() -> None:
+    """413 for a login body :func:`login_username` does not read (past
+    :data:`LOGIN_BODY_READ_MAX`, or of unknown length: chunked), before its password is
+    checked.  Its attempts count under no username, so a guesser locked out of an account
+    went on guessing, and a correct password was taken, by padding the JSON with
+    whitespace or sending it chunked."""
+    length = request.content_length
+    if length is not None and length <= LOGIN_BODY_READ_MAX:
+        return
+    reason = (
+        f"larger than {LOGIN_BODY_READ_MAX} bytes"
+        if length is not None
+        else UNKNOWN_LENGTH_REASON.format(limit=LOGIN_BODY_READ_MAX)
+    )
+    raise ApiError(
+        f"login body too large or of unknown length (limit {LOGIN_BODY_READ_MAX} bytes)",
+        {"body": [reason]},
+        message_zh=f"登录请求体过大或未注明长度（上限 {LOGIN_BODY_READ_MAX} 字节）",
+        status_code=413,
+    )
 
 
 def login_username_key() -> str:

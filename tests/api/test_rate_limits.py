@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import json
 import socket
 import uuid
 from types import SimpleNamespace
@@ -142,6 +143,46 @@ def test_the_username_is_keyed_as_the_login_reads_it(app_factory):
     assert login(client, "li.na").status_code == 429
     assert login(client, "Li.Na").status_code == 200
     assert login(client, " li.na", "wrong guess").status_code == 401  # another name
+
+
+def _padded_login(client, username, password=PASSWORD, address="10.0.0.1"):
+    """A login whose JSON is padded with whitespace past the size the limiter reads."""
+    body = json.dumps({"username": username, "password": password}) + " " * 20_000
+    return client.post(
+        TOKEN, data=body, content_type="application/json", environ_base={"REMOTE_ADDR": address}
+    )
+
+
+def _chunked_login(client, username, password=PASSWORD, address="10.0.0.1"):
+    """A login sent chunked: no Content-Length (a server sets ``wsgi.input_terminated``)."""
+    body = json.dumps({"username": username, "password": password}).encode()
+    return client.post(
+        TOKEN,
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_base={"REMOTE_ADDR": address},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+@pytest.mark.parametrize("send", [_padded_login, _chunked_login], ids=["padded", "chunked"])
+def test_a_login_body_the_limiter_cannot_key_gets_no_password_check(app_factory, send):
+    """A body the limiter does not read a username from (past its size, or chunked) was
+    counted under no username, and its password checked: past the account's limit, the
+    guesser went on, and the right password got a token.  It is refused with a 413."""
+    app = app_factory(RATELIMIT_LOGIN_PER_USERNAME_ADDRESS="2/minute")
+    users(app, "li.na")
+    client = app.test_client()
+    for _ in range(2):
+        assert login(client, "li.na", "wrong guess").status_code == 401
+    assert login(client, "li.na").status_code == 429
+    refused = send(client, "li.na")
+    assert refused.status_code == 413, refused.json
+    assert "access_token" not in refused.json and list(refused.json["errors"]) == ["body"]
+    # and on an account not locked out, such a body is refused all the same
+    users(app, "wang.wu")
+    assert send(client, "wang.wu").status_code == 413
+    assert login(client, "wang.wu").status_code == 200
 
 
 def test_failed_logins_spread_over_addresses_are_bounded_per_username(app_factory):

@@ -122,6 +122,66 @@ def users_create(
     click.echo(f"created {role} '{username}' ({scope})")
 
 
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """Every account: role, badge, scope, and whether it may log in."""
+    from inspect_core.auth import service
+
+    with db.new_session() as session:
+        for user in service.list_users(session):
+            scope = ", ".join(user.regions) if user.regions else "district-wide"
+            badge = f" badge {user.inspector_badge}" if user.inspector_badge else ""
+            state = "" if user.active else "  DISABLED"
+            click.echo(f"{user.username}  {user.role}{badge}  ({scope}){state}")
+
+
+@users_group.command("set-password")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@with_appcontext
+def users_set_password(username: str, password: str) -> None:
+    """Give USERNAME a new password and revoke its live tokens."""
+    from inspect_core.auth import service
+    from inspect_core.errors import ApiError
+
+    with db.new_session() as session:
+        try:
+            count = service.set_password(session, username, password)
+        except ApiError as exc:
+            raise click.ClickException(f"{exc.message}: {exc.errors}") from None
+    click.echo(f"password of '{username}' changed; revoked {count} token(s)")
+
+
+@users_group.command("disable")
+@click.argument("username")
+@with_appcontext
+def users_disable(username: str) -> None:
+    """Stop USERNAME logging in, and revoke its live tokens."""
+    _set_active(username, False)
+
+
+@users_group.command("enable")
+@click.argument("username")
+@with_appcontext
+def users_enable(username: str) -> None:
+    """Let a disabled USERNAME log in again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
+    from inspect_core.auth import service
+    from inspect_core.errors import ApiError
+
+    with db.new_session() as session:
+        try:
+            count = service.set_active(session, username, active)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from None
+    state = "enabled" if active else f"disabled; revoked {count} token(s)"
+    click.echo(f"'{username}' {state}")
+
+
 @users_group.command("revoke-tokens")
 @click.argument("username")
 @with_appcontext

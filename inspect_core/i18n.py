@@ -387,6 +387,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("unknown role {role}; one of {roles}", "未知角色 {role}；可选：{roles}"),
     Message("1 to 64 characters", "长度为 1 至 64 个字符"),
     Message("at least 8 characters", "至少 8 个字符"),
+    Message("at most {limit} characters", "至多 {limit} 个字符"),
     Message(
         "an inspector account must be linked to an inspector badge",
         "执法人员账号必须关联执法证号",

@@ -38,6 +38,19 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+#: what a login accepts (``TokenRequestSchema``): a longer password could never be used
+PASSWORD_MAX = 1024
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, if it is."""
+    if len(password) < 8:
+        return "at least 8 characters"
+    if len(password) > PASSWORD_MAX:
+        return f"at most {PASSWORD_MAX} characters"
+    return None
+
+
 def create_user(
     session: Session,
     username: str,
@@ -52,8 +65,8 @@ def create_user(
         errors["role"] = [f"unknown role '{role}'; one of {', '.join(ROLES)}"]
     if not username or len(username) > 64:
         errors["username"] = ["1 to 64 characters"]
-    if len(password) < 8:
-        errors["password"] = ["at least 8 characters"]
+    if problem := password_problem(password):
+        errors["password"] = [problem]
     if role == "inspector" and not badge:
         errors["badge"] = ["an inspector account must be linked to an inspector badge"]
     if badge and session.scalar(select(Inspector.id).where(Inspector.badge == badge)) is None:
@@ -126,25 +139,73 @@ def revoke_token(session: Session, token: str) -> None:
         session.commit()
 
 
-def revoke_all(session: Session, username: str, actor: str = "cli") -> int:
-    """Revoke every live token of a user (lost phone, staff change); returns the count.
-    Audited when a token was revoked, with their number (an account's unrevoked tokens,
-    expired ones included, can run to thousands; their values are never recorded)."""
+def _user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise Unprocessable("no such user", {"username": [f"no user '{username}'"]})
+    return user
+
+
+def _revoke_live(session: Session, user: User) -> int:
+    """Revoke the user's unrevoked tokens (not committed); how many."""
     now = utcnow()
     rows = session.scalars(
         select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     ).all()
     for row in rows:
         row.revoked_at = now
-    if rows:
+    return len(rows)
+
+
+def revoke_all(session: Session, username: str, actor: str = "cli") -> int:
+    """Revoke every live token of a user (lost phone, staff change); returns the count.
+    Audited when a token was revoked, with their number (an account's unrevoked tokens,
+    expired ones included, can run to thousands; their values are never recorded)."""
+    user = _user(session, username)
+    count = _revoke_live(session, user)
+    if count:
         from inspect_core.audit.service import record as audit
 
-        audit(session, actor, "token.revoke_all", "user", username, {"tokens": len(rows)})
+        audit(session, actor, "token.revoke_all", "user", username, {"tokens": count})
     session.commit()
-    return len(rows)
+    return count
+
+
+def set_password(session: Session, username: str, password: str, actor: str = "cli") -> int:
+    """Give a user a new password (a leaked one, a forgotten one) and revoke every live
+    token, which the old password may have issued; returns how many.  Revoking tokens
+    alone left the leaked password able to log in again.  Audited without the password."""
+    user = _user(session, username)
+    if problem := password_problem(password):
+        raise Unprocessable("invalid password", {"password": [problem]})
+    user.password_hash = hasher().hash(password)
+    count = _revoke_live(session, user)
+    from inspect_core.audit.service import record as audit
+
+    audit(session, actor, "user.password", "user", username, {"tokens_revoked": count})
+    session.commit()
+    return count
+
+
+def set_active(session: Session, username: str, active: bool, actor: str = "cli") -> int:
+    """Disable an account (staff leaving, a compromised account: it can no longer log in,
+    and its live tokens are revoked) or enable it again; returns the tokens revoked."""
+    user = _user(session, username)
+    if user.active == active:
+        return 0
+    user.active = active
+    count = 0 if active else _revoke_live(session, user)
+    from inspect_core.audit.service import record as audit
+
+    action = "user.enable" if active else "user.disable"
+    audit(session, actor, action, "user", username, {"tokens_revoked": count})
+    session.commit()
+    return count
+
+
+def list_users(session: Session) -> list[User]:
+    """Every account, by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
 
 
 def authenticate_request() -> None:

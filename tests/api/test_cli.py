@@ -75,6 +75,63 @@ def test_users_revoke_tokens_revokes_and_is_audited(app, client):
     assert not any(token in str(events[0].data) for token in tokens)
 
 
+def _login(client, username, password):
+    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def _me(client, token):
+    return client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def test_users_set_password_disable_and_enable(app, client):
+    """A leaked password could only be changed in SQL, and revoking tokens left it able to
+    log in again; a leaving member of staff could not be stopped from logging in.  Now
+    ``set-password`` replaces the password and revokes the live tokens, ``disable`` stops
+    logins and revokes them, ``enable`` undoes it; each is audited, never with a password."""
+    from inspect_core.audit.models import AuditEvent
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["users", "create", "leaked", "--role", "regulator", "--password", "old password 1"]
+    )
+    assert created.exit_code == 0, created.output
+    token = _login(client, "leaked", "old password 1").json["access_token"]
+
+    short = runner.invoke(args=["users", "set-password", "leaked", "--password", "short"])
+    assert short.exit_code != 0 and "at least 8 characters" in short.output
+    assert _login(client, "leaked", "old password 1").status_code == 200
+    changed = runner.invoke(
+        args=["users", "set-password", "leaked", "--password", "new password 2"]
+    )
+    assert changed.exit_code == 0 and "revoked 2 token(s)" in changed.output, changed.output
+    assert _me(client, token).status_code == 401
+    assert _login(client, "leaked", "old password 1").status_code == 401
+    token = _login(client, "leaked", "new password 2").json["access_token"]
+
+    disabled = runner.invoke(args=["users", "disable", "leaked"])
+    assert disabled.exit_code == 0 and "revoked 1 token(s)" in disabled.output, disabled.output
+    assert _me(client, token).status_code == 401
+    assert _login(client, "leaked", "new password 2").status_code == 401
+    listed = runner.invoke(args=["users", "list"])
+    assert "leaked  regulator  (district-wide)  DISABLED" in listed.output, listed.output
+    enabled = runner.invoke(args=["users", "enable", "leaked"])
+    assert enabled.exit_code == 0, enabled.output
+    assert _login(client, "leaked", "new password 2").status_code == 200
+    unknown = runner.invoke(args=["users", "disable", "nobody"])
+    assert unknown.exit_code != 0 and "no such user" in unknown.output
+
+    with app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.entity_id == "leaked").order_by(AuditEvent.id)
+        ).all()
+    assert [(e.action, e.data) for e in events if e.action != "user.create"] == [
+        ("user.password", {"tokens_revoked": 2}),
+        ("user.disable", {"tokens_revoked": 1}),
+        ("user.enable", {"tokens_revoked": 0}),
+    ]
+    assert not any("password 2" in str(e.data) for e in events)
+
+
 def test_simulate_command_inserts_rows(app, engine, tmp_path):
     """The command on its own database file: counts, sectors, inspectors with qualifications."""
     from inspect_core.app import create_app

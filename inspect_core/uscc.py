@@ -16,6 +16,10 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: 0-9, A-Z without I O Z S V
 #: position 1, registering authority: 1 机构编制 … 9 市场监管, A 军队, N 农业, Y 其他
 AUTHORITIES = "123456789ANY"
+#: position 2, entity type, where DOMAIN.md §7 lists an authority's types: under 9 (市场监管)
+#: 1 企业, 2 个体工商户, 3 农民专业合作社
+ENTITY_TYPES = {"9": "123"}
+DIGITS = frozenset("0123456789")
 
 
 class InvalidUSCC(ValueError):
@@ -38,7 +42,7 @@ def validate(code: str) -> str:
         raise InvalidUSCC("must be a string", "必须为字符串")
     number = compact(code)
     try:
-        return _stdnum_uscc.validate(number)
+        _stdnum_uscc.validate(number)
     except InvalidLength:
         raise InvalidUSCC(
             f"must be 18 characters, got {len(number)}", f"长度应为18位，实际为{len(number)}位"
@@ -49,6 +53,8 @@ def validate(code: str) -> str:
         return _validate_fallback(number)
     except ValidationError as exc:  # pragma: no cover - stdnum adds new kinds rarely
         raise InvalidUSCC(str(exc), "格式无效") from None
+    _check_codes(number)
+    return number
 
 
 def _bad_check(number: str) -> InvalidUSCC:
@@ -59,16 +65,31 @@ def _bad_check(number: str) -> InvalidUSCC:
     )
 
 
-def _validate_fallback(number: str) -> str:
-    """GB 32100 layout for the codes stdnum's digit-only rule refuses."""
+def _check_codes(number: str) -> None:
+    """The registering authority and entity type: stdnum checks only that they are digits,
+    so a code beginning 0 (no authority) or 90 / 94 (no type under 市场监管) passed."""
     if number[0] not in AUTHORITIES:
         raise InvalidUSCC(
             f"position 1 (registering authority) '{number[0]}' is not one of {AUTHORITIES}",
             "第1位登记管理部门代码无效",
         )
-    if not number[1].isdigit():
+    if number[1] not in DIGITS:
         raise InvalidUSCC("position 2 (entity type) must be a digit", "第2位机构类别代码应为数字")
-    if not number[2:8].isdigit():
+    types = ENTITY_TYPES.get(number[0])
+    if types is not None and number[1] not in types:
+        raise InvalidUSCC(
+            f"position 2 (entity type) '{number[1]}' is not one of {types} "
+            f"under registering authority {number[0]}",
+            "第2位机构类别代码无效",
+        )
+
+
+def _validate_fallback(number: str) -> str:
+    """GB 32100 layout for the codes stdnum's digit-only rule refuses.  Digits are ASCII
+    ones: ``str.isdigit`` takes any script's (١, ४), which NFKC keeps and the check
+    character's alphabet lacks (a ValueError, a 500)."""
+    _check_codes(number)
+    if not DIGITS.issuperset(number[2:8]):
         raise InvalidUSCC(
             "positions 3-8 (administrative division code) must be digits",
             "第3-8位登记管理机关行政区划码应为数字",

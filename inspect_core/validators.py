@@ -48,6 +48,18 @@ class USCCField(fields.String):
             raise ValidationError(f"invalid USCC: {exc.reason} / {exc.reason_zh}") from None
 
 
+class FullMatch(validate.Regexp):
+    """:class:`~marshmallow.validate.Regexp` over the whole text: its ``re.match`` lets a
+    pattern's ``$`` match before a final newline, so ``"CQ-0001\\n"`` passed as a badge
+    (a second CQ-0001 that prints as the first; 33 characters in a String(32), a 500 on
+    PostgreSQL).  The pattern is still documented as it is."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 #: characters that show nothing beyond Unicode's format characters (category Cf: U+200B,
 #: U+200D, U+FEFF, the bidi controls …): the Hangul fillers, the combining grapheme joiner,
 #: the variation selectors and the braille blank

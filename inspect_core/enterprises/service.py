@@ -29,6 +29,17 @@ def _dump_licences(licences: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _stored_licences(enterprise: Enterprise) -> list[dict[str, Any]]:
+    """The enterprise's licences with their expiry as a date (the JSON column holds text)."""
+    return [
+        {
+            **lic,
+            "expires_on": dt.date.fromisoformat(day) if (day := lic.get("expires_on")) else None,
+        }
+        for lic in enterprise.licences
+    ]
+
+
 def _audit_view(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "licences"} | (
         {"licences": _dump_licences(data["licences"])} if "licences" in data else {}
@@ -139,11 +150,13 @@ def update(session: Session, user: Any, uscc: str, changes: dict[str, Any]) -> E
         check_region_writable(user, changes["region"])
     if "established_on" in changes:
         _check_established(session, enterprise, changes["established_on"])
-    if "licences" in changes:
-        # against the establishment date the enterprise will have: the body's, else the
-        # stored one (the schema sees only the body)
-        established = changes.get("established_on", enterprise.established_on)
-        if errors := licence_errors(changes["licences"], established):
+    established = changes.get("established_on", enterprise.established_on)
+    if "licences" in changes or established != enterprise.established_on:
+        # the licences the enterprise will have against the establishment date it will
+        # have: the body's, else the stored ones (the schema sees only the body; a later
+        # date alone left a stored licence expiring before the enterprise existed)
+        licences = changes["licences"] if "licences" in changes else _stored_licences(enterprise)
+        if errors := licence_errors(licences, established):
             raise Unprocessable(
                 "a licence expires before the enterprise was established",
                 errors,

@@ -1687,11 +1687,15 @@ def _inspector_checks(
 ) -> dict[int, tuple[str, str]]:
     problems: dict[int, tuple[str, str]] = {}
     badges = [d["badge"] for _, d in loaded]
-    existing = (
-        set(session.scalars(select(Inspector.badge).where(Inspector.badge.in_(badges))))
-        if badges
-        else set()
-    )
+    existing: set[str] = set()
+    # in chunks, as the enterprises' codes: one IN of every badge of a file past 65,535
+    # rows broke PostgreSQL's limit on a statement's parameters (a 500)
+    for start in range(0, len(badges), 2000):
+        existing |= set(
+            session.scalars(
+                select(Inspector.badge).where(Inspector.badge.in_(badges[start : start + 2000]))
+            )
+        )
     seen: dict[str, int] = {}
     for number, data in loaded:
         if data["badge"] in existing:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from inspect_core.pagination import PageArgsSchema, page_schema
-from inspect_core.validators import CleanString, USCCField, validate_sectors
+from inspect_core.validators import (
+    CleanString,
+    FullMatch,
+    USCCField,
+    validate_sector_filter,
+    validate_sectors,
+)
 
-BADGE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$", error="1-32 letters, digits or '-'")
+BADGE = FullMatch(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$", error="1-32 letters, digits or '-'")
 
 
 class InspectorCreateSchema(Schema):
@@ -40,7 +46,7 @@ class InspectorSchema(Schema):
 
 class InspectorListArgsSchema(PageArgsSchema):
     region = fields.String(validate=validate.Length(max=64))
-    qualification = fields.String(validate=validate.Length(max=40))
+    qualification = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     active = fields.Boolean()
     q = fields.String(validate=validate.Length(min=1, max=100))
 

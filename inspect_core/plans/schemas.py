@@ -13,13 +13,20 @@ from inspect_core.enterprises.models import STATUSES
 from inspect_core.errors import Unprocessable
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.plans.models import PLAN_STATUSES
-from inspect_core.validators import CleanString, RowId, validate_sector_filter, validate_sectors
+from inspect_core.validators import (
+    CleanString,
+    FullMatch,
+    RowId,
+    validate_sector_filter,
+    validate_sectors,
+)
 
 TIERS = ("A", "B", "C", "D")
 
 
 class CheckItemSchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,40}$"))
+    # the whole text: "C-1\n" passed Regexp's $ as a second C-1 beside the first
+    code = fields.String(required=True, validate=FullMatch(r"^[A-Za-z0-9_.-]{1,40}$"))
     name_zh = CleanString(required=True, validate=validate.Length(max=200))
     name_en = CleanString(required=True, validate=validate.Length(max=200))
     key = fields.Boolean(load_default=False, metadata={"description": "重点检查事项 (no cap)"})

@@ -11,6 +11,7 @@ from inspect_core.audit.models import AuditEvent
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.plans.models import Task
 from inspect_core.results.models import Result
+from inspect_core.uscc import with_check_character
 from tests import factories
 
 
@@ -80,6 +81,10 @@ def test_uscc_is_normalised_full_width_and_lower_case(client, regulator):
         ({"uscc": "91110000600037341M"}, "uscc", "check character"),
         ({"uscc": "9111000060003734"}, "uscc", "18 characters"),
         ({"uscc": "91110000600O37341L"}, "uscc", "invalid USCC"),
+        # an Arabic-Indic digit: the check character's alphabet lacks it (was a 500)
+        ({"uscc": "9\u0661110000600037341L"}, "uscc", "must be a digit"),
+        ({"uscc": with_check_character("01110000600037341")}, "uscc", "registering authority"),
+        ({"uscc": with_check_character("94110000600037341")}, "uscc", "entity type"),
         ({"sectors": ["fireworks"]}, "sectors", "unknown sector"),
         ({"sectors": []}, "sectors", "at least one"),
         ({"name": 42}, "name", "Not a valid string"),
@@ -487,6 +492,23 @@ def test_a_licence_expiring_before_the_enterprise_was_established_is_a_422(
     assert patched.json["message_zh"] == "许可证有效期早于企业成立日期"
     both = {"established_on": "2009-01-01", "licences": _licence("2010-01-01")}
     assert client.patch(path, json=both, headers=regulator).status_code == 200
+
+
+def test_a_later_establishment_date_alone_is_checked_against_the_stored_licences(client, regulator):
+    """A PATCH of ``established_on`` alone was checked against nothing: the enterprise then
+    held a licence that expired before it was established."""
+    body = factories.enterprise(established_on="2010-01-01", licences=_licence("2015-01-01"))
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+    path = f"/api/v1/enterprises/{body['uscc']}"
+    patched = client.patch(path, json={"established_on": "2016-01-01"}, headers=regulator)
+    assert patched.status_code == 422, patched.json
+    assert patched.json["errors"]["licences"]["0"]["expires_on"] == [
+        "before the enterprise was established (2016-01-01)"
+    ]
+    assert client.get(path, headers=regulator).json["established_on"] == "2010-01-01"
+    for day in ("2015-01-01", "2009-01-01", "2010-01-01"):
+        ok = client.patch(path, json={"established_on": day}, headers=regulator)
+        assert ok.status_code == 200, (day, ok.json)
 
 
 INVISIBLE_NAMES = ("\u200b", "\u202e", "\u200b\u200d\ufeff", "\u2060\u3164", " \u200b ")

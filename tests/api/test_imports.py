@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.imports.models import Import
-from inspect_core.imports.service import REASON_HEADER
+from inspect_core.imports.service import REASON_HEADER, _inspector_checks
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from tests import factories
@@ -133,6 +134,38 @@ def test_mixed_rows_all_or_nothing_stores_nothing(client, identity, session):
     assert count(session, Enterprise) == before
     status = client.get(f"/api/v1/imports/{body['import_id']}", headers=admin).json
     assert status["status"] == "rejected"
+
+
+def test_a_uscc_with_another_scripts_digit_is_a_row_error(client, identity, session):
+    """An Arabic-Indic digit in a USCC (NFKC keeps it) crashed the code's check with a
+    ValueError: the upload failed as a whole instead of naming the row."""
+    admin = identity("admin")
+    good = factories.uscc()
+    rows = [
+        ENTERPRISE_HEADER,
+        [good, "重庆甲食品有限公司", "food", "华岩镇", "", "", ""],
+        ["9\u0661110000600037341L", "重庆乙食品有限公司", "food", "华岩镇", "", "", ""],
+    ]
+    path = "/api/v1/enterprises/import?mode=partial"
+    response = upload(client, path, admin, csv_bytes(rows), "digits.csv")
+    assert response.status_code == 201, response.json
+    assert (response.json["accepted"], response.json["rejected"]) == (1, 1)
+    (error,) = response.json["errors"]
+    assert (error["row"], error["field"]) == (3, "uscc")
+    assert "must be a digit" in error["message"]
+
+
+def test_the_badges_of_a_file_past_65535_rows_are_looked_up_in_chunks(client, identity, session):
+    """The inspectors' duplicate check sent every badge of the file in one IN: past 65,535
+    rows PostgreSQL refused the statement's parameters, and the upload was a 500 (the
+    enterprises' codes were already looked up 2,000 at a time)."""
+    admin = identity("admin")
+    body = factories.inspector()
+    assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
+    loaded = [(n, {"badge": f"B-{n}", "region": "华岩镇"}) for n in range(2, 70_002)]
+    loaded.append((70_002, {"badge": body["badge"], "region": "华岩镇"}))
+    user = SimpleNamespace(regions=[])  # district-wide
+    assert _inspector_checks(session, user, loaded) == {70_002: ("badge", "already registered")}
 
 
 def test_a_refused_upload_answers_the_422_its_document_describes(app, client, identity):

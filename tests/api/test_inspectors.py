@@ -39,6 +39,10 @@ def test_create_read_patch_and_list_by_qualification(client, regulator):
     ("change", "field"),
     [
         ({"badge": "has space"}, "badge"),
+        # a final newline passed the pattern's $: a second CQ-0001, and past String(32)
+        # a 500 on PostgreSQL
+        ({"badge": "CQ-0001\n"}, "badge"),
+        ({"badge": "A" * 32 + "\n"}, "badge"),
         ({"qualifications": ["astrology"]}, "qualifications"),
         ({"active": "maybe"}, "active"),
         ({"salary": 1}, "salary"),
@@ -52,6 +56,15 @@ def test_bad_inspector_fields_are_named(client, regulator, session, change, fiel
     assert response.status_code == 422
     assert field in response.json["errors"]
     assert session.scalar(select(func.count()).select_from(Inspector)) == before
+
+
+def test_an_unknown_qualification_filter_is_a_422_not_an_empty_list(client, regulator):
+    """A typo in ``?qualification=`` listed nobody, as if the district had no such
+    inspector (``?sector=`` on enterprises is refused so already)."""
+    response = client.get("/api/v1/inspectors?qualification=fod", headers=regulator)
+    assert response.status_code == 422, response.json
+    assert "qualification" in response.json["errors"], response.json
+    assert client.get("/api/v1/inspectors?qualification=food", headers=regulator).status_code == 200
 
 
 def test_duplicate_badge_is_409(client, regulator):

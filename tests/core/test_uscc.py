@@ -51,6 +51,39 @@ def test_invalid_codes_say_why(code, reason):
         uscc.validate(code)
 
 
+@pytest.mark.parametrize(
+    ("first17", "reason"),
+    [
+        ("01110000600037341", "registering authority"),  # no authority 0
+        ("90110000600037341", "entity type"),  # 市场监管 registers types 1, 2, 3 only
+        ("94110000600037341", "entity type"),
+        ("99110000600037341", "entity type"),
+    ],
+)
+def test_codes_stdnum_takes_are_checked_for_authority_and_entity_type(first17, reason):
+    """stdnum checks only that positions 1-8 are digits: a code with a valid check
+    character but no registering authority or entity type was registered."""
+    code = uscc.with_check_character(first17)
+    assert stdnum_uscc.is_valid(code)
+    with pytest.raises(uscc.InvalidUSCC, match=reason):
+        uscc.validate(code)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "9\u0661110000600037341L",  # an Arabic-Indic 1 in position 2
+        "A\u0661110000600037341L",
+        "91\u0967\u0967\u0966\u0966\u0966\u0966600037341L",  # Devanagari 1100 0 0
+    ],
+)
+def test_digits_of_other_scripts_are_refused_not_a_crash(code):
+    """NFKC keeps ١ and १ as they are, and ``str.isdigit`` took them: the check character
+    was then computed over characters outside its alphabet, a ValueError (a 500)."""
+    with pytest.raises(uscc.InvalidUSCC, match="must be"):
+        uscc.validate(code)
+
+
 def test_input_is_normalised():
     assert uscc.validate(" 9111 0000-6000 3734 1l ") == "91110000600037341L"
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in "91110000600037341L")

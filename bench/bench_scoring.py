@@ -223,6 +223,15 @@ CREDIT_MIX: tuple[tuple[str, str, float], ...] = (
 )
 
 
+def _simulated_days(term: int | str | None) -> int | None:
+    """A type's default term (days, or calendar ``P<n>Y``) as the whole days the simulated
+    events count: 365 a year, as before terms were calendar years, so the loaded history
+    and the figures measured on it stay comparable across runs."""
+    if isinstance(term, str):
+        return int(term[1:-1]) * (365 if term.endswith("Y") else 30)
+    return term
+
+
 def _without_results_checks(conn: Connection) -> list[str]:
     """Drop the foreign keys, unique constraints and secondary indexes of ``results`` and
     return the DDL that re-creates them as they were (each checked in one pass)."""
@@ -255,7 +264,7 @@ def load_history(engine: Engine, n_enterprises: int, n_results: int, as_of: dt.d
     n_main = n_results - n_corrections
     params = {"as_of": as_of, "days": HISTORY_DAYS}
     types = ", ".join(
-        f"('{t}', '{severity}', {CREDIT_EVENT_TYPES[t][3] or 'NULL::int'}, {upto})"
+        f"('{t}', '{severity}', {_simulated_days(CREDIT_EVENT_TYPES[t][3]) or 'NULL::int'}, {upto})"
         for t, severity, upto in CREDIT_MIX
     )
     with engine.begin() as conn:

@@ -179,18 +179,20 @@ class Config:
     #: credit rules by event type, or type and severity (inspect_core/credit/rules.py):
     #: how long an event counts when recorded without ``expires_on`` (other types: the
     #: type's default; a penalty of only 通报批评 or a low fine, severity minor, is public
-    #: for 3 months, others for 3 years: 行政处罚信息公示规定 2021 art. 13)
-    CREDIT_EVENT_DAYS: dict[str, Any] = {"penalty": {"minor": 90}}
+    #: for 3 months, others for 3 years: 行政处罚信息公示规定 2021 art. 13).  Terms are
+    #: whole days or calendar years or months (``"P3M"``): 90 days are not 3 months
+    CREDIT_EVENT_DAYS: dict[str, Any] = {"penalty": {"minor": "P3M"}}
     #: the longest an event may count (``expires_on`` − ``occurred_on``, days): no term in
     #: the credit rules comes near ten years (3 on the serious-dishonesty list, 3 for a
     #: penalty's publicity), so a later date is a typo such as 2062 for 2026; an event meant
     #: to count until removed is recorded without ``expires_on`` (abnormal operations)
     CREDIT_EXPIRY_MAX_DAYS: int = 3653
-    #: days an event must have stood before a repair may end it early (DOMAIN.md §2: a
-    #: year on the serious-dishonesty list; about a year of a penalty's publicity [M])
+    #: how long (days, or ``"P1Y"``) an event must have stood before a repair may end it
+    #: early (DOMAIN.md §2: a year on the serious-dishonesty list; about a year of a
+    #: penalty's publicity [M]); a calendar year: 365 days fell a day short across 29 Feb
     CREDIT_REPAIR_MIN_DAYS: dict[str, Any] = {
-        "serious_dishonesty": 365,
-        "penalty": {"major": 365, "critical": 365},
+        "serious_dishonesty": "P1Y",
+        "penalty": {"major": "P1Y", "critical": "P1Y"},
     }
     #: events no repair may end early, matched on type, severity and the enterprise's
     #: sectors (DOMAIN.md §2: serious food, drug and special-equipment cases [M])

@@ -91,6 +91,18 @@ def _credit_severity(code: str) -> str:
     return SEVERITY_NAMES[code][0] if code in SEVERITY_NAMES else code
 
 
+#: a credit rule's term as credit.rules.term_text gives it: ``365 days``, ``1 year``
+_TERM = re.compile(r"([0-9]+) (day|year|month)s?")
+
+
+def _term(text: str) -> str:
+    """``365 days``, ``1 year``, ``3 months`` in zh-CN: ``365 天``, ``1 年``, ``3 个月``."""
+    match = _TERM.fullmatch(text)
+    if match is None:
+        return text
+    return f"{match[1]} {dict(day='天', year='年', month='个月')[match[2]]}"
+
+
 def _sectors(text: str) -> str:
     """``food, drugs`` (or ``any sector``) by the sectors' zh-CN names."""
     if text == "any sector":
@@ -107,6 +119,7 @@ def _sectors(text: str) -> str:
 #: as "no early repair of a major abnormal_operations in food" read "food 行业的 major
 #: 级 abnormal_operations"); an unknown code is shown as it is
 VALUE_NAMES: dict[str, Callable[[str], str]] = {
+    "term": _term,
     "credit_type": _credit_type,
     "credit_severity": _credit_severity,
     "sectors": _sectors,
@@ -519,13 +532,12 @@ CORE_MESSAGES: tuple[Message, ...] = (
     ),
     Message("before {ends}, when the event stops counting", "早于事件停止计分的日期 {ends}"),
     Message(
-        "not before {earliest} ({days} days after {occurred})",
-        "不得早于 {earliest}（{occurred} 后 {days} 天）",
+        "not before {earliest} ({term} after {occurred})",
+        "不得早于 {earliest}（{occurred} 后 {term}）",
     ),
     Message(
-        "before {earliest}, the first day a credit repair may end it ({days} days after "
-        "occurred_on)",
-        "早于 {earliest}，即最早可信用修复之日（发生日期后 {days} 天）",
+        "before {earliest}, the first day a credit repair may end it ({term} after occurred_on)",
+        "早于 {earliest}，即最早可信用修复之日（发生日期后 {term}）",
     ),
     Message(
         "before {ends}, the end of its full term: no early repair of a {credit_severity} "
@@ -539,8 +551,8 @@ CORE_MESSAGES: tuple[Message, ...] = (
     ),
     Message(
         "before {ends}, when its default term ends: no credit repair may end it sooner "
-        "({days} days after occurred_on)",
-        "早于 {ends}（默认有效期届满）：发生日期后 {days} 天内不可信用修复",
+        "({term} after occurred_on)",
+        "早于 {ends}（默认有效期届满）：发生日期后 {term}内不可信用修复",
     ),
     Message("no finished scoring run {run}", "没有已完成的评分批次 {run}"),
     Message(

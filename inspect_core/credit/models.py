@@ -10,18 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from inspect_core.db import Base, utcnow
 
-#: event types: zh-CN, English, polarity (+1 raises risk, -1 lowers it), default effect in
-#: days (None: until repaired).  Sources: DOMAIN.md §2 (3 years on the serious-dishonesty
-#: list, penalty publicity 3 years [M]); the other durations are this project's defaults.
-CREDIT_EVENT_TYPES: dict[str, tuple[str, str, int, int | None]] = {
-    "penalty": ("行政处罚", "Administrative penalty", 1, 3 * 365),
-    "serious_dishonesty": ("列入严重违法失信名单", "Serious-dishonesty list", 1, 3 * 365),
+#: event types: zh-CN, English, polarity (+1 raises risk, -1 lowers it), default effect,
+#: calendar years (``P3Y``; credit.rules.add_term) or days (None: until repaired).
+#: Sources: DOMAIN.md §2 (3 years on the serious-dishonesty list, penalty publicity 3 years
+#: [M]); the other durations are this project's defaults.
+CREDIT_EVENT_TYPES: dict[str, tuple[str, str, int, int | str | None]] = {
+    "penalty": ("行政处罚", "Administrative penalty", 1, "P3Y"),
+    "serious_dishonesty": ("列入严重违法失信名单", "Serious-dishonesty list", 1, "P3Y"),
     "abnormal_operations": ("列入经营异常名录", "Abnormal-operations list", 1, None),
-    "complaint": ("投诉举报", "Complaint", 1, 365),
-    "recall": ("产品召回", "Recall", 1, 2 * 365),
-    "incident": ("质量安全事故", "Quality or safety incident", 1, 3 * 365),
-    "certification": ("质量管理体系认证", "Quality-system certification", -1, 3 * 365),
-    "quality_award": ("质量奖", "Quality award", -1, 3 * 365),
+    "complaint": ("投诉举报", "Complaint", 1, "P1Y"),
+    "recall": ("产品召回", "Recall", 1, "P2Y"),
+    "incident": ("质量安全事故", "Quality or safety incident", 1, "P3Y"),
+    "certification": ("质量管理体系认证", "Quality-system certification", -1, "P3Y"),
+    "quality_award": ("质量奖", "Quality award", -1, "P3Y"),
 }
 EVENT_SEVERITIES = ("critical", "major", "minor", "positive")
 #: zh-CN and English names of the severities (a penalty's: minor = 通报批评 or a low fine)

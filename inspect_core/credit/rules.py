@@ -1,6 +1,9 @@
 """How long a credit event counts, and when a credit repair (信用修复) may end it early.
 
-Four settings; the tables by event type and, where the rules differ, by severity:
+Four settings; the tables by event type and, where the rules differ, by severity.  A
+term in them is whole days (``90``) or whole calendar years or months in ISO 8601
+(``"P3Y"``, ``"P3M"``, :func:`add_term`): the rules' terms are years and months, and 365
+days a year ended one spanning 29 February a day early:
 
 - ``CREDIT_EVENT_DAYS`` — the default effect when a request gives no ``expires_on``.
   Penalty publicity ends three months after a penalty of only 通报批评 or a low fine
@@ -24,8 +27,11 @@ The [M] facts are defaults, not law checked here: a district sets its own.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from dateutil.relativedelta import relativedelta
 
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES
 
@@ -37,6 +43,51 @@ MAX_DAYS = 36_600
 DEFAULT_EXPIRY_MAX_DAYS = 3653
 
 
+#: a calendar term: whole years or months, ISO 8601 (P3Y, P3M); three digits at most, so
+#: that any term can be added to any event's date (P9999Y runs past the year 9999)
+_CALENDAR_TERM = re.compile(r"P([1-9][0-9]{0,2})([YM])")
+
+
+def add_term(on: dt.date, term: int | str) -> dt.date:
+    """``on`` plus a term: whole days, or calendar years or months (``"P3Y"``, ``"P3M"``)
+    to the same day of the month that many later, or that month's last day where it has
+    none (民法典 art. 202: 2024-02-29 plus a year is 2025-02-28).  Counted as 365 and 90
+    days, a listing of 2023-03-01 was repairable on 2024-02-29, before a year on the list,
+    and a minor penalty of 2026-03-01 stopped being public on 2026-05-30, not 2026-06-01."""
+    if not isinstance(term, str):
+        return on + dt.timedelta(days=term)
+    match = _CALENDAR_TERM.fullmatch(term)
+    if match is None:
+        raise ValueError(f"{term!r} is not a term of days, P<n>Y or P<n>M")
+    n = int(match[1]) * (12 if match[2] == "Y" else 1)
+    return on + relativedelta(months=n)  # clamps to the month's last day
+
+
+def term_days(term: int | str) -> int:
+    """The most days a term lasts (a year spanning 29 February, the longest months): what
+    the bounds in days (``MAX_DAYS``, ``CREDIT_EXPIRY_MAX_DAYS``) are checked against."""
+    if not isinstance(term, str):
+        return term
+    starts = [dt.date(year, month, 1) for year in (2023, 2024) for month in range(1, 13)]
+    return max((add_term(start, term) - start).days for start in starts)
+
+
+def term_text(term: int | str) -> str:
+    """A term in English as the messages give it: ``365 days``, ``1 year``, ``3 months``
+    (zh-CN by :mod:`inspect_core.i18n`, placeholder ``term``)."""
+    if not isinstance(term, str):
+        return f"{term} days"
+    n, unit = int(term[1:-1]), {"Y": "year", "M": "month"}[term[-1]]
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+def term_text_zh(term: int | str) -> str:
+    """A term in zh-CN: ``365天``, ``1年``, ``3个月``."""
+    if not isinstance(term, str):
+        return f"{term}天"
+    return f"{int(term[1:-1])}{'年' if term[-1] == 'Y' else '个月'}"
+
+
 def _by_severity(table: Mapping[str, Any] | None, kind: str, severity: str) -> tuple[bool, Any]:
     """(named, value): a type's entry is a value for every severity or a severity map."""
     entry = (table or {}).get(kind, _ABSENT)
@@ -45,8 +96,8 @@ def _by_severity(table: Mapping[str, Any] | None, kind: str, severity: str) -> t
     return (entry is not _ABSENT), (None if entry is _ABSENT else entry)
 
 
-def default_days(config: Mapping[str, Any], kind: str, severity: str) -> int | None:
-    """How many days an event recorded without ``expires_on`` counts (None: until
+def default_days(config: Mapping[str, Any], kind: str, severity: str) -> int | str | None:
+    """How long an event recorded without ``expires_on`` counts, a term (None: until
     repaired)."""
     named, days = _by_severity(config.get("CREDIT_EVENT_DAYS"), kind, severity)
     return days if named else CREDIT_EVENT_TYPES[kind][3]
@@ -57,7 +108,7 @@ def default_expiry(
 ) -> dt.date | None:
     """The day an event recorded without ``expires_on`` stops counting (None: never)."""
     days = default_days(config, kind, severity)
-    return on + dt.timedelta(days=days) if days else None
+    return add_term(on, days) if days else None
 
 
 def latest_expiry(config: Mapping[str, Any], occurred_on: dt.date) -> dt.date:
@@ -79,10 +130,11 @@ def refusing_rule(
     return None
 
 
-def repair_wait(config: Mapping[str, Any], kind: str, severity: str) -> int:
-    """Days an event must stand before a repair may take effect (none where the setting
-    names neither the type nor, in a type's severity map, the severity)."""
-    return int(_by_severity(config.get("CREDIT_REPAIR_MIN_DAYS"), kind, severity)[1] or 0)
+def repair_wait(config: Mapping[str, Any], kind: str, severity: str) -> int | str:
+    """The term an event must stand before a repair may take effect, days or ``P<n>Y``
+    (none, 0, where the setting names neither the type nor, in a type's severity map, the
+    severity)."""
+    return _by_severity(config.get("CREDIT_REPAIR_MIN_DAYS"), kind, severity)[1] or 0
 
 
 def repairable_from(
@@ -99,7 +151,7 @@ def repairable_from(
     records no dishonesty, so it has nothing to repair."""
     if CREDIT_EVENT_TYPES[kind][2] < 0 or refusing_rule(config, kind, severity, sectors):
         return None
-    earliest = occurred_on + dt.timedelta(days=repair_wait(config, kind, severity))
+    earliest = add_term(occurred_on, repair_wait(config, kind, severity))
     return None if expires_on is not None and earliest >= expires_on else earliest
 
 
@@ -133,6 +185,8 @@ def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:
     def bad_days(value: Any) -> bool:
         if value is None:
             return not allow_null
+        if type(value) is str and _CALENDAR_TERM.fullmatch(value):
+            return term_days(value) > MAX_DAYS
         return type(value) is not int or not least <= value <= MAX_DAYS
 
     for kind, entry in table.items():
@@ -145,10 +199,13 @@ def _day_table_errors(table: Any, allow_null: bool, least: int) -> list[str]:
                 elif bad_days(days):
                     errors.append(
                         f"{kind}.{severity}: {days!r} is not a whole number of days from "
-                        f"{least} to {MAX_DAYS}"
+                        f"{least} to {MAX_DAYS}, nor P<n>Y or P<n>M within them"
                     )
         elif bad_days(entry):
-            errors.append(f"{kind}: {entry!r} is not whole days from {least} to {MAX_DAYS}")
+            errors.append(
+                f"{kind}: {entry!r} is not whole days from {least} to {MAX_DAYS}, nor P<n>Y or "
+                "P<n>M within them"
+            )
     return errors
 
 
@@ -202,8 +259,9 @@ def check(config: Mapping[str, Any], sectors: Iterable[str]) -> None:
         if errors:
             raise ValueError(
                 f"{name} (INSPECT_{name}): {'; '.join(errors)} — keys are credit event types "
-                f"({kinds}); values whole days from {least} to {MAX_DAYS}, or an object of "
-                f"severities ({severities}) to days{note} / {zh}设置有误（{least}至{MAX_DAYS}天）"
+                f"({kinds}); values whole days from {least} to {MAX_DAYS} or calendar years or "
+                f"months (P3Y, P3M), or an object of severities ({severities}) to those{note} "
+                f"/ {zh}设置有误（{least}至{MAX_DAYS}天，或 P3Y、P3M 等整年整月）"
             )
     longest = config.get("CREDIT_EXPIRY_MAX_DAYS", DEFAULT_EXPIRY_MAX_DAYS)
     if isinstance(longest, bool) or not isinstance(longest, int) or not 1 <= longest <= MAX_DAYS:
@@ -213,10 +271,10 @@ def check(config: Mapping[str, Any], sectors: Iterable[str]) -> None:
             f"（1至{MAX_DAYS}天）"
         )
     longer = [
-        f"{kind}.{severity}: {days}"
+        f"{kind}.{severity}: {term_days(days)}"
         for kind in CREDIT_EVENT_TYPES
         for severity in EVENT_SEVERITIES
-        if (days := default_days(config, kind, severity)) is not None and days > longest
+        if (days := default_days(config, kind, severity)) is not None and term_days(days) > longest
     ]
     if longer:
         raise ValueError(

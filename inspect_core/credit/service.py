@@ -120,22 +120,23 @@ def _check_not_before_the_rules(data: dict[str, Any], sectors: list[str]) -> Non
         )  # fmt: skip
     assert earliest is not None  # only a refused repair leaves no day
     wait = rules.repair_wait(config, kind, severity)
-    if earliest < occurred + dt.timedelta(days=wait):  # its default term ends first
+    wait_en, wait_zh = rules.term_text(wait), rules.term_text_zh(wait)
+    if earliest < rules.add_term(occurred, wait):  # its default term ends first
         raise Unprocessable(
             f"{en}: its default term ends on {earliest} (CREDIT_EVENT_DAYS), before a credit "
-            f"repair may take effect ({wait} days after the event); expires_on may not be "
+            f"repair may take effect ({wait_en} after the event); expires_on may not be "
             "sooner",
             {"expires_on": [f"before {earliest}, when its default term ends: no credit repair "
-                            f"may end it sooner ({wait} days after occurred_on)"]},
+                            f"may end it sooner ({wait_en} after occurred_on)"]},
             message_zh=f"{zh}默认有效期至{earliest}，期满前不可信用修复，"
             f"失效日期不得早于{earliest}",
         )  # fmt: skip
     raise Unprocessable(
-        f"{en}: a credit repair may end it from {earliest}, {wait} days after the event "
+        f"{en}: a credit repair may end it from {earliest}, {wait_en} after the event "
         "(CREDIT_REPAIR_MIN_DAYS); an earlier expires_on would end it sooner without one",
         {"expires_on": [f"before {earliest}, the first day a credit repair may end it "
-                        f"({wait} days after occurred_on)"]},
-        message_zh=f"{zh}满{wait}天后（{earliest}起）方可信用修复，失效日期不得早于{earliest}；"
+                        f"({wait_en} after occurred_on)"]},
+        message_zh=f"{zh}满{wait_zh}后（{earliest}起）方可信用修复，失效日期不得早于{earliest}；"
         "提前结束效力须申请信用修复",
     )  # fmt: skip
 
@@ -336,11 +337,12 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
             message_zh=f"{level_zh}{zh}（{where_zh}）依规不予提前信用修复，效力持续至{end_zh}",
         )
     wait = rules.repair_wait(current_app.config, event.type, event.severity)
-    earliest = event.occurred_on + dt.timedelta(days=wait)
+    wait_en, wait_zh = rules.term_text(wait), rules.term_text_zh(wait)
+    earliest = rules.add_term(event.occurred_on, wait)
     if expires is not None and earliest >= expires:  # the wait outlasts the event
         raise Unprocessable(
             f"{en}: it stops counting on {expires}, before a repair could take effect "
-            f"({earliest}, {wait} days after the event)",
+            f"({earliest}, {wait_en} after the event)",
             {"event": [f"stops counting on {expires}, before a repair may ({earliest})"]},
             message_zh=f"{zh}于{expires}到期失效，早于可信用修复之日（{earliest}），无需提前修复",
         )
@@ -352,9 +354,9 @@ def repair(session: Session, user: Any, event_id: int, data: dict[str, Any]) -> 
         )
     if effective < earliest:  # e.g. a year on the serious-dishonesty list before removal
         raise Unprocessable(
-            f"{en}: a repair can take effect from {earliest}, {wait} days after the event",
-            {"effective_on": [f"not before {earliest} ({wait} days after {event.occurred_on})"]},
-            message_zh=f"{zh}满{wait}天后（{earliest}起）方可信用修复",
+            f"{en}: a repair can take effect from {earliest}, {wait_en} after the event",
+            {"effective_on": [f"not before {earliest} ({wait_en} after {event.occurred_on})"]},
+            message_zh=f"{zh}满{wait_zh}后（{earliest}起）方可信用修复",
         )
     row = CreditRepair(event_id=event.id, effective_on=effective, reason=data["reason"],
                        recorded_by=user.username)  # fmt: skip

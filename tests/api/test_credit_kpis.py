@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 
 from inspect_core import kpis
 from inspect_core.credit.models import CREDIT_EVENT_TYPES
+from inspect_core.credit.rules import add_term
 from inspect_core.db import db
 from inspect_core.plans.models import Task
 from inspect_core.results.models import Result
@@ -46,10 +47,10 @@ def test_credit_events_default_expiry_listing_and_repair(client, identity, enter
         headers=regulator,
     )  # fmt: skip
     assert penalty.status_code == 201, penalty.json
-    assert penalty.json["expires_on"] == str(occurred + dt.timedelta(days=3 * 365))
+    assert penalty.json["expires_on"] == str(add_term(occurred, "P3Y"))
     assert penalty.json["active"] is True and penalty.json["type_zh"] == "行政处罚"
     assert (penalty.json["severity_zh"], penalty.json["severity_en"]) == ("较重", "major")
-    assert penalty.json["repairable_from"] == str(occurred + dt.timedelta(days=365))
+    assert penalty.json["repairable_from"] == str(add_term(occurred, "P1Y"))
     listed = client.get(path, headers=identity("sector_admin")).json["items"]
     assert [e["id"] for e in listed] == [penalty.json["id"]]
 
@@ -182,7 +183,7 @@ def test_an_expiry_before_a_repair_may_end_the_event_is_a_422(app, client, ident
     regulator = identity("regulator")
     path = f"/api/v1/enterprises/{enterprise}/credit-events"
     occurred = today_in_china() - dt.timedelta(days=10)
-    earliest = occurred + dt.timedelta(days=365)
+    earliest = add_term(occurred, "P1Y")
 
     def post(expires: dt.date):
         return client.post(path, json={"type": "serious_dishonesty", "occurred_on": str(occurred),
@@ -195,11 +196,11 @@ def test_an_expiry_before_a_repair_may_end_the_event_is_a_422(app, client, ident
         assert refused.json["errors"] == {
             "expires_on": [
                 f"before {earliest}, the first day a credit repair may end it "
-                "(365 days after occurred_on)"
+                "(1 year after occurred_on)"
             ]
         }
         assert refused.json["errors_zh"] == {
-            "expires_on": [f"早于 {earliest}，即最早可信用修复之日（发生日期后 365 天）"]
+            "expires_on": [f"早于 {earliest}，即最早可信用修复之日（发生日期后 1 年）"]
         }
         assert str(earliest) in refused.json["message"]
         assert "CREDIT_REPAIR_MIN_DAYS" in refused.json["message"]
@@ -229,8 +230,8 @@ def test_an_expiry_before_the_full_term_is_a_422_where_no_repair_may_end_it(
     assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
     path = f"/api/v1/enterprises/{body['uscc']}/credit-events"
     occurred = today_in_china() - dt.timedelta(days=10)
-    after_a_year = occurred + dt.timedelta(days=365)
-    full_term = occurred + dt.timedelta(days=3 * 365)
+    after_a_year = add_term(occurred, "P1Y")
+    full_term = add_term(occurred, "P3Y")
 
     def post(expires: dt.date | None):
         given = {} if expires is None else {"expires_on": str(expires)}
@@ -244,7 +245,7 @@ def test_an_expiry_before_the_full_term_is_a_422_where_no_repair_may_end_it(
         assert one_day.json["errors"] == {
             "expires_on": [
                 f"before {after_a_year}, the first day a credit repair may end it "
-                "(365 days after occurred_on)"
+                "(1 year after occurred_on)"
             ]
         }
         assert post(after_a_year).status_code == 201
@@ -336,11 +337,11 @@ def test_an_expiry_at_the_end_of_a_default_term_shorter_than_the_wait_stands(
     assert early.json["errors"] == {
         "expires_on": [
             f"before {ends}, when its default term ends: no credit repair may end it sooner "
-            "(365 days after occurred_on)"
+            "(1 year after occurred_on)"
         ]
     }
     assert early.json["errors_zh"] == {
-        "expires_on": [f"早于 {ends}（默认有效期届满）：发生日期后 365 天内不可信用修复"]
+        "expires_on": [f"早于 {ends}（默认有效期届满）：发生日期后 1 年内不可信用修复"]
     }
     assert "CREDIT_EVENT_DAYS" in early.json["message"] and str(ends) in early.json["message_zh"]
     assert post(ends).status_code == 201
@@ -407,8 +408,8 @@ def test_early_removal_from_the_dishonesty_list_waits_a_year(app, client, identi
     recent, old = listed(100), listed(400)
     refused = repair(recent)
     assert refused.status_code == 422 and "effective_on" in refused.json["errors"], refused.json
-    earliest = str(today - dt.timedelta(days=100) + dt.timedelta(days=365))
-    assert earliest in refused.json["message"] and "365" in refused.json["message_zh"]
+    earliest = str(add_term(today - dt.timedelta(days=100), "P1Y"))
+    assert earliest in refused.json["message"] and "满1年后" in refused.json["message_zh"]
     assert repair(old, effective_on=str(today - dt.timedelta(days=50))).status_code == 422
     assert repair(old, effective_on=str(today - dt.timedelta(days=35))).status_code == 201
     app.config["CREDIT_REPAIR_MIN_DAYS"] = {}  # a district without the wait
@@ -429,9 +430,9 @@ def test_a_minor_penalty_counts_three_months_and_others_three_years(
         assert r.status_code == 201, r.json
         return r.json
 
-    assert record(severity="minor")["expires_on"] == str(on + dt.timedelta(days=90))
-    assert record(severity="major")["expires_on"] == str(on + dt.timedelta(days=3 * 365))
-    assert record(severity="critical")["expires_on"] == str(on + dt.timedelta(days=3 * 365))
+    assert record(severity="minor")["expires_on"] == str(add_term(on, "P3M"))
+    assert record(severity="major")["expires_on"] == str(add_term(on, "P3Y"))
+    assert record(severity="critical")["expires_on"] == str(add_term(on, "P3Y"))
     given = str(on + dt.timedelta(days=40))
     assert record(severity="minor", expires_on=given)["expires_on"] == given
     # a district's own terms: a type for every severity, or one severity of a type
@@ -442,6 +443,55 @@ def test_a_minor_penalty_counts_three_months_and_others_three_years(
     assert complaint.json["expires_on"] == str(on + dt.timedelta(days=30)), complaint.json
     app.config["CREDIT_EVENT_DAYS"] = {"penalty": None}  # until repaired
     assert record(severity="major")["expires_on"] is None
+
+
+def test_credit_terms_are_calendar_years_and_months_across_29_february(
+    client, identity, enterprise
+):
+    """DOMAIN.md §2: listed 3 years, early removal after 1 year, a minor penalty public 3
+    months.  Counted as 1095, 365 and 90 days, a listing of 2023-03-01 was repairable on
+    2024-02-29, before a year on the list, and stopped counting on 2026-02-28; a minor
+    penalty of 2026-03-01 stopped being public on 2026-05-30, two days short of 3 months."""
+    regulator = identity("regulator")
+    path = f"/api/v1/enterprises/{enterprise}/credit-events"
+
+    def record(kind: str, on: str, severity: str, **extra: str):
+        return client.post(path, json={"type": kind, "occurred_on": on, "severity": severity,
+                                       "source": doc_no("渝市监〔2023〕"), **extra},
+                           headers=regulator)  # fmt: skip
+
+    listed = record("serious_dishonesty", "2023-03-01", "critical")
+    assert listed.status_code == 201, listed.json
+    assert listed.json["expires_on"] == "2026-03-01"
+    assert listed.json["repairable_from"] == "2024-03-01"
+    early = client.post(f"/api/v1/credit-events/{listed.json['id']}/repair",
+                        json={"reason": "已履行处罚并消除不良影响", "effective_on": "2024-02-29"},
+                        headers=regulator)  # fmt: skip
+    assert early.status_code == 422 and "effective_on" in early.json["errors"], early.json
+    assert "2024-03-01" in early.json["message"] and "满1年后" in early.json["message_zh"]
+    assert early.json["errors_zh"]["effective_on"] == ["不得早于 2024-03-01（2023-03-01 后 1 年）"]
+    short = record("serious_dishonesty", "2023-03-01", "critical", expires_on="2024-02-29")
+    assert short.status_code == 422 and "2024-03-01" in short.json["message"], short.json
+    on_time = client.post(f"/api/v1/credit-events/{listed.json['id']}/repair",
+                          json={"reason": "已履行处罚并消除不良影响", "effective_on": "2024-03-01"},
+                          headers=regulator)  # fmt: skip
+    assert on_time.status_code == 201, on_time.json
+    minor = record("penalty", "2026-03-01", "minor")
+    assert minor.json["expires_on"] == "2026-06-01", minor.json
+    leap = record("penalty", "2024-02-29", "major")  # no 29 Feb later: the month's last day
+    assert (leap.json["expires_on"], leap.json["repairable_from"]) == ("2027-02-28", "2025-02-28")
+
+
+def test_a_calendar_term_is_the_same_day_months_later_or_the_months_last_day():
+    from inspect_core.credit.rules import term_days
+
+    D = dt.date.fromisoformat
+    assert add_term(D("2023-03-01"), "P1Y") == D("2024-03-01")
+    assert add_term(D("2024-02-29"), "P1Y") == D("2025-02-28")
+    assert add_term(D("2024-01-31"), "P1M") == D("2024-02-29")
+    assert add_term(D("2025-11-30"), "P3M") == D("2026-02-28")
+    assert add_term(D("2023-03-01"), 365) == D("2024-02-29")  # days stay days
+    assert (term_days("P1Y"), term_days("P3M"), term_days(90)) == (366, 92, 90)
 
 
 def test_a_positive_event_has_nothing_to_repair(client, identity, enterprise):
@@ -480,7 +530,7 @@ def test_a_serious_food_drug_or_equipment_penalty_is_not_repaired_early(
                                     "severity": "critical", "source": doc_no("九龙市监处罚〔2025〕"),
                                     "description": "吊销食品经营许可证"}, headers=regulator)  # fmt: skip
     assert event.status_code == 201, event.json
-    after_a_year = str(occurred + dt.timedelta(days=365))
+    after_a_year = str(add_term(occurred, "P1Y"))
     assert event.json["repairable_from"] == (None if refused else after_a_year)
 
     def repair():
@@ -528,8 +578,8 @@ def test_a_penalty_is_repaired_early_only_after_a_year_unless_minor(client, iden
     refused = client.post(f"/api/v1/credit-events/{ids['major']}/repair",
                           json={"reason": "已缴纳罚款并整改"}, headers=regulator)  # fmt: skip
     assert refused.status_code == 422 and "effective_on" in refused.json["errors"], refused.json
-    assert str(on + dt.timedelta(days=365)) in refused.json["message"]
-    assert "满365天后" in refused.json["message_zh"]
+    assert str(add_term(on, "P1Y")) in refused.json["message"]
+    assert "满1年后" in refused.json["message_zh"]
     minor = client.post(f"/api/v1/credit-events/{ids['minor']}/repair",
                         json={"reason": "已缴纳罚款并整改"}, headers=regulator)  # fmt: skip
     assert minor.status_code == 201, minor.json
@@ -549,11 +599,13 @@ def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(app, clie
     path = f"/api/v1/enterprises/{body['uscc']}/credit-events"
     today = today_in_china()
 
-    def record(days_ago: int, lasts: int) -> dict:
+    def record(days_ago: int, lasts: int | None) -> dict:
+        """``lasts``: days, or None for a year (the wait: 365 or 366 days)."""
         on = today - dt.timedelta(days=days_ago)
+        ends = add_term(on, "P1Y") if lasts is None else on + dt.timedelta(days=lasts)
         r = client.post(path, json={"type": "penalty", "occurred_on": str(on), "severity": "major",
                                     "source": doc_no("九龙市监处罚〔2025〕"),
-                                    "expires_on": str(on + dt.timedelta(days=lasts))},
+                                    "expires_on": str(ends)},
                         headers=regulator)  # fmt: skip
         assert r.status_code == 201, r.json
         return r.json
@@ -567,20 +619,20 @@ def test_an_event_expiring_before_the_wait_is_over_has_no_early_repair(app, clie
     assert record(100, 200)["repairable_from"] == str(today - dt.timedelta(days=100))
     app.config["CREDIT_REPAIR_MIN_DAYS"] = waits
     for days_ago in (100, 400):  # the year's wait ends on the day it stops counting
-        record(days_ago, 365)
+        record(days_ago, None)
     listed = client.get(path, headers=regulator).json["items"]
     assert sorted(e["expires_on"] for e in listed) == sorted(
-        str(today - dt.timedelta(days=ago) + dt.timedelta(days=lasts))
-        for ago, lasts in ((100, 200), (100, 365), (400, 365))
+        [str(today - dt.timedelta(days=100) + dt.timedelta(days=200))]
+        + [str(add_term(today - dt.timedelta(days=ago), "P1Y")) for ago in (100, 400)]
     )
     for short in listed:
         assert short["repairable_from"] is None, short
         answer = repair(short)
         assert answer.status_code == 422 and "event" in answer.json["errors"], answer.json
         assert short["expires_on"] in answer.json["message"] and "到期" in answer.json["message_zh"]
-    lapsed = record(400, 380)  # repairable from day 365, stopped counting on day 380
+    lapsed = record(400, 380)  # repairable from a year on, stopped counting on day 380
     on = today - dt.timedelta(days=400)
-    assert lapsed["repairable_from"] == str(on + dt.timedelta(days=365)) and not lapsed["active"]
+    assert lapsed["repairable_from"] == str(add_term(on, "P1Y")) and not lapsed["active"]
     late = repair(lapsed)
     assert late.status_code == 422 and "effective_on" in late.json["errors"], late.json
     assert "到期" in late.json["message_zh"]

@@ -225,7 +225,10 @@ def test_bad_credit_repair_waits_are_refused_when_the_app_starts(waits):
         ("CREDIT_EXPIRY_MAX_DAYS", True, "True"),
         # shorter than a default term: every penalty recorded without a date would
         # count longer than the bound its own request may give
-        ("CREDIT_EXPIRY_MAX_DAYS", 365, "penalty.major: 1095"),
+        ("CREDIT_EXPIRY_MAX_DAYS", 365, "penalty.major: 1096"),  # P3Y: at most 1096 days
+        ("CREDIT_EVENT_DAYS", {"recall": "P101Y"}, "recall: 'P101Y'"),  # past MAX_DAYS
+        ("CREDIT_EVENT_DAYS", {"recall": "P9999Y"}, "recall: 'P9999Y'"),  # past year 9999
+        ("CREDIT_REPAIR_MIN_DAYS", {"penalty": "P0Y"}, "penalty: 'P0Y'"),
     ],
 )
 def test_bad_credit_rules_are_refused_when_the_app_starts(name, value, named):
@@ -268,10 +271,10 @@ def test_a_nested_environment_setting_changes_only_its_own_app(monkeypatch):
     every app built afterwards in the process (each test's) had it too."""
     monkeypatch.setenv("INSPECT_CREDIT_REPAIR_MIN_DAYS__penalty__critical", "730")
     changed = create_app({"DATABASE_URL": "sqlite://"}).config["CREDIT_REPAIR_MIN_DAYS"]
-    assert changed["penalty"] == {"major": 365, "critical": 730}
+    assert changed["penalty"] == {"major": "P1Y", "critical": 730}
     monkeypatch.delenv("INSPECT_CREDIT_REPAIR_MIN_DAYS__penalty__critical")
     again = create_app({"DATABASE_URL": "sqlite://"}).config["CREDIT_REPAIR_MIN_DAYS"]
-    assert again["penalty"] == {"major": 365, "critical": 365}
+    assert again["penalty"] == {"major": "P1Y", "critical": "P1Y"}
 
 
 def test_a_runaway_statement_in_a_request_is_a_503_and_jobs_are_not_bounded(committed_app):

@@ -72,7 +72,9 @@ def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
     except IntegrityError:  # a concurrent insert of the same USCC
         session.rollback()
         raise Conflict(
-            f"enterprise {data['uscc']} is already registered", {"uscc": ["already registered"]}
+            f"enterprise {data['uscc']} is already registered",
+            {"uscc": ["already registered"]},
+            message_zh="该统一社会信用代码已登记",
         ) from None
     return enterprise
 

@@ -370,7 +370,11 @@ def _check_open(task: Task) -> None:
             message_zh="抽查计划已关闭",
         )
     if task.status == "superseded":
-        raise Conflict("this task was superseded by a re-draw", {"task": ["superseded"]})
+        raise Conflict(
+            "this task was superseded by a re-draw",
+            {"task": ["superseded"]},
+            message_zh="该任务已因重新抽取而作废",
+        )
 
 
 def _audit_body(result: Result) -> dict[str, Any]:
@@ -449,9 +453,10 @@ def correct(
             raise Conflict(
                 f"result {old.id} was superseded by {current.id}; correct the current version",
                 {"result": [f"current version is {current.id}"]},
+                message_zh=f"结果 {old.id} 已被 {current.id} 更正取代，请更正当前版本",
             )
         if task.plan.status == "closed":
-            raise Conflict("the plan is closed", {"plan": ["closed"]})
+            raise Conflict("the plan is closed", {"plan": ["closed"]}, message_zh="抽查计划已关闭")
         fields = {k: v for k, v in data.items() if k != "reason"}
         if fields.get("inspected_on") is None:
             # a correction restates what was found on that inspection: left out, its day

@@ -128,6 +128,8 @@ def test_whole_loop(client, identity, district, session):
         headers=me,
     )
     assert stale.status_code == 409
+    assert stale.json["message_zh"].endswith("已被 {} 更正取代，请更正当前版本".format(
+        correction.json["id"]))  # fmt: skip
 
     # publish, disclose, and the public sees only public fields of the current version
     assert (

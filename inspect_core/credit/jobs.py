@@ -718,7 +718,12 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
 def latest_model(session: Session) -> ScoringModel:
     model = session.scalar(select(ScoringModel).order_by(ScoringModel.id.desc()).limit(1))
     if model is None:
-        raise Conflict("no model trained yet: run `inspect-core score train`", {"model": ["none"]})
+        # `score run` printed the English only, and the API's zh-CN said no more than 409
+        raise Conflict(
+            "no model trained yet: run `inspect-core score train`",
+            {"model": ["none"]},
+            message_zh="尚未训练模型，请先运行 `inspect-core score train`",
+        )
     return model
 
 
@@ -1073,7 +1078,16 @@ def run(
     from scoring.scorecard import feature_matrix
     from scoring.tiers import assign
 
-    as_of = as_of or today_in_china()
+    today = today_in_china()
+    as_of = as_of or today
+    if as_of > today:
+        # a run as of a later day would be "current" (the newest as_of, :func:`ratings.
+        # latest_run`) for the draw and the list until then, over every rescore of today
+        raise Unprocessable(
+            "a scoring run cannot be as of a day after today; nothing was scored",
+            {"as_of": [f"after today ({today})"]},
+            message_zh="评分基准日不得晚于今天，未进行评分",
+        )
     model_row = latest_model(session)
     cutoffs = _cutoffs(current_app.config.get("TIER_CUTOFFS"), model_row)
     bundle = loads(model_row.blob)

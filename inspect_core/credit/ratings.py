@@ -39,9 +39,16 @@ _CURRENT_FIRST = (ScoringRun.as_of.desc(), ScoringRun.finished_at.desc(), Scorin
 
 
 def latest_run(session: Session) -> ScoringRun | None:
-    """The current run: what the draw, the default ranked list and credit pages use."""
+    """The current run: what the draw, the default ranked list and credit pages use.
+    A run as of a day still to come (stored before :func:`jobs.run` refused one) is not
+    current: it would hide every rescore until that day."""
+    from inspect_core.results.service import today_in_china
+
     return session.scalar(
-        select(ScoringRun).where(ScoringRun.status == "finished").order_by(*_CURRENT_FIRST).limit(1)
+        select(ScoringRun)
+        .where(ScoringRun.status == "finished", ScoringRun.as_of <= today_in_china())
+        .order_by(*_CURRENT_FIRST)
+        .limit(1)
     )
 
 

@@ -201,6 +201,44 @@ def test_a_backdated_run_does_not_replace_the_current_tiers(app, client, identit
     assert past.status_code == 200 and past.json["items"][0]["run_id"] == old.id
 
 
+def test_a_run_as_of_a_later_day_is_refused_and_never_current(app, client, identity, scored):
+    """`score run --as-of <a later day>` stored a run that, having the newest as_of, was
+    current for the draw, the ranked list and credit pages until that day: every rescore
+    of today was ignored.  It is refused before anything is scored, and a future-dated run
+    already stored is not current."""
+    from inspect_core.errors import Unprocessable
+
+    regulator = identity("regulator")
+    later = today_in_china() + dt.timedelta(days=365)
+    with app.app_context():
+        runs = db.session.scalar(select(func.count()).select_from(ScoringRun))
+        with pytest.raises(Unprocessable) as refused:
+            jobs.run(db.session, "test", later)
+        assert "as_of" in refused.value.errors and refused.value.message_zh
+    result = app.test_cli_runner().invoke(args=["score", "run", "--quiet", "--as-of", str(later)])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+    assert "as_of" in result.output and "评分基准日不得晚于今天" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ScoringRun)) == runs
+        # one stored before the refusal: every enterprise A, a year ahead
+        ahead = ScoringRun(as_of=later, started_by="test", cutoffs={}, status="finished",
+                           finished_at=jobs.utcnow())  # fmt: skip
+        db.session.add(ahead)
+        db.session.flush()
+        ids = db.session.scalars(select(Enterprise.id)).all()
+        db.session.add_all(
+            CreditRating(run_id=ahead.id, enterprise_id=i, score=700.0, tier="A", reasons=[])
+            for i in ids
+        )
+        db.session.commit()
+        listed_id = db.session.scalar(
+            select(Enterprise.id).where(Enterprise.uscc == scored["listed"])
+        )
+        assert current_tiers(db.session, [listed_id], "B") == {listed_id: "D"}
+    page = client.get("/api/v1/enterprises?order=risk&limit=1", headers=regulator).json
+    assert page["items"][0]["run_id"] == scored["run"]
+
+
 @pytest.mark.parametrize("run", ["99999999999999999999", str(2**31), "0", "-1"])
 def test_an_out_of_range_run_is_a_422_naming_run(client, identity, run):
     """A run id no row can have (beyond 32 bits, or below 1) is refused by the schema:
@@ -650,6 +688,22 @@ def test_a_regulator_scoped_to_a_region_sees_no_other_regions_bins(client, ident
 def test_the_points_table_before_any_model_is_a_409(client, identity):
     response = client.get("/api/v1/scoring/points", headers=identity("regulator"))
     assert response.status_code == 409 and "model" in response.json["errors"]
+
+
+def test_scoring_before_any_model_says_so_in_both_languages(app, client, identity):
+    """An empty database: `score run` is a usage error and the scoring endpoints a 409
+    or an empty list, never a 500; the missing model is named in zh-CN too (the CLI
+    printed English only, the API's zh-CN was the generic 409 text)."""
+    result = app.test_cli_runner().invoke(args=["score", "run", "--quiet"])
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.output
+    assert "score train" in result.output and "尚未训练模型" in result.output
+    regulator = identity("regulator")
+    for url in ("/api/v1/scoring/points", "/api/v1/scoring/inspector-effects"):
+        response = client.get(url, headers=regulator)
+        assert response.status_code == 409, (url, response.status_code)
+        assert "尚未训练模型" in response.json["message_zh"]
+    for url in ("/api/v1/enterprises?order=risk", "/api/v1/rankings/export"):
+        assert client.get(url, headers=regulator).status_code == 200, url
 
 
 def _team_visits(app, regions=None) -> dict[str, int]:

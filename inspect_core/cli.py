@@ -554,19 +554,31 @@ def calendar_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def calendar_load(path: str) -> None:
-    """Load a year's holidays: JSON {"year": Y, "holidays": [...], "workdays": [...]}."""
-    import datetime as dt
+    """Load a year's holidays: JSON {"year": Y, "holidays": [...], "workdays": [...]}.
+
+    Checked as ``PUT /api/v1/calendar/{year}`` checks its body: without that, a misspelt
+    ``holidays`` loaded the year with no holidays (its deadlines then "loaded", not
+    flagged as weekdays), and a day listed as both, or a year past 9998, was a traceback."""
     import json
 
+    from marshmallow import ValidationError
+
+    from inspect_core.disclosure.api import CalendarSchema
     from inspect_core.disclosure.service import load_calendar
 
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        year = int(data["year"])
-        holidays = [dt.date.fromisoformat(d) for d in data.get("holidays", [])]
-        workdays = [dt.date.fromisoformat(d) for d in data.get("workdays", [])]
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        year = int(data.pop("year"))
+        notice = CalendarSchema().load(data)
+    except ValidationError as exc:
+        raise click.ClickException(f"{path}: {exc.messages}") from None
     except (ValueError, KeyError, TypeError) as exc:
         raise click.ClickException(f"{path}: {exc}") from None
+    if not 2000 <= year <= 2100:
+        raise click.ClickException(f"{path}: year {year} is not in 2000-2100")
+    holidays, workdays = notice["holidays"], notice["workdays"]
     wrong = [d for d in holidays + workdays if d.year != year]
     if wrong:
         raise click.ClickException(f"{path}: {wrong[0]} is not in {year}")

@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from inspect_core.audit.models import AuditEvent
-from inspect_core.db import utcnow
+from inspect_core.db import json_dumps, json_loads, utcnow
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x1A5D17  # pg_advisory_xact_lock key of the chain
@@ -71,8 +71,10 @@ def record(
         select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).first()
     prev_id, prev_hash = (last[0], last[1]) if last else (0, GENESIS)
-    # round-trip through JSON so what is hashed is exactly what is stored
-    payload = json.loads(canonical_json(data or {}))
+    # round-trip through JSON, then through the column's own serializer, so what is hashed
+    # is exactly what is stored: orjson stores NaN and Infinity as null, and hashed as
+    # ``json`` reads them the event was "altered" from the moment it was written
+    payload = json_loads(json_dumps(json.loads(canonical_json(data or {}))))
     event = AuditEvent(
         id=prev_id + 1,
         occurred_at=utcnow(),
@@ -105,26 +107,30 @@ def verify(session: Session, batch: int = 5000) -> VerifyReport:
         AuditEvent.hash,
     ]
     expected_prev, expected_id, count = GENESIS, 1, 0
+    # the first batch from the lowest id: a row with an id below 1 is on no chain, yet
+    # ``verify_records`` reads every event, so one there is a break, not skipped
+    after: int | None = None
     while True:
-        rows = session.execute(
-            select(*columns)
-            .where(AuditEvent.id >= expected_id)
-            .order_by(AuditEvent.id)
-            .limit(batch)
-        ).all()
+        query = select(*columns).order_by(AuditEvent.id).limit(batch)
+        if after is not None:
+            query = query.where(AuditEvent.id > after)
+        rows = session.execute(query).all()
         if not rows:
             return VerifyReport(True, count, expected_prev)
         for row in rows:
-            problem = None
-            if row.id != expected_id:
+            problem, broken = None, expected_id
+            if row.id < 1:
+                problem, broken = f"event {row.id} is outside the chain (ids start at 1)", row.id
+            elif row.id != expected_id:
                 problem = f"event {expected_id} is missing (next is {row.id})"
             elif row.prev_hash != expected_prev:
                 problem = "prev_hash does not match the previous event's hash"
             elif row.hash != event_hash(row.prev_hash, row):
                 problem = "content does not match its hash (altered)"
             if problem:
-                return VerifyReport(False, count, expected_prev, expected_id, problem)
+                return VerifyReport(False, count, expected_prev, broken, problem)
             expected_prev, expected_id, count = row.hash, row.id + 1, count + 1
+        after = rows[-1].id
 
 
 def head(session: Session) -> tuple[int, str]:

@@ -191,10 +191,11 @@ class CalendarView(MethodView):
             )
         if not 2000 <= year <= 2100:
             raise Unprocessable("year out of range", {"year": ["2000-2100"]})
-        outside = [d for d in data["holidays"] + data["workdays"] if d.year != year]
-        if outside:
-            raise Unprocessable(
-                "dates outside the year", {"holidays": [f"{outside[0]} is not in the year {year}"]}
-            )
+        for name in ("holidays", "workdays"):  # the reason under the list that has the day
+            outside = [d for d in data[name] if d.year != year]
+            if outside:
+                raise Unprocessable(
+                    "dates outside the year", {name: [f"{outside[0]} is not in the year {year}"]}
+                )
         days = service.load_calendar(db.session, user, year, data["holidays"], data["workdays"])
         return {"year": year, "days": days}

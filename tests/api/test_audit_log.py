@@ -127,6 +127,37 @@ def test_chain_verify_fails_exactly_when_a_row_was_tampered_and_names_it(session
         assert report.events == victim - 1
 
 
+def test_an_event_with_nan_or_infinity_in_its_data_verifies(session):
+    """What is hashed is what is stored: the column's serializer (orjson) stores NaN and
+    Infinity as null, and an event hashed over NaN read as "altered" from the moment it
+    was written, breaking the chain (and refusing every checkpoint) from there on."""
+    _chain(session, 2)
+    record(session, "tester", "model.train", "model", "m1", {"auc": float("nan"), "x": 1e400})
+    _chain(session, 2)
+    report = verify(session)
+    assert report.ok, report
+    stored = session.scalar(select(AuditEvent.data).where(AuditEvent.action == "model.train"))
+    assert stored == {"auc": None, "x": None}
+
+
+@pytest.mark.parametrize("stray", [0, -1])
+def test_an_event_below_id_1_is_named_not_skipped(session, stray):
+    """An event whose id is below 1 is on no chain, yet ``verify --records`` reads every
+    event: verify skipped it and said intact, so a row inserted with the triggers off could
+    cover a result row no write made.  It is named now."""
+    _chain(session)
+    assert verify(session).ok
+    _as_superuser(
+        session,
+        "INSERT INTO audit_events (id, occurred_at, actor, action, entity, entity_id, data, "
+        f"prev_hash, hash) VALUES ({stray}, '2026-01-01 00:00:00+00:00', 'mallory', "
+        f"'result.record', 'result', '1', '{{}}', '{GENESIS}', '{'ab' * 32}')",
+    )
+    report = verify(session)
+    assert not report.ok and report.first_broken == stray and report.events == 0
+    assert "outside the chain" in report.problem
+
+
 def test_without_a_checkpoint_a_cut_off_tail_still_verifies(client, identity, session):
     """Why checkpoints exist: the chain that is left after deleting its last event is a
     valid chain, so /audit/verify alone says ok with one event fewer."""

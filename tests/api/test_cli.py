@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from inspect_core.auth.models import User
@@ -189,6 +190,29 @@ def test_draws_verify_audit_verify_and_calendar_load(app, client, identity, dist
     bad.write_text('{"year": 2027, "holidays": ["2028-01-01"]}')
     refused = runner.invoke(args=["calendar", "load", str(bad)])
     assert refused.exit_code != 0 and "not in 2027" in refused.output
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('{"year": 2031, "holiday": ["2031-10-01"]}', "holidays"),  # misspelt: not empty
+        ('{"year": 2031, "holidays": ["2031-10-01"], "workdays": ["2031-10-01"]}', "both"),
+        ('{"year": 9999, "holidays": []}', "2000-2100"),
+        ('["2031-10-01"]', "not a JSON object"),
+    ],
+)
+def test_calendar_load_checks_the_file_as_the_api_checks_its_body(app, tmp_path, body, said):
+    """A misspelt ``holidays`` loaded the year with no holidays at all (its deadlines then
+    based on a "loaded" calendar, not flagged as weekdays); a day listed as both, or a year
+    the dates cannot reach, was a traceback.  Each is refused by name, nothing loaded."""
+    from inspect_core.results.models import CalendarDay
+
+    path = tmp_path / "2031.json"
+    path.write_text(body)
+    refused = app.test_cli_runner().invoke(args=["calendar", "load", str(path)])
+    assert refused.exit_code == 1 and said in refused.output, (refused.output, refused.exception)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CalendarDay)) == 0
 
 
 def test_import_command_with_progress(app, client, identity, tmp_path):

@@ -801,6 +801,17 @@ def test_deadline_in_an_unknown_year_falls_back_then_uses_a_loaded_calendar(
     assert known.json["disclosure_due"] == "2027-11-01"
 
 
+def test_a_calendar_day_outside_the_year_is_named_under_its_own_list(client, identity):
+    """An adjusted working day of another year was reported under ``holidays``, a list
+    that held no such day."""
+    regulator = identity("regulator")
+    body = {"holidays": ["2031-10-01"], "workdays": ["2032-10-09"]}
+    refused = client.put("/api/v1/calendar/2031", json=body, headers=regulator)
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"workdays": ["2032-10-09 is not in the year 2031"]}
+    assert refused.json["errors_zh"] == {"workdays": ["2032-10-09 不在 2031 年内"]}
+
+
 def test_bulk_upload_task_loading_matches_the_orm(client, identity, district, session):
     """Bulk uploads read their tasks with Core queries; what they build must be what the
     JSON API builds from the ORM, after a re-assignment and under a region scope."""

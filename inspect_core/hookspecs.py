@@ -34,8 +34,9 @@ def inspect_sectors() -> Sequence[Sector]:
 
     Fires when the plugin manager loads plugins, and whenever the sector list is
     read.  Returns a sequence of :class:`Sector` (code, zh-CN and English names,
-    rulebook version).  All plugins' answers are collected; a sector code
-    declared twice is a configuration error.
+    rulebook version, all non-empty text).  All plugins' answers are collected; a
+    sector code declared twice, or an answer that is not a list of well-formed
+    ``Sector``, is a configuration error.
     """
 
 
@@ -101,7 +102,8 @@ def inspect_required_qualification(sector: str) -> str | None:
     """The inspector qualification code a task in ``sector`` needs.
 
     Fires when a plan is drawn and when a task is re-assigned.  ``firstresult``;
-    ``None`` from every plugin means the sector code itself is the qualification.
+    ``None`` from every plugin means the sector's declared ``Sector.qualification``,
+    or the sector code itself when it declares none.
     """
 
 
@@ -110,7 +112,9 @@ def inspect_template_columns(sector: str) -> Sequence[TemplateColumn] | None:
     """Columns of the sector's Excel/CSV upload template, one row per result.
 
     Fires when ``GET /api/v1/sectors/{code}/template.xlsx`` is built and when an
-    upload is parsed.  ``firstresult``.
+    upload is parsed.  A column named like one of the core's result columns
+    (``inspected_on``) is the core's, shown once; a name or zh-CN header given twice is
+    a plugin fault.  ``firstresult``.
     """
 
 

@@ -288,6 +288,16 @@ def plugin_template_columns(sector: str) -> list[TemplateColumn] | None:
             or (isinstance(c.example, str) and _NOT_IN_A_CELL.search(c.example))
         ):
             raise _fault(sector, f"inspect_template_columns returned malformed {c!r}", what_zh)
+    # a name or header given twice made a template whose upload, as downloaded, was
+    # refused as the user's fault ("a column appears twice")
+    for label, values in (
+        ("name", [c.name for c in columns]),
+        ("header", [c.header_zh for c in columns]),
+    ):
+        if twice := sorted({v for v in values if values.count(v) > 1}):
+            raise _fault(
+                sector, f"inspect_template_columns gave the {label} {twice[0]!r} twice", what_zh
+            )
     return columns
 
 
@@ -298,17 +308,20 @@ _NOT_IN_A_CODE = re.compile(r"[\x00-\x1f\x7f,]")
 
 def required_qualification(sector: str) -> str:
     """The qualification an inspector needs for ``sector``'s tasks
-    (``inspect_required_qualification``), checked; the sector code when no plugin says."""
+    (``inspect_required_qualification``), checked; when no plugin says, the one its
+    ``Sector`` declares (``Sector.qualification``, which was ignored: the draw took
+    inspectors qualified for the code), else the sector code."""
     what_zh = "未能给出该行业所需的检查员资质"
     answer = call_plugin(sector, "inspect_required_qualification", what_zh)
+    source = "inspect_required_qualification returned"
     if answer is None:
-        return sector
+        owner = sector_owners(get_pm()).get(sector)
+        answer = owner[1].qualification if owner else None
+        source = "Sector.qualification is"
+        if answer is None:
+            return sector
     if not isinstance(answer, str) or not answer or _NOT_IN_A_CODE.search(answer):
-        raise _fault(
-            sector,
-            f"inspect_required_qualification returned {answer!r}, not a qualification code",
-            what_zh,
-        )
+        raise _fault(sector, f"{source} {answer!r}, not a qualification code", what_zh)
     return answer
 
 
@@ -354,11 +367,28 @@ def check_judgement(
         raise fault(f"inspect_judge returned {type(judgement).__name__}, not a Judgement")
     if not isinstance(judgement.passed, bool):
         raise fault("Judgement.passed is not a bool")
+    for name in ("items", "findings"):
+        if not isinstance(getattr(judgement, name), tuple | list):
+            kind = type(getattr(judgement, name)).__name__
+            raise fault(f"Judgement.{name} is {kind}, not a tuple")
     for item in judgement.items:
         if not isinstance(item, ItemJudgement):
             raise fault(f"an item is {type(item).__name__}, not an ItemJudgement")
+        if (
+            type(item.passed) is not bool
+            or not all(type(getattr(item, t)) is str for t in _ITEM_TEXTS)
+            or not all(_is_reading(getattr(item, r)) for r in _ITEM_READINGS)
+        ):
+            raise fault(f"malformed item {item!r}")
     for finding in judgement.findings:
-        if not isinstance(finding, Finding) or finding.severity not in SEVERITIES:
+        # the stored finding is shown as given, in zh-CN and English: a None, an object the
+        # JSON column cannot hold (a 500) or a blank message cannot be stored
+        if (
+            not isinstance(finding, Finding)
+            or finding.severity not in SEVERITIES
+            or not all(type(getattr(finding, t)) is str for t in _FINDING_TEXTS)
+            or not (finding.message_zh and finding.message_en)
+        ):
             raise fault(f"malformed finding {finding!r}")
     for text in (judgement.conclusion, judgement.conclusion_zh, judgement.conclusion_en):
         if not isinstance(text, str) or not text:
@@ -367,6 +397,19 @@ def check_judgement(
         known = declared_facts(sector) if declared is None else declared
         check_facts(judgement.facts, fault, known)
     return judgement
+
+
+#: an item's text fields, and its readings: text or a finite number (what JSON holds)
+_ITEM_TEXTS = ("item", "rule", "standard", "message_zh", "message_en")
+_ITEM_READINGS = ("measured", "limit", "unit")
+_FINDING_TEXTS = ("code", "message_zh", "message_en", "basis")
+
+
+def _is_reading(value: Any) -> bool:
+    kind = type(value)
+    if value is None or kind is str or kind is int or kind is Decimal:
+        return True
+    return kind is float and math.isfinite(value)
 
 
 def declared_facts(sector: str, pm: Any = None) -> dict[str, Fact]:
@@ -428,7 +471,10 @@ class Judger:
             schema = GenericPayloadSchema
         if not (isinstance(schema, type) and issubclass(schema, Schema)):
             raise self.fault(f"inspect_payload_schema returned {schema!r}, not a Schema class")
-        self.schema = schema()
+        try:
+            self.schema = schema()
+        except Exception as exc:  # noqa: BLE001 - a schema class that cannot be built (a 500)
+            raise self.fault(f"its payload schema raised {exc!r}") from exc
 
     def fault(self, detail: str) -> PluginFault:
         name = self.plugin or self.sector

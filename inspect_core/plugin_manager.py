@@ -69,12 +69,35 @@ def make_plugin_manager(enabled: Iterable[str], extra: Iterable[Any] = ()) -> pl
 
 
 def _check_sectors(pm: pluggy.PluginManager) -> None:
+    """Each plugin's ``inspect_sectors`` answer is a list of ``Sector`` with a code, zh-CN
+    and English names and a version (the catalogue, the template and every stored
+    judgement show them), no code declared twice.  A plugin that raises or answers
+    something else stops the app from starting, named, not with a bare traceback."""
     seen: dict[str, str] = {}
     for impl in pm.hook.inspect_sectors.get_hookimpls():
-        for sector in impl.function() or ():
+        try:
+            answer = impl.function()
+        except Exception as exc:  # noqa: BLE001 - any failure is the plugin's, named
+            raise PluginConfigError(
+                f"plugin '{impl.plugin_name}' inspect_sectors raised {exc!r}"
+            ) from exc
+        if answer is not None and not isinstance(answer, list | tuple):
+            raise PluginConfigError(
+                f"plugin '{impl.plugin_name}' inspect_sectors returned "
+                f"{type(answer).__name__}, not a list of plugin_api.Sector"
+            )
+        for sector in answer or ():
             if not isinstance(sector, Sector):
                 raise PluginConfigError(
                     f"plugin '{impl.plugin_name}' declared {sector!r}, not a plugin_api.Sector"
+                )
+            texts = (sector.code, sector.name_zh, sector.name_en, sector.version)
+            if not all(isinstance(t, str) and t.strip() for t in texts) or not (
+                sector.qualification is None or isinstance(sector.qualification, str)
+            ):
+                raise PluginConfigError(
+                    f"plugin '{impl.plugin_name}' declared {sector!r}: code, zh-CN and "
+                    "English names and version must be non-empty text"
                 )
             if sector.code in seen:
                 raise PluginConfigError(

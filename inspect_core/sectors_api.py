@@ -16,15 +16,14 @@ from marshmallow import Schema, fields
 from inspect_core.auth.access import require
 from inspect_core.blueprint import Blueprint
 from inspect_core.errors import NotFound
+from inspect_core.imports.service import result_columns
 from inspect_core.judging import (
     PluginFault,
     _fault,
     payload_schema,
     plugin_checklist,
-    plugin_template_columns,
     required_qualification,
 )
-from inspect_core.results.columns import RESULT_COLUMNS
 from inspect_core.results.models import RESULT_CODES
 from inspect_core.sectors import SectorEntry, catalogue
 from inspect_core.workbook import XLSX_MIMETYPE, template_workbook
@@ -112,9 +111,12 @@ def _rewrite_refs(node: Any) -> Any:
 
 
 def columns_of(code: str) -> list[Any]:
-    """Result columns, then the plugin's payload columns (if it declares any); a plugin
-    that raises or answers malformed columns is a :class:`PluginFault` (502)."""
-    return [*RESULT_COLUMNS, *(plugin_template_columns(code) or ())]
+    """Result columns, then the plugin's payload columns (if it declares any), as an upload
+    reads them: a plugin column named like a result column (special equipment's
+    ``inspected_on``) is the result's, shown once, or the template downloaded came back
+    refused ("a column appears twice").  A plugin that raises or answers malformed
+    columns is a :class:`PluginFault` (502)."""
+    return result_columns(code)
 
 
 def _payload_json_schema(code: str) -> dict[str, Any]:

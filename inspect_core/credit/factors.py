@@ -109,7 +109,10 @@ def sector_factors(
         entry: dict[str, Any] = {"sector": sector, "plugin": plugin, "factors": [],
                                  "error": None, "error_zh": None}  # fmt: skip
         try:
-            answer = impl.function(sector=sector, results=history.get(sector, []), as_of=as_of)
+            # as pluggy calls a hook: only the arguments the implementation names (the
+            # contract lets it take fewer; passing all three was a TypeError on its page)
+            given = {"sector": sector, "results": history.get(sector, []), "as_of": as_of}
+            answer = impl.function(**{k: v for k, v in given.items() if k in impl.argnames})
             entry["factors"] = _checked(answer)
         except Exception as exc:  # noqa: BLE001 - a plugin fault costs its section only
             log.warning("plugin %s failed on inspect_risk_factors(%s)", plugin, sector,

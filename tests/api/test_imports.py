@@ -1729,7 +1729,6 @@ def test_the_templates_example_row_left_in_is_not_stored(
     stored as a real result whenever task 1 was the uploader's.  Untouched, it is a row
     error asking for it to be deleted (zh-CN too); with one cell changed it is the
     uploader's own row."""
-    from inspect_core import sectors_api
     from inspect_core.imports import service
     from inspect_core.results.columns import RESULT_COLUMNS
     from tests.api.test_spot_checks import _made_on
@@ -1738,8 +1737,8 @@ def test_the_templates_example_row_left_in_is_not_stored(
     _made_on(session, plan_id, dt.datetime(2026, 11, 1, tzinfo=dt.UTC))  # before the example
     first = min(tasks, key=lambda t: t["id"])  # task 1 in a new database: the example's
     example_task = dataclasses.replace(RESULT_COLUMNS[0], example=first["id"])
-    for module in (service, sectors_api):
-        monkeypatch.setattr(module, "RESULT_COLUMNS", (example_task, *RESULT_COLUMNS[1:]))
+    # the template (sectors_api.columns_of) reads the upload's columns
+    monkeypatch.setattr(service, "RESULT_COLUMNS", (example_task, *RESULT_COLUMNS[1:]))
     me = identity("inspector", badge=first["inspectors"][0])
     mine = [t for t in tasks if first["inspectors"][0] in t["inspectors"] and t != first]
     template = client.get("/api/v1/sectors/food/template.xlsx", headers=me)

@@ -762,7 +762,12 @@ def score_run(as_of: str | None, quiet: bool) -> None:
         finally:
             for bar in bars.values():
                 bar.close()
-        alarm = " PSI ALARM" if scoring_run.alarm else ""
+        alarm = ""
+        if scoring_run.alarm:  # which variables shifted, as GET /scoring/runs/{id} shows
+            from inspect_core.credit.ratings import run_summary
+
+            shifted = run_summary(session, scoring_run)["shifted"]
+            alarm = " PSI ALARM: " + ", ".join(f"{s['variable']} {s['psi']}" for s in shifted[:5])
         click.echo(
             f"run {scoring_run.id}: {scoring_run.enterprises} enterprises scored as of "
             f"{scoring_run.as_of}; max PSI {scoring_run.psi.get('max')}{alarm}"

@@ -26,6 +26,7 @@ from inspect_core.credit.schemas import (
 )
 from inspect_core.db import db
 from inspect_core.errors import NotFound
+from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.ratelimit import EXPORT, RANKING, rate_limited
 from inspect_core.validators import RowId
 from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell, rows_workbook
@@ -258,6 +259,68 @@ class PointsCardSchema(Schema):
         metadata={"description": "the shares of A-D the model's cut-offs were set for"},
     )  # fmt: skip
     items = fields.List(fields.Nested(PointsItemSchema))
+
+
+class ShiftedSchema(Schema):
+    variable = fields.String()
+    psi = fields.Float()
+
+
+class ScoringRunSchema(Schema):
+    id = fields.Integer()
+    as_of = fields.Date()
+    status = fields.String()
+    current = fields.Boolean(
+        metadata={"description": "the run the draw, the ranked list and credit pages use"}
+    )
+    model_version = fields.String(allow_none=True)
+    enterprises = fields.Integer()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    psi_max = fields.Float(
+        allow_none=True,
+        metadata={"description": "the largest PSI of the score and the features against "
+                                 "the training population"},
+    )  # fmt: skip
+    psi_threshold = fields.Float(allow_none=True)
+    alarm = fields.Boolean(
+        metadata={"description": "PSI above the threshold: the population has shifted since "
+                                 "training; retrain or investigate"},
+    )  # fmt: skip
+    shifted = fields.List(
+        fields.Nested(ShiftedSchema),
+        metadata={"description": "the variables over the threshold, the worst first"},
+    )
+
+
+class ScoringRunOneSchema(ScoringRunSchema):
+    psi = fields.Dict(
+        keys=fields.String(), values=fields.Float(),
+        metadata={"description": "every variable's PSI (score: the model's score)"},
+    )  # fmt: skip
+
+
+ScoringRunPageSchema = page_schema(ScoringRunSchema, "ScoringRunPageSchema")
+
+
+@blp.route("/scoring/runs")
+class ScoringRunsView(MethodView):
+    @require("rankings:read")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ScoringRunPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Finished scoring runs, newest first: which one is current, its model, and its
+        population-stability check (PSI alarm above 0.25, and the variables that shifted)."""
+        return ratings.list_runs(db.session, args)
+
+
+@blp.route("/scoring/runs/<int:run_id>")
+class ScoringRunView(MethodView):
+    @require("rankings:read")
+    @blp.response(200, ScoringRunOneSchema)
+    def get(self, run_id: int) -> dict[str, Any]:
+        """One finished scoring run, with every variable's PSI."""
+        return ratings.run_summary(db.session, ratings.get_run(db.session, run_id), full=True)
 
 
 @blp.route("/scoring/points")

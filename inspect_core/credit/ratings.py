@@ -280,6 +280,60 @@ EXPORT_HEADERS = ["排名 rank", "统一社会信用代码 uscc", "企业名称 
                   "主要原因 reasons", "评分批次 run"]  # fmt: skip
 
 
+def run_summary(session: Session, run: ScoringRun, full: bool = False) -> dict[str, Any]:
+    """A run as ``/scoring/runs`` shows it: its model, whether it is the current one, and
+    its population-stability check (PSI against the training population; above the
+    threshold, the scores may no longer mean what they did when the model was fitted).
+    The alarm was only printed by ``score run`` and written to the audit log, where no
+    regulator reads it.  ``full``: every variable's PSI, not only those over the line."""
+    from inspect_core.credit.models import ScoringModel
+
+    report = run.psi or {}
+    values = report.get("psi") or {}
+    threshold = report.get("threshold")
+    shifted = sorted(
+        (
+            (name, value)
+            for name, value in values.items()
+            if threshold is not None and value > threshold
+        ),
+        key=lambda nv: (-nv[1], nv[0]),
+    )
+    current = latest_run(session)
+    model = session.get(ScoringModel, run.model_id) if run.model_id else None
+    out: dict[str, Any] = {
+        "id": run.id,
+        "as_of": run.as_of,
+        "status": run.status,
+        "current": current is not None and current.id == run.id,
+        "model_version": model.version if model else None,
+        "enterprises": run.enterprises,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "psi_max": report.get("max"),
+        "psi_threshold": threshold,
+        "alarm": run.alarm,
+        "shifted": [{"variable": name, "psi": value} for name, value in shifted],
+    }
+    if full:
+        out["psi"] = dict(sorted(values.items()))
+    return out
+
+
+def list_runs(session: Session, args: dict[str, Any]) -> dict[str, Any]:
+    """Finished runs, newest first, a page at a time."""
+    stmt = select(ScoringRun).where(ScoringRun.status == "finished")
+    if args.get("cursor"):
+        (last,) = decode_cursor("scoring-runs:id", args["cursor"])
+        stmt = stmt.where(ScoringRun.id < int(last))
+    limit = args["limit"]
+    runs = list(session.scalars(stmt.order_by(ScoringRun.id.desc()).limit(limit + 1)))
+    next_cursor = (
+        encode_cursor("scoring-runs:id", [runs[limit - 1].id]) if len(runs) > limit else None
+    )
+    return {"items": [run_summary(session, r) for r in runs[:limit]], "next_cursor": next_cursor}
+
+
 def get_run(session: Session, run_id: int) -> ScoringRun:
     """A finished run by id; 404 naming ``run`` otherwise (one still running, or one
     that failed, has no complete list to page through)."""

@@ -204,6 +204,8 @@ MATRIX: list[Row] = [
     row("GET",   "/api/v1/rankings/export",                                401, 200, 200, 403, 403, 200),
     row("GET",   "/api/v1/scoring/inspector-effects",                      401, 200, 200, 403, 403, 200),
     row("GET",   "/api/v1/scoring/points",                                 401, 200, 200, 403, 403, 200),
+    row("GET",   "/api/v1/scoring/runs",                                   401, 200, 200, 403, 403, 200),
+    row("GET",   "/api/v1/scoring/runs/{run}",                             401, 200, 200, 403, 403, 200),
     # -- kpis:read ---------------------------------------------------------------------------------
     row("GET",   "/api/v1/kpis?year={year}",                               401, 200, 200, 403, 200, 200),
     # -- inspectors: inspectors:read(:own), inspectors:write, conflicts:read/write(:own) -----------
@@ -450,7 +452,7 @@ def build_world(app: Flask, client: Any) -> dict[str, Any]:
         db.session.execute(insert(Result), rows)
         db.session.commit()
         jobs.train(db.session, "matrix", today, window_days=900)
-        jobs.run(db.session, "matrix", today)
+        w["run"] = jobs.run(db.session, "matrix", today).id
         disclosed = db.session.scalar(select(Result.id).where(Result.plan_id == history).limit(1))
     _ok(client.patch(f"/api/v1/plans/{history}", json={"status": "published"}, headers=admin), 200)
     _ok(client.post(f"/api/v1/results/{disclosed}/disclose", headers=admin))

@@ -504,6 +504,29 @@ def test_psi_alarms_on_a_genuinely_shifted_population(app, client, scored):
     with app.app_context():
         shifted = jobs.run(db.session, "test", today_in_china())
         assert shifted.alarm is True and shifted.psi["psi"]["has_history"] > 0.25, shifted.psi
+        shifted_id, psi = shifted.id, dict(shifted.psi["psi"])
+    # the alarm was printed by `score run` and audited, and nowhere a regulator reads:
+    # /scoring/runs shows each run's check, the current run first, with what shifted
+    admin = scored["admin"]
+    runs = client.get("/api/v1/scoring/runs", headers=admin).json
+    assert [(r["id"], r["current"], r["alarm"]) for r in runs["items"]] == [
+        (shifted_id, True, True), (scored["run"], False, False)
+    ]  # fmt: skip
+    over = {name: value for name, value in psi.items() if value > 0.25}
+    newest = runs["items"][0]
+    assert [x["variable"] for x in newest["shifted"]] == sorted(over, key=lambda n: (-over[n], n))
+    assert newest["psi_threshold"] == 0.25 and newest["psi_max"] == max(psi.values())
+    assert newest["model_version"] and newest["enterprises"] == 56
+    one = client.get(f"/api/v1/scoring/runs/{shifted_id}", headers=admin).json
+    assert one["psi"] == psi and one["shifted"] == newest["shifted"]
+    page = client.get("/api/v1/scoring/runs?limit=1", headers=admin).json
+    rest = client.get(f"/api/v1/scoring/runs?cursor={page['next_cursor']}", headers=admin).json
+    assert [r["id"] for r in page["items"] + rest["items"]] == [shifted_id, scored["run"]]
+    assert client.get("/api/v1/scoring/runs/999999", headers=admin).status_code == 404
+    printed = app.test_cli_runner().invoke(args=["score", "run", "--quiet"])
+    assert printed.exit_code == 0 and f"PSI ALARM: {newest['shifted'][0]['variable']}" in (
+        printed.output
+    ), printed.output
 
 
 def test_a_model_saved_with_training_row_reference_still_scores(app, scored):

@@ -913,16 +913,20 @@ _CODE_SEPARATORS = re.compile("[;；,，、]")
 #: where a finding starts in the findings cell: ``word:`` or ``word[code]:`` (brackets and
 #: colon full- or half-width) at the start of the cell or after a ; or ；.  Any word, not
 #: only a severity, so that "minor:a; mnior:b" is refused rather than read as one finding
-#: whose description ends in "mnior:b"
+#: whose description ends in "mnior:b".  A ; or ； after a backslash is a description's own
+#: (:func:`findings_cell` escapes those that would read as a finding's start or end)
 _FINDING_START = re.compile(
-    r"(?:^|[;；])\s*(?P<severity>[A-Za-z]+)\s*(?:[\[［](?P<code>[^\]］]*)[\]］]\s*)?[:：]"
+    r"(?:^|(?<!\\)[;；])\s*(?P<severity>[A-Za-z]+)\s*(?:[\[［](?P<code>[^\]］]*)[\]］]\s*)?[:：]"
 )
+_SEPARATOR = re.compile("[;；]")
+_ONLY_SEPARATORS = re.compile(r"[\s;；]*")
 
 
 def _parse_findings(text: str) -> list[dict[str, str]]:
     """``minor:description; major[FS-3]:description`` (the export's spelling; the code is
     optional, so a finding's code survives an export and re-import).  Split only before a
-    ``severity:`` prefix, so a description keeps its own ；, ; and ： punctuation."""
+    ``severity:`` prefix, so a description keeps its own ；, ; and ： punctuation; ``\\;``
+    is a description's own ; wherever it stands (:func:`findings_cell`)."""
     starts = list(_FINDING_START.finditer(text))
     head = text[: starts[0].start() if starts else len(text)].strip().strip(";；").strip()
     if head:
@@ -935,21 +939,48 @@ def _parse_findings(text: str) -> list[dict[str, str]]:
         severity = m["severity"].lower()
         if severity not in SEVERITIES:
             raise ValidationError(f"'{m['severity']}' is not a severity ({', '.join(SEVERITIES)})")
-        finding = {
-            "severity": severity,
-            "description": text[m.end() : end].strip().rstrip(";；").rstrip(),  # "…;" at the end
-        }
+        description = text[m.end() : end].strip()
+        # "…;" at the end is a separator (a typed "minor:a; major:b;"), unless escaped
+        while description.endswith((";", "；")) and not description[:-1].endswith("\\"):
+            description = description[:-1].rstrip()
+        if "\\" in description:
+            description = description.replace("\\;", ";").replace("\\；", "；")
+        finding = {"severity": severity, "description": description}
         if m["code"] and m["code"].strip():
             finding["code"] = m["code"].strip()
         findings.append(finding)
     return findings
 
 
-def _finding_text(finding: Mapping[str, Any]) -> str:
-    """An inspector finding as an upload cell reads it back (:func:`_parse_findings`)."""
-    code = finding.get("code")
-    mark = f"[{code}]" if code else ""
-    return f"{finding['severity']}{mark}:{finding['description']}"
+def findings_cell(findings: Iterable[Mapping[str, Any]]) -> str | None:
+    """Inspector findings as one upload cell that :func:`_parse_findings` reads back as
+    they are: ``severity[code]:description; …``.
+
+    A description's ; or ； that the cell would read as the start of another finding (``见
+    附件; HACCP:未建立`` was refused on re-import, ``a; minor:b`` split in two), as a
+    separator at its end (dropped), or that follows a backslash gets a backslash before it;
+    a description ending in a backslash gets a space, so the separator after it stays one.
+    """
+    tail = ""
+    for finding in reversed(list(findings)):
+        code = finding.get("code")
+        mark = f"[{code}]" if code else ""
+        text = finding["description"]
+        if _SEPARATOR.search(text):
+            rest = text + (f"; {tail}" if tail else "")
+            cut = [
+                i
+                for i in (m.start() for m in _SEPARATOR.finditer(text))
+                if (i and text[i - 1] == "\\")
+                or _ONLY_SEPARATORS.fullmatch(text, i)
+                or _FINDING_START.match(rest, i)
+            ]
+            for i in reversed(cut):
+                text = f"{text[:i]}\\{text[i:]}"
+        if text.endswith("\\"):
+            text += " "
+        tail = f"{finding['severity']}{mark}:{text}" + (f"; {tail}" if tail else "")
+    return tail or None
 
 
 #: zh-CN conclusion → code, by the official wording and its NFKC form: the reader may
@@ -1981,10 +2012,7 @@ def export_rows(
             "task_id": result.task_id,
             "inspected_on": result.inspected_on.isoformat(),
             "conclusion_code": result.conclusion_code,
-            "findings": "; ".join(
-                _finding_text(f) for f in result.findings if f.get("source") == "inspector"
-            )
-            or None,
+            "findings": findings_cell(f for f in result.findings if f.get("source") == "inspector"),
         }
         if result.payload is not None:
             plugin_row = call_plugin(

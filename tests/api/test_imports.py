@@ -895,6 +895,26 @@ def test_export_reimport_keeps_a_finding_with_a_chinese_semicolon(
     ]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_reimport_keeps_a_finding_that_reads_like_two(
+    client, identity, district, session, fmt
+):
+    """ "冷柜; HACCP:未建立" was exported as it is: the re-import refused 'HACCP' as a
+    severity; "见附件; minor:标签不清" came back as two findings, and "记录不全;" without its ;."""
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    findings = [
+        {"severity": "minor", "description": "冷柜; HACCP:未建立", "code": "FS-1"},
+        {"severity": "minor", "description": "见附件; minor:标签不清"},
+        {"severity": "minor", "description": "记录不全;"},
+    ]
+    _record(client, identity, tasks[0], findings)
+    assert _reimported_findings(client, session, regulator, plan_id, fmt) == [
+        ("minor", "FS-1", "冷柜; HACCP:未建立"),
+        ("minor", None, "见附件; minor:标签不清"),
+        ("minor", None, "记录不全;"),
+    ]
+
+
 def test_import_status_is_private_to_its_uploader(client, identity, session):
     admin = identity("admin")
     rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆隐私有限公司", "food", "华岩镇", "", "", ""]]

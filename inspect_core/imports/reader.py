@@ -545,36 +545,12 @@ def _percentages_parsed(
     archive: zipfile.ZipFile, path: str, styles: frozenset[int]
 ) -> dict[int, dict[int, float]]:
     """:func:`_percentages` for any sheet, by parsing every element."""
-    from openpyxl.utils.cell import coordinate_to_tuple
-    from openpyxl.xml.constants import SHEET_MAIN_NS
-    from openpyxl.xml.functions import iterparse
-
-    row_tag, cell_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}c"
-    value_tag = f"{{{SHEET_MAIN_NS}}}v"
     found: dict[int, dict[int, float]] = {}
-    row = column = 0
-    with archive.open(path) as source:
-        for event, element in iterparse(source, events=("start", "end")):
-            if event == "start":
-                if element.tag == row_tag:
-                    row, column = int(element.get("r") or row + 1), 0
-                continue
-            if element.tag == cell_tag:
-                ref = element.get("r")
-                if ref:
-                    row, column = coordinate_to_tuple(ref)
-                else:
-                    column += 1
-                number = _number((element.findtext(value_tag) or "").encode())
-                if (
-                    int(element.get("s") or 0) in styles
-                    and element.get("t", "n") == "n"
-                    and number is not None
-                ):
-                    found.setdefault(row, {})[column] = number
-                element.clear()
-            elif element.tag == row_tag:
-                element.clear()
+    value = _sheet_tag("v")
+    for row, column, cell in _parsed_cells(archive, path):
+        number = _number((cell.findtext(value) or "").encode())
+        if int(cell.get("s") or 0) in styles and cell.get("t", "n") == "n" and number is not None:
+            found.setdefault(row, {})[column] = number
     return found
 
 
@@ -624,18 +600,33 @@ def _uncomputed(archive: zipfile.ZipFile, path: str) -> dict[int, list[int]]:
 
 def _uncomputed_parsed(archive: zipfile.ZipFile, path: str) -> dict[int, list[int]]:
     """:func:`_uncomputed` for any sheet, by parsing every element."""
-    from openpyxl.utils.cell import coordinate_to_tuple
+    found: dict[int, list[int]] = {}
+    formula, value = _sheet_tag("f"), _sheet_tag("v")
+    for row, column, cell in _parsed_cells(archive, path):
+        if cell.find(formula) is not None and not cell.findtext(value) and cell.get("t") != "str":
+            found.setdefault(row, []).append(column)
+    return found
+
+
+def _sheet_tag(name: str) -> str:
+    """A sheet XML element's namespaced tag (``v``: a cell's value, ``f``: its formula)."""
     from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    return f"{{{SHEET_MAIN_NS}}}{name}"
+
+
+def _parsed_cells(archive: zipfile.ZipFile, path: str) -> Iterator[tuple[int, int, Any]]:
+    """Every cell element of a sheet with its row and column, counted as openpyxl counts
+    rows and cells without ``r``, each cleared once read (a sheet of a million rows)."""
+    from openpyxl.utils.cell import coordinate_to_tuple
     from openpyxl.xml.functions import iterparse  # defusedxml's when installed, as openpyxl
 
-    row_tag, cell_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}c"
-    formula_tag, value_tag = f"{{{SHEET_MAIN_NS}}}f", f"{{{SHEET_MAIN_NS}}}v"
-    found: dict[int, list[int]] = {}
+    row_tag, cell_tag = _sheet_tag("row"), _sheet_tag("c")
     row = column = 0
     with archive.open(path) as source:
         for event, element in iterparse(source, events=("start", "end")):
             if event == "start":
-                if element.tag == row_tag:  # as openpyxl counts rows and cells without "r"
+                if element.tag == row_tag:
                     row, column = int(element.get("r") or row + 1), 0
                 continue
             if element.tag == cell_tag:
@@ -644,16 +635,10 @@ def _uncomputed_parsed(archive: zipfile.ZipFile, path: str) -> dict[int, list[in
                     row, column = coordinate_to_tuple(ref)
                 else:
                     column += 1
-                if (
-                    element.find(formula_tag) is not None
-                    and not element.findtext(value_tag)
-                    and element.get("t") != "str"
-                ):
-                    found.setdefault(row, []).append(column)
+                yield row, column, element
                 element.clear()
             elif element.tag == row_tag:
                 element.clear()
-    return found
 
 
 class _Marks:

@@ -4,12 +4,15 @@ and a correction racing another."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pytest
 
 from inspect_core.results import service
 from tests import factories
-from tests.factories import REGIONS, create_plan, food_payload
+from tests.api.test_spot_checks import _committed_draw
+from tests.concurrency import linger, meet, together
+from tests.factories import create_plan, food_payload
 
 BODY = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"}
 FIX = {**BODY, "payload": food_payload("0.25"), "conclusion_code": "corrected",
@@ -103,42 +106,17 @@ def test_two_corrections_of_one_version_at_once_on_postgresql(committed_app, mon
     """Two corrections of one version at once (a double click, or two inspectors) both
     found it current; the second insert broke the unique version and answered 500.  Now
     the second waits for the first, then gets the 409, or with the same key its replay."""
-    import threading
-
     app, _ = committed_app
     client = app.test_client()
-    admin = factories.committed_user(app, "clerk", "admin")
-    for i in range(4):
-        body = factories.enterprise(region=REGIONS[i % 2])
-        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
-    for i in range(4):
-        body = factories.inspector(region=REGIONS[i % 2])
-        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
-    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
-    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
-    assert drawn.status_code == 201, drawn.json
+    admin, plan_id = _committed_draw(app, client, inspectors=4)
     task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
     me = factories.committed_user(app, "inspector-1", "inspector", task["inspectors"][0])
     recorded = client.post(f"/api/v1/tasks/{task['id']}/results", json=BODY,
                            headers={**me, "Idempotency-Key": "c-1"})  # fmt: skip
     assert recorded.status_code == 201, recorded.json
 
-    start = threading.Barrier(2)
-    real_readable, real_audit = service._readable, service.audit
-    inside = threading.Event()
-
-    def readable(*args, **kwargs):
-        start.wait(timeout=10)  # both requests reach the check together
-        return real_readable(*args, **kwargs)
-
-    def audit(*args, **kwargs):
-        if not inside.is_set():  # the first one in holds its insert a while
-            inside.set()
-            threading.Event().wait(0.5)
-        return real_audit(*args, **kwargs)
-
-    monkeypatch.setattr(service, "_readable", readable)
-    monkeypatch.setattr(service, "audit", audit)
+    meet(monkeypatch, service, "_readable")  # both requests reach the check together
+    linger(monkeypatch, service)  # the first one in holds its insert a while
     answers: list[tuple[int, dict, bool]] = []
 
     def correct(n: int) -> None:
@@ -150,11 +128,7 @@ def test_two_corrections_of_one_version_at_once_on_postgresql(committed_app, mon
         answers.append((response.status_code, response.json,
                         response.headers.get("Idempotent-Replayed") == "true"))  # fmt: skip
 
-    threads = [threading.Thread(target=correct, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    together(functools.partial(correct, 0), functools.partial(correct, 1))
     monkeypatch.undo()
     statuses = sorted(status for status, _, _ in answers)
     if same_key:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import math
 
 import pytest
@@ -15,6 +16,7 @@ from inspect_core.plans.models import Draw, Plan, PoolSnapshot, Task, TaskAssign
 from inspect_core.results.models import Attachment, Disclosure, Result
 from inspect_core.results.service import CHINA
 from tests import factories
+from tests.concurrency import linger, meet, together
 from tests.factories import REGIONS, create_plan, food_payload
 
 
@@ -1073,24 +1075,11 @@ def test_one_result_disclosed_twice_at_once_is_a_409_on_postgresql(committed_app
     found the chain undisclosed, and the second insert broke the unique chain, a 500.  Each
     disclosure now locks the plan's row first: the second waits, then sees the first and
     gets the 409.  The first lingers after its insert, so the two overlap on every run."""
-    import threading
-
     from inspect_core.disclosure import service as disclosure
 
     app, _ = committed_app
     client = app.test_client()
-    admin = factories.committed_user(app, "clerk", "admin")
-    for i in range(4):
-        body = factories.enterprise(region=REGIONS[i % 2])
-        assert client.post("/api/v1/enterprises", json=body, headers=admin).status_code == 201
-    badges = []
-    for i in range(4):
-        body = factories.inspector(region=REGIONS[i % 2])
-        assert client.post("/api/v1/inspectors", json=body, headers=admin).status_code == 201
-        badges.append(body["badge"])
-    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
-    drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1}, headers=admin)
-    assert drawn.status_code == 201, drawn.json
+    admin, plan_id = _committed_draw(app, client, inspectors=4)
     task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
     me = factories.committed_user(app, "inspector-1", "inspector", task["inspectors"][0])
     recorded = client.post(
@@ -1101,22 +1090,8 @@ def test_one_result_disclosed_twice_at_once_is_a_409_on_postgresql(committed_app
     assert recorded.status_code == 201, recorded.json
     _publish(client, admin, plan_id)
 
-    start = threading.Barrier(2)
-    real_readable, real_audit = disclosure._readable, disclosure.audit
-    inside = threading.Event()
-
-    def readable(*args, **kwargs):
-        start.wait(timeout=10)  # both requests reach the check together
-        return real_readable(*args, **kwargs)
-
-    def audit(*args, **kwargs):
-        if not inside.is_set():  # the first one in holds its insert a while
-            inside.set()
-            threading.Event().wait(0.5)
-        return real_audit(*args, **kwargs)
-
-    monkeypatch.setattr(disclosure, "_readable", readable)
-    monkeypatch.setattr(disclosure, "audit", audit)
+    meet(monkeypatch, disclosure, "_readable")  # both requests reach the check together
+    linger(monkeypatch, disclosure)  # the first one in holds its insert a while
     statuses: list[int] = []
 
     def disclose() -> None:
@@ -1125,11 +1100,7 @@ def test_one_result_disclosed_twice_at_once_is_a_409_on_postgresql(committed_app
         )
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=disclose) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    together(disclose, disclose)
     assert sorted(statuses) == [201, 409]
     monkeypatch.undo()
     public = client.get(f"/api/v1/public/results?plan={plan_id}").json["items"]
@@ -1158,30 +1129,14 @@ def test_both_inspectors_of_a_task_recused_at_once_leave_two_on_it_on_postgresql
     drew the same replacement, and the task was left with one inspector standing on it
     twice.  The task's row is now locked first: the second waits, then sees the first's
     replacement and draws another."""
-    import threading
-
     from inspect_core.plans import service
 
     app, _ = committed_app
     client = app.test_client()
     admin, plan_id = _committed_draw(app, client)
     task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
-    start = threading.Barrier(2)
-    real_get_task, real_audit = service.get_task, service.audit
-    inside = threading.Event()
-
-    def get_task(*args, **kwargs):
-        start.wait(timeout=10)  # both requests load the task together
-        return real_get_task(*args, **kwargs)
-
-    def audit(*args, **kwargs):
-        if not inside.is_set():  # the first one in holds its choice a while
-            inside.set()
-            threading.Event().wait(0.5)
-        return real_audit(*args, **kwargs)
-
-    monkeypatch.setattr(service, "get_task", get_task)
-    monkeypatch.setattr(service, "audit", audit)
+    meet(monkeypatch, service, "get_task")  # both requests load the task together
+    linger(monkeypatch, service)  # the first one in holds its choice a while
     statuses: list[int] = []
 
     def reassign(badge: str) -> None:
@@ -1192,11 +1147,7 @@ def test_both_inspectors_of_a_task_recused_at_once_leave_two_on_it_on_postgresql
         )
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=reassign, args=(b,)) for b in task["inspectors"]]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    together(*(functools.partial(reassign, badge) for badge in task["inspectors"]))
     monkeypatch.undo()
     assert statuses == [200, 200]
     now = client.get(f"/api/v1/tasks/{task['id']}", headers=admin).json["inspectors"]
@@ -1212,8 +1163,6 @@ def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
     reverse), and the result stood on a draw no longer current while the new draw gave its
     enterprise a fresh task.  Recording a result now takes the plan's row FOR SHARE: the
     re-draw waits for it, then sees the result and is refused."""
-    import threading
-
     from inspect_core.results import service as results
 
     app, _ = committed_app
@@ -1221,15 +1170,8 @@ def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
     admin, plan_id = _committed_draw(app, client)
     task = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=admin).json["items"][0]
     me = factories.committed_user(app, "inspector-1", "inspector", task["inspectors"][0])
-    real_audit = results.audit
-    inside = threading.Event()
-
-    def audit(*args, **kwargs):
-        inside.set()  # the result is built and its task marked done, not yet committed
-        threading.Event().wait(0.5)
-        return real_audit(*args, **kwargs)
-
-    monkeypatch.setattr(results, "audit", audit)
+    # the result built and its task marked done, not yet committed
+    inside = linger(monkeypatch, results)
     statuses: dict[str, int] = {}
 
     def record() -> None:
@@ -1250,11 +1192,7 @@ def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
         )
         statuses["redraw"] = response.status_code
 
-    threads = [threading.Thread(target=record), threading.Thread(target=redraw)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    together(record, redraw)
     monkeypatch.undo()
     assert statuses == {"record": 201, "redraw": 409}
     after = client.get(f"/api/v1/tasks/{task['id']}", headers=admin).json
@@ -1270,8 +1208,6 @@ def test_an_upload_stored_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
     stored rows and marked them done while the re-draw superseded them, and both answered
     201.  The upload now takes its tasks' plans FOR SHARE first: the re-draw waits for it,
     then sees its results and is refused."""
-    import threading
-
     from inspect_core.imports import service as imports
     from tests.api.test_imports import _food_rows, csv_bytes, upload
 
@@ -1280,16 +1216,8 @@ def test_an_upload_stored_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
     client = app.test_client()
     admin, plan_id = _committed_draw(app, client)
     tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=2", headers=admin).json["items"]
-    real_audit = imports.audit
-    inside = threading.Event()
-
-    def audit(*args, **kwargs):
-        if args[2] == "import.results":  # rows stored, tasks marked done, not committed
-            inside.set()
-            threading.Event().wait(0.5)
-        return real_audit(*args, **kwargs)
-
-    monkeypatch.setattr(imports, "audit", audit)
+    # the rows stored and their tasks marked done, not yet committed
+    inside = linger(monkeypatch, imports, when=lambda *args, **kwargs: args[2] == "import.results")
     statuses: dict[str, int] = {}
 
     def store() -> None:
@@ -1308,11 +1236,7 @@ def test_an_upload_stored_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
         )
         statuses["redraw"] = response.status_code
 
-    threads = [threading.Thread(target=store), threading.Thread(target=redraw)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    together(store, redraw)
     monkeypatch.undo()
     assert statuses == {"upload": 201, "redraw": 409}
     listed = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=admin).json["items"]

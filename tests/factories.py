@@ -115,10 +115,15 @@ def create_plan(client, headers, **overrides) -> int:
     return response.json["id"]
 
 
-def xlsx_with_sheet(rows: list[list[object]], edit: Callable[[str], str]) -> bytes:
-    """An .xlsx of ``rows`` (written by openpyxl) whose first sheet's XML is passed
-    through ``edit``: files as other tools write them (a wrong dimension, cells out of
-    order)."""
+def xlsx_with_sheet(
+    rows: list[list[object]],
+    edit: Callable[[str], str],
+    formats: dict[str, str] | None = None,
+) -> bytes:
+    """An .xlsx of ``rows`` (written by openpyxl), its cells' number ``formats`` by
+    reference (``{"C2": "0.0%"}``), whose first sheet's XML is passed through ``edit``:
+    files as other tools write them (a wrong dimension, cells out of order, a formula's
+    computed value)."""
     import io
     import zipfile
 
@@ -127,6 +132,8 @@ def xlsx_with_sheet(rows: list[list[object]], edit: Callable[[str], str]) -> byt
     wb = Workbook()
     for row in rows:
         wb.active.append(row)
+    for ref, number_format in (formats or {}).items():
+        wb.active[ref].number_format = number_format
     buffer = io.BytesIO()
     wb.save(buffer)
     out = io.BytesIO()

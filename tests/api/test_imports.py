@@ -1710,20 +1710,12 @@ def test_results_xlsx_numbers_read_as_excel_shows_them(client, identity, distric
     rows[1][8] = "=1.1*0.2-0.02"
     rows[2][8] = 0.0015  # typed 0.15% in a percentage cell
     rows[3][0] = True
-    wb = Workbook()
-    for row in rows:
-        wb.active.append(row)
-    wb.active["I3"].number_format = "0.00%"
-    buffer, out = io.BytesIO(), io.BytesIO()
-    wb.save(buffer)
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":  # the result, as Excel saves it
-                data = data.replace(b"<v />", b"<v>0.20000000000000004</v>", 1)
-            dst.writestr(info, data)
+    # the formula's result, as Excel saves it
+    content = factories.xlsx_with_sheet(
+        rows, lambda xml: xml.replace("<v />", "<v>0.20000000000000004</v>", 1), {"I3": "0.00%"}
+    )
     r = upload(
-        client, "/api/v1/results/import?mode=partial", regulator, out.getvalue(), "r.xlsx",
+        client, "/api/v1/results/import?mode=partial", regulator, content, "r.xlsx",
         sector="food",
     )  # fmt: skip
     assert r.status_code == 201, r.json

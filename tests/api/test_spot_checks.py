@@ -7,6 +7,8 @@ import base64
 import datetime as dt
 import functools
 import math
+import threading
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -1155,6 +1157,24 @@ def test_both_inspectors_of_a_task_recused_at_once_leave_two_on_it_on_postgresql
     assert not set(now) & set(task["inspectors"])
 
 
+def _redraw_once(
+    app, admin: dict, plan_id: int, inside: threading.Event, statuses: dict[str, int]
+) -> Callable[[], None]:
+    """A re-draw of the plan, sent once ``inside`` is set (the other request's writes made,
+    not committed); its status goes in ``statuses["redraw"]``."""
+
+    def redraw() -> None:
+        inside.wait(timeout=10)
+        response = app.test_client().post(
+            f"/api/v1/plans/{plan_id}/draw",
+            json={"seed": 2, "reason": "两名检查人员调离"},
+            headers=admin,
+        )
+        statuses["redraw"] = response.status_code
+
+    return redraw
+
+
 def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
     committed_app, monkeypatch
 ):
@@ -1183,16 +1203,7 @@ def test_a_result_recorded_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
         )  # fmt: skip
         statuses["record"] = response.status_code
 
-    def redraw() -> None:
-        inside.wait(timeout=10)
-        response = app.test_client().post(
-            f"/api/v1/plans/{plan_id}/draw",
-            json={"seed": 2, "reason": "两名检查人员调离"},
-            headers=admin,
-        )
-        statuses["redraw"] = response.status_code
-
-    together(record, redraw)
+    together(record, _redraw_once(app, admin, plan_id, inside, statuses))
     monkeypatch.undo()
     assert statuses == {"record": 201, "redraw": 409}
     after = client.get(f"/api/v1/tasks/{task['id']}", headers=admin).json
@@ -1227,16 +1238,7 @@ def test_an_upload_stored_while_the_plan_is_redrawn_is_not_lost_on_postgresql(
         )  # fmt: skip
         statuses["upload"] = response.status_code
 
-    def redraw() -> None:
-        inside.wait(timeout=10)
-        response = app.test_client().post(
-            f"/api/v1/plans/{plan_id}/draw",
-            json={"seed": 2, "reason": "两名检查人员调离"},
-            headers=admin,
-        )
-        statuses["redraw"] = response.status_code
-
-    together(store, redraw)
+    together(store, _redraw_once(app, admin, plan_id, inside, statuses))
     monkeypatch.undo()
     assert statuses == {"upload": 201, "redraw": 409}
     listed = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=admin).json["items"]

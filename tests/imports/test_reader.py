@@ -406,30 +406,15 @@ def test_a_computed_number_reads_as_excel_shows_it(cell, expected):
 def _percent_sheet(layout: object = None) -> bytes:
     """C2 typed as 98.6% (stored 0.986 in a 0.0% cell), C3 a plain number, C4 a percentage
     computed by a formula, D2 a percentage cell left empty, E2 a literal "%" (not scaled)."""
-    from openpyxl import Workbook
+    rows = [["name", "n", "assay", "empty", "literal"], ["甲", 1, 0.986, None, 5],
+            ["乙", 2, 98.6, None, None], ["丙", 3, "=C2", None, None]]  # fmt: skip
 
-    wb = Workbook()
-    ws = wb.active
-    for row in [["name", "n", "assay", "empty", "literal"], ["甲", 1, 0.986, None, 5],
-                ["乙", 2, 98.6, None, None], ["丙", 3, "=C2", None, None]]:  # fmt: skip
-        ws.append(row)
-    for ref in ("C2", "C4", "D2"):
-        ws[ref].number_format = "0.0%"
-    ws["E2"].number_format = '0"%"'
-    ws["D2"].value = None
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    out = io.BytesIO()
-    import zipfile
+    def edit(xml: str) -> str:
+        xml = xml.replace("<f>C2</f><v />", "<f>C2</f><v>0.986</v>")
+        return (layout or str)(xml)  # type: ignore[operator]
 
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                xml = data.decode().replace("<f>C2</f><v />", "<f>C2</f><v>0.986</v>")
-                data = (layout or str)(xml).encode()  # type: ignore[operator]
-            dst.writestr(info, data)
-    return out.getvalue()
+    formats = {"C2": "0.0%", "C4": "0.0%", "D2": "0.0%", "E2": '0"%"'}
+    return xlsx_with_sheet(rows, edit, formats)
 
 
 @pytest.mark.parametrize("layout", [None, _prefixed, _unplaced])

@@ -101,7 +101,15 @@ def issue_token(session: Session, username: str, password: str) -> tuple[str, in
     """Check the password and return ``(token, expires_in)``; one message for every failure."""
     global _DUMMY_HASH
     ph = hasher()
-    user = session.scalar(select(User).where(User.username == username))
+    stmt = select(User).where(User.username == username)
+    if session.get_bind().dialect.name == "postgresql":
+        # the account's row until the token is stored (FOR NO KEY UPDATE, what the rehash
+        # below takes): a password change or a disabling (UPDATE users) waits for this
+        # login and then revokes its token, or goes first and this login reads its result.
+        # Unlocked, a login that had checked the old password stored its token after the
+        # change had revoked the live ones: a token of the leaked password outlived it
+        stmt = stmt.with_for_update(key_share=True)
+    user = session.scalar(stmt)
     failure = Unauthorized("invalid username or password", message_zh="用户名或密码错误")
     if user is None or not user.active:
         if _DUMMY_HASH is None:

@@ -202,11 +202,13 @@ def public_plans(session: Session) -> list[dict[str, Any]]:
 def public_snapshot(session: Session, snapshot_id: int) -> PoolSnapshot:
     """A published plan's frozen pool, for anyone to replay its draw."""
     snapshot = session.get(PoolSnapshot, snapshot_id)
-    if snapshot is None:
-        raise NotFound(f"no snapshot {snapshot_id}")
-    plan = session.get(Plan, snapshot.plan_id)
-    if plan.status not in PUBLIC_PLAN_STATUSES:
-        raise NotFound(f"no published snapshot {snapshot_id}")
+    # an unpublished plan's snapshot answers as a missing one, to the letter: "no published
+    # snapshot" told anyone that it existed (a pool frozen for a draw not yet public)
+    plan = session.get(Plan, snapshot.plan_id) if snapshot is not None else None
+    if plan is None or plan.status not in PUBLIC_PLAN_STATUSES:
+        raise NotFound(
+            f"no published snapshot {snapshot_id}", message_zh="未找到已公示的名录库快照"
+        )
     return snapshot
 
 

@@ -115,14 +115,19 @@ class DrawView(MethodView):
 
 
 def _draw_readable(draw: Any) -> None:
-    """Draws of published plans are public; others need a regulator's token."""
+    """Draws of published plans are public; others need a regulator's token, and scope.
+    A hidden draw answers as a missing one: "no published draw", or the plan's 404
+    naming the plan, told a caller that the draw existed, and for which plan."""
     plan = db.session.get(Plan, draw.plan_id)
     if plan.status in PUBLIC_PLAN_STATUSES:
         return
     user = optional_user()
     if user is None or not has_permission(user, "plans:read"):
-        raise NotFound(f"no published draw {draw.id}")
-    service.get_plan(db.session, user, plan.id)
+        raise service.no_draw(draw.id)
+    try:
+        service.get_plan(db.session, user, plan.id)
+    except NotFound:
+        raise service.no_draw(draw.id) from None
 
 
 @blp.route("/draws/<int:draw_id>")

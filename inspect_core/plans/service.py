@@ -521,10 +521,16 @@ def _store_tasks(session: Session, plan: Plan, new: Draw, outcome: drawlib.DrawO
     )
 
 
+def no_draw(draw_id: int) -> NotFound:
+    """The answer for a draw that does not exist, and for one the caller may not read
+    (an unpublished plan's): the same to the letter, so its id tells nothing."""
+    return NotFound(f"no draw {draw_id}", message_zh="未找到该次抽取")
+
+
 def get_draw(session: Session, draw_id: int) -> Draw:
     found = session.get(Draw, draw_id)
     if found is None:
-        raise NotFound(f"no draw {draw_id}", message_zh="未找到该次抽取")
+        raise no_draw(draw_id)
     return found
 
 

@@ -403,6 +403,12 @@ def _audit_body(result: Result) -> dict[str, Any]:
     }
 
 
+def _no_result(result_id: int) -> NotFound:
+    """The answer for a result the caller may not read: the same as for one that does not
+    exist, to the letter (``message_zh`` too), so probing ids tells nothing."""
+    return NotFound(f"no result {result_id}", message_zh="未找到该结果")
+
+
 def _readable(session: Session, user: Any, result_id: int) -> Result:
     result = session.scalar(
         select(Result)
@@ -410,13 +416,13 @@ def _readable(session: Session, user: Any, result_id: int) -> Result:
         .where(Result.id == result_id, region_clause(user, Enterprise.region))
     )
     if result is None:
-        raise NotFound(f"no result {result_id}", message_zh="未找到该结果")
+        raise _no_result(result_id)
     # only an inspector now on the task, as for the task itself: one released (回避, a
     # conflict of interest with the enterprise) read what the new team recorded
     if not has_permission(user, "results:read") and not _on_task(
         session.get(Task, result.task_id), user
     ):
-        raise NotFound(f"no result {result_id}")
+        raise _no_result(result_id)
     return result
 
 

@@ -124,3 +124,41 @@ def test_logging_out_is_audited_by_token_id_never_its_value(client, session):
     # the revoked token is refused before it reaches the service again: still one event
     assert client.post("/api/v1/auth/revoke", headers=_bearer(token)).status_code == 401
     assert len(_token_events(session, "qian.ba")) == 1
+
+
+def test_a_login_racing_a_password_change_keeps_no_token_on_postgresql(committed_app, monkeypatch):
+    """A leaked password: the operator sets a new one (``users set-password``), which
+    revokes every live token, while the holder of the old one logs in.  The login had
+    checked the old password and not yet stored its token when the change committed, so
+    its token was not among those revoked and stayed valid after the change.  The login
+    now holds the account's row until its token is stored: the change waits for it, then
+    revokes that token too (or, first, makes the login check the new password)."""
+    from inspect_core.auth import service
+    from inspect_core.db import db
+    from tests.concurrency import linger, together
+
+    app, _ = committed_app
+    with app.app_context():
+        create_user(db.session, "leaked", "the old passphrase", "regulator")
+        db.session.commit()
+    # the login lingers after the password check, its token not yet stored
+    checked = linger(monkeypatch, service, "_sha256", seconds=0.5)
+    answers: list = []
+
+    def log_in() -> None:
+        answers.append(login(app.test_client(), "leaked", "the old passphrase"))
+
+    def change_password() -> None:
+        assert checked.wait(timeout=10)
+        with app.app_context(), db.new_session() as session:
+            service.set_password(session, "leaked", "the new passphrase")
+
+    together(log_in, change_password)
+    monkeypatch.undo()
+    if answers[0].status_code == 200:  # the login went first: its token is revoked
+        token = answers[0].json["access_token"]
+        assert app.test_client().get("/api/v1/auth/me", headers=_bearer(token)).status_code == 401
+    else:
+        assert answers[0].status_code == 401
+    assert login(app.test_client(), "leaked", "the old passphrase").status_code == 401
+    assert login(app.test_client(), "leaked", "the new passphrase").status_code == 200

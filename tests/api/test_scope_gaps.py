@@ -139,3 +139,90 @@ def test_scoped_regulator_cannot_rewrite_the_district_calendar(client, identity)
         client.put("/api/v1/calendar/2031", json=body, headers=identity("regulator")).status_code
         == 200
     )
+
+
+# --- 404s that told a hidden object from a missing one --------------------------------------
+
+MISSING = 987654
+
+
+def _as_missing(hidden, missing, hidden_id: int) -> None:
+    """The 404 for a hidden object is the 404 for a missing id, to the letter."""
+    assert hidden.status_code == missing.status_code == 404, (hidden.json, missing.json)
+    texts = ("message", "message_zh")
+    shown = {k: v.replace(str(hidden_id), "N") if k in texts else v for k, v in hidden.json.items()}
+    absent = {k: v.replace(str(MISSING), "N") if k in texts else v for k, v in missing.json.items()}
+    assert shown == absent
+
+
+def test_an_unpublished_draw_and_its_pool_answer_as_missing_ones(client, identity, district):
+    """API1: before its plan is published a draw and its frozen pool are hidden from the
+    public, and from a regulator scoped to other regions.  The 404 said "no published
+    draw" (or, to the scoped regulator, "no plan 7") where a missing id said "no draw":
+    anyone could count the draws held before publication, and a scoped regulator learn
+    another region's plan ids."""
+    admin = identity("admin")
+    plan_id = factories.create_plan(client, admin, scope_regions=[THEIRS])
+    drawn = freeze_and_draw(client, admin, plan_id)
+    draw_id, snapshot_id = drawn["draw"]["id"], drawn["snapshot"]["id"]
+    scoped = identity("regulator", regions=(MINE,))
+
+    for headers in ({}, scoped):
+        for tail in ("", "/verify"):
+            _as_missing(
+                client.get(f"/api/v1/draws/{draw_id}{tail}", headers=headers),
+                client.get(f"/api/v1/draws/{MISSING}{tail}", headers=headers),
+                draw_id,
+            )
+    _as_missing(
+        client.get(f"/api/v1/public/snapshots/{snapshot_id}"),
+        client.get(f"/api/v1/public/snapshots/{MISSING}"),
+        snapshot_id,
+    )
+    # still shown where it may be: to the district-wide admin, and to all once published
+    assert client.get(f"/api/v1/draws/{draw_id}", headers=admin).status_code == 200
+    published = client.patch(
+        f"/api/v1/plans/{plan_id}", json={"status": "published"}, headers=admin
+    )
+    assert published.status_code == 200, published.json
+    assert client.get(f"/api/v1/draws/{draw_id}").status_code == 200
+    assert client.get(f"/api/v1/public/snapshots/{snapshot_id}").status_code == 200
+
+
+def test_an_inspector_cannot_tell_another_teams_result_from_a_missing_one(
+    client, identity, district
+):
+    """API1: an inspector probing ``/results/{id}`` got a 404 for another team's result
+    whose ``message_zh`` was the generic one, and "未找到该结果" for an id that does not
+    exist: which result ids exist, and how many, showed through."""
+    admin = identity("admin")
+    plan_id = factories.create_plan(client, admin)
+    freeze_and_draw(client, admin, plan_id)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}", headers=admin).json["items"]
+    badge = tasks[0]["inspectors"][0]
+    other = next(t for t in tasks if badge not in t["inspectors"])
+    recorder = identity("inspector", badge=other["inspectors"][0])
+    recorded = client.post(
+        f"/api/v1/tasks/{other['id']}/results",
+        json={"sector": "food", "payload": factories.food_payload("0.1"),
+              "conclusion_code": "no_problem"},
+        headers={**recorder, "Idempotency-Key": "another-team"},
+    )  # fmt: skip
+    assert recorded.status_code == 201, recorded.json
+    result_id = recorded.json["id"]
+    inspector = identity("inspector", badge=badge)
+
+    _as_missing(
+        client.get(f"/api/v1/results/{result_id}", headers=inspector),
+        client.get(f"/api/v1/results/{MISSING}", headers=inspector),
+        result_id,
+    )
+    correction = {"sector": "food", "payload": factories.food_payload("0.1"),
+                  "conclusion_code": "no_problem", "reason": "探测他人的检查结果"}  # fmt: skip
+    _as_missing(
+        client.post(f"/api/v1/results/{result_id}/corrections", json=correction,
+                    headers=inspector),
+        client.post(f"/api/v1/results/{MISSING}/corrections", json=correction,
+                    headers=inspector),
+        result_id,
+    )  # fmt: skip

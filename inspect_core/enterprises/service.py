@@ -196,7 +196,9 @@ def filters(args: dict[str, Any]) -> list[ColumnElement[bool]]:
         q = args["q"].strip()
         conditions.append(
             or_(
-                Enterprise.name.contains(q, autoescape=True),
+                # ILIKE on PostgreSQL: LIKE there is case-sensitive, so ``q=abc`` missed
+                # "重庆ABC食品" that SQLite's LIKE found
+                Enterprise.name.icontains(q, autoescape=True),
                 Enterprise.uscc.startswith(compact(q), autoescape=True),
             )
         )

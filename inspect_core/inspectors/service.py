@@ -95,7 +95,9 @@ def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, An
         q = args["q"].strip()
         stmt = stmt.where(
             or_(
-                Inspector.name.contains(q, autoescape=True),
+                # ILIKE on PostgreSQL, as for enterprise names (LIKE is case-sensitive
+                # there); badges stay case-sensitive, as they are registered
+                Inspector.name.icontains(q, autoescape=True),
                 Inspector.badge.startswith(q, autoescape=True),
             )
         )

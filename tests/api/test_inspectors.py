@@ -154,3 +154,13 @@ def test_one_conflict_declared_twice_at_once_is_a_409_on_postgresql(committed_ap
     assert sorted(statuses) == [201, 409]
     listed = client.get(f"/api/v1/inspectors/{insp['badge']}/conflicts", headers=admin)
     assert [c["uscc"] for c in listed.json["items"]] == [ent["uscc"]]
+
+
+def test_q_finds_an_inspector_name_whatever_the_case_of_its_latin_letters(client, regulator):
+    """``q`` matched a name's Latin letters case-blind on SQLite (LIKE) but not on
+    PostgreSQL, where LIKE is case-sensitive: ``q=li`` missed "LI Wei" in production."""
+    body = factories.inspector(name="LI Wei")
+    assert client.post("/api/v1/inspectors", json=body, headers=regulator).status_code == 201
+    for q in ("LI", "li", "Li wei"):
+        listed = client.get(f"/api/v1/inspectors?q={q}&limit=500", headers=regulator)
+        assert body["badge"] in {i["badge"] for i in listed.json["items"]}, q

@@ -257,3 +257,24 @@ def test_an_unknown_sector_filter_is_a_422_not_an_empty_list(app, client, identi
     r = client.get(url, headers=identity("regulator"))
     assert r.status_code == 422, r.status_code
     assert "unknown sector" in r.json["errors"]["sector"][0]
+
+
+def test_q_finds_a_name_whatever_the_case_of_its_latin_letters(app, client, identity, district):
+    """``q`` matched "重庆ABC食品" for ``abc`` on SQLite (LIKE ignores ASCII case there)
+    but not on PostgreSQL (LIKE is case-sensitive): the ranked list, its export and the
+    plain list lost the enterprise on the production database."""
+    from tests import factories
+
+    body = factories.enterprise(region=factories.REGIONS[0], name="重庆ABC食品有限公司")
+    assert (
+        client.post("/api/v1/enterprises", json=body, headers=district["admin"]).status_code == 201
+    )
+    make_run(app, TS + [("B", 5.0)] * 7)
+    reg = identity("regulator")
+    for q in ("ABC", "abc", "aBc食品"):
+        for url in (f"/api/v1/enterprises?order=risk&q={q}", f"/api/v1/enterprises?q={q}"):
+            r = client.get(url, headers=reg)
+            assert [i["uscc"] for i in r.json["items"]] == [body["uscc"]], (url, r.json)
+        export = client.get(f"/api/v1/rankings/export?q={q}", headers=reg)
+        rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))[1:]
+        assert [row[1] for row in rows] == [body["uscc"]], q

@@ -6,12 +6,14 @@ The same commands work as ``flask --app inspect_core …``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import Engine
 
 from inspect_core import migrate
 from inspect_core.db import db
@@ -36,13 +38,27 @@ def db_group() -> None:
     pass
 
 
+def _migrate(action: Callable[[Engine, str], None], revision: str) -> None:
+    """Run a migration and say which revision the database is now at.  An unknown REVISION
+    is a one-line error, not a traceback; the migration is one transaction, so nothing
+    of it is left."""
+    from alembic.util import CommandError
+
+    try:
+        action(db.engine, revision)
+    except CommandError as exc:
+        raise click.ClickException(f"{exc}; the database was not changed") from None
+    at = migrate.current_revision(db.engine) or "base (empty)"
+    click.echo(f"database at {at}: {db.engine.url.render_as_string(hide_password=True)}")
+
+
 @db_group.command("upgrade")
 @click.argument("revision", default="head")
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Migrate the database to REVISION (default: head)."""
-    migrate.upgrade(db.engine, revision)
-    click.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
+    """Migrate the database to REVISION (default: head); one older than the database's
+    changes nothing (that is `db downgrade`)."""
+    _migrate(migrate.upgrade, revision)
 
 
 @db_group.command("downgrade")
@@ -50,7 +66,7 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
-    migrate.downgrade(db.engine, revision)
+    _migrate(migrate.downgrade, revision)
 
 
 @db_group.command("check")

@@ -57,6 +57,15 @@ def downgrade(engine: Engine, revision: str) -> None:
     _run(engine, command.downgrade, revision)
 
 
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, read from it (None: never migrated), so the CLI
+    reports where it is, not what was asked: an upgrade to an older revision changes
+    nothing."""
+    with engine.connect() as conn:
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ", ".join(heads) or None
+
+
 def pending_diff(engine: Engine) -> list[object]:
     """What the models have that the migrated schema lacks (``alembic check``)."""
     with engine.connect() as conn:

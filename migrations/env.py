@@ -12,6 +12,9 @@ from inspect_core.models import metadata
 
 config = context.config
 
+#: pg_advisory_xact_lock key held while migrations run (the audit chain's is 0x1A5D17)
+MIGRATION_LOCK_KEY = 0x1A5D1A
+
 
 def _url() -> str:
     url = config.attributes.get("url") or context.get_x_argument(as_dictionary=True).get("url")
@@ -50,6 +53,12 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # two upgrades at once (hosts starting a release): the second waits here until
+            # the first commits, then reads the version it left.  Without the lock it read
+            # the old version and failed on a table the first had made meanwhile.  (SQLite's
+            # BEGIN IMMEDIATE, from inspect_core.db, already queues them.)
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
         context.run_migrations()
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.pool import NullPool
 
-from inspect_core.db import make_engine
+from inspect_core.app import create_app
+from inspect_core.db import db, make_engine
 from inspect_core.migrate import alembic_config, downgrade, pending_diff, upgrade
 from inspect_core.models import metadata
+from tests.conftest import TEST_CONFIG
 
 
 def test_single_head():
@@ -59,3 +64,107 @@ def test_check_notices_a_model_the_migrations_lack(empty_engine):
     with empty_engine.begin() as conn:
         conn.execute(text("DROP TABLE user_regions"))
     assert any("user_regions" in str(item) for item in pending_diff(empty_engine))
+
+
+def _blocked_or_done(engine, worker: threading.Thread) -> None:
+    """Until ``worker`` waits on a lock the first migration holds (PostgreSQL: a backend of
+    this database waiting on a lock; SQLite: its BEGIN IMMEDIATE, which nothing shows, so a moment) or is done."""
+    if engine.dialect.name != "postgresql":
+        worker.join(0.5)
+        return
+    deadline = time.monotonic() + 20
+    probe = create_engine(engine.url, poolclass=NullPool)
+    try:
+        while worker.is_alive() and time.monotonic() < deadline:
+            with probe.connect() as conn:
+                waiting = text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if conn.scalar(waiting):
+                    return
+            time.sleep(0.05)
+    finally:
+        probe.dispose()
+
+
+@pytest.mark.db
+def test_two_upgrades_at_once_leave_one_to_migrate_and_the_other_to_find_head(empty_engine):
+    """Two `db upgrade`s at once (two hosts starting a release): the second waits for the
+    first's commit, then finds the schema at head.  It read the version before the first
+    committed and failed on a table or index the first had made meanwhile."""
+    second: list[BaseException | None] = []
+
+    def run_second() -> None:
+        try:
+            upgrade(empty_engine)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            second.append(exc)
+        else:
+            second.append(None)
+
+    worker = threading.Thread(target=run_second)
+
+    def before_first_commit(_conn) -> None:
+        if worker.ident is None:  # the first commit only, not the second upgrade's
+            worker.start()
+            _blocked_or_done(empty_engine, worker)
+
+    event.listen(empty_engine, "commit", before_first_commit)
+    try:
+        upgrade(empty_engine)
+        worker.join(60)
+    finally:
+        event.remove(empty_engine, "commit", before_first_commit)
+    assert second == [None]
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    with empty_engine.connect() as conn:
+        assert conn.scalars(text("SELECT version_num FROM alembic_version")).all() == [head]
+    assert pending_diff(empty_engine) == []
+
+
+@pytest.fixture
+def empty_app(database_url, tmp_path: Path):
+    """An app on a database with nothing in it (a new SQLite file, or a new PostgreSQL
+    schema), for the ``db`` commands."""
+    if database_url.startswith("sqlite"):
+        app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"})
+        yield app
+        db.engine_for(app).dispose()
+        return
+    schema = f"cli_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    app = create_app(
+        {**TEST_CONFIG, "DATABASE_URL": f"{database_url}?options=-csearch_path%3D{schema}"}
+    )
+    yield app
+    db.engine_for(app).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.mark.db
+def test_db_commands_name_the_revision_the_database_is_at_and_refuse_an_unknown_one(empty_app):
+    """`db upgrade 0005` on a database at head said "database at 0005", which it was not
+    (an upgrade to an older revision changes nothing), and a mistyped revision was a
+    traceback.  Each command now names the revision read from the database, and an
+    unknown one is a one-line error that changes nothing."""
+    runner = empty_app.test_cli_runner()
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0 and f"database at {head}:" in upgraded.output
+    older = runner.invoke(args=["db", "upgrade", "0005"])
+    assert older.exit_code == 0 and f"database at {head}:" in older.output, older.output
+    for command in ("upgrade", "downgrade"):
+        unknown = runner.invoke(args=["db", command, "9999"])
+        assert unknown.exit_code == 1, unknown.output
+        assert "Error: Can't locate revision identified by '9999'" in unknown.output
+        assert "the database was not changed" in unknown.output
+    down = runner.invoke(args=["db", "downgrade", "0010"])
+    assert down.exit_code == 0 and "database at 0010:" in down.output, down.output
+    assert runner.invoke(args=["db", "upgrade"]).output.startswith(f"database at {head}:")
+    with empty_app.app_context(), db.engine.connect() as conn:
+        assert conn.scalars(text("SELECT version_num FROM alembic_version")).all() == [head]

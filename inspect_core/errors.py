@@ -49,7 +49,19 @@ class BadRequest(ApiError):
 
 
 class Unauthorized(ApiError):
+    """401, sent with ``WWW-Authenticate: Bearer`` (RFC 7235 §3.1 requires a challenge on a
+    401; RFC 6750 §3 adds ``error="invalid_token"`` when the token sent was refused, so a
+    client knows to log in again rather than retry)."""
+
     status_code = 401
+
+    def __init__(self, message: str, *args: Any, invalid_token: bool = False, **kw: Any) -> None:
+        super().__init__(message, *args, **kw)
+        self.invalid_token = invalid_token
+
+    def challenge(self) -> str:
+        realm = 'Bearer realm="inspect-core"'
+        return f'{realm}, error="invalid_token"' if self.invalid_token else realm
 
 
 class Forbidden(ApiError):
@@ -161,10 +173,15 @@ def error_body(
 
 
 def api_error_response(exc: ApiError) -> ResponseReturnValue:
-    """The response to an :class:`ApiError` (a 429 with its ``Retry-After``)."""
+    """The response to an :class:`ApiError` (a 429 with its ``Retry-After``, a 401 with
+    its challenge)."""
     zh = exc.message_zh or zh_message(exc.status_code)
     body = error_body(exc.status_code, exc.message, exc.errors, zh)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    headers = None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": exc.challenge()}
     return _respond(exc.status_code, body, headers)
 
 

@@ -157,8 +157,12 @@ def current_user() -> Any:
     """The authenticated user of this request, or 401."""
     user = g.get("user")
     if user is None:
-        reason = g.get("auth_error") or "missing bearer token"
-        raise Unauthorized(reason, message_zh="未认证或令牌无效")
+        reason = g.get("auth_error")
+        raise Unauthorized(
+            reason or "missing bearer token",
+            message_zh="未认证或令牌无效",
+            invalid_token=bool(g.get("token_refused")),
+        )
     return user
 
 

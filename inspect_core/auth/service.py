@@ -247,3 +247,5 @@ def authenticate_request() -> None:
     else:
         g.user = row.user
         g.token = token.strip()
+    # a Bearer token sent and refused: the 401's challenge says invalid_token (RFC 6750 §3)
+    g.token_refused = g.user is None

@@ -74,6 +74,35 @@ def test_missing_expired_revoked_and_tampered_tokens_get_401(client, session):
     assert revoked.json["message"] == "token revoked"
 
 
+def test_every_401_carries_a_bearer_challenge(client, session):
+    """RFC 7235 §3.1: a 401 must send ``WWW-Authenticate``; none did, so a client could not
+    tell a missing login from a refused token.  RFC 6750 §3: a token sent and refused
+    (unknown, revoked, expired, its account disabled) is ``error="invalid_token"``."""
+    create_user(session, "qian.ba", "a long passphrase", "regulator")
+    session.commit()
+    token = login(client, "qian.ba", "a long passphrase").json["access_token"]
+    bare, invalid = (
+        'Bearer realm="inspect-core"',
+        'Bearer realm="inspect-core", error="invalid_token"',
+    )
+    for headers in ({}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}):
+        r = client.get("/api/v1/enterprises", headers=headers)
+        assert (r.status_code, r.headers.get("WWW-Authenticate")) == (401, bare), headers
+    assert login(client, "qian.ba", "wrong").headers.get("WWW-Authenticate") == bare
+    assert client.post("/api/v1/auth/revoke", headers=_bearer(token)).status_code == 204
+    for sent in (token, "not-a-token"):
+        r = client.get("/api/v1/enterprises", headers=_bearer(sent))
+        assert (r.status_code, r.headers.get("WWW-Authenticate")) == (401, invalid), sent
+    fresh = login(client, "qian.ba", "a long passphrase").json["access_token"]
+    assert (
+        "WWW-Authenticate" not in client.get("/api/v1/enterprises", headers=_bearer(fresh)).headers
+    )
+    session.execute(update(User).where(User.username == "qian.ba").values(active=False))
+    session.commit()
+    r = client.get("/api/v1/enterprises", headers=_bearer(fresh))
+    assert r.headers.get("WWW-Authenticate") == invalid
+
+
 def test_disabled_account_cannot_use_its_token(client, session):
     create_user(session, "sun.qi", "a long passphrase", "regulator")
     session.commit()

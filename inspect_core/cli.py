@@ -669,7 +669,28 @@ _MODE = click.option(
     show_default=True,
 )
 _AS = click.option("--as", "as_user", required=True, help="the account the rows are recorded under")
-_KEY = click.option("--key", help="idempotency key: rerunning with it returns the first answer")
+
+
+def _idempotency_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--key`` checked as the API checks its header: one past the column's 255
+    characters was a traceback on PostgreSQL (and stored whole on SQLite), and an empty
+    key or one with a control character was taken."""
+    if value is None:
+        return None
+    from inspect_core.errors import ApiError
+    from inspect_core.idempotency import check_key
+
+    try:
+        return check_key(value)
+    except ApiError:
+        raise click.BadParameter("1-255 printable characters / 1 至 255 个可打印字符") from None
+
+
+_KEY = click.option(
+    "--key",
+    callback=_idempotency_key,
+    help="idempotency key (1-255 printable characters): rerunning with it returns the first answer",
+)
 
 
 @import_group.command("results")

@@ -34,6 +34,12 @@ def request_key(required: bool) -> str | None:
                 message_zh="缺少幂等键",
             )
         return None
+    return check_key(key)
+
+
+def check_key(key: str) -> str:
+    """``key`` as it is stored: trimmed, 1-255 printable characters (the column's size),
+    else a 400 naming the header; the CLI's ``--key`` is checked the same way."""
     key = key.strip()
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise BadRequest("invalid idempotency key", {HEADER: ["1-255 printable characters"]})
@@ -55,13 +61,18 @@ def _existing(session: Session, user_id: int, key: str) -> IdempotencyRecord | N
     )
 
 
+def reused() -> Unprocessable:
+    """The 422 of a key sent again with a different body or to another endpoint."""
+    return Unprocessable(
+        "this idempotency key was used with a different request",
+        {HEADER: ["reused with a different body or endpoint; use a new key"]},
+        message_zh="幂等键已用于不同的请求",
+    )
+
+
 def _replay(record: IdempotencyRecord, digest: str) -> tuple[int, dict[str, Any], bool]:
     if record.request_sha256 != digest:
-        raise Unprocessable(
-            "this idempotency key was used with a different request",
-            {HEADER: ["reused with a different body or endpoint; use a new key"]},
-            message_zh="幂等键已用于不同的请求",
-        )
+        raise reused()
     return record.status_code, record.response, True
 
 

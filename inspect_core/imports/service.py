@@ -472,7 +472,7 @@ def run_import(
             select(Import).where(Import.user_id == user.id, Import.idempotency_key == key)
         )
     if upload is not None:
-        upload = _reusable(session, upload, digest)
+        upload = _reusable(session, upload, digest, kind, mode, sector)
     if upload is None:
         upload = Import(
             kind=kind,
@@ -686,14 +686,23 @@ def _answered_meanwhile(
     )
 
 
-def _reusable(session: Session, upload: Import, digest: str) -> Import | None:
+def _reusable(
+    session: Session,
+    upload: Import,
+    digest: str,
+    kind: str,
+    mode: str,
+    sector: str | None,
+) -> Import | None:
     """The import an earlier attempt under the same key left without an answer, if this
     attempt may go on with it; None when a new import must record this file.
 
     Refused as a file (no answer recorded): that import keeps the refused file and its
     report and gives up the key, so the import of this attempt records the bytes, SHA-256
     and name of the file really processed (and a later copy of it is a duplicate).  Not
-    finished (a crash, or still running): only the same file may take it over.
+    finished (a crash, or still running): only the same request may take it over: the
+    same file, route, mode and sector.  A partial retry took over an all_or_nothing
+    import, stored its good rows and reported them as all_or_nothing.
     """
     if upload.status == "rejected":
         upload.idempotency_key = None
@@ -705,6 +714,8 @@ def _reusable(session: Session, upload: Import, digest: str) -> Import | None:
             {idempotency.HEADER: ["an unfinished upload used this key with another file"]},
             message_zh="幂等键已用于另一个文件",
         )
+    if (upload.kind, upload.mode, upload.sector) != (kind, mode, sector):
+        raise idempotency.reused()
     return upload
 
 

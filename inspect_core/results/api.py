@@ -27,18 +27,24 @@ from inspect_core.results.schemas import (
 
 blp = Blueprint("results", __name__, url_prefix="/api/v1", description="Results and corrections")
 
-IDEMPOTENCY_DOC = {
-    "parameters": [
-        {
-            "in": "header",
-            "name": "Idempotency-Key",
-            "required": True,
-            "schema": {"type": "string", "maxLength": 255},
-            "description": "a unique key per logical request; a retry with the same key and "
-            "body replays the first response",
-        }
-    ]
-}
+
+def idempotency_doc(required: bool) -> dict[str, Any]:
+    """The ``Idempotency-Key`` header parameter of a route that honours it."""
+    return {
+        "parameters": [
+            {
+                "in": "header",
+                "name": "Idempotency-Key",
+                "required": required,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "a unique key per logical request; a retry with the same key "
+                "and body replays the first response",
+            }
+        ]
+    }
+
+
+IDEMPOTENCY_DOC = idempotency_doc(required=True)
 
 
 def _respond(status: int, body: dict[str, Any], replayed: bool) -> Any:
@@ -87,6 +93,7 @@ class CorrectionsView(MethodView):
     @require("results:correct", "results:write:own")
     @blp.arguments(CorrectionInSchema)
     @blp.response(201, ResultSchema)
+    @blp.doc(**idempotency_doc(required=False))
     def post(self, data: dict[str, Any], result_id: int) -> Any:
         """Correct a result: a new version superseding the current one; ``reason`` required.
         An ``Idempotency-Key`` header is honoured when sent."""

@@ -236,6 +236,36 @@ def test_import_command_with_progress(app, client, identity, tmp_path):
     assert nobody.exit_code != 0 and "no active user" in nobody.output
 
 
+@pytest.mark.parametrize(
+    "key", ["k" * 256, "", " ", "k\x01"], ids=["256", "empty", "blank", "ctrl"]
+)
+def test_import_command_refuses_a_key_the_api_would_refuse(app, identity, tmp_path, session, key):
+    """``--key`` was taken as given: one past the column's 255 characters was a
+    traceback on PostgreSQL (and stored whole on SQLite), an empty one or one with a
+    control character was stored.  It is a usage error naming the option, and nothing is
+    imported; a key of 255 characters is taken and replays on a rerun."""
+    from inspect_core.imports.models import Import
+    from tests import factories
+    from tests.api.test_imports import csv_bytes
+    from tests.factories import ENTERPRISE_HEADER
+
+    identity("admin")  # creates user admin-0
+    path = tmp_path / "企业.csv"
+    path.write_bytes(
+        csv_bytes([ENTERPRISE_HEADER, [factories.uscc(), "重庆命令行二有限公司", "food", "华岩镇"]])
+    )
+    args = ["import", "enterprises", str(path), "--as", "admin-0", "--key"]
+    refused = app.test_cli_runner().invoke(args=[*args, key])
+    assert refused.exit_code == 2, (refused.output, refused.exception)
+    assert "--key" in refused.output and "1-255 printable characters" in refused.output
+    assert session.scalar(select(func.count()).select_from(Import)) == 0
+    for _ in range(2):
+        taken = app.test_cli_runner().invoke(args=[*args, "k" * 255])
+        assert taken.exit_code == 0, (taken.output, taken.exception)
+        assert "accepted 1, rejected 0" in taken.output
+    assert session.scalar(select(func.count()).select_from(Import)) == 1
+
+
 def test_bulk_simulation_on_postgresql_restores_every_constraint(committed_app):
     """A large simulate drops the sector FK and secondary indexes for speed and rebuilds
     them in the same transaction: afterwards the schema matches the migrations again, and

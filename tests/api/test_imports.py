@@ -13,6 +13,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from inspect_core.auth.models import User
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.imports.models import Import
 from inspect_core.imports.service import REASON_HEADER, _inspector_checks
@@ -1321,6 +1322,47 @@ def test_key_of_an_unfinished_upload_with_another_file_is_refused(client, identi
     r = upload(client, "/api/v1/enterprises/import", admin, other, "c.csv", key="U-2")
     assert r.status_code == 422, r.json
     assert "Idempotency-Key" in r.json["errors"] and r.json["message_zh"]
+    assert count(session, Enterprise) == before
+
+
+def test_key_of_an_unfinished_upload_with_another_mode_or_route_is_refused(
+    client, identity, session
+):
+    """The same file under the key of an unfinished upload, sent ``partial`` where the
+    upload was ``all_or_nothing`` (or to another route), took the upload over: its good
+    row was stored and the answer reported it as all_or_nothing, 1 accepted and 1
+    rejected.  Another mode or route is another request: a 422 naming the key, nothing
+    stored; the request itself still takes the upload over."""
+    import hashlib
+
+    admin = identity("admin")
+    username = client.get("/api/v1/auth/me", headers=admin).json["username"]
+    user = session.scalar(select(User).where(User.username == username))
+    good = [factories.uscc(), "重庆未完二有限公司", "food", "华岩镇", "", "", ""]
+    content = csv_bytes([ENTERPRISE_HEADER, good, ["123", "重庆坏有限公司", "food", "华岩镇"]])
+    session.add(
+        Import(
+            kind="enterprises", mode="all_or_nothing", filename="a.csv", content_type="text/csv",
+            size=len(content), sha256=hashlib.sha256(content).hexdigest(), raw=content,
+            user_id=user.id, created_by=user.username, idempotency_key="U-3",
+        )
+    )  # fmt: skip
+    session.commit()
+    unfinished = session.scalar(select(Import.id).where(Import.idempotency_key == "U-3"))
+    before = count(session, Enterprise)
+    for path, form in (
+        ("/api/v1/enterprises/import", {"mode": "partial"}),
+        ("/api/v1/inspectors/import", {}),
+    ):
+        r = upload(client, path, admin, content, "a.csv", key="U-3", **form)
+        assert r.status_code == 422, r.json
+        assert list(r.json["errors"]) == ["Idempotency-Key"], r.json
+        assert r.json["message_zh"] == "幂等键已用于不同的请求"
+        assert count(session, Enterprise) == before
+    same = upload(client, "/api/v1/enterprises/import", admin, content, "a.csv", key="U-3")
+    assert same.status_code == 422, same.json
+    assert (same.json["import_id"], same.json["mode"]) == (unfinished, "all_or_nothing")
+    assert (same.json["accepted"], same.json["rejected"]) == (0, 2)
     assert count(session, Enterprise) == before
 
 

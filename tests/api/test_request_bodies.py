@@ -186,6 +186,27 @@ def test_the_document_describes_uploads_exports_and_errors(client):
     assert (ratio["minimum"], ratio["maximum"]) == (0, 1)
 
 
+@pytest.mark.parametrize(
+    ("path", "required"),
+    [
+        ("/api/v1/tasks/{task_id}/results", True),
+        ("/api/v1/results/{result_id}/corrections", False),
+        ("/api/v1/results/import", False),
+        ("/api/v1/enterprises/import", False),
+        ("/api/v1/inspectors/import", False),
+    ],
+)
+def test_every_route_honouring_an_idempotency_key_documents_it(client, path, required):
+    """A correction honours ``Idempotency-Key`` but its operation did not list the
+    header: a client generated from the document did not offer it, and a retried
+    correction after a lost answer was a 409 (the version already superseded)."""
+    operation = client.get("/api/openapi.json").json["paths"][path]["post"]
+    (header,) = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key"
+    assert header["required"] is required
+    assert header["schema"] == {"type": "string", "maxLength": 255}
+
+
 def test_a_draw_documents_its_token_as_optional_since_a_token_shows_more(
     client, identity, district
 ):

@@ -224,7 +224,12 @@ def plugins_command() -> None:
     owners = sector_owners(pm)
     for info in plugin_infos(pm):
         sectors = [code for code, (plugin, _) in owners.items() if plugin == info.name]
-        click.echo(f"{info.name} {info.version}  sectors: {', '.join(sectors) or '-'}")
+        installed = (
+            f"  distribution: {info.distribution} {info.distribution_version}"
+            if info.distribution
+            else ""
+        )
+        click.echo(f"{info.name} {info.version}  sectors: {', '.join(sectors) or '-'}{installed}")
         click.echo(f"    hooks: {', '.join(info.hooks)}")
 
 

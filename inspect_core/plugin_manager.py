@@ -34,6 +34,7 @@ class PluginInfo:
     version: str
     distribution: str | None
     hooks: tuple[str, ...]
+    distribution_version: str | None = None
 
 
 def available_entry_points() -> dict[str, Any]:
@@ -138,21 +139,30 @@ def sector_owners(pm: pluggy.PluginManager) -> dict[str, tuple[str, Sector]]:
 
 
 def plugin_infos(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    """What ``inspect-core plugins`` lists: name, version, hooks implemented."""
-    dists = {dist_plugin: dist for dist_plugin, dist in pm.list_plugin_distinfo()}
+    """What ``inspect-core plugins`` lists: name, version, hooks implemented, and the
+    installed distribution each came from.  ``make_plugin_manager`` loads only the enabled
+    entry points, so pluggy's ``list_plugin_distinfo`` is empty for them: the distribution
+    is the entry point's, and its version stands in for a plugin without ``__version__``."""
+    dists = {
+        plugin: (dist.project_name, dist.version) for plugin, dist in pm.list_plugin_distinfo()
+    }
+    eps = available_entry_points()
     infos = []
     for name, plugin in sorted(pm.list_name_plugin(), key=lambda p: str(p[0])):
         if plugin is None:
             continue
         hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
         dist = dists.get(plugin)
-        version = getattr(plugin, "__version__", None) or (dist.version if dist else "?")
+        if dist is None and (ep_dist := getattr(eps.get(name), "dist", None)) is not None:
+            dist = (ep_dist.name, ep_dist.version)
+        version = getattr(plugin, "__version__", None) or (dist[1] if dist else "?")
         infos.append(
             PluginInfo(
                 name=str(name),
                 version=str(version),
-                distribution=dist.project_name if dist else None,
+                distribution=dist[0] if dist else None,
                 hooks=hooks,
+                distribution_version=dist[1] if dist else None,
             )
         )
     return infos

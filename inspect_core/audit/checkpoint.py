@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -132,11 +133,24 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
     os.chmod(path, mode)  # the umask may have taken bits off the public key's
 
 
-def _read_key_file(path: str | Path) -> bytes:
+def _read_key_file(path: str | Path) -> tuple[bytes, int]:
+    """The file's bytes and the mode of the file they were read from."""
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as key_file:
+            return key_file.read(), os.fstat(key_file.fileno()).st_mode
     except OSError as exc:
         raise CheckpointError(f"cannot read the checkpoint key file {path}: {exc}") from None
+
+
+def _refuse_loose_mode(path: str | Path, mode: int) -> None:
+    """As ssh does (POSIX only): a private key its group or others may read or write may
+    have been copied, and whoever holds a copy can forge checkpoints, so it signs none."""
+    if os.name == "posix" and mode & 0o077:
+        raise CheckpointError(
+            f"the key file {path} has mode {stat.S_IMODE(mode):04o}: a private key its group "
+            f"or others may read or write is refused; `chmod 600 {path}` (or 0400), and if "
+            f"anyone else may have read it, make a new key pair with `{KEYGEN}`"
+        )
 
 
 def _refuse_hmac_secret(config: Mapping[str, Any]) -> None:
@@ -182,7 +196,10 @@ def load_private_key(config: Mapping[str, Any], key_file: str | None = None) -> 
     path = key_file or config.get("AUDIT_CHECKPOINT_KEY_FILE")
     if not path:
         raise CheckpointError(NO_KEY)
-    return _private_from_pem(_read_key_file(path), f"the key file {path}")
+    data, mode = _read_key_file(path)
+    key = _private_from_pem(data, f"the key file {path}")
+    _refuse_loose_mode(path, mode)  # after the parse: a public key given here is named so
+    return key
 
 
 def load_public_key(
@@ -201,7 +218,7 @@ def load_public_key(
         if config.get("AUDIT_CHECKPOINT_KEY_FILE"):
             return load_private_key(config).public_key()
         raise CheckpointError(NO_PUBLIC_KEY)
-    data, where = _read_key_file(path), f"the public key file {path}"
+    (data, _), where = _read_key_file(path), f"the public key file {path}"
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm):

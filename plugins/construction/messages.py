@@ -55,12 +55,23 @@ MESSAGES: tuple[Message, ...] = (
     Message("not a number: {value}", "不是有效的数值：{value}"),
     Message("must be a finite number > 0", "必须为 > 0 的有限数值"),
     Message(">= 0", "必须为 >= 0 的有限数值"),
+    Message("a whole number ≥ {minimum} is required", "必须为 ≥ {minimum} 的整数"),
+    Message(
+        "must be one less than statistical.min_groups (GB/T 50107-2010 §5.2)",
+        "必须比 statistical.min_groups 小 1（GB/T 50107-2010 §5.2）",
+    ),
+    Message(
+        "a list of bands (min_n, max_n, value) is required",
+        "必须为系数分段列表（min_n、max_n、value）",
+    ),
+    Message("a band (min_n, max_n, value) is required", "必须为系数分段（min_n、max_n、value）"),
+    Message("at most 366 days", "不得超过 366 天"),
     # rules.py: the GB 50300 acceptance tree
     Message("true or false is required", "必须为 true 或 false"),
     Message("a whole number ≥ 1 is required", "必须为 ≥ 1 的整数"),
     Message("a whole number ≥ 0 is required", "必须为 ≥ 0 的整数"),
     Message("cannot exceed the number sampled", "合格点数不得大于抽样数量"),
-    Message("a share between 0 and 1", "应为 0 到 1 之间的比例"),
+    Message("a share above 0 and at most 1", "应为大于 0、不大于 1 的比例"),
     Message(
         "a {level} needs at least one child to be accepted",
         "{level} 至少需要一个下级节点方可验收",

@@ -83,12 +83,84 @@ def thresholds_with_overrides(config: Mapping[str, Any] | None) -> dict[str, Any
         "config.concrete.plausible_max_strength",
         positive=True,
     )
+    _share(merged["acceptance"]["general_item_min_rate"], "config.acceptance.general_item_min_rate")
+    _check_numbers(merged)
     for code, severity in merged["severity"].items():
         if severity not in SEVERITIES:
             raise RuleInputError(
                 f"config.severity.{code}", f"must be one of {', '.join(SEVERITIES)}"
             )
     return merged
+
+
+#: Coefficients of GB/T 50107 that must be numbers ≥ 0 (``True``: > 0) for the batch
+#: judgement to run, by section of ``concrete``.
+_CONCRETE_NUMBERS: dict[str, dict[str, bool]] = {
+    "known_sigma": {
+        "mean_factor": False,
+        "min_factor": False,
+        "min_ratio_low_grade": True,
+        "min_ratio_high_grade": True,
+        "low_grade_max_fcuk": True,
+        "sigma_floor": False,
+    },
+    "statistical": {"s_floor": False},
+    "non_statistical": {
+        "lambda3_below_c60": True,
+        "lambda3_c60_and_above": True,
+        "lambda3_switch_fcuk": True,
+        "lambda4": True,
+    },
+    "precision": {"mean": True, "std": True},
+}
+#: Group counts (the least each may be: a standard deviation takes two values) and day
+#: counts (at most a year: more is a typo, and past the calendar's end a date overflows).
+_CONCRETE_COUNTS = {
+    ("known_sigma", "batch_size"): 1,
+    ("known_sigma", "sigma_history_min_groups"): 2,
+    ("statistical", "min_groups"): 2,
+    ("non_statistical", "max_groups"): 1,
+}
+_COMPLETION_DAYS = ("notice_working_days", "filing_days")
+
+
+def _whole(value: Any, field_: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise RuleInputError(field_, f"a whole number ≥ {minimum} is required")
+    return value
+
+
+def _check_numbers(th: Mapping[str, Any]) -> None:
+    """Every number the rules compute with, checked once after a district's overrides:
+    text where a count belongs, or a coefficient that is no number, failed each result as
+    a plugin fault (502), and a negative filing term made every filing late."""
+    conc = th["concrete"]
+    for section, names in _CONCRETE_NUMBERS.items():
+        for name, positive in names.items():
+            _dec(conc[section][name], f"config.concrete.{section}.{name}", positive=positive)
+    for (section, name), minimum in _CONCRETE_COUNTS.items():
+        _whole(conc[section][name], f"config.concrete.{section}.{name}", minimum)
+    if conc["non_statistical"]["max_groups"] != conc["statistical"]["min_groups"] - 1:
+        raise RuleInputError(
+            "config.concrete.non_statistical.max_groups",
+            "must be one less than statistical.min_groups (GB/T 50107-2010 §5.2)",
+        )
+    for table in ("lambda1", "lambda2"):
+        where = f"config.concrete.statistical.{table}"
+        bands = conc["statistical"][table]
+        if not isinstance(bands, Sequence) or isinstance(bands, str) or not bands:
+            raise RuleInputError(where, "a list of bands (min_n, max_n, value) is required")
+        for i, band in enumerate(bands):
+            if not isinstance(band, Mapping) or set(band) != {"min_n", "max_n", "value"}:
+                raise RuleInputError(f"{where}.{i}", "a band (min_n, max_n, value) is required")
+            low = _whole(band["min_n"], f"{where}.{i}.min_n", 1)
+            if band["max_n"] is not None:
+                _whole(band["max_n"], f"{where}.{i}.max_n", low)
+            _dec(band["value"], f"{where}.{i}.value", positive=True)
+    for name in _COMPLETION_DAYS:
+        days = th["completion"][name]
+        if _whole(days, f"config.completion.{name}", 1) > 366:
+            raise RuleInputError(f"config.completion.{name}", "at most 366 days")
 
 
 def _dec(value: Any, field_: str, *, positive: bool = False) -> Decimal:
@@ -102,6 +174,15 @@ def _dec(value: Any, field_: str, *, positive: bool = False) -> Decimal:
     if not result.is_finite() or result < 0 or (positive and result == 0):
         raise RuleInputError(field_, "must be a finite number > 0" if positive else ">= 0")
     return result
+
+
+def _share(value: Any, field_: str) -> Decimal:
+    """A general item's minimum compliant share, in (0, 1] (GB 50300-2013 §5.0.1(2)): 0
+    passes a lot whose every point failed, and above 1 (80 typed for 0.80) fails every lot."""
+    share = _dec(value, field_)
+    if share == 0 or share > 1:
+        raise RuleInputError(field_, "a share above 0 and at most 1")
+    return share
 
 
 def _round(value: Decimal, step: str) -> Decimal:
@@ -261,9 +342,7 @@ def _evaluate_lot(node: Mapping[str, Any], path: str, min_rate: Decimal) -> list
             raise RuleInputError(f"{where}.compliant", "cannot exceed the number sampled")
         need = min_rate
         if item.get("min_rate") is not None:
-            need = _dec(item["min_rate"], f"{where}.min_rate")
-            if need > 1:
-                raise RuleInputError(f"{where}.min_rate", "a share between 0 and 1")
+            need = _share(item["min_rate"], f"{where}.min_rate")
         rate = Decimal(compliant) / Decimal(sampled)
         if rate < need:
             label = str(item.get("code") or j)
@@ -326,7 +405,7 @@ def evaluate_acceptance(
 
     reasons: list[Reason] = []
     if level == "lot":
-        min_rate = _dec(
+        min_rate = _share(
             thresholds["acceptance"]["general_item_min_rate"],
             "config.acceptance.general_item_min_rate",
         )

@@ -49,8 +49,12 @@ class GeneralItemSchema(Schema):
     code = fields.String(required=True, validate=validate.Length(min=1, max=64))
     sampled = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     compliant = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    #: above 0: a minimum of 0 passes an item whose every point failed
     min_rate = fields.Decimal(
-        as_string=True, allow_none=True, load_default=None, validate=validate.Range(0, 1)
+        as_string=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(0, 1, min_inclusive=False),
     )
 
     @validates_schema

@@ -22,6 +22,7 @@ from inspect_core.plugin_api import (
     Sector,
     TemplateColumn,
     hookimpl,
+    result_date,
 )
 
 from . import bulk, rules
@@ -69,10 +70,14 @@ def inspect_checklist(sector: str) -> Sequence[ChecklistItem] | None:
 def inspect_judge(
     sector: str, payload: Mapping[str, Any], context: Mapping[str, Any]
 ) -> Judgement | None:
-    """Judge a sampling result; ``context["config"]`` may override limits and options."""
+    """Judge a sampling result; ``context["config"]`` may override limits and options.
+    The sample must not postdate the inspection day (``inspected_on``, else ``recorded_on``)."""
     if sector != SECTOR_CODE:
         return None
-    return rules.judge_sample(payload, (context or {}).get("config") or {})
+    context = context or {}
+    day = result_date(payload, context) or _day(context.get("recorded_on"))
+    rules.check_sampling_date(payload.get("sampling_date"), day)
+    return rules.judge_sample(payload, context.get("config") or {})
 
 
 @hookimpl
@@ -82,7 +87,15 @@ def inspect_judge_rows(
     """Bulk uploads: load and judge many rows at once, declining any row it is not sure of."""
     if sector != SECTOR_CODE:
         return None
-    return bulk.judge_rows(rows, (context or {}).get("config") or {})
+    context = context or {}
+    return bulk.judge_rows(rows, context.get("config") or {}, _day(context.get("recorded_on")))
+
+
+def _day(value: Any) -> dt.date | None:
+    """A context's date (a ``datetime`` taken as its day); None for anything else."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else None
 
 
 @hookimpl

@@ -221,9 +221,13 @@ def _memo_for(config: Mapping[str, Any]) -> rules.ItemMemo:
 
 
 def judge_rows(
-    rows: Sequence[Mapping[str, Any]], config: Mapping[str, Any]
+    rows: Sequence[Mapping[str, Any]],
+    config: Mapping[str, Any],
+    recorded_on: dt.date | None = None,
 ) -> list[tuple[dict[str, Any], Judgement] | None]:
-    """Each row's loaded payload and judgement, or None where the per-row path must answer."""
+    """Each row's loaded payload and judgement, or None where the per-row path must answer
+    (a sampling date after ``recorded_on`` among them: that path knows the row's own
+    inspection date and names the field)."""
     rulebook = rules.Rulebook(config)
     memo = _memo_for(config)
     out: list[tuple[dict[str, Any], Judgement] | None] = []
@@ -233,6 +237,7 @@ def judge_rows(
             out.append(None)
             continue
         try:
+            rules.check_sampling_date(payload["sampling_date"], recorded_on)
             out.append((payload, rulebook.judge(payload, memo)))
         except RuleInputError:
             out.append(None)

@@ -76,6 +76,15 @@ MESSAGES: tuple[Message, ...] = (
         "致病菌检验结果应为 'ND' 或计数值，不能使用 '<'",
     ),
     # rules.py: the whole sample
+    Message(
+        "after the inspection date ({day}): a sample is taken on or before it",
+        "晚于检查日期（{day}）：样品应在检查之日或之前抽取",
+    ),
+    Message(
+        "before {earliest}, when the Food Safety Law took effect: "
+        "the limits judged here do not apply",
+        "早于 {earliest}：《食品安全法》当时尚未施行，本插件的限量规则不适用",
+    ),
     Message("unknown food category {category}", "未知的食品类别 {category}"),
     Message("at least one test item is required", "至少需要一个检验项目"),
     # rules.py: business risk grading

@@ -32,6 +32,11 @@ from inspect_core.plugin_api import (
     RuleInputError,
 )
 
+#: 《中华人民共和国食品安全法》(2009) in force [M]: the sampling and the GB 2762 / GB 2763
+#: limits judged here stand under it, so a sample dated earlier (1900 typed for 2024, or a
+#: year's digits swapped) is an entry error, not a result to judge and store.
+EARLIEST_SAMPLING = dt.date(2009, 6, 1)
+
 LimitType = Literal["max", "banned", "pathogen"]
 Status = Literal["pass", "fail", "indeterminate"]
 
@@ -701,6 +706,26 @@ def _item_key(category: str, item: Mapping[str, Any]) -> tuple[Any, ...]:
         None if loq is None else (type(loq), str(loq)),
         get("standard"),
     )
+
+
+def check_sampling_date(sampling: Any, day: dt.date | None) -> None:
+    """A sample is taken on or before the inspection its result records (``day``: the
+    result's inspection date, else the day it is recorded; None when a rule is called
+    without one), and not before :data:`EARLIEST_SAMPLING`.  Checked when a result is
+    judged, not by :func:`risk_factors`, which re-reads stored results."""
+    if not isinstance(sampling, dt.date):
+        return  # the schema requires a date; a rule called directly may pass none
+    if day is not None and sampling > day:
+        raise RuleInputError(
+            "sampling_date",
+            f"after the inspection date ({day.isoformat()}): a sample is taken on or before it",
+        )
+    if sampling < EARLIEST_SAMPLING:
+        raise RuleInputError(
+            "sampling_date",
+            f"before {EARLIEST_SAMPLING.isoformat()}, when the Food Safety Law took effect: "
+            "the limits judged here do not apply",
+        )
 
 
 def judge_sample(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 from pathlib import Path
 from typing import NamedTuple
@@ -427,6 +428,34 @@ def test_hmac_checkpoints_and_secrets_are_refused_by_name(
     as_file = _cli(app_factory(), "checkpoint", "--key-file", str(key_file))
     assert as_file.exit_code == 1
     assert "not an Ed25519 private key in PEM (an HMAC secret" in as_file.output
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o620, 0o602])
+def test_a_private_key_others_can_read_or_write_signs_nothing(app_factory, session, tmp_path, mode):
+    """As ssh does, a private key file its group or others may read or write is refused,
+    naming the file and its mode, with no checkpoint written: whoever could read it could
+    have forged checkpoints.  Its owner alone (0600, 0400) signs."""
+    _chain(session)
+    private, public = tmp_path / "audit.pem", tmp_path / "audit.pub"
+    checkpoint.generate(private, public)
+    out = tmp_path / "checkpoints.jsonl"
+    private.chmod(mode)
+    for app, extra in (
+        (app_factory(AUDIT_CHECKPOINT_KEY_FILE=str(private)), ()),
+        (app_factory(), ("--key-file", str(private))),
+    ):
+        refused = _cli(app, "checkpoint", "--out", str(out), *extra)
+        assert refused.exit_code == 1, refused.output
+        assert f"{private} has mode {mode:04o}" in refused.output
+        assert "chmod 600" in refused.output
+        assert not out.exists()
+    private.chmod(0o400)
+    signed = _cli(app_factory(), "checkpoint", "--out", str(out), "--key-file", str(private))
+    assert signed.exit_code == 0, signed.output
+    public.chmod(0o644)  # a public key is for anyone to read
+    held = _cli(app_factory(), "verify", "--checkpoint", str(out), "--public-key", str(public))
+    assert held.exit_code == 0, held.output
 
 
 def test_checkpoint_refuses_to_sign_a_broken_chain(keyed, session):

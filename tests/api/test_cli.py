@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import sys
+
 import pytest
 from sqlalchemy import func, select
 
@@ -167,6 +170,43 @@ def test_plugins_command_lists_the_four_sectors(app):
     for code in ("food", "drugs", "special_equipment", "construction"):
         assert f"sectors: {code}" in result.output
     assert "inspect_judge" in result.output and "inspect_row_from_payload" in result.output
+
+
+def test_plugins_command_shows_the_installed_distribution_and_its_version(
+    app_factory, tmp_path, monkeypatch
+):
+    """A plugin loaded by entry point without ``__version__`` shows its distribution's
+    version, not "?"; every plugin names the distribution it was installed from."""
+    package = tmp_path / "unversioned_lab_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from inspect_core.plugin_api import Sector, hookimpl\n"
+        "@hookimpl\n"
+        "def inspect_sectors():\n"
+        "    return [Sector('unversioned_lab', '实验室', 'Laboratory', '1')]\n"
+    )
+    info = tmp_path / "unversioned_lab_plugin-2.3.4.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: unversioned-lab-plugin\nVersion: 2.3.4\n"
+    )
+    (info / "entry_points.txt").write_text(
+        "[inspect_core.plugins]\nunversioned_lab = unversioned_lab_plugin\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # imported by the app below: forgotten again after the test
+    monkeypatch.setitem(sys.modules, "unversioned_lab_plugin", None)
+    monkeypatch.delitem(sys.modules, "unversioned_lab_plugin")
+    app = app_factory(PLUGINS=["food", "unversioned_lab"])
+    result = app.test_cli_runner().invoke(args=["plugins"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "unversioned_lab 2.3.4  sectors: unversioned_lab  distribution: unversioned-lab-plugin 2.3.4"
+        in lines
+    )
+    core = importlib.metadata.version("inspect-core")
+    assert f"food 1.0.0  sectors: food  distribution: inspect-core {core}" in lines
 
 
 def test_draws_verify_audit_verify_and_calendar_load(app, client, identity, district, tmp_path):

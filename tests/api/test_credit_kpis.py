@@ -888,9 +888,12 @@ def test_a_correction_keeps_its_results_year_in_the_kpis(client, identity, distr
     last = today_in_china().year - 1
     _made_on(session, plan_id, dt.datetime(last, 12, 1, tzinfo=dt.UTC))
     me = identity("inspector", badge=task["inspectors"][0])
+    # sampled on the inspection day (a sample taken after it is refused)
+    sample = {**factories.food_payload("0.1"), "sampling_date": f"{last}-12-20"}
+    failing = {**factories.food_payload("0.3"), "sampling_date": f"{last}-12-20"}
     recorded = client.post(
         f"/api/v1/tasks/{task['id']}/results",
-        json={"sector": "food", "payload": factories.food_payload("0.1"),
+        json={"sector": "food", "payload": sample,
               "conclusion_code": "no_problem", "inspected_on": f"{last}-12-20"},
         headers={**me, "Idempotency-Key": "dec"},
     )  # fmt: skip
@@ -904,7 +907,7 @@ def test_a_correction_keeps_its_results_year_in_the_kpis(client, identity, distr
     corrected = client.post(
         f"/api/v1/results/{recorded.json['id']}/corrections",
         json={"reason": "复检结果更正为不合格", "sector": "food",
-              "payload": factories.food_payload("0.3"), "conclusion_code": "corrected"},
+              "payload": failing, "conclusion_code": "corrected"},
         headers=regulator,
     )  # fmt: skip
     assert corrected.status_code == 201, corrected.json
@@ -913,7 +916,7 @@ def test_a_correction_keeps_its_results_year_in_the_kpis(client, identity, distr
     redated = client.post(
         f"/api/v1/results/{corrected.json['id']}/corrections",
         json={"reason": "检查日期录入有误", "sector": "food", "inspected_on": f"{last}-12-21",
-              "payload": factories.food_payload("0.3"), "conclusion_code": "corrected"},
+              "payload": failing, "conclusion_code": "corrected"},
         headers=regulator,
     )  # fmt: skip
     assert redated.status_code == 201 and redated.json["inspected_on"] == f"{last}-12-21"

@@ -452,6 +452,40 @@ def test_a_result_dated_before_its_task_was_drawn_or_its_enterprise_existed_is_r
     assert post(founded, "c").status_code == 201
 
 
+def test_a_food_sample_dated_after_its_inspection_or_before_the_food_safety_law_is_refused(
+    client, identity, district, session
+):
+    """A sample dated 2999-01-01 or 1900-01-01 was judged and stored: a sample is taken on
+    or before the inspection its result records, and not before 2009-06-01, when the
+    Food Safety Law the limits are set under took effect.  422s naming the field."""
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    today = dt.datetime.now(CHINA).date()
+    me = inspector_headers(identity, task["inspectors"][0])
+    path = f"/api/v1/tasks/{task['id']}/results"
+
+    def post(day: str, key: str):
+        body = {"sector": "food", "payload": {**food_payload(), "sampling_date": day},
+                "conclusion_code": "no_problem", "inspected_on": str(today)}  # fmt: skip
+        return client.post(path, json=body, headers={**me, "Idempotency-Key": key})
+
+    for key, day, reason, reason_zh in (
+        ("a", "2999-01-01", f"after the inspection date ({today})",
+         f"晚于检查日期（{today}）：样品应在检查之日或之前抽取"),
+        ("b", str(today + dt.timedelta(days=1)), f"after the inspection date ({today})",
+         f"晚于检查日期（{today}）：样品应在检查之日或之前抽取"),
+        ("c", "1900-01-01", "before 2009-06-01",
+         "早于 2009-06-01：《食品安全法》当时尚未施行，本插件的限量规则不适用"),
+    ):  # fmt: skip
+        refused = post(day, key)
+        assert refused.status_code == 422, refused.json
+        (message,) = refused.json["errors"]["payload.sampling_date"]
+        assert message.startswith(reason), message
+        assert refused.json["errors_zh"]["payload.sampling_date"] == [reason_zh]
+    count = select(func.count()).select_from(Result).where(Result.task_id == task["id"])
+    assert session.scalar(count) == 0
+    assert post(str(today), "d").status_code == 201
+
+
 def test_bad_results_are_refused_and_nothing_is_stored(client, identity, district, session):
     regulator, plan_id, task = _drawn_task(client, identity, district)
     me = inspector_headers(identity, task["inspectors"][0])
@@ -754,8 +788,8 @@ def test_disclosure_deadline_across_national_day(
     me = inspector_headers(identity, task["inspectors"][0])
     response = client.post(
         f"/api/v1/tasks/{task['id']}/results",
-        json={"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem",
-              "inspected_on": "2026-09-28"},
+        json={"sector": "food", "payload": {**food_payload(), "sampling_date": "2026-09-28"},
+              "conclusion_code": "no_problem", "inspected_on": "2026-09-28"},
         headers={**me, "Idempotency-Key": "nd"},
     )  # fmt: skip
     assert response.status_code == 201, response.json

@@ -177,6 +177,30 @@ def test_general_item_own_minimum_rate() -> None:
     assert not rules.evaluate_acceptance(node).passed
 
 
+@pytest.mark.parametrize("rate", ["0", "0.00", "1.01", "80"])
+def test_a_minimum_rate_outside_0_to_1_is_refused_naming_it(rate: str) -> None:
+    """GB 50300-2013 §5.0.1(2) asks a share of the points to comply: a minimum of 0 let a
+    lot whose every point failed pass, and one above 1 (80 typed for 0.80) fail every lot.
+    Refused in the payload, in the rules and in the district's config, each by its field."""
+    node = lot(general=())
+    node["general_items"] = [{"code": "G1", "sampled": 10, "compliant": 0, "min_rate": rate}]
+    with pytest.raises(ValidationError) as bad_payload:
+        ConstructionResultSchema().load(
+            {"project_no": "JS-1", "project_name": "p", "acceptance_tree": node}
+        )
+    assert bad_payload.value.messages["acceptance_tree"]["general_items"][0]["min_rate"]
+    with pytest.raises(RuleInputError) as bad_item:
+        rules.evaluate_acceptance(node)
+    assert bad_item.value.field == "acceptance_tree.general_items.0.min_rate"
+    assert bad_item.value.message == "a share above 0 and at most 1"
+    with pytest.raises(RuleInputError) as bad_config:
+        rules.thresholds_with_overrides({"acceptance": {"general_item_min_rate": rate}})
+    assert bad_config.value.field == "config.acceptance.general_item_min_rate"
+    assert bad_config.value.message == "a share above 0 and at most 1"
+    node["general_items"][0]["min_rate"] = "1"  # every point must comply: a real demand
+    assert not rules.evaluate_acceptance(node).passed
+
+
 def test_severe_defect_and_missing_records_fail_a_lot() -> None:
     """No 严重缺陷 and complete records are conditions of their own."""
     assert not rules.evaluate_acceptance(lot(severe_defect=True)).passed
@@ -690,6 +714,47 @@ def test_rules_refuse_unknown_config_and_empty_payload() -> None:
     with pytest.raises(RuleInputError) as err:
         rules.judge_result({"problems": [{"type": "mould"}]})
     assert err.value.field == "problems.0.type"
+
+
+@pytest.mark.parametrize(
+    ("override", "field", "message"),
+    [
+        ({"completion": {"filing_days": -5}}, "completion.filing_days", "≥ 1"),
+        ({"completion": {"filing_days": "15"}}, "completion.filing_days", "≥ 1"),
+        ({"completion": {"filing_days": 1.9}}, "completion.filing_days", "≥ 1"),
+        ({"completion": {"notice_working_days": 0}}, "completion.notice_working_days", "≥ 1"),
+        ({"completion": {"notice_working_days": 10**9}}, "completion.notice_working_days", "366"),
+        ({"concrete": {"statistical": {"min_groups": "10"}}}, "concrete.statistical.min_groups",
+         "≥ 2"),
+        ({"concrete": {"statistical": {"min_groups": 1}, "non_statistical": {"max_groups": 0}}},
+         "concrete.statistical.min_groups", "≥ 2"),
+        ({"concrete": {"non_statistical": {"lambda4": "abc"}}},
+         "concrete.non_statistical.lambda4", "not a number"),
+        ({"concrete": {"known_sigma": {"mean_factor": "-0.7"}}},
+         "concrete.known_sigma.mean_factor", ">= 0"),
+        ({"concrete": {"precision": {"std": "0"}}}, "concrete.precision.std", "> 0"),
+        ({"concrete": {"statistical": {"min_groups": 12}}},
+         "concrete.non_statistical.max_groups", "one less than"),
+        ({"concrete": {"statistical": {"lambda1": [{"min_n": 10, "value": "1.15"}]}}},
+         "concrete.statistical.lambda1.0", "a band"),
+        ({"concrete": {"statistical": {"lambda2": [{"min_n": 10, "max_n": 5, "value": "0.9"}]}}},
+         "concrete.statistical.lambda2.0.max_n", "≥ 10"),
+    ],
+)  # fmt: skip
+def test_absurd_thresholds_are_refused_naming_the_key(
+    pm: pluggy.PluginManager, override: dict[str, Any], field: str, message: str
+) -> None:
+    """A district's override the rules cannot compute with is refused by its key before
+    anything is judged: a negative filing term made every filing late, a group count
+    given as text or a coefficient that is no number failed each result as a plugin
+    fault, and a term of 10^9 days overflowed the calendar."""
+    with pytest.raises(RuleInputError) as err:
+        rules.thresholds_with_overrides(override)
+    assert err.value.field == f"config.{field}"
+    assert message in err.value.message
+    with pytest.raises(RuleInputError) as hooked:
+        judge(pm, {"completion": completion()}, override)
+    assert hooked.value.field == f"config.{field}"
 
 
 def test_thresholds_data_is_marked() -> None:

@@ -697,6 +697,36 @@ def test_judge_hook_raises_rule_input_error(pm: pluggy.PluginManager) -> None:
         )
 
 
+@pytest.mark.parametrize(
+    ("sampling", "context", "reason"),
+    [
+        ("2024-03-09", {"recorded_on": RECORDED}, "after the inspection date (2024-03-08)"),
+        ("2999-01-01", {"recorded_on": RECORDED}, "after the inspection date (2024-03-08)"),
+        # the result's inspection day bounds it, not the later day it is recorded
+        ("2024-03-06", {"recorded_on": RECORDED, "inspected_on": dt.date(2024, 3, 5)},
+         "after the inspection date (2024-03-05)"),
+        ("1900-01-01", {"recorded_on": RECORDED}, "before 2009-06-01"),
+        ("2009-05-31", {}, "before 2009-06-01"),
+    ],
+)  # fmt: skip
+def test_a_sampling_date_after_the_inspection_or_before_2009_is_refused(
+    pm: pluggy.PluginManager, sampling: str, context: dict[str, Any], reason: str
+) -> None:
+    """A sample dated in 1900 or 2999 was judged and stored: it is taken on or before the
+    inspection, and not before the Food Safety Law the limits stand under."""
+    payload = FoodResultSchema().load({**sample(cd("0.1")), "sampling_date": sampling})
+    with pytest.raises(RuleInputError) as err:
+        pm.hook.inspect_judge(sector="food", payload=payload, context={**context, "config": {}})
+    assert err.value.field == "sampling_date"
+    assert err.value.message.startswith(reason)
+    for day in ("2009-06-01", "2024-03-05"):
+        payload = FoodResultSchema().load({**sample(cd("0.1")), "sampling_date": day})
+        judged = pm.hook.inspect_judge(
+            sector="food", payload=payload, context={**context, "config": {}}
+        )
+        assert judged.passed  # the floor and the inspection day themselves are judged
+
+
 def test_template_columns_hook(pm: pluggy.PluginManager) -> None:
     """Unique English names, zh headers, examples that make a valid, judgeable row."""
     columns = pm.hook.inspect_template_columns(sector="food")

@@ -45,6 +45,7 @@ ODD = {
         "2026-02-30",
         "2026-1-5",
         dt.date(2026, 11, 25),
+        "1900-01-01",
         None,
     ],
     "stage": ["流通", "销售", "餐饮环节", "market", None],
@@ -175,6 +176,17 @@ def ordinary_rows(n: int) -> list[dict]:
 def test_ordinary_rows_take_the_fast_path(pm):
     accepted, declined = assert_fast_path_agrees(pm, "food", ordinary_rows(40))
     assert (accepted, declined) == (40, 0)
+
+
+def test_a_row_sampled_after_the_upload_day_goes_the_per_row_way(pm):
+    """The fast path knows only the upload's day: a row sampled after it is declined, so
+    the per-row path, which knows the row's inspection date, names ``sampling_date``."""
+    rows = ordinary_rows(2)
+    rows[1]["sampling_date"] = "2999-01-01"
+    answers = pm.hook.inspect_judge_rows(
+        sector="food", rows=rows, context={"config": {}, "recorded_on": dt.date(2026, 11, 27)}
+    )
+    assert answers[0] is not None and answers[1] is None
 
 
 def test_memo_keeps_exact_digits_apart():

@@ -13,7 +13,7 @@ from webargs.core import is_json
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, UnicodeConverter, ValidationError
 
-from inspect_core import plugin_manager, ratelimit
+from inspect_core import plugin_manager, ratelimit, uscc
 from inspect_core.auth.access import BEARER_SCHEME, install_gate
 from inspect_core.auth.service import authenticate_request
 from inspect_core.blueprint import NUL, json_too_large
@@ -26,7 +26,10 @@ from inspect_core.validators import MAX_ID
 class RowIdConverter(IntegerConverter):
     """``<int:…>`` in every route, bounded by :data:`MAX_ID`: a path number no row can
     have is a 404 (no such route) instead of reaching the database, where SQLite's
-    driver overflowed on it (a 500)."""
+    driver overflowed on it (a 500).  ASCII digits only: werkzeug's ``\\d+`` took any
+    script's digits, so ``/plans/１`` was plan 1."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
@@ -46,6 +49,19 @@ class TextConverter(UnicodeConverter):
 
     def to_python(self, value: str) -> str:
         if NUL in value:
+            raise ValidationError()  # werkzeug: this rule does not match
+        return value
+
+
+class USCCConverter(TextConverter):
+    """``<uscc:…>``: a segment that is no USCC's length (18 characters once full-width
+    forms are folded and separators dropped) names no enterprise, so the route does not
+    match.  Read as a USCC, ``GET /enterprises/import`` was "no enterprise import" (404)
+    where the path is the POST-only upload (405 with ``Allow``)."""
+
+    def to_python(self, value: str) -> str:
+        value = super().to_python(value)
+        if len(uscc.compact(value)) != 18:
             raise ValidationError()  # werkzeug: this rule does not match
         return value
 
@@ -75,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None, plugins: Iterable[Any] =
 
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
+    app.url_map.converters["uscc"] = USCCConverter
     # a path with an empty segment (``/api//v1``, a ``%2F`` at a parameter's end) is a 404:
     # werkzeug merged the slashes and answered an HTML 308 to another resource
     app.url_map.merge_slashes = False

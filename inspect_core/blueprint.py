@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 import flask_smorest
 from flask import Request, current_app
 from flask_smorest.fields import Upload
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.datastructures import CombinedMultiDict, FileStorage
@@ -259,6 +259,37 @@ def _refuse_unread(proxy: Any, schema: Any) -> None:
     _refuse_query(proxy.data, known, known - proxy.multiple_keys)
 
 
+#: what a number in a query string may be: ASCII digits.  ``int()`` and ``float()`` also
+#: take other scripts' digits and Python's spellings, so ``?year=２０２６``, ``?plan=٣``,
+#: ``?limit=1_0`` and ``?year= 2026 `` were read as numbers nothing documents them to be
+_QUERY_INTEGER = re.compile(r"-?[0-9]+")
+_QUERY_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+INTEGER_REASON = "Not a valid integer: ASCII digits 0-9 only."
+NUMBER_REASON = "Not a valid number: ASCII digits 0-9 only."
+
+
+def _refuse_loose_numbers(args: Any, schema: Any) -> None:
+    """422 naming each query parameter of a number field whose value is not written in
+    ASCII digits (:data:`_QUERY_INTEGER`, :data:`_QUERY_NUMBER`), before the schema's
+    ``int()`` reads it as a number."""
+    bad: dict[str, list[str]] = {}
+    for name, field in schema.fields.items():
+        inner = field.inner if isinstance(field, fields.List) else field
+        if field.dump_only or not isinstance(inner, fields.Number):
+            continue
+        integer = isinstance(inner, fields.Integer)
+        pattern = _QUERY_INTEGER if integer else _QUERY_NUMBER
+        key = name if field.data_key is None else field.data_key
+        if any(pattern.fullmatch(value) is None for value in args.getlist(key)):
+            bad[_shown(key)] = [INTEGER_REASON if integer else NUMBER_REASON]
+    if bad:
+        raise Unprocessable(
+            "the request's query parameters did not validate",
+            bad,
+            message_zh="查询参数有误：数字须为半角数字 0-9",
+        )
+
+
 def _refuse_query(args: Any, known: set[str], single: set[str]) -> None:
     """422 naming each parameter of ``args`` (a MultiDict) not in ``known``, and each in
     ``single`` given more than once."""
@@ -353,10 +384,12 @@ class Parser(FlaskParser):
         filter holding one with an error, a 500: on every string filter, and on the
         public results).  Here, after the token is checked, not before.  So is one the
         operation does not know, or one that takes a single value given more than once
-        (:func:`_refuse_unread`)."""
+        (:func:`_refuse_unread`), and a number not written in ASCII digits
+        (:func:`_refuse_loose_numbers`)."""
         _refuse_nul_fields(query_args(req))
         proxy = super().load_querystring(req, schema)  # webargs' MultiDictProxy
         _refuse_unread(proxy, schema)
+        _refuse_loose_numbers(proxy.data, schema)
         return proxy
 
     def load_json(self, req: Request, schema: Any) -> Any:

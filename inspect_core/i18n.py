@@ -238,6 +238,8 @@ LIBRARY_MESSAGES: tuple[Message, ...] = (
     Message("Not a valid number.", "不是有效的数字"),
     Message("Number too large.", "数值过大"),
     Message("Not a valid integer.", "不是有效的整数"),
+    Message("Not a valid integer: ASCII digits 0-9 only.", "不是有效的整数：须为半角数字 0-9"),
+    Message("Not a valid number: ASCII digits 0-9 only.", "不是有效的数字：须为半角数字 0-9"),
     Message(
         "Special numeric values (nan or infinity) are not permitted.",
         "不允许特殊数值（NaN 或无穷大）",
@@ -480,6 +482,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("'from' is after 'to'", "“from”晚于“to”"),
     Message("this task belongs to a {sector} plan", "该任务属于 {sector} 计划"),
     Message("before the plan was created", "早于计划创建时间"),
+    Message("plan is no longer a draft", "计划已不是草稿，不能再修改此字段"),
     Message("before the task was drawn ({date})", "早于任务抽取日期（{date}）"),
     # plugin_api.result_date, which date-dependent plugins call
     Message(
@@ -611,6 +614,10 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message(
         "identical (SHA-256 {digest}) to import {other}",
         "与导入 {other} 完全相同（SHA-256 {digest}）",
+    ),
+    Message(
+        "identical (SHA-256 {digest}) to a file already imported",
+        "与已导入的文件完全相同（SHA-256 {digest}）",
     ),
     Message(
         "an unfinished upload used this key with another file",

@@ -379,7 +379,7 @@ def check_judgement(
             or not all(type(getattr(item, t)) is str for t in _ITEM_TEXTS)
             or not all(_is_reading(getattr(item, r)) for r in _ITEM_READINGS)
         ):
-            raise fault(f"malformed item {item!r}")
+            raise fault(f"malformed item {_shown(item)}")
     for finding in judgement.findings:
         # the stored finding is shown as given, in zh-CN and English: a None, an object the
         # JSON column cannot hold (a 500) or a blank message cannot be stored
@@ -389,7 +389,7 @@ def check_judgement(
             or not all(type(getattr(finding, t)) is str for t in _FINDING_TEXTS)
             or not (finding.message_zh and finding.message_en)
         ):
-            raise fault(f"malformed finding {finding!r}")
+            raise fault(f"malformed finding {_shown(finding)}")
     for text in (judgement.conclusion, judgement.conclusion_zh, judgement.conclusion_en):
         if not isinstance(text, str) or not text:
             raise fault("the conclusion and its zh-CN/English labels must be non-empty")
@@ -405,10 +405,23 @@ _ITEM_READINGS = ("measured", "limit", "unit")
 _FINDING_TEXTS = ("code", "message_zh", "message_en", "basis")
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)`` for a fault's message: an integer too long to write out (Python's
+    4,300-digit limit) raised ValueError there, a 500 instead of the plugin named."""
+    try:
+        return repr(value)
+    except ValueError:
+        return f"{type(value).__name__} holding an integer too long to show"
+
+
 def _is_reading(value: Any) -> bool:
+    """Text, or a number the JSON column holds: an integer past 64 bits failed as the
+    result was stored (a 500 instead of the plugin named)."""
     kind = type(value)
-    if value is None or kind is str or kind is int or kind is Decimal:
+    if value is None or kind is str or kind is Decimal:
         return True
+    if kind is int:
+        return value in INT64
     return kind is float and math.isfinite(value)
 
 
@@ -433,10 +446,10 @@ def check_facts(
     seen: set[str] = set()
     for pair in facts:
         if not (isinstance(pair, tuple | list) and len(pair) == 2):
-            raise fault(f"Judgement.facts holds {pair!r}, not a (name, value) pair")
+            raise fault(f"Judgement.facts holds {_shown(pair)}, not a (name, value) pair")
         name, value = pair
         if not isinstance(name, str) or not FACT_NAME.fullmatch(name):
-            raise fault(f"fact name {name!r} is not of the form [a-z][a-z0-9_]{{0,39}}")
+            raise fault(f"fact name {_shown(name)} is not of the form [a-z][a-z0-9_]{{0,39}}")
         if name not in declared:
             raise fault(f"fact {name!r} is not declared in Sector.facts")
         if name in seen:
@@ -444,6 +457,9 @@ def check_facts(
         seen.add(name)
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise fault(f"fact {name!r} is {type(value).__name__}, not a number")
+        if isinstance(value, int) and value not in INT64:
+            # stored as it is (orjson holds 64 bits), and float() of one past 1e308 raises
+            raise fault(f"fact {name!r} is an integer past 64 bits")
         if not math.isfinite(float(value)):
             raise fault(f"fact {name!r} is not a finite number")
 

@@ -34,7 +34,7 @@ from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_ce
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
 
-@blp.route("/enterprises/<string:uscc>/credit-events")
+@blp.route("/enterprises/<uscc:uscc>/credit-events")
 class CreditEventsView(MethodView):
     @require("credit:read")
     @blp.response(200, CreditEventListSchema)
@@ -90,7 +90,7 @@ class WithdrawalView(MethodView):
         return body, 201, _located(event_id)
 
 
-@blp.route("/enterprises/<string:uscc>/credit")
+@blp.route("/enterprises/<uscc:uscc>/credit")
 class CreditView(MethodView):
     @require("credit:read")
     @rate_limited(RANKING)

@@ -82,7 +82,7 @@ class EnterprisesView(MethodView):
         )
 
 
-@blp.route("/<string:uscc>")
+@blp.route("/<uscc:uscc>")
 class EnterpriseView(MethodView):
     @require("enterprises:read")
     @blp.response(200, EnterpriseSchema)

@@ -449,19 +449,30 @@ def run_import(
         )
     if reader.sniff_format(filename, content) == "xlsx":
         reader.check_zip(content, lim)
-    earlier = session.scalar(
-        select(Import).where(
+    earlier = session.scalars(
+        select(Import)
+        .where(
             Import.kind == kind,
             Import.sha256 == digest,
             Import.status == "done",
             Import.accepted > 0,
         )
-    )
-    if earlier is not None:
+        .order_by(Import.id)
+    ).all()
+    if earlier:
+        # the earlier import is named only to a caller who may read it (GET /imports/{id}):
+        # another user's upload, perhaps of another region, is not this caller's to locate
+        readable = next((e for e in earlier if _may_read(session, user, e)), None)
+        if readable is None:
+            raise Conflict(
+                "this file was already imported; nothing was stored again",
+                {"file": [f"identical (SHA-256 {digest[:12]}…) to a file already imported"]},
+                message_zh="该文件已导入过，未重复导入",
+            )
         raise Conflict(
-            f"this file was already imported as import {earlier.id} on "
-            f"{earlier.created_at:%Y-%m-%d %H:%M}; nothing was stored again",
-            {"file": [f"identical (SHA-256 {digest[:12]}…) to import {earlier.id}"]},
+            f"this file was already imported as import {readable.id} on "
+            f"{readable.created_at:%Y-%m-%d %H:%M}; nothing was stored again",
+            {"file": [f"identical (SHA-256 {digest[:12]}…) to import {readable.id}"]},
             message_zh="该文件已导入过，未重复导入",
         )
 
@@ -1927,21 +1938,26 @@ def get_import(session: Session, user: Any, import_id: int) -> Import:
     uploads by users scoped within them; a district-wide upload is for district-wide
     readers.  Out of scope reads as absent (404), as elsewhere.
     """
-    from inspect_core.auth.models import User
-
     upload = session.get(Import, import_id)
-    if upload is not None and upload.user_id != user.id:
-        allowed = has_permission(user, "imports:read")
-        scope = set(user.regions)
-        if allowed and scope:
-            uploader = session.get(User, upload.user_id)
-            theirs = set(uploader.regions) if uploader is not None else set()
-            allowed = bool(theirs) and theirs <= scope
-        if not allowed:
-            upload = None
-    if upload is None:
+    if upload is None or not _may_read(session, user, upload):
         raise NotFound(f"no import {import_id}", message_zh="未找到该导入记录")
     return upload
+
+
+def _may_read(session: Session, user: Any, upload: Import) -> bool:
+    """Whether ``user`` may read ``upload`` (see :func:`get_import`)."""
+    from inspect_core.auth.models import User
+
+    if upload.user_id == user.id:
+        return True
+    if not has_permission(user, "imports:read"):
+        return False
+    scope = set(user.regions)
+    if not scope:
+        return True
+    uploader = session.get(User, upload.user_id)
+    theirs = set(uploader.regions) if uploader is not None else set()
+    return bool(theirs) and theirs <= scope
 
 
 #: the column errors.xlsx adds; an upload ignores a column of exactly this header

@@ -93,6 +93,7 @@ def update_plan(session: Session, user: Any, plan_id: int, changes: dict[str, An
         raise Conflict(
             f"plan is {plan.status}; only a draft's fields can change",
             {field: ["plan is no longer a draft"] for field in changes},
+            message_zh=f"计划状态为 {plan.status}，只有草稿的字段可以修改",
         )
     if "due_date" in changes and changes["due_date"] != plan.due_date:
         check_due_date(changes["due_date"])  # moved: today .. PLAN_MAX_DAYS_AHEAD on

@@ -292,7 +292,8 @@ def _route_of(app: Flask, method: str, path: str) -> str | None:
 
 class _Any(dict):
     def __missing__(self, key: str) -> str:
-        return "1"
+        # a USCC route takes only a segment of a USCC's length (18 characters)
+        return "9" * 18 if "uscc" in key else "1"
 
 
 def test_matrix_lists_every_route_and_method_and_no_other(matrix_app):

@@ -336,6 +336,39 @@ def test_retry_same_key_replays_and_same_file_other_key_is_a_duplicate(client, i
     assert "Idempotency-Key" in changed.json["errors"]
 
 
+def test_a_duplicate_names_the_earlier_import_only_to_a_caller_who_may_read_it(
+    client, identity, session
+):
+    rows = [ENTERPRISE_HEADER, [factories.uscc(), "重庆重复有限公司", "food", "华岩镇", "", "", ""]]
+    content = csv_bytes(rows)
+    huayan = identity("regulator", regions=("华岩镇",))
+    first = upload(client, "/api/v1/enterprises/import", huayan, content, "a.csv", key="d-1")
+    assert first.status_code == 201, first.json
+    earlier = first.json["import_id"]
+    before = (count(session, Import), count(session, Enterprise))
+
+    def duplicate(who, key):
+        response = upload(client, "/api/v1/enterprises/import", who, content, "b.csv", key=key)
+        assert response.status_code == 409, response.json
+        return response
+
+    # the uploader who sent it twice, and a district-wide reader: told which import it was
+    for who, key in ((huayan, "d-2"), (identity("regulator"), "d-3")):
+        named = duplicate(who, key)
+        assert f"import {earlier} on" in named.json["message"]
+        assert named.json["errors"]["file"][0].endswith(f"to import {earlier}")
+        assert named.json["errors_zh"]["file"][0].startswith(f"与导入 {earlier} 完全相同")
+    # a regulator of another town cannot read that import: it is not named to them
+    zouma = identity("regulator", regions=("走马镇",))
+    assert client.get(f"/api/v1/imports/{earlier}", headers=zouma).status_code == 404
+    hidden = duplicate(zouma, "d-4").json
+    assert hidden["message"] == "this file was already imported; nothing was stored again"
+    assert hidden["errors"]["file"][0].endswith("to a file already imported")
+    assert hidden["errors_zh"]["file"][0].startswith("与已导入的文件完全相同")
+    assert f"import {earlier}" not in str(hidden)
+    assert (count(session, Import), count(session, Enterprise)) == before
+
+
 def test_oversized_file_too_many_rows_and_zip_bomb_are_refused(app, client, identity, session):
     admin = identity("admin")
     before_imports = count(session, Import)

@@ -90,18 +90,26 @@ def contract_schema(contract_app: Any, database_url: str) -> Any:
         # 32 s there; what fails on PostgreSQL alone (a NUL, an integer past INTEGER) is
         # sent to every parameter by the two tests below, which do run there
         pytest.skip("the generated requests run in the SQLite pass")
-    return schemathesis.openapi.from_wsgi("/api/openapi.json", contract_app).exclude(
-        path_regex=SKIPPED_PATHS
-    )
+    return schemathesis.openapi.from_wsgi("/api/openapi.json", contract_app)
 
 
 @pytest.fixture(scope="module")
-def admin_headers(contract_app: Any) -> dict[str, str]:
+def admin_token(contract_app: Any) -> str:
     client = contract_app.test_client()
     login = {"username": "admin", "password": "demo-admin-pass"}
     response = client.post("/api/v1/auth/token", json=login)
     assert response.status_code == 200, response.json
-    return {"Authorization": f"Bearer {response.json['access_token']}"}
+    return response.json["access_token"]
+
+
+@pytest.fixture
+def admin_headers(contract_app: Any, admin_token: str) -> Iterator[dict[str, str]]:
+    """The admin's bearer header, still good when the test ends: with the token revoked
+    the tests below met only 401s, which their "a 4xx, never a 5xx" took as passes."""
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    yield headers
+    me = contract_app.test_client().get("/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200, "the admin token was refused during the test"
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +120,10 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
         request.node._nodeid = request.node.nodeid
 
 
-schema = schemathesis.pytest.from_fixture("contract_schema")
+# the exclusion goes on the lazy schema: schemathesis 4.32 replaces the fixture's own
+# filters with these when it loads it, so an exclude() there was dropped, POST /auth/revoke
+# was generated, and the module's admin token was revoked for the tests after this one
+schema = schemathesis.pytest.from_fixture("contract_schema").exclude(path_regex=SKIPPED_PATHS)
 
 
 @schema.parametrize()
@@ -179,6 +190,33 @@ def test_integer_parameters_out_of_range_are_a_4xx(contract_app, admin_headers) 
             continue  # a page size too large is clamped (OWASP API4), not refused
         assert 400 <= response.status_code < 500, (url, query, response.status_code)
     assert {"plan", "run", "year", "draw_id"} <= named, named
+
+
+#: a row id written otherwise than in ASCII digits: full-width, Arabic-Indic, with Python's
+#: digit separator, with spaces; ``int()`` read each as 1 (``?year=２０２６`` as 2026)
+LOOSE_INTEGERS = ("１", "\u0661", "0_1", " 1 ")
+
+
+def test_integer_parameters_not_in_ascii_digits_are_a_4xx(contract_app, admin_headers) -> None:
+    """Every integer in a path or query string, written in other digits: a path matches
+    no route (404), a query parameter is a 422 naming it, in both languages."""
+    client = contract_app.test_client()
+    document = client.get("/api/openapi.json").json
+    named = set()
+    for _, parameter, _, url, query in _get_requests(document, "integer", LOOSE_INTEGERS):
+        response = client.get(url, query_string=query, headers=admin_headers)
+        named.add(parameter["name"])
+        if parameter["in"] == "path":
+            assert response.status_code == 404, (url, response.status_code)
+            continue
+        assert response.status_code == 422, (url, query, response.status_code, response.json)
+        name = parameter["name"]
+        assert response.json["errors"] == {name: ["Not a valid integer: ASCII digits 0-9 only."]}
+        assert response.json["errors_zh"] == {name: ["不是有效的整数：须为半角数字 0-9"]}
+    assert {"plan", "run", "year", "limit", "draw_id", "plan_id"} <= named, named
+    # written in ASCII digits, the same numbers are read
+    assert client.get("/api/v1/kpis?year=2026", headers=admin_headers).status_code == 200
+    assert client.get("/api/v1/plans/1", headers=admin_headers).status_code == 200
 
 
 def test_string_parameters_holding_a_nul_are_a_4xx(contract_app, admin_headers) -> None:

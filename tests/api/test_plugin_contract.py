@@ -68,6 +68,14 @@ def _judgement(**parts):
          "malformed item"),
         (_judgement(items=(ItemJudgement("a", True, "r", "GB 1", measured=float("nan")),)),
          "malformed item"),
+        # past 64 bits the JSON column refused it as the result was stored (a 500); past
+        # 4,300 digits, writing the item into the message raised
+        (_judgement(items=(ItemJudgement("a", True, "r", "GB 1", measured=10**30),)),
+         "malformed item"),
+        (_judgement(items=(ItemJudgement("a", True, "r", "GB 1", limit=-(2**63) - 1),)),
+         "malformed item"),
+        (_judgement(items=(ItemJudgement("a", True, "r", "GB 1", measured=10**5000),)),
+         "malformed item ItemJudgement holding an integer too long to show"),
         (_judgement(findings=(Finding(object(), "minor", "坏", "bad"),)), "malformed finding"),
         (_judgement(findings=(Finding("x", "minor", None, "bad"),)), "malformed finding"),
         (_judgement(findings=(Finding("x", "minor", "", "bad"),)), "malformed finding"),

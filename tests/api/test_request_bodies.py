@@ -625,6 +625,32 @@ def test_a_path_holding_a_nul_matches_no_route(client, district):
     assert client.get(f"/api/v1/inspectors/{badge}", headers=district["admin"]).status_code == 200
 
 
+def test_a_post_only_route_answers_another_method_with_405_and_allow(app, client, district):
+    """``GET /enterprises/import`` was read as the enterprise whose USCC is "import" (a
+    404), where the other uploads answer 405 with ``Allow``.  A segment that is no USCC's
+    length names no enterprise; USCCs as written (lower case, full-width) still do."""
+    admin, uscc = district["admin"], district["enterprises"][0]
+    static = [
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if "<" not in rule.rule and "GET" not in rule.methods and "POST" in rule.methods
+    ]
+    assert {"/api/v1/enterprises/import", "/api/v1/results/import"} <= set(static)
+    for path in static:
+        if path == "/api/v1/inspectors/import":
+            continue  # "import" is a well-formed badge: GET reads that inspector, if any
+        response = client.get(path, headers=admin)
+        assert response.status_code == 405, (path, response.status_code)
+        assert set(response.headers["Allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert client.get("/api/v1/enterprises/import/credit", headers=admin).status_code == 404
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in uscc.lower())
+    for form in (uscc, uscc.lower(), full_width, f"{uscc[:6]}-{uscc[6:]}"):
+        found = client.get(f"/api/v1/enterprises/{form}", headers=admin)
+        assert found.status_code == 200 and found.json["uscc"] == uscc, form
+    missing = client.get(f"/api/v1/enterprises/{factories.uscc()}", headers=admin)
+    assert missing.status_code == 404 and missing.json["message"].startswith("no enterprise")
+
+
 def test_a_path_with_an_empty_segment_matches_no_route(client, district):
     """werkzeug merged repeated slashes and answered a 308 in HTML: an undocumented status
     and media type, and a redirect to another resource -- a USCC ending in ``/`` (sent as

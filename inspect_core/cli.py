@@ -749,9 +749,17 @@ def _date(value: str | None) -> Any:
         ) from None
 
 
+def _window_days(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """At least one day: 0 or less read "no judged results from <after> to <before>", as
+    if the record were empty."""
+    if value < 1:
+        raise click.BadParameter(f"{value} — at least 1 day / 训练窗口至少为1天")
+    return value
+
+
 @score_group.command("train")
 @click.option("--until", help="train on results before this date (default: today)")
-@click.option("--window-days", default=3 * 365, show_default=True, type=int)
+@click.option("--window-days", default=3 * 365, show_default=True, type=int, callback=_window_days)
 @with_appcontext
 def score_train(until: str | None, window_days: int) -> None:
     """Fit the scorecard and the ML model on the recorded results; store them."""

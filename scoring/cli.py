@@ -10,6 +10,24 @@ import pandas as pd
 from scoring.errors import ScoringError
 
 
+def _read_csv(path: str, option: str) -> pd.DataFrame:
+    """A CSV in UTF-8 (with or without BOM) or GB18030/GBK, as the importer reads them; a
+    file that is none of these, or empty, is an error naming the option and the file (it
+    was pandas' message alone: "No columns to parse from file")."""
+    try:
+        try:
+            return pd.read_csv(path, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            return pd.read_csv(path, encoding="gb18030")
+    except UnicodeDecodeError:
+        reason, reason_zh = "is neither UTF-8 nor GB18030/GBK text", "编码既非 UTF-8 也非 GBK"
+    except pd.errors.EmptyDataError:
+        reason, reason_zh = "is empty", "为空文件"
+    except pd.errors.ParserError as exc:
+        reason, reason_zh = f"is not a readable CSV ({exc})", f"不是可读取的 CSV（{exc}）"
+    raise click.ClickException(f"{option} {path} {reason} / {option} {path} {reason_zh}")
+
+
 @click.command("evaluate")
 @click.option(
     "--enterprises", "enterprises_path", required=True, type=click.Path(exists=True, dir_okay=False)
@@ -36,8 +54,8 @@ def evaluate_command(
 
     try:
         result = evaluate(
-            pd.read_csv(enterprises_path),
-            pd.read_csv(inspections_path),
+            _read_csv(enterprises_path, "--enterprises"),
+            _read_csv(inspections_path, "--inspections"),
             test_from,
             test_to,
             model=model,

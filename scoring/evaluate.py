@@ -61,6 +61,41 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         )
 
 
+def _window_date(value: str, option: str) -> pd.Timestamp:
+    """A window bound as a day: an unreadable one is an error naming the option (an empty
+    one was NaT, which matched no row, and read "no inspections in the test window")."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = pd.NaT
+    if pd.isna(stamp):
+        raise ScoringDataError(
+            f"{option} is not a date: {value!r}", message_zh=f"{option} 不是有效日期: {value!r}"
+        )
+    # the day, as the inspections' dates are: 2014-09-02 12:00 sent that day's to training
+    return stamp.tz_localize(None).normalize() if stamp.tz else stamp.normalize()
+
+
+def _check_outcomes(events: pd.DataFrame) -> None:
+    """Refuse duplicate inspection ids (each counted twice, in history and metrics) and
+    ``critical_count`` values that are not numbers (each was taken as no finding)."""
+    duplicated = events["inspection_id"].duplicated(keep=False) & events["inspection_id"].notna()
+    if duplicated.any():
+        examples = events.loc[duplicated, "inspection_id"].astype(str).unique()[:3].tolist()
+        raise ScoringDataError(
+            f"column 'inspection_id' has duplicate ids, e.g. {examples}",
+            message_zh=f"列 'inspection_id' 含重复编号，例如 {examples}",
+        )
+    counts = events["critical_count"]
+    bad = pd.to_numeric(counts, errors="coerce").isna() & counts.notna()
+    if bad.any():
+        examples = counts[bad].astype(str).head(3).tolist()
+        raise ScoringDataError(
+            f"column 'critical_count' has values that are not numbers, e.g. {examples}",
+            message_zh=f"列 'critical_count' 含非数值，例如 {examples}",
+        )
+
+
 def days_earlier(dates: np.ndarray, risk: np.ndarray, positive: np.ndarray) -> float:
     """Mean (actual − simulated) days over positives when inspections follow the risk order."""
     order = np.argsort(-risk, kind="stable")
@@ -126,9 +161,10 @@ def score_window(
 
     _require(enterprises, ENTERPRISE_COLUMNS, "enterprises")
     _require(inspections, INSPECTION_COLUMNS, "inspections")
+    _check_outcomes(inspections)
     events = inspections.copy()
     events["date"] = parse_dates(events["date"], "date")
-    start, end = pd.Timestamp(test_from), pd.Timestamp(test_to)
+    start, end = _window_date(test_from, "--test-from"), _window_date(test_to, "--test-to")
     if start > end:
         raise ScoringDataError("test window starts after it ends", message_zh="测试期起点晚于终点")
     train_mask = events["date"] < start
@@ -138,6 +174,15 @@ def score_window(
     y_all = (pd.to_numeric(events["critical_count"], errors="coerce").fillna(0) > 0).to_numpy(int)
     if y_all[train_mask.to_numpy()].sum() == 0:
         raise ScoringDataError("no positives in training", message_zh="训练期内无阳性样本")
+    if y_all[train_mask.to_numpy()].min() == 1:
+        raise ScoringDataError("no negatives in training", message_zh="训练期内无阴性样本")
+    # AUC, days earlier and capture need both: one class alone printed NaN, and --json
+    # printed NaN, which is not JSON
+    if len(np.unique(y_all[test_mask.to_numpy()])) < 2:
+        raise ScoringDataError(
+            "the test window needs positives and negatives to measure a ranking",
+            message_zh="测试期内须同时有阳性与阴性检查，才能评估排序",
+        )
     context = [
         c
         for c in events.columns
@@ -179,6 +224,12 @@ def score_window(
     config = replace(config, vocabulary=vocabulary, unseen=unseen)
     X = build_features(events, rows, enterprises, config)
     X = X.apply(pd.to_numeric, errors="coerce").astype(float)
+    infinite = [str(c) for c in X.columns if np.isinf(X[c].to_numpy()).any()]
+    if infinite:  # the estimators refused them with a message naming no column
+        raise ScoringDataError(
+            f"column(s) with infinite values: {', '.join(infinite)}",
+            message_zh=f"以下列含无穷大值: {', '.join(infinite)}",
+        )
     X = X.loc[:, X[train_mask.to_numpy()].notna().any()]
     est = (
         Scorecard(categorical_features=[c for c in config.categorical if c in X], random_state=0)

@@ -204,8 +204,19 @@ def prepare_events(events: pd.DataFrame, config: FeatureConfig | None = None) ->
 
 
 def parse_dates(values: pd.Series, column: str) -> pd.Series:
-    """Parse a date column; any unparseable non-empty value is an error naming examples."""
-    parsed = pd.to_datetime(values, errors="coerce")
+    """Parse a date column; any unparseable non-empty value is an error naming examples.
+
+    Dates with a UTC offset (``2014-09-02T10:00:00+08:00``) keep their local day, as
+    recorded: converting to naive dates raised a TypeError traceback."""
+    try:
+        parsed = pd.to_datetime(values, errors="coerce")
+    except (TypeError, ValueError):  # offsets of more than one time zone in the column
+        raise ScoringDataError(
+            f"column {column!r} mixes time zones; give its dates as YYYY-MM-DD",
+            message_zh=f"列 {column!r} 的日期含多个时区，请以 YYYY-MM-DD 格式给出",
+        ) from None
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_localize(None)
     bad = parsed.isna() & values.notna()
     if bad.any() or parsed.isna().any():
         examples = values[parsed.isna()].astype(str).head(3).tolist()

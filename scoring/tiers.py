@@ -23,13 +23,29 @@ REASONS = {
 
 
 def check_cutoffs(cutoffs: Mapping[str, float]) -> tuple[float, float, float]:
-    """``{"A": a, "B": b, "C": c}`` with a > b > c, else a ValueError saying why."""
+    """``{"A": a, "B": b, "C": c}`` with a > b > c, finite, else a ValueError saying why.
+
+    An infinite cut-off passed (A = Infinity left tier A empty) and was stored with the
+    run as null; a ``D`` or other key was ignored without a word."""
     try:
         a, b, c = (float(cutoffs[t]) for t in ("A", "B", "C"))
     except (KeyError, TypeError, ValueError):
         raise ValueError(
             "tier cut-offs need numeric minimum scores for A, B and C / 需为A、B、C给出数值下限"
         ) from None
+    if set(cutoffs) - {"A", "B", "C"}:
+        unknown = ", ".join(sorted(map(str, set(cutoffs) - {"A", "B", "C"})))
+        raise ValueError(
+            f"tier cut-offs name only A, B and C (below C is D), got also: {unknown} / "
+            f"分级下限只需给出A、B、C（低于C即为D），多出：{unknown}"
+        )
+    if any(isinstance(cutoffs[t], bool) for t in ("A", "B", "C")) or not all(
+        math.isfinite(v) for v in (a, b, c)
+    ):
+        raise ValueError(
+            f"tier cut-offs must be finite numbers, got A={cutoffs['A']!r}, "
+            f"B={cutoffs['B']!r}, C={cutoffs['C']!r} / 分级下限须为有限数值"
+        )
     if not a > b > c:
         raise ValueError(
             f"tier cut-offs must be in order A > B > C, got A={a}, B={b}, C={c} / "

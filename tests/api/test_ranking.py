@@ -476,6 +476,17 @@ def test_score_train_without_results_is_a_clear_cli_error_in_both_languages(app)
     assert "训练期内没有已判定的检查结果" in result.output and '"window"' in result.output
 
 
+@pytest.mark.db
+@pytest.mark.parametrize("days", ["0", "-5"])
+def test_score_train_with_a_window_of_no_days_is_a_usage_error(app, scored, days):
+    """A window of 0 or fewer days said "no judged results from <after> to <before>", as if
+    the record were empty, with results in it."""
+    result = app.test_cli_runner().invoke(args=["score", "train", "--window-days", days])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "--window-days" in result.output and "at least 1 day" in result.output
+    assert "训练窗口至少为1天" in result.output
+
+
 def test_score_run_with_a_malformed_date_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(args=["score", "run", "--quiet", "--as-of", "2026-13-01"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)

@@ -127,6 +127,23 @@ def test_bad_tier_cutoffs_are_refused_when_the_app_starts(cutoffs):
         create_app({"TIER_CUTOFFS": cutoffs, "DATABASE_URL": "sqlite://"})
 
 
+@pytest.mark.parametrize(
+    ("cutoffs", "message"),
+    [
+        ({"A": float("inf"), "B": 590.0, "C": 560.0}, "must be finite numbers"),
+        ({"A": 620.0, "B": 590.0, "C": float("-inf")}, "must be finite numbers"),
+        ({"A": True, "B": 0.5, "C": 0.0}, "must be finite numbers"),
+        ({"A": 620.0, "B": 590.0, "C": 560.0, "D": 530.0}, "name only A, B and C .* D"),
+    ],
+)
+def test_infinite_or_extra_tier_cutoffs_are_refused_when_the_app_starts(cutoffs, message):
+    """A = Infinity was accepted: tier A stayed empty, the run stored the cut-off as null
+    and ``/scoring/points`` answered ``Infinity``, which is not JSON; a ``D`` cut-off was
+    ignored without a word."""
+    with pytest.raises(ValueError, match=f"TIER_CUTOFFS .*{message}"):
+        create_app({"TIER_CUTOFFS": cutoffs, "DATABASE_URL": "sqlite://"})
+
+
 def test_tier_cutoffs_from_the_environment_are_checked_too(monkeypatch):
     monkeypatch.setenv("INSPECT_TIER_CUTOFFS", '{"A": 560, "B": 590, "C": 620}')
     with pytest.raises(ValueError, match="INSPECT_TIER_CUTOFFS.*A > B > C"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -69,6 +70,20 @@ def test_the_inspector_adds_information():
             "unparseable",
         ),
         (lambda e, i: (e, i.assign(critical_count=0)), "no positives"),
+        # each was a message from scikit-learn or none at all
+        (lambda e, i: (e, i.assign(critical_count=[1] * 6 + [1, 0])), "no negatives in training"),
+        (
+            lambda e, i: (e, i.assign(inspection_id=[0, 1, 2, 3, 4, 5, 6, 6])),
+            "column 'inspection_id' has duplicate ids, e.g. ['6']",
+        ),
+        (
+            lambda e, i: (e, i.assign(critical_count=["1", "0", "two", "1", "0", "1", "1", "0"])),
+            "column 'critical_count' has values that are not numbers, e.g. ['two']",
+        ),
+        (
+            lambda e, i: (e, i.assign(heat_garbage=[1.0, np.inf, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0])),
+            "column(s) with infinite values: heat_garbage",
+        ),
     ],
 )
 def test_bad_evaluation_files_get_clear_errors(tmp_path, mutate, message):
@@ -134,3 +149,103 @@ def test_an_empty_test_window_is_refused(tmp_path):
         ],
     )
     assert result.exit_code != 0 and "no inspections in the test window" in result.output
+
+
+def small_history(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sixty enterprises inspected six times each, 2013-01 … 2014-10: enough to fit on."""
+    rng = np.random.default_rng(seed)
+    ents = pd.DataFrame(
+        {"enterprise_id": range(1, 61), "facility_type": rng.choice(["餐馆", "超市"], 60)}
+    )
+    rows = [
+        {
+            "inspection_id": len(ents) * k + e,
+            "enterprise_id": e,
+            "date": (day + pd.Timedelta(days=int(rng.integers(0, 20)))).date().isoformat(),
+            "critical_count": int(rng.random() < 0.3),
+            "temperature_max": float(rng.normal(20, 5)),
+        }
+        for k, day in enumerate(pd.date_range("2013-01-01", "2014-10-20", periods=6))
+        for e in ents["enterprise_id"]
+    ]
+    return ents, pd.DataFrame(rows)
+
+
+def evaluate_files(tmp_path, ents, insp, *extra, test_from="2014-09-01", encoding="utf-8"):
+    ents.to_csv(tmp_path / "e.csv", index=False, encoding=encoding)
+    insp.to_csv(tmp_path / "i.csv", index=False, encoding=encoding)
+    return CliRunner().invoke(
+        evaluate_command,
+        ["--enterprises", str(tmp_path / "e.csv"), "--inspections", str(tmp_path / "i.csv"),
+         "--test-from", test_from, "--test-to", "2014-10-31", "--json", *extra],
+    )  # fmt: skip
+
+
+def test_a_test_window_of_one_class_is_refused_not_printed_as_nan(tmp_path):
+    """No positive (or no negative) in the test window printed ``"auc": NaN`` — not JSON —
+    and a days-earlier of NaN, with numpy warnings."""
+    ents, insp = small_history()
+    in_window = pd.to_datetime(insp["date"]) >= "2014-09-01"
+    for value in (0, 1):
+        result = evaluate_files(
+            tmp_path,
+            ents,
+            insp.assign(critical_count=insp["critical_count"].where(~in_window, value)),
+        )
+        assert result.exit_code != 0, result.output
+        assert "the test window needs positives and negatives" in result.output
+        assert "测试期内须同时有阳性与阴性检查" in result.output
+
+
+def test_dates_with_a_utc_offset_keep_their_day(tmp_path):
+    """``2014-09-02T10:00:00+08:00`` (an ISO export) was a TypeError traceback; now the same
+    figures as the plain dates.  Offsets of two zones in one column are a named error."""
+    ents, insp = small_history()
+    plain = evaluate_files(tmp_path, ents, insp)
+    assert plain.exit_code == 0, plain.output
+    zoned = evaluate_files(tmp_path, ents, insp.assign(date=insp["date"] + "T10:00:00+08:00"))
+    assert zoned.exit_code == 0, zoned.output
+    assert json.loads(zoned.output) == json.loads(plain.output)
+    mixed = insp.assign(date=insp["date"] + "T10:00:00+08:00")
+    mixed.loc[::2, "date"] = insp["date"] + "T10:00:00Z"
+    result = evaluate_files(tmp_path, ents, mixed)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a traceback
+    assert "column 'date' mixes time zones" in result.output
+
+
+def test_a_window_start_with_a_time_is_that_whole_day(tmp_path):
+    """``--test-from "2014-09-01 12:00"`` sent the inspections of 2014-09-01 to training."""
+    ents, insp = small_history()
+    insp.loc[insp.index[-5:], "date"] = "2014-09-01"
+    plain = evaluate_files(tmp_path, ents, insp)
+    timed = evaluate_files(tmp_path, ents, insp, test_from="2014-09-01 12:00")
+    assert plain.exit_code == 0 and timed.exit_code == 0, timed.output
+    assert json.loads(timed.output) == json.loads(plain.output)
+
+
+@pytest.mark.parametrize("value", ["", "2014-13-01", "next monday"])
+def test_an_unreadable_window_date_names_the_option(tmp_path, value):
+    """An empty --test-from matched no row ("no inspections in the test window"); others
+    gave pandas' message naming nothing."""
+    ents, insp = small_history()
+    result = evaluate_files(tmp_path, ents, insp, test_from=value)
+    assert result.exit_code != 0
+    assert f"--test-from is not a date: {value!r}" in result.output
+
+
+def test_gbk_files_are_read_and_an_empty_file_is_named(tmp_path):
+    """A GBK CSV (as Excel saves it in zh-CN) was "'utf-8' codec can't decode byte"; an
+    empty file "No columns to parse from file", naming no file."""
+    ents, insp = small_history()
+    plain = evaluate_files(tmp_path, ents, insp)
+    gbk = evaluate_files(tmp_path, ents, insp, encoding="gbk")
+    assert gbk.exit_code == 0, gbk.output
+    assert json.loads(gbk.output) == json.loads(plain.output)
+    (tmp_path / "empty.csv").write_text("")
+    result = CliRunner().invoke(
+        evaluate_command,
+        ["--enterprises", str(tmp_path / "e.csv"), "--inspections", str(tmp_path / "empty.csv"),
+         "--test-from", "2014-09-01", "--test-to", "2014-10-31"],
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert f"--inspections {tmp_path / 'empty.csv'} is empty" in result.output

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from inspect_core import migrate
 from inspect_core.db import db
+from inspect_core.validators import MAX_ID
 
 
 def register_cli(app: Flask) -> None:
@@ -235,7 +236,7 @@ def plugins_command() -> None:
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the API (threaded Werkzeug server; put gunicorn in front for production)."""
@@ -252,11 +253,15 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+#: a count of rows to make: a negative one was a traceback deep in the loader
+_COUNT = click.IntRange(min=1)
+
+
 @click.command("simulate")
-@click.option("--enterprises", "n_enterprises", default=2000, show_default=True, type=int)
-@click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=int)
+@click.option("--enterprises", "n_enterprises", default=2000, show_default=True, type=_COUNT)
+@click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=_COUNT)
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--batch", default=20000, show_default=True, type=int)
+@click.option("--batch", default=20000, show_default=True, type=_COUNT)
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @with_appcontext
 def simulate_command(
@@ -304,8 +309,8 @@ def _demo_scoring() -> None:
 
 
 @demo_group.command("load")
-@click.option("--enterprises", "n_enterprises", default=3000, show_default=True, type=int)
-@click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=int)
+@click.option("--enterprises", "n_enterprises", default=3000, show_default=True, type=_COUNT)
+@click.option("--inspectors", "n_inspectors", default=80, show_default=True, type=_COUNT)
 @click.option("--seed", default=2026, show_default=True, type=int)
 @with_appcontext
 def demo_load(n_enterprises: int, n_inspectors: int, seed: int) -> None:
@@ -347,7 +352,7 @@ def draws_group() -> None:
 
 
 @draws_group.command("verify")
-@click.argument("draw_id", type=int)
+@click.argument("draw_id", type=click.IntRange(1, MAX_ID))
 @with_appcontext
 def draws_verify(draw_id: int) -> None:
     """Replay draw DRAW_ID from its stored snapshot and seed; exit 1 unless identical."""
@@ -749,11 +754,20 @@ def _date(value: str | None) -> Any:
         ) from None
 
 
+#: the longest training window: a century; a million days was an OverflowError traceback
+#: (a date before year 1), and no record a model learns from is older
+MAX_WINDOW_DAYS = 36_525
+
+
 def _window_days(ctx: click.Context, param: click.Parameter, value: int) -> int:
     """At least one day: 0 or less read "no judged results from <after> to <before>", as
-    if the record were empty."""
+    if the record were empty; at most :data:`MAX_WINDOW_DAYS`."""
     if value < 1:
         raise click.BadParameter(f"{value} — at least 1 day / 训练窗口至少为1天")
+    if value > MAX_WINDOW_DAYS:
+        raise click.BadParameter(
+            f"{value} — at most {MAX_WINDOW_DAYS} days / 训练窗口至多为{MAX_WINDOW_DAYS}天"
+        )
     return value
 
 

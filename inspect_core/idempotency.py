@@ -42,7 +42,11 @@ def check_key(key: str) -> str:
     else a 400 naming the header; the CLI's ``--key`` is checked the same way."""
     key = key.strip()
     if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise BadRequest("invalid idempotency key", {HEADER: ["1-255 printable characters"]})
+        raise BadRequest(
+            "invalid idempotency key",
+            {HEADER: ["1-255 printable characters"]},
+            message_zh="幂等键无效：须为 1 至 255 个可打印字符",
+        )
     return key
 
 

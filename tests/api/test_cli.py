@@ -156,6 +156,10 @@ def test_simulate_command_inserts_rows(app, engine, tmp_path):
         assert s.scalar(select(func.count()).select_from(Inspector)) == 40
         assert s.scalar(select(func.count(func.distinct(EnterpriseSector.enterprise_id)))) == 2500
         s.rollback()
+    # counts below one are usage errors, before anything is inserted
+    for bad in (["--enterprises", "-5"], ["--inspectors", "0"], ["--batch", "0"]):
+        refused = other.test_cli_runner().invoke(args=["simulate", "--quiet", *bad])
+        assert refused.exit_code == 2 and isinstance(refused.exception, SystemExit), bad
     # a second run appends new, still unique codes
     other.test_cli_runner().invoke(args=["simulate", "--enterprises", "100", "--quiet"])
     with other.app_context():
@@ -220,6 +224,10 @@ def test_draws_verify_audit_verify_and_calendar_load(app, client, identity, dist
     assert verified.exit_code == 0, verified.output
     assert '"identical": true' in verified.output
     assert runner.invoke(args=["draws", "verify", "999999"]).exit_code != 0
+    # past an id's range: a usage error, where it was an OverflowError traceback (SQLite)
+    for beyond in ("0", "2147483648", "99999999999999999999"):
+        refused = runner.invoke(args=["draws", "verify", beyond])
+        assert refused.exit_code == 2 and isinstance(refused.exception, SystemExit), beyond
     audit = runner.invoke(args=["audit", "verify"])
     assert audit.exit_code == 0 and "intact" in audit.output
     good = tmp_path / "2027.json"

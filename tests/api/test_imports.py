@@ -1861,3 +1861,19 @@ def test_the_templates_example_row_left_in_is_not_stored(
     session.rollback()
     stored = session.scalars(select(Result.task_id).where(Result.plan_id == plan_id)).all()
     assert first["id"] in stored
+
+
+@pytest.mark.parametrize("key", ["k" * 256, "k\tv"], ids=["256", "tab"])
+def test_a_malformed_idempotency_key_is_a_400_in_both_languages(client, identity, session, key):
+    """A key past 255 characters or holding a control character: a 400 naming the header,
+    nothing stored.  Its zh-CN message was the generic one for any 400."""
+    admin = identity("admin")
+    content = csv_bytes(
+        [ENTERPRISE_HEADER, [factories.uscc(), "重庆键名有限公司", "food", "华岩镇"]]
+    )
+    before = count(session, Enterprise)
+    r = upload(client, "/api/v1/enterprises/import", admin, content, "k.csv", key=key)
+    assert r.status_code == 400, r.json
+    assert list(r.json["errors"]) == ["Idempotency-Key"]
+    assert r.json["message_zh"] == "幂等键无效：须为 1 至 255 个可打印字符"
+    assert count(session, Enterprise) == before

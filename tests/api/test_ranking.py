@@ -487,6 +487,14 @@ def test_score_train_with_a_window_of_no_days_is_a_usage_error(app, scored, days
     assert "训练窗口至少为1天" in result.output
 
 
+@pytest.mark.parametrize("days", ["36526", "1000000", "99999999999999999999"])
+def test_score_train_with_a_window_past_a_century_is_a_usage_error(app, days):
+    """A window of a million days reached back before year 1: an OverflowError traceback."""
+    result = app.test_cli_runner().invoke(args=["score", "train", "--window-days", days])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert "at most 36525 days" in result.output and "训练窗口至多为36525天" in result.output
+
+
 def test_score_run_with_a_malformed_date_is_a_usage_error(app):
     result = app.test_cli_runner().invoke(args=["score", "run", "--quiet", "--as-of", "2026-13-01"])
     assert result.exit_code == 2 and isinstance(result.exception, SystemExit)

@@ -246,6 +246,17 @@ def serve_command(host: str, port: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     from werkzeug.serving import run_simple
 
+    from inspect_core.config import Config
+
+    if app.config.get("SECRET_KEY") == Config.SECRET_KEY:
+        # it signs the page cursors: with the published default anyone can forge one
+        click.echo(
+            "warning: INSPECT_SECRET_KEY is not set; page cursors are signed with the public "
+            "development default. Set it in any real deployment / 警告：未设置 "
+            "INSPECT_SECRET_KEY，分页游标使用公开的开发默认密钥签名，正式部署必须设置",
+            err=True,
+        )
+
     from inspect_core.imports.service import warm_workers
 
     warm_workers(app)  # the first large upload then finds its workers ready

@@ -373,3 +373,22 @@ def test_demo_load_runs_the_whole_loop_once(tmp_path):
     assert len(ranked) == 3 and keys == sorted(keys)  # riskiest first: tier, then score
     assert client.get("/api/v1/public/results").json["items"]
     db.engine_for(demo).dispose()
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_serve_warns_when_the_secret_key_is_the_public_default(app_factory, monkeypatch, default):
+    """The key signing page cursors defaulted to a published string and ``serve`` said
+    nothing, so a deployment that forgot INSPECT_SECRET_KEY ran with forgeable cursors."""
+    import werkzeug.serving
+
+    from inspect_core.config import Config
+    from inspect_core.imports import service as imports
+
+    served: list = []
+    monkeypatch.setattr(werkzeug.serving, "run_simple", lambda *a, **kw: served.append(a))
+    monkeypatch.setattr(imports, "warm_workers", lambda app: None)
+    app = app_factory(SECRET_KEY=Config.SECRET_KEY if default else "a-deployment-secret")
+    result = app.test_cli_runner().invoke(args=["serve", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    assert served and served[0][:2] == ("127.0.0.1", 5099)
+    assert ("INSPECT_SECRET_KEY is not set" in result.output) is default, result.output

@@ -96,6 +96,22 @@ def _check_outcomes(events: pd.DataFrame) -> None:
         )
 
 
+def _require_inspector(events: pd.DataFrame, train: np.ndarray) -> None:
+    """``--with-inspector`` needs inspectors named in training: without an ``inspector``
+    column, or with one blank before the test window, the model had no inspector to learn
+    and the figures printed as "with the inspector" were the enterprise-only ones."""
+    if "inspector" not in events.columns:
+        raise ScoringDataError(
+            "--with-inspector needs an 'inspector' column in the inspections",
+            message_zh="使用 --with-inspector 时，检查记录须有 'inspector' 列",
+        )
+    if not events.loc[train, "inspector"].notna().any():
+        raise ScoringDataError(
+            "--with-inspector: column 'inspector' names no inspector before the test window",
+            message_zh="使用 --with-inspector 时，测试期之前的检查记录 'inspector' 列均为空",
+        )
+
+
 def days_earlier(dates: np.ndarray, risk: np.ndarray, positive: np.ndarray) -> float:
     """Mean (actual − simulated) days over positives when inspections follow the risk order."""
     order = np.argsort(-risk, kind="stable")
@@ -197,7 +213,9 @@ def score_window(
             "date",
         }
     ]
-    if not with_inspector:
+    if with_inspector:
+        _require_inspector(events, train_mask.to_numpy())
+    else:
         context = [c for c in context if c != "inspector"]
     rows = events[context].copy()
     rows["as_of"] = events["date"]

@@ -213,6 +213,25 @@ def test_dates_with_a_utc_offset_keep_their_day(tmp_path):
     assert "column 'date' mixes time zones" in result.output
 
 
+def test_with_inspector_needs_inspectors_named_in_training(tmp_path):
+    """``--with-inspector`` on a log without an ``inspector`` column, or with one blank
+    before the test window, printed the enterprise-only figures as if with the inspector
+    (exit 0, identical JSON).  Now a named error; with inspectors named it still runs."""
+    ents, insp = small_history()
+    in_window = pd.to_datetime(insp["date"]) >= "2014-09-01"
+    named = insp.assign(inspector=np.where(insp.index % 2, "blue", "red"))
+    for frame, message in (
+        (insp, "--with-inspector needs an 'inspector' column in the inspections"),
+        (named.assign(inspector=named["inspector"].where(in_window)),
+         "column 'inspector' names no inspector before the test window"),
+    ):  # fmt: skip
+        result = evaluate_files(tmp_path, ents, frame, "--with-inspector")
+        assert isinstance(result.exception, SystemExit), result.output  # not printed figures
+        assert message in result.output and "--with-inspector 时" in result.output
+    result = evaluate_files(tmp_path, ents, named, "--with-inspector")
+    assert result.exit_code == 0, result.output
+
+
 def test_a_window_start_with_a_time_is_that_whole_day(tmp_path):
     """``--test-from "2014-09-01 12:00"`` sent the inspections of 2014-09-01 to training."""
     ents, insp = small_history()

@@ -366,6 +366,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("invalid USCC: {reason} / {reason_zh}", "统一社会信用代码无效：{reason_zh}"),
     Message("must not be blank", "不能为空"),
     Message("must not contain control characters", "不能包含控制字符"),
+    Message("must not contain a comma (',')", "不能包含英文逗号（,）"),
     Message(
         "must not contain bidirectional control characters (U+202A-U+202E, U+2066-U+2069)",
         "不能包含双向文本控制字符（U+202A-U+202E、U+2066-U+2069）",

@@ -83,6 +83,16 @@ BIDI_REASON = "must not contain bidirectional control characters (U+202A-U+202E,
 CONTROL_REASON = "must not contain control characters"
 
 
+REGION_COMMA_REASON = "must not contain a comma (',')"
+
+
+def validate_region(region: str) -> None:
+    """A region (街镇) is a field of the draw's published pool snapshot, whose lists are
+    joined by commas: a region with one made every freeze of a pool holding it a 500."""
+    if "," in region:
+        raise ValidationError(REGION_COMMA_REASON)
+
+
 def shows_nothing(text: str) -> bool:
     """``text`` is only characters that show nothing: white space, format characters
     (zero-width space and joiners, BOM, bidi controls …) and fillers (:data:`_INVISIBLE`)."""

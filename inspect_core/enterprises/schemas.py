@@ -14,6 +14,7 @@ from inspect_core.validators import (
     CleanString,
     RowId,
     USCCField,
+    validate_region,
     validate_sector_filter,
     validate_sectors,
 )
@@ -97,7 +98,7 @@ class EnterpriseCreateSchema(Schema):
         validate=validate_sectors,
         metadata={"example": ["food"]},
     )
-    region = CleanString(required=True, validate=validate.Length(max=64))
+    region = CleanString(required=True, validate=[validate.Length(max=64), validate_region])
     address = CleanString(load_default="", allow_blank=True, validate=validate.Length(max=300))
     status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
     established_on = fields.Date(load_default=None, validate=validate_established)
@@ -116,7 +117,7 @@ class EnterprisePatchSchema(Schema):
     sectors = fields.List(
         fields.String(validate=validate.Length(max=40)), validate=validate_sectors
     )
-    region = CleanString(validate=validate.Length(max=64))
+    region = CleanString(validate=[validate.Length(max=64), validate_region])
     address = CleanString(allow_blank=True, validate=validate.Length(max=300))
     status = fields.String(validate=validate.OneOf(STATUSES))
     established_on = fields.Date(allow_none=True, validate=validate_established)

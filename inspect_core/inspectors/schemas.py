@@ -9,6 +9,7 @@ from inspect_core.validators import (
     CleanString,
     FullMatch,
     USCCField,
+    validate_region,
     validate_sector_filter,
     validate_sectors,
 )
@@ -20,7 +21,7 @@ class InspectorCreateSchema(Schema):
     badge = fields.String(required=True, validate=BADGE, metadata={"example": "CQ-JLP-0001"})
     name = CleanString(required=True, validate=validate.Length(max=100))
     unit = CleanString(required=True, validate=validate.Length(max=200))
-    region = CleanString(required=True, validate=validate.Length(max=64))
+    region = CleanString(required=True, validate=[validate.Length(max=64), validate_region])
     qualifications = fields.List(fields.String(), required=True, validate=validate_sectors)
     active = fields.Boolean(load_default=True)
 
@@ -28,7 +29,7 @@ class InspectorCreateSchema(Schema):
 class InspectorPatchSchema(Schema):
     name = CleanString(validate=validate.Length(max=100))
     unit = CleanString(validate=validate.Length(max=200))
-    region = CleanString(validate=validate.Length(max=64))
+    region = CleanString(validate=[validate.Length(max=64), validate_region])
     qualifications = fields.List(fields.String(), validate=validate_sectors)
     active = fields.Boolean()
 

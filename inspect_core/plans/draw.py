@@ -305,7 +305,7 @@ class Pool:
 
     ``enterprises`` is an iterable of :class:`PoolEnterprise` or one :class:`EnterpriseColumns`
     (the fast path for a million rows).  ``conflicts`` are declared recusals
-    (回避) and ``previous`` the assignments of the previous plan of the same sector, both as
+    (回避) and ``previous`` each enterprise's crew at its latest check in the sector, both as
     ``(badge, uscc)`` pairs.  Input order never matters: everything is sorted here, once.
     """
 

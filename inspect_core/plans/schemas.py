@@ -17,6 +17,7 @@ from inspect_core.validators import (
     CleanString,
     FullMatch,
     RowId,
+    validate_region,
     validate_sector_filter,
     validate_sectors,
 )
@@ -112,7 +113,7 @@ class PlanCreateSchema(Schema):
     sector = fields.String(required=True, validate=_one_sector)
     check_items = _check_items(required=True)
     scope_regions = fields.List(
-        CleanString(validate=validate.Length(max=64)),
+        CleanString(validate=[validate.Length(max=64), validate_region]),
         load_default=list,
         metadata={"description": "empty = every region in your scope"},
     )
@@ -130,7 +131,7 @@ class PlanPatchSchema(Schema):
     title = CleanString(validate=validate.Length(max=200))
     issuing_unit = CleanString(validate=validate.Length(max=200))
     check_items = _check_items()
-    scope_regions = fields.List(CleanString(validate=validate.Length(max=64)))
+    scope_regions = fields.List(CleanString(validate=[validate.Length(max=64), validate_region]))
     scope_statuses = fields.List(fields.String(validate=validate.OneOf(STATUSES)))
     ratios = fields.Nested(RatiosSchema)
     inspectors_per_task = fields.Integer(validate=validate.Range(min=2, max=10))

@@ -173,27 +173,41 @@ def tiers_for(session: Session, enterprise_ids: list[int]) -> dict[int, str]:
 def previous_pairs(
     session: Session, plan: Plan, as_of: dt.datetime | None = None
 ) -> set[tuple[str, str]]:
-    """(badge, uscc) of the latest other drawn plan of the same sector: no consecutive checks.
+    """(badge, uscc) of each enterprise's latest check under another drawn plan of the
+    sector: no consecutive checks of the same object by the same inspector.
 
-    ``as_of`` reads them as they stood then: a re-assignment keeps to the pairs its draw's
-    pool was frozen with.  Read now, a plan of the sector drawn since took their place, and
-    an inspector who had checked the enterprise in the plan before was drawn onto it.
+    Per enterprise, not per plan: with a plan per street, the sector's latest other plan was
+    another street's, sharing no enterprise, and the crew of the street's own previous
+    round was drawn onto the same enterprises again.  ``as_of`` reads the pairs as they
+    stood then: a re-assignment keeps to the pairs its draw's pool was frozen with.  Read
+    now, a plan of the sector drawn since took their place, and an inspector who had
+    checked the enterprise in the plan before was drawn onto it.
     """
     drawn = Draw.drawn_at <= as_of if as_of is not None else true()
-    previous = session.scalar(
-        select(Draw)
+    latest = (
+        select(Draw.plan_id, func.max(Draw.seq).label("seq"))
         .join(Plan, Plan.id == Draw.plan_id)
         .where(Plan.sector == plan.sector, Plan.id != plan.id, drawn)
-        .order_by(Draw.drawn_at.desc(), Draw.id.desc())
-        .limit(1)
+        .group_by(Draw.plan_id)
+        .subquery()
     )
-    if previous is None:
-        return set()
-    latest_seq = session.scalar(
-        select(func.max(Draw.seq)).where(Draw.plan_id == previous.plan_id, drawn)
+    current = (  # each other plan's current draw (as of ``as_of``)
+        select(Draw.id, Draw.drawn_at)
+        .join(latest, and_(Draw.plan_id == latest.c.plan_id, Draw.seq == latest.c.seq))
+        .subquery()
     )
-    current = session.scalar(
-        select(Draw).where(Draw.plan_id == previous.plan_id, Draw.seq == latest_seq)
+    ranked = (  # each enterprise's tasks under those draws, latest draw first
+        select(
+            Task.id,
+            func.row_number()
+            .over(
+                partition_by=Task.enterprise_id,
+                order_by=(current.c.drawn_at.desc(), current.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .join(current, current.c.id == Task.draw_id)
+        .subquery()
     )
     on_task = (
         TaskAssignment.released_at.is_(None)
@@ -206,10 +220,11 @@ def previous_pairs(
     rows = session.execute(
         select(Inspector.badge, Enterprise.uscc)
         .select_from(TaskAssignment)
+        .join(ranked, and_(ranked.c.id == TaskAssignment.task_id, ranked.c.rank == 1))
         .join(Task, Task.id == TaskAssignment.task_id)
         .join(Inspector, Inspector.id == TaskAssignment.inspector_id)
         .join(Enterprise, Enterprise.id == Task.enterprise_id)
-        .where(Task.draw_id == current.id, on_task)
+        .where(on_task)
     )
     return {(badge, uscc) for badge, uscc in rows}
 

@@ -401,6 +401,41 @@ def test_infeasible_draw_names_enterprises_and_stores_nothing(client, identity, 
     assert nothing.status_code == 422
 
 
+def test_a_region_with_a_comma_is_a_422_not_a_pool_that_cannot_be_frozen(
+    client, identity, district
+):
+    """A region is a field of the published pool snapshot, whose lists are comma-joined:
+    one inspector registered in "华岩镇,走马镇" made every freeze of every plan a 500."""
+    admin, regulator = district["admin"], identity("regulator")
+    commas = "华岩镇,走马镇"
+    inspector = factories.inspector(region=commas)
+    enterprise = factories.enterprise(region=commas)
+    refused = {
+        "inspector": client.post("/api/v1/inspectors", json=inspector, headers=admin),
+        "enterprise": client.post("/api/v1/enterprises", json=enterprise, headers=admin),
+        "inspector patch": client.patch(
+            f"/api/v1/inspectors/{district['inspectors'][0]}",
+            json={"region": commas},
+            headers=admin,
+        ),
+        "enterprise patch": client.patch(
+            f"/api/v1/enterprises/{district['enterprises'][0]}",
+            json={"region": commas},
+            headers=admin,
+        ),
+        "plan": client.post(
+            "/api/v1/plans", json=factories.plan_body(scope_regions=[commas]), headers=regulator
+        ),
+    }
+    for what, response in refused.items():
+        assert response.status_code == 422, (what, response.json)
+        assert "逗号" in str(response.json["errors_zh"]), (what, response.json)
+    assert client.get(f"/api/v1/inspectors/{inspector['badge']}", headers=admin).status_code == 404
+    plan_id = create_plan(client, regulator, scope_regions=[])
+    frozen = client.post(f"/api/v1/plans/{plan_id}/pool", headers=regulator)
+    assert frozen.status_code == 201, frozen.json
+
+
 def _drawn_task(client, identity, district):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)
@@ -773,6 +808,24 @@ def test_a_replacement_keeps_to_the_previous_plan_its_draw_was_frozen_with(clien
     (joining,) = set(response.json["inspectors"]) - second
     assert joining not in first
     assert joining == spare
+
+
+def test_a_street_plan_keeps_off_the_crew_of_its_own_previous_round(client, identity, district):
+    """No consecutive checks of the same enterprise by the same inspector (DOMAIN.md §1):
+    with a plan per street, the sector's latest other plan was the other street's, which
+    shares no enterprise, and the street's previous crews were drawn onto them again."""
+    admin = district["admin"]
+    ones = {"A": "1", "B": "1", "C": "1", "D": "1"}
+    crews = []
+    for seed, region in ((1, REGIONS[0]), (2, REGIONS[1]), (3, REGIONS[0])):
+        plan_id = create_plan(client, admin, ratios=ones, scope_regions=[region])
+        drawn = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": seed}, headers=admin)
+        assert drawn.status_code == 201, drawn.json
+        tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=admin).json
+        crews.append({t["uscc"]: set(t["inspectors"]) for t in tasks["items"]})
+    first, _, third = crews
+    assert first.keys() == third.keys() and len(first) == 12
+    assert {uscc: first[uscc] & third[uscc] for uscc in first if first[uscc] & third[uscc]} == {}
 
 
 def test_disclosure_deadline_across_national_day(

@@ -667,6 +667,11 @@ CORE_MESSAGES: tuple[Message, ...] = (
     Message("the plan is closed", "该计划已关闭"),
     Message("task superseded by a re-draw", "该任务已因重新抽取而作废"),
     Message("sector plugin could not read the row: {detail}", "行业插件无法读取该行：{detail}"),
+    # a plugin fault (judging.PluginFault) met by one row of an upload is that row's error
+    Message(
+        "sector plugin '{name}' {version} failed: {detail}",
+        "行业插件 {name} {version} 出错：{detail}",
+    ),
     Message(
         "{value} cannot be stored: the database connection's encoding is {encoding}",
         "{value} 无法保存：数据库连接的编码为 {encoding}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -18,7 +19,7 @@ import pluggy
 from flask import Flask, current_app
 
 from inspect_core import hookspecs, i18n
-from inspect_core.plugin_api import Message, Sector
+from inspect_core.plugin_api import Fact, Message, Sector
 
 ENTRY_POINT_GROUP = "inspect_core.plugins"
 log = logging.getLogger(__name__)
@@ -100,12 +101,71 @@ def _check_sectors(pm: pluggy.PluginManager) -> None:
                     f"plugin '{impl.plugin_name}' declared {sector!r}: code, zh-CN and "
                     "English names and version must be non-empty text"
                 )
+            if problem := _unfit_code(sector.code) or _unfit_version(sector.version):
+                raise PluginConfigError(
+                    f"plugin '{impl.plugin_name}' declared {sector!r}: {problem}"
+                )
+            if problem := _unfit_facts(sector.facts):
+                raise PluginConfigError(
+                    f"plugin '{impl.plugin_name}' declared sector '{sector.code}' with "
+                    f"facts {problem}"
+                )
             if sector.code in seen:
                 raise PluginConfigError(
                     f"sector '{sector.code}' declared by both '{seen[sector.code]}' "
                     f"and '{impl.plugin_name}'"
                 )
             seen[sector.code] = impl.plugin_name
+
+
+#: the longest sector code and version the stores hold (``enterprise_sectors.sector``,
+#: ``plans.sector``, ``results.sector``; ``results.plugin_version``): a longer code was
+#: refused as the user's error on every registration, a longer version failed every
+#: result written on PostgreSQL (a 500)
+MAX_CODE = 40
+MAX_VERSION = 40
+#: what a sector code cannot hold: a comma or control character (the draw's pool snapshot
+#: refused it, a 500 on every draw), a list separator of the enterprise upload's sectors
+#: cell, or a ``/`` (the code is a path segment of ``/sectors/{code}``)
+_NOT_IN_A_CODE = re.compile(r"[\x00-\x1f\x7f,;，；、/]")
+
+
+def _unfit_code(code: str) -> str | None:
+    """Why the registries, the draw or the routes cannot hold ``code``, if they cannot."""
+    if len(code) > MAX_CODE:
+        return f"the code is longer than {MAX_CODE} characters"
+    if code != code.strip() or _NOT_IN_A_CODE.search(code):
+        return "the code has surrounding space, a control character or one of , ; ， ； 、 /"
+    return None
+
+
+def _unfit_version(version: str) -> str | None:
+    if len(version) > MAX_VERSION:
+        return f"the version is longer than {MAX_VERSION} characters"
+    return None
+
+
+def _unfit_facts(facts: Any) -> str | None:
+    """Why ``Sector.facts`` is not a tuple of :class:`Fact` with names of the form
+    ``FACT_NAME``, each once, and both descriptions (the reasons that cite them): a
+    malformed one loaded, then every judgement naming it was refused as "not declared"."""
+    from inspect_core.judging import FACT_NAME
+
+    if not isinstance(facts, tuple | list):
+        return f"{type(facts).__name__}, not a tuple of plugin_api.Fact"
+    names: set[str] = set()
+    for fact in facts:
+        if not isinstance(fact, Fact):
+            return f"holding {fact!r}, not a plugin_api.Fact"
+        if not isinstance(fact.name, str) or not FACT_NAME.fullmatch(fact.name):
+            return f"holding the name {fact.name!r}, not of the form {FACT_NAME.pattern}"
+        if fact.name in names:
+            return f"holding the name {fact.name!r} twice"
+        names.add(fact.name)
+        texts = (fact.description_zh, fact.description_en)
+        if not all(isinstance(t, str) and t.strip() for t in texts):
+            return f"holding {fact!r}: zh-CN and English descriptions must be non-empty text"
+    return None
 
 
 def _check_messages(pm: pluggy.PluginManager) -> None:

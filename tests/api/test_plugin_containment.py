@@ -22,6 +22,7 @@ from inspect_core.plugin_api import (
 from inspect_core.plugin_manager import PluginConfigError
 from inspect_core.results.models import Result
 from tests import factories
+from tests.conftest import identities
 
 
 class LabSchema(Schema):
@@ -389,3 +390,26 @@ def test_upload_takes_the_per_row_path_when_the_fast_path_answers_no_list(app_fa
     assert (uploaded.json["accepted"], uploaded.json["rejected"]) == (1, 0)
     stored = client.get("/api/v1/results?sector=lab", headers=identity("regulator"))
     assert [r["payload"] for r in stored.json["items"]] == [{"reading": "1.5"}]
+
+
+def test_an_upload_row_a_faulty_judge_refuses_shows_the_fault_in_zh_cn(app_factory):
+    """A plugin fault met by one row of an upload is that row's error: its ``message_zh``
+    (and the rejected-rows workbook) showed the English fault as it was."""
+    from tests.api.test_imports import csv_bytes, upload
+
+    plugin = faulty_plugin("inspect_judge_rows", lambda rows, context: None)
+    plugin.inspect_judge = hookimpl(
+        lambda sector, payload: raises(payload) if sector == "lab" else None
+    )
+    app = app_factory(plugins=(plugin,))
+    client = app.test_client()
+    identity = identities(app, client, "row-fault-")
+    task, me = staffed_task(app, identity)
+    rows = [["任务编号", "检查结论", "读数"], [task["id"], "no_problem", "1.5"]]
+    uploaded = upload(
+        client, "/api/v1/results/import", me, csv_bytes(rows), "lab.csv", sector="lab"
+    )
+    assert uploaded.status_code == 422, uploaded.json  # all or nothing: nothing stored
+    (error,) = uploaded.json["errors"]
+    assert error["message"].startswith("sector plugin 'lab_plugin' 9.9.9 failed: inspect_judge")
+    assert error["message_zh"].startswith("行业插件 lab_plugin 9.9.9 出错：inspect_judge raised")

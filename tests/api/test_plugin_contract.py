@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from inspect_core.plugin_api import (
+    Fact,
     Finding,
     ItemJudgement,
     Judgement,
@@ -169,6 +170,50 @@ def test_risk_factors_hook_may_take_fewer_arguments(app_factory):
         (lambda: [Sector("lab", "实验室", "Laboratory", 1)], "must be non-empty text"),
         (lambda: Sector("lab", "实验室", "Laboratory", "1.0"), "not a list of plugin_api.Sector"),
         (lambda: 1 / 0, "inspect_sectors raised ZeroDivisionError"),
+        # a code or version the stores cannot hold: registrations refused as the user's
+        # error, a 500 on every draw, a 500 on every result written on PostgreSQL
+        (lambda: [Sector("l" * 41, "实验室", "Laboratory", "1.0")], "longer than 40 characters"),
+        (lambda: [Sector("lab,chem", "实验室", "Laboratory", "1.0")], "a control character or"),
+        (lambda: [Sector("lab/chem", "实验室", "Laboratory", "1.0")], "a control character or"),
+        (
+            lambda: [
+                Sector("lab", "实验室", "Laboratory", "1.0.dev20260101+g0123456789abcdef.d20260101")
+            ],
+            "the version is longer than 40",
+        ),
+        # facts a judgement could never name: each judgement was refused as "not declared"
+        (
+            lambda: [
+                Sector("lab", "实验室", "Laboratory", "1.0", facts=(("lab_hits", "命中", "hits"),))
+            ],
+            "facts holding .* not a plugin_api.Fact",
+        ),
+        (
+            lambda: [
+                Sector(
+                    "lab", "实验室", "Laboratory", "1.0", facts=(Fact("Lab-Hits", "命中", "hits"),)
+                )
+            ],
+            "facts holding the name 'Lab-Hits', not of the form",
+        ),
+        (
+            lambda: [
+                Sector(
+                    "lab",
+                    "实验室",
+                    "Laboratory",
+                    "1.0",
+                    facts=(Fact("lab_hits", "命中", "hits"),) * 2,
+                )
+            ],
+            "facts holding the name 'lab_hits' twice",
+        ),
+        (
+            lambda: [
+                Sector("lab", "实验室", "Laboratory", "1.0", facts=(Fact("lab_hits", "", "hits"),))
+            ],
+            "descriptions must be non-empty text",
+        ),
     ],
 )
 def test_a_malformed_sector_declaration_refuses_to_start_naming_the_plugin(

@@ -42,19 +42,25 @@ SECTOR = Sector(
 
 TEMPLATE_COLUMNS: tuple[TemplateColumn, ...] = (
     TemplateColumn("inspection_type", "检查类型（gmp/gsp/sampling）", "sampling"),
+    # the example row is a sampling result, so the gmp/gsp-only columns show no example
     TemplateColumn(
         "defects",
         "缺陷项（条款号|等级|所属系统|描述，多项以分号分隔）",
-        "GSP-01401|major|质量管理体系;GSP-02301|一般|设施与设备",
+        None,
         required=False,
-        notes="gmp/gsp only; grade critical|major|general or 严重|主要|一般; "
+        notes="gmp/gsp only, e.g. GSP-01401|major|质量管理体系;GSP-02301|一般|设施与设备; "
+        "grade critical|major|general or 严重|主要|一般; "
         "or a JSON array of defects when a text holds ';' or '|'",
     ),
-    TemplateColumn("records_falsified", "是否存在记录造假（是/否）", "否", required=False),
-    TemplateColumn("qms_sound", "质量管理体系是否健全（是/否）", "是", required=False),
-    TemplateColumn("gsp_na_critical", "严重项合理缺项数", 0, required=False, notes="gsp only"),
-    TemplateColumn("gsp_na_major", "主要项合理缺项数", 0, required=False, notes="gsp only"),
-    TemplateColumn("gsp_na_general", "一般项合理缺项数", 0, required=False, notes="gsp only"),
+    TemplateColumn(
+        "records_falsified", "是否存在记录造假（是/否）", "否", required=False, notes="gmp/gsp only"
+    ),
+    TemplateColumn(
+        "qms_sound", "质量管理体系是否健全（是/否）", "是", required=False, notes="gmp only"
+    ),
+    TemplateColumn("gsp_na_critical", "严重项合理缺项数", None, required=False, notes="gsp only"),
+    TemplateColumn("gsp_na_major", "主要项合理缺项数", None, required=False, notes="gsp only"),
+    TemplateColumn("gsp_na_general", "一般项合理缺项数", None, required=False, notes="gsp only"),
     TemplateColumn("stage", "抽样环节（生产/流通/使用）", "流通", required=False),
     TemplateColumn("product_name", "药品名称", "对乙酰氨基酚片", required=False),
     TemplateColumn("batch_no", "批号", "20240301", required=False),
@@ -120,6 +126,8 @@ def _flag(row: Mapping[str, Any], name: str) -> Any:
 _LIST_SEPARATORS = ";；﹔︔\n"
 #: Field separators inside a defect entry: ``|`` and the full-width ``｜``.
 _FIELD_SEPARATORS = "|｜"
+#: a count cell read as an integer; anything else goes to the schema as typed
+_INTEGER = re.compile(r"-?[0-9]+")
 _LIST_SPLIT = re.compile(f"[{re.escape(_LIST_SEPARATORS)}]")
 _FIELD_SPLIT = re.compile(f"[{re.escape(_FIELD_SEPARATORS)}]")
 
@@ -161,67 +169,97 @@ def payload_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
     ``dissolution_q`` with ``dissolution_units`` as ``;``-separated unit results,
     ``related_substances_*``, ``identification``); ``more_test_items`` holds any further
     test items as a JSON array, appended after those.  Unparseable JSON there is passed
-    on as text so the schema names ``sample.test_items``.
+    on as text so the schema names ``sample.test_items``.  A cell filled for another
+    inspection type (a defect on a sampling row, an assay on a GMP row) is passed on too,
+    so the schema refuses the row instead of the row being stored without it.
     """
     payload: dict[str, Any] = {"inspection_type": _cell(row, "inspection_type")}
     for key in ("records_falsified", "qms_sound"):
         if _cell(row, key) is not None:
             payload[key] = _flag(row, key)
-    if payload["inspection_type"] == "sampling":
-        sample: dict[str, Any] = {
-            key: _cell(row, key)
-            for key in ("stage", "product_name", "batch_no", "dosage_form")
-            if _cell(row, key) is not None
-        }
-        tests: list[dict[str, Any]] = []
-        if _cell(row, "assay_measured") is not None:
-            assay = {"kind": "assay", "measured": _cell(row, "assay_measured")}
-            for end in ("lower", "upper"):
-                if _cell(row, f"assay_{end}") is not None:
-                    assay[end] = _cell(row, f"assay_{end}")
-            tests.append(assay)
-        if _cell(row, "dissolution_q") is not None or _cell(row, "dissolution_units") is not None:
-            units = _cell(row, "dissolution_units")
-            tests.append(
-                {
-                    "kind": "dissolution",
-                    "q": _cell(row, "dissolution_q"),
-                    "units": _split(units) if isinstance(units, str) else units,
-                }
-            )
-        if _cell(row, "related_substances_measured") is not None:
-            tests.append(
-                {
-                    "kind": "related_substances",
-                    "measured": _cell(row, "related_substances_measured"),
-                    "limit": _cell(row, "related_substances_limit"),
-                }
-            )
-        if _cell(row, "identification") is not None:
-            tests.append({"kind": "identification", "passed": _flag(row, "identification")})
-        more = _cell(row, "more_test_items")
-        if more is not None:
-            parsed = _json_list(more)
-            tests.extend(parsed if parsed is not None else [more])
-        sample["test_items"] = tests
-        payload["sample"] = sample
-        return payload
+    # a cell filled for another inspection type goes on to the schema, which refuses it:
+    # a defect on a sampling row, or an assay on a GMP row, was dropped and the row stored
+    sampling = payload["inspection_type"] == "sampling"
+    if sampling or any(_cell(row, key) is not None for key in _SAMPLE_COLUMNS):
+        payload["sample"] = _sample_from_row(row)
     cell = _cell(row, "defects")
-    defects = _json_list(cell)
-    payload["defects"] = (
-        defects if defects is not None else [_defect(entry) for entry in _split(cell or "")]
-    )
-    if payload["inspection_type"] == "gsp":
-        na = {
-            cls: _cell(row, f"gsp_na_{cls}")
-            for cls in ("critical", "major", "general")
-            if _cell(row, f"gsp_na_{cls}") is not None
+    if not sampling or cell is not None:
+        defects = _json_list(cell)
+        payload["defects"] = (
+            defects if defects is not None else [_defect(entry) for entry in _split(cell or "")]
+        )
+    na = {
+        cls: _cell(row, f"gsp_na_{cls}")
+        for cls in ("critical", "major", "general")
+        if _cell(row, f"gsp_na_{cls}") is not None
+    }
+    if na:
+        # ASCII digits only (``int`` also read "٣"), and a spreadsheet's TRUE is no text
+        payload["gsp_not_applicable"] = {
+            cls: int(v) if isinstance(v, str) and _INTEGER.fullmatch(v) else v
+            for cls, v in na.items()
         }
-        if na:
-            payload["gsp_not_applicable"] = {
-                cls: int(v) if v.isdigit() else v for cls, v in na.items()
-            }
     return payload
+
+
+#: the columns of a sampling row's ``sample``, in template order
+_SAMPLE_COLUMNS: tuple[str, ...] = (
+    "stage",
+    "product_name",
+    "batch_no",
+    "dosage_form",
+    "assay_measured",
+    "assay_lower",
+    "assay_upper",
+    "dissolution_q",
+    "dissolution_units",
+    "related_substances_measured",
+    "related_substances_limit",
+    "identification",
+    "more_test_items",
+)
+
+
+def _sample_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``sample`` of an upload row: product columns, then its test items."""
+    sample: dict[str, Any] = {
+        key: _cell(row, key)
+        for key in ("stage", "product_name", "batch_no", "dosage_form")
+        if _cell(row, key) is not None
+    }
+    tests: list[dict[str, Any]] = []
+    # a range or limit typed without its result is an item the schema names, not dropped
+    if any(_cell(row, f"assay_{key}") is not None for key in ("measured", "lower", "upper")):
+        assay = {"kind": "assay"}
+        for key in ("measured", "lower", "upper"):
+            if _cell(row, f"assay_{key}") is not None:
+                assay[key] = _cell(row, f"assay_{key}")
+        tests.append(assay)
+    if _cell(row, "dissolution_q") is not None or _cell(row, "dissolution_units") is not None:
+        units = _cell(row, "dissolution_units")
+        tests.append(
+            {
+                "kind": "dissolution",
+                "q": _cell(row, "dissolution_q"),
+                "units": _split(units) if isinstance(units, str) else units,
+            }
+        )
+    if any(_cell(row, f"related_substances_{key}") is not None for key in ("measured", "limit")):
+        tests.append(
+            {
+                "kind": "related_substances",
+                "measured": _cell(row, "related_substances_measured"),
+                "limit": _cell(row, "related_substances_limit"),
+            }
+        )
+    if _cell(row, "identification") is not None:
+        tests.append({"kind": "identification", "passed": _flag(row, "identification")})
+    more = _cell(row, "more_test_items")
+    if more is not None:
+        parsed = _json_list(more)
+        tests.extend(parsed if parsed is not None else [more])
+    sample["test_items"] = tests
+    return sample
 
 
 #: Test kinds with fixed columns, in the order :func:`payload_from_row` builds them, with
@@ -319,7 +357,8 @@ def row_from_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     not_applicable = payload.get("gsp_not_applicable")
     if not_applicable is not None:
         for cls in ("critical", "major", "general"):
-            row[f"gsp_na_{cls}"] = int(not_applicable.get(cls, 0))
+            # as stored (an int), not int(): an upload error's locator marks it with text
+            row[f"gsp_na_{cls}"] = _text(not_applicable.get(cls, 0))
     sample = payload.get("sample")
     if sample is None:
         return row

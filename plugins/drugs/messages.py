@@ -39,6 +39,8 @@ MESSAGES: tuple[Message, ...] = (
     Message("Not allowed for a gsp inspection.", "GSP 检查结果不应填写此项"),
     Message("Not allowed for a {kind} inspection.", "{kind} 检查结果不应填写此项"),
     Message("Only for a gsp inspection.", "仅适用于 GSP 检查"),
+    Message("Only for a gmp inspection.", "仅适用于 GMP 检查"),
+    Message("Only for a gmp or gsp inspection.", "仅适用于 GMP 或 GSP 检查"),
     # rules.py: resolve_config (district threshold overrides)
     Message("unknown threshold for the drugs sector", "药品领域没有该阈值配置项"),
     Message("must be a mapping", "必须为映射（键值对象）"),

@@ -752,6 +752,8 @@ def _judge_test_item(
     passed = judge_limit(measured, limit, direction)
     default_name = "有关物质" if kind == "related_substances" else kind
     name = test.get("name") or default_name
+    # the English texts name an unnamed related-substances item in English, as the assay does
+    name_en = test.get("name") or ("Related substances" if kind == "related_substances" else kind)
     sign = "≤" if direction == "max" else "≥"
     item = ItemJudgement(
         item=name,
@@ -762,7 +764,7 @@ def _judge_test_item(
         limit=f"{sign}{limit}",
         unit=unit,
         message_zh=f"{name} 实测 {measured}{unit}，限度 {sign}{limit}{unit}",
-        message_en=f"{name} measured {measured}{unit}, limit {sign}{limit}{unit}",
+        message_en=f"{name_en} measured {measured}{unit}, limit {sign}{limit}{unit}",
     )
     finding = None
     if not passed:
@@ -770,7 +772,9 @@ def _judge_test_item(
             code=f"DRUG-SAMPLE-{kind.upper().replace('_', '-')}",
             severity=severity[kind],
             message_zh=f"{name} 不符合规定：实测 {measured}{unit}，限度 {sign}{limit}{unit}",
-            message_en=f"{name} does not conform: {measured}{unit} against {sign}{limit}{unit}",
+            message_en=(
+                f"{name_en} does not conform: {measured}{unit} against {sign}{limit}{unit}"
+            ),
             basis=f"{CHP} 品种正文; {SAMPLING_STANDARD}",
         )
     return item, finding

@@ -206,6 +206,12 @@ class DrugPayloadSchema(Schema):
             errors["sample"] = [f"Not allowed for a {kind} inspection."]
         if "gsp_not_applicable" in data and kind != "gsp":
             errors["gsp_not_applicable"] = ["Only for a gsp inspection."]
+        # only the rule of its type reads a flag: set elsewhere it was stored and ignored
+        # (falsified records beside a sampling result that still read 符合规定)
+        if data.get("records_falsified") and kind == "sampling":
+            errors["records_falsified"] = ["Only for a gmp or gsp inspection."]
+        if data.get("qms_sound") is False and kind != "gmp":
+            errors["qms_sound"] = ["Only for a gmp inspection."]
         if errors:
             raise ValidationError(errors)
 

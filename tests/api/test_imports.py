@@ -1228,6 +1228,21 @@ def test_export_of_a_register_dated_on_its_result_keeps_the_date(client, identit
             "dissolution_units",
             "1E+29% of label claim is above the plausible maximum (1000%); check the value",
         ),
+        # a defect on a sampling row was dropped and the row stored as 符合规定
+        (
+            "drugs",
+            {"inspection_type": "sampling", "stage": "流通", "product_name": "某某片",
+             "identification": "符合", "defects": "GSP-1|严重"},
+            "defects",
+            "A sampling result has test items, not defects.",
+        ),
+        # a refused 合理缺项 count was named "gsp_not_applicable", no column, no value
+        (
+            "drugs",
+            {"inspection_type": "gsp", "gsp_na_critical": "0", "gsp_na_general": "-1"},
+            "gsp_na_general",
+            "Must be greater than or equal to 0.",
+        ),
     ],
 )  # fmt: skip
 def test_a_rule_error_names_the_upload_column_the_value_came_from(

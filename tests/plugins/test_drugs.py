@@ -340,6 +340,23 @@ def test_related_substances_and_other_items_with_direction() -> None:
     assert bad.items[0].limit == "≤0.5"
 
 
+def test_unnamed_related_substances_read_in_english_in_the_english_texts() -> None:
+    """An unnamed related-substances item was "有关物质 measured 0.51%" in the English
+    item and finding: the English reader got the Chinese name, as the assay does not."""
+    bad = rules.judge(sampling({"kind": "related_substances", "measured": "0.51", "limit": "0.5"}))
+    (item,), (finding,) = bad.items, bad.findings
+    assert item.message_en == "Related substances measured 0.51%, limit ≤0.5%"
+    assert finding.message_en == (
+        "[circulation stage] Related substances does not conform: 0.51% against ≤0.5%"
+    )
+    assert item.message_zh == "有关物质 实测 0.51%，限度 ≤0.5%"
+    assert finding.message_zh == "[流通环节] 有关物质 不符合规定：实测 0.51%，限度 ≤0.5%"
+    named = rules.judge(
+        sampling({"kind": "related_substances", "name": "杂质A", "measured": "0.1", "limit": "0.5"})
+    )
+    assert named.items[0].message_en == "杂质A measured 0.1%, limit ≤0.5%"
+
+
 @pytest.mark.parametrize(
     ("test", "field"),
     [
@@ -587,6 +604,92 @@ def test_payload_from_row_parses_defects_and_flags(pm: pluggy.PluginManager) -> 
     assert "qms_sound" in exc.value.messages
 
 
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        # a critical defect typed on a sampling row: stored as 符合规定, the defect gone
+        (
+            {"inspection_type": "sampling", "stage": "流通", "product_name": "某某片",
+             "identification": "符合", "defects": "GSP-1|严重"},
+            "defects",
+        ),
+        # a failed assay typed on a GMP row: stored as 符合要求, the assay gone
+        ({"inspection_type": "gmp", "defects": "G-1|一般|物料", "assay_measured": "70"}, "sample"),
+        ({"inspection_type": "gsp", "stage": "生产"}, "sample"),
+        ({"inspection_type": "gmp", "gsp_na_general": "5"}, "gsp_not_applicable"),
+        ({"inspection_type": "sampling", "gsp_na_major": 0, "stage": "流通", "product_name": "x",
+          "identification": "符合"}, "gsp_not_applicable"),
+    ],
+)  # fmt: skip
+def test_an_upload_cell_of_another_inspection_type_is_refused_not_dropped(
+    pm: pluggy.PluginManager, row: dict[str, Any], field: str
+) -> None:
+    """The row reader read only its own type's columns, so a filled cell of another type
+    was dropped without a word and the row stored; now the schema refuses it, naming it."""
+    payload = pm.hook.inspect_payload_from_row(sector=SECTOR, row=row)
+    with pytest.raises(ValidationError) as exc:
+        load(payload)
+    assert list(exc.value.messages) == [field], exc.value.messages
+
+
+def test_a_range_or_limit_typed_without_its_result_is_refused_not_dropped(
+    pm: pluggy.PluginManager,
+) -> None:
+    """An assay range or a related-substances limit without the measured value was no test
+    item at all: the row stored with one test fewer than the inspector typed."""
+    base = {"inspection_type": "sampling", "stage": "流通", "product_name": "某某片"}
+    for cells in ({"assay_lower": "95", "assay_upper": "105"}, {"related_substances_limit": "1"}):
+        payload = pm.hook.inspect_payload_from_row(
+            sector=SECTOR, row={**base, "identification": "符合", **cells}
+        )
+        with pytest.raises(ValidationError) as exc:
+            load(payload)
+        assert "measured" in exc.value.messages["sample"]["test_items"][0], exc.value.messages
+
+
+@pytest.mark.parametrize("cell", [True, "٣", "-1", "4.5"])
+def test_a_gsp_count_cell_not_in_ascii_digits_is_refused_naming_it(
+    pm: pluggy.PluginManager, cell: Any
+) -> None:
+    """A spreadsheet's TRUE in a 合理缺项 column failed the row reader
+    ("AttributeError: 'bool' object has no attribute 'isdigit'", no column named), and
+    "٣" was read as 3 items not applicable: each is refused naming the count."""
+    row = {"inspection_type": "gsp", "gsp_na_general": cell}
+    with pytest.raises(ValidationError) as exc:
+        load(pm.hook.inspect_payload_from_row(sector=SECTOR, row=row))
+    assert list(exc.value.messages) == ["gsp_not_applicable"]
+    assert list(exc.value.messages["gsp_not_applicable"]) == ["general"]
+    ok = load(pm.hook.inspect_payload_from_row(sector=SECTOR, row={**row, "gsp_na_general": "45"}))
+    assert ok["gsp_not_applicable"]["general"] == 45
+
+
+def test_a_flag_the_rule_does_not_read_is_refused_not_ignored() -> None:
+    """Falsified records on a sampling result, or an unsound QMS on a GSP or sampling
+    result, were stored and read by no rule: the result still 符合规定 / 通过检查.
+    The defaults (否 / 是), which an export writes on every row, still load."""
+    sample = {"stage": "流通", "product_name": "某某片",
+              "test_items": [{"kind": "identification", "passed": "符合"}]}  # fmt: skip
+    refused = [
+        ({"inspection_type": "sampling", "records_falsified": True, "sample": sample},
+         {"records_falsified": ["Only for a gmp or gsp inspection."]}),
+        ({"inspection_type": "gsp", "qms_sound": False},
+         {"qms_sound": ["Only for a gmp inspection."]}),
+        ({"inspection_type": "sampling", "qms_sound": False, "sample": sample},
+         {"qms_sound": ["Only for a gmp inspection."]}),
+    ]  # fmt: skip
+    for raw, messages in refused:
+        with pytest.raises(ValidationError) as exc:
+            load(raw)
+        assert exc.value.messages == messages
+    flags = {"records_falsified": False, "qms_sound": True}
+    assert rules.judge(load({"inspection_type": "sampling", **flags, "sample": sample})).passed
+    gsp = load({"inspection_type": "gsp", "records_falsified": True, "qms_sound": True})
+    assert rules.judge(gsp).conclusion == "fail"
+    defect = {"item_code": "G1", "grade": "一般"}
+    gmp = load({"inspection_type": "gmp", "qms_sound": False, "defects": [defect]})
+    assert rules.judge(gmp).conclusion == "rectify"
+
+
 def _result(day: str, payload: dict[str, Any], judgement: Judgement) -> dict[str, Any]:
     return {
         "recorded_on": dt.date.fromisoformat(day),
@@ -822,6 +925,11 @@ def test_row_from_payload_round_trips_any_payload(
 ) -> None:
     """Property: defects with separators in their text, tests of any kinds in any order and
     number, flags and counts present or not — the exported row re-imports unchanged."""
+    # a type refuses a flag its rule does not read unless it says nothing (its default)
+    if kind == "sampling" and flags.get("records_falsified"):
+        del flags["records_falsified"]
+    if kind != "gmp" and flags.get("qms_sound") is False:
+        del flags["qms_sound"]
     raw: dict[str, Any] = {"inspection_type": kind, **flags}
     if kind == "sampling":
         raw["sample"] = {"stage": "production", "product_name": "某某片", "test_items": tests}

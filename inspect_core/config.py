@@ -249,6 +249,10 @@ def check(config: dict[str, Any]) -> None:
     check_whole_number(
         config, "STATEMENT_TIMEOUT_MS", 60_000, 3_600_000, "milliseconds", "单条SQL语句最长毫秒数"
     )
+    # the upload limits and workers are read with int() at each upload: "40MB" failed
+    # every upload with a 500, and a row limit of -1 refused every file
+    for key, default, low, top, unit, name_zh in IMPORT_SETTINGS:
+        check_whole_number(config, key, default, top, unit, name_zh, low)
     check_rate_limits(config)
     from inspect_core.kpis import check_targets
 
@@ -256,6 +260,17 @@ def check(config: dict[str, Any]) -> None:
     # the credit rules are checked by create_app once the plugins are loaded, since a
     # repair rule may name a sector only a plugin declares (inspect_core/credit/rules.py)
 
+
+#: the upload settings (README): key, default, least, greatest, unit, zh-CN name
+IMPORT_SETTINGS = (
+    ("IMPORT_MAX_BYTES", 40 * 1024 * 1024, 1, 2**40, "bytes", "上传文件最大字节数"),
+    ("IMPORT_MAX_ROWS", 100_000, 1, 100_000_000, "rows", "上传文件最多数据行数"),
+    ("IMPORT_MAX_CELL_CHARS", 2000, 1, 100_000_000, "characters", "单元格最多字符数"),
+    ("IMPORT_MAX_XLSX_UNCOMPRESSED", 400 * 1024 * 1024, 1, 2**40, "bytes", "xlsx解压后最大字节数"),
+    ("IMPORT_MAX_XLSX_RATIO", 200, 1, 1_000_000, "", "xlsx最大压缩比"),
+    ("IMPORT_WORKERS", 0, 0, 1024, "processes", "导入校验进程数"),
+    ("IMPORT_PARALLEL_MIN_ROWS", 5000, 0, 100_000_000, "rows", "多进程校验的最少行数"),
+)
 
 #: the settings holding a limit string (inspect_core/ratelimit.py)
 RATE_LIMIT_SETTINGS = (
@@ -306,14 +321,20 @@ def check_rate_limits(config: dict[str, Any]) -> None:
 
 
 def check_whole_number(
-    config: dict[str, Any], key: str, default: int, top: int, unit: str, name_zh: str
+    config: dict[str, Any],
+    key: str,
+    default: int,
+    top: int,
+    unit: str,
+    name_zh: str,
+    low: int = 0,
 ) -> None:
-    """``key`` is a whole number from 0 to ``top`` (a bool is not), or a ValueError naming
-    the setting and its variable in English and zh-CN."""
+    """``key`` is a whole number from ``low`` to ``top`` (a bool is not), or a ValueError
+    naming the setting and its variable in English and zh-CN."""
     value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= top:
         of = f" of {unit}" if unit else ""
         raise ValueError(
-            f"{key} (INSPECT_{key}): {value!r} — a whole number{of} from 0 to {top} / "
-            f"{name_zh}须为0至{top}的整数"
+            f"{key} (INSPECT_{key}): {value!r} — a whole number{of} from {low} to {top} / "
+            f"{name_zh}须为{low}至{top}的整数"
         )

@@ -449,32 +449,7 @@ def run_import(
         )
     if reader.sniff_format(filename, content) == "xlsx":
         reader.check_zip(content, lim)
-    earlier = session.scalars(
-        select(Import)
-        .where(
-            Import.kind == kind,
-            Import.sha256 == digest,
-            Import.status == "done",
-            Import.accepted > 0,
-        )
-        .order_by(Import.id)
-    ).all()
-    if earlier:
-        # the earlier import is named only to a caller who may read it (GET /imports/{id}):
-        # another user's upload, perhaps of another region, is not this caller's to locate
-        readable = next((e for e in earlier if _may_read(session, user, e)), None)
-        if readable is None:
-            raise Conflict(
-                "this file was already imported; nothing was stored again",
-                {"file": [f"identical (SHA-256 {digest[:12]}…) to a file already imported"]},
-                message_zh="该文件已导入过，未重复导入",
-            )
-        raise Conflict(
-            f"this file was already imported as import {readable.id} on "
-            f"{readable.created_at:%Y-%m-%d %H:%M}; nothing was stored again",
-            {"file": [f"identical (SHA-256 {digest[:12]}…) to import {readable.id}"]},
-            message_zh="该文件已导入过，未重复导入",
-        )
+    _refuse_duplicate(session, user, kind, digest)
 
     # 1. the raw file, durably, before any row is read
     upload = None
@@ -522,6 +497,10 @@ def run_import(
     collecting = gc.isenabled()
     gc.disable()  # many small acyclic objects: the cyclic collector only costs time here
     try:
+        # another request may have stored the same file (or, for a registry, the same
+        # codes) since the check above: checked again where the rows are stored
+        _serialise(session, kind, digest)
+        _refuse_duplicate(session, user, kind, digest)
         # result rows are validated while the file is still being read; registry rows
         # are checked against each other first, so they are read whole
         if kind == "results":
@@ -622,6 +601,57 @@ def run_import(
             raise
         return _answered_meanwhile(session, user, key, endpoint, fingerprint_body, import_id)
     return status, body, False
+
+
+def _refuse_duplicate(session: Session, user: Any, kind: str, digest: str) -> None:
+    """A 409 if a file with these bytes was already imported with rows stored."""
+    earlier = session.scalars(
+        select(Import)
+        .where(
+            Import.kind == kind,
+            Import.sha256 == digest,
+            Import.status == "done",
+            Import.accepted > 0,
+        )
+        .order_by(Import.id)
+    ).all()
+    if earlier:
+        # the earlier import is named only to a caller who may read it (GET /imports/{id}):
+        # another user's upload, perhaps of another region, is not this caller's to locate
+        readable = next((e for e in earlier if _may_read(session, user, e)), None)
+        if readable is None:
+            raise Conflict(
+                "this file was already imported; nothing was stored again",
+                {"file": [f"identical (SHA-256 {digest[:12]}…) to a file already imported"]},
+                message_zh="该文件已导入过，未重复导入",
+            )
+        raise Conflict(
+            f"this file was already imported as import {readable.id} on "
+            f"{readable.created_at:%Y-%m-%d %H:%M}; nothing was stored again",
+            {"file": [f"identical (SHA-256 {digest[:12]}…) to import {readable.id}"]},
+            message_zh="该文件已导入过，未重复导入",
+        )
+
+
+#: pg_advisory_xact_lock(class, key) of the imports; the two-key space is not the
+#: audit chain's one-key space
+_LOCK_CLASS = 0x1A5D
+
+
+def _serialise(session: Session, kind: str, digest: str) -> None:
+    """PostgreSQL: hold, until this import commits or rolls back, a lock on its file (a
+    result upload) or on its registry (enterprises, inspectors).  Two copies of one file
+    sent at once each found no finished copy and both stored their rows; two registry
+    files naming one USCC both found it free, and the second died on the unique index (a
+    500).  Waiting here, each sees what the other committed.  SQLite's writers already
+    queue for the database (``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    name = digest if kind == "results" else kind
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:cls, hashtext(:name))"),
+        {"cls": _LOCK_CLASS, "name": f"{kind}:{name}"},
+    )
 
 
 def _id_runs(session: Session, after: int, import_id: int) -> list[list[int]]:

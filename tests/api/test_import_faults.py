@@ -174,3 +174,65 @@ def test_two_identical_uploads_under_one_key_at_once_store_the_file_once(
         assert db.session.scalar(select(func.count()).select_from(Result)) == 300
         uploads = db.session.scalars(select(Import)).all()
         assert [(u.status, u.accepted) for u in uploads] == [("done", 300)]
+
+
+def test_two_registry_uploads_naming_one_uscc_at_once_store_it_once(committed_app, monkeypatch):
+    """Two regulators upload different enterprise files at the same moment, both naming
+    one USCC.  Each found the code free and inserted it; the second waited on the
+    first's row of the unique index and died on it when the first committed: a 500, its
+    import left "received".  Now the second waits for the first before checking, so its
+    row is refused as already registered, and its other row is stored."""
+    import threading
+
+    from inspect_core.enterprises.models import Enterprise
+
+    app, _ = committed_app
+    first_headers = factories.committed_user(app, "first", "admin")
+    second_headers = factories.committed_user(app, "second", "admin")
+    shared = factories.uscc()
+
+    def upload(headers, name):
+        rows = [factories.ENTERPRISE_HEADER, [shared, "重庆同码有限公司", "food", "华岩镇", "", "", ""],
+                [factories.uscc(), name, "food", "华岩镇", "", "", ""]]  # fmt: skip
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(rows)
+        return app.test_client().post(
+            "/api/v1/enterprises/import?mode=partial",
+            data={"file": (io.BytesIO(buffer.getvalue().encode()), f"{name}.csv")},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+
+    started = threading.Event()
+    real_checks = imports._enterprise_checks
+
+    def checks(*args, **kwargs):
+        problems = real_checks(*args, **kwargs)
+        if threading.current_thread().name == "first":
+            started.set()  # checked, not yet stored: the second upload comes now
+            threading.Event().wait(1.0)
+        return problems
+
+    monkeypatch.setattr(imports, "_enterprise_checks", checks)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answers = {}
+    first = threading.Thread(
+        target=lambda: answers.update(first=upload(first_headers, "甲")), name="first"
+    )
+    first.start()
+    assert started.wait(10)
+    second = upload(second_headers, "乙")
+    first.join(30)
+    assert answers["first"].status_code == 201, answers["first"].json
+    assert (answers["first"].json["accepted"], answers["first"].json["rejected"]) == (2, 0)
+    assert second.status_code == 201, second.json
+    assert (second.json["accepted"], second.json["rejected"]) == (1, 1)
+    [error] = second.json["errors"]
+    assert (error["row"], error["field"], error["message"]) == (2, "uscc", "already registered")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Enterprise)) == 3
+        uploads = db.session.scalars(select(Import).order_by(Import.id)).all()
+        assert [(u.status, u.accepted, u.rejected) for u in uploads] == [
+            ("done", 2, 0),
+            ("done", 1, 1),
+        ]

@@ -369,6 +369,48 @@ def test_a_duplicate_names_the_earlier_import_only_to_a_caller_who_may_read_it(
     assert (count(session, Import), count(session, Enterprise)) == before
 
 
+def test_the_same_file_sent_twice_at_once_is_stored_once(
+    client, identity, district, session, monkeypatch
+):
+    """A double click sends one file twice, without an Idempotency-Key.  Each request
+    found no finished copy of it, so both stored its rows: every result twice.  The
+    duplicate check is made again in the transaction that stores the rows (PostgreSQL: a
+    lock per file), so the second is a 409 and its import is marked rejected."""
+    from inspect_core.imports import service as imports
+
+    regulator, _, tasks = _drawn(client, identity, district)
+    content = csv_bytes(_food_rows(tasks, 5, prefix="TWICE"))
+    before = count(session, Result)
+    real_audit = imports.audit
+    inner: list = []
+
+    def audit(session, user, action, *args, **kwargs):
+        # the first request found no copy of the file and is storing it: the second,
+        # sent at the same moment, runs now
+        if action == "import.receive" and not inner:
+            inner.append(None)
+            inner[0] = upload(client, "/api/v1/results/import", regulator, content,
+                              "twice.csv", sector="food")  # fmt: skip
+        return real_audit(session, user, action, *args, **kwargs)
+
+    monkeypatch.setattr(imports, "audit", audit)
+    outer = upload(client, "/api/v1/results/import", regulator, content, "twice.csv",
+                   sector="food")  # fmt: skip
+    [second] = inner
+    assert second.status_code == 201, second.json
+    assert outer.status_code == 409, outer.json
+    assert outer.json["errors"]["file"][0].endswith(f"to import {second.json['import_id']}")
+    assert outer.json["message_zh"] == "该文件已导入过，未重复导入"
+    assert count(session, Result) - before == 5
+    refused, stored = session.scalars(
+        select(Import).where(Import.filename == "twice.csv").order_by(Import.id)
+    ).all()  # the first request's import, then the second's
+    assert (refused.status, refused.accepted) == ("rejected", 0)
+    assert (stored.id, stored.status, stored.accepted) == (second.json["import_id"], "done", 5)
+    shown = client.get(f"/api/v1/imports/{refused.id}", headers=regulator).json
+    assert shown["status"] == "rejected" and shown["errors"][0]["message_zh"].startswith("与导入")
+
+
 def test_oversized_file_too_many_rows_and_zip_bomb_are_refused(app, client, identity, session):
     admin = identity("admin")
     before_imports = count(session, Import)

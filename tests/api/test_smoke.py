@@ -197,6 +197,29 @@ def test_a_bad_licence_horizon_is_refused_when_the_app_starts(ahead, monkeypatch
     assert create_app({"DATABASE_URL": "sqlite://"}).config["LICENCE_MAX_DAYS_AHEAD"] == 3653
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "bounds"),
+    [
+        ("IMPORT_MAX_BYTES", "40MB", "1 to"),
+        ("IMPORT_MAX_BYTES", 0, "1 to"),
+        ("IMPORT_MAX_ROWS", -1, "1 to"),
+        ("IMPORT_MAX_CELL_CHARS", 2.5, "1 to"),
+        ("IMPORT_MAX_XLSX_RATIO", True, "1 to"),
+        ("IMPORT_WORKERS", "two", "0 to 1024"),
+        ("IMPORT_PARALLEL_MIN_ROWS", -5, "0 to"),
+    ],
+)
+def test_a_bad_upload_setting_is_refused_when_the_app_starts(name, value, bounds, monkeypatch):
+    """The upload limits are read at each upload: INSPECT_IMPORT_MAX_BYTES=40MB started an
+    app whose every upload was a 500, and IMPORT_MAX_ROWS=-1 one that refused every file
+    as "more than -1 rows"."""
+    with pytest.raises(ValueError, match=name) as refused:
+        create_app({name: value, "DATABASE_URL": "sqlite://"})
+    assert bounds in str(refused.value) and "须为" in str(refused.value)
+    monkeypatch.setenv(f"INSPECT_{name}", "7")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config[name] == 7
+
+
 def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):
     monkeypatch.setenv("INSPECT_SCORECARD_ALPHA", "null")
     assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORECARD_ALPHA"] is None

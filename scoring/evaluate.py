@@ -15,6 +15,7 @@ before the window, so no test-window outcome is used); then:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,15 +62,17 @@ def _require(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         )
 
 
-def _window_date(value: str, option: str) -> pd.Timestamp:
-    """A window bound as a day: an unreadable one is an error naming the option (an empty
-    one was NaT, which matched no row, and read "no inspections in the test window")."""
+def window_day(
+    value: Any, option: str, error: type[ScoringDataError] = ScoringDataError
+) -> pd.Timestamp:
+    """A window bound as a day: an unreadable one is an ``error`` naming the option (an
+    empty one was NaT, which matched no row, and read "no inspections in the test window")."""
     try:
         stamp = pd.Timestamp(value)
     except (TypeError, ValueError):
         stamp = pd.NaT
     if pd.isna(stamp):
-        raise ScoringDataError(
+        raise error(
             f"{option} is not a date: {value!r}", message_zh=f"{option} 不是有效日期: {value!r}"
         )
     # the day, as the inspections' dates are: 2014-09-02 12:00 sent that day's to training
@@ -180,7 +183,7 @@ def score_window(
     _check_outcomes(inspections)
     events = inspections.copy()
     events["date"] = parse_dates(events["date"], "date")
-    start, end = _window_date(test_from, "--test-from"), _window_date(test_to, "--test-to")
+    start, end = window_day(test_from, "--test-from"), window_day(test_to, "--test-to")
     if start > end:
         raise ScoringDataError("test window starts after it ends", message_zh="测试期起点晚于终点")
     train_mask = events["date"] < start

@@ -27,7 +27,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from scoring.errors import ScoringDataError
-from scoring.evaluate import Evaluation, days_earlier, first_half_capture
+from scoring.evaluate import Evaluation, days_earlier, first_half_capture, window_day
 from scoring.features import FeatureConfig, build_features, encode_categoricals, learn_vocabulary
 
 #: categorical columns of the open layout the evaluation encodes (when present)
@@ -50,18 +50,6 @@ class WindowFrames:
     y_test: np.ndarray
     test_dates: np.ndarray
     vocabulary: dict[str, tuple[str, ...]]
-
-
-def _date(value: Any, name: str) -> pd.Timestamp:
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        stamp = pd.NaT
-    if pd.isna(stamp):
-        raise ValidationError(
-            f"{name} is not a date: {value!r}", message_zh=f"{name} 不是有效日期: {value!r}"
-        )
-    return stamp.normalize()
 
 
 def history_cutoffs(dates: pd.Series, test_from: pd.Timestamp, block_days: int) -> pd.Series:
@@ -112,7 +100,8 @@ def window_frames(
     ins["critical_count"] = pd.to_numeric(ins["critical_count"], errors="coerce").fillna(0)
     keys = ["date", "inspection_id"] if "inspection_id" in ins.columns else ["date"]
     ins = ins.sort_values(keys, kind="stable").reset_index(drop=True)
-    start, end = _date(test_from, "test_from"), _date(test_to, "test_to")
+    start = window_day(test_from, "test_from", ValidationError)
+    end = window_day(test_to, "test_to", ValidationError)
     train = (ins["date"] < start).to_numpy()
     test = ((ins["date"] >= start) & (ins["date"] <= end)).to_numpy()
     y_all = (ins["critical_count"] > 0).to_numpy(dtype=int)

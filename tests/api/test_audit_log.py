@@ -10,6 +10,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import pytest
@@ -126,6 +127,50 @@ def test_chain_verify_fails_exactly_when_a_row_was_tampered_and_names_it(session
         assert not report.ok
         assert report.first_broken == victim, report
         assert report.events == victim - 1
+        expected = {
+            "alter": "content does not match its hash (altered)",
+            "delete": f"event {victim} is missing (next is {victim + 1})",
+            "swap": "prev_hash does not match the previous event's hash",
+        }
+        assert report.problem == expected[tamper], report
+
+
+def test_a_row_rehashed_alone_breaks_the_link_to_the_next(session):
+    """An altered event given a hash of its new content (its own link kept) matches
+    itself: the next event's ``prev_hash`` names the old hash, and that link is the break."""
+    _chain(session)
+    victim = _head(session) - EVENTS // 2
+    row = session.execute(select(AuditEvent.__table__).where(AuditEvent.id == victim)).one()
+    forged = event_hash(row.prev_hash, SimpleNamespace(**{**row._mapping, "actor": "mallory"}))
+    _as_superuser(
+        session,
+        f"UPDATE audit_events SET actor = 'mallory', hash = '{forged}' WHERE id = {victim}",
+    )
+    report = verify(session)
+    assert not report.ok and report.first_broken == victim + 1, report
+    assert report.problem == "prev_hash does not match the previous event's hash"
+
+
+@pytest.mark.parametrize("column", ["occurred_at", "action", "entity", "entity_id", "data"])
+def test_an_edit_of_any_hashed_field_is_named(session, column):
+    """The tamper test above edits ``actor`` alone: an event backdated, or its data or
+    target rewritten, verified still if the hash left that field out."""
+    _chain(session)
+    victim = _head(session) - EVENTS // 2
+    postgres = session.get_bind().dialect.name == "postgresql"
+    earlier = "occurred_at - interval '1 day'" if postgres else "datetime(occurred_at, '-1 day')"
+    value = {
+        "occurred_at": earlier,
+        "action": "'thing.undo'",
+        "entity": "'other'",
+        "entity_id": "'999'",
+        "data": """'{"n": 999}'""",
+    }[column]
+    assert verify(session).ok
+    _as_superuser(session, f"UPDATE audit_events SET {column} = {value} WHERE id = {victim}")
+    report = verify(session)
+    assert not report.ok and report.first_broken == victim, report
+    assert report.problem == "content does not match its hash (altered)"
 
 
 def test_an_event_with_nan_or_infinity_in_its_data_verifies(session):

@@ -237,6 +237,24 @@ def test_a_tampered_row_is_named_while_the_chain_still_verifies(stored, session,
     assert any(named in p for p in report.problems), report.problems
 
 
+def test_a_row_added_under_an_upload_that_stored_none_is_named(client, identity, stored, session):
+    """Every tamper above names an upload whose event stored rows: a row added (INSERT
+    alone) under an upload that stored none, all its rows refused, was not tried."""
+    rows = food_rows([{"id": 10**9}], 1)  # a task that does not exist: the row is refused
+    refused = upload(client, "/api/v1/results/import", identity("regulator"), csv_bytes(rows),
+                     "none.csv", sector="food", mode="partial")  # fmt: skip
+    assert refused.status_code == 201 and refused.json["accepted"] == 0, refused.json
+    empty, copied = refused.json["import_id"], _tamper(stored)["add a row (INSERT alone)"][0][0]
+    forged = copied.replace("(chain, ", "(chain, import_id, ").replace(
+        "SELECT 'forged-chain', ", f"SELECT 'forged-chain', {empty}, "
+    )
+    session.execute(text(forged))
+    session.commit()
+    report = verify_records(session)
+    assert not report.ok
+    assert any(f"names import {empty}, whose audit event" in p for p in report.problems), report
+
+
 def test_cli_verify_records_reports_and_fails_by_exit_code(app, stored, session):
     def run():
         with app.app_context():

@@ -76,6 +76,39 @@ def test_a_correction_keeps_the_disclosure_deadline(client, identity, district, 
     assert [i["result_id"] for i in items] == [correction.json["id"]]
 
 
+def test_a_correction_without_a_date_keeps_the_inspection_day(
+    client, identity, district, monkeypatch
+):
+    """A correction restates what one inspection found: sent without ``inspected_on``, it
+    keeps the result's day (it had no test made on another day than the result, where a
+    default of today moved a December result into the next year's KPIs)."""
+    regulator, _, (result,) = _recorded(client, identity, 1)
+    later = dt.date.fromisoformat(result["inspected_on"]) + dt.timedelta(days=40)
+    monkeypatch.setattr(service, "today_in_china", lambda: later)
+    assert "inspected_on" not in FIX
+    correction = client.post(f"/api/v1/results/{result['id']}/corrections", json=FIX,
+                             headers=regulator)  # fmt: skip
+    assert correction.status_code == 201, correction.json
+    assert correction.json["inspected_on"] == result["inspected_on"]
+
+
+def test_a_result_of_a_closed_plan_is_not_corrected(client, identity, district):
+    """A closed plan takes no more results, corrections included: only the recording of a
+    new result on a closed plan had a test, so a correction let through went unseen."""
+    regulator, _, (result,) = _recorded(client, identity, 1)
+    plan = f"/api/v1/plans/{result['plan_id']}"
+    for status in ("published", "closed"):
+        changed = client.patch(plan, json={"status": status}, headers=regulator)
+        assert changed.status_code == 200, changed.json
+    refused = client.post(f"/api/v1/results/{result['id']}/corrections", json=FIX,
+                          headers=regulator)  # fmt: skip
+    assert refused.status_code == 409, refused.json
+    assert refused.json["errors"] == {"plan": ["closed"]}
+    assert refused.json["message_zh"] == "抽查计划已关闭"
+    chain = client.get(f"/api/v1/results/{result['id']}", headers=regulator).json
+    assert [v["id"] for v in chain["versions"]] == [result["id"]]
+
+
 def test_a_recused_inspector_does_not_read_the_tasks_results(client, identity, district):
     """An inspector released from a task (回避: a relative runs the enterprise) no longer
     sees the task, but still read, and listed, every result the new team recorded on it.

@@ -155,6 +155,12 @@ def _as_missing(hidden, missing, hidden_id: int) -> None:
     assert shown == absent
 
 
+def _public_plan_ids(client) -> set[int]:
+    listed = client.get("/api/v1/public/plans")
+    assert listed.status_code == 200, listed.json
+    return {p["id"] for p in listed.json["items"]}
+
+
 def test_an_unpublished_draw_and_its_pool_answer_as_missing_ones(client, identity, district):
     """API1: before its plan is published a draw and its frozen pool are hidden from the
     public, and from a regulator scoped to other regions.  The 404 said "no published
@@ -179,6 +185,7 @@ def test_an_unpublished_draw_and_its_pool_answer_as_missing_ones(client, identit
         client.get(f"/api/v1/public/snapshots/{MISSING}"),
         snapshot_id,
     )
+    assert plan_id not in _public_plan_ids(client)
     # still shown where it may be: to the district-wide admin, and to all once published
     assert client.get(f"/api/v1/draws/{draw_id}", headers=admin).status_code == 200
     published = client.patch(
@@ -187,6 +194,7 @@ def test_an_unpublished_draw_and_its_pool_answer_as_missing_ones(client, identit
     assert published.status_code == 200, published.json
     assert client.get(f"/api/v1/draws/{draw_id}").status_code == 200
     assert client.get(f"/api/v1/public/snapshots/{snapshot_id}").status_code == 200
+    assert plan_id in _public_plan_ids(client)
 
 
 def test_an_inspector_cannot_tell_another_teams_result_from_a_missing_one(

@@ -346,6 +346,28 @@ def test_draw_protocol_refusals(client, identity, district, session):
     )
 
 
+def test_a_task_superseded_by_a_redraw_takes_no_result(client, identity, district, session):
+    """Only the race of a result with a re-draw had a test (PostgreSQL alone): a result
+    sent afterwards for a task the re-draw superseded is a 409 naming ``task``, and
+    nothing is stored."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    first = client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 7}, headers=regulator)
+    assert first.status_code == 201, first.json
+    old = client.get(f"/api/v1/tasks?plan={plan_id}&limit=1", headers=regulator).json["items"][0]
+    redraw = client.post(f"/api/v1/plans/{plan_id}/draw", headers=regulator,
+                         json={"seed": 8, "reason": "两名检查人员调离"})  # fmt: skip
+    assert redraw.status_code == 201, redraw.json
+    me = inspector_headers(identity, old["inspectors"][0])
+    body = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"}
+    refused = client.post(f"/api/v1/tasks/{old['id']}/results", json=body,
+                          headers={**me, "Idempotency-Key": "late"})  # fmt: skip
+    assert refused.status_code == 409, refused.json
+    assert refused.json["errors"] == {"task": ["superseded"]}
+    count = select(func.count()).select_from(Result).where(Result.task_id == old["id"])
+    assert session.scalar(count) == 0
+
+
 def test_redraw_needs_reason_and_keeps_the_earlier_draw(client, identity, district, session):
     regulator = identity("regulator")
     plan_id = create_plan(client, regulator)
@@ -576,6 +598,54 @@ def test_bad_results_are_refused_and_nothing_is_stored(client, identity, distric
     no_reason = client.post(f"/api/v1/results/{rid}/corrections", json=good, headers=me)
     assert no_reason.status_code == 422
     assert "reason" in no_reason.json["errors"]
+
+
+def test_an_inspectors_major_finding_contradicts_no_problem_and_is_counted(
+    client, identity, district, session
+):
+    """The inspector's own findings had no test on a recorded result: "no problem" beside a
+    major finding is refused like one beside a failing sample, and the stored counts by
+    severity (the scoring's features) are those of the findings given."""
+    _, _, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    path = f"/api/v1/tasks/{task['id']}/results"
+    findings = [{"severity": s, "description": "记录不全"} for s in ("major", "minor", "minor")]
+    body = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem",
+            "findings": findings}  # fmt: skip
+    refused = client.post(path, json=body, headers={**me, "Idempotency-Key": "np"})
+    assert refused.status_code == 422, refused.json
+    assert list(refused.json["errors"]) == ["conclusion_code"]
+    recorded = client.post(path, json={**body, "conclusion_code": "corrected"},
+                           headers={**me, "Idempotency-Key": "fixed"})  # fmt: skip
+    assert recorded.status_code == 201, recorded.json
+    assert recorded.json["worst_severity"] == "major"
+    row = session.get(Result, recorded.json["id"])
+    assert (row.critical_count, row.major_count, row.minor_count) == (0, 1, 2)
+
+
+def test_an_attachment_over_the_size_limit_is_a_413_naming_it(
+    app, client, identity, district, session
+):
+    """``ATTACHMENT_MAX_BYTES`` had no test: an attachment one byte over it is a 413 naming
+    the attachment, with nothing stored; one of exactly the limit is kept."""
+    _, _, task = _drawn_task(client, identity, district)
+    me = inspector_headers(identity, task["inspectors"][0])
+    path = f"/api/v1/tasks/{task['id']}/results"
+    content = b"\x89PNG\r\n\x1a\n" + b"0" * 100
+    attachment = {"filename": "现场.png", "content_type": "image/png",
+                  "content_base64": base64.b64encode(content).decode()}  # fmt: skip
+    body = {"sector": "food", "payload": food_payload(), "conclusion_code": "no_problem",
+            "attachments": [attachment]}  # fmt: skip
+    app.config["ATTACHMENT_MAX_BYTES"] = len(content) - 1
+    refused = client.post(path, json=body, headers={**me, "Idempotency-Key": "big"})
+    assert refused.status_code == 413, refused.json
+    assert list(refused.json["errors"]) == ["attachments.0.content_base64"], refused.json
+    count = select(func.count()).select_from(Result).where(Result.task_id == task["id"])
+    assert session.scalar(count) == 0
+    app.config["ATTACHMENT_MAX_BYTES"] = len(content)
+    kept = client.post(path, json=body, headers={**me, "Idempotency-Key": "fits"})
+    assert kept.status_code == 201, kept.json
+    assert [a["size"] for a in kept.json["attachments"]] == [len(content)]
 
 
 @pytest.mark.parametrize("code", ["unreachable", "no_activity", "closed", "uncooperative"])
@@ -903,6 +973,26 @@ def test_a_calendar_day_outside_the_year_is_named_under_its_own_list(client, ide
     assert refused.json["errors_zh"] == {"workdays": ["2032-10-09 不在 2031 年内"]}
 
 
+def test_a_years_calendar_loaded_again_replaces_the_first(client, identity, session):
+    """``PUT /calendar/{year}`` replaces the year's notice (a revised one drops a holiday);
+    every test loaded a year once, so a load that only added to the first was not seen."""
+    from inspect_core.results.models import CalendarDay
+
+    regulator = identity("regulator")
+    first = {"holidays": [f"2031-10-0{d}" for d in range(1, 8)], "workdays": ["2031-10-11"]}
+    revised = {"holidays": ["2031-10-01", "2031-10-02"], "workdays": []}
+    for body in (first, revised):
+        loaded = client.put("/api/v1/calendar/2031", json=body, headers=regulator)
+        assert loaded.status_code == 200, loaded.json
+    assert loaded.json == {"year": 2031, "days": 2}
+    stored = session.execute(
+        select(CalendarDay.day, CalendarDay.workday)
+        .where(CalendarDay.day.between(dt.date(2031, 1, 1), dt.date(2031, 12, 31)))
+        .order_by(CalendarDay.day)
+    ).all()
+    assert [(d.isoformat(), w) for d, w in stored] == [("2031-10-01", False), ("2031-10-02", False)]
+
+
 def test_bulk_upload_task_loading_matches_the_orm(client, identity, district, session):
     """Bulk uploads read their tasks with Core queries; what they build must be what the
     JSON API builds from the ORM, after a re-assignment and under a region scope."""
@@ -1009,6 +1099,85 @@ def test_results_of_a_plan_not_yet_published_are_not_disclosed(client, identity,
     assert result_id in _public_ids(client)
     overdue = client.get(f"/api/v1/disclosures/overdue?as_of={late}", headers=regulator).json
     assert result_id not in {i["result_id"] for i in overdue["items"]}
+
+
+def _listed(client, url: str, headers=None, **query) -> set[int]:
+    page = client.get(url, query_string={**query, "limit": 200}, headers=headers or {})
+    assert page.status_code == 200, (query, page.json)
+    return {i["id"] for i in page.json["items"]}
+
+
+def test_public_results_filters_narrow_the_list(client, identity, district):
+    """``/public/results`` filters by plan, enterprise, sector and inspection date had no
+    test with data on both sides: with any of them dropped from the query, every disclosed
+    result matched every filter and the suite still passed."""
+    regulator, plan_id, recorded = _recorded_on_a_drawn_plan(client, identity)
+    result_id = recorded["id"]
+    _publish(client, regulator, plan_id)
+    disclosed = client.post(f"/api/v1/results/{result_id}/disclose", headers=regulator)
+    assert disclosed.status_code == 201, disclosed.json
+    url = "/api/v1/public/results"
+    (item,) = [i for i in client.get(url).json["items"] if i["id"] == result_id]
+    other = next(u for u in district["enterprises"] if u != item["uscc"])
+    day = dt.date.fromisoformat(item["inspected_on"])
+    before, after = day - dt.timedelta(days=1), day + dt.timedelta(days=1)
+    assert result_id in _listed(client, url, plan=plan_id)
+    assert result_id not in _listed(client, url, plan=plan_id + 1)
+    assert result_id in _listed(client, url, uscc=item["uscc"])
+    assert result_id not in _listed(client, url, uscc=other)
+    assert result_id in _listed(client, url, sector="food")
+    assert result_id not in _listed(client, url, sector="drugs")
+    assert result_id in _listed(client, url, **{"from": day.isoformat(), "to": day.isoformat()})
+    assert result_id not in _listed(client, url, **{"from": after.isoformat()})
+    assert result_id not in _listed(client, url, to=before.isoformat())
+
+
+def test_results_list_filters_narrow_the_list(client, identity, district):
+    """``/results`` filters had no test with data on both sides (``?sector=`` was asked
+    only where nothing was stored): dropped from the query, a regulator asking for the
+    failed results of one enterprise got every result."""
+    regulator, plan_id, recorded = _recorded_on_a_drawn_plan(client, identity)
+    result_id, url = recorded["id"], "/api/v1/results"
+    assert recorded["passed"] is True
+    uscc = client.get(f"{url}/{result_id}", headers=regulator).json["uscc"]
+    other = next(u for u in district["enterprises"] if u != uscc)
+    assert result_id in _listed(client, url, regulator, uscc=uscc)
+    assert result_id not in _listed(client, url, regulator, uscc=other)
+    assert result_id in _listed(client, url, regulator, passed="true")
+    assert result_id not in _listed(client, url, regulator, passed="false")
+    assert result_id in _listed(client, url, regulator, plan=plan_id)
+    assert result_id not in _listed(client, url, regulator, plan=plan_id + 1)
+    assert result_id in _listed(client, url, regulator, sector="food")
+    assert result_id not in _listed(client, url, regulator, sector="drugs")
+
+
+def test_a_streets_regulator_sees_only_their_streets_overdue_results(client, identity, district):
+    """``/disclosures/overdue`` had no test with overdue results in two streets: without its
+    region clause a street's regulator was shown every street's (names and USCCs)."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    freeze_and_draw(client, regulator, plan_id)
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=100", headers=regulator).json["items"]
+    region_of = {u: REGIONS[i % 2] for i, u in enumerate(district["enterprises"])}
+    body = {"sector": "food", "payload": food_payload("0.1"), "conclusion_code": "no_problem"}
+    recorded = {}
+    for region in REGIONS[:2]:
+        task = next(t for t in tasks if region_of[t["uscc"]] == region)
+        me = inspector_headers(identity, task["inspectors"][0])
+        response = client.post(
+            f"/api/v1/tasks/{task['id']}/results", json=body,
+            headers={**me, "Idempotency-Key": f"od-{region}"},
+        )  # fmt: skip
+        assert response.status_code == 201, response.json
+        recorded[region] = response.json
+    due = max(dt.date.fromisoformat(r["disclosure_due"]) for r in recorded.values())
+    url = f"/api/v1/disclosures/overdue?as_of={due + dt.timedelta(days=1)}"
+    everyone = client.get(url, headers=regulator).json["items"]
+    assert {i["result_id"] for i in everyone} == {r["id"] for r in recorded.values()}
+    for region in REGIONS[:2]:
+        scoped = identity("regulator", regions=(region,))
+        listed = client.get(url, headers=scoped).json["items"]
+        assert [i["result_id"] for i in listed] == [recorded[region]["id"]], region
 
 
 def test_a_result_disclosed_under_a_drawn_plan_earlier_waits_for_the_plan(

@@ -505,6 +505,24 @@ def test_golden_draw_pins_algorithm_v1():
     )
 
 
+def test_golden_draw_pins_the_repair_to_the_least_loaded_candidate():
+    """Frozen output of a draw whose repair has candidates of unequal workload: the freed
+    slot of E02 goes to the least loaded (JD1), not to any candidate below the cap (the
+    property tests pass either way; a replay by a third party would not)."""
+    ents = [ent(f"E{i:02d}") for i in range(6)]
+    conflicts = [("JD0", "E02"), ("JD3", "E02"), ("JD3", "E03"), ("JD4", "E03")]
+    pool = Pool(ents, [insp(f"JD{i}") for i in range(5)], conflicts)
+    outcome = draw(pool, DrawParams("food", {"B": 1}), 1)
+    assert outcome.tasks == (
+        Assignment("E00", ("JD1", "JD2")),
+        Assignment("E01", ("JD0", "JD3")),
+        Assignment("E02", ("JD1", "JD4")),
+        Assignment("E03", ("JD0", "JD2")),
+        Assignment("E04", ("JD1", "JD4")),
+        Assignment("E05", ("JD0", "JD2")),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Infeasible draws
 # ---------------------------------------------------------------------------------------------

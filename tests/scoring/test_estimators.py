@@ -482,6 +482,9 @@ def test_tiers_cutoffs_and_overrides():
     )  # fmt: skip
     assert list(tiers) == ["A", "B", "C", "D", "D", "B"]
     assert overrides == [None, None, None, None, "serious_dishonesty", "no_history"]
+    # a cut-off is its tier's minimum score: a score equal to it is in that tier
+    at_cutoffs, _ = assign(np.array([650.0, 590.0, 560.0]), {"A": 650, "B": 590, "C": 560})
+    assert list(at_cutoffs) == ["A", "B", "C"]
     for bad in ({"A": 500, "B": 590, "C": 560}, {"A": 650, "B": 590}, {"A": "x", "B": 1, "C": 0}):
         with pytest.raises(ValueError, match="A"):
             check_cutoffs(bad)

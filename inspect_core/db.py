@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +87,31 @@ def json_dumps(value: Any) -> str:
 def json_bytes(value: Any) -> bytes:
     """:func:`json_dumps` as UTF-8 bytes (bulk uploads' COPY text is bytes)."""
     return orjson.dumps(value, default=json_default, option=_ORJSON_OPTIONS)
+
+
+#: pg_advisory_xact_lock(class, key) of the imports and registries; the two-key space is
+#: not the audit chain's one-key space
+_LOCK_CLASS = 0x1A5D
+
+
+def xact_lock(session: Session, name: str, shared: bool = False) -> None:
+    """PostgreSQL: hold the lock ``name`` until the transaction commits or rolls back
+    (``shared``: held by many at once, but not beside the exclusive one).  SQLite's
+    writers already queue for the database (``BEGIN IMMEDIATE``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    call = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    session.execute(
+        text(f"SELECT {call}(:cls, hashtext(:name))"), {"cls": _LOCK_CLASS, "name": name}
+    )
+
+
+def registry_lock(session: Session, kind: str, shared: bool = False) -> None:
+    """The lock of the registry ``kind`` (``enterprises``, ``inspectors``), taken before
+    looking for a duplicate code: a registry upload (exclusive) checks its codes and
+    inserts them under it, so a single create (shared; creates may run beside each other)
+    cannot insert a code the upload found free, nor the reverse (the unique index, a 500)."""
+    xact_lock(session, f"{kind}:{kind}", shared)
 
 
 def json_loads(text: str | bytes) -> Any:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
 from inspect_core.credit.models import CreditEvent, CreditWithdrawal
+from inspect_core.db import registry_lock
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.enterprises.schemas import licence_errors
 from inspect_core.errors import Conflict, NotFound, Unprocessable
@@ -48,6 +49,7 @@ def _audit_view(data: dict[str, Any]) -> dict[str, Any]:
 
 def create(session: Session, user: Any, data: dict[str, Any]) -> Enterprise:
     check_region_writable(user, data["region"])
+    registry_lock(session, "enterprises", shared=True)  # not beside an upload's check
     if session.scalar(select(Enterprise.id).where(Enterprise.uscc == data["uscc"])) is not None:
         raise Conflict(
             f"enterprise {data['uscc']} is already registered",

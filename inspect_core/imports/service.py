@@ -44,7 +44,7 @@ from uuid_utils import uuid7
 from inspect_core import i18n, idempotency
 from inspect_core.audit.service import record as audit
 from inspect_core.auth.access import has_permission
-from inspect_core.db import json_bytes, json_dumps, utcnow
+from inspect_core.db import json_bytes, json_dumps, registry_lock, utcnow, xact_lock
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.enterprises.schemas import EnterpriseCreateSchema
 from inspect_core.errors import ApiError, Conflict, NotFound, Unprocessable
@@ -633,25 +633,18 @@ def _refuse_duplicate(session: Session, user: Any, kind: str, digest: str) -> No
         )
 
 
-#: pg_advisory_xact_lock(class, key) of the imports; the two-key space is not the
-#: audit chain's one-key space
-_LOCK_CLASS = 0x1A5D
-
-
 def _serialise(session: Session, kind: str, digest: str) -> None:
     """PostgreSQL: hold, until this import commits or rolls back, a lock on its file (a
     result upload) or on its registry (enterprises, inspectors).  Two copies of one file
     sent at once each found no finished copy and both stored their rows; two registry
     files naming one USCC both found it free, and the second died on the unique index (a
-    500).  Waiting here, each sees what the other committed.  SQLite's writers already
-    queue for the database (``BEGIN IMMEDIATE``)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    name = digest if kind == "results" else kind
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(:cls, hashtext(:name))"),
-        {"cls": _LOCK_CLASS, "name": f"{kind}:{name}"},
-    )
+    500), as did a file naming a code a single create inserted meanwhile.  Waiting here,
+    each sees what the other committed.  SQLite's writers already queue for the database
+    (``BEGIN IMMEDIATE``)."""
+    if kind == "results":
+        xact_lock(session, f"results:{digest}")
+    else:
+        registry_lock(session, kind)
 
 
 def _id_runs(session: Session, after: int, import_id: int) -> list[list[int]]:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from inspect_core.audit.service import record as audit
 from inspect_core.auth.access import has_permission
+from inspect_core.db import registry_lock
 from inspect_core.enterprises.models import Enterprise
 from inspect_core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from inspect_core.inspectors.models import ConflictOfInterest, Inspector, InspectorQualification
@@ -31,8 +32,9 @@ def _own_only(user: Any, badge: str, read_perm: str) -> None:
 
 def create(session: Session, user: Any, data: dict[str, Any]) -> Inspector:
     check_region_writable(user, data["region"])
+    registry_lock(session, "inspectors", shared=True)  # not beside an upload's check
     if session.scalar(select(Inspector.id).where(Inspector.badge == data["badge"])) is not None:
-        raise Conflict(f"badge {data['badge']} exists", {"badge": ["already registered"]})
+        raise _badge_taken(data["badge"])
     inspector = Inspector(
         badge=data["badge"],
         name=data["name"],
@@ -48,8 +50,15 @@ def create(session: Session, user: Any, data: dict[str, Any]) -> Inspector:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict(f"badge {data['badge']} exists", {"badge": ["already registered"]}) from None
+        raise _badge_taken(data["badge"]) from None
     return inspector
+
+
+def _badge_taken(badge: str) -> Conflict:
+    """The 409 of a badge already registered, in both languages."""
+    return Conflict(
+        f"badge {badge} exists", {"badge": ["already registered"]}, message_zh="该检查员编号已登记"
+    )
 
 
 def get(session: Session, user: Any, badge: str) -> Inspector:

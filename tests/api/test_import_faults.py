@@ -236,3 +236,170 @@ def test_two_registry_uploads_naming_one_uscc_at_once_store_it_once(committed_ap
             ("done", 2, 0),
             ("done", 1, 1),
         ]
+
+
+def _registry_file(kind: str, shared: str, name: str) -> tuple[str, bytes]:
+    """A two-row registry CSV of ``kind``: ``shared`` (a USCC or badge), then a fresh one."""
+    if kind == "enterprises":
+        rows = [factories.ENTERPRISE_HEADER, [shared, "重庆同码有限公司", "food", "华岩镇", "", "", ""],
+                [factories.uscc(), name, "food", "华岩镇", "", "", ""]]  # fmt: skip
+    else:
+        rows = [["执法证号", "姓名", "所属单位", "所属街镇", "执法资格", "在岗"],
+                [shared, "李娜", "九龙坡区市场监管局华岩所", "华岩镇", "food", "是"],
+                [factories.inspector()["badge"], name, "九龙坡区市场监管局华岩所", "华岩镇", "food", "是"]]  # fmt: skip
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return f"/api/v1/{kind}/import?mode=partial", buffer.getvalue().encode()
+
+
+def _single(kind: str, shared: str) -> dict:
+    """The JSON body of a single create naming ``shared``."""
+    if kind == "enterprises":
+        return factories.enterprise(uscc=shared, region="华岩镇")
+    return factories.inspector(badge=shared, region="华岩镇")
+
+
+def _registry_count(app, kind: str) -> int:
+    from inspect_core.enterprises.models import Enterprise
+    from inspect_core.inspectors.models import Inspector
+
+    model = Enterprise if kind == "enterprises" else Inspector
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("kind", ["enterprises", "inspectors"])
+def test_single_create_committed_during_a_registry_upload_is_a_409_not_a_500(
+    committed_app, monkeypatch, kind
+):
+    """An enterprise (or inspector) registered through ``POST /enterprises`` between a
+    registry upload's duplicate check and its insert: the upload died on the unique index
+    (a 500, its import left "received").  Now the single create waits for the upload, and
+    is refused as already registered; the upload stores both its rows."""
+    import threading
+
+    app, _ = committed_app
+    headers = factories.committed_user(app, "boss", "admin")
+    shared = factories.uscc() if kind == "enterprises" else factories.inspector()["badge"]
+    field = "uscc" if kind == "enterprises" else "badge"
+    path, content = _registry_file(kind, shared, "甲")
+
+    started = threading.Event()
+    name = "_enterprise_checks" if kind == "enterprises" else "_inspector_checks"
+    real_checks = getattr(imports, name)
+
+    def checks(*args, **kwargs):
+        problems = real_checks(*args, **kwargs)
+        if threading.current_thread().name == "upload":
+            started.set()  # checked, not yet stored: the single create comes now
+            threading.Event().wait(1.0)
+        return problems
+
+    monkeypatch.setattr(imports, name, checks)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answers = {}
+    upload = threading.Thread(
+        target=lambda: answers.update(
+            upload=app.test_client().post(
+                path,
+                data={"file": (io.BytesIO(content), "registry.csv")},
+                headers=headers,
+                content_type="multipart/form-data",
+            )
+        ),
+        name="upload",
+    )
+    upload.start()
+    assert started.wait(10)
+    single = app.test_client().post(f"/api/v1/{kind}", json=_single(kind, shared), headers=headers)
+    upload.join(30)
+    assert answers["upload"].status_code == 201, answers["upload"].json
+    assert (answers["upload"].json["accepted"], answers["upload"].json["rejected"]) == (2, 0)
+    assert single.status_code == 409, single.json
+    assert single.json["errors"] == {field: ["already registered"]}
+    assert _registry_count(app, kind) == 2
+    with app.app_context():
+        [done] = db.session.scalars(select(Import)).all()
+        assert (done.status, done.accepted) == ("done", 2)
+
+
+@pytest.mark.parametrize("kind", ["enterprises", "inspectors"])
+def test_registry_upload_during_an_uncommitted_single_create_refuses_that_row(
+    committed_app, monkeypatch, kind
+):
+    """The other order: a registry upload has received its file when a single create
+    inserts the same code, and checks for duplicates before the create commits.  The
+    upload found the code free and died on the unique index once the create committed (a
+    500).  Now the upload waits for the create, and refuses that row as already
+    registered."""
+    from inspect_core.enterprises import service as enterprises
+    from inspect_core.inspectors import service as inspectors
+    from tests.concurrency import linger, together
+
+    app, _ = committed_app
+    headers = factories.committed_user(app, "boss", "admin")
+    shared = factories.uscc() if kind == "enterprises" else factories.inspector()["badge"]
+    field = "uscc" if kind == "enterprises" else "badge"
+    path, content = _registry_file(kind, shared, "乙")
+    # the create's row inserted, uncommitted, for a second; the upload's file received
+    # (its own audit event committed) and its rows checked only then
+    inside = linger(monkeypatch, enterprises if kind == "enterprises" else inspectors, seconds=1.0)
+    real_serialise = imports._serialise
+
+    def serialise(*args, **kwargs):
+        assert inside.wait(10)
+        return real_serialise(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_serialise", serialise)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answers = {}
+
+    def single() -> None:
+        answers["single"] = app.test_client().post(
+            f"/api/v1/{kind}", json=_single(kind, shared), headers=headers
+        )
+
+    def upload() -> None:
+        answers["upload"] = app.test_client().post(
+            path,
+            data={"file": (io.BytesIO(content), "registry.csv")},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+
+    together(upload, single)
+    assert answers["single"].status_code == 201, answers["single"].json
+    assert answers["upload"].status_code == 201, answers["upload"].json
+    assert (answers["upload"].json["accepted"], answers["upload"].json["rejected"]) == (1, 1)
+    [error] = answers["upload"].json["errors"]
+    assert (error["row"], error["field"], error["message"]) == (2, field, "already registered")
+    assert _registry_count(app, kind) == 2
+
+
+@pytest.mark.parametrize("kind", ["enterprises", "inspectors"])
+def test_two_single_creates_of_one_code_at_once_one_is_a_409(committed_app, monkeypatch, kind):
+    """Two registrars post the same USCC (or badge) at the same moment: one is stored,
+    the other is the documented 409, never a 500."""
+    from inspect_core.enterprises import service as enterprises
+    from inspect_core.inspectors import service as inspectors
+    from tests.concurrency import linger, meet, together
+
+    app, _ = committed_app
+    headers = factories.committed_user(app, "boss", "admin")
+    shared = factories.uscc() if kind == "enterprises" else factories.inspector()["badge"]
+    field = "uscc" if kind == "enterprises" else "badge"
+    owner = enterprises if kind == "enterprises" else inspectors
+    meet(monkeypatch, owner, "check_region_writable")
+    linger(monkeypatch, owner)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    answers = []
+
+    def post() -> None:
+        body = _single(kind, shared)
+        answers.append(app.test_client().post(f"/api/v1/{kind}", json=body, headers=headers))
+
+    together(post, post)
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.json for a in answers]
+    [refused] = [a for a in answers if a.status_code == 409]
+    assert refused.json["errors"] == {field: ["already registered"]}
+    assert _registry_count(app, kind) == 1

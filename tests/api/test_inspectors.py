@@ -70,7 +70,11 @@ def test_an_unknown_qualification_filter_is_a_422_not_an_empty_list(client, regu
 def test_duplicate_badge_is_409(client, regulator):
     body = factories.inspector()
     assert client.post("/api/v1/inspectors", json=body, headers=regulator).status_code == 201
-    assert client.post("/api/v1/inspectors", json=body, headers=regulator).status_code == 409
+    again = client.post("/api/v1/inspectors", json=body, headers=regulator)
+    assert again.status_code == 409
+    assert again.json["errors"] == {"badge": ["already registered"]}
+    # it had the generic zh-CN text of any 409, where a USCC's says what happened
+    assert again.json["message_zh"] == "该检查员编号已登记"
 
 
 def test_conflicts_declared_listed_and_not_duplicated(client, regulator, session):

@@ -449,6 +449,7 @@ CORE_MESSAGES: tuple[Message, ...] = (
         "晚于 {latest}（最晚为今天起第 PLAN_MAX_DAYS_AHEAD 天）",
     ),
     Message("check item codes repeat", "检查事项代码重复"),
+    Message("at most {places} decimal places", "最多 {places} 位小数"),
     Message("give either seed or the public value, not both", "种子和公开随机值只能给出其一"),
     Message("required unless an explicit test seed is given", "未给出测试种子时必填"),
     Message("choose among: {choices}", "请从以下选择：{choices}"),

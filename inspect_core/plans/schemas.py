@@ -55,17 +55,30 @@ def _check_items(**kwargs: Any) -> fields.List:
     )
 
 
+#: decimal places a tier's ratio may have (0.000001 is one enterprise in a million)
+RATIO_PLACES = 6
+
+
+def _ratio_places(ratio: Decimal) -> None:
+    """Refuse, never round, a ratio finer than :data:`RATIO_PLACES`: the frozen pool writes
+    it out in full, and "1E-999999999" was a gigabyte of digits there.  One outside 0–1 is
+    left to the range (quantizing "1E+999999999" raises)."""
+    if 0 <= ratio <= 1 and ratio != ratio.quantize(Decimal(1).scaleb(-RATIO_PLACES)):
+        raise ValidationError(f"at most {RATIO_PLACES} decimal places")
+
+
 def _ratio() -> fields.Decimal:
     """A tier's ratio, 0–1.  Its bounds are documented by hand: apispec writes a Decimal
     field's bounds as strings ("0", "1"), which is not a valid OpenAPI document."""
     return fields.Decimal(
         required=True,
         as_string=True,
-        validate=validate.Range(0, 1),
+        validate=[validate.Range(0, 1), _ratio_places],
         metadata={
             "minimum": 0,
             "maximum": 1,
-            "description": '0–1, a number or its decimal string ("0.25")',
+            "description": f"0–1 with at most {RATIO_PLACES} decimal places, a number or its"
+            ' decimal string ("0.25")',
         },
     )
 
@@ -235,6 +248,14 @@ class DrawSchema(Schema):
     tasks = fields.Integer(metadata={"description": "number of tasks created"})
 
 
+class VerifyProblemSchema(Schema):
+    code = fields.String(
+        metadata={"description": "snapshot_unreadable | snapshot_hash | seed_not_derived"}
+    )
+    message = fields.String()
+    message_zh = fields.String()
+
+
 class VerifySchema(Schema):
     identical = fields.Boolean(required=True)
     draw_id = fields.Integer()
@@ -246,6 +267,8 @@ class VerifySchema(Schema):
     missing = fields.List(fields.String())
     unexpected = fields.List(fields.String())
     changed = fields.List(fields.String())
+    #: the checks of the published inputs that failed (the replay's own are above)
+    problems = fields.List(fields.Nested(VerifyProblemSchema))
 
 
 def _release_reason(assignment: Any) -> str | None:

@@ -573,27 +573,91 @@ def stored_assignments(session: Session, draw_id: int) -> list[tuple[str, list[s
     return sorted(tasks.items())
 
 
+def _problem(code: str, en: str, zh: str) -> dict[str, str]:
+    return {"code": code, "message": en, "message_zh": zh}
+
+
+def _published_inputs(found: Draw, snapshot: PoolSnapshot, digest: str) -> list[dict[str, str]]:
+    """What the replay alone cannot see: the snapshot is the one whose hash was published,
+    and a public draw's seed is the one that hash and the public value give (a seed swapped
+    for a cherry-picked one replays to its own tasks)."""
+    problems = []
+    if digest != snapshot.pool_hash:
+        problems.append(
+            _problem(
+                "snapshot_hash",
+                f"The stored snapshot hashes to {digest}, not to its published"
+                f" {snapshot.pool_hash}.",
+                f"存储的名录库快照哈希值为 {digest}，与已公布的 {snapshot.pool_hash} 不一致。",
+            )
+        )
+    if found.seed_kind == "public":
+        try:
+            expected = str(drawlib.derive_seed(snapshot.pool_hash, found.public_value or ""))
+        except ValueError:
+            expected = None
+        if expected != found.seed:
+            problems.append(
+                _problem(
+                    "seed_not_derived",
+                    f"The seed is not the one the published pool hash and the public value"
+                    f" {found.public_value!r} give.",
+                    f"种子与已公布的名录库哈希值和公开随机值 {found.public_value!r} 推导出的"
+                    "种子不一致。",
+                )
+            )
+    return problems
+
+
 def verify_draw(session: Session, draw_id: int) -> dict[str, Any]:
-    """Replay the draw from its stored snapshot and seed; compare with the stored tasks."""
+    """Replay the draw from its stored snapshot and seed; compare with the stored tasks and
+    with what was published.  ``problems`` names each check that failed."""
     found = get_draw(session, draw_id)
     snapshot = session.get(PoolSnapshot, found.snapshot_id)
-    pool, params = load_snapshot(snapshot)
     stored = stored_assignments(session, found.id)
-    result = drawlib.verify(
-        pool, params, int(found.seed), stored,
-        stored_pool_hash=found.pool_hash, stored_algorithm_version=found.algorithm_version,
-    )  # fmt: skip
-    return {
-        "identical": result.identical,
+    report: dict[str, Any] = {
+        "identical": False,
         "draw_id": found.id,
-        "pool_hash_matches": result.pool_hash_matches,
-        "algorithm_matches": result.algorithm_matches,
+        "pool_hash_matches": None,
+        "algorithm_matches": found.algorithm_version == drawlib.ALGORITHM_VERSION,
         "algorithm_version": found.algorithm_version,
         "tasks": len(stored),
+        "error": None,
+        "missing": [],
+        "unexpected": [],
+        "changed": [],
+        "problems": [],
+    }
+    try:  # a corrupt row is a failed verification to report, not a 500
+        canonical = zlib.decompress(snapshot.snapshot)
+        pool, params = drawlib.parse_canonical_pool(canonical)
+        seed = int(found.seed)
+        if seed < 0:
+            raise ValueError(f"seed {seed} is negative")
+    # UnicodeDecodeError is a ValueError; a ratio that is no number, an ArithmeticError
+    except (zlib.error, ValueError, ArithmeticError) as exc:
+        problem = _problem(
+            "snapshot_unreadable",
+            f"The stored snapshot or seed cannot be read: {exc}",
+            f"存储的名录库快照或种子无法读取：{exc}",
+        )
+        return {**report, "error": problem["message"], "problems": [problem]}
+    problems = _published_inputs(found, snapshot, hashlib.sha256(canonical).hexdigest())
+    result = drawlib.verify(
+        pool, params, seed, stored,
+        stored_pool_hash=found.pool_hash, stored_algorithm_version=found.algorithm_version,
+    )  # fmt: skip
+    snapshot_ok = not any(p["code"] == "snapshot_hash" for p in problems)
+    return {
+        **report,
+        "identical": result.identical and not problems,
+        "pool_hash_matches": result.pool_hash_matches is not False and snapshot_ok,
+        "algorithm_matches": result.algorithm_matches,
         "error": result.error,
         "missing": list(result.missing),
         "unexpected": list(result.unexpected),
         "changed": list(result.changed),
+        "problems": problems,
     }
 
 

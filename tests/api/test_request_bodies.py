@@ -1041,3 +1041,45 @@ def test_payload_text_with_a_control_or_bidi_character_is_a_422_naming_it(
     lines = factories.food_payload()
     lines["items"][0]["standard"] = "GB 2762-2022\r\n（表1\t谷物）"
     assert post(lines, "lines").status_code == 201
+
+
+def test_a_ratio_past_six_decimal_places_is_a_422_naming_its_tier_not_a_huge_snapshot(
+    client, identity, district
+):
+    """A ratio of "1E-5000" was taken and written out digit by digit in the frozen pool
+    (5000 digits; "1E-999999999" would be a gigabyte): a share has at most six decimal
+    places, refused on create and on PATCH in English and zh-CN, never rounded."""
+    regulator = identity("regulator")
+    ratios = {"A": "0.05", "B": "0.5", "C": "0.6", "D": "1"}
+    for value in ("1E-5000", "1E-999999999", "0.1234567", 1e-07):
+        refused = client.post(
+            "/api/v1/plans",
+            json=factories.plan_body(ratios={**ratios, "C": value}),
+            headers=regulator,
+        )
+        assert refused.status_code == 422, (value, refused.json)
+        assert refused.json["errors"] == {"ratios": {"C": ["at most 6 decimal places"]}}
+        assert refused.json["errors_zh"] == {"ratios": {"C": ["最多 6 位小数"]}}
+    for value in ("1E+999999999", "-1E-5000"):  # the range's reason alone
+        refused = client.post(
+            "/api/v1/plans",
+            json=factories.plan_body(ratios={**ratios, "C": value}),
+            headers=regulator,
+        )
+        assert refused.status_code == 422, (value, refused.json)
+        assert refused.json["errors"] == {
+            "ratios": {"C": ["Must be greater than or equal to 0 and less than or equal to 1."]}
+        }
+    plan_id = factories.create_plan(
+        client, regulator, ratios={**ratios, "A": "0.000001", "B": "0.5000000000", "C": 0.25}
+    )
+    stored = client.get(f"/api/v1/plans/{plan_id}", headers=regulator).json["ratios"]
+    assert stored == {"A": "0.000001", "B": "0.5000000000", "C": "0.25", "D": "1"}
+    patched = client.patch(
+        f"/api/v1/plans/{plan_id}", json={"ratios": {**ratios, "D": "1E-5000"}}, headers=regulator
+    )
+    assert patched.status_code == 422, patched.json
+    assert patched.json["errors"] == {"ratios": {"D": ["at most 6 decimal places"]}}
+    assert client.get(f"/api/v1/plans/{plan_id}", headers=regulator).json["ratios"] == stored
+    frozen = client.post(f"/api/v1/plans/{plan_id}/pool", headers=regulator)
+    assert frozen.status_code == 201, frozen.json

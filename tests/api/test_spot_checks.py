@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import math
 import threading
+import zlib
 from collections.abc import Callable
 
 import pytest
@@ -766,16 +767,16 @@ def test_database_lets_a_version_be_superseded_only_once(app, client, identity, 
     assert session.scalar(select(func.count()).where(Result.chain.like("first-%"))) == 2
 
 
-def _tamper(session, sql: str, table: str) -> None:
+def _tamper(session, sql: str, table: str, params: dict | None = None) -> None:
     """Alter a row as a superuser would, bypassing the append-only triggers."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-        session.execute(text(sql))
+        session.execute(text(sql), params or {})
         session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
     else:
         session.execute(text(f"DROP TRIGGER {table}_no_update"))
-        session.execute(text(sql))
+        session.execute(text(sql), params or {})
 
 
 def test_audit_chain_detects_a_row_altered_in_the_database(client, identity, district, session):
@@ -814,6 +815,102 @@ def test_verify_notices_a_tampered_assignment(client, identity, district, sessio
     report = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator).json
     assert report["identical"] is False
     assert task["uscc"] in report["changed"]
+
+
+def _problems(report: dict) -> list[str]:
+    return [p["code"] for p in report["problems"]]
+
+
+def test_verify_refuses_a_public_draw_whose_seed_is_not_the_published_values(
+    client, identity, district, session
+):
+    """A public draw's seed is SHA-256 of the published pool hash and the public value: a
+    seed swapped for another (one whose tasks suited someone) replayed to its own tasks and
+    "verified".  Here a draw under seed 3 claims the lottery's 527."""
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    draw_id = task["draw_id"]
+    at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    _tamper(
+        session,
+        "UPDATE draws SET seed_kind = 'public', public_value = '527', public_drawn_at = :at"
+        f" WHERE id = {draw_id}",
+        "draws",
+        {"at": at},
+    )
+    session.commit()
+    report = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator).json
+    assert report["identical"] is False
+    assert _problems(report) == ["seed_not_derived"]
+    assert not (report["missing"] or report["unexpected"] or report["changed"])
+    assert "527" in report["problems"][0]["message"] and report["problems"][0]["message_zh"]
+
+
+def test_verify_checks_the_snapshot_against_its_published_hash(client, identity, district, session):
+    """The snapshot row's pool_hash is the one published before the seed; the draw's own
+    copy of it and the blob could be swapped together and the replay still agreed."""
+    regulator = identity("regulator")
+    plan_id = create_plan(client, regulator)
+    drawn = freeze_and_draw(client, regulator, plan_id)
+    draw_id = drawn["draw"]["id"]
+    ok = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator).json
+    assert ok["identical"] is True
+    snapshot_id = drawn["draw"]["snapshot_id"]
+    _tamper(
+        session,
+        f"UPDATE pool_snapshots SET pool_hash = '{'0' * 64}' WHERE id = {snapshot_id}",
+        "pool_snapshots",
+    )
+    session.commit()
+    report = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator).json
+    assert report["identical"] is False
+    assert report["pool_hash_matches"] is False
+    # the seed was derived from the hash published then, not the one stored now
+    assert _problems(report) == ["snapshot_hash", "seed_not_derived"]
+    assert ok["problems"] == []
+
+
+@pytest.mark.parametrize("corrupt", ["not zlib", "empty", "ratio not a number"])
+def test_verify_answers_a_corrupt_snapshot_with_identical_false_not_a_500(
+    client, identity, district, session, corrupt
+):
+    """Bytes that do not decompress, or decompress to no snapshot, were a 500 from the API
+    and a traceback from the CLI."""
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    draw_id = task["draw_id"]
+    snapshot_id = session.get(Draw, draw_id).snapshot_id
+    canonical = zlib.decompress(session.get(PoolSnapshot, snapshot_id).snapshot)
+    blob = {
+        "not zlib": b"\x00not zlib",
+        "empty": zlib.compress(b""),
+        "ratio not a number": zlib.compress(canonical.replace(b"\nA\t", b"\nA\tx", 1)),
+    }[corrupt]
+    _tamper(
+        session,
+        f"UPDATE pool_snapshots SET snapshot = :blob WHERE id = {snapshot_id}",
+        "pool_snapshots",
+        {"blob": blob},
+    )
+    session.commit()
+    response = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator)
+    assert response.status_code == 200, response.json
+    assert response.json["identical"] is False
+    assert _problems(response.json) == ["snapshot_unreadable"]
+    assert response.json["error"] == response.json["problems"][0]["message"]
+    assert response.json["tasks"] == 12
+
+
+@pytest.mark.parametrize("seed", ["-3", "three"])
+def test_verify_answers_a_corrupt_seed_with_identical_false_not_a_500(
+    client, identity, district, session, seed
+):
+    regulator, plan_id, task = _drawn_task(client, identity, district)
+    draw_id = task["draw_id"]
+    _tamper(session, f"UPDATE draws SET seed = '{seed}' WHERE id = {draw_id}", "draws")
+    session.commit()
+    response = client.get(f"/api/v1/draws/{draw_id}/verify", headers=regulator)
+    assert response.status_code == 200, response.json
+    assert response.json["identical"] is False
+    assert _problems(response.json) == ["snapshot_unreadable"]
 
 
 def test_reassign_after_late_recusal(client, identity, district, session):

@@ -820,6 +820,29 @@ def test_scoped_user_sees_only_inspectors_of_their_regions(client, identity):
     assert client.get(f"/api/v1/inspectors/{there['badge']}", headers=scoped).status_code == 404
 
 
+def test_scoped_user_cannot_put_an_inspector_outside_their_regions(client, identity):
+    """A scoped regulator registers or moves inspectors only within their regions: one
+    placed elsewhere would staff another region's draws and drop out of their own view."""
+    admin = identity("admin")
+    here = factories.inspector(region="华岩镇")
+    assert client.post("/api/v1/inspectors", json=here, headers=admin).status_code == 201
+    scoped = identity("regulator", regions=("华岩镇",))
+
+    elsewhere = factories.inspector(region="走马镇")
+    outside = client.post("/api/v1/inspectors", json=elsewhere, headers=scoped)
+    assert outside.status_code == 403, outside.json
+    assert "region" in outside.json["errors"]
+    assert client.get(f"/api/v1/inspectors/{elsewhere['badge']}", headers=admin).status_code == 404
+
+    move = client.patch(
+        f"/api/v1/inspectors/{here['badge']}", json={"region": "走马镇"}, headers=scoped
+    )
+    assert move.status_code == 403, move.json
+    assert "region" in move.json["errors"]
+    kept = client.get(f"/api/v1/inspectors/{here['badge']}", headers=admin).json
+    assert kept["region"] == "华岩镇"
+
+
 def test_scope_filter_is_in_the_sql(app, identity):
     """The region clause is part of the statement, not a filter after loading."""
     from sqlalchemy import select

@@ -80,6 +80,16 @@ def _judgement(**parts):
         (_judgement(findings=(Finding(object(), "minor", "坏", "bad"),)), "malformed finding"),
         (_judgement(findings=(Finding("x", "minor", None, "bad"),)), "malformed finding"),
         (_judgement(findings=(Finding("x", "minor", "", "bad"),)), "malformed finding"),
+        # KPIs count ``passed``: a truthy string is not a verdict
+        (Judgement("yes", "pass", "合格", "pass"), "Judgement.passed is not a bool"),
+        (_judgement(items=({"item": "a", "passed": True},)), "an item is dict"),
+        (_judgement(items=(ItemJudgement("a", True, None, "GB 1"),)), "malformed item"),
+        (_judgement(items=(ItemJudgement("a", True, "r", "GB 1", message_en=3),)),
+         "malformed item"),
+        # the result page shows the conclusion in zh-CN and English: none may be blank
+        (Judgement(True, "", "合格", "pass"), "must be non-empty"),
+        (Judgement(True, "pass", "", "pass"), "must be non-empty"),
+        (Judgement(True, "pass", "合格", None), "must be non-empty"),
     ],
 )  # fmt: skip
 def test_malformed_items_and_findings_are_a_502_and_nothing_is_stored(
@@ -257,3 +267,25 @@ def test_template_columns_given_twice_are_a_502_naming_the_plugin(app_factory, c
     template = client.get("/api/v1/sectors/lab/template.xlsx", headers=identity("regulator"))
     assert_names_the_plugin(template, "inspect_template_columns")
     assert fragment in template.json["message"]
+
+
+def test_a_decimal_reading_is_stored_as_written(app_factory):
+    """A reading may be a Decimal (a rule compares exact numbers): it is accepted and kept
+    as its text, trailing zeros and all, not refused as malformed."""
+    from decimal import Decimal
+
+    judgement = _judgement(
+        items=(ItemJudgement("铅", True, "r", "GB 2762", measured=Decimal("0.050"),
+                             limit=Decimal("0.1"), unit="mg/kg"),)
+    )  # fmt: skip
+    app = app_factory(plugins=(make_plugin("lab_plugin", lambda payload: judgement),))
+    client = app.test_client()
+    task, me = staffed_task(app, identities(app, client, "decimal-"))
+    response = client.post(
+        f"/api/v1/tasks/{task['id']}/results",
+        json={"sector": "lab", "payload": {"reading": "1.5"}, "conclusion_code": "corrected"},
+        headers={**me, "Idempotency-Key": "lab-decimal-1"},
+    )
+    assert response.status_code == 201, response.json
+    item = response.json["judgement"]["items"][0]
+    assert (item["measured"], item["limit"]) == ("0.050", "0.1")

@@ -94,6 +94,7 @@ class FactPlugin:
     [
         ((("lab_misses", 1.0),), "not declared"),
         ((("Lab Hits", 1.0),), "is not of the form"),
+        ((("l" * 41, 1.0),), "is not of the form"),  # a column and a feature name
         ((("lab_hits", math.nan),), "not a finite number"),
         # stored as given, past 64 bits the JSON column refused it (a 500); float() of
         # one past 1e308 raised
@@ -103,6 +104,9 @@ class FactPlugin:
         ((("lab_hits", "3"),), "not a number"),
         ((("lab_hits", 1.0), ("lab_hits", 2.0)), "given twice"),
         (("lab_hits",), "not a (name, value) pair"),
+        # unpacking three into a pair raised ValueError (a 500)
+        ((("lab_hits", 1.0, "x"),), "not a (name, value) pair"),
+        ((("lab_hits", True),), "not a number"),
         ((("lab_hits", 2.0),), None),
     ],
 )

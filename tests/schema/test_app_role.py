@@ -221,6 +221,8 @@ def test_grant_is_idempotent_converges_and_refuses_a_leak_through_public(app_rol
     assert ("alembic_version", "INSERT") not in first
     assert not any(privilege in {"TRUNCATE", "TRIGGER", "REFERENCES"} for _, privilege in first)
     assert (f"schema {schema}", "USAGE") in first and (f"schema {schema}", "CREATE") not in first
+    # a sequence's UPDATE is setval: the app draws ids (nextval), never moves them
+    assert ("results_id_seq", "USAGE") in first and ("results_id_seq", "UPDATE") not in first
     assert _grant(app, role).exit_code == 0
     assert _privileges(app, role, schema) == first
 
@@ -228,6 +230,8 @@ def test_grant_is_idempotent_converges_and_refuses_a_leak_through_public(app_rol
         db.session.execute(text(f'GRANT UPDATE, TRUNCATE ON results TO "{role}"'))
         db.session.execute(text(f'GRANT UPDATE (actor) ON audit_events TO "{role}"'))
         db.session.execute(text(f'GRANT CREATE ON SCHEMA "{schema}" TO "{role}"'))
+        db.session.execute(text(f'GRANT TRUNCATE, TRIGGER ON enterprises TO "{role}"'))
+        db.session.execute(text(f'GRANT UPDATE ON SEQUENCE results_id_seq TO "{role}"'))
         db.session.commit()
     assert _privileges(app, role, schema) != first
     assert _grant(app, role).exit_code == 0
@@ -263,6 +267,64 @@ def test_a_role_that_owns_the_tables_is_refused(app_role):
     with app.app_context():
         db.session.execute(text(f'REVOKE "{owner}" FROM "{role}"'))
         db.session.commit()
+
+
+def test_a_role_owning_one_table_or_only_the_schema_is_refused(app_role):
+    """Owning any one table, or only the schema (whose owner may drop every table in
+    it), is owning enough to defeat the append-only triggers."""
+    app, role, schema = app_role
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE scratch_owned (id int)"))
+        db.session.execute(text(f'ALTER TABLE scratch_owned OWNER TO "{role}"'))
+        db.session.commit()
+    try:
+        refused = _grant(app, role)
+        assert refused.exit_code == 1 and "owns scratch_owned" in refused.output, refused.output
+    finally:
+        with app.app_context():
+            db.session.execute(text("DROP TABLE scratch_owned"))
+            db.session.commit()
+
+    other = f"{role}_own"
+    with app.app_context():
+        db.session.execute(text(f'CREATE SCHEMA "{other}" AUTHORIZATION "{role}"'))
+        db.session.execute(text(f'CREATE TABLE "{other}".results (id int)'))
+        db.session.commit()
+    try:
+        with app.app_context():
+            refused = app.test_cli_runner().invoke(
+                args=["db", "grant-app-role", role, "--schema", other]
+            )
+        assert refused.exit_code == 1 and f"owns schema {other}" in refused.output, refused.output
+    finally:
+        with app.app_context():
+            db.session.execute(text(f'DROP SCHEMA "{other}" CASCADE'))
+            db.session.commit()
+
+
+@pytest.mark.parametrize(
+    ("leak", "revoke", "fragment"),
+    [
+        ("GRANT TRUNCATE ON results TO PUBLIC", "REVOKE TRUNCATE ON results FROM PUBLIC",
+         "could still TRUNCATE results"),
+        ("GRANT UPDATE (actor) ON audit_events TO PUBLIC",
+         "REVOKE UPDATE (actor) ON audit_events FROM PUBLIC", "could still UPDATE audit_events"),
+    ],
+)  # fmt: skip
+def test_a_truncate_or_a_column_update_through_public_is_refused(app_role, leak, revoke, fragment):
+    """The effective check sees TRUNCATE and an UPDATE granted on one column, not only a
+    table-wide UPDATE or DELETE."""
+    app, role, _schema = app_role
+    with app.app_context():
+        db.session.execute(text(leak))
+        db.session.commit()
+    try:
+        leaked = _grant(app, role)
+        assert leaked.exit_code == 1 and fragment in leaked.output, leaked.output
+    finally:
+        with app.app_context():
+            db.session.execute(text(revoke))
+            db.session.commit()
 
 
 def test_the_app_works_connected_as_the_granted_role(app_role, database_url):

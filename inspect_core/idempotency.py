@@ -103,14 +103,10 @@ def run(
         return _replay(record, digest)
     try:
         status, response = work()
-    except ApiError:
+    except ApiError as failure:
         # a request with the same key may have committed while this one ran (a correction
         # waits for the first, then finds the version superseded): replay its answer
-        session.rollback()
-        record = _existing(session, user.id, key)
-        if record is None:
-            raise
-        return _replay(record, digest)
+        return _replay_committed(session, user.id, key, digest, failure)
     session.add(
         IdempotencyRecord(
             user_id=user.id, key=key, endpoint=endpoint, request_sha256=digest,
@@ -119,11 +115,19 @@ def run(
     )  # fmt: skip
     try:
         session.commit()
-    except IntegrityError:
+    except IntegrityError as failure:
         # a concurrent request with the same key committed first: replay it
-        session.rollback()
-        record = _existing(session, user.id, key)
-        if record is None:
-            raise
-        return _replay(record, digest)
+        return _replay_committed(session, user.id, key, digest, failure)
     return status, response, False
+
+
+def _replay_committed(
+    session: Session, user_id: int, key: str, digest: str, failure: Exception
+) -> tuple[int, Any, bool]:
+    """After this request's ``failure``: the answer another request with the same key
+    committed meanwhile, replayed; with none, ``failure`` raised again."""
+    session.rollback()
+    record = _existing(session, user_id, key)
+    if record is None:
+        raise failure
+    return _replay(record, digest)

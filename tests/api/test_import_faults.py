@@ -192,28 +192,10 @@ def test_two_registry_uploads_naming_one_uscc_at_once_store_it_once(committed_ap
     shared = factories.uscc()
 
     def upload(headers, name):
-        rows = [factories.ENTERPRISE_HEADER, [shared, "重庆同码有限公司", "food", "华岩镇", "", "", ""],
-                [factories.uscc(), name, "food", "华岩镇", "", "", ""]]  # fmt: skip
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(rows)
-        return app.test_client().post(
-            "/api/v1/enterprises/import?mode=partial",
-            data={"file": (io.BytesIO(buffer.getvalue().encode()), f"{name}.csv")},
-            headers=headers,
-            content_type="multipart/form-data",
-        )
+        return _post_registry_file(app, headers, *_registry_file("enterprises", shared, name))
 
-    started = threading.Event()
-    real_checks = imports._enterprise_checks
-
-    def checks(*args, **kwargs):
-        problems = real_checks(*args, **kwargs)
-        if threading.current_thread().name == "first":
-            started.set()  # checked, not yet stored: the second upload comes now
-            threading.Event().wait(1.0)
-        return problems
-
-    monkeypatch.setattr(imports, "_enterprise_checks", checks)
+    # checked, not yet stored: the second upload comes now
+    started = _linger_in_thread(monkeypatch, "_enterprise_checks", "first")
     app.config["PROPAGATE_EXCEPTIONS"] = False
     answers = {}
     first = threading.Thread(
@@ -252,6 +234,32 @@ def _registry_file(kind: str, shared: str, name: str) -> tuple[str, bytes]:
     return f"/api/v1/{kind}/import?mode=partial", buffer.getvalue().encode()
 
 
+def _post_registry_file(app, headers: dict, path: str, content: bytes):
+    """POST ``content`` as a CSV upload to ``path``."""
+    return app.test_client().post(
+        path,
+        data={"file": (io.BytesIO(content), "registry.csv")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def _linger_in_thread(monkeypatch, checks: str, thread: str):
+    """The upload's duplicate checks (``imports.<checks>``) run in the thread named
+    ``thread`` pause a second once done, before its rows are stored; the event is set then."""
+    import threading
+
+    from tests.concurrency import linger
+
+    return linger(
+        monkeypatch,
+        imports,
+        checks,
+        when=lambda *args, **kwargs: threading.current_thread().name == thread,
+        seconds=1.0,
+    )
+
+
 def _single(kind: str, shared: str) -> dict:
     """The JSON body of a single create naming ``shared``."""
     if kind == "enterprises":
@@ -284,29 +292,13 @@ def test_single_create_committed_during_a_registry_upload_is_a_409_not_a_500(
     field = "uscc" if kind == "enterprises" else "badge"
     path, content = _registry_file(kind, shared, "甲")
 
-    started = threading.Event()
-    name = "_enterprise_checks" if kind == "enterprises" else "_inspector_checks"
-    real_checks = getattr(imports, name)
-
-    def checks(*args, **kwargs):
-        problems = real_checks(*args, **kwargs)
-        if threading.current_thread().name == "upload":
-            started.set()  # checked, not yet stored: the single create comes now
-            threading.Event().wait(1.0)
-        return problems
-
-    monkeypatch.setattr(imports, name, checks)
+    # checked, not yet stored: the single create comes now
+    checks = "_enterprise_checks" if kind == "enterprises" else "_inspector_checks"
+    started = _linger_in_thread(monkeypatch, checks, "upload")
     app.config["PROPAGATE_EXCEPTIONS"] = False
     answers = {}
     upload = threading.Thread(
-        target=lambda: answers.update(
-            upload=app.test_client().post(
-                path,
-                data={"file": (io.BytesIO(content), "registry.csv")},
-                headers=headers,
-                content_type="multipart/form-data",
-            )
-        ),
+        target=lambda: answers.update(upload=_post_registry_file(app, headers, path, content)),
         name="upload",
     )
     upload.start()
@@ -360,12 +352,7 @@ def test_registry_upload_during_an_uncommitted_single_create_refuses_that_row(
         )
 
     def upload() -> None:
-        answers["upload"] = app.test_client().post(
-            path,
-            data={"file": (io.BytesIO(content), "registry.csv")},
-            headers=headers,
-            content_type="multipart/form-data",
-        )
+        answers["upload"] = _post_registry_file(app, headers, path, content)
 
     together(upload, single)
     assert answers["single"].status_code == 201, answers["single"].json

@@ -176,6 +176,12 @@ class Config:
     #: worst bin a reason).  None: no test (a collinear variable whose coefficient turns
     #: negative is still left out).
     SCORECARD_ALPHA: float | None = 0.01
+    #: whether a model weighs each recorded finding by the strictness of the team that
+    #: made it (1 / the team's mean strictness, estimated at training), so an enterprise's
+    #: rating is its risk net of which inspectors happened to visit (issue #5).  False:
+    #: every finding counts whole, as recorded.  Read when a model is trained; a run uses
+    #: what its model was trained with.
+    SCORING_NET_OF_INSPECTOR: bool = True
     #: credit rules by event type, or type and severity (inspect_core/credit/rules.py):
     #: how long an event counts when recorded without ``expires_on`` (other types: the
     #: type's default; a penalty of only 通报批评 or a low fine, severity minor, is public
@@ -241,6 +247,11 @@ def check(config: dict[str, Any]) -> None:
             f"SCORECARD_ALPHA (INSPECT_SCORECARD_ALPHA): {alpha!r} — a number above 0 and at "
             "most 1, or null for no test / 评分卡显著性水平须为大于0且不超过1的数，"
             "或为 null（不做显著性检验）"
+        )
+    if not isinstance(config.get("SCORING_NET_OF_INSPECTOR"), bool):
+        raise ValueError(
+            "SCORING_NET_OF_INSPECTOR (INSPECT_SCORING_NET_OF_INSPECTOR): "
+            f"{config.get('SCORING_NET_OF_INSPECTOR')!r} — true or false / 须为 true 或 false"
         )
     check_whole_number(config, "PLAN_MAX_DAYS_AHEAD", 731, 36_500, "days", "计划截止日最远天数")
     check_whole_number(

@@ -40,8 +40,13 @@ RESERVED_COLUMNS = frozenset(
         "split",
         "inspector",
         "zip",
+        "finding_weight",
     }
 )
+#: the event columns ``finding_weight`` scales: the findings, which an inspector's
+#: strictness drives; whether the check failed stays a fact (a failed sample is the
+#: laboratory's verdict, and "failed the last check" must stay true of the row)
+WEIGHTED_COLUMNS = SEVERITY_COLUMNS
 
 
 #: the code of a category the vocabulary does not hold (first seen after training)
@@ -200,7 +205,28 @@ def prepare_events(events: pd.DataFrame, config: FeatureConfig | None = None) ->
         out["failed"] = 0.0
     if "result" not in out.columns:
         out["result"] = np.where(out["failed"] > 0, "Fail", "Pass")
+    if "finding_weight" in out.columns:
+        out = _weighted(out)
     return out
+
+
+def _weighted(events: pd.DataFrame) -> pd.DataFrame:
+    """Scale each event's finding counts by its ``finding_weight``: how much a finding
+    counts given who found it (1 / the team's strictness, ``credit.data.finding_weights``),
+    so a strict team's findings do not make an enterprise look riskier than a lenient
+    team's would have.  The check itself and whether it failed still count whole."""
+    weight = pd.to_numeric(events["finding_weight"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(weight) | (weight < 0)
+    if bad.any():
+        first, count = events["finding_weight"].iloc[int(np.flatnonzero(bad)[0])], int(bad.sum())
+        raise ScoringDataError(
+            f"finding_weight must be a number of at least 0 in every event; {count} "
+            f"are not (first: {first!r})",
+            message_zh=f"finding_weight 须为不小于0的数，有{count}条不是（首条：{first!r}）",
+        )
+    for column in WEIGHTED_COLUMNS:
+        events[column] = events[column].to_numpy(dtype=float) * weight
+    return events
 
 
 def parse_dates(values: pd.Series, column: str) -> pd.Series:

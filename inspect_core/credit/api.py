@@ -244,6 +244,12 @@ class PointsCardSchema(Schema):
     positives = fields.Integer(allow_none=True)
     auc_scorecard = fields.Float(allow_none=True)
     auc_ml = fields.Float(allow_none=True)
+    net_of_inspector = fields.Boolean(
+        metadata={"description": "true: findings count weighed by the strictness of the team "
+                                 "that made them (1 / its mean strictness, "
+                                 "/scoring/inspector-effects), so the rating is the "
+                                 "enterprise's risk net of who happened to visit"},
+    )  # fmt: skip
     tier_cutoffs = fields.Dict(
         keys=fields.String(), values=fields.Float(),
         metadata={"description": "minimum scores of A, B and C (below C: D): the run's with "

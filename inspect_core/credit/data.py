@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,7 +56,7 @@ JOIN inspectors i ON i.id = a.inspector_id
 JOIN (SELECT r.id, r.task_id, r.recorded_at
 """
     + CURRENT_JUDGED
-    + """  AND r.inspected_on >= '{start}' AND r.inspected_on < '{until}'
+    + """  AND r.inspected_on >= '{start}' AND r.inspected_on < '{until}'{outcomes}
 ) r ON r.task_id = a.task_id
 WHERE a.assigned_at <= r.recorded_at
   AND (a.released_at IS NULL OR a.released_at > r.recorded_at)
@@ -183,10 +184,52 @@ def teams_frame(session: Session, start: dt.date, until: dt.date) -> pd.DataFram
     """``inspection_id, badge, name``: the team (:data:`TEAMS_SQL`) of each judged result
     inspected in [``start``, ``until``) — a training window, not every result ever (ten
     million results are twenty million team rows)."""
-    sql = TEAMS_SQL.format(start=start.isoformat(), until=until.isoformat())
+    sql = TEAMS_SQL.format(start=start.isoformat(), until=until.isoformat(), outcomes="")
     frame = read_frame(session, sql, texts=("badge", "name"))
     frame["inspection_id"] = frame["inspection_id"].astype("int64")
     return frame
+
+
+#: the results whose findings a team's strictness weighs: those with any
+_FOUND_SOMETHING = """
+  AND r.critical_count + r.major_count + r.minor_count > 0"""
+
+
+def finding_weights(session: Session, strictness: dict[str, float], until: dt.date) -> pd.Series:
+    """How much each result's findings count, by ``inspection_id``: 1 / the mean
+    strictness of the team on its task (:data:`TEAMS_SQL`; an inspector the table does
+    not rate counts as 1, the average).  Inspectors are drawn at random, so a finding a
+    team that finds 30 % more than the enterprises' risk predicts counts 1/1.3: the
+    enterprise's risk net of who happened to visit (issue #5).  Only results inspected
+    before ``until`` that found something are read; the others (and results with no
+    team) weigh 1."""
+    # a strictness that is not a positive number (a hand-edited model) counts as average
+    strictness = {
+        str(badge): float(s) for badge, s in strictness.items()
+        if isinstance(s, int | float) and math.isfinite(s) and s > 0
+    }  # fmt: skip
+    if not strictness:
+        return pd.Series([], dtype=float, index=pd.Index([], dtype="int64", name="inspection_id"))
+    sql = TEAMS_SQL.format(start="0001-01-01", until=until.isoformat(), outcomes=_FOUND_SOMETHING)
+    teams = read_frame(session, sql, texts=("badge", "name"))
+    if teams.empty:
+        return pd.Series([], dtype=float, index=pd.Index([], dtype="int64", name="inspection_id"))
+    teams["strictness"] = teams["badge"].map(strictness).fillna(1.0).astype(float)
+    mean = teams.groupby(teams["inspection_id"].astype("int64"))["strictness"].mean()
+    return (1.0 / mean).rename("finding_weight")
+
+
+def with_finding_weights(events: pd.DataFrame, weights: pd.Series | None) -> pd.DataFrame:
+    """``events`` with a ``finding_weight`` column (:func:`finding_weights`; 1 where a
+    result has none), which ``scoring.features`` applies; unchanged for ``None``."""
+    if weights is None:
+        return events
+    ids = events["inspection_id"].to_numpy()
+    weight = np.ones(len(events))
+    if len(weights):
+        found = weights.reindex(ids).to_numpy(dtype=float)
+        weight = np.where(np.isnan(found), 1.0, found)
+    return events.assign(finding_weight=weight)
 
 
 #: the server builds the packed value in memory, and one value may not exceed 1 GB: above

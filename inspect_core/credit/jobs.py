@@ -71,9 +71,12 @@ def training_frames(
     window_days: int,
     config: Any,
     facts: pd.DataFrame | None = None,
+    weights: pd.Series | None = None,
 ) -> Frames:
     """One row per judged inspection in the window: label = a critical or major finding.
-    ``facts``: :func:`data.facts_frame`, when already read."""
+    ``facts``: :func:`data.facts_frame`, when already read; ``weights``: how much each
+    result's findings count in the history features (:func:`data.finding_weights`; the
+    labels count whole)."""
     events = data.events_frame(session)
     facts = data.facts_frame(session) if facts is None else facts
     start = pd.Timestamp(until - dt.timedelta(days=window_days))
@@ -86,6 +89,7 @@ def training_frames(
             message_zh="训练期内没有已判定的检查结果",
         )
     y = ((inspections["critical_count"] + inspections["serious_count"]) > 0).to_numpy(int)
+    events = data.with_finding_weights(events, weights)
     if y.sum() == 0 or y.sum() == len(y):
         raise Unprocessable(
             "the training window needs inspections with and without critical or major findings",
@@ -114,9 +118,15 @@ class ScoringInputs:
     fact_ids: np.ndarray  # facts["enterprise_id"], for slicing
 
 
-def scoring_inputs(session: Session, as_of: dt.date) -> ScoringInputs:
-    """Every enterprise on ``as_of``, and everything recorded about them."""
+def scoring_inputs(
+    session: Session, as_of: dt.date, strictness: dict[str, float] | None = None
+) -> ScoringInputs:
+    """Every enterprise on ``as_of``, and everything recorded about them; with
+    ``strictness`` (badge → the model's, its ``team_strictness``), each result's
+    findings weighed by its team's (:func:`data.finding_weights`)."""
     events = data.events_frame(session, sector=False)
+    if strictness:
+        events = data.with_finding_weights(events, data.finding_weights(session, strictness, as_of))
     by_enterprise = np.argsort(events["enterprise_id"].to_numpy(), kind="stable")
     events = events.iloc[by_enterprise].reset_index(drop=True)
     enterprises = data.enterprises_frame(session, as_of)  # one row per enterprise
@@ -161,17 +171,12 @@ def chunk_features(
     return pd.concat([X.reset_index(drop=True), credit.reset_index(drop=True)], axis=1)
 
 
-def scoring_frames(session: Session, as_of: dt.date, config: Any) -> Frames:
-    """Every enterprise on ``as_of``, from everything recorded before it."""
-    inputs = scoring_inputs(session, as_of)
-    X = chunk_features(session, inputs, 0, len(inputs.rows), config)
-    return Frames(
-        inputs.rows, X, None, X["serious_dishonesty"].to_numpy(), X["has_history"].to_numpy()
-    )
-
-
 def population_matrix(
-    session: Session, as_of: dt.date, config: Any, features: list[str]
+    session: Session,
+    as_of: dt.date,
+    config: Any,
+    features: list[str],
+    strictness: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The model's columns for every enterprise on ``as_of``, built as a run builds them
     (:func:`run`): the population a run's PSI is measured against; and per enterprise
@@ -179,7 +184,7 @@ def population_matrix(
     :func:`scoring.tiers.assign`)."""
     from scoring.scorecard import feature_matrix
 
-    inputs = scoring_inputs(session, as_of)
+    inputs = scoring_inputs(session, as_of, strictness)
     parts, by_score = [], []
     for start in range(0, len(inputs.rows), WRITE_CHUNK):
         chunk = chunk_features(
@@ -435,6 +440,25 @@ def bin_label(
     return label(feature, facts, shown, low)
 
 
+#: the variables a net-of-inspector model counts findings in weighed by who found them
+#: (``scoring.features.WEIGHTED_COLUMNS``), and what their texts then add
+NET_FEATURES = ("decay_critical", "decay_serious", "decay_minor",
+                "last_critical", "last_serious", "last_minor")  # fmt: skip
+NET_NOTE = (
+    "（已按检查组宽严程度折算）",
+    " (each weighed by the strictness of the team that found it)",
+)
+
+
+def net_label(feature: str, texts: tuple[str, str], net: bool) -> tuple[str, str]:
+    """A reason text of ``feature`` saying, in a net-of-inspector model (``net``), that the
+    findings behind it were weighed by the strictness of the team that made them, so a
+    regulator reading "major findings ≥0.77" for one finding knows why."""
+    if not net or not feature.startswith(NET_FEATURES):
+        return texts
+    return texts[0] + NET_NOTE[0], texts[1] + NET_NOTE[1]
+
+
 def reason_eligible(
     names: list[str], values: np.ndarray, bins: np.ndarray, best: np.ndarray
 ) -> np.ndarray:
@@ -515,6 +539,19 @@ def _encode(X: pd.DataFrame, vocabulary: dict[str, Any]) -> pd.DataFrame:
     return encode_categoricals(X, vocabulary)
 
 
+def _varying(X: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The numeric columns that vary, as floats, and their names: an all-missing or
+    constant column carries no information."""
+    features = [
+        c
+        for c in X.columns
+        if pd.api.types.is_numeric_dtype(X[c])
+        and X[c].notna().any()
+        and (X[c].nunique(dropna=True) > 1 or X[c].isna().any())
+    ]
+    return X[features].astype(float), features
+
+
 def inspector_metrics(
     session: Session,
     frames: Frames,
@@ -583,16 +620,7 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     config = replace(feature_config(), facts=tuple(sorted(facts["fact"].unique())))
     frames = training_frames(session, until, window_days, config, facts)
     vocabulary = learn_vocabulary(frames.X, config.categorical)
-    X = _encode(frames.X, vocabulary)
-    # numeric columns that vary: an all-missing or constant column carries no information
-    features = [
-        c
-        for c in X.columns
-        if pd.api.types.is_numeric_dtype(X[c])
-        and X[c].notna().any()
-        and (X[c].nunique(dropna=True) > 1 or X[c].isna().any())
-    ]
-    X = X[features].astype(float)
+    X, features = _varying(_encode(frames.X, vocabulary))
     y = frames.y
     # category codes (sector, region, ...) have no order: the scorecard gives each category
     # its own bin, the trees split them as sets (at most 255 categories, their limit; the
@@ -609,6 +637,23 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
         # trees (holdout AUC and Brier score unchanged on the 1M-enterprise bench district)
         return RiskModel(categorical_features=categorical, random_state=0, ensemble=False)
 
+    # inspector strictness against out-of-fold enterprise-only predictions
+    from sklearn.model_selection import cross_val_predict
+
+    folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
+    oof = cross_val_predict(scorecard_model(), X, y, cv=folds, method="predict_proba")[:, 1]
+    start = until - dt.timedelta(days=window_days)
+    inspectors = inspector_metrics(session, frames, y, oof, (start, until))
+    # the models learn from history net of the inspector: each finding weighed by the
+    # strictness of the team that made it (issue #5), the labels left whole (who visits
+    # next is drawn at random, so it is noise there, not bias)
+    strictness = None
+    if inspectors and current_app.config.get("SCORING_NET_OF_INSPECTOR", True):
+        strictness = {item["inspector"]: item["strictness"] for item in inspectors}
+        weights = data.finding_weights(session, strictness, until)
+        frames = training_frames(session, until, window_days, config, facts, weights)
+        X, features = _varying(_encode(frames.X, vocabulary))
+        categorical = [c for c in features if c in config.categorical]
     order = np.argsort(frames.rows["as_of"].to_numpy(), kind="stable")
     cut = int(len(order) * 0.8)
     metrics: dict[str, Any] = {"rows": int(len(y)), "positives": int(y.sum())}
@@ -629,18 +674,13 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # bins higher; /scoring/points says which, per variable
     metrics["scorecard_dropped"] = list(scorecard.dropped_)
     ml = ml_model().fit(X, y)
-    # inspector strictness against out-of-fold enterprise-only predictions
-    from sklearn.model_selection import cross_val_predict
-
-    folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
-    oof = cross_val_predict(scorecard_model(), X, y, cv=folds, method="predict_proba")[:, 1]
-    start = until - dt.timedelta(days=window_days)
-    metrics["inspectors"] = inspector_metrics(session, frames, y, oof, (start, until))
+    metrics["inspectors"] = inspectors
+    metrics["net_of_inspector"] = strictness is not None
     # PSI reference: the population a run scores (every enterprise, as of one day), here
     # as of ``until`` — not the training rows (inspections at their own dates), which a
     # run never resembles (max PSI ≈ 7 on n_prior, an alarm on every run)
     encoded = replace(config, vocabulary={k: tuple(v) for k, v in vocabulary.items()})
-    population, by_score = population_matrix(session, until, encoded, features)
+    population, by_score = population_matrix(session, until, encoded, features, strictness)
     if len(population):
         metrics["monitoring_reference"] = f"all {len(population)} enterprises as of {until}"
     else:  # no enterprise registered: the training rows are all there is
@@ -681,6 +721,9 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
             feature_config={
                 **config.to_dict(),
                 "vocabulary": {k: list(v) for k, v in vocabulary.items()},
+                # badge → strictness, by which a run weighs each result's findings
+                # (:func:`scoring_inputs`); empty: the findings count whole
+                "team_strictness": strictness or {},
             },
             window=(start.isoformat(), until.isoformat()),
             metrics=metrics,
@@ -750,6 +793,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
     drop_reasons = getattr(card, "drop_reasons_", {})
     best = card.best_bins(finite=True)
     categorical = card.is_categorical_
+    net = bool(bundle.feature_config.get("team_strictness"))
     items: list[dict[str, Any]] = []
     for j, name in enumerate(card.feature_names_):
         edges, n_bins = card.edges_[j], len(card.woe_[j])
@@ -768,7 +812,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
                 reason = True
             zh = en = None
             if reason:
-                zh, en = bin_label(name, j, b, card.edges_, categories, facts)
+                zh, en = net_label(name, bin_label(name, j, b, card.edges_, categories, facts), net)
             category = None  # the vocabulary value a category's own bin holds
             if categorical[j] and name in vocabulary and b < len(edges):
                 code = int(edges[b])
@@ -796,6 +840,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
         "positives": metrics.get("positives"),
         "auc_scorecard": metrics.get("auc_scorecard"),
         "auc_ml": metrics.get("auc_ml"),
+        "net_of_inspector": net,
         "items": items,
     }
 
@@ -846,8 +891,10 @@ def _reason_lists(
     bins: np.ndarray | None = None,
     edges: list[np.ndarray] | None = None,
     categories: dict[int, list[Any]] | None = None,
+    net: bool = False,
 ) -> list[list[dict[str, Any]]]:
-    """Per row, its reasons as stored: the tier override first, then the variables that
+    """Per row, its reasons as stored (``net``: the model weighs findings by who made
+    them, :func:`net_label`): the tier override first, then the variables that
     lost the most points (``order``, where ``lost`` > 1e-9) other than those of the
     family the override states (:func:`reason_families`), three at most, each text
     stating the range of the row's bin (``bins``: rows × variables, :meth:`Scorecard.bins`;
@@ -895,10 +942,12 @@ def _reason_lists(
                 name = names[j]
                 texts_key = (j, code)
                 if texts_key not in texts_of:
-                    texts_of[texts_key] = (
+                    texts_of[texts_key] = net_label(
+                        name,
                         label(name, facts, "—")
                         if edges is None
-                        else bin_label(name, j, code, edges, categories, facts)
+                        else bin_label(name, j, code, edges, categories, facts),
+                        net,
                     )
                 zh, en = texts_of[texts_key]
                 if en in texts:  # never the same text twice in one row
@@ -1101,7 +1150,8 @@ def run(
     session.add(scoring_run)
     session.flush()
     config = FeatureConfig.from_dict(bundle.feature_config)
-    inputs = scoring_inputs(session, as_of)
+    strictness = bundle.feature_config.get("team_strictness") or None
+    inputs = scoring_inputs(session, as_of, strictness)
     scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
     best_bins = scorecard.best_bins(finite=True)
     families = reason_families(scorecard.feature_names_)
@@ -1144,6 +1194,7 @@ def run(
                     bins,
                     scorecard.edges_,
                     categories,
+                    bool(strictness),
                 ),
             )
             matrices.append(X)

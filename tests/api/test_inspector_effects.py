@@ -24,11 +24,13 @@ from inspect_core.credit.models import (
 from inspect_core.db import db
 from inspect_core.demo import seed_credit_record, seed_history
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.inspectors.models import Inspector
 from inspect_core.migrate import upgrade
-from inspect_core.plans.models import Task
+from inspect_core.plans.models import Task, TaskAssignment
 from inspect_core.results.models import Result
 from inspect_core.results.service import today_in_china
 from inspect_core.simulate import simulate
+from scoring.persistence import loads
 from tests import factories
 from tests.factories import create_plan
 
@@ -37,7 +39,9 @@ from tests.factories import create_plan
 def demo_district(tmp_path_factory):
     """The demo district, its simulated history and credit record, trained on and rescored
     as ``make demo`` does: (the history, the model, each tier's count, how many took the
-    no-history override, the credit record as :func:`_credit_rows` reads it)."""
+    no-history override, the credit record as :func:`_credit_rows` reads it, and per
+    enterprise with a history its rating's probability and the mean simulated strictness
+    of the teams that checked it)."""
     path = tmp_path_factory.mktemp("demo") / "history.sqlite3"
     app = create_app({"DATABASE_URL": f"sqlite:///{path}", "TESTING": True})
     with app.app_context():
@@ -73,8 +77,33 @@ def demo_district(tmp_path_factory):
                         "CREDIT_REPAIR_MIN_DAYS", "CREDIT_REPAIR_REFUSED")}  # fmt: skip
         credit = {"record": record, "events": _credit_rows(scoring_run.id), "codes": codes,
                   "config": rules_config}  # fmt: skip
+        visited = _visited(scoring_run.id, history.strictness)
         db.engine_for(app).dispose()
-    return history, model, tiers, no_history, credit
+    return history, model, tiers, no_history, credit, visited
+
+
+def _visited(run_id: int, strictness: dict[str, float]) -> dict[int, tuple[float, float]]:
+    """Per enterprise with results: (its probability in the run, the mean simulated
+    strictness of the teams on its results' tasks)."""
+    teams: dict[int, list[float]] = {}
+    for task_id, badge in db.session.execute(
+        select(TaskAssignment.task_id, Inspector.badge).join(
+            Inspector, Inspector.id == TaskAssignment.inspector_id
+        )
+    ):
+        teams.setdefault(task_id, []).append(strictness.get(badge, 1.0))
+    past: dict[int, list[float]] = {}
+    for enterprise_id, task_id in db.session.execute(select(Result.enterprise_id, Result.task_id)):
+        if task_id in teams:
+            past.setdefault(enterprise_id, []).append(float(np.mean(teams[task_id])))
+    probability = dict(
+        db.session.execute(
+            select(CreditRating.enterprise_id, CreditRating.probability).where(
+                CreditRating.run_id == run_id
+            )
+        ).all()
+    )
+    return {e: (float(probability[e]), float(np.mean(s))) for e, s in past.items()}
 
 
 def _credit_rows(run_id: int) -> list[dict]:
@@ -111,12 +140,32 @@ def test_the_estimated_strictness_ranks_inspectors_as_the_simulation_made_them(d
     """Four rounds of draws, a new random team of two for every check, all recorded by one
     clerk's account: crediting each result to its drawn team (not to the account that
     typed it) orders the inspectors as their simulated strictness does."""
-    history, model, _, _, _ = demo_district
+    history, model, *_ = demo_district
     rated = {i["inspector"]: i["strictness"] for i in model.metrics["inspectors"]}
     assert set(rated) == set(history.strictness) and len(rated) >= 15
     badges = sorted(rated)
     rho = spearmanr([rated[b] for b in badges], [history.strictness[b] for b in badges])
     assert rho.statistic > 0.7, rho
+
+
+def test_the_demo_rating_is_net_of_the_inspectors_who_visited(demo_district):
+    """Issue #5: "report enterprise risk net of which inspector happened to visit".  The
+    rating counted findings as recorded, and strict teams find more, so of the enterprises
+    the simulation made equally risky those checked by strict teams were rated riskier
+    (correlation of the teams' strictness with the probability 0.289 for the risky, 0.093
+    for the others, with the findings counted whole).  Each finding now counts 1 / the
+    strictness of its team, which the model stores; the correlation falls to 0.140 and
+    0.029 (not to zero: weighing findings cannot move a clean check, which says more
+    after a strict team than after a lenient one)."""
+    history, model, *_, visited = demo_district
+    stored = loads(model.blob).feature_config["team_strictness"]
+    assert model.metrics["net_of_inspector"] is True
+    assert stored == {i["inspector"]: i["strictness"] for i in model.metrics["inspectors"]}
+    for risky, bound in ((True, 0.2), (False, 0.06)):
+        pairs = np.array([v for e, v in visited.items() if (e in history.risky) == risky])
+        assert len(pairs) > 300
+        r = float(np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1])
+        assert r < bound, (risky, r)
 
 
 def test_the_demo_district_fills_every_tier_near_its_share(demo_district):
@@ -125,7 +174,7 @@ def test_the_demo_district_fills_every_tier_near_its_share(demo_district):
     could not be cut from it.  Now every tier holds enterprises, the tiers the score sets
     within 10 points of the default shares 30/40/20/10 (ties still move a few), and the
     enterprises without history are the override's B."""
-    _, _, tiers, no_history, _ = demo_district
+    _, _, tiers, no_history, *_ = demo_district
     assert sum(tiers.values()) == 3000 and no_history > 0
     by_score = {"A": tiers.get("A", 0), "B": tiers.get("B", 0) - no_history,
                 "C": tiers.get("C", 0), "D": tiers.get("D", 0)}  # fmt: skip
@@ -141,7 +190,7 @@ def test_the_demo_credit_record_is_what_a_district_holds_and_scoring_reads_it(de
     as the credit rules say, with repairs only where and when the rules allow; the
     risky enterprises draw most of the negative events; and every enterprise on the
     serious-dishonesty list, unrepaired, is tier D with that override as its first reason."""
-    history, model, _, _, credit = demo_district
+    history, model, _, _, credit, _ = demo_district
     events, record = credit["events"], credit["record"]
     today = today_in_china()
     config = credit["config"]
@@ -364,3 +413,89 @@ def test_text_columns_are_read_as_written(app):
     assert frame["badge"].tolist() == ["NA", "007"]
     assert frame["name"].tolist() == ["null", "None"]
     assert frame["n"].iloc[0] == 1 and np.isnan(frame["n"].iloc[1])
+
+
+def test_findings_weigh_by_the_strictness_of_the_team_that_made_them(
+    app, client, identity, district
+):
+    """Issue #5: a result's findings count 1 / the mean strictness of the team on its task
+    (an inspector the model did not rate counts as 1); a clean result and one on or after
+    the day scored carry none; the history features a run builds scale the finding counts,
+    not the check or whether it failed."""
+    admin = identity("admin")
+    plan_id = create_plan(client, admin, ratios={"A": "1", "B": "1", "C": "1", "D": "1"})
+    assert client.post(f"/api/v1/plans/{plan_id}/draw", json={"seed": 1},
+                       headers=admin).status_code == 201  # fmt: skip
+    tasks = client.get(f"/api/v1/tasks?plan={plan_id}&limit=3", headers=admin).json["items"]
+    strict = tasks[0]["inspectors"][0]
+    today = today_in_china()
+    day = today - dt.timedelta(days=10)
+    with app.app_context():
+        s = db.session
+        found, clean, later = (s.get(Task, t["id"]) for t in tasks)
+        s.execute(insert(Result), [
+            factories.history_result(found, day, 1, minor_count=2),
+            factories.history_result(clean, day, 0),
+            factories.history_result(later, today, 1),
+        ])  # fmt: skip
+        s.commit()
+        ids = dict(s.execute(select(Result.task_id, Result.id)).all())
+        weights = data.finding_weights(s, {strict: 2.0, "nobody": 5.0}, today)
+        assert weights.to_dict() == {ids[found.id]: pytest.approx(1 / 1.5)}
+        # a table that rates nobody who checked weighs their findings 1; one whose every
+        # strictness is unusable (a hand-edited model) is no table
+        assert data.finding_weights(s, {"nobody": 5.0}, today).to_dict() == {ids[found.id]: 1.0}
+        assert data.finding_weights(s, {strict: float("nan"), "x": -1.0}, today).empty
+        config = jobs.feature_config()
+        net, whole = (
+            jobs.chunk_features(s, inputs, 0, len(inputs.rows), config)
+            .set_index(inputs.rows["enterprise_id"])
+            .loc[found.enterprise_id]
+            for inputs in (
+                jobs.scoring_inputs(s, today, {strict: 2.0}),
+                jobs.scoring_inputs(s, today),
+            )
+        )
+    assert whole["last_serious"] == 1 and whole["last_minor"] == 2 and whole["last_failed"] == 1
+    assert net["last_serious"] == pytest.approx(1 / 1.5)
+    assert net["last_minor"] == pytest.approx(2 / 1.5)
+    for name in ("decay_serious_180d", "decay_minor_730d"):
+        assert net[name] == pytest.approx(whole[name] / 1.5), name
+    for name in (
+        "decay_inspections_180d",
+        "decay_failed_180d",
+        "last_failed",
+        "n_prior",
+        "days_since_last",
+    ):
+        assert net[name] == whole[name], name
+    assert net["last_result"] == whole["last_result"] == "Fail"
+
+
+def test_a_net_model_says_so_in_its_reasons_and_points(app, app_factory, client, scored):
+    """A model trained net of the inspector tells the regulator so: ``/scoring/points``
+    has ``net_of_inspector`` and each finding variable's text says its findings were
+    weighed by the team's strictness, as the stored reasons do; with
+    ``SCORING_NET_OF_INSPECTOR`` false a model counts them whole and says nothing."""
+    points = client.get("/api/v1/scoring/points", headers=scored["admin"]).json
+    assert points["net_of_inspector"] is True
+    texts = {i["variable"]: i["text_en"] for i in points["items"] if i["text_en"]}
+    noted = {v for v, t in texts.items() if t.endswith(jobs.NET_NOTE[1])}
+    assert noted and all(v.startswith(jobs.NET_FEATURES) for v in noted), noted
+    assert {v for v in texts if v.startswith(jobs.NET_FEATURES)} == noted
+    with app.app_context():
+        reasons = [r for rs in db.session.scalars(
+            select(CreditRating.reasons).where(CreditRating.run_id == scored["run"])
+        ) for r in rs if r["points"] is not None]  # fmt: skip
+    finding = [r for r in reasons if r["code"].startswith(jobs.NET_FEATURES)]
+    assert finding and all(r["text_zh"].endswith(jobs.NET_NOTE[0]) for r in finding)
+    assert all(not r["text_en"].endswith(jobs.NET_NOTE[1]) for r in reasons if r not in finding)
+
+    whole = app_factory(SCORING_NET_OF_INSPECTOR=False)
+    with whole.app_context():
+        model = jobs.train(db.session, "test", today_in_china(), window_days=900)
+        card = jobs.points_card(model)
+    assert model.metrics["net_of_inspector"] is False and model.metrics["inspectors"]
+    assert loads(model.blob).feature_config["team_strictness"] == {}
+    assert card["net_of_inspector"] is False
+    assert not any((i["text_en"] or "").endswith(jobs.NET_NOTE[1]) for i in card["items"])

@@ -220,6 +220,18 @@ def test_a_bad_upload_setting_is_refused_when_the_app_starts(name, value, bounds
     assert create_app({"DATABASE_URL": "sqlite://"}).config[name] == 7
 
 
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_a_net_of_inspector_setting_that_is_not_true_or_false_is_refused(value, monkeypatch):
+    """INSPECT_SCORING_NET_OF_INSPECTOR=yes would be read as text, which is truthy: a
+    district meaning "no" would get the opposite."""
+    with pytest.raises(ValueError, match="SCORING_NET_OF_INSPECTOR") as refused:
+        create_app({"SCORING_NET_OF_INSPECTOR": value, "DATABASE_URL": "sqlite://"})
+    assert "true or false" in str(refused.value) and "须为" in str(refused.value)
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORING_NET_OF_INSPECTOR"] is True
+    monkeypatch.setenv("INSPECT_SCORING_NET_OF_INSPECTOR", "false")
+    assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORING_NET_OF_INSPECTOR"] is False
+
+
 def test_the_scorecard_significance_level_may_be_switched_off(monkeypatch):
     monkeypatch.setenv("INSPECT_SCORECARD_ALPHA", "null")
     assert create_app({"DATABASE_URL": "sqlite://"}).config["SCORECARD_ALPHA"] is None

@@ -381,17 +381,19 @@ def category_texts(scorecard: Any, vocabulary: dict[str, list[str]]) -> dict[int
 _WHOLE = ("days_since_last", "n_prior", "last_", "credit_")
 
 
-def bin_text(feature: str, edges: np.ndarray, code: int) -> str:
+def bin_text(feature: str, edges: np.ndarray, code: int, net: bool = False) -> str:
     """The range of a scorecard bin ``[lo, hi)`` as a reason text shows the row's value:
     every row in the bin has a value in it, so the text is true of each (the exact value
     would make nearly every row's reason list different, and building and storing one
     list per row was measured as the larger part of a run after the model).  Values are
-    counts or durations, never negative."""
+    counts or durations, never negative.  In a net-of-inspector model (``net``) the
+    finding counts are weighed (:data:`NET_FEATURES`), not whole: one minor finding of a
+    lenient team can be 1.33, which "≥2" would misstate."""
     lo = bin_low(edges, code)
     if lo is None:
         return "—"  # the missing-value bin
     hi = float(edges[code]) if code < len(edges) else math.inf
-    if feature.startswith(_WHOLE):
+    if feature.startswith(_WHOLE) and not (net and feature.startswith(NET_FEATURES)):
         first, last = math.ceil(lo), (math.ceil(hi) - 1 if math.isfinite(hi) else None)
         if last is None:
             return f"≥{first}" if first > 0 else "≥0"
@@ -416,13 +418,14 @@ def bin_shown(
     code: int,
     edges: list[np.ndarray],
     categories: dict[int, list[Any]] | None,
+    net: bool = False,
 ) -> Any:
     """What a reason text shows for bin ``code`` of variable ``j``: its category
     (``categories``: :func:`category_texts`) or its range (:func:`bin_text`; "—" for the
     missing-value bin)."""
     if categories and j in categories and code >= 0:
         return categories[j][code]
-    return bin_text(feature, edges[j], code)
+    return bin_text(feature, edges[j], code, net)
 
 
 def bin_label(
@@ -432,12 +435,14 @@ def bin_label(
     edges: list[np.ndarray],
     categories: dict[int, list[Any]] | None,
     facts: dict[str, tuple[str, str]] | None,
+    net: bool = False,
 ) -> tuple[str, str]:
     """zh-CN and English reason text of bin ``code`` of variable ``j``: true of every row
-    in the bin (:func:`bin_shown`), a decayed count's bound explained in days."""
-    shown = bin_shown(feature, j, code, edges, categories)
+    in the bin (:func:`bin_shown`), a decayed count's bound explained in days, and in a
+    net-of-inspector model (``net``) a weighed count said to be so (:func:`net_label`)."""
+    shown = bin_shown(feature, j, code, edges, categories, net)
     low = None if isinstance(shown, tuple) else bin_low(edges[j], code)
-    return label(feature, facts, shown, low)
+    return net_label(feature, label(feature, facts, shown, low), net)
 
 
 #: the variables a net-of-inspector model counts findings in weighed by who found them
@@ -812,7 +817,7 @@ def points_card(model: ScoringModel) -> dict[str, Any]:
                 reason = True
             zh = en = None
             if reason:
-                zh, en = net_label(name, bin_label(name, j, b, card.edges_, categories, facts), net)
+                zh, en = bin_label(name, j, b, card.edges_, categories, facts, net)
             category = None  # the vocabulary value a category's own bin holds
             if categorical[j] and name in vocabulary and b < len(edges):
                 code = int(edges[b])
@@ -942,12 +947,10 @@ def _reason_lists(
                 name = names[j]
                 texts_key = (j, code)
                 if texts_key not in texts_of:
-                    texts_of[texts_key] = net_label(
-                        name,
-                        label(name, facts, "—")
+                    texts_of[texts_key] = (
+                        net_label(name, label(name, facts, "—"), net)
                         if edges is None
-                        else bin_label(name, j, code, edges, categories, facts),
-                        net,
+                        else bin_label(name, j, code, edges, categories, facts, net)
                     )
                 zh, en = texts_of[texts_key]
                 if en in texts:  # never the same text twice in one row

@@ -491,6 +491,14 @@ def test_a_net_model_says_so_in_its_reasons_and_points(app, app_factory, client,
     assert finding and all(r["text_zh"].endswith(jobs.NET_NOTE[0]) for r in finding)
     assert all(not r["text_en"].endswith(jobs.NET_NOTE[1]) for r in reasons if r not in finding)
 
+    # a weighed count is not a whole number: one minor finding of a lenient team (1.33)
+    # was shown as "≥2", two bins as "1" (make demo's points table)
+    edges = np.array([0.6549, 0.8816, 1.291])
+    assert jobs.bin_text("last_minor", edges, 3, net=True) == "≥1.29"
+    assert jobs.bin_text("last_minor", edges, 1, net=True) == "0.65–0.88"
+    assert jobs.bin_text("last_minor", edges, 3) == "≥2"  # whole counts, as recorded
+    assert jobs.bin_text("last_failed", np.array([0.5]), 1, net=True) == "≥1"
+
     whole = app_factory(SCORING_NET_OF_INSPECTOR=False)
     with whole.app_context():
         model = jobs.train(db.session, "test", today_in_china(), window_days=900)

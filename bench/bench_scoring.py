@@ -1,7 +1,7 @@
 """Rescoring a district and paging its risk-ranked list, each beside a naive baseline.
 
 Run:  .venv/bin/python bench/bench_scoring.py [--enterprises 1000000] [--results 10000000]
-      [--baseline 2000] [--requests 200]
+      [--baseline 2000] [--requests 200] [--teams]
       [--pg postgresql+psycopg://postgres@127.0.0.1:5432/inspect_scorebench]
 Quick check:  .venv/bin/python bench/bench_scoring.py --enterprises 20000 --results 200000
 
@@ -9,8 +9,10 @@ One fresh, migrated PostgreSQL database holds a simulated district (``simulate``
 closed historical plan per sector with a task per enterprise, ``--results`` results over
 the three years before today (generated server-side with ``INSERT … SELECT`` from
 ``generate_series``: each enterprise has a hidden risk propensity, so history predicts
-outcomes), about 1 % of them corrected, and credit events for about 3 % of enterprises.
-The database is then vacuumed and analysed (autovacuum is off on the development server;
+outcomes), about 1 % of them corrected, and credit events for about 3 % of enterprises;
+with ``--teams``, two inspectors on every task, so the model is trained net of the
+inspector and rescoring weighs each result's findings by its team's strictness (the
+baseline too, with a query per result that found something).  The database is then vacuumed and analysed (autovacuum is off on the development server;
 in production it would have done so).  A model is trained (``score train`` with a window
 holding ~300,000 inspections), then:
 
@@ -167,6 +169,17 @@ FROM (
 ) c
 """
 
+#: with ``--teams``: two inspectors on every task, assigned before its first result (the
+#: bench's tasks hold an enterprise's whole history), so a model rates every inspector and
+#: is trained net of them, and rescoring weighs each result's findings by its team
+#: (``credit.data.finding_weights``): the cost a district with drawn teams pays
+TEAMS_SQL = """
+INSERT INTO task_assignments (task_id, inspector_id, assigned_at, how)
+SELECT t.id, 1 + ((t.id::bigint * 7919 + v.k * 104729) % :inspectors),
+       CAST(:as_of AS timestamp) - make_interval(days => :days + 1), 'draw'
+FROM tasks t CROSS JOIN (VALUES (0), (1)) AS v(k)
+"""
+
 #: corrections: a new version superseding ~1 % of results (lab re-tests that found the
 #: first judgement too harsh), so scoring must skip the superseded versions
 CORRECTIONS_SQL = """
@@ -257,8 +270,11 @@ def _without_results_checks(conn: Connection) -> list[str]:
     return restore
 
 
-def load_history(engine: Engine, n_enterprises: int, n_results: int, as_of: dt.date) -> float:
-    """Plans, tasks, results, corrections and credit events in one transaction; seconds."""
+def load_history(
+    engine: Engine, n_enterprises: int, n_results: int, as_of: dt.date, teams: bool = False
+) -> float:
+    """Plans, tasks (with ``teams``, two inspectors each), results, corrections and credit
+    events in one transaction; seconds."""
     started = time.perf_counter()
     n_corrections = n_results // 100
     n_main = n_results - n_corrections
@@ -274,6 +290,8 @@ def load_history(engine: Engine, n_enterprises: int, n_results: int, as_of: dt.d
         conn.execute(text(SNAPSHOTS_SQL))
         conn.execute(text(DRAWS_SQL))
         conn.execute(text(TASKS_SQL), params)
+        if teams:
+            conn.execute(text(TEAMS_SQL), {**params, "inspectors": N_INSPECTORS})
         restore = _without_results_checks(conn)
         span = max(1, int(n_enterprises * 0.95))
         conn.execute(
@@ -288,7 +306,7 @@ def load_history(engine: Engine, n_enterprises: int, n_results: int, as_of: dt.d
             {**params, "n": max(1, n_enterprises * 3 // 100), "enterprises": n_enterprises},
         )
         conn.execute(text(REPAIRS_SQL))
-        for table in ("tasks", "results", "credit_events", "credit_repairs"):
+        for table in ("tasks", "task_assignments", "results", "credit_events", "credit_repairs"):
             conn.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -305,7 +323,7 @@ def load_history(engine: Engine, n_enterprises: int, n_results: int, as_of: dt.d
 # --- baseline: one enterprise at a time ------------------------------------------------
 
 ONE_RESULTS_SQL = """
-SELECT r.inspected_on, r.critical_count, r.major_count, r.minor_count, r.passed
+SELECT r.inspected_on, r.critical_count, r.major_count, r.minor_count, r.passed, r.id
 FROM results r
 WHERE r.enterprise_id = %s AND r.passed IS NOT NULL AND r.inspected_on < %s
   AND NOT EXISTS (SELECT 1 FROM results n WHERE n.supersedes_id = r.id)
@@ -317,6 +335,13 @@ FROM results r CROSS JOIN LATERAL json_each_text(r.facts) AS f(key, value)
 WHERE r.enterprise_id = %s AND r.facts IS NOT NULL AND r.passed IS NOT NULL
   AND r.inspected_on < %s
   AND NOT EXISTS (SELECT 1 FROM results n WHERE n.supersedes_id = r.id)
+"""
+#: the team on a result's task when it was recorded (``credit.data.TEAMS_SQL``)
+ONE_TEAM_SQL = """
+SELECT i.badge FROM results r
+JOIN task_assignments a ON a.task_id = r.task_id JOIN inspectors i ON i.id = a.inspector_id
+WHERE r.id = %s AND a.assigned_at <= r.recorded_at
+  AND (a.released_at IS NULL OR a.released_at > r.recorded_at)
 """
 ONE_ENTERPRISE_SQL = """
 SELECT e.region, e.status, e.established_on,
@@ -331,11 +356,26 @@ WHERE c.enterprise_id = %s
 """
 
 
-def naive_features(cursor: Any, enterprise_id: int, as_of: dt.date, config: Any) -> dict:
-    """One enterprise's features from its own four queries, in plain Python: the same
+def naive_features(
+    cursor: Any,
+    enterprise_id: int,
+    as_of: dt.date,
+    config: Any,
+    strictness: dict[str, float] | None = None,
+) -> dict:
+    """One enterprise's features from its own four queries (and, for a net-of-inspector
+    model, one per result with findings for its team), in plain Python: the same
     definitions as ``scoring.features.build_features`` and ``credit.data.credit_features``."""
     cursor.execute(ONE_RESULTS_SQL, (enterprise_id, as_of))
-    events = cursor.fetchall()
+    events = []
+    for day, critical, major, minor, passed, result_id in cursor.fetchall():
+        if strictness and critical + major + minor > 0:
+            cursor.execute(ONE_TEAM_SQL, (result_id,))
+            team = [strictness.get(badge, 1.0) for (badge,) in cursor.fetchall()]
+            if team:
+                weight = len(team) / sum(team)
+                critical, major, minor = critical * weight, major * weight, minor * weight
+        events.append((day, critical, major, minor, passed))
     f: dict[str, Any] = {"n_prior": float(len(events)), "has_history": float(bool(events))}
     f["days_since_last"] = float((as_of - max(e[0] for e in events)).days) if events else math.nan
     for h in config.half_lives_days:
@@ -409,6 +449,7 @@ def naive_rescore(app: Flask, sample: list[int], as_of: dt.date) -> Naive:
         model = jobs.latest_model(session)
         bundle = loads(model.blob)
         config = FeatureConfig.from_dict(bundle.feature_config)
+        strictness = bundle.feature_config.get("team_strictness") or None
         scorecard, ml = bundle.estimator["scorecard"], bundle.estimator["ml"]
         # the cut-offs `score run` uses: TIER_CUTOFFS when set (None by default), else
         # the model's own
@@ -422,7 +463,7 @@ def naive_rescore(app: Flask, sample: list[int], as_of: dt.date) -> Naive:
         reading = 0.0
         for enterprise_id in sample:
             read_started = time.perf_counter()
-            f = naive_features(cursor, enterprise_id, as_of, config)
+            f = naive_features(cursor, enterprise_id, as_of, config, strictness)
             reading += time.perf_counter() - read_started
             X = pd.DataFrame([[f.get(c, math.nan) for c in bundle.features]],
                              columns=bundle.features, dtype=float)  # fmt: skip
@@ -591,7 +632,9 @@ def train_window(n_results: int) -> int:
     return int(min(HISTORY_DAYS, max(30, HISTORY_DAYS * TRAIN_ROWS / max(n_results, 1))))
 
 
-def build_district(url: str, n_enterprises: int, n_results: int) -> tuple[Flask, Engine, dt.date]:
+def build_district(
+    url: str, n_enterprises: int, n_results: int, teams: bool = False
+) -> tuple[Flask, Engine, dt.date]:
     """A fresh database with the district, its history and a trained model (not timed)."""
     from inspect_core.results.service import today_in_china
 
@@ -610,7 +653,7 @@ def build_district(url: str, n_enterprises: int, n_results: int) -> tuple[Flask,
     )
     engine = db.engine_for(app)
     stats = simulate(engine, n_enterprises, N_INSPECTORS, seed=5, progress=False)
-    history_seconds = load_history(engine, n_enterprises, n_results, as_of)
+    history_seconds = load_history(engine, n_enterprises, n_results, as_of, teams)
     with engine.connect() as conn:
         total = conn.scalar(text("SELECT count(*) FROM results"))
         judged = conn.scalar(text("SELECT count(*) FROM results WHERE passed IS NOT NULL"))
@@ -630,7 +673,8 @@ def build_district(url: str, n_enterprises: int, n_results: int) -> tuple[Flask,
     print(
         f"model {model.version}: trained on {metrics['rows']:,} inspections ({window}-day "
         f"window) in {time.perf_counter() - train_started:.1f} s; holdout AUC scorecard "
-        f"{metrics.get('auc_scorecard')}, ML {metrics.get('auc_ml')}"
+        f"{metrics.get('auc_scorecard')}, ML {metrics.get('auc_ml')}; net of the inspector: "
+        f"{metrics.get('net_of_inspector')} ({len(metrics.get('inspectors', []))} rated)"
     )
     print(f"setup total {time.perf_counter() - setup:.0f} s; load average now "
           f"{os.getloadavg()[0]:.2f}")  # fmt: skip
@@ -645,11 +689,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="ranked pages timed")
     parser.add_argument("--page", type=int, default=50, help="ranked page size")
     parser.add_argument(
+        "--teams",
+        action="store_true",
+        help="two inspectors on every task: a net-of-inspector model, findings weighed",
+    )
+    parser.add_argument(
         "--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/inspect_scorebench"
     )
     args = parser.parse_args()
 
-    app, engine, as_of = build_district(args.pg, args.enterprises, args.results)
+    app, engine, as_of = build_district(args.pg, args.enterprises, args.results, args.teams)
 
     # 1. rescoring: the real path (its phases timed by wrappers), then the naive baseline
     phases: dict[str, float] = {}
@@ -696,7 +745,8 @@ def main() -> None:
           f"load average {load_before:.2f} at the start)")  # fmt: skip
     print(f"  real path (credit.jobs.run, as `inspect-core score run`): {seconds:8.2f} s "
           f"{rate:>10,.0f} enterprises/s")  # fmt: skip
-    print(f"    reading the records {phases.get('read', 0):.1f} s; features, models and COPY "
+    print(f"    reading the records {phases.get('read', 0):.1f} s (of which weighing findings by "
+          f"team {phases.get('weights', 0):.1f} s); features, models and COPY "
           f"chunk by chunk {phases.get('chunks', 0):.1f} s; the last chunk's COPY "
           f"{phases.get('last copy', 0):.1f} s")  # fmt: skip
     print(f"  naive per-enterprise baseline ({len(sample):,} enterprises measured): "
@@ -726,7 +776,15 @@ def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
     """Time the real path's phases by wrapping two of its functions (behaviour unchanged):
     reading every record, then the chunk loop up to the wait for the last COPY."""
     read, leave = jobs.scoring_inputs, jobs._RatingsWriter.__exit__
+    weigh = jobs.data.finding_weights
     marks: dict[str, float] = {}
+
+    def timed_weigh(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return weigh(*args, **kwargs)
+        finally:
+            phases["weights"] = time.perf_counter() - started
 
     def timed_read(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -746,11 +804,13 @@ def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
 
     jobs.scoring_inputs = timed_read  # type: ignore[assignment]
     jobs._RatingsWriter.__exit__ = timed_leave  # type: ignore[method-assign]
+    jobs.data.finding_weights = timed_weigh  # type: ignore[assignment]
     try:
         yield
     finally:
         jobs.scoring_inputs = read  # type: ignore[assignment]
         jobs._RatingsWriter.__exit__ = leave  # type: ignore[method-assign]
+        jobs.data.finding_weights = weigh  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

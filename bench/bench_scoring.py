@@ -12,9 +12,10 @@ the three years before today (generated server-side with ``INSERT … SELECT`` f
 outcomes), about 1 % of them corrected, and credit events for about 3 % of enterprises;
 with ``--teams``, two inspectors on every task, so the model is trained net of the
 inspector and rescoring weighs each result's findings by its team's strictness (the
-baseline too, with a query per result that found something).  The database is then vacuumed and analysed (autovacuum is off on the development server;
-in production it would have done so).  A model is trained (``score train`` with a window
-holding ~300,000 inspections), then:
+baseline too, with a query per result that found something).  The database is then
+vacuumed and analysed (autovacuum is off on the development server; in production it
+would have done so).  A model is trained (``score train`` with a window holding ~300,000
+inspections), then:
 
 1. **Rescoring**: the path ``inspect-core score run`` takes (``credit.jobs.run``: the
    records read in bulk, then features, scorecard + ML model and a COPY of the ratings,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 from sqlalchemy import String, func, insert, select, text
@@ -507,3 +508,31 @@ def test_a_net_model_says_so_in_its_reasons_and_points(app, app_factory, client,
     assert loads(model.blob).feature_config["team_strictness"] == {}
     assert card["net_of_inspector"] is False
     assert not any((i["text_en"] or "").endswith(jobs.NET_NOTE[1]) for i in card["items"])
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_packed_team_read_weighs_as_the_teams_do(app, scored, monkeypatch, parallel):
+    """Rescoring reads (result, inspector) pairs packed server-side on PostgreSQL (in two
+    parts above PARALLEL_MIN_ROWS results); the weights are those of the teams
+    :func:`data.teams_frame` reads, on any database."""
+    today = today_in_china()
+    with app.app_context():
+        session = db.session
+        teams = data.teams_frame(session, dt.date(2000, 1, 1), today)
+        strictness = {b: 0.5 + k / 10 for k, b in enumerate(sorted(set(teams["badge"])))}
+        found = set(session.scalars(select(Result.id).where(
+            Result.critical_count + Result.major_count + Result.minor_count > 0
+        )))  # fmt: skip
+        teams = teams[teams["inspection_id"].isin(found)]
+        expected = 1 / teams["badge"].map(strictness).groupby(teams["inspection_id"]).mean()
+        weights = [data.finding_weights(session, strictness, today)]
+        if session.get_bind().dialect.name == "postgresql":
+            monkeypatch.setattr(data, "_packs", lambda *_: True)
+            if parallel:
+                monkeypatch.setattr(data, "PARALLEL_MIN_ROWS", 0)
+            weights.append(data.finding_weights(session, strictness, today))
+        elif parallel:
+            pytest.skip("packing is PostgreSQL's")
+    assert len(expected) > 50
+    for got in weights:
+        pd.testing.assert_series_equal(got, expected, check_names=False, check_index_type=False)

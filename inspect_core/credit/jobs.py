@@ -72,12 +72,13 @@ def training_frames(
     config: Any,
     facts: pd.DataFrame | None = None,
     weights: pd.Series | None = None,
+    events: pd.DataFrame | None = None,
 ) -> Frames:
     """One row per judged inspection in the window: label = a critical or major finding.
-    ``facts``: :func:`data.facts_frame`, when already read; ``weights``: how much each
-    result's findings count in the history features (:func:`data.finding_weights`; the
-    labels count whole)."""
-    events = data.events_frame(session)
+    ``facts``, ``events``: :func:`data.facts_frame`, :func:`data.events_frame`, when
+    already read; ``weights``: how much each result's findings count in the history
+    features (:func:`data.finding_weights`; the labels count whole)."""
+    events = data.events_frame(session) if events is None else events
     facts = data.facts_frame(session) if facts is None else facts
     start = pd.Timestamp(until - dt.timedelta(days=window_days))
     mask = (events["date"] >= start) & (events["date"] < pd.Timestamp(until))
@@ -623,7 +624,8 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # every fact some plugin recorded becomes a feature; one never seen in the window is
     # constant (zero) and dropped below
     config = replace(feature_config(), facts=tuple(sorted(facts["fact"].unique())))
-    frames = training_frames(session, until, window_days, config, facts)
+    events = data.events_frame(session)  # read once: a net model builds features twice
+    frames = training_frames(session, until, window_days, config, facts, events=events)
     vocabulary = learn_vocabulary(frames.X, config.categorical)
     X, features = _varying(_encode(frames.X, vocabulary))
     y = frames.y
@@ -656,7 +658,7 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     if inspectors and current_app.config.get("SCORING_NET_OF_INSPECTOR", True):
         strictness = {item["inspector"]: item["strictness"] for item in inspectors}
         weights = data.finding_weights(session, strictness, until)
-        frames = training_frames(session, until, window_days, config, facts, weights)
+        frames = training_frames(session, until, window_days, config, facts, weights, events)
         X, features = _varying(_encode(frames.X, vocabulary))
         categorical = [c for c in features if c in config.categorical]
     order = np.argsort(frames.rows["as_of"].to_numpy(), kind="stable")

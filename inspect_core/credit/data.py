@@ -238,7 +238,8 @@ def finding_weights(session: Session, strictness: dict[str, float], until: dt.da
     lookup = np.ones(int(ids.max()) + 1)
     lookup[ids] = people["badge"].map(strictness).fillna(1.0).to_numpy(dtype=float)
     from_where = TEAM_PAIRS_FROM.format(until=until.isoformat())
-    if _packs(session, "results", 8 * len(TEAM_PAIRS)):
+    # bytes per result: its pairs, one per member, at up to four members a team on average
+    if _packs(session, "results", 4 * len(TEAM_PAIRS) * 4):
         rows = session.connection().scalar(
             text("SELECT reltuples FROM pg_class WHERE oid = CAST('results' AS regclass)")
         )

@@ -166,11 +166,9 @@ def events_frame(session: Session, *, sector: bool = True) -> pd.DataFrame:
     :func:`read_packed_integers`).
     """
     if not sector and _packs(session, "results", 4 * len(EVENT_INTEGERS)):
-        rows = session.connection().scalar(
-            text("SELECT reltuples FROM pg_class WHERE oid = CAST('results' AS regclass)")
+        frame = read_packed_integers(
+            session, EVENT_INTEGERS, CURRENT_JUDGED, _results_parts(session)
         )
-        parts = 2 if float(rows or 0) >= PARALLEL_MIN_ROWS else 1
-        frame = read_packed_integers(session, EVENT_INTEGERS, CURRENT_JUDGED, parts)
         days = frame["date"].to_numpy().astype("timedelta64[D]")
         frame["date"] = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[us]")
         return frame
@@ -239,11 +237,7 @@ def finding_weights(session: Session, strictness: dict[str, float], until: dt.da
     from_where = TEAM_PAIRS_FROM.format(until=until.isoformat())
     # bytes per result: its pairs, one per member, at up to four members a team on average
     if _packs(session, "results", 4 * len(TEAM_PAIRS) * 4):
-        rows = session.connection().scalar(
-            text("SELECT reltuples FROM pg_class WHERE oid = CAST('results' AS regclass)")
-        )
-        parts = 2 if float(rows or 0) >= PARALLEL_MIN_ROWS else 1
-        pairs = read_packed_integers(session, TEAM_PAIRS, from_where, parts)
+        pairs = read_packed_integers(session, TEAM_PAIRS, from_where, _results_parts(session))
     else:
         columns = ", ".join(f"{sql} AS {name}" for name, sql in TEAM_PAIRS.items())
         pairs = read_frame(session, f"SELECT {columns} {from_where}")
@@ -297,6 +291,15 @@ def _packs(session: Session, table: str, width: int) -> bool:
 #: which the scan and anti join are 7 s); below it a second connection is not worth it
 PARALLEL_MIN_ROWS = 2_000_000
 _SNAPSHOT_ID = re.compile(r"^[0-9A-Fa-f]+-[0-9A-Fa-f]+(-[0-9]+)?$")
+
+
+def _results_parts(session: Session) -> int:
+    """How many connections a packed read of ``results`` is split between: two above
+    :data:`PARALLEL_MIN_ROWS` rows by the planner's estimate, else one."""
+    rows = session.connection().scalar(
+        text("SELECT reltuples FROM pg_class WHERE oid = CAST('results' AS regclass)")
+    )
+    return 2 if float(rows or 0) >= PARALLEL_MIN_ROWS else 1
 
 
 def read_packed_integers(

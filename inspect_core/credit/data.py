@@ -35,14 +35,12 @@ WHERE r.passed IS NOT NULL
                   WHERE n.supersedes_id = r.id AND n.supersedes_id IS NOT NULL)
 """
 
-EVENTS_SQL = (
-    """
+#: an event's columns (:data:`EVENTS_SQL`); rescoring leaves out the text ``sector``
+SCORING_EVENT_COLUMNS = """
 SELECT r.id AS inspection_id, r.enterprise_id, r.inspected_on AS date, r.critical_count,
        r.major_count AS serious_count, r.minor_count,
-       CASE WHEN r.passed THEN 0 ELSE 1 END AS failed, r.sector
-"""
-    + CURRENT_JUDGED
-)
+       CASE WHEN r.passed THEN 0 ELSE 1 END AS failed"""
+EVENTS_SQL = SCORING_EVENT_COLUMNS + ", r.sector" + CURRENT_JUDGED
 
 #: who inspected: the inspectors on a judged result's task when it was recorded (the drawn
 #: team, or whoever had replaced a member by then).  That assignment is the random one the
@@ -74,15 +72,22 @@ EVENT_INTEGERS: dict[str, str] = {
     "minor_count": "r.minor_count",
     "failed": "CASE WHEN r.passed THEN 0 ELSE 1 END",
 }
-#: the same on any database (dates as dates)
-SCORING_EVENTS_SQL = (
-    """
-SELECT r.id AS inspection_id, r.enterprise_id, r.inspected_on AS date, r.critical_count,
-       r.major_count AS serious_count, r.minor_count,
-       CASE WHEN r.passed THEN 0 ELSE 1 END AS failed
-"""
-    + CURRENT_JUDGED
-)
+
+#: times as PostgreSQL keeps them: int64 microseconds since 2000-01-01 UTC, which
+#: ``timestamptz_send`` packs as is (no arithmetic per row on the server)
+STAMP_EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
+#: an assignment never released: PostgreSQL's ``infinity``, as ``timestamptz_send`` packs it
+NEVER = np.iinfo(np.int64).max
+#: what finds an event's team: its task, and when it was recorded (:data:`TEAMS_SQL`'s rule)
+EVENT_TEAMS = {"task_id": "r.task_id", "recorded_at": "r.recorded_at"}
+#: every inspector's time on every task (:data:`TEAMS_SQL`'s rule, applied in NumPy)
+ASSIGNMENTS = {
+    "task_id": "a.task_id",
+    "inspector_id": "a.inspector_id",
+    "assigned_at": "a.assigned_at",
+    "released_at": "COALESCE(a.released_at, 'infinity')",
+}
+ASSIGNMENT_STAMPS = ("assigned_at", "released_at")
 
 #: main sector = the first by name; one grouped join, not a subquery per enterprise
 #: (measured on 1,000,000 enterprises: 2.2 s instead of 3.1 s)
@@ -158,23 +163,33 @@ def read_frame(
     return frame
 
 
-def events_frame(session: Session, *, sector: bool = True) -> pd.DataFrame:
+def events_frame(session: Session, *, sector: bool = True, teams: bool = False) -> pd.DataFrame:
     """Every judged result (current version) as an inspection event.
 
     ``sector=False`` (rescoring, which does not use it) leaves out the text column
     ``sector``; on PostgreSQL the rows then come packed (see
-    :func:`read_packed_integers`).
+    :func:`read_packed_integers`).  ``teams=True`` adds what finds a result's team
+    (:func:`finding_weights`): ``task_id`` and ``recorded_at`` (:data:`STAMP_EPOCH`
+    microseconds).
     """
-    if not sector and _packs(session, "results", 4 * len(EVENT_INTEGERS)):
+    columns = {**EVENT_INTEGERS, **(EVENT_TEAMS if teams else {})}
+    stamps = ("recorded_at",) if teams else ()
+    if not sector and _packs(session, "results", _packed_width(columns, stamps)):
         frame = read_packed_integers(
-            session, EVENT_INTEGERS, CURRENT_JUDGED, _results_parts(session)
+            session, columns, CURRENT_JUDGED, _results_parts(session), stamps
         )
         days = frame["date"].to_numpy().astype("timedelta64[D]")
         frame["date"] = (np.datetime64("1970-01-01", "D") + days).astype("datetime64[us]")
         return frame
-    frame = read_frame(session, EVENTS_SQL if sector else SCORING_EVENTS_SQL, dates=("date",))
+    sql = SCORING_EVENT_COLUMNS + (", r.sector" if sector else "")
+    if teams:
+        sql += "".join(f", {expression} AS {name}" for name, expression in EVENT_TEAMS.items())
+    frame = read_frame(session, sql + CURRENT_JUDGED, dates=("date",))
     for column in ("inspection_id", "critical_count", "serious_count", "minor_count", "failed"):
         frame[column] = frame[column].astype("int64")
+    if teams:
+        frame["task_id"] = frame["task_id"].astype("int64")
+        frame["recorded_at"] = _stamps(frame["recorded_at"])
     return frame
 
 
@@ -188,18 +203,14 @@ def teams_frame(session: Session, start: dt.date, until: dt.date) -> pd.DataFram
     return frame
 
 
-#: (result, inspector) of every result inspected before ``{until}`` with a finding, and
-#: each inspector on its task when it was recorded (:data:`TEAMS_SQL`'s rule): integers
-#: only, so PostgreSQL packs them (:func:`read_packed_integers`).  Superseded and unjudged
-#: versions are not left out: the event log never holds them, so their weights go unused,
-#: and the anti join that would find them was most of this read (10M results: 8.1 s)
-TEAM_PAIRS = {"inspection_id": "r.id", "inspector_id": "a.inspector_id"}
-TEAM_PAIRS_FROM = """
-FROM results r JOIN task_assignments a ON a.task_id = r.task_id
-WHERE r.inspected_on < '{until}'
-  AND r.critical_count + r.major_count + r.minor_count > 0
-  AND a.assigned_at <= r.recorded_at
-  AND (a.released_at IS NULL OR a.released_at > r.recorded_at)"""
+def _stamps(values: pd.Series) -> np.ndarray:
+    """Timestamps read as text or datetimes (a cursor, COPY) → :data:`STAMP_EPOCH`
+    microseconds; a missing one (never released) is :data:`NEVER`."""
+    stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+    micros = np.full(len(stamps), NEVER, dtype=np.int64)
+    known = stamps.notna().to_numpy()
+    micros[known] = (stamps[known] - STAMP_EPOCH).to_numpy() // np.timedelta64(1, "us")
+    return micros
 
 
 def _no_weights() -> pd.Series:
@@ -209,18 +220,21 @@ def _no_weights() -> pd.Series:
     )  # fmt: skip
 
 
-def finding_weights(session: Session, strictness: dict[str, float], until: dt.date) -> pd.Series:
-    """How much each result's findings count, by ``inspection_id`` (ascending): 1 / the
+def finding_weights(
+    session: Session, strictness: dict[str, float], events: pd.DataFrame, until: dt.date
+) -> pd.Series:
+    """How much each event's findings count, by ``inspection_id`` (ascending): 1 / the
     mean strictness of the team on its task when it was recorded (an inspector the table
     does not rate counts as 1, the average).  Inspectors are drawn at random, so a
     finding of a team that finds 30 % more than the enterprises' risk predicts counts
-    1/1.3: the enterprise's risk net of who happened to visit (issue #5).  Only results
-    inspected before ``until`` that found something are read; the others (and results
+    1/1.3: the enterprise's risk net of who happened to visit (issue #5).  Only events
+    dated before ``until`` that found something are weighed; the others (and results
     with no team) weigh 1.
 
-    Read as (result, inspector id) integer pairs and averaged in NumPy: reading the
-    teams' badges as text and grouping them in pandas took 25.4 s of a 69.5 s rescoring
-    of 10M results (bench_scoring --teams)."""
+    ``events``: :func:`events_frame` with ``teams=True``.  The teams come from the
+    assignments alone (one row per inspector on a task), matched to the events in NumPy:
+    joining them to ten million results on the server took 8–11 s of a rescoring
+    (bench_scoring --teams)."""
     # a strictness that is not a positive number (a hand-edited model) counts as average
     strictness = {
         str(badge): float(s) for badge, s in strictness.items()
@@ -234,23 +248,94 @@ def finding_weights(session: Session, strictness: dict[str, float], until: dt.da
     ids = people["id"].to_numpy(dtype=np.int64)
     lookup = np.ones(int(ids.max()) + 1)
     lookup[ids] = people["badge"].map(strictness).fillna(1.0).to_numpy(dtype=float)
-    from_where = TEAM_PAIRS_FROM.format(until=until.isoformat())
-    # bytes per result: its pairs, one per member, at up to four members a team on average
-    if _packs(session, "results", 4 * len(TEAM_PAIRS) * 4):
-        pairs = read_packed_integers(session, TEAM_PAIRS, from_where, _results_parts(session))
-    else:
-        columns = ", ".join(f"{sql} AS {name}" for name, sql in TEAM_PAIRS.items())
-        pairs = read_frame(session, f"SELECT {columns} {from_where}")
-    if pairs.empty:
-        return _no_weights()
-    results, inverse = np.unique(
-        pairs["inspection_id"].to_numpy(dtype=np.int64), return_inverse=True
+    found = (
+        events["critical_count"].to_numpy() + events["serious_count"].to_numpy()
+        + events["minor_count"].to_numpy()
+    ) > 0  # fmt: skip
+    found &= events["date"].to_numpy() < np.datetime64(until)
+    team = assignments_frame(session)
+    weight = team_weights(
+        events["task_id"].to_numpy(dtype=np.int64)[found],
+        events["recorded_at"].to_numpy(dtype=np.int64)[found],
+        team["task_id"].to_numpy(dtype=np.int64),
+        lookup[team["inspector_id"].to_numpy(dtype=np.int64)],
+        team["assigned_at"].to_numpy(dtype=np.int64),
+        team["released_at"].to_numpy(dtype=np.int64),
     )
-    members = np.bincount(inverse)
-    total = np.bincount(inverse, weights=lookup[pairs["inspector_id"].to_numpy(dtype=np.int64)])
+    results = events["inspection_id"].to_numpy(dtype=np.int64)[found]
+    known = ~np.isnan(weight)
+    order = np.argsort(results[known], kind="stable")
     return pd.Series(
-        members / total, index=pd.Index(results, name="inspection_id"), name="finding_weight"
+        weight[known][order],
+        index=pd.Index(results[known][order], name="inspection_id"),
+        name="finding_weight",
     )
+
+
+def assignments_frame(session: Session) -> pd.DataFrame:
+    """``task_id, inspector_id, assigned_at, released_at`` of every assignment, times as
+    :data:`STAMP_EPOCH` microseconds (:data:`NEVER`: not released); packed on PostgreSQL."""
+    if _packs(session, "task_assignments", _packed_width(ASSIGNMENTS, ASSIGNMENT_STAMPS)):
+        return read_packed_integers(
+            session, ASSIGNMENTS, "FROM task_assignments a", stamps=ASSIGNMENT_STAMPS
+        )
+    frame = read_frame(
+        session,
+        "SELECT a.task_id, a.inspector_id, a.assigned_at, a.released_at FROM task_assignments a",
+    )
+    for column in ("task_id", "inspector_id"):
+        frame[column] = frame[column].astype("int64")
+    for column in ASSIGNMENT_STAMPS:
+        frame[column] = _stamps(frame[column])
+    return frame
+
+
+def team_weights(
+    task: np.ndarray,
+    recorded: np.ndarray,
+    a_task: np.ndarray,
+    a_strictness: np.ndarray,
+    a_start: np.ndarray,
+    a_end: np.ndarray,
+) -> np.ndarray:
+    """Per event (its ``task`` and when it was ``recorded``), 1 / the mean strictness of
+    the assignments on its task that had begun and not ended by then (:data:`TEAMS_SQL`:
+    ``assigned_at <= recorded_at < released_at``); NaN where there were none.
+
+    Most tasks keep their drawn team, assigned before any result: their events take the
+    task's mean, looked up by task id (tasks are numbered from 1, so arrays indexed by
+    id stay the size of the tasks table).  The rest (a recusal, or an assignment after
+    the result) are matched assignment by assignment."""
+    weight = np.full(len(task), np.nan)
+    if not len(task) or not len(a_task):
+        return weight
+    size = int(max(task.max(), a_task.max())) + 1
+    members = np.bincount(a_task, minlength=size)
+    total = np.bincount(a_task, weights=a_strictness, minlength=size)
+    latest_start = np.full(size, np.iinfo(np.int64).min)
+    np.maximum.at(latest_start, a_task, a_start)
+    earliest_end = np.full(size, NEVER)
+    np.minimum.at(earliest_end, a_task, a_end)
+    # a task whose team never changed: its mean, for results recorded once all were on it
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kept = np.where((members > 0) & (earliest_end == NEVER), members / total, np.nan)
+    mean = kept[task]
+    whole = ~np.isnan(mean) & (latest_start[task] <= recorded)
+    weight[whole] = mean[whole]
+    rest = np.flatnonzero(~whole & (members[task] > 0))
+    if len(rest):
+        order = np.argsort(a_task, kind="stable")
+        first = np.searchsorted(a_task[order], task[rest])
+        n = members[task[rest]]
+        row = np.repeat(np.arange(len(rest)), n)
+        pos = order[np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(first, n)]
+        when = recorded[rest][row]
+        on = (a_start[pos] <= when) & (a_end[pos] > when)
+        count = np.bincount(row[on], minlength=len(rest))
+        strict = np.bincount(row[on], weights=a_strictness[pos[on]], minlength=len(rest))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight[rest] = np.where(count > 0, count / strict, np.nan)
+    return weight
 
 
 def with_finding_weights(events: pd.DataFrame, weights: pd.Series | None) -> pd.DataFrame:
@@ -302,10 +387,22 @@ def _results_parts(session: Session) -> int:
     return 2 if float(rows or 0) >= PARALLEL_MIN_ROWS else 1
 
 
+def _packed_width(columns: dict[str, str], stamps: Sequence[str] = ()) -> int:
+    """Bytes a packed row takes (:func:`read_packed_integers`)."""
+    return sum(8 if name in stamps else 4 for name in columns)
+
+
 def read_packed_integers(
-    session: Session, columns: dict[str, str], from_where: str, parts: int = 1
+    session: Session,
+    columns: dict[str, str],
+    from_where: str,
+    parts: int = 1,
+    stamps: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Integer (int4, NOT NULL) expressions of a query as an int64 frame, on PostgreSQL.
+    """Integer (int4, NOT NULL) expressions of a query as an int64 frame, on PostgreSQL;
+    ``stamps``, the names of timestamptz ones, come as PostgreSQL keeps them
+    (``timestamptz_send``: :data:`STAMP_EPOCH` microseconds, ``infinity`` as
+    :data:`NEVER`).
 
     Why: reading ten million rows, one protocol message and one Python iteration per row
     cost more than the query itself (measured: COPY of 2 M events 3–6 s, the scan under
@@ -318,7 +415,10 @@ def read_packed_integers(
     connection of its own that imports a snapshot this session exports, so together
     they read the table exactly once, as it was at one moment.
     """
-    packed = " || ".join(f"int4send({expression})" for expression in columns.values())
+    packed = " || ".join(
+        f"timestamptz_send({expression})" if name in stamps else f"int4send({expression})"
+        for name, expression in columns.items()
+    )
     sql = f"SELECT count(*), string_agg({packed}, ''::bytea) {from_where}"
     connection = session.connection()
     raw = connection.connection.driver_connection
@@ -354,11 +454,12 @@ def read_packed_integers(
             blobs = list(pool.map(other, sqls))
     count = sum(n for n, _ in blobs)
     data = b"".join(blob for _, blob in blobs)
-    if len(data) != count * 4 * len(columns):
+    row = np.dtype([(name, ">i8" if name in stamps else ">i4") for name in columns])
+    if len(data) != count * row.itemsize:
         raise ValueError(f"packed read: {len(data)} bytes for {count} rows of {len(columns)}")
-    values = np.frombuffer(data, dtype=">i4").reshape(count, len(columns))
+    values = np.frombuffer(data, dtype=row)
     return pd.DataFrame(  # copy=False: the arrays are new (copying them cost seconds)
-        {name: values[:, k].astype(np.int64) for k, name in enumerate(columns)}, copy=False
+        {name: values[name].astype(np.int64) for name in columns}, copy=False
     )
 
 

@@ -90,7 +90,10 @@ def training_frames(
             message_zh="训练期内没有已判定的检查结果",
         )
     y = ((inspections["critical_count"] + inspections["serious_count"]) > 0).to_numpy(int)
-    events = data.with_finding_weights(events, weights)
+    # the columns that found the teams are not features
+    events = data.with_finding_weights(
+        events.drop(columns=list(data.EVENT_TEAMS), errors="ignore"), weights
+    )
     if y.sum() == 0 or y.sum() == len(y):
         raise Unprocessable(
             "the training window needs inspections with and without critical or major findings",
@@ -125,9 +128,10 @@ def scoring_inputs(
     """Every enterprise on ``as_of``, and everything recorded about them; with
     ``strictness`` (badge → the model's, its ``team_strictness``), each result's
     findings weighed by its team's (:func:`data.finding_weights`)."""
-    events = data.events_frame(session, sector=False)
+    events = data.events_frame(session, sector=False, teams=bool(strictness))
     if strictness:
-        events = data.with_finding_weights(events, data.finding_weights(session, strictness, as_of))
+        weights = data.finding_weights(session, strictness, events, as_of)
+        events = data.with_finding_weights(events.drop(columns=list(data.EVENT_TEAMS)), weights)
     by_enterprise = np.argsort(events["enterprise_id"].to_numpy(), kind="stable")
     events = events.iloc[by_enterprise].reset_index(drop=True)
     enterprises = data.enterprises_frame(session, as_of)  # one row per enterprise
@@ -624,7 +628,10 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # every fact some plugin recorded becomes a feature; one never seen in the window is
     # constant (zero) and dropped below
     config = replace(feature_config(), facts=tuple(sorted(facts["fact"].unique())))
-    events = data.events_frame(session)  # read once: a net model builds features twice
+    # read once: a net model builds features twice, the second time with each finding
+    # weighed by its team (whose task and recording time the events then carry)
+    net = bool(current_app.config.get("SCORING_NET_OF_INSPECTOR", True))
+    events = data.events_frame(session, teams=net)
     frames = training_frames(session, until, window_days, config, facts, events=events)
     vocabulary = learn_vocabulary(frames.X, config.categorical)
     X, features = _varying(_encode(frames.X, vocabulary))
@@ -655,9 +662,9 @@ def train(session: Session, user: Any, until: dt.date, window_days: int = 3 * 36
     # strictness of the team that made it (issue #5), the labels left whole (who visits
     # next is drawn at random, so it is noise there, not bias)
     strictness = None
-    if inspectors and current_app.config.get("SCORING_NET_OF_INSPECTOR", True):
+    if inspectors and net:
         strictness = {item["inspector"]: item["strictness"] for item in inspectors}
-        weights = data.finding_weights(session, strictness, until)
+        weights = data.finding_weights(session, strictness, events, until)
         frames = training_frames(session, until, window_days, config, facts, weights, events)
         X, features = _varying(_encode(frames.X, vocabulary))
         categorical = [c for c in features if c in config.categorical]

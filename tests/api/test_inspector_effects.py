@@ -355,7 +355,12 @@ def test_a_result_recorded_after_a_recusal_is_credited_to_the_replacement(
                 for stamp in row:
                     assert stamp is None or (len(stamp) == 26 and stamp[10] == " "), stamp
         teams = data.teams_frame(s, today - dt.timedelta(days=30), today)
+        # rescoring's weights find the same team: the one who left does not count
+        events = data.events_frame(s, sector=False, teams=True)
+        weights = data.finding_weights(s, {staying: 1.0, joining: 3.0, leaving: 99.0},
+                                       events, today)  # fmt: skip
     assert sorted(teams["badge"]) == sorted([staying, joining])
+    assert weights.tolist() == [pytest.approx(2 / 4)]
 
 
 def test_a_model_trained_now_stores_its_unseen_code(app, client, scored):
@@ -441,12 +446,14 @@ def test_findings_weigh_by_the_strictness_of_the_team_that_made_them(
         ])  # fmt: skip
         s.commit()
         ids = dict(s.execute(select(Result.task_id, Result.id)).all())
-        weights = data.finding_weights(s, {strict: 2.0, "nobody": 5.0}, today)
+        events = data.events_frame(s, sector=False, teams=True)
+        weights = data.finding_weights(s, {strict: 2.0, "nobody": 5.0}, events, today)
         assert weights.to_dict() == {ids[found.id]: pytest.approx(1 / 1.5)}
         # a table that rates nobody who checked weighs their findings 1; one whose every
         # strictness is unusable (a hand-edited model) is no table
-        assert data.finding_weights(s, {"nobody": 5.0}, today).to_dict() == {ids[found.id]: 1.0}
-        assert data.finding_weights(s, {strict: float("nan"), "x": -1.0}, today).empty
+        unrated = data.finding_weights(s, {"nobody": 5.0}, events, today)
+        assert unrated.to_dict() == {ids[found.id]: 1.0}
+        assert data.finding_weights(s, {strict: float("nan"), "x": -1.0}, events, today).empty
         config = jobs.feature_config()
         net, whole = (
             jobs.chunk_features(s, inputs, 0, len(inputs.rows), config)
@@ -512,9 +519,10 @@ def test_a_net_model_says_so_in_its_reasons_and_points(app, app_factory, client,
 
 @pytest.mark.parametrize("parallel", [False, True])
 def test_packed_team_read_weighs_as_the_teams_do(app, scored, monkeypatch, parallel):
-    """Rescoring reads (result, inspector) pairs packed server-side on PostgreSQL (in two
-    parts above PARALLEL_MIN_ROWS results); the weights are those of the teams
-    :func:`data.teams_frame` reads, on any database."""
+    """Rescoring reads events and assignments packed server-side on PostgreSQL (the
+    events in two parts above PARALLEL_MIN_ROWS results) and matches them in NumPy; the
+    weights are those of the teams :func:`data.teams_frame` reads, on any database, and
+    whichever way the events were read."""
     today = today_in_china()
     with app.app_context():
         session = db.session
@@ -525,14 +533,39 @@ def test_packed_team_read_weighs_as_the_teams_do(app, scored, monkeypatch, paral
         )))  # fmt: skip
         teams = teams[teams["inspection_id"].isin(found)]
         expected = 1 / teams["badge"].map(strictness).groupby(teams["inspection_id"]).mean()
-        weights = [data.finding_weights(session, strictness, today)]
+        reads = [data.events_frame(session, teams=True)]  # as training reads them
         if session.get_bind().dialect.name == "postgresql":
             monkeypatch.setattr(data, "_packs", lambda *_: True)
             if parallel:
                 monkeypatch.setattr(data, "PARALLEL_MIN_ROWS", 0)
-            weights.append(data.finding_weights(session, strictness, today))
+            reads.append(data.events_frame(session, sector=False, teams=True))
+            assert set(reads[1].columns) >= set(data.EVENT_TEAMS)
+            packed, copied = (r.set_index("inspection_id").sort_index() for r in reads)
+            assert (packed["recorded_at"] == copied["recorded_at"]).all()
+            assert (packed["task_id"] == copied["task_id"]).all()
         elif parallel:
             pytest.skip("packing is PostgreSQL's")
+        weights = [data.finding_weights(session, strictness, e, today) for e in reads]
     assert len(expected) > 50
     for got in weights:
         pd.testing.assert_series_equal(got, expected, check_names=False, check_index_type=False)
+
+
+def test_team_weights_follow_each_assignment_in_time():
+    """:func:`data.team_weights` applies TEAMS_SQL's rule: an inspector counts from the
+    moment assigned (inclusive) until released (exclusive); a task keeping its drawn team
+    takes its mean at once, one with a recusal member by member."""
+    never = data.NEVER
+    # task 1: A (strictness 2) and B (1), never released; task 2: C (4) released at 100,
+    # D (1) assigned at 100, E (0.5) from the start; task 3: F (2) assigned at 50 only
+    a_task = np.array([2, 1, 2, 3, 1, 2])
+    strict = np.array([4.0, 2.0, 1.0, 2.0, 1.0, 0.5])
+    start = np.array([0, 0, 100, 50, 0, 0])
+    end = np.array([100, never, never, never, never, never])
+    task = np.array([1, 2, 2, 2, 3, 3, 3, 9])
+    recorded = np.array([5, 99, 100, 101, 49, 50, 51, 5])
+    got = data.team_weights(task, recorded, a_task, strict, start, end)
+    want = [2 / 3, 2 / 4.5, 2 / 1.5, 2 / 1.5, np.nan, 1 / 2, 1 / 2, np.nan]
+    np.testing.assert_allclose(got, want)
+    empty = data.team_weights(task, recorded, a_task[:0], strict[:0], start[:0], end[:0])
+    assert np.isnan(empty).all()

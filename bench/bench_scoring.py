@@ -10,9 +10,10 @@ closed historical plan per sector with a task per enterprise, ``--results`` resu
 the three years before today (generated server-side with ``INSERT … SELECT`` from
 ``generate_series``: each enterprise has a hidden risk propensity, so history predicts
 outcomes), about 1 % of them corrected, and credit events for about 3 % of enterprises;
-with ``--teams``, two inspectors on every task, so the model is trained net of the
-inspector and rescoring weighs each result's findings by its team's strictness (the
-baseline too, with a query per result that found something).  The database is then
+with ``--teams``, two inspectors on every task (on 1 % of them one recused halfway through,
+replaced by a third), so the model is trained net of the inspector and rescoring weighs
+each result's findings by its team's strictness (the baseline too, with a query per
+result that found something).  The database is then
 vacuumed and analysed (autovacuum is off on the development server; in production it
 would have done so).  A model is trained (``score train`` with a window holding ~300,000
 inspections), then:
@@ -180,6 +181,22 @@ SELECT t.id, 1 + ((t.id::bigint * 7919 + v.k * 104729) % :inspectors),
        CAST(:as_of AS timestamp) - make_interval(days => :days + 1), 'draw'
 FROM tasks t CROSS JOIN (VALUES (0), (1)) AS v(k)
 """
+#: and on 1 % of tasks the first inspector recused halfway through the history, a third
+#: replacing them: results recorded before count the drawn pair, those after the new one
+RECUSALS_SQL = (
+    """
+UPDATE task_assignments
+SET released_at = CAST(:as_of AS timestamp) - make_interval(days => :days / 2),
+    release_reason = 'bench: recusal'
+WHERE task_id % 100 = 0 AND inspector_id = 1 + ((task_id::bigint * 7919) % :inspectors)
+""",
+    """
+INSERT INTO task_assignments (task_id, inspector_id, assigned_at, how)
+SELECT t.id, 1 + ((t.id::bigint * 7919 + 2 * 104729) % :inspectors),
+       CAST(:as_of AS timestamp) - make_interval(days => :days / 2), 'reassign'
+FROM tasks t WHERE t.id % 100 = 0
+""",
+)
 
 #: corrections: a new version superseding ~1 % of results (lab re-tests that found the
 #: first judgement too harsh), so scoring must skip the superseded versions
@@ -292,7 +309,8 @@ def load_history(
         conn.execute(text(DRAWS_SQL))
         conn.execute(text(TASKS_SQL), params)
         if teams:
-            conn.execute(text(TEAMS_SQL), {**params, "inspectors": N_INSPECTORS})
+            for sql in (TEAMS_SQL, *RECUSALS_SQL):
+                conn.execute(text(sql), {**params, "inspectors": N_INSPECTORS})
         restore = _without_results_checks(conn)
         span = max(1, int(n_enterprises * 0.95))
         conn.execute(
@@ -746,8 +764,9 @@ def main() -> None:
           f"load average {load_before:.2f} at the start)")  # fmt: skip
     print(f"  real path (credit.jobs.run, as `inspect-core score run`): {seconds:8.2f} s "
           f"{rate:>10,.0f} enterprises/s")  # fmt: skip
-    print(f"    reading the records {phases.get('read', 0):.1f} s (of which weighing findings by "
-          f"team {phases.get('weights', 0):.1f} s); features, models and COPY "
+    print(f"    reading the records {phases.get('read', 0):.1f} s (of which the events "
+          f"{phases.get('events', 0):.1f} s, weighing findings by team "
+          f"{phases.get('weights', 0):.1f} s); features, models and COPY "
           f"chunk by chunk {phases.get('chunks', 0):.1f} s; the last chunk's COPY "
           f"{phases.get('last copy', 0):.1f} s")  # fmt: skip
     print(f"  naive per-enterprise baseline ({len(sample):,} enterprises measured): "
@@ -774,11 +793,19 @@ def main() -> None:
 
 @contextmanager
 def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
-    """Time the real path's phases by wrapping two of its functions (behaviour unchanged):
-    reading every record, then the chunk loop up to the wait for the last COPY."""
+    """Time the real path's phases by wrapping its functions (behaviour unchanged): reading
+    every record (the events and the weighing within it), then the chunk loop up to the
+    wait for the last COPY."""
     read, leave = jobs.scoring_inputs, jobs._RatingsWriter.__exit__
-    weigh = jobs.data.finding_weights
+    weigh, read_events = jobs.data.finding_weights, jobs.data.events_frame
     marks: dict[str, float] = {}
+
+    def timed_events(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return read_events(*args, **kwargs)
+        finally:
+            phases["events"] = time.perf_counter() - started
 
     def timed_weigh(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -806,12 +833,14 @@ def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
     jobs.scoring_inputs = timed_read  # type: ignore[assignment]
     jobs._RatingsWriter.__exit__ = timed_leave  # type: ignore[method-assign]
     jobs.data.finding_weights = timed_weigh  # type: ignore[assignment]
+    jobs.data.events_frame = timed_events  # type: ignore[assignment]
     try:
         yield
     finally:
         jobs.scoring_inputs = read  # type: ignore[assignment]
         jobs._RatingsWriter.__exit__ = leave  # type: ignore[method-assign]
         jobs.data.finding_weights = weigh  # type: ignore[assignment]
+        jobs.data.events_frame = read_events  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

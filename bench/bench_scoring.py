@@ -796,31 +796,19 @@ def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
     """Time the real path's phases by wrapping its functions (behaviour unchanged): reading
     every record (the events and the weighing within it), then the chunk loop up to the
     wait for the last COPY."""
-    read, leave = jobs.scoring_inputs, jobs._RatingsWriter.__exit__
-    weigh, read_events = jobs.data.finding_weights, jobs.data.events_frame
     marks: dict[str, float] = {}
+    leave = jobs._RatingsWriter.__exit__
 
-    def timed_events(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return read_events(*args, **kwargs)
-        finally:
-            phases["events"] = time.perf_counter() - started
+    def timed(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                marks[name] = time.perf_counter()
+                phases[name] = marks[name] - started
 
-    def timed_weigh(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return weigh(*args, **kwargs)
-        finally:
-            phases["weights"] = time.perf_counter() - started
-
-    def timed_read(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return read(*args, **kwargs)
-        finally:
-            marks["read"] = time.perf_counter()
-            phases["read"] = marks["read"] - started
+        return wrapper
 
     def timed_leave(self: Any, *args: Any) -> None:
         started = time.perf_counter()
@@ -830,17 +818,21 @@ def _phase_timer(phases: dict[str, float]) -> Iterator[None]:
         finally:
             phases["last copy"] = time.perf_counter() - started
 
-    jobs.scoring_inputs = timed_read  # type: ignore[assignment]
+    wrapped = [
+        (jobs, "scoring_inputs", "read"),
+        (jobs.data, "events_frame", "events"),
+        (jobs.data, "finding_weights", "weights"),
+    ]
+    originals = [getattr(owner, attribute) for owner, attribute, _ in wrapped]
+    for (owner, attribute, name), function in zip(wrapped, originals, strict=True):
+        setattr(owner, attribute, timed(name, function))
     jobs._RatingsWriter.__exit__ = timed_leave  # type: ignore[method-assign]
-    jobs.data.finding_weights = timed_weigh  # type: ignore[assignment]
-    jobs.data.events_frame = timed_events  # type: ignore[assignment]
     try:
         yield
     finally:
-        jobs.scoring_inputs = read  # type: ignore[assignment]
+        for (owner, attribute, _), function in zip(wrapped, originals, strict=True):
+            setattr(owner, attribute, function)
         jobs._RatingsWriter.__exit__ = leave  # type: ignore[method-assign]
-        jobs.data.finding_weights = weigh  # type: ignore[assignment]
-        jobs.data.events_frame = read_events  # type: ignore[assignment]
 
 
 if __name__ == "__main__":

@@ -233,8 +233,9 @@ def finding_weights(
 
     ``events``: :func:`events_frame` with ``teams=True``.  The teams come from the
     assignments alone (one row per inspector on a task), matched to the events in NumPy:
-    joining them to ten million results on the server took 8–11 s of a rescoring
-    (bench_scoring --teams)."""
+    on ten million results (bench_scoring --teams) 1.4–2.0 s, plus about 2 s for the
+    event read's two columns, where joining the results to the assignments on the server
+    took 5–6 s (8–11 s on a slower day)."""
     # a strictness that is not a positive number (a hand-edited model) counts as average
     strictness = {
         str(badge): float(s) for badge, s in strictness.items()

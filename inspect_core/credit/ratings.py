@@ -245,34 +245,51 @@ def credit_page(session: Session, user: Any, uscc: str) -> dict[str, Any]:
     }
 
 
-def export_rows(session: Session, user: Any, args: dict[str, Any]) -> list[list[Any]]:
-    """The whole ranked list of one run, same filters, in rank order."""
+#: ranked rows read per query by an export
+EXPORT_PAGE = 5000
+
+
+def export_page(
+    session: Session, user: Any, args: dict[str, Any], cursor: str | None, rank: int
+) -> tuple[list[list[Any]], str | None]:
+    """:data:`EXPORT_PAGE` rows of the ranked list (same filters) from ``cursor``, ranked
+    from ``rank`` + 1, and the next page's cursor (``None``: the last page).  The first
+    page names the run and the rest follow its cursor, so a rescore meanwhile does not
+    change the export."""
+    page = ranked_page(session, user, {**args, "limit": EXPORT_PAGE, "cursor": cursor})
     rows: list[list[Any]] = []
-    page_args = {**args, "limit": 5000, "cursor": None}
+    for i in page["items"]:
+        reasons = "; ".join(
+            f"{r.get('text_zh', '')} / {r.get('text_en', '')}" for r in i["reasons"]
+        )
+        probability = None if i["probability"] is None else round(i["probability"], 4)
+        rows.append(
+            [
+                rank + len(rows) + 1,
+                i["uscc"],
+                i["name"],
+                i["region"],
+                ",".join(i["sectors"]),
+                round(i["score"], 2),
+                probability,
+                i["tier"],
+                reasons,
+                i["run_id"],
+            ]
+        )
+    return rows, page["next_cursor"]
+
+
+def export_rows(session: Session, user: Any, args: dict[str, Any]) -> list[list[Any]]:
+    """The whole ranked list of one run, same filters, in rank order (the Excel export,
+    which a sheet caps; the CSV streams :func:`export_page` by page)."""
+    rows: list[list[Any]] = []
+    cursor = None
     while True:
-        page = ranked_page(session, user, page_args)
-        for i in page["items"]:
-            reasons = "; ".join(
-                f"{r.get('text_zh', '')} / {r.get('text_en', '')}" for r in i["reasons"]
-            )
-            probability = None if i["probability"] is None else round(i["probability"], 4)
-            rows.append(
-                [
-                    len(rows) + 1,
-                    i["uscc"],
-                    i["name"],
-                    i["region"],
-                    ",".join(i["sectors"]),
-                    round(i["score"], 2),
-                    probability,
-                    i["tier"],
-                    reasons,
-                    i["run_id"],
-                ]
-            )
-        if not page["next_cursor"]:
+        page, cursor = export_page(session, user, args, cursor, len(rows))
+        rows.extend(page)
+        if not cursor:
             return rows
-        page_args["cursor"] = page["next_cursor"]
 
 
 EXPORT_HEADERS = ["排名 rank", "统一社会信用代码 uscc", "企业名称 name", "所属街镇 region",

@@ -117,6 +117,60 @@ def test_export_same_order(app, client, identity, district):
     assert [row[1] for row in rows] == expected
 
 
+def test_the_csv_export_streams_page_by_page_from_one_run(
+    app, client, identity, district, monkeypatch
+):
+    """The CSV export is sent as it is read, a page of the ranked list at a time (a
+    district's million rows are never held whole): ranks run on across pages, and a
+    rescore while the file is being read does not change it (the cursor names the run),
+    and no transaction stays open while the client reads.  An unknown run is still a 404 with a body saying so, not a cut-off file."""
+    from inspect_core.credit import ratings
+
+    run_id, expected = make_run(app, TS)
+    monkeypatch.setattr(ratings, "EXPORT_PAGE", 2)
+    read = ratings.ranked_page
+    pages_read = []
+
+    def counted(*args, **kwargs):
+        pages_read.append(db.session.in_transaction())
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(ratings, "ranked_page", counted)
+    reg = identity("regulator")
+    r = client.get("/api/v1/rankings/export?format=csv", headers=reg, buffered=False)
+    assert r.status_code == 200
+    chunks = iter(r.response)
+    head = next(chunks) + next(chunks)  # the header, then the first page
+    assert len(pages_read) == 1  # nothing further read yet: not held whole
+    # a rescore (every tier reversed) lands while the export is being read
+    make_run(app, [("DCBA"["ABCD".index(t)], -sc) for t, sc in TS])
+    body = (head + b"".join(chunks)).decode("utf-8-sig")
+    r.close()
+    rows = list(csv.reader(io.StringIO(body)))[1:]
+    assert [row[1] for row in rows] == expected
+    assert [int(row[0]) for row in rows] == list(range(1, len(expected) + 1))
+    assert {int(row[-1]) for row in rows} == {run_id}
+    assert len(pages_read) == -(-len(expected) // 2) and len(expected) > 4
+    # between pages no transaction was left open while the client read
+    assert not any(pages_read[1:]), pages_read
+    # a user scoped to a region keeps that scope on every page of the stream
+    from tests import factories
+
+    region = factories.REGIONS[0]
+    scoped = identity("regulator", regions=[region])
+    with app.app_context():
+        in_region = set(
+            db.session.scalars(select(Enterprise.uscc).where(Enterprise.region == region))
+        )
+    body = client.get(f"/api/v1/rankings/export?run={run_id}", headers=scoped).data
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[1:]
+    want = [u for u in expected if u in in_region]
+    assert [row[1] for row in rows] == want and len(want) > 2, (len(want), len(expected))
+
+    missing = client.get("/api/v1/rankings/export?format=csv&run=999999", headers=reg)
+    assert missing.status_code == 404 and missing.json["errors"]["run"], missing.data[:200]
+
+
 def test_scoped_regulator_and_filters_walk(app, client, identity, district):
     run_id, expected = make_run(app, TS)
     from tests import factories

@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/bench_scoring.py
 	$(BIN)/python bench/bench_chicago.py
 	$(BIN)/python bench/bench_inspector_net.py
+	$(BIN)/python bench/bench_export.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

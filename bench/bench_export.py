@@ -30,9 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import select  # noqa: E402
 
-from bench.bench_scoring import build_district  # noqa: E402
+from bench.bench_scoring import build_district, regulator_headers  # noqa: E402
 from inspect_core.auth.models import User  # noqa: E402
-from inspect_core.auth.service import create_user  # noqa: E402
 from inspect_core.credit import jobs, ratings  # noqa: E402
 from inspect_core.db import db  # noqa: E402
 from inspect_core.workbook import csv_cell  # noqa: E402
@@ -49,14 +48,8 @@ def main() -> None:
     app, _engine, as_of = build_district(args.pg, args.enterprises, args.results, False)
     with app.app_context(), db.new_session() as session:
         run_id = jobs.run(session, "bench", as_of).id
-    with app.app_context():
-        create_user(db.session, "bench-exporter", "bench password", "regulator")
-        db.session.commit()
     client = app.test_client()
-    token = client.post(
-        "/api/v1/auth/token", json={"username": "bench-exporter", "password": "bench password"}
-    ).json["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = regulator_headers(app, "bench-exporter")
     url = f"/api/v1/rankings/export?format=csv&run={run_id}"
 
     def streamed() -> tuple[str, int, float]:

@@ -545,19 +545,24 @@ class Timings:
         return float(np.percentile(self.ms, q))
 
 
+def regulator_headers(app: Flask, username: str) -> dict[str, str]:
+    """A new regulator account's bearer token, as request headers."""
+    with app.app_context():
+        create_user(db.session, username, "bench password", "regulator")
+        db.session.commit()
+    response = app.test_client().post(
+        "/api/v1/auth/token", json={"username": username, "password": "bench password"}
+    )
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
 def ranked_pages(app: Flask, run_id: int, depths: list[int], page: int) -> list[Timings]:
     """Time one page at each depth: HTTP keyset, bare keyset SQL, and OFFSET SQL."""
     from inspect_core.credit.ratings import CURSOR_KIND, _filters_digest
     from inspect_core.pagination import encode_cursor
 
-    with app.app_context():
-        create_user(db.session, "bench-regulator", "bench password", "regulator")
-        db.session.commit()
     client = app.test_client()
-    response = client.post(
-        "/api/v1/auth/token", json={"username": "bench-regulator", "password": "bench password"}
-    )
-    headers = {"Authorization": f"Bearer {response.json['access_token']}"}
+    headers = regulator_headers(app, "bench-regulator")
     with app.app_context():
         order = pd.read_sql_query(
             text(

@@ -233,8 +233,8 @@ def finding_weights(
 
     ``events``: :func:`events_frame` with ``teams=True``.  The teams come from the
     assignments alone (one row per inspector on a task), matched to the events in NumPy:
-    on ten million results (bench_scoring --teams) 1.4–2.0 s, plus about 2 s for the
-    event read's two columns, where joining the results to the assignments on the server
+    on ten million results (bench_scoring --teams) 1.4–2.0 s, plus 2–3 s for the event
+    read's two columns, where joining the results to the assignments on the server
     took 5–6 s (8–11 s on a slower day)."""
     # a strictness that is not a positive number (a hand-edited model) counts as average
     strictness = {
@@ -341,8 +341,10 @@ def team_weights(
 
 def with_finding_weights(events: pd.DataFrame, weights: pd.Series | None) -> pd.DataFrame:
     """``events`` with a ``finding_weight`` column (:func:`finding_weights`, whose index
-    ascends; 1 where a result has none), which ``scoring.features`` applies; unchanged
-    for ``None``."""
+    ascends; 1 where a result has none), which ``scoring.features`` applies; none for
+    ``None``.  The columns that found the teams (:data:`EVENT_TEAMS`) are dropped: they
+    are not features."""
+    events = events.drop(columns=list(EVENT_TEAMS), errors="ignore")
     if weights is None:
         return events
     ids = events["inspection_id"].to_numpy(dtype=np.int64)

@@ -90,10 +90,7 @@ def training_frames(
             message_zh="训练期内没有已判定的检查结果",
         )
     y = ((inspections["critical_count"] + inspections["serious_count"]) > 0).to_numpy(int)
-    # the columns that found the teams are not features
-    events = data.with_finding_weights(
-        events.drop(columns=list(data.EVENT_TEAMS), errors="ignore"), weights
-    )
+    events = data.with_finding_weights(events, weights)
     if y.sum() == 0 or y.sum() == len(y):
         raise Unprocessable(
             "the training window needs inspections with and without critical or major findings",
@@ -131,7 +128,7 @@ def scoring_inputs(
     events = data.events_frame(session, sector=False, teams=bool(strictness))
     if strictness:
         weights = data.finding_weights(session, strictness, events, as_of)
-        events = data.with_finding_weights(events.drop(columns=list(data.EVENT_TEAMS)), weights)
+        events = data.with_finding_weights(events, weights)
     by_enterprise = np.argsort(events["enterprise_id"].to_numpy(), kind="stable")
     events = events.iloc[by_enterprise].reset_index(drop=True)
     enterprises = data.enterprises_frame(session, as_of)  # one row per enterprise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -101,17 +101,29 @@ def template_workbook(
     return _save(wb)
 
 
-def rows_workbook(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """A plain workbook: one header row, then the rows (exports and error reports).
+def rows_workbook(sheet: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
+    """A plain workbook in memory: one header row, then the rows (error reports, the
+    results export; :func:`write_rows_workbook` says how cells are written)."""
+    if len(rows) + 1 > XLSX_MAX_ROWS:  # refused before a row is written
+        raise too_many_rows()
+    buffer = io.BytesIO()
+    write_rows_workbook(buffer, sheet, headers, rows)
+    return buffer.getvalue()
 
+
+def write_rows_workbook(
+    target: IO[bytes], sheet: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Write a plain workbook, one header row then the rows, to ``target``.
+
+    The rows may be a generator: openpyxl's write-only sheet sends each row to a
+    temporary file as it comes, so a million-row export never holds its rows whole.
     Every text is stored as text: openpyxl would store ``=…`` as a live formula, which runs
     when the file is opened.  Control characters that XML cannot hold (a pasted ``\x0b``,
-    say) become U+FFFD instead of failing the whole download.  More rows than a sheet
-    holds (:data:`XLSX_MAX_ROWS`) are a 422 naming ``format``.
+    say) become U+FFFD instead of failing the whole download.  A row past what a sheet
+    holds (:data:`XLSX_MAX_ROWS`) is a 422 naming ``format``; what was written to
+    ``target`` by then is to be thrown away.
     """
-    rows = rows if isinstance(rows, Sequence) else list(rows)
-    if len(rows) + 1 > XLSX_MAX_ROWS:  # before writing: a sheet left open warns when freed
-        raise too_many_rows()
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
 
@@ -126,9 +138,16 @@ def rows_workbook(sheet: str, headers: Sequence[str], rows: Iterable[Sequence[An
         return text
 
     ws.append([cell(h) for h in headers])
+    written = 1
     for row in rows:
+        if written == XLSX_MAX_ROWS:
+            # saved all the same: that closes and removes the sheet's temporary file,
+            # which a workbook given up would leave until the process exits
+            wb.save(target)
+            raise too_many_rows()
         ws.append([cell(v) for v in row])
-    return _save(wb)
+        written += 1
+    wb.save(target)
 
 
 #: the rows a sheet holds (Excel, WPS): openpyxl writes more without a word, and the file

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
-from flask import Response, current_app, stream_with_context, url_for
+from flask import Response, current_app, request, stream_with_context, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
+from werkzeug.wsgi import wrap_file
 
+from inspect_core import workbook
 from inspect_core.auth.access import current_user, require
 from inspect_core.blueprint import Blueprint
 from inspect_core.credit import ratings, service
@@ -30,7 +34,7 @@ from inspect_core.errors import NotFound
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.ratelimit import EXPORT, RANKING, rate_limited
 from inspect_core.validators import RowId
-from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell, rows_workbook
+from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
@@ -123,39 +127,70 @@ class RankingsExportView(MethodView):
 
         The CSV streams page by page (a district's million rows are never held whole);
         the run and the filters are checked on the first page, before anything is sent,
-        so a bad request is still a 4xx, not a cut-off file."""
+        so a bad request is still a 4xx, not a cut-off file.  The Excel file is written
+        page by page into a temporary file and sent once whole; a list longer than a
+        sheet holds (1,048,575 rows below the header) is a 422 naming ``format``."""
         user = current_user()
-        if args["format"] == "xlsx":
-            rows = ratings.export_rows(db.session, user, args)
-            data = rows_workbook("风险排序 Ranking", ratings.EXPORT_HEADERS, rows)
-            return Response(
-                data,
-                mimetype=XLSX_MIMETYPE,
-                headers={"Content-Disposition": "attachment; filename=risk-ranking.xlsx"},
-            )
         first = ratings.export_page(db.session, user, args, None, 0)
+        if args["format"] == "xlsx":
+            return _xlsx_export(user, args, first)
 
         def body() -> Iterator[bytes]:
             # streaming runs after the view's session was closed: ``db.session`` here is
             # the stream's own, which the end of the stream closes
             yield "\ufeff".encode() + _csv_lines([ratings.EXPORT_HEADERS])
-            (rows, cursor), rank = first, 0
-            while True:
-                rank += len(rows)
-                lines = _csv_lines(rows)
-                # no transaction stays open while the client reads (a slow one would hold
-                # back vacuum); the cursor names the run, whose ratings never change
-                db.session.rollback()
-                yield lines
-                if not cursor:
-                    return
-                rows, cursor = ratings.export_page(db.session, user, args, cursor, rank)
+            for rows in ratings.export_pages(db.session, user, args, first):
+                yield _csv_lines(rows)
 
         return Response(
             stream_with_context(body()),
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=risk-ranking.csv"},
         )
+
+
+#: an Excel export up to this size is built in memory, a larger one in a temporary file
+XLSX_SPOOL = 16 * 1024 * 1024
+
+
+def _xlsx_export(
+    user: Any, args: dict[str, Any], first: tuple[list[list[Any]], str | None]
+) -> Response:
+    """The ranked list as one sheet, written page by page into a temporary file and sent
+    from it once whole (a zip cannot be sent before its end is written): a district's
+    million rows are never held as Python rows.  A list longer than a sheet is refused
+    by one count, before any row is read past the first page."""
+    rows, cursor = first
+    if cursor and (
+        ratings.export_count(db.session, user, args, rows[0][ratings.EXPORT_RUN])
+        >= workbook.XLSX_MAX_ROWS  # a sheet holds the header and one row fewer
+    ):
+        raise workbook.too_many_rows()
+    pages = ratings.export_pages(db.session, user, args, first)
+    headers = {"Content-Disposition": "attachment; filename=risk-ranking.xlsx"}
+    # not a with-block: a large file is sent from it, and closed once sent
+    spool = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL)  # noqa: SIM115
+    try:
+        workbook.write_rows_workbook(
+            spool, "风险排序 Ranking", ratings.EXPORT_HEADERS, chain.from_iterable(pages)
+        )
+        size = spool.seek(0, io.SEEK_END)
+        spool.seek(0)
+        if size <= XLSX_SPOOL:  # still in memory: sent as bytes
+            with spool:
+                return Response(spool.read(), mimetype=XLSX_MIMETYPE, headers=headers)
+    except BaseException:
+        spool.close()
+        raise
+    # the server closes the file (and so deletes it) when the response is closed
+    response = Response(
+        wrap_file(request.environ, spool),
+        mimetype=XLSX_MIMETYPE,
+        headers=headers,
+        direct_passthrough=True,
+    )
+    response.content_length = size
+    return response
 
 
 def _csv_lines(rows: list[list[Any]]) -> bytes:

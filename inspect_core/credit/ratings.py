@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
@@ -113,6 +114,17 @@ _SECTORS = (
 )
 
 
+def _ranked_where(user: Any, args: dict[str, Any], run_id: int) -> list[Any]:
+    """One run's ratings in the user's regions, under the list's enterprise filters:
+    sector, region, status and q as the plain list reads them, plain conditions on the
+    joined enterprise, so the keyset on (tier, score, id) is unchanged."""
+    return [
+        CreditRating.run_id == run_id,
+        region_clause(user, Enterprise.region),
+        *enterprises.filters(args),
+    ]
+
+
 def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, Any]:
     """Riskiest first: tier D, C, B then A, and within a tier the lowest credit score,
     ties by enterprise id; keyset within one run.
@@ -145,13 +157,7 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     stmt = (
         select(*_RANKED_COLUMNS)
         .join(Enterprise, Enterprise.id == CreditRating.enterprise_id)
-        .where(
-            CreditRating.run_id == run_id,
-            region_clause(user, Enterprise.region),
-            # sector, region, status and q as the plain list reads them: plain conditions
-            # on the joined enterprise, so the keyset on (tier, score, id) is unchanged
-            *enterprises.filters(args),
-        )
+        .where(*_ranked_where(user, args, run_id))
         .add_columns(_SECTORS.label("sectors"))
         .order_by(CreditRating.score, CreditRating.enterprise_id)
     )
@@ -280,18 +286,41 @@ def export_page(
     return rows, page["next_cursor"]
 
 
-def export_rows(session: Session, user: Any, args: dict[str, Any]) -> list[list[Any]]:
-    """The whole ranked list of one run, same filters, in rank order (the Excel export,
-    which a sheet caps; the CSV streams :func:`export_page` by page)."""
-    rows: list[list[Any]] = []
-    cursor = None
+def export_pages(
+    session: Session, user: Any, args: dict[str, Any], first: tuple[list[list[Any]], str | None]
+) -> Iterator[list[list[Any]]]:
+    """``first`` (the page :func:`export_page` read from the start, in the view, so that
+    a bad run or filter is a 4xx before anything is sent) and every page after it.
+
+    Each page's transaction ends before the page is handed on: a slow client reading a
+    streamed file holds no snapshot open (which would hold back vacuum), and the next
+    page follows the cursor, which names the run, whose ratings never change."""
+    (rows, cursor), rank = first, 0
     while True:
-        page, cursor = export_page(session, user, args, cursor, len(rows))
-        rows.extend(page)
+        rank += len(rows)
+        session.rollback()
+        yield rows
         if not cursor:
-            return rows
+            return
+        rows, cursor = export_page(session, user, args, cursor, rank)
 
 
+def export_count(session: Session, user: Any, args: dict[str, Any], run_id: int) -> int:
+    """How many rows the export of run ``run_id`` under ``args`` holds: one count, so an
+    Excel export past a sheet is refused before a million rows are read and written."""
+    stmt = (
+        select(func.count())
+        .select_from(CreditRating)
+        .join(Enterprise, Enterprise.id == CreditRating.enterprise_id)
+        .where(*_ranked_where(user, args, run_id))
+    )
+    if args.get("tier"):
+        stmt = stmt.where(CreditRating.tier == args["tier"])
+    return session.scalar(stmt) or 0
+
+
+#: the export's run column (the ``run_id`` of every row)
+EXPORT_RUN = 9
 EXPORT_HEADERS = ["排名 rank", "统一社会信用代码 uscc", "企业名称 name", "所属街镇 region",
                   "监管行业 sectors", "信用分 score", "风险概率 probability", "风险等级 tier",
                   "主要原因 reasons", "评分批次 run"]  # fmt: skip

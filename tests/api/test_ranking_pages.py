@@ -171,6 +171,93 @@ def test_the_csv_export_streams_page_by_page_from_one_run(
     assert missing.status_code == 404 and missing.json["errors"]["run"], missing.data[:200]
 
 
+def test_the_xlsx_export_is_written_page_by_page_into_a_file(
+    app, client, identity, district, monkeypatch
+):
+    """The Excel export is written into a temporary file a page of the ranked list at a
+    time, each page read only once the rows before it are in the sheet (a district's
+    million rows are never held as Python rows), then sent from that file, which is
+    closed when the response is.  A list longer than a sheet is refused by a count after
+    the first page, before another is read; and should more rows arrive than the count
+    said, the sheet's limit still refuses the file, leaving no temporary file behind."""
+    import tempfile
+
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._writer import ALL_TEMP_FILES
+
+    from inspect_core import workbook
+    from inspect_core.credit import api, ratings
+
+    run_id, expected = make_run(app, TS)
+    monkeypatch.setattr(ratings, "EXPORT_PAGE", 2)
+    monkeypatch.setattr(api, "XLSX_SPOOL", 1)  # the file path, not the in-memory one
+    written, reads_after, spools = [0], [], []
+    write = workbook.write_rows_workbook
+
+    def counting(target, sheet, headers, rows):
+        def each():
+            for row in rows:
+                yield row
+                written[0] += 1
+
+        return write(target, sheet, headers, each())
+
+    read = ratings.ranked_page
+
+    def recorded(*args, **kwargs):
+        reads_after.append(written[0])
+        return read(*args, **kwargs)
+
+    spooled = tempfile.SpooledTemporaryFile
+
+    def spool(*args, **kwargs):
+        spools.append(spooled(*args, **kwargs))
+        return spools[-1]
+
+    monkeypatch.setattr(workbook, "write_rows_workbook", counting)
+    monkeypatch.setattr(ratings, "ranked_page", recorded)
+    monkeypatch.setattr(api.tempfile, "SpooledTemporaryFile", spool)
+    reg = identity("regulator")
+    r = client.get("/api/v1/rankings/export?format=xlsx", headers=reg)
+    assert r.status_code == 200 and r.mimetype == workbook.XLSX_MIMETYPE
+    data = r.data
+    assert r.content_length == len(data)
+    # page k was read once the 2k rows before it were written, and not before
+    assert reads_after == list(range(0, len(expected), 2)), reads_after
+    assert len(expected) > 4
+    assert spools[-1]._rolled and not spools[-1].closed  # sent from a file ...
+    r.close()
+    assert spools[-1].closed  # ... closed (and so deleted) with the response
+    values = list(load_workbook(io.BytesIO(data)).worksheets[0].values)
+    assert values[0] == tuple(ratings.EXPORT_HEADERS)
+    assert [v[1] for v in values[1:]] == expected
+    assert [v[0] for v in values[1:]] == list(range(1, len(expected) + 1))
+    assert {v[-1] for v in values[1:]} == {run_id}
+
+    # longer than a sheet: refused after one page and the count
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", len(expected))  # one row short
+    reads_after.clear()
+    written[0] = 0
+    refused = client.get("/api/v1/rankings/export?format=xlsx", headers=reg)
+    assert refused.status_code == 422 and "format" in refused.json["errors"]
+    assert reads_after == [0]
+    # the count said it fits, then more rows came: the sheet's limit refuses it all the same
+    monkeypatch.setattr(ratings, "export_count", lambda *args: 0)
+    temporary, written[0] = list(ALL_TEMP_FILES), 0
+    refused = client.get("/api/v1/rankings/export?format=xlsx", headers=reg)
+    assert refused.status_code == 422 and "format" in refused.json["errors"]
+    assert written[0] == len(expected) - 1  # every row the sheet holds, not one more
+    assert spools[-1].closed and temporary == ALL_TEMP_FILES
+    # a list that fits the sheet exactly is whole
+    monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", len(expected) + 1)
+    whole = client.get("/api/v1/rankings/export?format=xlsx", headers=reg)
+    assert whole.status_code == 200
+    assert len(list(load_workbook(io.BytesIO(whole.data)).worksheets[0].values)) == (
+        len(expected) + 1
+    )
+    whole.close()
+
+
 def test_scoped_regulator_and_filters_walk(app, client, identity, district):
     run_id, expected = make_run(app, TS)
     from tests import factories

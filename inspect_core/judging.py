@@ -116,7 +116,7 @@ def _any_out_of_range(value: Any) -> bool:
         elif kind is int or kind is Decimal:
             if _out_of_range(item):
                 return True
-        elif item is None or kind in _PLAIN:
+        elif item is None or kind in _NO_NUMBER:
             continue
         elif isinstance(item, Mapping):
             for key, inner in item.items():
@@ -130,7 +130,7 @@ def _any_out_of_range(value: Any) -> bool:
 
 
 #: leaf types with no number of their own to check
-_PLAIN = frozenset({str, float, bool, dt.date, dt.datetime})
+_NO_NUMBER = frozenset({str, float, bool, dt.date, dt.datetime})
 
 
 def number_errors(value: Any) -> dict[str, Any]:
@@ -585,7 +585,8 @@ def validate_and_judge(
     return judger_for(sector)(raw_payload, context, field)
 
 
-_PLAIN = (str, int, float, bool, type(None))
+#: what a JSON column holds as it is
+_JSON_NATIVE = (str, int, float, bool, type(None))
 
 
 def _jsonable(value: Any) -> Any:
@@ -594,7 +595,7 @@ def _jsonable(value: Any) -> Any:
     Exact type checks first: this runs for every field of every uploaded row.
     """
     kind = type(value)
-    if kind in _PLAIN:
+    if kind in _JSON_NATIVE:
         return value
     if kind is dict:
         return {k if type(k) is str else str(k): _jsonable(v) for k, v in value.items()}

@@ -88,7 +88,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "/docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # one published version (jsDelivr serves a version's files unchanged), not whatever
+    # the package's latest is on the day a regulator opens the docs page
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.18.2/"
     JSON_SORT_KEYS = False
 
     # limits (OWASP API4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from inspect_core.app import create_app
@@ -26,6 +28,9 @@ def test_docs_ui_is_served(client):
     response = client.get("/api/docs")
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+    # the page loads one pinned version of Swagger UI, never the CDN's moving latest
+    scripts = re.findall(rb'src="([^"]+)"', response.data)
+    assert scripts and all(b"swagger-ui-dist@5.18.2/" in src for src in scripts), scripts
 
 
 def test_unknown_route_uses_error_shape(client):

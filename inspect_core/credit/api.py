@@ -160,9 +160,9 @@ def _xlsx_export(
     from it once whole (a zip cannot be sent before its end is written): a district's
     million rows are never held as Python rows.  A list longer than a sheet is refused
     by one count, before any row is read past the first page."""
-    rows, cursor = first
+    cursor = first[1]
     if cursor and (
-        ratings.export_count(db.session, user, args, rows[0][ratings.EXPORT_RUN])
+        ratings.export_count(db.session, user, args, cursor)
         >= workbook.XLSX_MAX_ROWS  # a sheet holds the header and one row fewer
     ):
         raise workbook.too_many_rows()

@@ -305,9 +305,11 @@ def export_pages(
         rows, cursor = export_page(session, user, args, cursor, rank)
 
 
-def export_count(session: Session, user: Any, args: dict[str, Any], run_id: int) -> int:
-    """How many rows the export of run ``run_id`` under ``args`` holds: one count, so an
-    Excel export past a sheet is refused before a million rows are read and written."""
+def export_count(session: Session, user: Any, args: dict[str, Any], cursor: str) -> int:
+    """How many rows the export under ``args`` holds, in the run its first page's
+    ``cursor`` names: one count, so an Excel export past a sheet is refused before a
+    million rows are read and written."""
+    run_id = int(decode_cursor(CURSOR_KIND, cursor)[0])
     stmt = (
         select(func.count())
         .select_from(CreditRating)
@@ -319,8 +321,6 @@ def export_count(session: Session, user: Any, args: dict[str, Any], run_id: int)
     return session.scalar(stmt) or 0
 
 
-#: the export's run column (the ``run_id`` of every row)
-EXPORT_RUN = 9
 EXPORT_HEADERS = ["排名 rank", "统一社会信用代码 uscc", "企业名称 name", "所属街镇 region",
                   "监管行业 sectors", "信用分 score", "风险概率 probability", "风险等级 tier",
                   "主要原因 reasons", "评分批次 run"]  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
@@ -57,6 +58,14 @@ def csv_cell(value: Any) -> Any:
     if type(value) is str and PROTECTED.match(value) and not _NUMBER.fullmatch(value):
         return "'" + value
     return value
+
+
+def csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Rows as UTF-8 CSV lines (``None`` an empty cell), each cell safe to open in a
+    spreadsheet (:func:`csv_cell`): a whole export, or one page of a streamed one."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([csv_cell(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
 
 
 def template_workbook(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from inspect_core.errors import NotFound
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.ratelimit import EXPORT, RANKING, rate_limited
 from inspect_core.validators import RowId
-from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_cell
+from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_lines
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
@@ -138,9 +137,9 @@ class RankingsExportView(MethodView):
         def body() -> Iterator[bytes]:
             # streaming runs after the view's session was closed: ``db.session`` here is
             # the stream's own, which the end of the stream closes
-            yield "\ufeff".encode() + _csv_lines([ratings.EXPORT_HEADERS])
+            yield "\ufeff".encode() + csv_lines([ratings.EXPORT_HEADERS])
             for rows in ratings.export_pages(db.session, user, args, first):
-                yield _csv_lines(rows)
+                yield csv_lines(rows)
 
         return Response(
             stream_with_context(body()),
@@ -191,13 +190,6 @@ def _xlsx_export(
     )
     response.content_length = size
     return response
-
-
-def _csv_lines(rows: list[list[Any]]) -> bytes:
-    """Rows as UTF-8 CSV lines, each cell safe to open in a spreadsheet (:func:`csv_cell`)."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows([csv_cell(v) for v in row] for row in rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 class InspectorEffectSchema(Schema):

@@ -70,7 +70,7 @@ from inspect_core.results.service import (
 from inspect_core.scope import region_clause
 from inspect_core.sectors import catalogue
 from inspect_core.validators import MAX_ID
-from inspect_core.workbook import csv_cell
+from inspect_core.workbook import csv_lines
 
 log = logging.getLogger(__name__)
 
@@ -2127,9 +2127,6 @@ def _flatten_payload(payload: Any, prefix: str = "") -> dict[str, Any]:
 
 def to_csv(columns: list[TemplateColumn], rows: list[list[Any]]) -> bytes:
     """UTF-8 with BOM, zh-CN headers: what Excel opens correctly in a Chinese locale."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([c.header_zh for c in columns])
-    for row in rows:
-        writer.writerow(["" if v is None else csv_cell(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    header = io.StringIO()
+    csv.writer(header).writerow([c.header_zh for c in columns])  # the template's, as they are
+    return ("\ufeff" + header.getvalue()).encode("utf-8") + csv_lines(rows)

@@ -12,12 +12,14 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from typing import Any
 
 from flask import current_app
 from marshmallow import Schema, fields, post_load, validate
 
 from inspect_core.errors import BadRequest
+from inspect_core.validators import MAX_ID
 
 
 def _key() -> bytes:
@@ -31,8 +33,25 @@ def encode_cursor(kind: str, values: list[Any]) -> str:
     return base64.urlsafe_b64encode(payload + mac).decode().rstrip("=")
 
 
-def decode_cursor(kind: str, cursor: str) -> list[Any]:
-    """The sort key a cursor carries, or 400 naming ``cursor``."""
+def _fits(value: Any, kind: type) -> bool:
+    """Whether ``value`` is a ``kind`` a query can bind: an id up to :data:`MAX_ID`
+    (PostgreSQL refuses a larger one, "integer out of range"), a finite number (a score),
+    a string; ``True`` is not an id."""
+    if kind is int:
+        return type(value) is int and 0 <= value <= MAX_ID
+    if kind is float:
+        return type(value) in (int, float) and math.isfinite(value)
+    return isinstance(value, kind)
+
+
+def decode_cursor(kind: str, cursor: str, shape: tuple[type, ...]) -> list[Any]:
+    """The sort key a cursor carries, one value of each type in ``shape``; or 400 naming
+    ``cursor``.
+
+    The MAC makes a forged cursor all but impossible; the shape check is for the one that
+    gets through anyway (an old format under the same kind, a leaked key), so that its
+    values are refused here rather than failing in ``int()`` or the database as a 500.
+    """
     bad = BadRequest(
         "unknown or malformed cursor",
         {"cursor": ["unknown or malformed cursor; start again without one"]},
@@ -47,10 +66,19 @@ def decode_cursor(kind: str, cursor: str) -> list[Any]:
         mac, hmac.new(_key(), payload, hashlib.sha256).digest()[:12]
     ):
         raise bad
-    data = json.loads(payload)
-    if data.get("k") != kind or not isinstance(data.get("v"), list):
+    try:
+        data = json.loads(payload)
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are both ValueErrors
+        raise bad from None
+    if (
+        not isinstance(data, dict)
+        or data.get("k") != kind
+        or not isinstance(values := data.get("v"), list)
+        or len(values) != len(shape)
+        or not all(_fits(v, t) for v, t in zip(values, shape, strict=True))
+    ):
         raise bad
-    return data["v"]
+    return values
 
 
 class PageArgsSchema(Schema):

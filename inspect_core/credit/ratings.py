@@ -25,6 +25,8 @@ from inspect_core.scope import region_clause
 #: cursors carry (run, filters, tier, score, id); one of the score-only order that came
 #: before ("ranked") is refused as unknown: start again without one
 CURSOR_KIND = "ranked:v2"
+#: (run, filters digest, tier, score, enterprise id)
+_CURSOR_SHAPE = (int, str, str, float, int)
 #: the filters a page is read under: a cursor is only valid with the same ones (a cursor
 #: of ``tier=B`` used without the filter would start the list in B, skipping D and C)
 _FILTERS = ("tier", "sector", "region", "status", "q")
@@ -136,9 +138,11 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     and the next tiers from their start while the page is not full (at most four index
     range scans, nearly always one).
     """
-    cursor = decode_cursor(CURSOR_KIND, args["cursor"]) if args.get("cursor") else None
+    cursor = (
+        decode_cursor(CURSOR_KIND, args["cursor"], _CURSOR_SHAPE) if args.get("cursor") else None
+    )
     if cursor is not None:
-        run_id = int(cursor[0])
+        run_id = cursor[0]
         if args.get("run") is not None and int(args["run"]) != run_id:
             # the cursor names its run: a page of another one than ``run`` asks for
             raise BadRequest(
@@ -164,7 +168,7 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     tiers = [args["tier"]] if args.get("tier") else list(RISKIEST_FIRST)
     filters = _filters_digest(args)
     if cursor is not None:
-        if len(cursor) != 5 or cursor[1] != filters or cursor[2] not in tiers:
+        if cursor[1] != filters or cursor[2] not in tiers:
             raise BadRequest(
                 "the cursor belongs to a list with other filters",
                 {"cursor": ["made with other filters (tier, sector, region, status, q); "
@@ -177,7 +181,7 @@ def ranked_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, 
     for tier in tiers:
         query = stmt.where(CreditRating.tier == tier)
         if cursor is not None and tier == cursor[2]:
-            score, last_id = float(cursor[3]), int(cursor[4])
+            score, last_id = cursor[3], cursor[4]
             query = query.where(
                 tuple_(CreditRating.score, CreditRating.enterprise_id) > tuple_(score, last_id)
             )
@@ -309,7 +313,7 @@ def export_count(session: Session, user: Any, args: dict[str, Any], cursor: str)
     """How many rows the export under ``args`` holds, in the run its first page's
     ``cursor`` names: one count, so an Excel export past a sheet is refused before a
     million rows are read and written."""
-    run_id = int(decode_cursor(CURSOR_KIND, cursor)[0])
+    run_id = decode_cursor(CURSOR_KIND, cursor, _CURSOR_SHAPE)[0]
     stmt = (
         select(func.count())
         .select_from(CreditRating)
@@ -370,8 +374,8 @@ def list_runs(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     """Finished runs, newest first, a page at a time."""
     stmt = select(ScoringRun).where(ScoringRun.status == "finished")
     if args.get("cursor"):
-        (last,) = decode_cursor("scoring-runs:id", args["cursor"])
-        stmt = stmt.where(ScoringRun.id < int(last))
+        (last,) = decode_cursor("scoring-runs:id", args["cursor"], (int,))
+        stmt = stmt.where(ScoringRun.id < last)
     limit = args["limit"]
     runs = list(session.scalars(stmt.order_by(ScoringRun.id.desc()).limit(limit + 1)))
     next_cursor = (

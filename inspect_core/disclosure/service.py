@@ -114,8 +114,8 @@ def public_results(session: Session, args: dict[str, Any]) -> dict[str, Any]:
     if args.get("date_to"):
         stmt = stmt.where(Result.inspected_on <= args["date_to"])
     if args.get("cursor"):
-        (last,) = decode_cursor("public-results:first", args["cursor"])
-        stmt = stmt.where(first.id < int(last))
+        (last,) = decode_cursor("public-results:first", args["cursor"], (int,))
+        stmt = stmt.where(first.id < last)
     limit = args["limit"]
     rows = session.execute(stmt.order_by(first.id.desc()).limit(limit + 1)).all()
     sectors = catalogue()

@@ -211,8 +211,8 @@ def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, An
     """One keyset page ordered by ``id``; rows inserted meanwhile land after the cursor."""
     stmt = select(Enterprise).where(region_clause(user, Enterprise.region), *filters(args))
     if args.get("cursor"):
-        (last_id,) = decode_cursor(CURSOR_KIND, args["cursor"])
-        stmt = stmt.where(Enterprise.id > int(last_id))
+        (last_id,) = decode_cursor(CURSOR_KIND, args["cursor"], (int,))
+        stmt = stmt.where(Enterprise.id > last_id)
     limit = args["limit"]
     rows = list(session.scalars(stmt.order_by(Enterprise.id).limit(limit + 1)))
     next_cursor = encode_cursor(CURSOR_KIND, [rows[limit - 1].id]) if len(rows) > limit else None

@@ -111,8 +111,8 @@ def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, An
             )
         )
     if args.get("cursor"):
-        (last_id,) = decode_cursor(CURSOR_KIND, args["cursor"])
-        stmt = stmt.where(Inspector.id > int(last_id))
+        (last_id,) = decode_cursor(CURSOR_KIND, args["cursor"], (int,))
+        stmt = stmt.where(Inspector.id > last_id)
     limit = args["limit"]
     rows = list(session.scalars(stmt.order_by(Inspector.id).limit(limit + 1)))
     next_cursor = encode_cursor(CURSOR_KIND, [rows[limit - 1].id]) if len(rows) > limit else None

@@ -131,8 +131,8 @@ def list_plans(session: Session, user: Any, args: dict[str, Any]) -> dict[str, A
     if args.get("sector"):
         stmt = stmt.where(Plan.sector == args["sector"])
     if args.get("cursor"):
-        (last,) = decode_cursor("plans:id", args["cursor"])
-        stmt = stmt.where(Plan.id < int(last))
+        (last,) = decode_cursor("plans:id", args["cursor"], (int,))
+        stmt = stmt.where(Plan.id < last)
     rows = []
     limit = args["limit"]
     stmt = stmt.order_by(Plan.id.desc())
@@ -699,8 +699,8 @@ def list_tasks(session: Session, user: Any, args: dict[str, Any]) -> dict[str, A
             )
         )
     if args.get("cursor"):
-        (last,) = decode_cursor("tasks:id", args["cursor"])
-        stmt = stmt.where(Task.id > int(last))
+        (last,) = decode_cursor("tasks:id", args["cursor"], (int,))
+        stmt = stmt.where(Task.id > last)
     limit = args["limit"]
     rows = list(session.scalars(stmt.order_by(Task.id).limit(limit + 1)).unique())
     next_cursor = encode_cursor("tasks:id", [rows[limit - 1].id]) if len(rows) > limit else None

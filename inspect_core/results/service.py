@@ -547,8 +547,8 @@ def list_results(session: Session, user: Any, args: dict[str, Any]) -> dict[str,
     if "passed" in args:
         stmt = stmt.where(Result.passed == args["passed"])
     if args.get("cursor"):
-        (last,) = decode_cursor("results:first", args["cursor"])
-        stmt = stmt.where(first.id < int(last))
+        (last,) = decode_cursor("results:first", args["cursor"], (int,))
+        stmt = stmt.where(first.id < last)
     limit = args["limit"]
     rows = session.execute(stmt.order_by(first.id.desc()).limit(limit + 1)).all()
     next_cursor = (

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, func, select, text
 
-from inspect_core.enterprises.models import Enterprise
+from inspect_core.enterprises.models import Enterprise, search_text
 from inspect_core.inspectors.models import Inspector
 from inspect_core.uscc import ALPHABET, with_check_character
 
@@ -178,13 +178,14 @@ def _enterprise_rows(
         ident = start + j + 1
         if copy_text:
             rows.append(
-                f"{ident}\t{usccs[j]}\t{name}\t{reg}\t{address}\t{statuses[stat]}\t{day}\t[]\t{now}\t{now}\n"
+                f"{ident}\t{usccs[j]}\t{name}\t{search_text(name)}\t{reg}\t{address}\t"
+                f"{statuses[stat]}\t{day}\t[]\t{now}\t{now}\n"
             )
             sector_lines.extend(f"{ident}\t{s}\n" for s in sectors)
             continue
-        rows.append(
-            ((ident, usccs[j], name, reg, address, statuses[stat], day, "[]", now, now), sectors)
-        )
+        values = (ident, usccs[j], name, search_text(name), reg, address, statuses[stat], day,
+                  "[]", now, now)  # fmt: skip
+        rows.append((values, sectors))
     if copy_text:
         return rows, "".join(sector_lines)
     return rows
@@ -317,8 +318,8 @@ def _produce(
         raise failure[0]
 
 
-_ENT_COLS = ("id", "uscc", "name", "region", "address", "status", "established_on", "licences",
-             "created_at", "updated_at")  # fmt: skip
+_ENT_COLS = ("id", "uscc", "name", "search_name", "region", "address", "status",
+             "established_on", "licences", "created_at", "updated_at")  # fmt: skip
 
 
 def _write_enterprises(conn, rows, pg: bool) -> None:  # type: ignore[no-untyped-def]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.engine.default import DefaultExecutionContext
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from inspect_core.db import Base, utcnow
 
@@ -19,6 +21,26 @@ STATUS_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+#: what ``q`` on the enterprise lists matches, for the API's description of it
+Q_DESCRIPTION = (
+    "part of the name (letters, digits and brackets full- or half-width alike; Latin "
+    "letters in any case) or the start of the USCC"
+)
+
+
+def search_text(text: str) -> str:
+    """``text`` as the name search compares it: NFKC, so full-width letters, digits and
+    brackets match their half-width forms (a registered "重庆ＡＢＣ餐饮（渝中店）" is
+    found by ``q=abc餐饮`` or ``q=(渝中店)``, typed with the input method in either mode)."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def _search_name_default(context: DefaultExecutionContext) -> str:
+    """For a Core ``insert(Enterprise)`` (the bulk registry upload) that names no
+    ``search_name``: the one its row's ``name`` gives."""
+    return search_text(context.get_current_parameters()["name"])
+
+
 class Enterprise(Base):
     """A market entity, keyed publicly by its USCC; ``id`` is the stable sort key."""
 
@@ -27,6 +49,11 @@ class Enterprise(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    #: ``name`` through :func:`search_text`, which ``q`` is matched against; kept beside
+    #: the name as registered (shown and disclosed unchanged).  Text: NFKC can lengthen
+    #: a name ("㈱" is "(株)").  Set by :meth:`_keep_search_name` for the ORM and by
+    #: :func:`_search_name_default` for Core inserts.
+    search_name: Mapped[str] = mapped_column(Text, default=_search_name_default)
     region: Mapped[str] = mapped_column(String(64), index=True)
     address: Mapped[str] = mapped_column(String(300), default="")
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
@@ -42,6 +69,12 @@ class Enterprise(Base):
     @property
     def sectors(self) -> list[str]:
         return [row.sector for row in self.sector_rows]
+
+    @validates("name")
+    def _keep_search_name(self, _key: str, name: str) -> str:
+        """A new or renamed enterprise is searched by its new name."""
+        self.search_name = search_text(name)
+        return name
 
 
 class EnterpriseSector(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
-from inspect_core.enterprises.models import STATUSES
+from inspect_core.enterprises.models import Q_DESCRIPTION, STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.validators import (
     CleanString,
@@ -150,7 +150,7 @@ class EnterpriseListArgsSchema(PageArgsSchema):
     region = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(STATUSES))
     q = fields.String(
-        validate=validate.Length(min=1, max=100), metadata={"description": "name or USCC"}
+        validate=validate.Length(min=1, max=100), metadata={"description": Q_DESCRIPTION}
     )
     order = fields.String(
         validate=validate.OneOf(("risk",)),

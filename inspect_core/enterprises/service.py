@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from inspect_core.audit.service import record as audit
 from inspect_core.credit.models import CreditEvent, CreditWithdrawal
 from inspect_core.db import registry_lock
-from inspect_core.enterprises.models import Enterprise, EnterpriseSector
+from inspect_core.enterprises.models import Enterprise, EnterpriseSector, search_text
 from inspect_core.enterprises.schemas import licence_errors
 from inspect_core.errors import Conflict, NotFound, Unprocessable
 from inspect_core.pagination import decode_cursor, encode_cursor
@@ -199,8 +199,9 @@ def filters(args: dict[str, Any]) -> list[ColumnElement[bool]]:
         conditions.append(
             or_(
                 # ILIKE on PostgreSQL: LIKE there is case-sensitive, so ``q=abc`` missed
-                # "重庆ABC食品" that SQLite's LIKE found
-                Enterprise.name.icontains(q, autoescape=True),
+                # "重庆ABC食品" that SQLite's LIKE found; both sides NFKC, so full-width
+                # letters and brackets match half-width ones either way round
+                Enterprise.search_name.icontains(search_text(q), autoescape=True),
                 Enterprise.uscc.startswith(compact(q), autoescape=True),
             )
         )

@@ -300,6 +300,26 @@ def test_filters_sector_region_and_q(client, regulator):
     assert usccs("q=100%25") == set()  # a literal '%' is not a wildcard
 
 
+def test_a_renamed_enterprise_is_found_by_its_new_name_only(client, regulator):
+    """The name ``q`` searches is kept with the name: a PATCH of the name moves it, a
+    PATCH of anything else leaves it."""
+    body = factories.enterprise(name="重庆ＡＢＣ餐饮（渝中店）")
+    assert client.post("/api/v1/enterprises", json=body, headers=regulator).status_code == 201
+    url = f"/api/v1/enterprises/{body['uscc']}"
+
+    def found(q: str) -> bool:
+        response = client.get(f"/api/v1/enterprises?q={q}", headers=regulator)
+        assert response.status_code == 200, response.json
+        return [i["uscc"] for i in response.json["items"]] == [body["uscc"]]
+
+    assert found("abc餐饮(渝中")
+    r = client.patch(url, json={"status": "suspended"}, headers=regulator)
+    assert r.status_code == 200 and found("abc餐饮(渝中")
+    r = client.patch(url, json={"name": "重庆ＸＹ火锅（南坪店）"}, headers=regulator)
+    assert r.status_code == 200 and r.json["name"] == "重庆ＸＹ火锅（南坪店）"
+    assert not found("abc餐饮") and found("xy火锅(南坪店)")
+
+
 def test_unknown_cursor_is_400(client, regulator):
     response = client.get("/api/v1/enterprises?cursor=not-a-cursor", headers=regulator)
     assert response.status_code == 400

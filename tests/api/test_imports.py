@@ -89,8 +89,8 @@ def test_utf8_bom_csv_of_inspectors(client, identity, session):
 
 def test_names_keep_their_full_width_brackets(client, identity, session):
     """Registered names use full-width brackets and the JSON API stores them as given; the
-    upload must not rewrite them (NFKC would make them half-width).  Full-width commas
-    still separate sector codes."""
+    upload must not rewrite them (NFKC would make them half-width), though ``q`` finds
+    them typed half-width.  Full-width commas still separate sector codes."""
     admin = identity("admin")
     code = factories.uscc()
     name = "重庆渝味（九龙坡）餐饮管理有限公司"
@@ -99,6 +99,9 @@ def test_names_keep_their_full_width_brackets(client, identity, session):
     assert r.status_code == 201, r.json
     got = client.get(f"/api/v1/enterprises/{code}", headers=admin).json
     assert (got["name"], got["sectors"]) == (name, ["drugs", "food"])
+    # and the bulk insert keeps the name ``q`` searches as the single create does
+    found = client.get("/api/v1/enterprises?q=渝味(九龙坡)", headers=admin).json["items"]
+    assert [(i["uscc"], i["name"]) for i in found] == [(code, name)]
 
 
 def mixed_rows() -> list[list[object]]:

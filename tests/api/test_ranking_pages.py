@@ -419,3 +419,36 @@ def test_q_finds_a_name_whatever_the_case_of_its_latin_letters(app, client, iden
         export = client.get(f"/api/v1/rankings/export?q={q}", headers=reg)
         rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))[1:]
         assert [row[1] for row in rows] == [body["uscc"]], q
+
+
+def test_q_finds_a_name_whether_its_letters_and_brackets_are_full_or_half_width(
+    app, client, identity, district
+):
+    """Registered names often hold full-width letters and brackets; a regulator types
+    them in whichever mode the input method is in.  ``q`` matched only the exact width,
+    so "(渝中店)" missed "（渝中店）".  Both sides are compared NFKC; the names shown
+    and exported are still the registered ones."""
+    from tests import factories
+
+    full = factories.enterprise(
+        region=factories.REGIONS[0], name="重庆ＡＢＣ餐饮管理有限公司（渝中店）"
+    )
+    half = factories.enterprise(region=factories.REGIONS[0], name="重庆XYZ食品有限公司(南坪店)")
+    for body in (full, half):
+        r = client.post("/api/v1/enterprises", json=body, headers=district["admin"])
+        assert r.status_code == 201, r.json
+    make_run(app, TS + [("B", 5.0)] * 8)  # the district beyond TS, and these two
+    reg = identity("regulator")
+    expected = {
+        "abc餐饮": full, "ＡＢＣ": full, "(渝中店)": full, "Ａｂｃ餐饮管理有限公司（渝中": full,
+        "（南坪店）": half, "ｘｙｚ食品": half, "xyz食品有限公司(南坪": half,
+    }  # fmt: skip
+    for q, body in expected.items():
+        for url in (f"/api/v1/enterprises?order=risk&q={q}", f"/api/v1/enterprises?q={q}"):
+            r = client.get(url, headers=reg)
+            assert [(i["uscc"], i["name"]) for i in r.json["items"]] == [
+                (body["uscc"], body["name"])
+            ], (url, r.json)
+        export = client.get(f"/api/v1/rankings/export?q={q}", headers=reg)
+        rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))[1:]
+        assert [(row[1], row[2]) for row in rows] == [(body["uscc"], body["name"])], q

@@ -6,7 +6,8 @@ from collections import Counter
 
 import numpy as np
 
-from inspect_core.simulate import REGIONS, _enterprise_rows, make_uscc, make_usccs
+from inspect_core.enterprises.models import search_text
+from inspect_core.simulate import _ENT_COLS, REGIONS, _enterprise_rows, make_uscc, make_usccs
 from inspect_core.uscc import is_valid
 
 
@@ -19,7 +20,8 @@ def test_vectorised_codes_equal_the_scalar_ones():
 
 def test_rows_are_valid_unique_and_mixed():
     rows = _enterprise_rows(0, 5000, np.random.default_rng(7), "2026-01-01 00:00:00")
-    codes = [values[1] for values, _ in rows]
+    column = {name: _ENT_COLS.index(name) for name in _ENT_COLS}
+    codes = [values[column["uscc"]] for values, _ in rows]
     assert len(set(codes)) == len(codes)
     assert all(is_valid(code) for code in codes)
     sectors = Counter(s for _, secs in rows for s in secs)
@@ -27,7 +29,10 @@ def test_rows_are_valid_unique_and_mixed():
                    "hazardous_chemicals", "industrial_products"):  # fmt: skip
         assert sectors[sector] > 0, sector
     assert sectors["food"] > sectors["construction"] > sectors["hazardous_chemicals"]
-    assert {values[3] for values, _ in rows} <= set(REGIONS)
+    assert {values[column["region"]] for values, _ in rows} <= set(REGIONS)
+    assert all(
+        values[column["search_name"]] == search_text(values[column["name"]]) for values, _ in rows
+    )
     individual = sum(code[1] == "2" for code in codes)  # 个体工商户 among caterers and shops
     assert 0.1 < individual / len(codes) < 0.5
 

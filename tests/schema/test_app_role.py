@@ -169,11 +169,11 @@ def test_the_app_role_inserts_and_reads_but_cannot_change_append_only_tables(app
         body = factories.enterprise(region=factories.REGIONS[0])
         enterprise_id = conn.scalar(
             text(
-                "INSERT INTO enterprises (uscc, name, region, address, status, licences, "
-                "created_at, updated_at) VALUES (:u, :n, :r, '', 'active', '[]', now(), now()) "
-                "RETURNING id"
+                "INSERT INTO enterprises (uscc, name, search_name, region, address, status, "
+                "licences, created_at, updated_at) "
+                "VALUES (:u, :n, :k, :r, '', 'active', '[]', now(), now()) RETURNING id"
             ),
-            {"u": body["uscc"], "n": body["name"], "r": body["region"]},
+            {"u": body["uscc"], "n": body["name"], "k": body["name"], "r": body["region"]},
         )
         conn.execute(
             text("UPDATE enterprises SET name = 'renamed' WHERE id = :i"), {"i": enterprise_id}

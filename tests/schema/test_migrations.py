@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import unicodedata
 import uuid
 from pathlib import Path
 
@@ -64,6 +65,47 @@ def test_check_notices_a_model_the_migrations_lack(empty_engine):
     with empty_engine.begin() as conn:
         conn.execute(text("DROP TABLE user_regions"))
     assert any("user_regions" in str(item) for item in pending_diff(empty_engine))
+
+
+@pytest.mark.db
+def test_0013_fills_search_name_for_every_registered_enterprise(empty_engine):
+    """The names registered before 0013 are searchable after it: each row's
+    ``search_name`` is its name NFKC, across more than one fill batch, and the names
+    themselves are untouched.  On PostgreSQL the column keeps no default, so a write
+    that forgets it fails instead of storing an unsearchable name."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    batch = script.get_revision("0013").module.BATCH
+    upgrade(empty_engine, "0012")
+    names = ["重庆ＡＢＣ餐饮（渝中店）", "重庆XYZ食品(南坪店)", "㈱重庆甲乙"]
+    rows = [{"u": f"U{i:017d}", "n": f"{names[i % 3]}{i}", "r": "华岩镇"} for i in range(batch + 5)]
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO enterprises (uscc, name, region, address, status, licences, "
+                "created_at, updated_at) VALUES (:u, :n, :r, '', 'active', '[]', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            rows,
+        )
+    upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT uscc, name, search_name FROM enterprises ORDER BY id")
+        ).all()
+    assert sorted(stored) == sorted(
+        (r["u"], r["n"], unicodedata.normalize("NFKC", r["n"])) for r in rows
+    )
+    assert stored[0][2] != stored[0][1]  # not vacuous: the first name has full-width forms
+    assert ("U00000000000000002", "㈱重庆甲乙2", "(株)重庆甲乙2") in stored
+    column = next(
+        c for c in inspect(empty_engine).get_columns("enterprises") if c["name"] == "search_name"
+    )
+    assert column["nullable"] is False
+    if empty_engine.dialect.name == "postgresql":
+        assert column["default"] is None
+    downgrade(empty_engine, "0012")
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("enterprises")}
+    assert "search_name" not in columns and "name" in columns
 
 
 def _blocked_or_done(engine, worker: threading.Thread) -> None:

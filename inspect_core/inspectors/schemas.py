@@ -49,7 +49,13 @@ class InspectorListArgsSchema(PageArgsSchema):
     region = fields.String(validate=validate.Length(max=64))
     qualification = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     active = fields.Boolean()
-    q = fields.String(validate=validate.Length(min=1, max=100))
+    q = fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "part of the name (Latin letters in any case) or the start of "
+            "the badge (full-width letters and digits alike)"
+        },
+    )
 
 
 class ConflictCreateSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from sqlalchemy import exists, or_, select
@@ -105,9 +106,10 @@ def list_page(session: Session, user: Any, args: dict[str, Any]) -> dict[str, An
         stmt = stmt.where(
             or_(
                 # ILIKE on PostgreSQL, as for enterprise names (LIKE is case-sensitive
-                # there); badges stay case-sensitive, as they are registered
+                # there); badges stay case-sensitive, as they are registered, and are
+                # ASCII, so a badge typed full-width ("ＣＱ－００１") is folded to it
                 Inspector.name.icontains(q, autoescape=True),
-                Inspector.badge.startswith(q, autoescape=True),
+                Inspector.badge.startswith(unicodedata.normalize("NFKC", q), autoescape=True),
             )
         )
     if args.get("cursor"):

@@ -168,3 +168,15 @@ def test_q_finds_an_inspector_name_whatever_the_case_of_its_latin_letters(client
     for q in ("LI", "li", "Li wei"):
         listed = client.get(f"/api/v1/inspectors?q={q}&limit=500", headers=regulator)
         assert body["badge"] in {i["badge"] for i in listed.json["items"]}, q
+
+
+def test_q_finds_a_badge_typed_full_width(client, regulator):
+    """Badges are ASCII; one typed with the input method in full-width mode matched
+    nothing."""
+    body = factories.inspector()
+    assert client.post("/api/v1/inspectors", json=body, headers=regulator).status_code == 201
+    wide = "".join(chr(ord(c) + 0xFEE0) for c in body["badge"])  # "T-12" → "Ｔ－１２"
+    assert wide != body["badge"]
+    for q in (body["badge"], wide):
+        listed = client.get(f"/api/v1/inspectors?q={q}&limit=500", headers=regulator)
+        assert body["badge"] in {i["badge"] for i in listed.json["items"]}, q

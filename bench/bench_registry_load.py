@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from inspect_core.db import make_engine
 from inspect_core.enterprises.models import Enterprise, EnterpriseSector
 from inspect_core.migrate import upgrade
-from inspect_core.simulate import _enterprise_rows, simulate
+from inspect_core.simulate import _ENT_COLS, _enterprise_rows, simulate
 
 
 def fresh_pg(url: str):  # type: ignore[no-untyped-def]
@@ -52,12 +52,13 @@ def orm_baseline(engine, n: int) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     with Session(engine) as session:
         for values, sectors in rows:
-            _, uscc, name, region, address, status, est, _, _, _ = values
+            row = dict(zip(_ENT_COLS, values, strict=True))
             session.add(
                 Enterprise(
-                    uscc=uscc, name=name, region=region, address=address, status=status,
-                    established_on=np.datetime64(est).astype(object), licences=[],
-                    sector_rows=[EnterpriseSector(sector=s) for s in sectors],
+                    uscc=row["uscc"], name=row["name"], region=row["region"],
+                    address=row["address"], status=row["status"],
+                    established_on=np.datetime64(row["established_on"]).astype(object),
+                    licences=[], sector_rows=[EnterpriseSector(sector=s) for s in sectors],
                 )
             )  # fmt: skip
             session.flush()

@@ -52,7 +52,8 @@ class Enterprise(Base):
     #: ``name`` through :func:`search_text`, which ``q`` is matched against; kept beside
     #: the name as registered (shown and disclosed unchanged).  Text: NFKC can lengthen
     #: a name ("㈱" is "(株)").  Set by :meth:`_keep_search_name` for the ORM and by
-    #: :func:`_search_name_default` for Core inserts.
+    #: :func:`_search_name_default` for Core inserts; a Core or bulk ``UPDATE`` of
+    #: ``name`` (none today) must set it too, as raw SQL must (see ``simulate.py``).
     search_name: Mapped[str] = mapped_column(Text, default=_search_name_default)
     region: Mapped[str] = mapped_column(String(64), index=True)
     address: Mapped[str] = mapped_column(String(300), default="")

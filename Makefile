@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/bench_chicago.py
 	$(BIN)/python bench/bench_inspector_net.py
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_results_export.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info .pytest_cache .hypothesis

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
 import re
-from collections.abc import Iterable, Sequence
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -66,6 +69,54 @@ def csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerows([csv_cell(v) for v in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
+
+
+#: rows a :class:`RowSpool` keeps in memory before it moves to a temporary file (bytes)
+ROW_SPOOL = 16 * 1024 * 1024
+
+
+class RowSpool:
+    """Rows of an export whose columns are known only after its last row, kept in a
+    temporary file as they come instead of a list: in memory up to :data:`ROW_SPOOL`
+    bytes, on disk beyond.  Each row holds the columns known when it was added (the
+    columns only grow, at the end), and :meth:`rows` pads it to the final width.
+
+    Pickled: the cells are the export's own values (text, numbers, dates, ``None``),
+    which pickle gives back with their types, and the file is this process's own
+    (``tempfile``: created mode 0600, deleted on close), never read from elsewhere.
+    """
+
+    def __init__(self) -> None:
+        self._file = tempfile.SpooledTemporaryFile(max_size=ROW_SPOOL)  # noqa: SIM115
+        self.count = 0
+        # closed by :meth:`close` (the server closes a response, which closes this), or
+        # at the latest when the spool is collected: a HEAD, or a test that never
+        # closes its response, does not leave the file to the interpreter's exit
+        self._close = weakref.finalize(self, self._file.close)
+
+    def add(self, row: list[Any]) -> None:
+        pickle.dump(row, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.count += 1
+
+    def rows(self, width: int) -> Iterator[list[Any]]:
+        """Every row in the order added, padded with ``None`` to ``width`` cells."""
+        self._file.seek(0)
+        for _ in range(self.count):
+            row = pickle.load(self._file)  # noqa: S301 - our own file, written above
+            yield row + [None] * (width - len(row))
+
+    def close(self) -> None:
+        self._close()
+
+    @property
+    def closed(self) -> bool:
+        return not self._close.alive
+
+    def __enter__(self) -> RowSpool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 def template_workbook(

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import tempfile
 from collections.abc import Iterator
 from itertools import chain
 from typing import Any
 
-from flask import Response, current_app, request, stream_with_context, url_for
+from flask import Response, current_app, stream_with_context, url_for
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
-from werkzeug.wsgi import wrap_file
 
 from inspect_core import workbook
 from inspect_core.auth.access import current_user, require
@@ -32,8 +29,9 @@ from inspect_core.db import db
 from inspect_core.errors import NotFound
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.ratelimit import EXPORT, RANKING, rate_limited
+from inspect_core.responses import xlsx_response
 from inspect_core.validators import RowId
-from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, XLSX_MIMETYPE, csv_lines
+from inspect_core.workbook import CSV_RESPONSE, XLSX_ALSO, csv_lines
 
 blp = Blueprint("credit", __name__, url_prefix="/api/v1", description="Credit events and ratings")
 
@@ -148,17 +146,12 @@ class RankingsExportView(MethodView):
         )
 
 
-#: an Excel export up to this size is built in memory, a larger one in a temporary file
-XLSX_SPOOL = 16 * 1024 * 1024
-
-
 def _xlsx_export(
     user: Any, args: dict[str, Any], first: tuple[list[list[Any]], str | None]
 ) -> Response:
-    """The ranked list as one sheet, written page by page into a temporary file and sent
-    from it once whole (a zip cannot be sent before its end is written): a district's
-    million rows are never held as Python rows.  A list longer than a sheet is refused
-    by one count, before any row is read past the first page."""
+    """The ranked list as one sheet, written page by page (:func:`xlsx_response`): a
+    district's million rows are never held as Python rows.  A list longer than a sheet
+    is refused by one count, before any row is read past the first page."""
     cursor = first[1]
     if cursor and (
         ratings.export_count(db.session, user, args, cursor)
@@ -166,30 +159,10 @@ def _xlsx_export(
     ):
         raise workbook.too_many_rows()
     pages = ratings.export_pages(db.session, user, args, first)
-    headers = {"Content-Disposition": "attachment; filename=risk-ranking.xlsx"}
-    # not a with-block: a large file is sent from it, and closed once sent
-    spool = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL)  # noqa: SIM115
-    try:
-        workbook.write_rows_workbook(
-            spool, "风险排序 Ranking", ratings.EXPORT_HEADERS, chain.from_iterable(pages)
-        )
-        size = spool.seek(0, io.SEEK_END)
-        spool.seek(0)
-        if size <= XLSX_SPOOL:  # still in memory: sent as bytes
-            with spool:
-                return Response(spool.read(), mimetype=XLSX_MIMETYPE, headers=headers)
-    except BaseException:
-        spool.close()
-        raise
-    # the server closes the file (and so deletes it) when the response is closed
-    response = Response(
-        wrap_file(request.environ, spool),
-        mimetype=XLSX_MIMETYPE,
-        headers=headers,
-        direct_passthrough=True,
-    )
-    response.content_length = size
-    return response
+    return xlsx_response(
+        "风险排序 Ranking", ratings.EXPORT_HEADERS, chain.from_iterable(pages),
+        "risk-ranking.xlsx",
+    )  # fmt: skip
 
 
 class InspectorEffectSchema(Schema):

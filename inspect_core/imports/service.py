@@ -70,7 +70,7 @@ from inspect_core.results.service import (
 from inspect_core.scope import region_clause
 from inspect_core.sectors import catalogue
 from inspect_core.validators import MAX_ID
-from inspect_core.workbook import csv_lines
+from inspect_core.workbook import RowSpool
 
 log = logging.getLogger(__name__)
 
@@ -2032,10 +2032,16 @@ def _unbounded() -> reader.Limits:
 # --- export ----------------------------------------------------------------------------
 
 
-def export_rows(
+def export_results(
     session: Session, user: Any, sector: str, plan: int | None
-) -> tuple[list[TemplateColumn], list[list[Any]]]:
-    """Current results of a sector in the template's columns (so the export re-imports)."""
+) -> tuple[list[TemplateColumn], RowSpool]:
+    """Current results of a sector in the template's columns (so the export re-imports),
+    as the columns and a :class:`RowSpool` of the rows (the caller closes it).
+
+    The columns are known only after the last row (a result with more item groups than
+    the template shows adds ``检验项目4（代码）``), so the rows go to a spool as they are
+    made rather than a list a district's results would fill memory with.  A plugin fault
+    is a 502 before anything is sent, as before."""
     from sqlalchemy import exists
     from sqlalchemy.orm import aliased
 
@@ -2056,32 +2062,42 @@ def export_rows(
     )
     if plan is not None:
         stmt = stmt.where(Result.plan_id == plan)
-    out = []
-    for result in session.scalars(stmt).yield_per(1000):
-        row: dict[str, Any] = {
-            "task_id": result.task_id,
-            "inspected_on": result.inspected_on.isoformat(),
-            "conclusion_code": result.conclusion_code,
-            "findings": findings_cell(f for f in result.findings if f.get("source") == "inspector"),
-        }
-        if result.payload is not None:
-            plugin_row = call_plugin(
-                sector, "inspect_row_from_payload", f"未能导出结果 {result.id}",
-                about=f" on result {result.id}", payload=result.payload,
-            )  # fmt: skip
-            if plugin_row is not None:
-                _check_export_row(sector, result.id, plugin_row)
-            cells = plugin_row if plugin_row is not None else _flatten_payload(result.payload)
-            # the result's own columns stand: a plugin column of the same name (special
-            # equipment's 检查日期) blank in a payload without the date blanked the
-            # result's, and the re-import was dated, and judged, on the day it was made
-            row.update({k: v for k, v in cells.items() if row.get(k) in (None, "")})
-        extra = [k for k in row if k not in names and row[k] not in (None, "")]
-        for k in extra:  # e.g. more item groups than the template shows: 检验项目4（代码）
-            names.append(k)
-            columns.append(TemplateColumn(k, _group_header(groups, k) or k, required=False))
-        out.append(row)
-    return columns, [[row.get(name) for name in names] for row in out]
+    spool = RowSpool()
+    try:
+        for result in session.scalars(stmt).yield_per(1000):
+            row = _export_row(sector, result)
+            extra = [k for k in row if k not in names and row[k] not in (None, "")]
+            for k in extra:  # e.g. more item groups than the template shows: 检验项目4（代码）
+                names.append(k)
+                columns.append(TemplateColumn(k, _group_header(groups, k) or k, required=False))
+            spool.add([row.get(name) for name in names])
+    except BaseException:
+        spool.close()
+        raise
+    return columns, spool
+
+
+def _export_row(sector: str, result: Result) -> dict[str, Any]:
+    """One result as the template's cells: its own columns, then the plugin's."""
+    row: dict[str, Any] = {
+        "task_id": result.task_id,
+        "inspected_on": result.inspected_on.isoformat(),
+        "conclusion_code": result.conclusion_code,
+        "findings": findings_cell(f for f in result.findings if f.get("source") == "inspector"),
+    }
+    if result.payload is not None:
+        plugin_row = call_plugin(
+            sector, "inspect_row_from_payload", f"未能导出结果 {result.id}",
+            about=f" on result {result.id}", payload=result.payload,
+        )  # fmt: skip
+        if plugin_row is not None:
+            _check_export_row(sector, result.id, plugin_row)
+        cells = plugin_row if plugin_row is not None else _flatten_payload(result.payload)
+        # the result's own columns stand: a plugin column of the same name (special
+        # equipment's 检查日期) blank in a payload without the date blanked the
+        # result's, and the re-import was dated, and judged, on the day it was made
+        row.update({k: v for k, v in cells.items() if row.get(k) in (None, "")})
+    return row
 
 
 #: what an exported cell may hold: values the CSV writer and openpyxl both write as such
@@ -2125,8 +2141,10 @@ def _flatten_payload(payload: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def to_csv(columns: list[TemplateColumn], rows: list[list[Any]]) -> bytes:
-    """UTF-8 with BOM, zh-CN headers: what Excel opens correctly in a Chinese locale."""
+def csv_header(columns: list[TemplateColumn]) -> bytes:
+    """The export's first bytes: UTF-8 BOM and zh-CN headers, what Excel opens correctly
+    in a Chinese locale.  The headers are the template's, as they are (not through
+    ``csv_cell``)."""
     header = io.StringIO()
-    csv.writer(header).writerow([c.header_zh for c in columns])  # the template's, as they are
-    return ("\ufeff" + header.getvalue()).encode("utf-8") + csv_lines(rows)
+    csv.writer(header).writerow([c.header_zh for c in columns])
+    return ("\ufeff" + header.getvalue()).encode("utf-8")

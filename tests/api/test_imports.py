@@ -1531,6 +1531,74 @@ def test_export_of_a_result_with_more_items_than_the_template_reimports(
     assert [i["item"] for i in stored[1].payload["items"]][-1] == "Hg_total"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_results_export_goes_through_a_spool_padded_to_the_last_rows_columns(
+    client, identity, district, session, monkeypatch, fmt
+):
+    """The export's rows go to a temporary file as they are made, not a list; a later
+    result with a fourth item group widens every row before it; the file is closed
+    with the response.  A sheet too short for the rows, or a plugin fault part-way, is
+    the 4xx/502 it was, and the file is closed then too."""
+    from inspect_core import workbook
+    from inspect_core.imports import service
+
+    regulator, plan_id, tasks = _drawn(client, identity, district)
+    wide = factories.food_payload("0.05")
+    for analyte in ("Pb", "As_inorganic", "Hg_total"):
+        wide["items"].append({"item": analyte, "value": "0.01", "unit": "mg/kg"})
+    for i, task in enumerate(tasks[:3]):
+        _record(client, identity, task, key=f"s{i}", payload=wide if i == 2 else None)
+    spools: list[workbook.RowSpool] = []
+    made = workbook.RowSpool
+
+    def spool():
+        spools.append(made())
+        return spools[-1]
+
+    monkeypatch.setattr(service, "RowSpool", spool)
+    monkeypatch.setattr(workbook, "ROW_SPOOL", 1)  # on disk from the first row
+    url = f"/api/v1/results/export?sector=food&plan={plan_id}&format={fmt}"
+    exported = client.get(url, headers=regulator)
+    assert exported.status_code == 200
+    assert spools[-1].count == 3 and spools[-1]._file._rolled
+    if fmt == "csv":
+        assert exported.is_streamed and not spools[-1].closed  # sent from the file ...
+        rows = list(csv.reader(io.StringIO(exported.data.decode("utf-8-sig"))))
+        exported.close()
+        assert spools[-1].closed  # ... closed with the response
+    else:
+        assert spools[-1].closed
+        rows = [["" if v is None else str(v) for v in r]
+                for r in load_workbook(io.BytesIO(exported.data)).worksheets[0].values]  # fmt: skip
+    header = rows[0]
+    assert "检验项目4（代码）" in header and header[-3:] == [
+        "检验项目4（代码）",
+        "检验结果4",
+        "计量单位4",
+    ]
+    assert {len(r) for r in rows} == {len(header)}
+    assert [r[-3:] for r in rows[1:]] == [["", "", ""], ["", "", ""], ["Hg_total", "0.01", "mg/kg"]]
+
+    if fmt == "xlsx":  # three rows and a header, in a sheet of three: refused, closed
+        monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 3)
+        refused = client.get(url, headers=regulator)
+        assert refused.status_code == 422 and "format" in refused.json["errors"]
+        assert spools[-1].closed
+        monkeypatch.setattr(workbook, "XLSX_MAX_ROWS", 4)
+        assert client.get(url, headers=regulator).status_code == 200
+    row_of = service._export_row
+
+    def fault_on_the_second(sector, result):
+        if spools[-1].count == 1:
+            raise service._fault(sector, "inspect_row_from_payload broke", "未能导出结果")
+        return row_of(sector, result)
+
+    monkeypatch.setattr(service, "_export_row", fault_on_the_second)
+    failed = client.get(url, headers=regulator)
+    assert failed.status_code == 502, failed.status_code
+    assert spools[-1].count == 1 and spools[-1].closed
+
+
 @pytest.mark.parametrize(
     "headers",
     [

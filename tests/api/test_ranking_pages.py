@@ -185,12 +185,12 @@ def test_the_xlsx_export_is_written_page_by_page_into_a_file(
     from openpyxl import load_workbook
     from openpyxl.worksheet._writer import ALL_TEMP_FILES
 
-    from inspect_core import workbook
-    from inspect_core.credit import api, ratings
+    from inspect_core import responses, workbook
+    from inspect_core.credit import ratings
 
     run_id, expected = make_run(app, TS)
     monkeypatch.setattr(ratings, "EXPORT_PAGE", 2)
-    monkeypatch.setattr(api, "XLSX_SPOOL", 1)  # the file path, not the in-memory one
+    monkeypatch.setattr(responses, "XLSX_SPOOL", 1)  # the file path, not the in-memory one
     written, reads_after, spools = [0], [], []
     write = workbook.write_rows_workbook
 
@@ -216,7 +216,7 @@ def test_the_xlsx_export_is_written_page_by_page_into_a_file(
 
     monkeypatch.setattr(workbook, "write_rows_workbook", counting)
     monkeypatch.setattr(ratings, "ranked_page", recorded)
-    monkeypatch.setattr(api.tempfile, "SpooledTemporaryFile", spool)
+    monkeypatch.setattr(responses.tempfile, "SpooledTemporaryFile", spool)
     reg = identity("regulator")
     r = client.get("/api/v1/rankings/export?format=xlsx", headers=reg)
     assert r.status_code == 200 and r.mimetype == workbook.XLSX_MIMETYPE

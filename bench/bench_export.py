@@ -32,7 +32,7 @@ import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -62,22 +62,6 @@ def main() -> None:
         run_id = jobs.run(session, "bench", as_of).id
     client = app.test_client()
     headers = regulator_headers(app, "bench-exporter")
-
-    def streamed(fmt: str) -> Callable[[BinaryIO], float]:
-        def export(out: BinaryIO) -> float:
-            url = f"/api/v1/rankings/export?format={fmt}&run={run_id}"
-            started = time.perf_counter()
-            response = client.get(url, headers=headers, buffered=False)
-            assert response.status_code == 200, response.status_code
-            first = None
-            for chunk in response.response:
-                if first is None:
-                    first = time.perf_counter() - started
-                out.write(chunk)
-            response.close()
-            return first or 0.0
-
-        return export
 
     def all_rows() -> list[list]:
         """Every row of the run's list, as the export gathered them before it streamed."""
@@ -110,31 +94,52 @@ def main() -> None:
         out.write(data)
         return first
 
-    def measure(name: str, export: Callable[[BinaryIO], float]) -> str:
-        """Time one export into a file, then trace the allocations of a second; the
-        file's digest (CSV) or its workbook's (Excel) says whether two exports agree."""
-        with tempfile.TemporaryFile() as out:
-            started = time.perf_counter()
-            first = export(out)
-            seconds = time.perf_counter() - started
-            size = out.tell()
-            out.seek(0)
-            digest = _workbook_digest(out) if zipfile.is_zipfile(out) else _digest(out)
-        with tempfile.TemporaryFile() as out:
-            tracemalloc.start()
-            export(out)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-        print(f"  {name:<34} first byte {first:7.2f} s   whole file {seconds:7.2f} s   "
-              f"{size / 1e6:8.1f} MB   peak Python allocations {peak / 1e6:8.1f} MB")  # fmt: skip
-        return digest
-
     for fmt in formats:
         print(f"{fmt.upper()} export of run {run_id} ({args.enterprises:,} enterprises)")
-        got = measure("streamed (GET …/rankings/export)", streamed(fmt))
+        url = f"/api/v1/rankings/export?format={fmt}&run={run_id}"
+        got = measure("streamed (GET …/rankings/export)", streamed(client, url, headers))
         baseline = csv_in_memory if fmt == "csv" else xlsx_in_memory
         want = measure("baseline: built in memory", baseline)
         print(f"  same {'bytes' if fmt == 'csv' else 'workbook'}: {got == want}")
+
+
+def streamed(client: Any, url: str, headers: dict[str, str]) -> Callable[[BinaryIO], float]:
+    """An export that GETs ``url`` and writes the body to a file chunk by chunk, as a
+    client reads it; it returns the time to the first chunk."""
+
+    def export(out: BinaryIO) -> float:
+        started = time.perf_counter()
+        response = client.get(url, headers=headers, buffered=False)
+        assert response.status_code == 200, response.status_code
+        first = None
+        for chunk in response.response:
+            if first is None:
+                first = time.perf_counter() - started
+            out.write(chunk)
+        response.close()
+        return first or 0.0
+
+    return export
+
+
+def measure(name: str, export: Callable[[BinaryIO], float]) -> str:
+    """Time one export into a file, then trace the allocations of a second; the
+    file's digest (CSV) or its workbook's (Excel) says whether two exports agree."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        first = export(out)
+        seconds = time.perf_counter() - started
+        size = out.tell()
+        out.seek(0)
+        digest = _workbook_digest(out) if zipfile.is_zipfile(out) else _digest(out)
+    with tempfile.TemporaryFile() as out:
+        tracemalloc.start()
+        export(out)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    print(f"  {name:<34} first byte {first:7.2f} s   whole file {seconds:7.2f} s   "
+          f"{size / 1e6:8.1f} MB   peak Python allocations {peak / 1e6:8.1f} MB")  # fmt: skip
+    return digest
 
 
 def _digest(out: BinaryIO) -> str:

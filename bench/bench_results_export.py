@@ -23,27 +23,21 @@ import argparse
 import sys
 import tempfile
 import time
-import tracemalloc
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import exists, select  # noqa: E402
-from sqlalchemy.orm import aliased  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
-from bench.bench_export import _digest, _workbook_digest  # noqa: E402
+from bench.bench_export import measure, streamed  # noqa: E402
 from bench.bench_import import make_rows, run_api, setup, to_csv  # noqa: E402
 from bench.bench_registry_load import fresh_pg, fresh_sqlite  # noqa: E402
 from inspect_core.auth.models import User  # noqa: E402
 from inspect_core.db import db  # noqa: E402
-from inspect_core.enterprises.models import Enterprise  # noqa: E402
 from inspect_core.imports import service  # noqa: E402
 from inspect_core.plugin_api import TemplateColumn  # noqa: E402
-from inspect_core.results.models import Result  # noqa: E402
-from inspect_core.scope import region_clause  # noqa: E402
 from inspect_core.workbook import csv_lines, rows_workbook  # noqa: E402
 
 #: rows per uploaded file: the importer's own limits take 100,000 (bench_import's default)
@@ -56,19 +50,9 @@ def in_memory_rows(user: Any, sector: str) -> tuple[list[TemplateColumn], list[l
     columns = service.result_columns(sector)
     names = [c.name for c in columns]
     groups = service.group_fields(columns)
-    newer = aliased(Result)
-    stmt = (
-        select(Result)
-        .join(Enterprise, Enterprise.id == Result.enterprise_id)
-        .where(
-            Result.sector == sector,
-            region_clause(user, Enterprise.region),
-            ~exists().where(newer.supersedes_id == Result.id),
-        )
-        .order_by(Result.id)
-    )
     out = []
-    for result in db.session.scalars(stmt).yield_per(1000):
+    current = service.current_results(user, sector, None)
+    for result in db.session.scalars(current).yield_per(1000):
         row = service._export_row(sector, result)
         for k in [k for k in row if k not in names and row[k] not in (None, "")]:
             names.append(k)
@@ -112,23 +96,6 @@ def main() -> None:
 def compare(app: Any, headers: dict[str, str], formats: list[str]) -> None:
     client = app.test_client()
 
-    def streamed(fmt: str) -> Callable[[BinaryIO], float]:
-        def export(out: BinaryIO) -> float:
-            started = time.perf_counter()
-            response = client.get(
-                f"/api/v1/results/export?sector=food&format={fmt}", headers=headers, buffered=False
-            )
-            assert response.status_code == 200, response.status_code
-            first = None
-            for chunk in response.response:
-                if first is None:
-                    first = time.perf_counter() - started
-                out.write(chunk)
-            response.close()
-            return first or 0.0
-
-        return export
-
     def in_memory(fmt: str) -> Callable[[BinaryIO], float]:
         def export(out: BinaryIO) -> float:
             started = time.perf_counter()
@@ -145,26 +112,10 @@ def compare(app: Any, headers: dict[str, str], formats: list[str]) -> None:
 
         return export
 
-    def measure(name: str, export: Callable[[BinaryIO], float]) -> str:
-        with tempfile.TemporaryFile() as out:
-            started = time.perf_counter()
-            first = export(out)
-            seconds = time.perf_counter() - started
-            size = out.tell()
-            out.seek(0)
-            digest = _workbook_digest(out) if zipfile.is_zipfile(out) else _digest(out)
-        with tempfile.TemporaryFile() as out:
-            tracemalloc.start()
-            export(out)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-        print(f"  {name:<30} first byte {first:7.2f} s   whole file {seconds:7.2f} s   "
-              f"{size / 1e6:7.1f} MB   peak Python allocations {peak / 1e6:8.1f} MB")  # fmt: skip
-        return digest
-
     for fmt in formats:
         print(f"{fmt.upper()} export of the food results")
-        got = measure("spooled (GET …/results/export)", streamed(fmt))
+        url = f"/api/v1/results/export?sector=food&format={fmt}"
+        got = measure("spooled (GET …/results/export)", streamed(client, url, headers))
         want = measure("baseline: one list in memory", in_memory(fmt))
         print(f"  same {'bytes' if fmt == 'csv' else 'workbook'}: {got == want}")
 

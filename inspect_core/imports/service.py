@@ -36,7 +36,7 @@ from typing import Any
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Select, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from uuid_utils import uuid7
@@ -2032,23 +2032,12 @@ def _unbounded() -> reader.Limits:
 # --- export ----------------------------------------------------------------------------
 
 
-def export_results(
-    session: Session, user: Any, sector: str, plan: int | None
-) -> tuple[list[TemplateColumn], RowSpool]:
-    """Current results of a sector in the template's columns (so the export re-imports),
-    as the columns and a :class:`RowSpool` of the rows (the caller closes it).
-
-    The columns are known only after the last row (a result with more item groups than
-    the template shows adds ``检验项目4（代码）``), so the rows go to a spool as they are
-    made rather than a list a district's results would fill memory with.  A plugin fault
-    is a 502 before anything is sent, as before."""
+def current_results(user: Any, sector: str, plan: int | None) -> Select[tuple[Result]]:
+    """The current version of each of a sector's results (none a later one supersedes)
+    the user may read, in id order: what the export writes."""
     from sqlalchemy import exists
     from sqlalchemy.orm import aliased
 
-    _check_sector(sector)
-    columns = result_columns(sector)
-    names = [c.name for c in columns]
-    groups = group_fields(columns)
     newer = aliased(Result)
     stmt = (
         select(Result)
@@ -2060,11 +2049,26 @@ def export_results(
         )
         .order_by(Result.id)
     )
-    if plan is not None:
-        stmt = stmt.where(Result.plan_id == plan)
+    return stmt if plan is None else stmt.where(Result.plan_id == plan)
+
+
+def export_results(
+    session: Session, user: Any, sector: str, plan: int | None
+) -> tuple[list[TemplateColumn], RowSpool]:
+    """Current results of a sector in the template's columns (so the export re-imports),
+    as the columns and a :class:`RowSpool` of the rows (the caller closes it).
+
+    The columns are known only after the last row (a result with more item groups than
+    the template shows adds ``检验项目4（代码）``), so the rows go to a spool as they are
+    made rather than a list a district's results would fill memory with.  A plugin fault
+    is a 502 before anything is sent, as before."""
+    _check_sector(sector)
+    columns = result_columns(sector)
+    names = [c.name for c in columns]
+    groups = group_fields(columns)
     spool = RowSpool()
     try:
-        for result in session.scalars(stmt).yield_per(1000):
+        for result in session.scalars(current_results(user, sector, plan)).yield_per(1000):
             row = _export_row(sector, result)
             extra = [k for k in row if k not in names and row[k] not in (None, "")]
             for k in extra:  # e.g. more item groups than the template shows: 检验项目4（代码）

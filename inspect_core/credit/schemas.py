@@ -7,7 +7,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from inspect_core.credit.models import CREDIT_EVENT_TYPES, EVENT_SEVERITIES, SEVERITY_NAMES
-from inspect_core.enterprises.models import Q_DESCRIPTION, STATUSES
+from inspect_core.enterprises.models import STATUSES
+from inspect_core.enterprises.schemas import search_field
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.validators import CleanString, RowId, validate_sector_filter
 
@@ -183,9 +184,7 @@ class RankedArgsSchema(PageArgsSchema):
     sector = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     region = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    q = fields.String(
-        validate=validate.Length(min=1, max=100), metadata={"description": Q_DESCRIPTION}
-    )
+    q = search_field()
     tier = fields.String(validate=validate.OneOf(("A", "B", "C", "D")))
     run = RowId(
         metadata={"description": "a scoring run id; default the current run (newest as_of)"}

@@ -21,13 +21,6 @@ STATUS_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
-#: what ``q`` on the enterprise lists matches, for the API's description of it
-Q_DESCRIPTION = (
-    "part of the name (letters, digits and brackets full- or half-width alike; Latin "
-    "letters in any case) or the start of the USCC"
-)
-
-
 def search_text(text: str) -> str:
     """``text`` as the name search compares it: NFKC, so full-width letters, digits and
     brackets match their half-width forms (a registered "重庆ＡＢＣ餐饮（渝中店）" is

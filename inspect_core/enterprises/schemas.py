@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates_schema
 
-from inspect_core.enterprises.models import Q_DESCRIPTION, STATUSES
+from inspect_core.enterprises.models import STATUSES
 from inspect_core.pagination import PageArgsSchema, page_schema
 from inspect_core.validators import (
     CleanString,
@@ -145,13 +145,23 @@ class EnterpriseSchema(Schema):
     run_id = fields.Integer()
 
 
+def search_field() -> fields.String:
+    """``q`` of the enterprise lists, plain and risk-ranked: one definition, so both
+    take and describe it alike (``service.filters`` applies it to both)."""
+    return fields.String(
+        validate=validate.Length(min=1, max=100),
+        metadata={
+            "description": "part of the name (letters, digits and brackets full- or "
+            "half-width alike; Latin letters in any case) or the start of the USCC"
+        },
+    )
+
+
 class EnterpriseListArgsSchema(PageArgsSchema):
     sector = fields.String(validate=[validate.Length(max=40), validate_sector_filter])
     region = fields.String(validate=validate.Length(max=64))
     status = fields.String(validate=validate.OneOf(STATUSES))
-    q = fields.String(
-        validate=validate.Length(min=1, max=100), metadata={"description": Q_DESCRIPTION}
-    )
+    q = search_field()
     order = fields.String(
         validate=validate.OneOf(("risk",)),
         metadata={"description": "risk: riskiest first, from one fixed scoring run"},
